@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts with node's built-in test runner (TypeScript through tsx).
+// Extra arguments are passed to node (e.g. --test-name-pattern=matmul); R1TS_TEST_FILTER=substr limits the files.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+function find(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...find(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const filter = process.env.R1TS_TEST_FILTER;
+const files = find('test').filter((f) => !filter || f.includes(filter));
+if (files.length === 0) {
+  console.error(`no test files found${filter ? ` matching ${filter}` : ''}`);
+  process.exit(1);
+}
+const args = ['--import', 'tsx', '--test', '--test-reporter=spec', ...process.argv.slice(2), ...files];
+const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+process.exit(r.status ?? 1);

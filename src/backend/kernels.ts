@@ -1,0 +1,175 @@
+/**
+ * The kernel contract: every primitive a backend may implement, with typed inputs and attributes.
+ * Ops (src/tensor/ops) call kernels only through `runKernel`; backends never import ops. The TypeScript backend
+ * (src/backend/ts) implements every kernel and is the reference; a faster backend may implement any subset, and the
+ * registry falls back to the reference for the rest.
+ *
+ * Conventions: inputs are contiguous row-major buffers; kernels never mutate their inputs and always return freshly
+ * allocated outputs; float kernels keep the input's float dtype (float32 or float64), so gradient checks run the same
+ * code in double precision.
+ */
+import type { DType, TypedArray } from '../tensor/dtype.js';
+
+/** A contiguous buffer with its shape and element type. A Tensor is one. */
+export interface TensorData {
+  readonly data: TypedArray;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export type BinaryKernel = (a: TensorData, b: TensorData) => TensorData;
+export type UnaryKernel = (x: TensorData) => TensorData;
+
+export interface AxesAttrs {
+  /** Sorted, non-negative, de-duplicated axes. */
+  axes: readonly number[];
+  keepdim: boolean;
+}
+
+export interface Kernels {
+  // Elementwise with NumPy broadcasting. Arithmetic promotes dtypes; comparisons return bool.
+  add: BinaryKernel;
+  sub: BinaryKernel;
+  mul: BinaryKernel;
+  /** True division; integer inputs give float32. */
+  div: BinaryKernel;
+  pow: BinaryKernel;
+  maximum: BinaryKernel;
+  minimum: BinaryKernel;
+  eq: BinaryKernel;
+  ne: BinaryKernel;
+  lt: BinaryKernel;
+  le: BinaryKernel;
+  gt: BinaryKernel;
+  ge: BinaryKernel;
+
+  // Elementwise unary (float in, same float out; neg/abs also accept int32).
+  neg: UnaryKernel;
+  exp: UnaryKernel;
+  log: UnaryKernel;
+  sqrt: UnaryKernel;
+  rsqrt: UnaryKernel;
+  abs: UnaryKernel;
+  sign: UnaryKernel;
+  tanh: UnaryKernel;
+  erf: UnaryKernel;
+  sigmoid: UnaryKernel;
+  silu: UnaryKernel;
+  clamp: (x: TensorData, attrs: { min: number; max: number }) => TensorData;
+  cast: (x: TensorData, attrs: { dtype: DType }) => TensorData;
+  /** GELU, exact (erf) or the tanh approximation. */
+  gelu: (x: TensorData, attrs: { approximate: 'none' | 'tanh' }) => TensorData;
+  geluBackward: (x: TensorData, dy: TensorData, attrs: { approximate: 'none' | 'tanh' }) => TensorData;
+  /** silu(a) * b, the SwiGLU gate. */
+  swiglu: (a: TensorData, b: TensorData) => TensorData;
+  swigluBackward: (a: TensorData, b: TensorData, dy: TensorData) => { da: TensorData; db: TensorData };
+
+  // Reductions.
+  sum: (x: TensorData, attrs: AxesAttrs) => TensorData;
+  max: (x: TensorData, attrs: AxesAttrs) => TensorData;
+  /** Index of the first maximum along one axis (int32). */
+  argmax: (x: TensorData, attrs: { axis: number; keepdim: boolean }) => TensorData;
+
+  // Layout.
+  permute: (x: TensorData, attrs: { perm: readonly number[] }) => TensorData;
+  broadcastTo: (x: TensorData, attrs: { shape: readonly number[] }) => TensorData;
+  concat: (xs: readonly TensorData[], attrs: { axis: number }) => TensorData;
+  /** x[starts[0]:ends[0], starts[1]:ends[1], ...] (step 1). */
+  slice: (x: TensorData, attrs: { starts: readonly number[]; ends: readonly number[] }) => TensorData;
+  /** A copy of `base` whose region starts..ends is replaced by `src`. */
+  sliceScatter: (base: TensorData, src: TensorData, attrs: { starts: readonly number[]; ends: readonly number[] }) => TensorData;
+
+  // Indexing (index tensors are int32).
+  /** torch.gather: out[..i..] = x[..index[..i..] along axis..]; out has index's shape. */
+  gather: (x: TensorData, index: TensorData, attrs: { axis: number }) => TensorData;
+  /** torch.scatter_add (out of place): out = x; out[..index[..i..] along axis..] += src[..i..]. */
+  scatterAdd: (x: TensorData, index: TensorData, src: TensorData, attrs: { axis: number }) => TensorData;
+  /** torch.index_select with a 1-D index. */
+  indexSelect: (x: TensorData, index: TensorData, attrs: { axis: number }) => TensorData;
+  /** torch.index_add (out of place) with a 1-D index: out = x; out[idx[j] along axis] += src[j along axis]. */
+  indexAdd: (x: TensorData, index: TensorData, src: TensorData, attrs: { axis: number }) => TensorData;
+  /** cond ? a : b with broadcasting of all three; cond is bool. */
+  where: (cond: TensorData, a: TensorData, b: TensorData) => TensorData;
+
+  // Linear algebra.
+  /**
+   * Batched matrix product with broadcast batch dims. a is (..., M, K), or (..., K, M) when transA; b is (..., K, N),
+   * or (..., N, K) when transB. Transposed operands are read in place, never copied.
+   */
+  matmul: (a: TensorData, b: TensorData, attrs: { transA: boolean; transB: boolean }) => TensorData;
+
+  // Fused neural-network primitives.
+  softmax: (x: TensorData, attrs: { axis: number }) => TensorData;
+  /** dx = y * (dy - sum(dy * y)) along axis, given the softmax output y. */
+  softmaxBackward: (y: TensorData, dy: TensorData, attrs: { axis: number }) => TensorData;
+  logSoftmax: (x: TensorData, attrs: { axis: number }) => TensorData;
+  /** dx = dy - exp(y) * sum(dy) along axis, given the log-softmax output y. */
+  logSoftmaxBackward: (y: TensorData, dy: TensorData, attrs: { axis: number }) => TensorData;
+  /**
+   * Per-row cross-entropy of logits (N, C) against int32 targets (N). Rows whose target equals ignoreIndex get loss 0.
+   * Also returns each row's log-sum-exp for the backward pass.
+   */
+  crossEntropy: (logits: TensorData, targets: TensorData, attrs: { ignoreIndex: number }) => { loss: TensorData; lse: TensorData };
+  /** dlogits = dloss[n] * (softmax(logits[n]) - onehot(target[n])); zero on ignored rows. */
+  crossEntropyBackward: (
+    logits: TensorData,
+    targets: TensorData,
+    lse: TensorData,
+    dloss: TensorData,
+    attrs: { ignoreIndex: number },
+  ) => TensorData;
+  /** RMSNorm over the last dim: y = x / sqrt(mean(x^2) + eps) * weight. Returns 1/rms per row too. */
+  rmsNorm: (x: TensorData, weight: TensorData | null, attrs: { eps: number }) => { y: TensorData; rstd: TensorData };
+  rmsNormBackward: (
+    x: TensorData,
+    weight: TensorData | null,
+    rstd: TensorData,
+    dy: TensorData,
+  ) => { dx: TensorData; dweight: TensorData | null };
+  /**
+   * Rotary embedding over the last dim D of x. cos and sin have D/2 entries in their last dim and broadcast against
+   * x's leading dims. interleaved: pairs (2i, 2i+1); otherwise pairs (i, i + D/2). inverse rotates by -theta.
+   */
+  rope: (x: TensorData, cos: TensorData, sin: TensorData, attrs: { interleaved: boolean; inverse: boolean }) => TensorData;
+  /**
+   * Scaled dot-product attention. q (B, H, Tq, Dk), k (B, Hk, Tk, Dk), v (B, Hk, Tk, Dv); H a multiple of Hk
+   * (grouped-query attention). causal: query i sees keys j <= i + Tk - Tq. Returns out (B, H, Tq, Dv) and the
+   * log-sum-exp of the scaled scores (B, H, Tq), -Infinity for a query that sees no key.
+   */
+  attention: (
+    q: TensorData,
+    k: TensorData,
+    v: TensorData,
+    attrs: { causal: boolean; scale: number },
+  ) => { out: TensorData; lse: TensorData };
+  attentionBackward: (
+    q: TensorData,
+    k: TensorData,
+    v: TensorData,
+    out: TensorData,
+    lse: TensorData,
+    dout: TensorData,
+    attrs: { causal: boolean; scale: number },
+  ) => { dq: TensorData; dk: TensorData; dv: TensorData };
+  /** The k largest (or smallest) entries along an axis, sorted; ties keep the lower index first. */
+  topk: (x: TensorData, attrs: { k: number; axis: number; largest: boolean }) => { values: TensorData; indices: TensorData };
+}
+
+export type KernelName = keyof Kernels;
+
+/** Every kernel name, for registries, coverage tests and `r1ts info`. The type check below keeps it complete. */
+export const KERNEL_NAMES = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'erf', 'sigmoid', 'silu', 'clamp', 'cast',
+  'gelu', 'geluBackward', 'swiglu', 'swigluBackward',
+  'sum', 'max', 'argmax',
+  'permute', 'broadcastTo', 'concat', 'slice', 'sliceScatter',
+  'gather', 'scatterAdd', 'indexSelect', 'indexAdd', 'where',
+  'matmul',
+  'softmax', 'softmaxBackward', 'logSoftmax', 'logSoftmaxBackward', 'crossEntropy', 'crossEntropyBackward',
+  'rmsNorm', 'rmsNormBackward', 'rope', 'attention', 'attentionBackward', 'topk',
+] as const satisfies readonly KernelName[];
+
+type MissingKernel = Exclude<KernelName, (typeof KERNEL_NAMES)[number]>;
+/** Compile-time proof that KERNEL_NAMES lists every kernel (fails to type-check otherwise). */
+export const KERNEL_NAMES_COMPLETE: [MissingKernel] extends [never] ? true : never = true;

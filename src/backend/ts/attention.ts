@@ -1,0 +1,117 @@
+/**
+ * Reference scaled-dot-product attention, forward and backward, one query row at a time. Supports different q/k and v
+ * head dims (MLA: 192 vs 128), grouped-query heads (H a multiple of Hk) and a causal mask aligned to the end of the keys
+ * (query i of Tq sees keys j <= i + Tk - Tq), which is what decoding with a KV cache needs.
+ */
+import type { Kernels, TensorData } from '../kernels.js';
+import { shapeStr } from '../../tensor/shape.js';
+import { floatOut, requireFloat } from './util.js';
+
+function dims(q: TensorData, k: TensorData, v: TensorData) {
+  const bad = (why: string) =>
+    new RangeError(`attention: q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}: ${why}`);
+  if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) throw bad('expected (B, H, T, D) tensors');
+  const [B, H, Tq, Dk] = q.shape;
+  const [Bk, Hk, Tk, Dk2] = k.shape;
+  const [Bv, Hv, Tv, Dv] = v.shape;
+  if (B !== Bk || B !== Bv) throw bad('batch sizes differ');
+  if (Hk !== Hv || H % Hk !== 0) throw bad(`heads ${H} must be a multiple of key/value heads ${Hk} (= ${Hv})`);
+  if (Tk !== Tv) throw bad('k and v lengths differ');
+  if (Dk !== Dk2) throw bad(`q and k head dims ${Dk} != ${Dk2}`);
+  return { B, H, Tq, Dk, Hk, Tk, Dv, group: H / Hk };
+}
+
+export const attentionKernels: Partial<Kernels> = {
+  attention: (q, k, v, { causal, scale }) => {
+    requireFloat('attention', q, k, v);
+    const { B, H, Tq, Dk, Hk, Tk, Dv, group } = dims(q, k, v);
+    const out = floatOut(q, [B, H, Tq, Dv]);
+    const lse = floatOut(q, [B, H, Tq]);
+    const s = new Float64Array(Tk);
+    const acc = new Float64Array(Dv);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const kh = Math.floor(h / group);
+        const kBase = (b * Hk + kh) * Tk;
+        for (let i = 0; i < Tq; i++) {
+          const qo = ((b * H + h) * Tq + i) * Dk;
+          const last = causal ? Math.min(Tk - 1, i + Tk - Tq) : Tk - 1;
+          const row = (b * H + h) * Tq + i;
+          if (last < 0) {
+            lse.data[row] = -Infinity;
+            continue;
+          }
+          let m = -Infinity;
+          for (let j = 0; j <= last; j++) {
+            const ko = (kBase + j) * Dk;
+            let dot = 0;
+            for (let d = 0; d < Dk; d++) dot += q.data[qo + d] * k.data[ko + d];
+            s[j] = dot * scale;
+            if (s[j] > m) m = s[j];
+          }
+          let sum = 0;
+          acc.fill(0);
+          for (let j = 0; j <= last; j++) {
+            const p = Math.exp(s[j] - m);
+            sum += p;
+            const vo = (kBase + j) * Dv;
+            for (let d = 0; d < Dv; d++) acc[d] += p * v.data[vo + d];
+          }
+          const oo = row * Dv;
+          for (let d = 0; d < Dv; d++) out.data[oo + d] = acc[d] / sum;
+          lse.data[row] = m + Math.log(sum);
+        }
+      }
+    }
+    return { out, lse };
+  },
+
+  attentionBackward: (q, k, v, out, lse, dout, { causal, scale }) => {
+    const { B, H, Tq, Dk, Hk, Tk, Dv, group } = dims(q, k, v);
+    const dq = floatOut(q, q.shape);
+    const dk = new Float64Array(k.data.length);
+    const dv = new Float64Array(v.data.length);
+    const dqRow = new Float64Array(Dk);
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const kh = Math.floor(h / group);
+        const kBase = (b * Hk + kh) * Tk;
+        for (let i = 0; i < Tq; i++) {
+          const row = (b * H + h) * Tq + i;
+          const last = causal ? Math.min(Tk - 1, i + Tk - Tq) : Tk - 1;
+          if (last < 0) continue;
+          const qo = row * Dk;
+          const oo = row * Dv;
+          // D = dout . out  (= sum_j p_j * dP_j)
+          let Drow = 0;
+          for (let d = 0; d < Dv; d++) Drow += dout.data[oo + d] * out.data[oo + d];
+          const l = lse.data[row];
+          dqRow.fill(0);
+          for (let j = 0; j <= last; j++) {
+            const ko = (kBase + j) * Dk;
+            const vo = (kBase + j) * Dv;
+            let dot = 0;
+            for (let d = 0; d < Dk; d++) dot += q.data[qo + d] * k.data[ko + d];
+            const p = Math.exp(dot * scale - l);
+            let dp = 0;
+            for (let d = 0; d < Dv; d++) {
+              dp += dout.data[oo + d] * v.data[vo + d];
+              dv[vo + d] += p * dout.data[oo + d];
+            }
+            const ds = p * (dp - Drow) * scale;
+            for (let d = 0; d < Dk; d++) {
+              dqRow[d] += ds * k.data[ko + d];
+              dk[ko + d] += ds * q.data[qo + d];
+            }
+          }
+          for (let d = 0; d < Dk; d++) dq.data[qo + d] = dqRow[d];
+        }
+      }
+    }
+    const dkT = floatOut(k, k.shape);
+    dkT.data.set(dk);
+    const dvT = floatOut(v, v.shape);
+    dvT.data.set(dv);
+    return { dq, dk: dkT, dv: dvT };
+  },
+};

@@ -1,0 +1,66 @@
+/** Reference layout kernels: permute, broadcast, concat, slice and slice-scatter. */
+import type { Kernels } from '../kernels.js';
+import { allocArray } from '../../tensor/dtype.js';
+import { broadcastStrides, numel, shapeStr, stridesOf } from '../../tensor/shape.js';
+import { around, stridedOffsets } from './util.js';
+
+function sliceOffsets(shape: readonly number[], starts: readonly number[], ends: readonly number[]) {
+  const strides = stridesOf(shape);
+  const outShape = starts.map((s, i) => ends[i] - s);
+  let base = 0;
+  for (let i = 0; i < shape.length; i++) base += starts[i] * strides[i];
+  return { outShape, offsets: stridedOffsets(outShape, strides, base) };
+}
+
+export const layoutKernels: Partial<Kernels> = {
+  permute: (x, { perm }) => {
+    const strides = stridesOf(x.shape);
+    const shape = perm.map((p) => x.shape[p]);
+    const offsets = stridedOffsets(shape, perm.map((p) => strides[p]));
+    const o = allocArray(x.dtype, offsets.length);
+    const d = x.data;
+    for (let i = 0; i < offsets.length; i++) o[i] = d[offsets[i]];
+    return { data: o, shape, dtype: x.dtype };
+  },
+
+  broadcastTo: (x, { shape }) => {
+    const offsets = stridedOffsets(shape, broadcastStrides(x.shape, shape));
+    const o = allocArray(x.dtype, offsets.length);
+    for (let i = 0; i < offsets.length; i++) o[i] = x.data[offsets[i]];
+    return { data: o, shape: [...shape], dtype: x.dtype };
+  },
+
+  concat: (xs, { axis }) => {
+    const first = xs[0];
+    const shape = [...first.shape];
+    shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
+    const o = allocArray(first.dtype, numel(shape));
+    const { outer, inner } = around(shape, axis);
+    const rowOut = shape[axis] * inner;
+    let col = 0;
+    for (const x of xs) {
+      const w = x.shape[axis] * inner;
+      for (let a = 0; a < outer; a++) o.set(x.data.subarray(a * w, (a + 1) * w), a * rowOut + col);
+      col += w;
+    }
+    return { data: o, shape, dtype: first.dtype };
+  },
+
+  slice: (x, { starts, ends }) => {
+    const { outShape, offsets } = sliceOffsets(x.shape, starts, ends);
+    const o = allocArray(x.dtype, offsets.length);
+    for (let i = 0; i < offsets.length; i++) o[i] = x.data[offsets[i]];
+    return { data: o, shape: outShape, dtype: x.dtype };
+  },
+
+  sliceScatter: (base, src, { starts, ends }) => {
+    const { outShape, offsets } = sliceOffsets(base.shape, starts, ends);
+    if (numel(outShape) !== src.data.length) {
+      throw new RangeError(`sliceScatter: source ${shapeStr(src.shape)} does not fill region ${shapeStr(outShape)}`);
+    }
+    const o = allocArray(base.dtype, base.data.length);
+    o.set(base.data);
+    for (let i = 0; i < offsets.length; i++) o[offsets[i]] = src.data[i];
+    return { data: o, shape: [...base.shape], dtype: base.dtype };
+  },
+};

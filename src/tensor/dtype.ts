@@ -1,0 +1,56 @@
+/**
+ * Element types. Storage is always a JS typed array; `float32` is the default compute type, `float64` exists so that
+ * gradient checks can run in double precision through the very same kernels, `int32` holds indices and token ids, and
+ * `bool` holds masks (one byte per element). Reduced-precision storage (bf16, fp8) arrives with its own module and
+ * converts to float32 for compute.
+ */
+
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export type FloatDType = 'float32' | 'float64';
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type FloatArray = Float32Array | Float64Array;
+
+/** Allocates a zero-filled array of `n` elements for `dtype`. */
+export function allocArray(dtype: DType, n: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'bool':
+      return new Uint8Array(n);
+  }
+}
+
+/** Allocates a float array of the same kind as `like` (used by kernels to keep float32 vs float64). */
+export function allocFloat(dtype: FloatDType, n: number): FloatArray {
+  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function isFloat(dtype: DType): dtype is FloatDType {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+/** The dtype a typed array stores. */
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+/** Bytes per element in memory. */
+export function bytesPerElement(dtype: DType): number {
+  return dtype === 'float64' ? 8 : dtype === 'bool' ? 1 : 4;
+}
+
+/** Result dtype of a binary op between two dtypes (float64 > float32 > int32 > bool), as PyTorch promotes. */
+export function promoteTypes(a: DType, b: DType): DType {
+  const rank: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+  return rank[a] >= rank[b] ? a : b;
+}
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];

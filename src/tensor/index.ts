@@ -1,0 +1,11 @@
+/** The tensor engine: Tensor, autograd, creation, ops (functional and as methods), random numbers. */
+import '../backend/ts/index.js';
+import './methods.js';
+
+export { Tensor, noGrad, enableGrad, isGradEnabled, type GradFn } from './tensor.js';
+export * from './creation.js';
+export * from './ops/index.js';
+export { Generator, manualSeed, getDefaultGenerator, DEFAULT_SEED, type GeneratorState } from './random.js';
+export { type DType, type FloatDType, type TypedArray } from './dtype.js';
+export { type Shape, broadcastShapes, numel } from './shape.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';

@@ -1,0 +1,192 @@
+/**
+ * Elementwise ops with autograd: arithmetic with broadcasting, comparisons, unary math and activations.
+ * Each backward rule is written with ops; broadcast inputs get their gradient summed back to their own shape.
+ */
+import { runKernel } from '../../backend/registry.js';
+import type { BinaryKernel } from '../../backend/kernels.js';
+import type { DType } from '../dtype.js';
+import { Tensor, record } from '../tensor.js';
+import { type TensorLike, asTensor, sumTo, wrap } from './util.js';
+
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+
+function operands(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (typeof a === 'number' && typeof b === 'number') return [asTensor(a, 'float32'), asTensor(b, 'float32')];
+  const ta = typeof a === 'number' ? asTensor(a, (b as Tensor).dtype) : a;
+  const tb = typeof b === 'number' ? asTensor(b, ta.dtype) : b;
+  return [ta, tb];
+}
+
+function binaryOp(
+  name: BinaryName,
+  a: TensorLike,
+  b: TensorLike,
+  rule: (g: Tensor, x: Tensor, y: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
+): Tensor {
+  const [x, y] = operands(a, b);
+  const out = wrap((runKernel(name, x, y) as ReturnType<BinaryKernel>));
+  return record(out, name, [x, y], (g) => {
+    const [gx, gy] = rule(g, x, y, out);
+    return [gx && x.requiresGrad ? sumTo(gx, x.shape, x.dtype) : null, gy && y.requiresGrad ? sumTo(gy, y.shape, y.dtype) : null];
+  });
+}
+
+/** a + b (broadcasting). */
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  return binaryOp('add', a, b, (g) => [g, g]);
+}
+
+/** a - b (broadcasting). */
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  return binaryOp('sub', a, b, (g) => [g, neg(g)]);
+}
+
+/** a * b (broadcasting). */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  return binaryOp('mul', a, b, (g, x, y) => [mul(g, y), mul(g, x)]);
+}
+
+/** a / b (true division, broadcasting). */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  return binaryOp('div', a, b, (g, _x, y, out) => [div(g, y), neg(div(mul(g, out), y))]);
+}
+
+/** a ** b (broadcasting). The gradient for b uses log(a) and is defined where a > 0. */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  return binaryOp('pow', a, b, (g, x, y, out) => [
+    x.requiresGrad ? mul(g, mul(y, pow(x, sub(y, 1)))) : null,
+    y.requiresGrad ? mul(g, mul(out, log(x))) : null,
+  ]);
+}
+
+/** Elementwise maximum; ties send half the gradient to each side. */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return binaryOp('maximum', a, b, (g, x, y) => tieSplit(g, gt(x, y), eq(x, y)));
+}
+
+/** Elementwise minimum; ties send half the gradient to each side. */
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return binaryOp('minimum', a, b, (g, x, y) => tieSplit(g, lt(x, y), eq(x, y)));
+}
+
+function tieSplit(g: Tensor, first: Tensor, tie: Tensor): [Tensor, Tensor] {
+  const w = add(cast(first, g.dtype), mul(cast(tie, g.dtype), 0.5));
+  return [mul(g, w), mul(g, sub(1, w))];
+}
+
+function compare(name: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = operands(a, b);
+  return wrap(runKernel(name, x, y));
+}
+
+/** a == b as a bool tensor (no gradient). */
+export const eq = (a: TensorLike, b: TensorLike): Tensor => compare('eq', a, b);
+/** a != b as a bool tensor (no gradient). */
+export const ne = (a: TensorLike, b: TensorLike): Tensor => compare('ne', a, b);
+/** a < b as a bool tensor (no gradient). */
+export const lt = (a: TensorLike, b: TensorLike): Tensor => compare('lt', a, b);
+/** a <= b as a bool tensor (no gradient). */
+export const le = (a: TensorLike, b: TensorLike): Tensor => compare('le', a, b);
+/** a > b as a bool tensor (no gradient). */
+export const gt = (a: TensorLike, b: TensorLike): Tensor => compare('gt', a, b);
+/** a >= b as a bool tensor (no gradient). */
+export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', a, b);
+
+type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'erf' | 'sigmoid' | 'silu';
+
+function unaryOp(name: UnaryName, x: Tensor, rule: ((g: Tensor, out: Tensor) => Tensor) | null): Tensor {
+  const out = wrap(runKernel(name, x));
+  if (!rule) return out;
+  return record(out, name, [x], (g) => [rule(g, out)]);
+}
+
+/** -x */
+export function neg(x: Tensor): Tensor {
+  return unaryOp('neg', x, (g) => neg(g));
+}
+
+/** e^x */
+export function exp(x: Tensor): Tensor {
+  return unaryOp('exp', x, (g, out) => mul(g, out));
+}
+
+/** Natural log. */
+export function log(x: Tensor): Tensor {
+  return unaryOp('log', x, (g) => div(g, x));
+}
+
+/** Square root. */
+export function sqrt(x: Tensor): Tensor {
+  return unaryOp('sqrt', x, (g, out) => div(g, mul(out, 2)));
+}
+
+/** 1 / sqrt(x). */
+export function rsqrt(x: Tensor): Tensor {
+  return unaryOp('rsqrt', x, (g, out) => mul(g, mul(pow(out, 3), -0.5)));
+}
+
+/** |x|; the gradient at 0 is 0 (sign(0)). */
+export function abs(x: Tensor): Tensor {
+  return unaryOp('abs', x, (g) => mul(g, sign(x)));
+}
+
+/** Sign of x (-1, 0, 1); zero gradient. */
+export function sign(x: Tensor): Tensor {
+  return unaryOp('sign', x, null);
+}
+
+/** Hyperbolic tangent. */
+export function tanh(x: Tensor): Tensor {
+  return unaryOp('tanh', x, (g, out) => mul(g, sub(1, mul(out, out))));
+}
+
+/** The error function. */
+export function erf(x: Tensor): Tensor {
+  return unaryOp('erf', x, (g) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
+}
+
+/** Logistic sigmoid. */
+export function sigmoid(x: Tensor): Tensor {
+  return unaryOp('sigmoid', x, (g, out) => mul(g, mul(out, sub(1, out))));
+}
+
+/** SiLU / swish: x * sigmoid(x). */
+export function silu(x: Tensor): Tensor {
+  return unaryOp('silu', x, (g) => {
+    const s = sigmoid(x);
+    return mul(g, mul(s, add(1, mul(x, sub(1, s)))));
+  });
+}
+
+/** GELU: exact (erf, the default, as PyTorch) or the tanh approximation. */
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  const out = wrap(runKernel('gelu', x, { approximate }));
+  return record(out, 'gelu', [x], (g) => [wrap(runKernel('geluBackward', x, g, { approximate }))]);
+}
+
+/** SwiGLU gate: silu(a) * b (fused; same shapes). */
+export function swiglu(a: Tensor, b: Tensor): Tensor {
+  const out = wrap(runKernel('swiglu', a, b));
+  return record(out, 'swiglu', [a, b], (g) => {
+    const { da, db } = runKernel('swigluBackward', a, b, g);
+    return [wrap(da), wrap(db)];
+  });
+}
+
+/** Clamps to [min, max]; the gradient flows where min <= x <= max. */
+export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  if (min > max) throw new RangeError(`clamp: min ${min} > max ${max}`);
+  const out = wrap(runKernel('clamp', x, { min, max }));
+  return record(out, 'clamp', [x], (g) => {
+    const inside = cast(mul(cast(ge(x, min), 'int32'), cast(le(x, max), 'int32')), g.dtype);
+    return [mul(g, inside)];
+  });
+}
+
+/** Converts to another dtype. Float-to-float casts pass gradients through (cast back); others cut the graph. */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  const out = wrap(runKernel('cast', x, { dtype }));
+  const src = x.dtype;
+  return record(out, 'cast', [x], (g) => [cast(g, src)]);
+}

@@ -1,0 +1,87 @@
+/** Indexing ops with autograd: gather / scatterAdd, indexSelect / indexAdd, embedding, where, maskedFill. */
+import { runKernel } from '../../backend/registry.js';
+import type { TensorData } from '../../backend/kernels.js';
+import { normAxis, shapeStr } from '../shape.js';
+import { Tensor, record } from '../tensor.js';
+import { reshape } from './shape.js';
+import { type TensorLike, asTensor, sumTo, wrap, zerosOf } from './util.js';
+
+function requireIndex(op: string, index: TensorData, oneDim: boolean): void {
+  if (index.dtype !== 'int32') throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
+  if (oneDim && index.shape.length !== 1) throw new RangeError(`${op}: index must be 1-D, got ${shapeStr(index.shape)}`);
+}
+
+function checkGatherShapes(op: string, x: Tensor, index: Tensor, axis: number): void {
+  const ok = index.ndim === x.ndim && index.shape.every((d, i) => i === axis || d <= x.shape[i]);
+  if (!ok) throw new RangeError(`${op}: index ${shapeStr(index.shape)} does not fit input ${shapeStr(x.shape)} outside axis ${axis}`);
+}
+
+/** torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1. */
+export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
+  requireIndex('gather', index, false);
+  const a = normAxis(axis, x.ndim, 'gather');
+  checkGatherShapes('gather', x, index, a);
+  const out = wrap(runKernel('gather', x, index, { axis: a }));
+  return record(out, 'gather', [x], (g) => [wrap(runKernel('scatterAdd', zerosOf(x.shape, g.dtype), index, g, { axis: a }))]);
+}
+
+/** torch.scatter_add (returns a new tensor): out = x; out[index[i][j][k]][j][k] += src[i][j][k] for axis 0. */
+export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
+  requireIndex('scatterAdd', index, false);
+  const a = normAxis(axis, x.ndim, 'scatterAdd');
+  if (index.ndim !== src.ndim || index.shape.some((d, i) => d !== src.shape[i])) {
+    throw new RangeError(`scatterAdd: index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the same shape`);
+  }
+  checkGatherShapes('scatterAdd', x, index, a);
+  const out = wrap(runKernel('scatterAdd', x, index, src, { axis: a }));
+  return record(out, 'scatterAdd', [x, src], (g) => [g, wrap(runKernel('gather', g, index, { axis: a }))]);
+}
+
+/** torch.index_select: picks entries `index` (1-D int32) along `axis`. */
+export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
+  requireIndex('indexSelect', index, true);
+  const a = normAxis(axis, x.ndim, 'indexSelect');
+  const out = wrap(runKernel('indexSelect', x, index, { axis: a }));
+  return record(out, 'indexSelect', [x], (g) => [wrap(runKernel('indexAdd', zerosOf(x.shape, g.dtype), index, g, { axis: a }))]);
+}
+
+/** torch.index_add (returns a new tensor): out = x; out[index[j]] += src[j] along `axis` (duplicates accumulate). */
+export function indexAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): Tensor {
+  requireIndex('indexAdd', index, true);
+  const a = normAxis(axis, x.ndim, 'indexAdd');
+  const ok = src.ndim === x.ndim && src.shape.every((d, i) => (i === a ? d === index.size : d === x.shape[i]));
+  if (!ok) {
+    throw new RangeError(`indexAdd: src ${shapeStr(src.shape)} does not match input ${shapeStr(x.shape)} with ${index.size} indices on axis ${a}`);
+  }
+  const out = wrap(runKernel('indexAdd', x, index, src, { axis: a }));
+  return record(out, 'indexAdd', [x, src], (g) => [g, wrap(runKernel('indexSelect', g, index, { axis: a }))]);
+}
+
+/** Embedding lookup: rows of `weight` (V, D) for int32 `ids` of any shape; returns (...ids.shape, D). */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  requireIndex('embedding', ids, false);
+  if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be (vocab, dim), got ${shapeStr(weight.shape)}`);
+  const flat = reshape(ids, [ids.size]);
+  return reshape(indexSelect(weight, 0, flat), [...ids.shape, weight.shape[1]]);
+}
+
+/** cond ? a : b, broadcasting all three; `cond` is a bool tensor. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (cond.dtype !== 'bool') throw new TypeError(`where: condition must be bool, got ${cond.dtype}`);
+  const ta = typeof a === 'number' ? asTensor(a, typeof b === 'number' ? 'float32' : b.dtype) : a;
+  const tb = typeof b === 'number' ? asTensor(b, ta.dtype) : b;
+  if (ta.dtype !== tb.dtype) throw new TypeError(`where: dtypes ${ta.dtype} and ${tb.dtype} differ`);
+  const out = wrap(runKernel('where', cond, ta, tb));
+  return record(out, 'where', [ta, tb], (g) => {
+    const zero = asTensor(0, g.dtype);
+    return [
+      ta.requiresGrad ? sumTo(wrap(runKernel('where', cond, g, zero)), ta.shape) : null,
+      tb.requiresGrad ? sumTo(wrap(runKernel('where', cond, zero, g)), tb.shape) : null,
+    ];
+  });
+}
+
+/** Returns x with `value` wherever `mask` (bool, broadcastable) is true. */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  return where(mask, asTensor(value, x.dtype), x);
+}
