@@ -52,6 +52,8 @@ export interface Kernels {
   abs: UnaryKernel;
   sign: UnaryKernel;
   tanh: UnaryKernel;
+  sin: UnaryKernel;
+  cos: UnaryKernel;
   erf: UnaryKernel;
   sigmoid: UnaryKernel;
   silu: UnaryKernel;
@@ -160,7 +162,7 @@ export type KernelName = keyof Kernels;
 /** Every kernel name, for registries, coverage tests and `r1ts info`. The type check below keeps it complete. */
 export const KERNEL_NAMES = [
   'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
-  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'erf', 'sigmoid', 'silu', 'clamp', 'cast',
+  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sin', 'cos', 'erf', 'sigmoid', 'silu', 'clamp', 'cast',
   'gelu', 'geluBackward', 'swiglu', 'swigluBackward',
   'sum', 'max', 'argmax',
   'permute', 'broadcastTo', 'concat', 'slice', 'sliceScatter',

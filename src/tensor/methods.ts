@@ -26,6 +26,8 @@ declare module './tensor.js' {
     rsqrt(): Tensor;
     abs(): Tensor;
     tanh(): Tensor;
+    sin(): Tensor;
+    cos(): Tensor;
     sigmoid(): Tensor;
     silu(): Tensor;
     gelu(approximate?: 'none' | 'tanh'): Tensor;
@@ -78,6 +80,8 @@ P.sqrt = function () { return ops.sqrt(this); };
 P.rsqrt = function () { return ops.rsqrt(this); };
 P.abs = function () { return ops.abs(this); };
 P.tanh = function () { return ops.tanh(this); };
+P.sin = function () { return ops.sin(this); };
+P.cos = function () { return ops.cos(this); };
 P.sigmoid = function () { return ops.sigmoid(this); };
 P.silu = function () { return ops.silu(this); };
 P.gelu = function (approximate) { return ops.gelu(this, approximate); };

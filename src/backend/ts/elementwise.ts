@@ -83,6 +83,8 @@ export const elementwiseKernels: Partial<Kernels> = {
   sqrt: unary('sqrt', Math.sqrt),
   rsqrt: unary('rsqrt', (v) => 1 / Math.sqrt(v)),
   tanh: unary('tanh', Math.tanh),
+  sin: unary('sin', Math.sin),
+  cos: unary('cos', Math.cos),
   erf: unary('erf', erf),
   sigmoid: unary('sigmoid', sigmoid),
   silu: unary('silu', (v) => v * sigmoid(v)),

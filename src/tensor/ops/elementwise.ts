@@ -92,7 +92,7 @@ export const gt = (a: TensorLike, b: TensorLike): Tensor => compare('gt', a, b);
 /** a >= b as a bool tensor (no gradient). */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', a, b);
 
-type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'erf' | 'sigmoid' | 'silu';
+type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sin' | 'cos' | 'erf' | 'sigmoid' | 'silu';
 
 function unaryOp(name: UnaryName, x: Tensor, rule: ((g: Tensor, out: Tensor) => Tensor) | null): Tensor {
   const out = wrap(runKernel(name, x));
@@ -138,6 +138,16 @@ export function sign(x: Tensor): Tensor {
 /** Hyperbolic tangent. */
 export function tanh(x: Tensor): Tensor {
   return unaryOp('tanh', x, (g, out) => mul(g, sub(1, mul(out, out))));
+}
+
+/** Sine. */
+export function sin(x: Tensor): Tensor {
+  return unaryOp('sin', x, (g) => mul(g, cos(x)));
+}
+
+/** Cosine. */
+export function cos(x: Tensor): Tensor {
+  return unaryOp('cos', x, (g) => neg(mul(g, sin(x))));
 }
 
 /** The error function. */

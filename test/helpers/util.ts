@@ -1,0 +1,63 @@
+/** Test helpers: float64 random inputs, closeness checks that print max |Δ|, gradient-check assertion. */
+import assert from 'node:assert/strict';
+import { Generator, Tensor, gradcheck, randn, rand, type GradcheckOptions } from '../../src/index.js';
+
+/** A deterministic generator per test. */
+export function gen(seed = 1): Generator {
+  return new Generator(seed);
+}
+
+/** float64 N(0,1) leaf that requires grad. */
+export function r64(shape: number[], g: Generator, requiresGrad = true): Tensor {
+  return randn(shape, { dtype: 'float64', generator: g, requiresGrad });
+}
+
+/** float64 leaf with values in [lo, hi). */
+export function u64(shape: number[], g: Generator, lo: number, hi: number, requiresGrad = true): Tensor {
+  const t = rand(shape, { dtype: 'float64', generator: g });
+  for (let i = 0; i < t.size; i++) t.data[i] = lo + (hi - lo) * t.data[i];
+  t.requiresGrad = requiresGrad;
+  return t;
+}
+
+/** Asserts the finite-difference gradient check passes, with its message on failure. */
+export function assertGrad(
+  fn: (...xs: Tensor[]) => Tensor | readonly Tensor[],
+  inputs: Tensor[],
+  opts?: GradcheckOptions,
+): void {
+  const r = gradcheck(fn, inputs, opts);
+  assert.ok(r.ok, r.message);
+}
+
+/** Asserts two arrays/tensors are elementwise close: |a - b| <= atol + rtol * |b|. Reports the worst element. */
+export function assertClose(
+  actual: Tensor | ArrayLike<number>,
+  expected: Tensor | ArrayLike<number>,
+  atol = 1e-6,
+  rtol = 1e-5,
+  what = 'values',
+): void {
+  const a = actual instanceof Tensor ? actual.data : actual;
+  const b = expected instanceof Tensor ? expected.data : expected;
+  if (actual instanceof Tensor && expected instanceof Tensor) {
+    assert.deepEqual([...actual.shape], [...expected.shape], `${what}: shape mismatch`);
+  }
+  assert.equal(a.length, b.length, `${what}: length ${a.length} != ${b.length}`);
+  let worst = -1;
+  let worstErr = 0;
+  for (let i = 0; i < a.length; i++) {
+    const err = Math.abs(a[i] - b[i]);
+    const bothNaN = Number.isNaN(a[i]) && Number.isNaN(b[i]);
+    const same = a[i] === b[i];
+    if (!bothNaN && !same && !(err <= atol + rtol * Math.abs(b[i]))) {
+      if (worst < 0 || err > worstErr || Number.isNaN(err)) {
+        worst = i;
+        worstErr = err;
+      }
+    }
+  }
+  if (worst >= 0) {
+    assert.fail(`${what}: element ${worst}: ${a[worst]} vs expected ${b[worst]} (|Δ| = ${worstErr}, atol ${atol}, rtol ${rtol})`);
+  }
+}
