@@ -7,4 +7,5 @@
 export * from './tensor/index.js';
 export { registerBackend, setBackend, getBackend, listBackends, getKernel, runKernel, type BackendKernels } from './backend/registry.js';
 export type { Kernels, KernelName, TensorData } from './backend/kernels.js';
+export * from './nn/index.js';
 export { VERSION } from './version.js';

@@ -1,0 +1,72 @@
+/** Basic layers: Linear (weight stored (out, in) as in PyTorch/HF), Embedding, RMSNorm. */
+import { Module } from './module.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ones, randn, zeros } from '../tensor/creation.js';
+import { embedding, linear, rmsNorm } from '../tensor/ops/index.js';
+import { mul } from '../tensor/ops/elementwise.js';
+import type { Generator } from '../tensor/random.js';
+import { noGrad } from '../tensor/tensor.js';
+
+export interface InitOptions {
+  /** Standard deviation of the normal init (DeepSeek-V3 uses 0.006). */
+  std: number;
+  generator?: Generator;
+}
+
+/** A normal(0, std) float32 tensor. */
+export function normalInit(shape: number[], init: InitOptions): Tensor {
+  const t = randn(shape, { generator: init.generator });
+  return noGrad(() => mul(t, init.std)).detach();
+}
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    init: InitOptions,
+    bias = false,
+  ) {
+    super();
+    this.weight = this.param('weight', normalInit([outFeatures, inFeatures], init));
+    this.bias = bias ? this.param('bias', zeros([outFeatures])) : null;
+  }
+
+  /** x (..., in) -> (..., out) */
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+}
+
+export class Embedding extends Module {
+  readonly weight: Tensor;
+  constructor(
+    readonly numEmbeddings: number,
+    readonly dim: number,
+    init: InitOptions,
+  ) {
+    super();
+    this.weight = this.param('weight', normalInit([numEmbeddings, dim], init));
+  }
+
+  /** ids (...) int32 -> (..., dim) */
+  forward(ids: Tensor): Tensor {
+    return embedding(this.weight, ids);
+  }
+}
+
+export class RMSNorm extends Module {
+  readonly weight: Tensor;
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-6,
+  ) {
+    super();
+    this.weight = this.param('weight', ones([dim]));
+  }
+
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.weight, this.eps);
+  }
+}
