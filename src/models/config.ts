@@ -1,0 +1,313 @@
+/**
+ * Model configuration with Hugging Face `config.json` field names: `deepseek_v3` (and `deepseek_v2`, for the older
+ * configs of SPEC 1.3), and the dense students `qwen2` and `llama`. Parsing fills the same defaults as transformers,
+ * validates types and relations (errors name the field), and writes the config back out.
+ *
+ * Unknown fields are kept in `extra` and reported as warnings (HF configs carry many bookkeeping keys); fields r1ts
+ * needs but cannot honour (an unsupported rope_scaling type, hidden_act other than silu, ...) are errors.
+ */
+
+export type ModelType = 'deepseek_v3' | 'deepseek_v2' | 'qwen2' | 'llama';
+
+export interface RopeScaling {
+  type: 'yarn';
+  factor: number;
+  original_max_position_embeddings: number;
+  beta_fast: number;
+  beta_slow: number;
+  mscale: number;
+  mscale_all_dim: number;
+}
+
+interface CommonConfig {
+  model_type: ModelType;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  hidden_act: 'silu';
+  max_position_embeddings: number;
+  initializer_range: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  rope_scaling: RopeScaling | null;
+  tie_word_embeddings: boolean;
+  attention_bias: boolean;
+  bos_token_id: number | null;
+  eos_token_id: number | null;
+  pad_token_id: number | null;
+  /** Fields r1ts does not use, kept so a round trip loses nothing. */
+  extra: Record<string, unknown>;
+}
+
+export interface DeepseekConfig extends CommonConfig {
+  model_type: 'deepseek_v3' | 'deepseek_v2';
+  moe_intermediate_size: number;
+  n_shared_experts: number;
+  n_routed_experts: number;
+  num_experts_per_tok: number;
+  n_group: number;
+  topk_group: number;
+  routed_scaling_factor: number;
+  norm_topk_prob: boolean;
+  scoring_func: 'sigmoid' | 'softmax';
+  /** noaux_tc: bias-corrected group top-k (V3); group_limited_greedy: group max (V2); greedy: no groups. */
+  topk_method: 'noaux_tc' | 'group_limited_greedy' | 'greedy';
+  first_k_dense_replace: number;
+  q_lora_rank: number | null;
+  kv_lora_rank: number;
+  qk_nope_head_dim: number;
+  qk_rope_head_dim: number;
+  v_head_dim: number;
+  rope_interleave: boolean;
+  num_nextn_predict_layers: number;
+}
+
+export interface DenseConfig extends CommonConfig {
+  model_type: 'qwen2' | 'llama';
+  head_dim: number;
+  /** q/k/v projection bias (Qwen2: true). */
+  qkv_bias: boolean;
+}
+
+export type ModelConfig = DeepseekConfig | DenseConfig;
+
+export function isDeepseek(c: ModelConfig): c is DeepseekConfig {
+  return c.model_type === 'deepseek_v3' || c.model_type === 'deepseek_v2';
+}
+
+/** HF bookkeeping keys accepted without a warning. */
+const IGNORED_KEYS = new Set([
+  'architectures', 'auto_map', 'torch_dtype', 'dtype', 'transformers_version', 'quantization_config', 'use_cache',
+  'pretraining_tp', 'ep_size', 'moe_layer_freq', 'aux_loss_alpha', 'seq_aux', '_name_or_path', 'attention_dropout',
+  'use_sliding_window', 'sliding_window', 'max_window_layers', 'bos_token', 'eos_token', 'mlp_bias', 'head_dim',
+  'num_nextn_predict_layers', 'layer_types',
+]);
+
+type Json = Record<string, unknown>;
+
+class Reader {
+  readonly seen = new Set<string>();
+  constructor(
+    readonly raw: Json,
+    readonly source: string,
+  ) {}
+
+  private fail(key: string, why: string): never {
+    throw new Error(`config${this.source ? ` (${this.source})` : ''}: ${key} ${why}`);
+  }
+
+  private get(key: string): unknown {
+    this.seen.add(key);
+    return this.raw[key];
+  }
+
+  int(key: string, def?: number, min = 0): number {
+    const v = this.get(key) ?? def;
+    if (v === undefined) this.fail(key, 'is required');
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `must be an integer, got ${JSON.stringify(v)}`);
+    if (v < min) this.fail(key, `must be >= ${min}, got ${v}`);
+    return v;
+  }
+
+  intOrNull(key: string, def: number | null): number | null {
+    const v = this.get(key);
+    if (v === undefined) return def;
+    if (v === null) return null;
+    this.seen.delete(key);
+    return this.int(key);
+  }
+
+  num(key: string, def?: number): number {
+    const v = this.get(key) ?? def;
+    if (v === undefined) this.fail(key, 'is required');
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  bool(key: string, def: boolean): boolean {
+    const v = this.get(key) ?? def;
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, options: readonly T[], def: T): T {
+    const v = this.get(key) ?? def;
+    if (typeof v !== 'string' || !options.includes(v as T)) {
+      this.fail(key, `must be one of ${options.map((o) => `"${o}"`).join(', ')}, got ${JSON.stringify(v)}`);
+    }
+    return v as T;
+  }
+
+  tokenId(key: string, def: number | null): number | null {
+    const v = this.get(key);
+    if (v === undefined) return def;
+    if (v === null) return null;
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x))) return v[0] as number;
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `must be an integer token id, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  ropeScaling(): RopeScaling | null {
+    const v = this.get('rope_scaling') ?? this.get('rope_parameters');
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'object' || Array.isArray(v)) this.fail('rope_scaling', 'must be an object or null');
+    const o = v as Json;
+    const type = o.type ?? o.rope_type;
+    if (type === 'default' || type === undefined) return null;
+    if (type !== 'yarn') this.fail('rope_scaling.type', `"${String(type)}" is not supported (supported: "yarn")`);
+    const n = (k: string, d?: number): number => {
+      const x = o[k] ?? d;
+      if (typeof x !== 'number' || !Number.isFinite(x)) this.fail(`rope_scaling.${k}`, `must be a number, got ${JSON.stringify(x)}`);
+      return x;
+    };
+    return {
+      type: 'yarn',
+      factor: n('factor'),
+      original_max_position_embeddings: n('original_max_position_embeddings'),
+      beta_fast: n('beta_fast', 32),
+      beta_slow: n('beta_slow', 1),
+      mscale: n('mscale', 1),
+      mscale_all_dim: n('mscale_all_dim', 0),
+    };
+  }
+
+  extras(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.raw)) if (!this.seen.has(k)) out[k] = v;
+    return out;
+  }
+}
+
+export interface ParseResult {
+  config: ModelConfig;
+  /** Unknown keys (kept in `extra`). */
+  warnings: string[];
+}
+
+/** Parses a HF config object. `source` (e.g. a file name) appears in error messages. */
+export function parseConfig(raw: unknown, source = ''): ParseResult {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new Error(`config${source ? ` (${source})` : ''}: expected a JSON object`);
+  }
+  const r = new Reader(raw as Json, source);
+  const modelType = r.oneOf('model_type', ['deepseek_v3', 'deepseek_v2', 'qwen2', 'llama'] as const, 'deepseek_v3' as ModelType);
+  if ((raw as Json).model_type === undefined) throw new Error(`config${source ? ` (${source})` : ''}: model_type is required`);
+  const ds = modelType === 'deepseek_v3' || modelType === 'deepseek_v2';
+  const hidden = r.int('hidden_size', ds ? 7168 : undefined, 1);
+  const heads = r.int('num_attention_heads', ds ? 128 : undefined, 1);
+  const common: CommonConfig = {
+    model_type: modelType,
+    vocab_size: r.int('vocab_size', ds ? 129280 : undefined, 1),
+    hidden_size: hidden,
+    intermediate_size: r.int('intermediate_size', ds ? 18432 : undefined, 1),
+    num_hidden_layers: r.int('num_hidden_layers', ds ? 61 : undefined, 1),
+    num_attention_heads: heads,
+    num_key_value_heads: r.int('num_key_value_heads', heads, 1),
+    hidden_act: r.oneOf('hidden_act', ['silu'] as const, 'silu'),
+    max_position_embeddings: r.int('max_position_embeddings', 4096, 1),
+    initializer_range: r.num('initializer_range', 0.02),
+    rms_norm_eps: r.num('rms_norm_eps', 1e-6),
+    rope_theta: r.num('rope_theta', 10000),
+    rope_scaling: r.ropeScaling(),
+    tie_word_embeddings: r.bool('tie_word_embeddings', false),
+    attention_bias: r.bool('attention_bias', false),
+    bos_token_id: r.tokenId('bos_token_id', ds ? 0 : null),
+    eos_token_id: r.tokenId('eos_token_id', ds ? 1 : null),
+    pad_token_id: r.tokenId('pad_token_id', null),
+    extra: {},
+  };
+  let config: ModelConfig;
+  if (ds) {
+    const v3 = modelType === 'deepseek_v3';
+    config = {
+      ...common,
+      model_type: modelType as 'deepseek_v3' | 'deepseek_v2',
+      moe_intermediate_size: r.int('moe_intermediate_size', 2048, 1),
+      n_shared_experts: r.int('n_shared_experts', 1, 0),
+      n_routed_experts: r.int('n_routed_experts', 256, 1),
+      num_experts_per_tok: r.int('num_experts_per_tok', 8, 1),
+      n_group: r.int('n_group', 8, 1),
+      topk_group: r.int('topk_group', 4, 1),
+      routed_scaling_factor: r.num('routed_scaling_factor', 2.5),
+      norm_topk_prob: r.bool('norm_topk_prob', v3),
+      scoring_func: r.oneOf('scoring_func', ['sigmoid', 'softmax'] as const, v3 ? 'sigmoid' : 'softmax'),
+      topk_method: r.oneOf('topk_method', ['noaux_tc', 'group_limited_greedy', 'greedy'] as const, v3 ? 'noaux_tc' : 'greedy'),
+      first_k_dense_replace: r.int('first_k_dense_replace', 3, 0),
+      q_lora_rank: r.intOrNull('q_lora_rank', 1536),
+      kv_lora_rank: r.int('kv_lora_rank', 512, 1),
+      qk_nope_head_dim: r.int('qk_nope_head_dim', 128, 0),
+      qk_rope_head_dim: r.int('qk_rope_head_dim', 64, 2),
+      v_head_dim: r.int('v_head_dim', 128, 1),
+      rope_interleave: r.bool('rope_interleave', true),
+      num_nextn_predict_layers: r.int('num_nextn_predict_layers', 0, 0),
+    };
+    if (config.q_lora_rank === 0) config.q_lora_rank = null;
+  } else {
+    const defHead = hidden / heads;
+    config = {
+      ...common,
+      model_type: modelType as 'qwen2' | 'llama',
+      head_dim: r.int('head_dim', Number.isInteger(defHead) ? defHead : undefined, 2),
+      qkv_bias: modelType === 'qwen2' ? true : r.bool('attention_bias', false),
+    };
+  }
+  config.extra = r.extras();
+  validate(config, source);
+  const warnings = Object.keys(config.extra)
+    .filter((k) => !IGNORED_KEYS.has(k))
+    .map((k) => `config${source ? ` (${source})` : ''}: unknown field ${k} (kept, not used)`);
+  return { config, warnings };
+}
+
+function validate(c: ModelConfig, source: string): void {
+  const fail = (key: string, why: string): never => {
+    throw new Error(`config${source ? ` (${source})` : ''}: ${key} ${why}`);
+  };
+  if (c.num_attention_heads % c.num_key_value_heads !== 0) {
+    fail('num_key_value_heads', `(${c.num_key_value_heads}) must divide num_attention_heads (${c.num_attention_heads})`);
+  }
+  if (isDeepseek(c)) {
+    if (c.qk_rope_head_dim % 2 !== 0) fail('qk_rope_head_dim', `must be even, got ${c.qk_rope_head_dim}`);
+    if (c.num_experts_per_tok > c.n_routed_experts) fail('num_experts_per_tok', `(${c.num_experts_per_tok}) exceeds n_routed_experts (${c.n_routed_experts})`);
+    if (c.topk_method !== 'greedy') {
+      if (c.n_routed_experts % c.n_group !== 0) fail('n_group', `(${c.n_group}) must divide n_routed_experts (${c.n_routed_experts})`);
+      if (c.topk_group > c.n_group) fail('topk_group', `(${c.topk_group}) exceeds n_group (${c.n_group})`);
+      const perGroup = c.n_routed_experts / c.n_group;
+      if (c.topk_method === 'noaux_tc' && perGroup < 2) fail('n_group', 'leaves fewer than 2 experts per group (group score is the sum of the top 2)');
+      if (c.topk_group * perGroup < c.num_experts_per_tok) {
+        fail('topk_group', `keeps ${c.topk_group * perGroup} experts, fewer than num_experts_per_tok (${c.num_experts_per_tok})`);
+      }
+    }
+    if (c.first_k_dense_replace > c.num_hidden_layers) fail('first_k_dense_replace', `(${c.first_k_dense_replace}) exceeds num_hidden_layers (${c.num_hidden_layers})`);
+    if (c.num_key_value_heads !== c.num_attention_heads) fail('num_key_value_heads', 'must equal num_attention_heads for MLA');
+  } else if (c.head_dim % 2 !== 0) {
+    fail('head_dim', `must be even for RoPE, got ${c.head_dim}`);
+  }
+}
+
+/** The config as HF `config.json` content (with `architectures`), extras preserved. */
+export function configToJson(c: ModelConfig): Record<string, unknown> {
+  const arch: Record<ModelType, string> = {
+    deepseek_v3: 'DeepseekV3ForCausalLM',
+    deepseek_v2: 'DeepseekV2ForCausalLM',
+    qwen2: 'Qwen2ForCausalLM',
+    llama: 'LlamaForCausalLM',
+  };
+  const { extra, ...fields } = c;
+  const out: Record<string, unknown> = { architectures: [arch[c.model_type]], ...extra, ...fields };
+  if (!isDeepseek(c)) {
+    delete out.qkv_bias;
+    if (c.model_type === 'llama') out.attention_bias = c.qkv_bias;
+  }
+  out.torch_dtype = out.torch_dtype ?? 'float32';
+  return out;
+}
+
+/** Head dims of attention: q/k width and v width per head. */
+export function headDims(c: ModelConfig): { qk: number; v: number; rope: number } {
+  if (isDeepseek(c)) return { qk: c.qk_nope_head_dim + c.qk_rope_head_dim, v: c.v_head_dim, rope: c.qk_rope_head_dim };
+  return { qk: c.head_dim, v: c.head_dim, rope: c.head_dim };
+}

@@ -1,0 +1,496 @@
+/**
+ * DeepSeek-V3 (and V2-style configs): Multi-head Latent Attention, DeepSeekMoE with sigmoid gating, group-limited
+ * top-k and auxiliary-loss-free bias, Multi-Token Prediction, YaRN. Names follow DeepSeek's reference code
+ * (wq_a, q_norm, wkv_a, kv_norm, wkv_b, wo, w1/w2/w3, gate); src/io/hf.ts maps them to Hugging Face names.
+ *
+ * Shapes: B batch, T tokens, D hidden, H heads, E routed experts, K experts per token.
+ *
+ * Deviations / choices (see SPEC "Unconfirmed"):
+ * - Masked groups are excluded with -inf before the final top-k (DeepSeek's reference; HF fills 0, which differs only
+ *   when a biased score is negative).
+ * - The MTP module receives the main model's last hidden state before the final norm, and concatenates
+ *   [enorm(Emb(t_{i+k})) ; hnorm(h_i)] (embedding first, as the released weights' loaders do).
+ * - The sequence-wise balance loss uses the selected (bias-corrected) top-k for f_i and is averaged over sequences.
+ * - Routing ties go to the lower expert / group index.
+ */
+import { Module } from '../nn/module.js';
+import { Embedding, Linear, RMSNorm, normalInit, type InitOptions } from '../nn/layers.js';
+import { Tensor, noGrad } from '../tensor/tensor.js';
+import { zeros } from '../tensor/creation.js';
+import { Generator } from '../tensor/random.js';
+import {
+  add, concat, crossEntropy, div, expand, gather, indexAdd, indexSelect, linear, matmul, mean, mul,
+  narrow, permute, reshape, rope, scaledDotProductAttention, sigmoid, slice, softmax, split, sum, swiglu,
+} from '../tensor/ops/index.js';
+import type { DeepseekConfig } from './config.js';
+import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
+
+/** Per-forward context shared by all layers. */
+interface Ctx {
+  cos: Tensor; // (T, 1, rope/2)
+  sin: Tensor;
+  interleaved: boolean;
+  attnImpl: 'naive' | 'absorb';
+  balanceAlpha: number;
+  balanceLosses: Tensor[];
+}
+
+/** The latent KV cache of one layer: normed c_kv (B, T, kv_lora_rank) and post-RoPE k_pe (B, T, rope). */
+export interface MLALayerCache {
+  kv: Tensor | null;
+  pe: Tensor | null;
+}
+
+export class MLACache {
+  readonly layers: MLALayerCache[];
+  length = 0;
+  constructor(numLayers: number) {
+    this.layers = Array.from({ length: numLayers }, () => ({ kv: null, pe: null }));
+  }
+  /** Values held per token per layer (kv_lora_rank + qk_rope_head_dim for MLA). */
+  valuesPerToken(): number {
+    const l = this.layers[0];
+    return l.kv && l.pe ? l.kv.shape[2] + l.pe.shape[2] : 0;
+  }
+}
+
+export class MLP extends Module {
+  readonly w1: Linear;
+  readonly w2: Linear;
+  readonly w3: Linear;
+  constructor(dim: number, inter: number, init: InitOptions) {
+    super();
+    this.w1 = this.child('w1', new Linear(dim, inter, init));
+    this.w2 = this.child('w2', new Linear(inter, dim, init));
+    this.w3 = this.child('w3', new Linear(dim, inter, init));
+  }
+  /** SwiGLU: w2(silu(w1 x) * w3 x). */
+  forward(x: Tensor): Tensor {
+    return this.w2.forward(swiglu(this.w1.forward(x), this.w3.forward(x)));
+  }
+}
+
+export class MLA extends Module {
+  readonly wq: Linear | null = null;
+  readonly wq_a: Linear | null = null;
+  readonly q_norm: RMSNorm | null = null;
+  readonly wq_b: Linear | null = null;
+  readonly wkv_a: Linear;
+  readonly kv_norm: RMSNorm;
+  readonly wkv_b: Linear;
+  readonly wo: Linear;
+  readonly H: number;
+  readonly nope: number;
+  readonly rope: number;
+  readonly vDim: number;
+  readonly kvRank: number;
+  readonly softmaxScale: number;
+
+  constructor(c: DeepseekConfig, rope: RopeTables, init: InitOptions) {
+    super();
+    this.H = c.num_attention_heads;
+    this.nope = c.qk_nope_head_dim;
+    this.rope = c.qk_rope_head_dim;
+    this.vDim = c.v_head_dim;
+    this.kvRank = c.kv_lora_rank;
+    const qk = this.nope + this.rope;
+    const D = c.hidden_size;
+    if (c.q_lora_rank === null) {
+      this.wq = this.child('wq', new Linear(D, this.H * qk, init, c.attention_bias));
+    } else {
+      this.wq_a = this.child('wq_a', new Linear(D, c.q_lora_rank, init, c.attention_bias));
+      this.q_norm = this.child('q_norm', new RMSNorm(c.q_lora_rank, c.rms_norm_eps));
+      this.wq_b = this.child('wq_b', new Linear(c.q_lora_rank, this.H * qk, init));
+    }
+    this.wkv_a = this.child('wkv_a', new Linear(D, this.kvRank + this.rope, init, c.attention_bias));
+    this.kv_norm = this.child('kv_norm', new RMSNorm(this.kvRank, c.rms_norm_eps));
+    this.wkv_b = this.child('wkv_b', new Linear(this.kvRank, this.H * (this.nope + this.vDim), init));
+    this.wo = this.child('wo', new Linear(this.H * this.vDim, D, init, c.attention_bias));
+    this.softmaxScale = qk ** -0.5 * rope.scaleMultiplier;
+  }
+
+  /** x (B, T, D) -> (B, T, D). With a cache, appends this step's latents and attends over all cached positions. */
+  forward(x: Tensor, ctx: Ctx, cache: MLALayerCache | null): Tensor {
+    const [B, T] = x.shape;
+    const { H, nope, rope: R, vDim, kvRank } = this;
+    const q0 = this.wq ? this.wq.forward(x) : this.wq_b!.forward(this.q_norm!.forward(this.wq_a!.forward(x)));
+    const [qNope, qPe0] = split(reshape(q0, [B, T, H, nope + R]), [nope, R], -1); // (B, T, H, *)
+    const qPe = rope(qPe0, ctx.cos, ctx.sin, { interleaved: ctx.interleaved });
+    const [c0, kPe0] = split(this.wkv_a.forward(x), [kvRank, R], -1); // (B, T, kvRank), (B, T, R)
+    const kPeT = rope(reshape(kPe0, [B, T, 1, R]), ctx.cos, ctx.sin, { interleaved: ctx.interleaved });
+    let c = this.kv_norm.forward(c0); // (B, T, kvRank)
+    let kPe = reshape(kPeT, [B, T, R]);
+    if (cache) {
+      c = cache.kv ? concat([cache.kv, c], 1) : c;
+      kPe = cache.pe ? concat([cache.pe, kPe], 1) : kPe;
+      cache.kv = c;
+      cache.pe = kPe;
+    }
+    const Tk = c.shape[1];
+    let o: Tensor; // (B, H, T, vDim)
+    if (ctx.attnImpl === 'naive') {
+      const [kNope, v] = split(reshape(this.wkv_b.forward(c), [B, Tk, H, nope + vDim]), [nope, vDim], -1);
+      const k = concat([kNope, expand(reshape(kPe, [B, Tk, 1, R]), [B, Tk, H, R])], -1);
+      const q = concat([qNope, qPe], -1);
+      o = scaledDotProductAttention(permute(q, [0, 2, 1, 3]), permute(k, [0, 2, 1, 3]), permute(v, [0, 2, 1, 3]), {
+        causal: true,
+        scale: this.softmaxScale,
+      });
+    } else {
+      // Absorbed: q~ = W_UK^T q_nope per head; attend over [c ; k_pe] as one shared key head, values = c; then W_UV.
+      const w = reshape(this.wkv_b.weight, [H, nope + vDim, kvRank]);
+      const wUK = slice(w, [null, [0, nope]]); // (H, nope, kvRank)
+      const wUV = slice(w, [null, [nope, nope + vDim]]); // (H, vDim, kvRank)
+      const qLat = matmul(permute(qNope, [0, 2, 1, 3]), wUK); // (B, H, T, kvRank)
+      const q = concat([qLat, permute(qPe, [0, 2, 1, 3])], -1);
+      const k = reshape(concat([c, kPe], -1), [B, 1, Tk, kvRank + R]);
+      const oLat = scaledDotProductAttention(q, k, reshape(c, [B, 1, Tk, kvRank]), { causal: true, scale: this.softmaxScale });
+      o = matmul(oLat, wUV, { transB: true }); // (B, H, T, vDim)
+    }
+    return this.wo.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * vDim]));
+  }
+}
+
+/** Router: sigmoid (or softmax) affinities, group-limited top-k on bias-corrected scores, normalised gate values. */
+export class Gate extends Module {
+  readonly weight: Tensor;
+  /** e_score_correction_bias: used for selection only; updated by the aux-loss-free rule, no gradient. */
+  readonly bias: Tensor | null;
+  /** Selections per expert since the last bias update (training only). */
+  readonly load: Float64Array;
+  constructor(
+    readonly c: DeepseekConfig,
+    init: InitOptions,
+  ) {
+    super();
+    this.weight = this.param('weight', normalInit([c.n_routed_experts, c.hidden_size], init));
+    this.bias = c.topk_method === 'noaux_tc' ? this.buffer('bias', zeros([c.n_routed_experts])) : null;
+    this.load = new Float64Array(c.n_routed_experts);
+  }
+
+  /**
+   * x (N, D) -> scores (N, E) (differentiable), indices (N*K, row-major) and gate weights (N, K).
+   */
+  forward(x: Tensor): { scores: Tensor; indices: Int32Array; weights: Tensor } {
+    const c = this.c;
+    const E = c.n_routed_experts;
+    const K = c.num_experts_per_tok;
+    const N = x.shape[0];
+    const logits = linear(x, this.weight);
+    const scores = c.scoring_func === 'sigmoid' ? sigmoid(logits) : softmax(logits, -1);
+    const s = scores.data;
+    const b = this.bias?.data;
+    const indices = new Int32Array(N * K);
+    const G = c.topk_method === 'greedy' ? 1 : c.n_group;
+    const per = E / G;
+    const choice = new Float64Array(E);
+    const order = Array.from({ length: E }, (_, i) => i);
+    const groupScore = new Float64Array(G);
+    const gorder = Array.from({ length: G }, (_, i) => i);
+    for (let t = 0; t < N; t++) {
+      for (let e = 0; e < E; e++) choice[e] = s[t * E + e] + (b ? b[e] : 0);
+      if (G > 1) {
+        for (let g = 0; g < G; g++) {
+          if (c.topk_method === 'noaux_tc') {
+            let m1 = -Infinity;
+            let m2 = -Infinity;
+            for (let e = g * per; e < (g + 1) * per; e++) {
+              const v = choice[e];
+              if (v > m1) {
+                m2 = m1;
+                m1 = v;
+              } else if (v > m2) m2 = v;
+            }
+            groupScore[g] = m1 + m2;
+          } else {
+            let m = -Infinity;
+            for (let e = g * per; e < (g + 1) * per; e++) m = Math.max(m, choice[e]);
+            groupScore[g] = m;
+          }
+        }
+        gorder.sort((p, q) => groupScore[q] - groupScore[p] || p - q);
+        for (let j = c.topk_group; j < G; j++) {
+          const g = gorder[j];
+          for (let e = g * per; e < (g + 1) * per; e++) choice[e] = -Infinity;
+        }
+      }
+      order.sort((p, q) => (choice[q] === choice[p] ? p - q : choice[q] > choice[p] ? 1 : -1));
+      for (let j = 0; j < K; j++) indices[t * K + j] = order[j];
+    }
+    let w = gather(scores, 1, new Tensor(indices, [N, K], 'int32'));
+    if (c.norm_topk_prob) w = div(w, add(sum(w, -1, { keepdim: true }), 1e-20));
+    w = mul(w, c.routed_scaling_factor);
+    return { scores, indices, weights: w };
+  }
+
+  /** b_i += gamma * sign(mean load - load_i), then clears the load counters. Returns the loads used. */
+  updateBias(gamma: number): Float64Array {
+    const load = Float64Array.from(this.load);
+    if (this.bias) {
+      const meanLoad = load.reduce((a, v) => a + v, 0) / load.length;
+      const bd = this.bias.data;
+      for (let i = 0; i < load.length; i++) bd[i] += gamma * Math.sign(meanLoad - load[i]);
+    }
+    this.load.fill(0);
+    return load;
+  }
+}
+
+export class MoE extends Module {
+  readonly gate: Gate;
+  readonly experts: MLP[];
+  readonly shared_experts: MLP | null;
+  constructor(
+    readonly c: DeepseekConfig,
+    init: InitOptions,
+  ) {
+    super();
+    this.gate = this.child('gate', new Gate(c, init));
+    this.experts = this.childList('experts', Array.from({ length: c.n_routed_experts }, () => new MLP(c.hidden_size, c.moe_intermediate_size, init)));
+    this.shared_experts = c.n_shared_experts > 0 ? this.child('shared_experts', new MLP(c.hidden_size, c.moe_intermediate_size * c.n_shared_experts, init)) : null;
+  }
+
+  /** x (B, T, D) -> (B, T, D). Tokens are grouped by expert: one matmul chain per active expert, no token dropped. */
+  forward(x: Tensor, ctx: Ctx): Tensor {
+    const [B, T, D] = x.shape;
+    const N = B * T;
+    const K = this.c.num_experts_per_tok;
+    const E = this.c.n_routed_experts;
+    const flat = reshape(x, [N, D]);
+    const { scores, indices, weights } = this.gate.forward(flat);
+    // Bucket (token, slot) pairs by expert.
+    const counts = new Int32Array(E);
+    for (let i = 0; i < indices.length; i++) counts[indices[i]]++;
+    if (this.training) for (let e = 0; e < E; e++) this.gate.load[e] += counts[e];
+    const starts = new Int32Array(E + 1);
+    for (let e = 0; e < E; e++) starts[e + 1] = starts[e] + counts[e];
+    const fill = starts.slice(0, E);
+    const tokenOf = new Int32Array(N * K);
+    const slotOf = new Int32Array(N * K);
+    for (let i = 0; i < indices.length; i++) {
+      const at = fill[indices[i]]++;
+      tokenOf[at] = Math.floor(i / K);
+      slotOf[at] = i;
+    }
+    const flatW = reshape(weights, [N * K, 1]);
+    const outs: Tensor[] = [];
+    for (let e = 0; e < E; e++) {
+      const n = counts[e];
+      if (n === 0) continue;
+      const tok = new Tensor(tokenOf.subarray(starts[e], starts[e + 1]), [n], 'int32');
+      const slot = new Tensor(slotOf.subarray(starts[e], starts[e + 1]), [n], 'int32');
+      outs.push(mul(this.experts[e].forward(indexSelect(flat, 0, tok)), indexSelect(flatW, 0, slot)));
+    }
+    let y = indexAdd(zeros([N, D], { dtype: x.dtype }), 0, new Tensor(tokenOf, [N * K], 'int32'), concat(outs, 0));
+    if (this.shared_experts) y = add(y, this.shared_experts.forward(flat));
+    if (ctx.balanceAlpha > 0 && this.training) ctx.balanceLosses.push(this.balanceLoss(scores, indices, B, T, ctx.balanceAlpha));
+    return reshape(y, [B, T, D]);
+  }
+
+  /** Sequence-wise balance loss alpha * sum_i f_i P_i, averaged over the B sequences (SPEC 1.3). */
+  balanceLoss(scores: Tensor, indices: Int32Array, B: number, T: number, alpha: number): Tensor {
+    const E = this.c.n_routed_experts;
+    const K = this.c.num_experts_per_tok;
+    const f = zeros([B, E], { dtype: scores.dtype });
+    for (let i = 0; i < indices.length; i++) {
+      const seq = Math.floor(i / (K * T));
+      f.data[seq * E + indices[i]] += E / (K * T);
+    }
+    const norm = div(scores, sum(scores, -1, { keepdim: true }));
+    const P = mean(reshape(norm, [B, T, E]), 1); // (B, E)
+    return mul(mean(sum(mul(f, P), -1)), alpha);
+  }
+}
+
+export class Block extends Module {
+  readonly attn_norm: RMSNorm;
+  readonly attn: MLA;
+  readonly ffn_norm: RMSNorm;
+  readonly ffn: MLP | MoE;
+  constructor(c: DeepseekConfig, layerId: number, rope: RopeTables, init: InitOptions) {
+    super();
+    this.attn_norm = this.child('attn_norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.attn = this.child('attn', new MLA(c, rope, init));
+    this.ffn_norm = this.child('ffn_norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.ffn = this.child('ffn', layerId < c.first_k_dense_replace ? new MLP(c.hidden_size, c.intermediate_size, init) : new MoE(c, init));
+  }
+  forward(x: Tensor, ctx: Ctx, cache: MLALayerCache | null): Tensor {
+    const h = add(x, this.attn.forward(this.attn_norm.forward(x), ctx, cache));
+    const n = this.ffn_norm.forward(h);
+    return add(h, this.ffn instanceof MoE ? this.ffn.forward(n, ctx) : this.ffn.forward(n));
+  }
+}
+
+/** One Multi-Token Prediction depth: h' = eh_proj([enorm(Emb(t_{i+k})) ; hnorm(h_i)]), a full block, a final norm. */
+export class MTPModule extends Module {
+  readonly enorm: RMSNorm;
+  readonly hnorm: RMSNorm;
+  readonly eh_proj: Linear;
+  readonly block: Block;
+  readonly norm: RMSNorm;
+  constructor(c: DeepseekConfig, layerId: number, rope: RopeTables, init: InitOptions) {
+    super();
+    this.enorm = this.child('enorm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.hnorm = this.child('hnorm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.eh_proj = this.child('eh_proj', new Linear(2 * c.hidden_size, c.hidden_size, init));
+    this.block = this.child('block', new Block(c, layerId, rope, init));
+    this.norm = this.child('norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+  }
+  /** hPrev, emb (B, T', D) -> the depth's hidden state (B, T', D) before its final norm. */
+  forward(hPrev: Tensor, emb: Tensor, ctx: Ctx): Tensor {
+    const h = this.eh_proj.forward(concat([this.enorm.forward(emb), this.hnorm.forward(hPrev)], -1));
+    return this.block.forward(h, ctx, null);
+  }
+}
+
+export interface DeepseekOptions {
+  /** Std of the normal init (DeepSeek-V3: 0.006). */
+  initStd?: number;
+  /** Seed for the init (default 0). */
+  seed?: number;
+}
+
+export interface ForwardOptions {
+  /** Latent KV cache for incremental decoding (positions continue from cache.length). */
+  cache?: MLACache;
+  /** 'naive' (default: expands K/V, used for training) or 'absorb' (attends in latent space). */
+  attnImpl?: 'naive' | 'absorb';
+  /** Sequence-wise balance loss weight (0 = off). */
+  balanceAlpha?: number;
+}
+
+export interface LossOptions extends ForwardOptions {
+  /** MTP loss weight lambda (default 0.3). */
+  mtpLambda?: number;
+  /** Targets equal to this are ignored (default -100). */
+  ignoreIndex?: number;
+}
+
+export interface LossResult {
+  loss: Tensor;
+  mainLoss: number;
+  mtpLosses: number[];
+  balanceLoss: number;
+  logits: Tensor;
+}
+
+export class DeepseekV3 extends Module {
+  readonly embed: Embedding;
+  readonly layers: Block[];
+  readonly norm: RMSNorm;
+  readonly head: Linear | null;
+  readonly mtp: MTPModule[];
+  readonly ropeTables: RopeTables;
+
+  constructor(
+    readonly config: DeepseekConfig,
+    opts: DeepseekOptions = {},
+  ) {
+    super();
+    const c = config;
+    const init: InitOptions = { std: opts.initStd ?? 0.006, generator: new Generator(opts.seed ?? 0) };
+    this.ropeTables = ropeTables(c.qk_rope_head_dim, c.rope_theta, c.rope_scaling);
+    this.embed = this.child('embed', new Embedding(c.vocab_size, c.hidden_size, init));
+    this.layers = this.childList('layers', Array.from({ length: c.num_hidden_layers }, (_, i) => new Block(c, i, this.ropeTables, init)));
+    this.norm = this.child('norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.head = c.tie_word_embeddings ? null : this.child('head', new Linear(c.hidden_size, c.vocab_size, init));
+    this.mtp = this.childList(
+      'mtp',
+      Array.from({ length: c.num_nextn_predict_layers }, (_, k) => new MTPModule(c, c.num_hidden_layers + k, this.ropeTables, init)),
+    );
+  }
+
+  /** A latent KV cache for incremental decoding. */
+  createCache(): MLACache {
+    return new MLACache(this.config.num_hidden_layers);
+  }
+
+  private context(start: number, T: number, o: ForwardOptions, balanceLosses: Tensor[]): Ctx {
+    const { cos, sin } = ropeCosSin(this.ropeTables, start, T);
+    const half = this.config.qk_rope_head_dim / 2;
+    return {
+      cos: reshape(cos, [T, 1, half]),
+      sin: reshape(sin, [T, 1, half]),
+      interleaved: this.config.rope_interleave,
+      attnImpl: o.attnImpl ?? 'naive',
+      balanceAlpha: o.balanceAlpha ?? 0,
+      balanceLosses,
+    };
+  }
+
+  /** Output-head logits of normed hidden states. */
+  logitsOf(h: Tensor): Tensor {
+    const n = this.norm.forward(h);
+    return this.head ? this.head.forward(n) : linear(n, this.embed.weight);
+  }
+
+  /** ids (B, T) int32 -> logits (B, T, V) and the last hidden state before the final norm (B, T, D). */
+  forward(ids: Tensor, opts: ForwardOptions = {}): { logits: Tensor; hidden: Tensor; balanceLosses: Tensor[] } {
+    if (ids.ndim !== 2 || ids.dtype !== 'int32') throw new TypeError(`DeepseekV3.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
+    const [, T] = ids.shape;
+    const start = opts.cache?.length ?? 0;
+    const balanceLosses: Tensor[] = [];
+    const ctx = this.context(start, T, opts, balanceLosses);
+    let h = this.embed.forward(ids);
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(h, ctx, opts.cache ? opts.cache.layers[i] : null);
+    });
+    if (opts.cache) opts.cache.length += T;
+    return { logits: this.logitsOf(h), hidden: h, balanceLosses };
+  }
+
+  /**
+   * Training loss: mean next-token cross-entropy, plus (lambda / D) * sum of MTP depth losses, plus the balance loss.
+   * targets (B, T) are the next tokens of ids; MTP depth k predicts targets[:, k:] from h[:, :T-k] and ids[:, k:].
+   */
+  computeLoss(ids: Tensor, targets: Tensor, opts: LossOptions = {}): LossResult {
+    const ignoreIndex = opts.ignoreIndex ?? -100;
+    const { logits, hidden, balanceLosses } = this.forward(ids, { ...opts, cache: undefined });
+    const main = crossEntropy(logits, targets, { ignoreIndex });
+    let loss = main;
+    const mtpLosses: number[] = [];
+    const [, T] = ids.shape;
+    const Dm = this.mtp.length;
+    let hPrev = hidden;
+    for (let k = 1; k <= Dm && T - k > 0; k++) {
+      const ctx = this.context(0, T - k, opts, balanceLosses);
+      const h = this.mtp[k - 1].forward(narrow(hPrev, 1, 0, T - k), this.embed.forward(narrow(ids, 1, k, T - k)), ctx);
+      const n = this.mtp[k - 1].norm.forward(h);
+      const lg = this.head ? this.head.forward(n) : linear(n, this.embed.weight);
+      const lk = crossEntropy(lg, narrow(targets, 1, k, T - k), { ignoreIndex });
+      mtpLosses.push(lk.item());
+      loss = add(loss, mul(lk, (opts.mtpLambda ?? 0.3) / Dm));
+      hPrev = h;
+    }
+    let bal = 0;
+    for (const b of balanceLosses) {
+      loss = add(loss, b);
+      bal += b.item();
+    }
+    return { loss, mainLoss: main.item(), mtpLosses, balanceLoss: bal, logits };
+  }
+
+  /** The MoE gates of the main model and the MTP modules. */
+  gates(): Gate[] {
+    return this.namedModules()
+      .map(([, m]) => m)
+      .filter((m): m is Gate => m instanceof Gate);
+  }
+
+  /** Applies the aux-loss-free bias update to every MoE layer and returns each layer's loads since the last update. */
+  updateRouterBias(gamma = 0.001): Float64Array[] {
+    return noGrad(() => this.gates().map((g) => g.updateBias(gamma)));
+  }
+
+  /** Current per-layer expert loads (selections since the last bias update). */
+  expertLoads(): Float64Array[] {
+    return this.gates().map((g) => Float64Array.from(g.load));
+  }
+}
+
+/** Max load over mean load (1 = perfectly balanced), for logging. */
+export function loadImbalance(load: Float64Array): number {
+  const m = load.reduce((a, v) => a + v, 0) / load.length;
+  return m > 0 ? Math.max(...load) / m : 1;
+}
+

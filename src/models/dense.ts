@@ -1,0 +1,140 @@
+/**
+ * Dense decoder-only students (Qwen2 / Llama): grouped-query attention with RoPE on the full head (half-split pairs,
+ * as Hugging Face), SwiGLU MLP, RMSNorm, optional q/k/v bias (Qwen2), optional tied embeddings.
+ * Internal names match the DeepSeek model (attn.wq/wk/wv/wo, ffn.w1/w2/w3); src/io/hf.ts maps them to HF names.
+ */
+import { Module } from '../nn/module.js';
+import { Embedding, Linear, RMSNorm, type InitOptions } from '../nn/layers.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Generator } from '../tensor/random.js';
+import { add, concat, crossEntropy, linear, permute, reshape, rope, scaledDotProductAttention } from '../tensor/ops/index.js';
+import type { DenseConfig } from './config.js';
+import { MLP } from './deepseek_v3.js';
+import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
+
+/** K/V cache of one layer: (B, Hkv, T, Dh) each. */
+export interface DenseLayerCache {
+  k: Tensor | null;
+  v: Tensor | null;
+}
+
+export class DenseCache {
+  readonly layers: DenseLayerCache[];
+  length = 0;
+  constructor(n: number) {
+    this.layers = Array.from({ length: n }, () => ({ k: null, v: null }));
+  }
+}
+
+interface Ctx {
+  cos: Tensor;
+  sin: Tensor;
+}
+
+export class GQAttention extends Module {
+  readonly wq: Linear;
+  readonly wk: Linear;
+  readonly wv: Linear;
+  readonly wo: Linear;
+  readonly H: number;
+  readonly Hkv: number;
+  readonly Dh: number;
+  constructor(c: DenseConfig, init: InitOptions) {
+    super();
+    this.H = c.num_attention_heads;
+    this.Hkv = c.num_key_value_heads;
+    this.Dh = c.head_dim;
+    const D = c.hidden_size;
+    this.wq = this.child('wq', new Linear(D, this.H * this.Dh, init, c.qkv_bias));
+    this.wk = this.child('wk', new Linear(D, this.Hkv * this.Dh, init, c.qkv_bias));
+    this.wv = this.child('wv', new Linear(D, this.Hkv * this.Dh, init, c.qkv_bias));
+    this.wo = this.child('wo', new Linear(this.H * this.Dh, D, init, false));
+  }
+
+  forward(x: Tensor, ctx: Ctx, cache: DenseLayerCache | null): Tensor {
+    const [B, T] = x.shape;
+    const { H, Hkv, Dh } = this;
+    const q = rope(reshape(this.wq.forward(x), [B, T, H, Dh]), ctx.cos, ctx.sin, { interleaved: false });
+    let k = permute(rope(reshape(this.wk.forward(x), [B, T, Hkv, Dh]), ctx.cos, ctx.sin, { interleaved: false }), [0, 2, 1, 3]);
+    let v = permute(reshape(this.wv.forward(x), [B, T, Hkv, Dh]), [0, 2, 1, 3]);
+    if (cache) {
+      k = cache.k ? concat([cache.k, k], 2) : k;
+      v = cache.v ? concat([cache.v, v], 2) : v;
+      cache.k = k;
+      cache.v = v;
+    }
+    const o = scaledDotProductAttention(permute(q, [0, 2, 1, 3]), k, v, { causal: true, scale: Dh ** -0.5 });
+    return this.wo.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * Dh]));
+  }
+}
+
+export class DenseBlock extends Module {
+  readonly attn_norm: RMSNorm;
+  readonly attn: GQAttention;
+  readonly ffn_norm: RMSNorm;
+  readonly ffn: MLP;
+  constructor(c: DenseConfig, init: InitOptions) {
+    super();
+    this.attn_norm = this.child('attn_norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.attn = this.child('attn', new GQAttention(c, init));
+    this.ffn_norm = this.child('ffn_norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.ffn = this.child('ffn', new MLP(c.hidden_size, c.intermediate_size, init));
+  }
+  forward(x: Tensor, ctx: Ctx, cache: DenseLayerCache | null): Tensor {
+    const h = add(x, this.attn.forward(this.attn_norm.forward(x), ctx, cache));
+    return add(h, this.ffn.forward(this.ffn_norm.forward(h)));
+  }
+}
+
+export interface DenseOptions {
+  /** Std of the normal init (default: the config's initializer_range). */
+  initStd?: number;
+  seed?: number;
+}
+
+export class DenseLM extends Module {
+  readonly embed: Embedding;
+  readonly layers: DenseBlock[];
+  readonly norm: RMSNorm;
+  readonly head: Linear | null;
+  readonly ropeTables: RopeTables;
+  constructor(
+    readonly config: DenseConfig,
+    opts: DenseOptions = {},
+  ) {
+    super();
+    const c = config;
+    const init: InitOptions = { std: opts.initStd ?? c.initializer_range, generator: new Generator(opts.seed ?? 0) };
+    this.ropeTables = ropeTables(c.head_dim, c.rope_theta, c.rope_scaling);
+    this.embed = this.child('embed', new Embedding(c.vocab_size, c.hidden_size, init));
+    this.layers = this.childList('layers', Array.from({ length: c.num_hidden_layers }, () => new DenseBlock(c, init)));
+    this.norm = this.child('norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
+    this.head = c.tie_word_embeddings ? null : this.child('head', new Linear(c.hidden_size, c.vocab_size, init));
+  }
+
+  createCache(): DenseCache {
+    return new DenseCache(this.config.num_hidden_layers);
+  }
+
+  forward(ids: Tensor, opts: { cache?: DenseCache } = {}): { logits: Tensor; hidden: Tensor } {
+    if (ids.ndim !== 2 || ids.dtype !== 'int32') throw new TypeError(`DenseLM.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
+    const T = ids.shape[1];
+    const { cos, sin } = ropeCosSin(this.ropeTables, opts.cache?.length ?? 0, T);
+    const half = this.config.head_dim / 2;
+    const ctx = { cos: reshape(cos, [T, 1, half]), sin: reshape(sin, [T, 1, half]) };
+    let h = this.embed.forward(ids);
+    this.layers.forEach((l, i) => {
+      h = l.forward(h, ctx, opts.cache ? opts.cache.layers[i] : null);
+    });
+    if (opts.cache) opts.cache.length += T;
+    const n = this.norm.forward(h);
+    return { logits: this.head ? this.head.forward(n) : linear(n, this.embed.weight), hidden: h };
+  }
+
+  /** Mean next-token cross-entropy of targets (B, T). */
+  computeLoss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number } = {}): { loss: Tensor; mainLoss: number; logits: Tensor } {
+    const { logits } = this.forward(ids);
+    const loss = crossEntropy(logits, targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
+    return { loss, mainLoss: loss.item(), logits };
+  }
+}
