@@ -10,6 +10,7 @@
  * Op methods (`t.add(u)`, `t.matmul(w)`, ...) are attached in ./methods.ts.
  */
 import { inspect } from 'node:util';
+import '../backend/ts/index.js'; // the reference backend registers itself before any op can run
 import { runKernel } from '../backend/registry.js';
 import type { TensorData } from '../backend/kernels.js';
 import { type DType, type TypedArray, allocArray, dtypeOfArray, isFloat } from './dtype.js';
