@@ -1,0 +1,115 @@
+/**
+ * AdamW with decoupled weight decay (DeepSeek-V3: beta1 0.9, beta2 0.95, weight decay 0.1, gradient clipping 1.0),
+ * and global-norm gradient clipping. Norm weights and biases (tensors with fewer than 2 dims) get no weight decay.
+ * Master weights, gradients and moments are float32. State is exportable for checkpoints (exact resume).
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { adamwStep } from './adamw-kernel.js';
+
+export interface AdamWOptions {
+  /** Learning rate (overridden per step by `step(lr)`). */
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** Which parameters skip weight decay; default: fewer than 2 dims (norm weights, biases, router bias). */
+  noDecay?: (name: string, p: Tensor) => boolean;
+}
+
+export interface AdamWState {
+  step: number;
+  /** First and second moments per parameter name. */
+  m: Map<string, Float32Array>;
+  v: Map<string, Float32Array>;
+}
+
+export class AdamW {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  private readonly params: { name: string; p: Tensor; decay: boolean; m: Float32Array; v: Float32Array }[];
+  /** Optimizer steps taken. */
+  stepCount = 0;
+
+  constructor(named: [string, Tensor][], opts: AdamWOptions) {
+    this.lr = opts.lr;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.95;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0.1;
+    const noDecay = opts.noDecay ?? ((_n: string, p: Tensor) => p.ndim < 2);
+    this.params = named.map(([name, p]) => {
+      if (p.dtype !== 'float32') throw new TypeError(`AdamW: parameter ${name} is ${p.dtype}; master weights must be float32`);
+      return { name, p, decay: !noDecay(name, p), m: new Float32Array(p.size), v: new Float32Array(p.size) };
+    });
+  }
+
+  /** One update of every parameter that has a gradient, at learning rate `lr` (default: the constructor's). */
+  step(lr = this.lr): void {
+    this.stepCount++;
+    for (const s of this.params) {
+      const g = s.p.grad;
+      if (!g) continue;
+      adamwStep(s.p.data as Float32Array, g.data as Float32Array, s.m, s.v, {
+        lr,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        eps: this.eps,
+        weightDecay: s.decay ? this.weightDecay : 0,
+        step: this.stepCount,
+      });
+    }
+  }
+
+  zeroGrad(): void {
+    for (const s of this.params) s.p.grad = null;
+  }
+
+  /** Copies of the moments and the step count. */
+  stateDict(): AdamWState {
+    return {
+      step: this.stepCount,
+      m: new Map(this.params.map((s) => [s.name, Float32Array.from(s.m)])),
+      v: new Map(this.params.map((s) => [s.name, Float32Array.from(s.v)])),
+    };
+  }
+
+  loadStateDict(state: AdamWState): void {
+    for (const s of this.params) {
+      const m = state.m.get(s.name);
+      const v = state.v.get(s.name);
+      if (!m || !v) throw new Error(`AdamW.loadStateDict: no moments for ${s.name}`);
+      if (m.length !== s.m.length || v.length !== s.v.length) throw new RangeError(`AdamW.loadStateDict: moments of ${s.name} have the wrong size`);
+      s.m.set(m);
+      s.v.set(v);
+    }
+    this.stepCount = state.step;
+  }
+}
+
+/**
+ * Scales all gradients so that their global L2 norm is at most `maxNorm` (like torch.nn.utils.clip_grad_norm_).
+ * Returns the norm before clipping (NaN or Infinity if any gradient is not finite; gradients are then left as they are).
+ */
+export function clipGradNorm(params: readonly Tensor[], maxNorm: number): number {
+  let ss = 0;
+  for (const p of params) {
+    const g = p.grad?.data;
+    if (!g) continue;
+    for (let i = 0; i < g.length; i++) ss += g[i] * g[i];
+  }
+  const norm = Math.sqrt(ss);
+  if (!Number.isFinite(norm)) return norm;
+  const coef = maxNorm / (norm + 1e-6);
+  if (coef < 1) {
+    for (const p of params) {
+      const g = p.grad?.data;
+      if (!g) continue;
+      for (let i = 0; i < g.length; i++) g[i] *= coef;
+    }
+  }
+  return norm;
+}
