@@ -8,4 +8,14 @@ export * from './tensor/index.js';
 export { registerBackend, setBackend, getBackend, listBackends, getKernel, runKernel, type BackendKernels } from './backend/registry.js';
 export type { Kernels, KernelName, TensorData } from './backend/kernels.js';
 export * from './nn/index.js';
+export {
+  FP8_E4M3, FP8_E5M2, BF16, FP16, type FloatFormat, type CodeArray, type EncodeOptions, encodeFloat, decodeFloat,
+  encodeFloatArray, decodeFloatArray, roundToFormat, ue8m0Scale, encodeUE8M0, decodeUE8M0,
+} from './fp8/formats.js';
+export {
+  loadSafetensors, saveSafetensors, serializeSafetensors, readSafetensorsHeader, dequantizeBlockwise, loadCheckpointDir,
+  saveCheckpointDir, readCheckpointIndex, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsDtype, type FloatWriteDtype,
+  type SafetensorsHeader, type SafetensorsEntry, type SafetensorsLoadOptions, type SafetensorsSaveOptions, type CheckpointSaveOptions,
+  type CheckpointIndex,
+} from './io/safetensors.js';
 export { VERSION } from './version.js';
