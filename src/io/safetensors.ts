@@ -103,14 +103,23 @@ function fileSource(file: string): Source {
   } catch (e) {
     throw new SafetensorsError(`cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
   }
-  const size = fs.fstatSync(fd).size;
+  const stat = fs.fstatSync(fd);
+  if (!stat.isFile()) {
+    fs.closeSync(fd);
+    throw new SafetensorsError('not a regular file', file);
+  }
   return {
     name: file,
-    size,
+    size: stat.size,
     read(pos, len, into) {
       let done = 0;
       while (done < len) {
-        const n = fs.readSync(fd, into, done, Math.min(len - done, 1 << 30), pos + done);
+        let n: number;
+        try {
+          n = fs.readSync(fd, into, done, Math.min(len - done, 1 << 30), pos + done);
+        } catch (e) {
+          throw new SafetensorsError(`read failed at byte ${pos + done}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+        }
         if (n === 0) throw new SafetensorsError(`file ended at byte ${pos + done} while reading ${len} bytes at ${pos}`, file);
         done += n;
       }

@@ -363,6 +363,9 @@ test('hostile: random corruption of a valid file gives a SafetensorsError or a l
 
 test('missing file and unwritable names give clear errors', () => {
   assert.throws(() => loadSafetensors('/nonexistent/x.safetensors'), /^SafetensorsError: safetensors: cannot open: ENOENT \(\/nonexistent\/x\.safetensors\)$/);
+  const dir = tmpDir();
+  assert.throws(() => loadSafetensors(dir), /^SafetensorsError: safetensors: not a regular file \(/);
+  fs.rmSync(dir, { recursive: true });
   assert.throws(() => serializeSafetensors(new Map([['__metadata__', tensor([1])]])), /invalid tensor name "__metadata__"/);
   assert.throws(() => serializeSafetensors(new Map([['x', [1, 2] as unknown as Tensor]])), /"x" is not a Tensor/);
 });
