@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { registerInfo } from './commands/info.js';
 import { registerBench } from './commands/bench.js';
+import { registerModel } from './commands/model.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInfo(program);
   registerBench(program);
+  registerModel(program);
   return program;
 }
 

@@ -1,0 +1,57 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadModelDir } from '../../src/io/model_dir.js';
+import { noGrad, tensor } from '../../src/index.js';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('r1ts params / init / logits', () => {
+  it('params --json gives the published totals', () => {
+    const expect: Record<string, number> = { 'deepseek-v3-671b': 671_026_419_200, 'deepseek-v2-236b': 235_741_434_880, 'deepseek-v2-lite-16b': 15_706_484_224 };
+    for (const [f, total] of Object.entries(expect)) {
+      const r = cli('params', '--config', `configs/${f}.json`, '--json');
+      assert.equal(r.code, 0, r.err);
+      const j = JSON.parse(r.out) as { total: number; activated: number; mtp: number };
+      assert.deepEqual(Object.keys(j), ['total', 'activated', 'mtp']);
+      assert.equal(j.total, total);
+    }
+  });
+
+  it('init writes a HF model dir that logits can run; JSON matches the in-process model', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-init-'));
+    try {
+      const out = join(dir, 'm');
+      const r = cli('init', '--config', 'test/fixtures/models/tiny-deepseek-v3/config.json', '--out', out, '--seed', '5');
+      assert.equal(r.code, 0, r.err);
+      const j = cli('logits', '--model', out, '--ids', '3,1,4,1,5', '--json');
+      assert.equal(j.code, 0, j.err);
+      const res = JSON.parse(j.out) as { shape: number[]; logits: number[]; loss: number };
+      assert.deepEqual(res.shape, [5, 32]);
+      assert.equal(res.logits.length, 5 * 32);
+      const { model } = loadModelDir(out);
+      const ids = tensor([3, 1, 4, 1, 5], { dtype: 'int32', shape: [1, 5] });
+      const ref = noGrad(() => model.eval().forward(ids).logits);
+      assert.deepEqual(res.logits, Array.from(ref.data));
+      assert.ok(res.loss > 0 && Number.isFinite(res.loss));
+      // same seed, same weights
+      const again = join(dir, 'm2');
+      cli('init', '--config', 'test/fixtures/models/tiny-deepseek-v3/config.json', '--out', again, '--seed', '5');
+      assert.deepEqual(JSON.parse(cli('logits', '--model', again, '--ids', '3,1,4,1,5', '--json').out).logits, res.logits);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('bad input gives one-line errors', () => {
+    assert.equal(cli('logits', '--model', 'test/fixtures/models/tiny-qwen2', '--ids', '1,x').err.trim(), "r1ts: logits: --ids must be comma-separated integers, got 'x' at position 1");
+    assert.equal(cli('params', '--config', 'package.json').err.trim(), 'r1ts: config (package.json): model_type is required');
+    assert.match(cli('params', '--config', 'nope.json').err, /^r1ts: config: cannot read nope\.json\n$/);
+  });
+});
