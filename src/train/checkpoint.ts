@@ -1,0 +1,119 @@
+/**
+ * Training checkpoints: one directory per step (`step-00000100/`) holding the model state (r1ts names, buffers
+ * included), the optimizer moments, and `state.json` (step, tokens, RNG and data positions, configs, trainer state).
+ *
+ * Atomic: everything is written into a hidden temporary directory next to the final one, each file fsync'ed, then the
+ * directory is renamed into place (and the parent fsync'ed). A crash leaves either the previous checkpoints or the new
+ * one complete; stale temporary directories are removed on the next save. The last `keep` checkpoints are kept.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Tensor } from '../tensor/tensor.js';
+import { Tensor as T } from '../tensor/tensor.js';
+import type { Module } from '../nn/module.js';
+import type { AdamW } from '../optim/adamw.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic, writeAll } from '../io/atomic.js';
+
+export const CHECKPOINT_PREFIX = 'step-';
+
+export interface CheckpointInfo {
+  step: number;
+  dir: string;
+}
+
+function stepDirName(step: number): string {
+  return `${CHECKPOINT_PREFIX}${String(step).padStart(8, '0')}`;
+}
+
+function fsyncPath(p: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(p, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // directories cannot be fsync'ed on every platform; the rename is still atomic
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+/** Checkpoints in `root`, oldest first (complete ones only). */
+export function listCheckpoints(root: string): CheckpointInfo[] {
+  if (!fs.existsSync(root)) return [];
+  return fs
+    .readdirSync(root)
+    .filter((n) => n.startsWith(CHECKPOINT_PREFIX) && fs.existsSync(path.join(root, n, 'state.json')))
+    .map((n) => ({ step: Number(n.slice(CHECKPOINT_PREFIX.length)), dir: path.join(root, n) }))
+    .filter((c) => Number.isInteger(c.step))
+    .sort((a, b) => a.step - b.step);
+}
+
+export function latestCheckpoint(root: string): CheckpointInfo | null {
+  const all = listCheckpoints(root);
+  return all.length ? all[all.length - 1] : null;
+}
+
+export interface SaveCheckpointArgs {
+  root: string;
+  step: number;
+  model: Module;
+  optimizer: AdamW;
+  /** JSON-serialisable trainer state (tokens seen, RNG states, data position, configs, ...). */
+  state: Record<string, unknown>;
+  /** Checkpoints to keep (default 3). */
+  keep?: number;
+}
+
+/** Writes a checkpoint atomically and prunes old ones. Returns its directory. */
+export function saveCheckpoint(a: SaveCheckpointArgs): string {
+  fs.mkdirSync(a.root, { recursive: true });
+  for (const n of fs.readdirSync(a.root)) if (n.startsWith('.tmp-')) fs.rmSync(path.join(a.root, n), { recursive: true, force: true });
+  const final = path.join(a.root, stepDirName(a.step));
+  const tmp = path.join(a.root, `.tmp-${stepDirName(a.step)}-${process.pid}`);
+  fs.mkdirSync(tmp);
+  try {
+    saveSafetensors(path.join(tmp, 'model.safetensors'), a.model.stateDict());
+    const opt = a.optimizer.stateDict();
+    const moments = new Map<string, Tensor>();
+    for (const [n, m] of opt.m) moments.set(`m.${n}`, new T(m, [m.length]));
+    for (const [n, v] of opt.v) moments.set(`v.${n}`, new T(v, [v.length]));
+    saveSafetensors(path.join(tmp, 'optimizer.safetensors'), moments);
+    const json = JSON.stringify({ format: 'r1ts-checkpoint-1', step: a.step, optimizerStep: opt.step, ...a.state }, null, 1);
+    writeFileAtomic(path.join(tmp, 'state.json'), (fd) => writeAll(fd, new TextEncoder().encode(json)));
+    fsyncPath(tmp);
+    if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
+    fs.renameSync(tmp, final);
+    fsyncPath(a.root);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const keep = a.keep ?? 3;
+  const all = listCheckpoints(a.root);
+  for (const c of all.slice(0, Math.max(0, all.length - keep))) fs.rmSync(c.dir, { recursive: true, force: true });
+  return final;
+}
+
+/** Restores model and optimizer from a checkpoint directory and returns its state.json content. */
+export function loadCheckpoint(dir: string, model: Module, optimizer: AdamW): Record<string, unknown> & { step: number } {
+  const statePath = path.join(dir, 'state.json');
+  let state: Record<string, unknown> & { step: number; optimizerStep: number; format: string };
+  try {
+    state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
+  } catch (e) {
+    throw new Error(`checkpoint: cannot read ${statePath} (${(e as Error).message})`);
+  }
+  if (state.format !== 'r1ts-checkpoint-1') throw new Error(`checkpoint: ${statePath} has unknown format ${JSON.stringify(state.format)}`);
+  model.loadStateDict(loadSafetensors(path.join(dir, 'model.safetensors')));
+  const moments = loadSafetensors(path.join(dir, 'optimizer.safetensors'));
+  const m = new Map<string, Float32Array>();
+  const v = new Map<string, Float32Array>();
+  for (const [k, t] of moments) {
+    const data = t.data as Float32Array;
+    if (k.startsWith('m.')) m.set(k.slice(2), data);
+    else if (k.startsWith('v.')) v.set(k.slice(2), data);
+  }
+  optimizer.loadStateDict({ step: state.optimizerStep, m, v });
+  return state;
+}

@@ -1,0 +1,326 @@
+/**
+ * The pre-training loop: gradient accumulation over micro-batches, V3's LR schedule and batch ramp (scaled to the run),
+ * global-norm clipping, AdamW, the aux-loss-free router-bias update after every optimizer step, the MTP and
+ * balance losses, periodic validation, atomic checkpoints with exact resume, and loss-spike / non-finite rollback.
+ *
+ * Rollback: when a step's loss is a spike (see spike.ts) or its gradient norm is not finite, the update is not applied;
+ * the model, optimizer and trainer state go back to the last checkpoint, while the data stream keeps its current
+ * position, so the offending batches are skipped. Each rollback is logged; too many in a row is an error.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../tensor/tensor.js';
+import { mul } from '../tensor/ops/elementwise.js';
+import { getDefaultGenerator, type GeneratorState } from '../tensor/random.js';
+import { DeepseekV3, loadImbalance, type CausalLM } from '../models/index.js';
+import { AdamW, clipGradNorm } from '../optim/adamw.js';
+import { type ScheduleConfig, batchSizeAt, gammaAt, lrAt, mtpLambdaAt, scaledV3Schedule } from '../optim/schedule.js';
+import { SpikeDetector, type SpikeOptions, type SpikeState } from './spike.js';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+
+/** A deterministic stream of (inputs, targets) batches whose position can be saved and restored. */
+export interface BatchSource {
+  next(batchSize: number): { inputs: Tensor; targets: Tensor };
+  position(): unknown;
+  restore(position: unknown): void;
+}
+
+export interface TrainConfig {
+  /** Optimizer steps. */
+  steps: number;
+  /** Tokens per sequence. */
+  seqLen: number;
+  /** Sequences per optimizer step at the start and after the ramp (V3 ramps 3072 -> 15360). */
+  batchStart: number;
+  batchEnd: number;
+  /** Sequences per forward pass (gradient accumulation splits a batch into these). */
+  microBatch: number;
+  peakLr: number;
+  warmupSteps: number;
+  /** Router bias speed; null = the schedule's (0.001, then 0 for the last 500B/14.8T of the run). */
+  gamma: number | null;
+  /** Sequence-wise balance loss weight (V3: 0.0001). */
+  balanceAlpha: number;
+  /** MTP weight; null = the schedule's (0.3, then 0.1). */
+  mtpLambda: number | null;
+  weightDecay: number;
+  clip: number;
+  evalEvery: number;
+  evalBatches: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  spike: SpikeOptions & { maxRollbacks: number };
+}
+
+export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'steps' | 'seqLen' | 'batchStart' | 'batchEnd' | 'microBatch' | 'peakLr' | 'warmupSteps'> = {
+  gamma: null,
+  balanceAlpha: 0.0001,
+  mtpLambda: null,
+  weightDecay: 0.1,
+  clip: 1.0,
+  evalEvery: 50,
+  evalBatches: 4,
+  checkpointEvery: 50,
+  keepCheckpoints: 3,
+  spike: { maxRollbacks: 5 },
+};
+
+export interface StepMetrics {
+  step: number;
+  tokens: number;
+  loss: number;
+  mainLoss: number;
+  mtpLoss: number | null;
+  balanceLoss: number;
+  lr: number;
+  batch: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  msPerStep: number;
+  imbalance: number | null;
+  valLoss?: number;
+  event?: string;
+}
+
+export interface TrainArgs {
+  outDir: string;
+  model: CausalLM;
+  train: BatchSource;
+  val?: BatchSource;
+  config: TrainConfig;
+  /** Continue from the latest checkpoint in outDir/checkpoints. */
+  resume?: boolean;
+  /** Human-readable lines (default: stdout). */
+  log?: (line: string) => void;
+  /** Called after every step (tests use it to kill or inspect a run). */
+  onStep?: (m: StepMetrics) => void;
+  /** Extra JSON saved in each checkpoint (e.g. the CLI's options, to check a resume uses the same run). */
+  meta?: Record<string, unknown>;
+}
+
+export interface TrainResult {
+  steps: number;
+  tokens: number;
+  finalLoss: number;
+  finalValLoss: number | null;
+  rollbacks: number;
+  history: StepMetrics[];
+}
+
+interface TrainerState {
+  step: number;
+  tokens: number;
+  rng: GeneratorState;
+  data: unknown;
+  spike: SpikeState;
+  rollbacks: number;
+  lastValLoss: number | null;
+}
+
+/** Mean cross-entropy over `n` batches from a fixed starting position of the validation stream. */
+export function validationLoss(model: CausalLM, val: BatchSource, start: unknown, n: number, batch: number): number {
+  val.restore(start);
+  let s = 0;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let i = 0; i < n; i++) {
+      const { inputs, targets } = val.next(batch);
+      s += noGrad(() => model.computeLoss(inputs, targets)).mainLoss;
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return s / n;
+}
+
+function bar(frac: number, width = 24): string {
+  const full = Math.round(frac * width);
+  return `[${'='.repeat(Math.max(0, full - 1))}${full > 0 ? '>' : ''}${' '.repeat(width - full)}]`;
+}
+
+/** Runs (or resumes) pre-training. */
+export function train(a: TrainArgs): TrainResult {
+  const c = a.config;
+  const log = a.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const model = a.model;
+  const ckptRoot = path.join(a.outDir, 'checkpoints');
+  fs.mkdirSync(a.outDir, { recursive: true });
+  const metricsPath = path.join(a.outDir, 'metrics.jsonl');
+  const schedule: ScheduleConfig = scaledV3Schedule({
+    totalTokens: c.steps * c.batchEnd * c.seqLen,
+    peakLr: c.peakLr,
+    warmupSteps: c.warmupSteps,
+    batchStart: c.batchStart,
+    batchEnd: c.batchEnd,
+  });
+  // the ramp covers the same fraction of the run as V3's 469B of 14.8T, measured in steps of the full batch
+  const params = model.namedParameters();
+  const opt = new AdamW(params, { lr: c.peakLr, weightDecay: c.weightDecay });
+  const detector = new SpikeDetector(c.spike);
+  const valStart = a.val?.position();
+
+  let st: TrainerState = {
+    step: 0,
+    tokens: 0,
+    rng: getDefaultGenerator().getState(),
+    data: a.train.position(),
+    spike: detector.state,
+    rollbacks: 0,
+    lastValLoss: null,
+  };
+
+  const snapshotState = (): Record<string, unknown> => ({
+    trainer: { ...st, rng: getDefaultGenerator().getState(), data: a.train.position(), spike: { ...detector.state } },
+    modelConfig: model.config,
+    trainConfig: c,
+    meta: a.meta ?? {},
+  });
+
+  const restoreFrom = (dir: string, keepData: boolean): void => {
+    const s = loadCheckpoint(dir, model, opt) as unknown as { trainer: TrainerState };
+    const dataPos = a.train.position();
+    st = { ...s.trainer };
+    getDefaultGenerator().setState(st.rng);
+    detector.state = { ...st.spike };
+    if (keepData) st.data = dataPos;
+    a.train.restore(st.data);
+  };
+
+  if (a.resume) {
+    const last = latestCheckpoint(ckptRoot);
+    if (!last) throw new Error(`resume: no checkpoint in ${ckptRoot}`);
+    restoreFrom(last.dir, false);
+    // drop metrics written after the checkpoint, so the resumed file reads like an uninterrupted run's
+    if (fs.existsSync(metricsPath)) {
+      const keep = fs
+        .readFileSync(metricsPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= st.step);
+      fs.writeFileSync(metricsPath, keep.map((l) => l + '\n').join(''));
+    }
+    log(`resumed from ${last.dir} at step ${st.step} (${st.tokens.toLocaleString('en-US')} tokens)`);
+  } else {
+    if (fs.existsSync(metricsPath)) fs.rmSync(metricsPath);
+    if (fs.existsSync(ckptRoot)) fs.rmSync(ckptRoot, { recursive: true, force: true });
+    // step-0 checkpoint: the first rollback target
+    saveCheckpoint({ root: ckptRoot, step: 0, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
+  }
+
+  const history: StepMetrics[] = [];
+  const tty = process.stderr.isTTY === true;
+  const isDeepseek = model instanceof DeepseekV3;
+  const writeMetrics = (m: StepMetrics) => fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+  let consecutiveRollbacks = 0;
+  const runStart = performance.now();
+  const startStep = st.step;
+
+  while (st.step < c.steps) {
+    const t0 = performance.now();
+    const batch = batchSizeAt(schedule, st.tokens);
+    const lr = lrAt(schedule, st.step, st.tokens);
+    const lambda = c.mtpLambda ?? mtpLambdaAt(schedule, st.tokens);
+    const gamma = c.gamma ?? gammaAt(schedule, st.tokens);
+    let loss = 0;
+    let main = 0;
+    let mtp = 0;
+    let bal = 0;
+    let hasMtp = false;
+    model.train();
+    for (let done = 0; done < batch; ) {
+      const mb = Math.min(c.microBatch, batch - done);
+      const { inputs, targets } = a.train.next(mb);
+      const w = mb / batch;
+      if (model instanceof DeepseekV3) {
+        const r = model.computeLoss(inputs, targets, { balanceAlpha: c.balanceAlpha, mtpLambda: lambda });
+        mul(r.loss, w).backward();
+        loss += r.loss.item() * w;
+        main += r.mainLoss * w;
+        bal += r.balanceLoss * w;
+        if (r.mtpLosses.length) {
+          hasMtp = true;
+          mtp += r.mtpLosses[0] * w;
+        }
+      } else {
+        const r = model.computeLoss(inputs, targets);
+        mul(r.loss, w).backward();
+        loss += r.mainLoss * w;
+        main += r.mainLoss * w;
+      }
+      done += mb;
+    }
+    const gradNorm = clipGradNorm(params.map(([, p]) => p), c.clip);
+    const spike = detector.isSpike(main) || !Number.isFinite(gradNorm);
+    if (spike) {
+      opt.zeroGrad();
+      const last = latestCheckpoint(ckptRoot);
+      consecutiveRollbacks++;
+      const why = !Number.isFinite(main) ? `non-finite loss ${main}` : !Number.isFinite(gradNorm) ? `non-finite gradient norm ${gradNorm}` : `loss ${main.toFixed(4)} far above its running mean ${detector.state.mean.toFixed(4)}`;
+      if (consecutiveRollbacks > c.spike.maxRollbacks || !last) {
+        throw new Error(`train: step ${st.step + 1}: ${why}; gave up after ${consecutiveRollbacks - 1} rollbacks in a row`);
+      }
+      const skippedAt = st.step + 1;
+      restoreFrom(last.dir, true);
+      st.rollbacks++;
+      const ev: StepMetrics = {
+        step: skippedAt, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
+        tokensPerSec: 0, msPerStep: performance.now() - t0, imbalance: null,
+        event: `rollback to step ${last.step}: ${why}; skipped the batch(es) of step ${skippedAt}`,
+      };
+      log(`step ${skippedAt}: SPIKE (${why}) -> rolled back to step ${last.step}, skipping its batch(es)`);
+      writeMetrics(ev);
+      history.push(ev);
+      continue;
+    }
+    consecutiveRollbacks = 0;
+    opt.step(lr);
+    opt.zeroGrad();
+    let imbalance: number | null = null;
+    if (isDeepseek) {
+      const loads = (model as DeepseekV3).updateRouterBias(gamma);
+      if (loads.length) imbalance = loads.reduce((s, l) => s + loadImbalance(l), 0) / loads.length;
+    }
+    detector.observe(main);
+    st.step++;
+    st.tokens += batch * c.seqLen;
+    const ms = performance.now() - t0;
+    const m: StepMetrics = {
+      step: st.step, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
+      tokensPerSec: (batch * c.seqLen) / (ms / 1000), msPerStep: ms, imbalance,
+    };
+    if (a.val && (st.step % c.evalEvery === 0 || st.step === c.steps)) {
+      m.valLoss = validationLoss(model, a.val, valStart, c.evalBatches, c.microBatch);
+      st.lastValLoss = m.valLoss;
+    }
+    writeMetrics(m);
+    history.push(m);
+    if (tty) process.stderr.write('\r\x1b[K');
+    log(
+      `step ${String(st.step).padStart(String(c.steps).length)}/${c.steps}  loss ${main.toFixed(4)}` +
+        (m.mtpLoss !== null ? `  mtp ${m.mtpLoss.toFixed(4)}` : '') +
+        (m.valLoss !== undefined ? `  val ${m.valLoss.toFixed(4)}` : '') +
+        `  lr ${lr.toExponential(2)}  ${Math.round(m.tokensPerSec)} tok/s  ${Math.round(ms)} ms/step` +
+        (imbalance !== null ? `  imbalance ${imbalance.toFixed(2)}` : ''),
+    );
+    if (tty) {
+      const done = (st.step - startStep) / Math.max(1, c.steps - startStep);
+      const eta = ((performance.now() - runStart) / Math.max(1e-9, done)) * (1 - done);
+      process.stderr.write(`${bar(st.step / c.steps)} ${(100 * st.step / c.steps).toFixed(0)}%  eta ${Math.round(eta / 1000)} s`);
+    }
+    a.onStep?.(m);
+    if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
+      saveCheckpoint({ root: ckptRoot, step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
+    }
+  }
+  if (tty) process.stderr.write('\r\x1b[K');
+  const lastTrain = [...history].reverse().find((h) => !h.event);
+  return {
+    steps: st.step,
+    tokens: st.tokens,
+    finalLoss: lastTrain?.mainLoss ?? NaN,
+    finalValLoss: st.lastValLoss,
+    rollbacks: st.rollbacks,
+    history,
+  };
+}
