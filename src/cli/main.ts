@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { registerInfo } from './commands/info.js';
 import { registerBench } from './commands/bench.js';
 import { registerModel } from './commands/model.js';
+import { registerSchedule } from './commands/schedule.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerBench(program);
   registerModel(program);
+  registerSchedule(program);
   return program;
 }
 
