@@ -13,7 +13,7 @@ import { Tensor as T } from '../tensor/tensor.js';
 import type { Module } from '../nn/module.js';
 import type { AdamW } from '../optim/adamw.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import { writeFileAtomic, writeAll } from '../io/atomic.js';
+import { fsyncDir, writeFileAtomic, writeAll } from '../io/atomic.js';
 
 export const CHECKPOINT_PREFIX = 'step-';
 
@@ -24,18 +24,6 @@ export interface CheckpointInfo {
 
 function stepDirName(step: number): string {
   return `${CHECKPOINT_PREFIX}${String(step).padStart(8, '0')}`;
-}
-
-function fsyncPath(p: string): void {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(p, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // directories cannot be fsync'ed on every platform; the rename is still atomic
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
 }
 
 /** Checkpoints in `root`, oldest first (complete ones only). */
@@ -81,10 +69,10 @@ export function saveCheckpoint(a: SaveCheckpointArgs): string {
     saveSafetensors(path.join(tmp, 'optimizer.safetensors'), moments);
     const json = JSON.stringify({ format: 'r1ts-checkpoint-1', step: a.step, optimizerStep: opt.step, ...a.state }, null, 1);
     writeFileAtomic(path.join(tmp, 'state.json'), (fd) => writeAll(fd, new TextEncoder().encode(json)));
-    fsyncPath(tmp);
+    fsyncDir(tmp);
     if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
     fs.renameSync(tmp, final);
-    fsyncPath(a.root);
+    fsyncDir(a.root);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
