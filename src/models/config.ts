@@ -196,18 +196,24 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
   const modelType = r.oneOf('model_type', ['deepseek_v3', 'deepseek_v2', 'qwen2', 'llama'] as const, 'deepseek_v3' as ModelType);
   if ((raw as Json).model_type === undefined) throw new Error(`config${source ? ` (${source})` : ''}: model_type is required`);
   const ds = modelType === 'deepseek_v3' || modelType === 'deepseek_v2';
-  const hidden = r.int('hidden_size', ds ? 7168 : undefined, 1);
-  const heads = r.int('num_attention_heads', ds ? 128 : undefined, 1);
+  // transformers' defaults: DeepseekV3Config, Qwen2Config, LlamaConfig
+  const d = ds
+    ? { vocab: 129280, hidden: 7168, inter: 18432, layers: 61, heads: 128, maxPos: 4096 }
+    : modelType === 'qwen2'
+      ? { vocab: 151936, hidden: 4096, inter: 22016, layers: 32, heads: 32, maxPos: 32768 }
+      : { vocab: 32000, hidden: 4096, inter: 11008, layers: 32, heads: 32, maxPos: 2048 };
+  const hidden = r.int('hidden_size', d.hidden, 1);
+  const heads = r.int('num_attention_heads', d.heads, 1);
   const common: CommonConfig = {
     model_type: modelType,
-    vocab_size: r.int('vocab_size', ds ? 129280 : undefined, 1),
+    vocab_size: r.int('vocab_size', d.vocab, 1),
     hidden_size: hidden,
-    intermediate_size: r.int('intermediate_size', ds ? 18432 : undefined, 1),
-    num_hidden_layers: r.int('num_hidden_layers', ds ? 61 : undefined, 1),
+    intermediate_size: r.int('intermediate_size', d.inter, 1),
+    num_hidden_layers: r.int('num_hidden_layers', d.layers, 1),
     num_attention_heads: heads,
     num_key_value_heads: r.int('num_key_value_heads', heads, 1),
     hidden_act: r.oneOf('hidden_act', ['silu'] as const, 'silu'),
-    max_position_embeddings: r.int('max_position_embeddings', 4096, 1),
+    max_position_embeddings: r.int('max_position_embeddings', d.maxPos, 1),
     initializer_range: r.num('initializer_range', 0.02),
     rms_norm_eps: r.num('rms_norm_eps', 1e-6),
     rope_theta: r.num('rope_theta', 10000),

@@ -20,6 +20,14 @@ describe('model config', () => {
     }
   });
 
+  it('fills transformers defaults for qwen2 and llama', () => {
+    const q = parseConfig({ model_type: 'qwen2' }).config;
+    assert.deepEqual([q.vocab_size, q.hidden_size, q.intermediate_size, q.max_position_embeddings], [151936, 4096, 22016, 32768]);
+    const l = parseConfig({ model_type: 'llama' }).config;
+    assert.deepEqual([l.vocab_size, l.intermediate_size, l.num_key_value_heads, l.max_position_embeddings], [32000, 11008, 32, 2048]);
+    assert.ok(q.model_type === 'qwen2' && q.head_dim === 128 && q.qkv_bias);
+  });
+
   it('errors name the field', () => {
     assert.throws(() => parseConfig({}), /config: model_type is required/);
     assert.throws(() => parseConfig({ model_type: 'gpt2' }), /model_type must be one of "deepseek_v3"/);
