@@ -18,4 +18,6 @@ export {
   type SafetensorsHeader, type SafetensorsEntry, type SafetensorsLoadOptions, type SafetensorsSaveOptions, type CheckpointSaveOptions,
   type CheckpointIndex,
 } from './io/safetensors.js';
+/** Pipeline parallelism (1F1B, ZB1P, DualPipe, DualPipeV): schedules, simulator, worker-thread engine. */
+export * as parallel from './parallel/index.js';
 export { VERSION } from './version.js';

@@ -113,7 +113,7 @@ export function renderSvg(r: SimResult): string {
     const fs = Math.min(12, Math.max(7, w / 2.2));
     if (w >= 8) {
       out.push(
-        `<text x="${(x + w / 2).toFixed(2)}" y="${y + (rowH - 6) / 2 + fs / 3}" font-size="${fs.toFixed(1)}" text-anchor="middle">${c.mb}</text>`,
+        `<text x="${(x + w / 2).toFixed(2)}" y="${y + (rowH - 6) / 2 + fs / 3}" font-size="${fs.toFixed(1)}" text-anchor="middle" class="mb">${c.mb}</text>`,
       );
     }
   };
