@@ -20,4 +20,12 @@ export {
 } from './io/safetensors.js';
 /** Pipeline parallelism (1F1B, ZB1P, DualPipe, DualPipeV): schedules, simulator, worker-thread engine. */
 export * as parallel from './parallel/index.js';
+/** Data: byte-level BPE tokenizer (tokenizer.json), chat templates, readers, packing loader, built-in tasks, corpus. */
+export {
+  Tokenizer, DEFAULT_SPECIAL_TOKENS, PRE_TOKENIZER_PRESETS, renderChat, applyChatTemplate, R1_CHAT_TEMPLATE, DataLoader,
+  readDocuments, readTexts, TASKS, getTask, extractAnswer, extractBoxed, parseNumber, numbersEqual, isR1Format, formatPrompt,
+  R1_ZERO_TEMPLATE, corpusDocuments, writeCorpus, type TokenizerConfig, type ChatMessage, type DataLoaderOptions,
+  type DataPosition, type Task, type Problem,
+} from './data/index.js';
+export * as data from './data/index.js';
 export { VERSION } from './version.js';

@@ -10,6 +10,7 @@ import { registerInfo } from './commands/info.js';
 import { registerBench } from './commands/bench.js';
 import { registerModel } from './commands/model.js';
 import { registerSchedule } from './commands/schedule.js';
+import { registerData } from './commands/data.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerModel(program);
   registerSchedule(program);
+  registerData(program);
   return program;
 }
 

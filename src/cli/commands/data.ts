@@ -1,0 +1,250 @@
+/**
+ * `r1ts data`: the built-in corpus, tokenizer training and inspection of tasks and tokenization.
+ *
+ *   r1ts data corpus --task add|mul|countdown|lineq|sort|modpow|mix --out FILE.jsonl [--n N] [--seed S] [--difficulty D]
+ *   r1ts data tokenizer --corpus FILE... --vocab-size N --out tokenizer.json [--min-frequency 2]
+ *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S]
+ *   r1ts data encode --tokenizer tokenizer.json (--text TEXT | --corpus FILE...)
+ */
+import { basename, dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { DOC_KINDS, parseMix, writeCorpus } from '../../data/corpus.js';
+import { readTexts } from '../../data/readers.js';
+import { getTask, TASKS } from '../../data/tasks/index.js';
+import { Tokenizer } from '../../data/tokenizer.js';
+import { PRE_TOKENIZER_PRESETS } from '../../data/pretokenize.js';
+import { formatPrompt } from '../../data/tasks/template.js';
+
+function int(name: string, v: string | undefined, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`data: ${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+/** Progress on stderr: rewritten in place on a terminal, a line every few seconds otherwise; silent with quiet. */
+function progress(quiet: boolean | undefined): { update(msg: string): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let last = tty ? 0 : Date.now();
+  let shown = false;
+  return {
+    update(msg) {
+      if (quiet) return;
+      const now = Date.now();
+      if (tty) {
+        if (now - last < 100) return;
+        process.stderr.write(`\r${msg}\x1b[K`);
+        shown = true;
+      } else {
+        if (now - last < 5000) return;
+        process.stderr.write(`${msg}\n`);
+      }
+      last = now;
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
+
+interface CorpusOpts {
+  task: string;
+  out: string;
+  n: string;
+  seed: string;
+  difficulty?: string;
+  mix?: string;
+  quiet?: boolean;
+}
+
+async function corpusCommand(o: CorpusOpts): Promise<void> {
+  const tasks = o.task.split(',').map((s) => s.trim());
+  if (!(tasks.length === 1 && tasks[0] === 'mix')) for (const t of tasks) getTask(t);
+  const n = int('--n', o.n) as number;
+  const seed = int('--seed', o.seed) as number;
+  const p = progress(o.quiet);
+  const t0 = performance.now();
+  const stats = await writeCorpus(o.out, { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined }, (docs, bytes) =>
+    p.update(`corpus: ${docs}/${n} documents, ${mb(bytes)}`),
+  );
+  p.done();
+  const secs = (performance.now() - t0) / 1000;
+  const share = DOC_KINDS.filter((k) => stats.kinds[k] > 0)
+    .map((k) => `${k} ${((100 * stats.kinds[k]) / Math.max(1, stats.docs)).toFixed(0)}%`)
+    .join(', ');
+  console.log(`wrote ${stats.docs} documents (${mb(stats.bytes)}) to ${o.out} in ${secs.toFixed(1)} s: ${share}`);
+  const tasksLine = Object.entries(stats.tasks)
+    .map(([t, c]) => `${t} ${c}`)
+    .join(', ');
+  if (tasksLine) console.log(`tasks: ${tasksLine}`);
+}
+
+interface TokenizerOpts {
+  corpus: string[];
+  vocabSize: string;
+  out: string;
+  minFrequency: string;
+  field: string;
+  preTokenizer: string;
+  configOut?: string;
+  quiet?: boolean;
+}
+
+async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
+  const vocabSize = int('--vocab-size', o.vocabSize, 1) as number;
+  const minFrequency = int('--min-frequency', o.minFrequency, 1) as number;
+  if (!PRE_TOKENIZER_PRESETS[o.preTokenizer]) {
+    throw new Error(`data: unknown --pre-tokenizer '${o.preTokenizer}' (known: ${Object.keys(PRE_TOKENIZER_PRESETS).join(', ')})`);
+  }
+  const p = progress(o.quiet);
+  const t0 = performance.now();
+  let countSecs = 0;
+  const tok = await Tokenizer.train(readTexts(o.corpus, { field: o.field }), {
+    vocabSize,
+    minFrequency,
+    preTokenizer: o.preTokenizer,
+    onProgress: (phase, done, total) => {
+      if (phase === 'count') {
+        p.update(`tokenizer: read ${done} documents (${mb(total)})`);
+        countSecs = (performance.now() - t0) / 1000;
+      } else p.update(`tokenizer: ${done}/${total} merges`);
+    },
+  });
+  p.done();
+  const configOut = o.configOut ?? (basename(o.out) === 'tokenizer.json' ? join(dirname(o.out), 'tokenizer_config.json') : undefined);
+  tok.save(o.out, configOut);
+  const secs = (performance.now() - t0) / 1000;
+  const merges = tok.model.merges.length;
+  console.log(
+    `trained a byte-level BPE tokenizer: ${tok.vocabSize} tokens (256 bytes + ${merges} merges + ${tok.addedTokens.length} special) ` +
+      `in ${secs.toFixed(1)} s (counting ${countSecs.toFixed(1)} s)`,
+  );
+  if (tok.vocabSize < vocabSize) console.log(`note: stopped below --vocab-size ${vocabSize}: no pair occurs ${minFrequency} times any more`);
+  console.log(`wrote ${o.out}${configOut ? ` and ${configOut}` : ''}`);
+}
+
+interface TasksOpts {
+  task?: string;
+  n: string;
+  seed: string;
+  split: string;
+  difficulty?: string;
+  template?: boolean;
+  json?: boolean;
+}
+
+function tasksCommand(o: TasksOpts): void {
+  const n = int('--n', o.n, 1) as number;
+  const seed = int('--seed', o.seed) as number;
+  if (o.split !== 'train' && o.split !== 'test') throw new Error(`data: --split must be train or test, got '${o.split}'`);
+  const names = o.task ? o.task.split(',') : Object.keys(TASKS);
+  for (const name of names) {
+    const task = getTask(name.trim());
+    const d = task.difficulty;
+    const problems = task.problems(n, { seed, split: o.split, difficulty: o.difficulty });
+    if (o.json) {
+      for (const p of problems) console.log(JSON.stringify({ task: p.task, id: p.id, split: p.split, difficulty: p.difficulty, prompt: p.prompt, answer: p.answer, solution: task.solution(p) }));
+      continue;
+    }
+    console.log(`== ${task.name}: ${task.description} (difficulty ${d.min}-${d.max}, default ${d.default}, corpus ${d.corpus[0]}-${d.corpus[1]})`);
+    for (const p of problems) {
+      const sol = task.solution(p);
+      console.log(`[${p.split} d=${p.difficulty}] ${o.template ? formatPrompt(p.prompt) : p.prompt}`);
+      console.log(sol);
+      console.log(`verified: ${task.verify(p, sol) ? 'yes' : 'NO'}\n`);
+    }
+  }
+}
+
+interface EncodeOpts {
+  tokenizer: string;
+  text?: string;
+  corpus?: string[];
+  field: string;
+  json?: boolean;
+}
+
+async function encodeCommand(o: EncodeOpts): Promise<void> {
+  const tok = Tokenizer.load(o.tokenizer);
+  if ((o.text === undefined) === (o.corpus === undefined)) throw new Error('data: encode needs exactly one of --text or --corpus');
+  if (o.text !== undefined) {
+    const ids = tok.encode(o.text, { addSpecialTokens: false });
+    if (o.json) {
+      console.log(JSON.stringify({ ids, tokens: ids.map((i) => tok.idToToken(i)) }));
+      return;
+    }
+    console.log(`${ids.length} tokens: ${ids.join(' ')}`);
+    console.log(ids.map((i) => JSON.stringify(tok.decode([i]))).join(' '));
+    console.log(`round trip: ${tok.decode(ids) === o.text ? 'exact' : 'DIFFERENT'}`);
+    return;
+  }
+  const texts: string[] = [];
+  let bytes = 0;
+  for await (const t of readTexts(o.corpus as string[], { field: o.field })) {
+    texts.push(t);
+    bytes += Buffer.byteLength(t);
+  }
+  const t0 = performance.now();
+  let tokens = 0;
+  for (const t of texts) tokens += tok.encode(t, { addSpecialTokens: false }).length;
+  const secs = (performance.now() - t0) / 1000;
+  const row = { docs: texts.length, bytes, tokens, bytesPerToken: bytes / Math.max(1, tokens), mbPerSec: bytes / 1e6 / secs };
+  if (o.json) console.log(JSON.stringify(row));
+  else {
+    console.log(
+      `${row.docs} documents, ${mb(bytes)}, ${tokens} tokens (${row.bytesPerToken.toFixed(2)} bytes/token); ` +
+        `encoded in ${secs.toFixed(2)} s = ${row.mbPerSec.toFixed(2)} MB/s`,
+    );
+  }
+}
+
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
+export function registerData(program: Command): void {
+  const data = program.command('data').description('built-in corpus and tasks, tokenizer training and inspection');
+  data
+    .command('corpus')
+    .description('write a pre-training corpus (JSONL) from the built-in tasks (train split only)')
+    .requiredOption('--task <name>', `${Object.keys(TASKS).join('|')}|mix, or a comma-separated list`)
+    .requiredOption('--out <file>', 'output JSONL file')
+    .option('--n <docs>', 'number of documents', '20000')
+    .option('--seed <s>', 'random seed', '0')
+    .option('--difficulty <d>', "N or A-B for every task (default: each task's corpus range)")
+    .option('--mix <shares>', `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15`)
+    .option('--quiet', 'no progress output')
+    .action(corpusCommand);
+  data
+    .command('tokenizer')
+    .description('train a byte-level BPE tokenizer and write tokenizer.json')
+    .requiredOption('--corpus <file>', 'training text: JSONL, text or Parquet file or directory (repeatable)', collect)
+    .requiredOption('--vocab-size <n>', 'total vocabulary size, special tokens included')
+    .requiredOption('--out <file>', 'tokenizer.json to write (tokenizer_config.json is written beside a file named tokenizer.json)')
+    .option('--min-frequency <n>', 'never merge pairs seen fewer times', '2')
+    .option('--field <name>', 'JSONL field / Parquet column', 'text')
+    .option('--pre-tokenizer <name>', `${Object.keys(PRE_TOKENIZER_PRESETS).join('|')}`, 'r1ts')
+    .option('--config-out <file>', 'also write tokenizer_config.json here')
+    .option('--quiet', 'no progress output')
+    .action(tokenizerCommand);
+  data
+    .command('tasks')
+    .description('show problems of the built-in tasks with worked solutions')
+    .option('--task <name>', 'one task or a comma-separated list (default: all)')
+    .option('--n <n>', 'problems per task', '1')
+    .option('--seed <s>', 'random seed', '0')
+    .option('--split <split>', 'train or test', 'train')
+    .option('--difficulty <d>', 'N or A-B (default: the task default)')
+    .option('--template', 'show the prompt inside the R1-Zero template')
+    .option('--json', 'one JSON object per problem')
+    .action(tasksCommand);
+  data
+    .command('encode')
+    .description('tokenize a text (ids, tokens, round trip) or a corpus (throughput)')
+    .requiredOption('--tokenizer <file>', 'tokenizer.json (or its directory)')
+    .option('--text <text>', 'text to encode')
+    .option('--corpus <file>', 'files to encode, timing the tokenizer (repeatable)', collect)
+    .option('--field <name>', 'JSONL field / Parquet column', 'text')
+    .option('--json', 'print JSON')
+    .action(encodeCommand);
+}

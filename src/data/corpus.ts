@@ -1,0 +1,192 @@
+/**
+ * The built-in pre-training corpus: documents made from the tasks' train split (never a test problem), so a small
+ * base model learns the answer format and some of the skills, but not all of them, before RL.
+ *
+ * Document kinds (default shares):
+ * - `worked` (60%): R1-Zero prompt + full worked solution `<think>...</think>\n<answer>...</answer>`;
+ * - `answer` (15%): a worksheet of 2-6 questions with bare answers (`Q: ...` / `A: ...`), no reasoning;
+ * - `partial` (10%): R1-Zero prompt + a worked solution cut off after some of its steps (no answer);
+ * - `text` (15%): generic text: how the methods work, number facts (all statements true), the answer format.
+ * Difficulties default to each task's `corpus` range, which reaches beyond its evaluation default so that the hardest
+ * problems stay out of reach of a small model. Everything is a function of the seed.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Generator as Rng } from '../tensor/random.js';
+import { getTask, TASKS } from './tasks/index.js';
+import { formatPrompt, R1_ZERO_TEMPLATE } from './tasks/template.js';
+import { parseDifficulty, randInt, type Task } from './tasks/task.js';
+
+export type DocKind = 'worked' | 'answer' | 'partial' | 'text';
+export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text'];
+
+/** One corpus document. */
+export interface CorpusDoc {
+  text: string;
+  kind: DocKind;
+  /** The task it came from (not for `text`). */
+  task?: string;
+  /** Problem ids it contains. */
+  ids?: string[];
+}
+
+export interface CorpusOptions {
+  /** Task names, or ['mix'] for all built-in tasks (each document picks one uniformly). */
+  tasks: readonly string[];
+  /** Number of documents. */
+  n: number;
+  /** Default 0. */
+  seed?: number;
+  /** `N` or `A-B` for every task; default each task's corpus range. */
+  difficulty?: string;
+  /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15. */
+  mix?: Partial<Record<DocKind, number>>;
+  /** Prompt template with `{prompt}` (default R1-Zero). */
+  template?: string;
+}
+
+export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15 };
+
+/** Parses `worked=0.6,answer=0.2,...` (CLI form). */
+export function parseMix(spec: string): Partial<Record<DocKind, number>> {
+  const out: Partial<Record<DocKind, number>> = {};
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\w+)\s*=\s*([0-9.]+)\s*$/.exec(part);
+    if (!m || !DOC_KINDS.includes(m[1] as DocKind) || !Number.isFinite(Number(m[2]))) {
+      throw new Error(`corpus: --mix expects kind=share,... with kinds ${DOC_KINDS.join(', ')}; got '${part}'`);
+    }
+    out[m[1] as DocKind] = Number(m[2]);
+  }
+  return out;
+}
+
+const uniform = (rng: Rng): number => rng.uniform(1, 'float64')[0];
+
+/** Generates the corpus documents lazily (see file header). */
+export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
+  const seed = opts.seed ?? 0;
+  const names = opts.tasks.length === 1 && opts.tasks[0] === 'mix' ? Object.keys(TASKS) : [...opts.tasks];
+  if (names.length === 0) throw new Error('corpus: no task given');
+  const tasks = names.map((n) => getTask(n));
+  const ranges = tasks.map((t) => parseDifficulty(opts.difficulty, t as Task<never>, 'corpus'));
+  const mix = { ...(opts.mix ? { worked: 0, answer: 0, partial: 0, text: 0 } : DEFAULT_MIX), ...opts.mix };
+  const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
+  if (!(total > 0)) throw new Error('corpus: the document mix is empty');
+  if (!Number.isInteger(opts.n) || opts.n < 0) throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
+  const template = opts.template ?? R1_ZERO_TEMPLATE;
+  const rng = new Rng(seed);
+  const next = new Map<string, number>(); // next problem index per task
+  const draw = (ti: number) => {
+    const t = tasks[ti];
+    const i = next.get(t.name) ?? 0;
+    next.set(t.name, i + 1);
+    return t.problemAt(i, { seed, split: 'train', difficulty: ranges[ti] });
+  };
+  for (let d = 0; d < opts.n; d++) {
+    let u = uniform(rng) * total;
+    let kind: DocKind = 'text';
+    for (const k of DOC_KINDS) {
+      if (u < mix[k]) {
+        kind = k;
+        break;
+      }
+      u -= mix[k];
+    }
+    if (kind === 'text') {
+      yield { text: genericText(rng), kind };
+      continue;
+    }
+    const ti = randInt(rng, 0, tasks.length - 1);
+    const task = tasks[ti];
+    if (kind === 'answer') {
+      const k = randInt(rng, 2, 6);
+      const ps = Array.from({ length: k }, () => draw(ti));
+      yield { text: ps.map((p) => `Q: ${p.prompt}\nA: ${p.answer}`).join('\n\n'), kind, task: task.name, ids: ps.map((p) => p.id) };
+      continue;
+    }
+    const p = draw(ti);
+    const solution = task.solution(p, d);
+    const prompt = formatPrompt(p.prompt, template);
+    if (kind === 'worked') {
+      yield { text: `${prompt} ${solution}`, kind, task: task.name, ids: [p.id] };
+      continue;
+    }
+    // partial: keep `<think>` and 1..(steps - 1) of its lines
+    const lines = solution.slice(0, solution.indexOf('\n</think>')).split('\n'); // ['<think>', step, step, ...]
+    const keep = lines.length > 2 ? randInt(rng, 2, lines.length - 1) : lines.length;
+    yield { text: `${prompt} ${lines.slice(0, keep).join('\n')}`, kind, task: task.name, ids: [p.id] };
+  }
+}
+
+export interface CorpusStats {
+  docs: number;
+  bytes: number;
+  kinds: Record<DocKind, number>;
+  tasks: Record<string, number>;
+}
+
+/** Writes the corpus as JSONL (`{"text": ...}` per line); `onProgress(docsDone, bytes)` every 1000 documents. */
+export async function writeCorpus(path: string, opts: CorpusOptions, onProgress?: (docs: number, bytes: number) => void): Promise<CorpusStats> {
+  const docs = corpusDocuments(opts); // validates options before the file is created
+  const first = docs.next();
+  const out = createWriteStream(path);
+  const stats: CorpusStats = { docs: 0, bytes: 0, kinds: { worked: 0, answer: 0, partial: 0, text: 0 }, tasks: {} };
+  const failed = once(out, 'error').then(([e]) => {
+    throw new Error(`corpus: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  });
+  failed.catch(() => undefined);
+  for (let r = first; !r.done; r = docs.next()) {
+    const doc = r.value;
+    const line = JSON.stringify({ text: doc.text }) + '\n';
+    stats.docs++;
+    stats.bytes += Buffer.byteLength(line);
+    stats.kinds[doc.kind]++;
+    if (doc.task) stats.tasks[doc.task] = (stats.tasks[doc.task] ?? 0) + 1;
+    if (!out.write(line)) await Promise.race([once(out, 'drain'), failed]);
+    if (onProgress && stats.docs % 1000 === 0) onProgress(stats.docs, stats.bytes);
+  }
+  out.end();
+  await Promise.race([once(out, 'finish'), failed]);
+  return stats;
+}
+
+// ------------------------------------------------------------------ generic text
+
+const METHOD_TEXTS = [
+  'To add two numbers, write them one above the other and add the digits column by column, starting from the right. ' +
+    'When a column adds up to 10 or more, write the last digit and carry 1 to the next column.',
+  'To multiply by a number with several digits, multiply by each digit on its own, shift each partial product by its ' +
+    'place value, and add the partial products.',
+  'To solve a linear equation, collect the terms with x on one side and the numbers on the other side, then divide by ' +
+    'the coefficient of x. Put the answer back into the equation to check it.',
+  'In the Countdown game you get a few numbers and a target. Combine the numbers with addition, subtraction, ' +
+    'multiplication and division, using each number once, until you reach the target. If an attempt misses, try another.',
+  'To sort a list from smallest to largest, repeatedly take the smallest number that is left and write it down.',
+  'To find the remainder of a power, multiply step by step and keep only the remainder after each step; the numbers ' +
+    'stay small and the final remainder is the same.',
+  'A good answer first thinks step by step inside <think> and </think>, checks the steps, and then gives only the ' +
+    'final result inside <answer> and </answer>.',
+];
+
+/** A short generic document: a method description or true facts about random numbers. */
+function genericText(rng: Rng): string {
+  if (uniform(rng) < 0.4) return METHOD_TEXTS[randInt(rng, 0, METHOD_TEXTS.length - 1)];
+  const facts: string[] = [];
+  const k = randInt(rng, 2, 4);
+  for (let i = 0; i < k; i++) {
+    const n = randInt(rng, 2, 999);
+    const pick = randInt(rng, 0, 3);
+    if (pick === 0) facts.push(`${n} is ${n % 2 === 0 ? 'even' : 'odd'}.`);
+    else if (pick === 1) {
+      const digits = String(n).split('');
+      facts.push(digits.length > 1 ? `The digits of ${n} add up to ${digits.join(' + ')} = ${digits.reduce((s, c) => s + Number(c), 0)}.` : `${n} has one digit.`);
+    } else if (pick === 2) {
+      const m = randInt(rng, 2, 12);
+      facts.push(`${n} * ${m} = ${n * m}, and ${n * m} / ${m} = ${n}.`);
+    } else {
+      const m = randInt(rng, 2, 999);
+      facts.push(`${n} + ${m} = ${n + m}, so ${n + m} - ${m} = ${n}.`);
+    }
+  }
+  return facts.join(' ');
+}

@@ -1,0 +1,53 @@
+/**
+ * Data: the byte-level BPE tokenizer (tokenizer.json in and out), chat templates, streaming readers, the packing
+ * loader with exact resume, the built-in verifiable tasks and the pre-training corpus built from them.
+ */
+export { BYTE_CHARS, toByteLevel, decodeUtf8 } from './bytelevel.js';
+export { BpeModel, type BpeOptions } from './bpe.js';
+export { trainBpe, type BpeTrainOptions, type BpeTrainResult } from './bpe_train.js';
+export {
+  PRE_TOKENIZER_PRESETS,
+  GPT2_PATTERN,
+  DEEPSEEK_V3_WORD_PATTERN,
+  QWEN2_PATTERN,
+  toJsRegex,
+  compilePreTokenizer,
+  compileNormalizer,
+  type PreTokenizerConfig,
+  type SplitBehavior,
+} from './pretokenize.js';
+export {
+  Tokenizer,
+  DEFAULT_SPECIAL_TOKENS,
+  type AddedToken,
+  type SpecialTokenSpec,
+  type TokenizerConfig,
+  type TokenizerEncodeOptions,
+  type TokenizerDecodeOptions,
+  type TokenizerTrainOptions,
+} from './tokenizer.js';
+export { renderChat, applyChatTemplate, R1_CHAT_TEMPLATE, type ChatMessage, type RenderChatOptions, type ChatTokenizer } from './chat.js';
+export {
+  readDocuments,
+  readTexts,
+  expandPaths,
+  formatOf,
+  newReaderStats,
+  type SourcePos,
+  type SourceDoc,
+  type DataFormat,
+  type ReaderOptions,
+  type ReaderStats,
+} from './readers.js';
+export {
+  DataLoader,
+  isValidationDoc,
+  type DataLoaderOptions,
+  type DataPosition,
+  type DataSplit,
+  type Batch,
+  type LoaderStats,
+  type LoaderTokenizer,
+} from './loader.js';
+export { corpusDocuments, writeCorpus, parseMix, DEFAULT_MIX, DOC_KINDS, type CorpusDoc, type CorpusOptions, type CorpusStats, type DocKind } from './corpus.js';
+export * from './tasks/index.js';
