@@ -110,50 +110,51 @@ interface Line {
 
 /** Lines of a file from byte `offset` (line number `line`), with the byte offset of each. `\r\n` endings are trimmed. */
 async function* readLines(path: string, offset: number, line: number): AsyncGenerator<Line> {
-  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`data: cannot open ${path} (${e.code ?? e.message})`);
-  });
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   const text = (b: Buffer, at: number): string => {
     const t = decoder.decode(b);
     return at === 0 && t.charCodeAt(0) === 0xfeff ? t.slice(1) : t; // a byte-order mark starts only the file
   };
-  try {
-    const size = 1 << 20;
-    let buf = Buffer.alloc(size);
-    let len = 0; // bytes held in buf
-    let base = offset; // file offset of buf[0]
-    let pos = offset; // next file offset to read
-    for (;;) {
-      if (len === buf.length) {
-        const bigger = Buffer.alloc(buf.length * 2);
-        buf.copy(bigger, 0, 0, len);
-        buf = bigger;
-      }
-      const { bytesRead } = await fh.read(buf, len, buf.length - len, pos);
-      pos += bytesRead;
-      len += bytesRead;
-      let start = 0;
-      for (;;) {
-        const nl = buf.indexOf(10, start);
-        if (nl < 0 || nl >= len) break;
-        const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-        yield { text: text(buf.subarray(start, end), base + start), offset: base + start, next: base + nl + 1, line: line++ };
-        start = nl + 1;
-      }
-      if (bytesRead === 0) {
-        if (start < len) {
-          const end = buf[len - 1] === 13 ? len - 1 : len;
-          yield { text: text(buf.subarray(start, end), base + start), offset: base + start, next: base + len, line: line++ };
-        }
-        return;
-      }
-      buf.copy(buf, 0, start, len);
-      len -= start;
-      base += start;
+  let buf = Buffer.alloc(1 << 20);
+  let len = 0; // bytes held in buf
+  let base = offset; // file offset of buf[0]
+  let pos = offset; // next file offset to read
+  for (;;) {
+    if (len === buf.length) {
+      const bigger = Buffer.alloc(buf.length * 2);
+      buf.copy(bigger, 0, 0, len);
+      buf = bigger;
     }
-  } finally {
-    await fh.close();
+    // The file is open only while a chunk is read, so an abandoned reader never leaks a descriptor.
+    const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`data: cannot open ${path} (${e.code ?? e.message})`);
+    });
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(buf, len, buf.length - len, pos));
+    } finally {
+      await fh.close();
+    }
+    pos += bytesRead;
+    len += bytesRead;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0 || nl >= len) break;
+      const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+      yield { text: text(buf.subarray(start, end), base + start), offset: base + start, next: base + nl + 1, line: line++ };
+      start = nl + 1;
+    }
+    if (bytesRead === 0) {
+      if (start < len) {
+        const end = buf[len - 1] === 13 ? len - 1 : len;
+        yield { text: text(buf.subarray(start, end), base + start), offset: base + start, next: base + len, line: line++ };
+      }
+      return;
+    }
+    buf.copy(buf, 0, start, len);
+    len -= start;
+    base += start;
   }
 }
 

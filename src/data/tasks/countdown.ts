@@ -95,8 +95,8 @@ export const countdownTask = defineTask<CountdownData>({
     const e = parseExpr(t);
     if (hasNegation(e)) return false;
     const used = literals(e);
-    if (used.some((r) => !r.isInteger())) return false;
-    const a = used.map((r) => Number(r.num)).sort((x, y) => x - y);
+    if (used.some((n) => !/^\d+$/.test(n.text))) return false; // integers as given, not 2.0
+    const a = used.map((n) => Number(n.value.num)).sort((x, y) => x - y);
     const b = [...numbers].sort((x, y) => x - y);
     if (a.length !== b.length || a.some((v, i) => v !== b[i])) return false;
     return evaluate(e).equals(new Rational(target));

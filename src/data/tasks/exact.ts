@@ -154,9 +154,9 @@ export function evaluate(e: Expr): Rational {
   }
 }
 
-/** The number literals of an expression, left to right. */
-export function literals(e: Expr, out: Rational[] = []): Rational[] {
-  if (e.type === 'num') out.push(e.value);
+/** The number literals of an expression, left to right (value and text as written). */
+export function literals(e: Expr, out: Extract<Expr, { type: 'num' }>[] = []): Extract<Expr, { type: 'num' }>[] {
+  if (e.type === 'num') out.push(e);
   else if (e.type === 'neg') literals(e.arg, out);
   else {
     literals(e.left, out);

@@ -2,7 +2,7 @@
  * Linear equations in x with an integer solution.
  * - difficulty 1: `a x + b = c`, a in 2..9, x in -9..9, b in -20..20;
  * - difficulty 2: the same with a in -20..20 (not 0, ±1), x in -50..50, b in -100..100;
- * - difficulty 3: `a x + b = c x + e`, a != c in -12..12, x in -20..20.
+ * - difficulty 3: `a x + b = c x + e`, a != c in -12..12 (not 0, ±1), x in -20..20.
  * Worked solution: collect x terms, move constants, divide, then check by substitution. Answers `5` and `x = 5` both
  * count.
  */
@@ -54,8 +54,8 @@ export const lineqTask = defineTask<LinEqData>({
       x = randInt(rng, -50, 50);
       b = randInt(rng, -100, 100);
     } else {
-      a = randInt(rng, -12, 12);
-      do c = randInt(rng, -12, 12);
+      a = nonTrivial(rng, -12, 12);
+      do c = nonTrivial(rng, -12, 12);
       while (c === a);
       x = randInt(rng, -20, 20);
       b = randInt(rng, -50, 50);
@@ -70,7 +70,8 @@ export const lineqTask = defineTask<LinEqData>({
     const steps = [`${side(a, b)} = ${side(c, e)}`];
     const k = a - c; // coefficient after collecting x on the left
     if (c !== 0) {
-      steps.push(`Subtract ${side(c, 0)} from both sides. x terms: ${a} - ${op(c)} = ${k}, so ${side(k, b)} = ${e}`);
+      const move = c > 0 ? `Subtract ${side(c, 0)} from` : `Add ${side(-c, 0)} to`;
+      steps.push(`${move} both sides. x terms: ${a} - ${op(c)} = ${k}, so ${side(k, b)} = ${e}`);
     }
     let rhs = e;
     if (b !== 0) {

@@ -1,0 +1,99 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { corpusDocuments, parseMix, type CorpusDoc } from '../../src/data/corpus.js';
+import { isR1Format, splitOf, TASKS } from '../../src/data/tasks/index.js';
+import { Tokenizer } from '../../src/data/tokenizer.js';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const completion = (text: string): string => text.slice(text.indexOf(' Assistant: ') + ' Assistant: '.length);
+
+describe('built-in corpus', () => {
+  const docs: CorpusDoc[] = [...corpusDocuments({ tasks: ['mix'], n: 3000, seed: 5 })];
+
+  it('is deterministic per seed', () => {
+    const again = [...corpusDocuments({ tasks: ['mix'], n: 300, seed: 5 })];
+    assert.deepEqual(again.map((d) => d.text), docs.slice(0, 300).map((d) => d.text));
+    const other = [...corpusDocuments({ tasks: ['mix'], n: 300, seed: 6 })];
+    assert.notDeepEqual(other.map((d) => d.text), again.map((d) => d.text));
+  });
+
+  it('contains only train-split problems (never an evaluation problem)', () => {
+    let n = 0;
+    for (const d of docs) for (const id of d.ids ?? []) {
+      assert.equal(splitOf(id), 'train', id);
+      n++;
+    }
+    assert.ok(n > 3000);
+  });
+
+  it('mixes worked solutions, bare answers, partial solutions and generic text in the requested shares', () => {
+    const count = (k: string) => docs.filter((d) => d.kind === k).length / docs.length;
+    assert.ok(Math.abs(count('worked') - 0.6) < 0.04, `worked ${count('worked')}`);
+    assert.ok(Math.abs(count('answer') - 0.15) < 0.03);
+    assert.ok(Math.abs(count('partial') - 0.1) < 0.03);
+    assert.ok(Math.abs(count('text') - 0.15) < 0.03);
+    for (const name of Object.keys(TASKS)) assert.ok(docs.some((d) => d.task === name), name);
+    for (const d of docs) {
+      if (d.kind === 'worked') {
+        assert.ok(d.text.startsWith('A conversation between User and Assistant.'));
+        assert.ok(isR1Format(completion(d.text)), d.text);
+      } else if (d.kind === 'partial') {
+        assert.ok(completion(d.text).startsWith('<think>\n') && !completion(d.text).includes('</think>'), d.text);
+      } else if (d.kind === 'answer') assert.match(d.text, /^Q: .+\nA: .+/);
+    }
+    const only = [...corpusDocuments({ tasks: ['add', 'lineq'], n: 200, seed: 1, mix: { worked: 1 } })];
+    assert.ok(only.every((d) => d.kind === 'worked' && (d.task === 'add' || d.task === 'lineq')));
+    assert.deepEqual(parseMix('worked=0.5, text=0.5'), { worked: 0.5, text: 0.5 });
+    assert.throws(() => parseMix('essays=1'), /--mix expects kind=share/);
+    assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: '99' })], /add: difficulty 99 is outside 1-30/);
+  });
+});
+
+describe('r1ts data CLI', () => {
+  it('writes a corpus, trains a tokenizer on it and encodes with it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-cli-'));
+    const corpus = join(dir, 'corpus.jsonl');
+    let r = cli('data', 'corpus', '--task', 'mix', '--out', corpus, '--n', '400', '--seed', '3', '--quiet');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^wrote 400 documents \([\d.]+ MB\) to .*corpus\.jsonl in [\d.]+ s: worked \d+%/);
+    const lines = readFileSync(corpus, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 400);
+    assert.equal(typeof JSON.parse(lines[0]).text, 'string');
+    const tokPath = join(dir, 'tokenizer.json');
+    r = cli('data', 'tokenizer', '--corpus', corpus, '--vocab-size', '320', '--out', tokPath, '--quiet');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /trained a byte-level BPE tokenizer: 320 tokens \(256 bytes \+ 55 merges \+ 9 special\)/);
+    const tok = Tokenizer.load(dir);
+    assert.equal(tok.vocabSize, 320);
+    assert.equal(tok.config.eos_token, '<｜end▁of▁sentence｜>');
+    r = cli('data', 'encode', '--tokenizer', tokPath, '--text', 'What is 12 + 3? <think>', '--json');
+    assert.equal(r.code, 0, r.err);
+    const { ids } = JSON.parse(r.out) as { ids: number[] };
+    assert.deepEqual(ids, tok.encode('What is 12 + 3? <think>', { addSpecialTokens: false }));
+    r = cli('data', 'encode', '--tokenizer', tokPath, '--corpus', corpus, '--json');
+    assert.equal(r.code, 0, r.err);
+    assert.ok((JSON.parse(r.out) as { tokens: number }).tokens > 1000);
+  });
+
+  it('shows problems with verified solutions, and fails with one-line errors', () => {
+    let r = cli('data', 'tasks', '--task', 'countdown', '--n', '2', '--split', 'test', '--json');
+    assert.equal(r.code, 0, r.err);
+    const rows = r.out.trim().split('\n').map((l) => JSON.parse(l) as { split: string; solution: string });
+    assert.equal(rows.length, 2);
+    assert.ok(rows.every((x) => x.split === 'test' && isR1Format(x.solution)));
+    r = cli('data', 'corpus', '--task', 'calculus', '--out', join(tmpdir(), 'never.jsonl'));
+    assert.equal(r.code, 1);
+    assert.equal(r.err.trim(), "r1ts: unknown task 'calculus' (known: add, mul, countdown, lineq, sort, modpow)");
+    r = cli('data', 'tokenizer', '--corpus', join(tmpdir(), 'missing-r1ts.jsonl'), '--vocab-size', '300', '--out', join(tmpdir(), 'x.json'));
+    assert.equal(r.code, 1);
+    assert.match(r.err.trim(), /^r1ts: data: no such file or directory: .*missing-r1ts\.jsonl$/);
+  });
+});
