@@ -251,6 +251,27 @@ function compileSplit(cfg: Extract<PreTokenizerConfig, { type: 'Split' }>, where
   }
   const invert = cfg.invert === true;
   const behavior = cfg.behavior;
+  if (behavior === 'Isolated' && !invert) {
+    // The common case (every Split of DeepSeek-V3, Qwen2, Llama 3), without intermediate spans.
+    return (text, out) => {
+      let prev = 0;
+      re.lastIndex = 0;
+      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+        const s = m.index;
+        const len = m[0].length;
+        if (len === 0) {
+          re.lastIndex = s + ((text.codePointAt(s) ?? 0) > 0xffff ? 2 : 1);
+          continue;
+        }
+        if (s > prev) out.push(text.slice(prev, s));
+        out.push(m[0]);
+        prev = s + len;
+      }
+      if (prev === 0) {
+        if (text.length) out.push(text);
+      } else if (prev < text.length) out.push(text.slice(prev));
+    };
+  }
   return (text, out) => {
     if (text.length === 0) return;
     const sp = spans(re, text, invert);
@@ -312,14 +333,19 @@ export function compilePreTokenizer(cfg: unknown, where = 'pre_tokenizer'): PreT
     }
   }
   if (fns.length === 1) return fns[0];
+  let a: string[] = [];
+  let b: string[] = [];
   return (text, out) => {
-    let cur = [text];
-    for (const f of fns) {
-      const next: string[] = [];
-      for (const piece of cur) f(piece, next);
-      cur = next;
+    // Each step splits every piece of the previous one; two arrays are reused between calls.
+    a.length = 0;
+    a.push(text);
+    for (let k = 0; k < fns.length; k++) {
+      const f = fns[k];
+      b.length = 0;
+      for (let i = 0; i < a.length; i++) f(a[i], b);
+      [a, b] = [b, a];
     }
-    for (const piece of cur) out.push(piece);
+    for (let i = 0; i < a.length; i++) out.push(a[i]);
   };
 }
 
