@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { corpusDocuments, parseMix, type CorpusDoc } from '../../src/data/corpus.js';
@@ -95,5 +95,14 @@ describe('r1ts data CLI', () => {
     r = cli('data', 'tokenizer', '--corpus', join(tmpdir(), 'missing-r1ts.jsonl'), '--vocab-size', '300', '--out', join(tmpdir(), 'x.json'));
     assert.equal(r.code, 1);
     assert.match(r.err.trim(), /^r1ts: data: no such file or directory: .*missing-r1ts\.jsonl$/);
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-cli-'));
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"text": "hello world"}\nnot json\n{"text": "hello again"}\n');
+    r = cli('data', 'tokenizer', '--corpus', bad, '--vocab-size', '270', '--out', join(dir, 't.json'), '--quiet');
+    assert.equal(r.code, 1);
+    assert.match(r.err.trim(), /^r1ts: .*bad\.jsonl:2: invalid JSON \(.*\)$/);
+    r = cli('data', 'tokenizer', '--corpus', bad, '--vocab-size', '270', '--out', join(dir, 't.json'), '--quiet', '--skip-bad');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /skipped 1 malformed records, e\.g\. .*bad\.jsonl:2: invalid JSON/);
   });
 });

@@ -9,7 +9,7 @@
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { DOC_KINDS, parseMix, writeCorpus } from '../../data/corpus.js';
-import { readTexts } from '../../data/readers.js';
+import { newReaderStats, readTexts, type ReaderOptions, type ReaderStats } from '../../data/readers.js';
 import { getTask, TASKS } from '../../data/tasks/index.js';
 import { Tokenizer } from '../../data/tokenizer.js';
 import { PRE_TOKENIZER_PRESETS } from '../../data/pretokenize.js';
@@ -89,7 +89,21 @@ interface TokenizerOpts {
   field: string;
   preTokenizer: string;
   configOut?: string;
+  textMode: string;
+  skipBad?: boolean;
   quiet?: boolean;
+}
+
+function readerOpts(o: { field: string; textMode?: string; skipBad?: boolean }, stats?: ReaderStats): ReaderOptions {
+  if (o.textMode !== undefined && o.textMode !== 'blocks' && o.textMode !== 'file') {
+    throw new Error(`data: --text-mode must be blocks or file, got '${o.textMode}'`);
+  }
+  return { field: o.field, textMode: o.textMode as 'blocks' | 'file' | undefined, onError: o.skipBad ? 'skip' : 'throw', stats };
+}
+
+function reportSkipped(stats: ReaderStats): void {
+  if (stats.skipped === 0) return;
+  console.log(`skipped ${stats.skipped} malformed records, e.g. ${stats.errors[0]}`);
 }
 
 async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
@@ -101,7 +115,8 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
   const p = progress(o.quiet);
   const t0 = performance.now();
   let countSecs = 0;
-  const tok = await Tokenizer.train(readTexts(o.corpus, { field: o.field }), {
+  const stats = newReaderStats();
+  const tok = await Tokenizer.train(readTexts(o.corpus, readerOpts(o, stats)), {
     vocabSize,
     minFrequency,
     preTokenizer: o.preTokenizer,
@@ -122,6 +137,7 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
       `in ${secs.toFixed(1)} s (counting ${countSecs.toFixed(1)} s)`,
   );
   if (tok.vocabSize < vocabSize) console.log(`note: stopped below --vocab-size ${vocabSize}: no pair occurs ${minFrequency} times any more`);
+  reportSkipped(stats);
   console.log(`wrote ${o.out}${configOut ? ` and ${configOut}` : ''}`);
 }
 
@@ -163,6 +179,8 @@ interface EncodeOpts {
   text?: string;
   corpus?: string[];
   field: string;
+  textMode: string;
+  skipBad?: boolean;
   json?: boolean;
 }
 
@@ -182,7 +200,8 @@ async function encodeCommand(o: EncodeOpts): Promise<void> {
   }
   const texts: string[] = [];
   let bytes = 0;
-  for await (const t of readTexts(o.corpus as string[], { field: o.field })) {
+  const stats = newReaderStats();
+  for await (const t of readTexts(o.corpus as string[], readerOpts(o, stats))) {
     texts.push(t);
     bytes += Buffer.byteLength(t);
   }
@@ -191,8 +210,9 @@ async function encodeCommand(o: EncodeOpts): Promise<void> {
   for (const t of texts) tokens += tok.encode(t, { addSpecialTokens: false }).length;
   const secs = (performance.now() - t0) / 1000;
   const row = { docs: texts.length, bytes, tokens, bytesPerToken: bytes / Math.max(1, tokens), mbPerSec: bytes / 1e6 / secs };
-  if (o.json) console.log(JSON.stringify(row));
+  if (o.json) console.log(JSON.stringify({ ...row, skipped: stats.skipped }));
   else {
+    reportSkipped(stats);
     console.log(
       `${row.docs} documents, ${mb(bytes)}, ${tokens} tokens (${row.bytesPerToken.toFixed(2)} bytes/token); ` +
         `encoded in ${secs.toFixed(2)} s = ${row.mbPerSec.toFixed(2)} MB/s`,
@@ -223,6 +243,8 @@ export function registerData(program: Command): void {
     .requiredOption('--out <file>', 'tokenizer.json to write (tokenizer_config.json is written beside a file named tokenizer.json)')
     .option('--min-frequency <n>', 'never merge pairs seen fewer times', '2')
     .option('--field <name>', 'JSONL field / Parquet column', 'text')
+    .option('--text-mode <mode>', 'plain text: blocks (blank-line separated documents) or file (one document per file)', 'blocks')
+    .option('--skip-bad', 'skip and count malformed records instead of stopping')
     .option('--pre-tokenizer <name>', `${Object.keys(PRE_TOKENIZER_PRESETS).join('|')}`, 'r1ts')
     .option('--config-out <file>', 'also write tokenizer_config.json here')
     .option('--quiet', 'no progress output')
@@ -245,6 +267,8 @@ export function registerData(program: Command): void {
     .option('--text <text>', 'text to encode')
     .option('--corpus <file>', 'files to encode, timing the tokenizer (repeatable)', collect)
     .option('--field <name>', 'JSONL field / Parquet column', 'text')
+    .option('--text-mode <mode>', 'plain text: blocks (blank-line separated documents) or file (one document per file)', 'blocks')
+    .option('--skip-bad', 'skip and count malformed records instead of stopping')
     .option('--json', 'print JSON')
     .action(encodeCommand);
 }
