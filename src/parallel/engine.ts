@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { Tensor } from '../tensor/tensor.js';
 import { type Method, type Schedule, buildSchedule, rankOf, stagesOfRank } from './schedule.js';
 import { type PipelineModel, type PipelineModelSpec, type StageModule, loadPipelineModel } from './stage.js';
+import { type Costs, type RankResult, type SimResult, peakLive } from './simulate.js';
 import {
   type MainToWorker, type NamedPayloads, type StepReport, type TensorPayload, type WorkerInit, type WorkerToMain,
   fromPayload, toPayload, transfers,
@@ -199,9 +200,14 @@ export class PipelineTrainer {
       keyOfGlobal.push(`${dir}/${s.pp - 1}/${mb}`);
     }
     const t0 = performance.now();
+    const origin = performance.timeOrigin + t0;
     const replies = await Promise.all(
       this.workers.map((_, r) =>
-        this.request(r, { type: 'step', inputs: inputs[r], targets: targets[r], lr: opts.lr ?? 0 }, transfers([...inputs[r], ...targets[r]].map(([, p]) => p))),
+        this.request(
+          r,
+          { type: 'step', inputs: inputs[r], targets: targets[r], lr: opts.lr ?? 0, origin },
+          transfers([...inputs[r], ...targets[r]].map(([, p]) => p)),
+        ),
       ),
     );
     const wallMs = performance.now() - t0;
@@ -284,4 +290,48 @@ export async function sequentialStep(
       ),
   );
   return { loss: loss.item(), grads, params: next };
+}
+
+/**
+ * A measured step as a `SimResult` (time in ms) so `renderText` / `renderSvg` can draw what really happened. Its
+ * `costs` are the mean measured durations per step kind (B from full backwards, or BI + W when every B was split;
+ * comm = 0 because transfers are inside the waits). Bubble per rank = wall time of the program minus compute.
+ */
+export function measuredResult(schedule: Schedule, r: PipelineStepResult): SimResult {
+  const sums: Record<string, [number, number]> = {};
+  const add = (k: string, d: number): void => {
+    const e = (sums[k] ??= [0, 0]);
+    e[0] += d;
+    e[1]++;
+  };
+  const makespan = Math.max(...r.ranks.map((x) => (x.timeline.length ? x.timeline[x.timeline.length - 1].end : 0)));
+  const ranks: RankResult[] = r.ranks.map((rep, i) => {
+    const timeline = rep.timeline.map((t) => {
+      const step = schedule.programs[i][t.step];
+      add(step.op, t.end - t.start);
+      return { step, start: t.start, end: t.end };
+    });
+    const busy = timeline.reduce((a, t) => a + t.end - t.start, 0);
+    return {
+      timeline,
+      busy,
+      bubble: makespan - busy,
+      leadingIdle: timeline.length ? timeline[0].start : makespan,
+      trailingIdle: timeline.length ? makespan - timeline[timeline.length - 1].end : 0,
+      peakActivations: peakLive(schedule.programs[i]),
+      paramCopies: stagesOfRank(schedule, i).length,
+    };
+  });
+  const mean = (k: string): number => (sums[k] ? sums[k][0] / sums[k][1] : 0);
+  const W = mean('W');
+  const costs: Costs = { F: mean('F'), B: sums.B ? mean('B') : mean('BI') + W, W, FB: mean('FB'), comm: 0 };
+  return {
+    schedule,
+    costs,
+    makespan,
+    ranks,
+    bubble: Math.max(...ranks.map((x) => x.bubble)),
+    paramCopies: Math.max(...ranks.map((x) => x.paramCopies)),
+    peakActivations: ranks.map((x) => x.peakActivations),
+  };
 }

@@ -12,5 +12,5 @@ export {
   type StageModule, type PipelineModel, type PipelineModelSpec, type PipelineModelFactory, type SavedChunk,
   loadPipelineModel, forwardChunk, backwardFull, backwardInput, backwardWeight,
 } from './stage.js';
-export { type PipelineOptions, type PipelineStepResult, type StageTensors, PipelineTrainer, sequentialStep } from './engine.js';
+export { type PipelineOptions, type PipelineStepResult, type StageTensors, PipelineTrainer, sequentialStep, measuredResult } from './engine.js';
 export { type ToyOptions, TOY_DEFAULTS, ToyStage, toyModelSpec, toyBatch } from './toy.js';

@@ -8,6 +8,12 @@
 import { type Chunk, type Step, slotOf } from './schedule.js';
 import type { SimResult, TimedStep } from './simulate.js';
 
+/** The smallest of 1, 2, 5 x 10^k that is >= x. */
+function niceTick(x: number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= x - 1e-12) ?? 10 * p;
+}
+
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toFixed(2).replace(/0+$/, '');
 }
@@ -26,14 +32,16 @@ export function summaryLines(r: SimResult): string[] {
 
 /**
  * Text timeline: one row per rank, `scale` characters per unit of time (default: wide enough for the labels, but
- * at most ~160 columns; labels that do not fit end in '+').
+ * at most ~160 columns; a box too narrow for its label shows only the letters, e.g. F or fB).
  * Labels: F3 / B3 / W3 = forward, backward, weight gradient of micro-batch 3 (lower-case on the rank's second stage);
  * an overlapped pair shows both, e.g. F3b1. Idle time is blank.
  */
 export function renderText(r: SimResult, opts: { scale?: number } = {}): string {
   const s = r.schedule;
-  const label = (st: Step): string => {
-    const one = (op: string, c: Chunk): string => (slotOf(s, c) === 1 ? op.toLowerCase() : op) + c.mb;
+  const letter = (op: string, c: Chunk): string => (slotOf(s, c) === 1 ? op.toLowerCase() : op);
+  /** With micro-batch numbers (F3, f3B1), or only the letters when the box is too narrow (F, fB). */
+  const label = (st: Step, numbers = true): string => {
+    const one = (op: string, c: Chunk): string => letter(op, c) + (numbers ? c.mb : '');
     if (st.op === 'FB') return one('F', st.f) + one('B', st.b);
     return one(st.op === 'BI' ? 'B' : st.op, st.chunk);
   };
@@ -46,33 +54,36 @@ export function renderText(r: SimResult, opts: { scale?: number } = {}): string 
         if (d > 0) scale = Math.max(scale, Math.ceil(label(t.step).length / d));
       }
     }
-    scale = Math.max(1, Math.min(scale, Math.floor(160 / Math.max(1, r.makespan))));
+    scale = Math.min(scale, Math.max(160 / Math.max(r.makespan, 1e-9), 1 / Math.max(r.makespan, 1e-9)));
   }
-  const width = Math.ceil(r.makespan * scale);
+  const width = Math.max(1, Math.ceil(r.makespan * scale - 1e-9));
   const rowName = (i: number): string => `rank ${String(i).padStart(String(s.ranks - 1).length)} `;
   const rows = r.ranks.map((rank, i) => {
     const cells = new Array<string>(width).fill(' ');
     for (const t of rank.timeline) {
       const a = Math.round(t.start * scale!);
       const b = Math.max(a + 1, Math.round(t.end * scale!));
-      const text = label(t.step);
-      for (let x = a; x < b && x < width; x++) cells[x] = x - a < text.length ? text[x - a] : x === b - 1 ? '|' : ' ';
-      if (b - a < text.length && b - 1 < width) cells[b - 1] = '+'; // truncated label
+      const full = label(t.step);
+      const text = b - a >= full.length ? full : label(t.step, false);
+      for (let x = a; x < b && x < width; x++) {
+        cells[x] = x - a < text.length ? text[x - a] : x === b - 1 ? '|' : text.length < full.length ? text[text.length - 1] : ' ';
+      }
     }
     return `${rowName(i)}|${cells.join('')}| idle ${fmt(rank.bubble)}`;
   });
   const axis: string[] = new Array<string>(width).fill(' ');
-  const tick = Math.max(1, Math.ceil(10 / scale));
-  for (let t = 0; t * scale < width; t += tick) {
-    const txt = String(t);
-    for (let j = 0; j < txt.length && t * scale + j < width; j++) axis[Math.round(t * scale) + j] = txt[j];
+  const tick = niceTick(10 / scale);
+  for (let t = 0; Math.round(t * scale) < width; t += tick) {
+    const txt = fmt(t);
+    const x = Math.round(t * scale);
+    for (let j = 0; j < txt.length && x + j < width; j++) axis[x + j] = txt[j];
   }
   const pad = ' '.repeat(rowName(0).length);
   return [
     ...summaryLines(r),
     `${pad} ${axis.join('')}  (time)`,
     ...rows,
-    `${pad} F/B/W n = forward/backward/weight-grad of micro-batch n (lower case: the rank's second stage); FnBm = overlapped F&B; | ends a box`,
+    `${pad} F/B/W n = forward/backward/weight-grad of micro-batch n (lower case: the rank's second stage); FnBm = overlapped F&B; | ends a box; narrow boxes show letters only`,
   ].join('\n');
 }
 

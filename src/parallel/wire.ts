@@ -55,6 +55,8 @@ export type MainToWorker =
       inputs: [ChunkKey, TensorPayload][];
       targets: [ChunkKey, TensorPayload][];
       lr: number;
+      /** performance.timeOrigin + performance.now() in the main thread when the step started. */
+      origin: number;
     }
   | { id: number; type: 'grads' }
   | { id: number; type: 'params' };
@@ -62,7 +64,7 @@ export type MainToWorker =
 export interface StepTiming {
   /** Index into the rank's program. */
   step: number;
-  /** Milliseconds since the step began: when the rank started waiting for inputs, started computing, finished. */
+  /** Milliseconds since the main thread started the step: when the rank began waiting for inputs, computing, done. */
   waitStart: number;
   start: number;
   end: number;

@@ -76,12 +76,13 @@ function send(kind: 'act' | 'grad', to: Chunk, t: Tensor): void {
 }
 
 // ---- one training step ----
-async function runStep(inputs: Map<string, Tensor>, targets: Map<string, Tensor>, lr: number): Promise<StepReport> {
+async function runStep(inputs: Map<string, Tensor>, targets: Map<string, Tensor>, lr: number, origin: number): Promise<StepReport> {
   for (const m of modules) m.zeroGrad();
   const saved = new Map<string, SavedChunk>();
   const losses: [string, number][] = [];
   const timeline: StepTiming[] = [];
-  const t0 = performance.now();
+  // Times relative to the main thread's start of the step (performance.now() origins differ per thread).
+  const t0 = origin - performance.timeOrigin;
   let computeMs = 0;
   let waitMs = 0;
 
@@ -208,7 +209,7 @@ parentPort!.on('message', (msg: MainToWorker) => {
       } else if (msg.type === 'step') {
         const inputs = new Map(msg.inputs.map(([k, p]) => [k, fromPayload(p)]));
         const targets = new Map(msg.targets.map(([k, p]) => [k, fromPayload(p)]));
-        reply({ id: msg.id, type: 'ok', report: await runStep(inputs, targets, msg.lr) });
+        reply({ id: msg.id, type: 'ok', report: await runStep(inputs, targets, msg.lr, msg.origin) });
       } else {
         const tensors = modules.map(msg.type === 'grads' ? namedGrads : namedParams);
         reply({ id: msg.id, type: 'ok', tensors }, transfers(tensors.flatMap((slot) => slot.map(([, p]) => p))));

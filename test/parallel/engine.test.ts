@@ -8,7 +8,8 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Tensor } from '../../src/index.js';
 import { type Method } from '../../src/parallel/schedule.js';
-import { PipelineTrainer, type StageTensors, sequentialStep } from '../../src/parallel/engine.js';
+import { PipelineTrainer, type StageTensors, measuredResult, sequentialStep } from '../../src/parallel/engine.js';
+import { renderText } from '../../src/parallel/render.js';
 import { toyBatch, toyModelSpec } from '../../src/parallel/toy.js';
 
 function compare(a: StageTensors[], b: StageTensors[], what: string, maxRel: number, maxCos: number): void {
@@ -92,6 +93,16 @@ describe('pipeline engine: worker threads vs single process (float64)', () => {
     const ref = await sequentialStep(spec, params, x, target);
     assert.ok(Math.abs(r.loss - ref.loss) < 1e-6 * Math.abs(ref.loss), `loss ${r.loss} vs ${ref.loss}`);
     compare((await trainer.gradients()).stages, ref.grads, 'float32 grads', 1e-5, 1e-10);
+    // The measured step as a timeline: program order, no overlap on a rank, inside the wall time, drawable.
+    const m = measuredResult(trainer.schedule, r);
+    m.ranks.forEach((rank, i) => {
+      assert.deepEqual(rank.timeline.map((t) => t.step), trainer.schedule.programs[i]);
+      rank.timeline.forEach((t, j) => {
+        assert.ok(t.end >= t.start && (j === 0 || t.start >= rank.timeline[j - 1].end), `rank ${i} step ${j}`);
+      });
+    });
+    assert.ok(m.makespan > 0 && m.makespan <= r.wallMs + 1, `measured makespan ${m.makespan} within wall ${r.wallMs}`);
+    assert.equal(renderText(m).split('\n').filter((l) => l.startsWith('rank ')).length, 2);
     await trainer.close();
   });
 
