@@ -17,13 +17,20 @@ import { DeepseekV3, loadImbalance, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
 import { type ScheduleConfig, batchSizeAt, gammaAt, lrAt, mtpLambdaAt, scaledV3Schedule } from '../optim/schedule.js';
 import { SpikeDetector, type SpikeOptions, type SpikeState } from './spike.js';
+import { type Precision, setModelPrecision } from '../fp8/precision.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 /** A deterministic stream of (inputs, targets) batches whose position can be saved and restored. */
 export interface BatchSource {
-  next(batchSize: number): { inputs: Tensor; targets: Tensor };
+  /** The next batch, or null when a finite source (a validation split) is exhausted. */
+  next(batchSize: number): Batchish | null | Promise<Batchish | null>;
   position(): unknown;
-  restore(position: unknown): void;
+  restore(position: unknown): void | Promise<void>;
+}
+
+export interface Batchish {
+  inputs: Tensor;
+  targets: Tensor;
 }
 
 export interface TrainConfig {
@@ -51,6 +58,10 @@ export interface TrainConfig {
   checkpointEvery: number;
   keepCheckpoints: number;
   spike: SpikeOptions & { maxRollbacks: number };
+  /** GEMMs of the Linear layers (src/fp8/precision.ts): 'fp32' (default), 'bf16' or 'fp8' (DeepSeek-V3's FP8). */
+  precision?: Precision;
+  /** AdamW moment storage: 'fp32' (default) or 'bf16' (DeepSeek-V3). */
+  optimizerMoments?: 'fp32' | 'bf16';
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'steps' | 'seqLen' | 'batchStart' | 'batchEnd' | 'microBatch' | 'peakLr' | 'warmupSteps'> = {
@@ -119,20 +130,24 @@ interface TrainerState {
 }
 
 /** Mean cross-entropy over `n` batches from a fixed starting position of the validation stream. */
-export function validationLoss(model: CausalLM, val: BatchSource, start: unknown, n: number, batch: number): number {
-  val.restore(start);
+export async function validationLoss(model: CausalLM, val: BatchSource, start: unknown, n: number, batch: number): Promise<number> {
+  await val.restore(start);
   let s = 0;
+  let count = 0;
   const wasTraining = model.training;
   model.eval();
   try {
     for (let i = 0; i < n; i++) {
-      const { inputs, targets } = val.next(batch);
-      s += noGrad(() => model.computeLoss(inputs, targets)).mainLoss;
+      const b = await val.next(batch);
+      if (!b) break;
+      s += noGrad(() => model.computeLoss(b.inputs, b.targets)).mainLoss;
+      count++;
     }
   } finally {
     model.train(wasTraining);
   }
-  return s / n;
+  if (count === 0) throw new Error('train: the validation data is empty (no batch of the requested size)');
+  return s / count;
 }
 
 function bar(frac: number, width = 24): string {
@@ -141,7 +156,7 @@ function bar(frac: number, width = 24): string {
 }
 
 /** Runs (or resumes) pre-training. */
-export function train(a: TrainArgs): TrainResult {
+export async function train(a: TrainArgs): Promise<TrainResult> {
   const c = a.config;
   const log = a.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const model = a.model;
@@ -156,8 +171,9 @@ export function train(a: TrainArgs): TrainResult {
     batchEnd: c.batchEnd,
   });
   // the ramp covers the same fraction of the run as V3's 469B of 14.8T, measured in steps of the full batch
+  if (c.precision) setModelPrecision(model, c.precision);
   const params = model.namedParameters();
-  const opt = new AdamW(params, { lr: c.peakLr, weightDecay: c.weightDecay });
+  const opt = new AdamW(params, { lr: c.peakLr, weightDecay: c.weightDecay, moments: c.optimizerMoments });
   const detector = new SpikeDetector(c.spike);
   const valStart = a.val?.position();
 
@@ -178,20 +194,20 @@ export function train(a: TrainArgs): TrainResult {
     meta: a.meta ?? {},
   });
 
-  const restoreFrom = (dir: string, keepData: boolean): void => {
+  const restoreFrom = async (dir: string, keepData: boolean): Promise<void> => {
     const s = loadCheckpoint(dir, model, opt) as unknown as { trainer: TrainerState };
     const dataPos = a.train.position();
     st = { ...s.trainer };
     getDefaultGenerator().setState(st.rng);
     detector.state = { ...st.spike };
     if (keepData) st.data = dataPos;
-    a.train.restore(st.data);
+    else await a.train.restore(st.data);
   };
 
   if (a.resume) {
     const last = latestCheckpoint(ckptRoot);
     if (!last) throw new Error(`resume: no checkpoint in ${ckptRoot}`);
-    restoreFrom(last.dir, false);
+    await restoreFrom(last.dir, false);
     // drop metrics written after the checkpoint, so the resumed file reads like an uninterrupted run's
     if (fs.existsSync(metricsPath)) {
       const keep = fs
@@ -230,7 +246,9 @@ export function train(a: TrainArgs): TrainResult {
     model.train();
     for (let done = 0; done < batch; ) {
       const mb = Math.min(c.microBatch, batch - done);
-      const { inputs, targets } = a.train.next(mb);
+      const b = await a.train.next(mb);
+      if (!b) throw new Error('train: the training data ran out (the source returned no batch)');
+      const { inputs, targets } = b;
       const w = mb / batch;
       if (model instanceof DeepseekV3) {
         const r = model.computeLoss(inputs, targets, { balanceAlpha: c.balanceAlpha, mtpLambda: lambda });
@@ -261,7 +279,7 @@ export function train(a: TrainArgs): TrainResult {
         throw new Error(`train: step ${st.step + 1}: ${why}; gave up after ${consecutiveRollbacks - 1} rollbacks in a row`);
       }
       const skippedAt = st.step + 1;
-      restoreFrom(last.dir, true);
+      await restoreFrom(last.dir, true);
       st.rollbacks++;
       const ev: StepMetrics = {
         step: skippedAt, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
@@ -290,7 +308,7 @@ export function train(a: TrainArgs): TrainResult {
       tokensPerSec: (batch * c.seqLen) / (ms / 1000), msPerStep: ms, imbalance,
     };
     if (a.val && (st.step % c.evalEvery === 0 || st.step === c.steps)) {
-      m.valLoss = validationLoss(model, a.val, valStart, c.evalBatches, c.microBatch);
+      m.valLoss = await validationLoss(model, a.val, valStart, c.evalBatches, c.microBatch);
       st.lastValLoss = m.valLoss;
     }
     writeMetrics(m);

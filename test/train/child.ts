@@ -5,7 +5,7 @@ import { ToySource, toyConfig } from './fixtures.js';
 
 const [outDir, resume, delayMs] = [process.argv[2], process.argv[3] === 'resume', Number(process.argv[4] ?? 0)];
 const model = new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 });
-train({
+await train({
   outDir,
   model,
   train: new ToySource(5, 8, 16),

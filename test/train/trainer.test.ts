@@ -17,11 +17,11 @@ function readMetrics(dir: string): StepMetrics[] {
 }
 
 describe('pre-training loop', () => {
-  it('trains: loss falls, checkpoints are kept (last K), metrics are written', () => {
+  it('trains: loss falls, checkpoints are kept (last K), metrics are written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-train-'));
     try {
       const model = new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 });
-      const r = train({ outDir: dir, model, train: new ToySource(5, 8, 16), val: new ToySource(99, 8, 16), log: () => {}, config: { ...base, steps: 30, peakLr: 1e-2 } });
+      const r = await train({ outDir: dir, model, train: new ToySource(5, 8, 16), val: new ToySource(99, 8, 16), log: () => {}, config: { ...base, steps: 30, peakLr: 1e-2 } });
       assert.equal(r.steps, 30);
       const m = readMetrics(dir);
       assert.equal(m.length, 30);
@@ -64,13 +64,13 @@ describe('pre-training loop', () => {
     }
   });
 
-  it('a NaN rolls back to the last checkpoint, skips the batch and carries on', () => {
+  it('a NaN rolls back to the last checkpoint, skips the batch and carries on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-spike-'));
     try {
       const model = new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 });
       let poisoned = false;
       const logs: string[] = [];
-      const r = train({
+      const r = await train({
         outDir: dir, model, train: new ToySource(5, 8, 16), log: (l) => logs.push(l), config: base,
         onStep: (m) => {
           if (m.step === 7 && !poisoned) {
