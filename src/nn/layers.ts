@@ -19,9 +19,14 @@ export function normalInit(shape: number[], init: InitOptions): Tensor {
   return noGrad(() => mul(t, init.std)).detach();
 }
 
+/** A replacement GEMM for a Linear layer: (x, weight, bias) -> y, as `linear` (used for bf16 / fp8 training). */
+export type LinearGemm = (x: Tensor, weight: Tensor, bias: Tensor | null) => Tensor;
+
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** The GEMM used by forward; null = float32 `linear`. Set by `setModelPrecision` (src/fp8/precision.ts). */
+  gemm: LinearGemm | null = null;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -35,7 +40,7 @@ export class Linear extends Module {
 
   /** x (..., in) -> (..., out) */
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return this.gemm ? this.gemm(x, this.weight, this.bias) : linear(x, this.weight, this.bias);
   }
 }
 

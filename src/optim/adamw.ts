@@ -1,9 +1,12 @@
 /**
  * AdamW with decoupled weight decay (DeepSeek-V3: beta1 0.9, beta2 0.95, weight decay 0.1, gradient clipping 1.0),
  * and global-norm gradient clipping. Norm weights and biases (tensors with fewer than 2 dims) get no weight decay.
- * Master weights, gradients and moments are float32. State is exportable for checkpoints (exact resume).
+ * Master weights and gradients are float32. Moments are float32, or BF16 (`moments: 'bf16'`, as DeepSeek-V3 stores
+ * them: half the optimizer memory): each step widens them to float32, updates, and rounds back to nearest even.
+ * State is exportable for checkpoints (exact resume; BF16 moments export as the float32 values they hold).
  */
 import type { Tensor } from '../tensor/tensor.js';
+import { BF16, decodeFloatArray, encodeFloatArray } from '../fp8/formats.js';
 import { adamwStep } from './adamw-kernel.js';
 
 export interface AdamWOptions {
@@ -15,7 +18,12 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Which parameters skip weight decay; default: fewer than 2 dims (norm weights, biases, router bias). */
   noDecay?: (name: string, p: Tensor) => boolean;
+  /** Storage of the first and second moments: 'fp32' (default) or 'bf16' (DeepSeek-V3). */
+  moments?: 'fp32' | 'bf16';
 }
+
+/** One moment buffer: float32 values, or BF16 codes. */
+type MomentBuffer = Float32Array | Uint16Array;
 
 export interface AdamWState {
   step: number;
@@ -30,7 +38,9 @@ export class AdamW {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
-  private readonly params: { name: string; p: Tensor; decay: boolean; m: Float32Array; v: Float32Array }[];
+  /** Moment storage. */
+  readonly moments: 'fp32' | 'bf16';
+  private readonly params: { name: string; p: Tensor; decay: boolean; m: MomentBuffer; v: MomentBuffer }[];
   /** Optimizer steps taken. */
   stepCount = 0;
 
@@ -41,10 +51,18 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.1;
     const noDecay = opts.noDecay ?? ((_n: string, p: Tensor) => p.ndim < 2);
+    this.moments = opts.moments ?? 'fp32';
+    if (this.moments !== 'fp32' && this.moments !== 'bf16') throw new RangeError(`AdamW: moments must be 'fp32' or 'bf16' (got '${String(this.moments)}')`);
+    const alloc = (n: number): MomentBuffer => (this.moments === 'bf16' ? new Uint16Array(n) : new Float32Array(n));
     this.params = named.map(([name, p]) => {
       if (p.dtype !== 'float32') throw new TypeError(`AdamW: parameter ${name} is ${p.dtype}; master weights must be float32`);
-      return { name, p, decay: !noDecay(name, p), m: new Float32Array(p.size), v: new Float32Array(p.size) };
+      return { name, p, decay: !noDecay(name, p), m: alloc(p.size), v: alloc(p.size) };
     });
+  }
+
+  /** Bytes held by the moments (4 per element and moment in fp32, 2 in bf16). */
+  get momentBytes(): number {
+    return this.params.reduce((s, q) => s + q.m.byteLength + q.v.byteLength, 0);
   }
 
   /** One update of every parameter that has a gradient, at learning rate `lr` (default: the constructor's). */
@@ -53,14 +71,24 @@ export class AdamW {
     for (const s of this.params) {
       const g = s.p.grad;
       if (!g) continue;
-      adamwStep(s.p.data as Float32Array, g.data as Float32Array, s.m, s.v, {
+      const hyper = {
         lr,
         beta1: this.beta1,
         beta2: this.beta2,
         eps: this.eps,
         weightDecay: s.decay ? this.weightDecay : 0,
         step: this.stepCount,
-      });
+      };
+      if (s.m instanceof Float32Array && s.v instanceof Float32Array) {
+        adamwStep(s.p.data as Float32Array, g.data as Float32Array, s.m, s.v, hyper);
+      } else {
+        // BF16 storage: widen (exact), update in float32, round back to nearest even
+        const m = decodeFloatArray(s.m as Uint16Array, BF16);
+        const v = decodeFloatArray(s.v as Uint16Array, BF16);
+        adamwStep(s.p.data as Float32Array, g.data as Float32Array, m, v, hyper);
+        encodeFloatArray(m, BF16, { out: s.m as Uint16Array });
+        encodeFloatArray(v, BF16, { out: s.v as Uint16Array });
+      }
     }
   }
 
@@ -68,12 +96,13 @@ export class AdamW {
     for (const s of this.params) s.p.grad = null;
   }
 
-  /** Copies of the moments and the step count. */
+  /** Copies of the moments (as float32 values) and the step count. */
   stateDict(): AdamWState {
+    const f32 = (b: MomentBuffer): Float32Array => (b instanceof Float32Array ? Float32Array.from(b) : decodeFloatArray(b, BF16));
     return {
       step: this.stepCount,
-      m: new Map(this.params.map((s) => [s.name, Float32Array.from(s.m)])),
-      v: new Map(this.params.map((s) => [s.name, Float32Array.from(s.v)])),
+      m: new Map(this.params.map((s) => [s.name, f32(s.m)])),
+      v: new Map(this.params.map((s) => [s.name, f32(s.v)])),
     };
   }
 
@@ -83,8 +112,13 @@ export class AdamW {
       const v = state.v.get(s.name);
       if (!m || !v) throw new Error(`AdamW.loadStateDict: no moments for ${s.name}`);
       if (m.length !== s.m.length || v.length !== s.v.length) throw new RangeError(`AdamW.loadStateDict: moments of ${s.name} have the wrong size`);
-      s.m.set(m);
-      s.v.set(v);
+      if (s.m instanceof Float32Array && s.v instanceof Float32Array) {
+        s.m.set(m);
+        s.v.set(v);
+      } else {
+        encodeFloatArray(m, BF16, { out: s.m as Uint16Array });
+        encodeFloatArray(v, BF16, { out: s.v as Uint16Array });
+      }
     }
     this.stepCount = state.step;
   }

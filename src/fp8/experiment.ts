@@ -1,0 +1,228 @@
+/**
+ * The FP8 validation experiment (DeepSeek-V3 §3.3 / App. B.1; SPEC §2 "Validation"): train the same model from the
+ * same seed on the same data in high precision (fp32 or bf16) and in FP8, then compare the loss curves, EMA-smoothed
+ * with 0.9 as the paper does, and report the saved-activation bytes of each mode and the K = 4096 accumulation error
+ * with and without promotion. `r1ts experiment fp8` prints it.
+ *
+ * The data is `SyntheticSource`: a deterministic token stream with a learnable structure (a first-order rule and a
+ * skip-one rule that needs attention), so runs need no files. The default model is `EXPERIMENT_MODEL`: a small
+ * DeepSeek-V3 (MLA, one dense and one MoE layer with a shared expert, MTP) whose Linear inputs are at least 64 wide,
+ * so that 1x128 tiles are mostly full as at real scale. The FP8 run uses V3's recipe: FP8 GEMMs for every Linear but
+ * the head, BF16 AdamW moments (`moments` to change).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Tensor } from '../tensor/tensor.js';
+import { Generator, manualSeed } from '../tensor/random.js';
+import { DeepseekV3 } from '../models/deepseek_v3.js';
+import { type DeepseekConfig, parseConfig } from '../models/config.js';
+import { DEFAULT_TRAIN_CONFIG, type BatchSource, type StepMetrics, train } from '../train/trainer.js';
+import { type AccumulationErrorResult, accumulationError } from './gemm.js';
+import { type Fp8LinearOptions, type SavedActivationStats, savedActivations } from './linear.js';
+import { type Precision, setModelPrecision } from './precision.js';
+
+/** EMA-smoothed curve, s_0 = x_0, s_t = beta s_{t-1} + (1 - beta) x_t (the paper smooths with 0.9). */
+export function emaCurve(xs: readonly number[], beta = 0.9): number[] {
+  const out: number[] = [];
+  let s = xs[0];
+  for (const x of xs) {
+    s = beta * s + (1 - beta) * x;
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * A deterministic synthetic token stream: token t+1 is perm1[token t] with probability 0.6, perm2[token t-1] with
+ * probability 0.3 (needs attention to the token before), otherwise uniform. Batch i is a pure function of (seed, i).
+ */
+export class SyntheticSource implements BatchSource {
+  private counter = 0;
+  private readonly perm1: Int32Array;
+  private readonly perm2: Int32Array;
+  constructor(
+    private readonly seed: number,
+    private readonly seqLen: number,
+    private readonly vocab: number,
+  ) {
+    if (!(vocab >= 2) || !(seqLen >= 1)) throw new RangeError(`SyntheticSource: need vocab >= 2 and seqLen >= 1 (got ${vocab}, ${seqLen})`);
+    const g = new Generator(seed ^ 0x5eed);
+    const perm = (): Int32Array => {
+      const p = Int32Array.from({ length: vocab }, (_, i) => i);
+      const u = g.uniform(vocab, 'float64');
+      for (let i = vocab - 1; i > 0; i--) {
+        const j = Math.floor(u[i] * (i + 1));
+        [p[i], p[j]] = [p[j], p[i]];
+      }
+      return p;
+    };
+    this.perm1 = perm();
+    this.perm2 = perm();
+  }
+  next(batch: number): { inputs: Tensor; targets: Tensor } {
+    const T = this.seqLen;
+    const V = this.vocab;
+    const g = new Generator(this.seed);
+    g.setState({ seed: this.seed, counter: this.counter * 4096 });
+    this.counter++;
+    const u = g.uniform(batch * (T + 1) * 2, 'float64');
+    const inputs = new Int32Array(batch * T);
+    const targets = new Int32Array(batch * T);
+    for (let b = 0; b < batch; b++) {
+      const seq = new Int32Array(T + 1);
+      for (let t = 0; t <= T; t++) {
+        const r = u[(b * (T + 1) + t) * 2];
+        const v = u[(b * (T + 1) + t) * 2 + 1];
+        if (t >= 2 && r < 0.6) seq[t] = this.perm1[seq[t - 1]];
+        else if (t >= 2 && r < 0.9) seq[t] = this.perm2[seq[t - 2]];
+        else seq[t] = Math.floor(v * V);
+      }
+      inputs.set(seq.subarray(0, T), b * T);
+      targets.set(seq.subarray(1), b * T);
+    }
+    return { inputs: new Tensor(inputs, [batch, T], 'int32'), targets: new Tensor(targets, [batch, T], 'int32') };
+  }
+  position(): unknown {
+    return { counter: this.counter };
+  }
+  restore(p: unknown): void {
+    const c = (p as { counter?: unknown } | null)?.counter;
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new Error(`SyntheticSource.restore: bad position ${JSON.stringify(p)}`);
+    this.counter = c;
+  }
+}
+
+/** The experiment's model: a small DeepSeek-V3 (0.3M parameters) with Linear inputs 64-128 wide. */
+export function experimentModelConfig(): DeepseekConfig {
+  return parseConfig({
+    model_type: 'deepseek_v3', vocab_size: 64, hidden_size: 64, intermediate_size: 128, moe_intermediate_size: 64,
+    num_hidden_layers: 2, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2,
+    n_shared_experts: 1, first_k_dense_replace: 1, q_lora_rank: null, kv_lora_rank: 64, qk_nope_head_dim: 32,
+    qk_rope_head_dim: 16, v_head_dim: 32, num_nextn_predict_layers: 1, max_position_embeddings: 64,
+  }).config as DeepseekConfig;
+}
+
+export interface Fp8ExperimentOptions {
+  /** Optimizer steps per run (default 100). */
+  steps?: number;
+  /** The high-precision run (default 'fp32'). */
+  baseline?: 'fp32' | 'bf16';
+  /** Seed of the init, the data and the default RNG (default 0). */
+  seed?: number;
+  /** Sequences per step (default 8) and tokens per sequence (default 32). */
+  batch?: number;
+  seqLen?: number;
+  /** Peak learning rate (default 3e-3; warm-up over the first 10% of steps). */
+  lr?: number;
+  /** AdamW moments of the FP8 run (default 'bf16', as V3; the baseline keeps fp32). */
+  moments?: 'fp32' | 'bf16';
+  /** Model config (default `experimentModelConfig()`). */
+  config?: DeepseekConfig;
+  /** FP8 GEMM options (scales, accumulator, N_C). */
+  fp8?: Fp8LinearOptions;
+  /** K of the accumulation check (default 4096). */
+  gemmK?: number;
+  /** Where the trainer writes metrics and checkpoints (default: a temporary directory, removed afterwards). */
+  outDir?: string;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface Fp8RunSummary {
+  precision: Precision;
+  moments: 'fp32' | 'bf16';
+  /** Main next-token loss of every step. */
+  losses: number[];
+  finalLoss: number;
+  finalEma: number;
+  msPerStep: number;
+  /** Linear inputs kept for backward in one training forward pass (one micro-batch). */
+  saved: SavedActivationStats;
+}
+
+export interface Fp8ExperimentResult {
+  steps: number;
+  parameters: number;
+  tokensPerStep: number;
+  baseline: Fp8RunSummary;
+  fp8: Fp8RunSummary;
+  /** Relative loss differences (fp8 - baseline) / baseline: last step raw, last step EMA, max and mean |.| of EMA. */
+  gap: { final: number; finalEma: number; maxAbsEma: number; meanAbsEma: number };
+  /** Saved Linear-input bytes, baseline / fp8. */
+  savedRatio: number;
+  /** K-deep GEMM accumulation error, normal and uniform random data. */
+  gemm: { normal: AccumulationErrorResult; uniform: AccumulationErrorResult };
+}
+
+/** Runs the FP8-vs-high-precision experiment (see the file header). */
+export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp8ExperimentResult> {
+  const steps = o.steps ?? 100;
+  const seed = o.seed ?? 0;
+  const batch = o.batch ?? 8;
+  const seqLen = o.seqLen ?? 32;
+  const cfg = o.config ?? experimentModelConfig();
+  const log = o.log ?? (() => {});
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
+  const tmp = o.outDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-experiment-'));
+  const root = o.outDir ?? tmp!;
+  let parameters = 0;
+  const run = async (precision: Precision, moments: 'fp32' | 'bf16'): Promise<Fp8RunSummary> => {
+    manualSeed(seed);
+    const model = new DeepseekV3(cfg, { seed });
+    parameters = model.numParameters();
+    setModelPrecision(model, precision, { fp8: o.fp8 }); // here rather than TrainConfig.precision, to pass the FP8 options
+    const t0 = performance.now();
+    const r = await train({
+      outDir: path.join(root, precision),
+      model,
+      train: new SyntheticSource(seed, seqLen, cfg.vocab_size),
+      log: () => {},
+      onStep: (m: StepMetrics) => {
+        if (m.step % Math.max(1, Math.floor(steps / 10)) === 0 || m.step === steps) {
+          log(`${precision}: step ${m.step}/${steps}  loss ${m.mainLoss.toFixed(4)}  ${Math.round(m.msPerStep)} ms/step`);
+        }
+      },
+      config: {
+        ...DEFAULT_TRAIN_CONFIG, steps, seqLen, batchStart: batch, batchEnd: batch, microBatch: batch, peakLr: o.lr ?? 3e-3,
+        warmupSteps: Math.max(1, Math.round(steps / 10)), checkpointEvery: steps, keepCheckpoints: 1, optimizerMoments: moments,
+      },
+    });
+    const secs = (performance.now() - t0) / 1000;
+    // one measured forward pass on a fresh batch, as in training (graph recorded)
+    savedActivations.reset();
+    const { inputs, targets } = new SyntheticSource(seed + 1, seqLen, cfg.vocab_size).next(batch);
+    model.computeLoss(inputs, targets);
+    const saved = savedActivations.get();
+    const losses = r.history.filter((h) => !h.event).map((h) => h.mainLoss);
+    return {
+      precision, moments, losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1],
+      msPerStep: (secs * 1000) / steps, saved,
+    };
+  };
+  try {
+    const baseline = await run(o.baseline ?? 'fp32', 'fp32');
+    const fp8 = await run('fp8', o.moments ?? 'bf16');
+    const ea = emaCurve(baseline.losses);
+    const eb = emaCurve(fp8.losses);
+    const n = Math.min(ea.length, eb.length);
+    const rel = Array.from({ length: n }, (_, i) => (eb[i] - ea[i]) / ea[i]);
+    const last = n - 1;
+    const gap = {
+      final: (fp8.losses[last] - baseline.losses[last]) / baseline.losses[last],
+      finalEma: rel[last],
+      maxAbsEma: Math.max(...rel.map(Math.abs)),
+      meanAbsEma: rel.reduce((s, v) => s + Math.abs(v), 0) / n,
+    };
+    log('accumulation check: K = ' + (o.gemmK ?? 4096));
+    const gemm = {
+      normal: accumulationError({ K: o.gemmK ?? 4096, dist: 'normal', seed, accumulator: o.fp8?.accumulator }),
+      uniform: accumulationError({ K: o.gemmK ?? 4096, dist: 'uniform', seed, accumulator: o.fp8?.accumulator }),
+    };
+    return {
+      steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, savedRatio: baseline.saved.bytes / fp8.saved.bytes, gemm,
+    };
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The precision switch on a DeepSeek-V3 model: which layers run FP8 GEMMs (every Linear but the head, in all three
+ * GEMMs), that the embedding, head, MoE gate and norms never see FP8 values (SPEC §2), and the toy-run loss gap
+ * (FP8 within 0.25% of FP32 at equal steps, EMA-smoothed as the paper).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Tensor, manualSeed, linear, sigmoid } from '../../src/index.js';
+import { DeepseekV3, Gate } from '../../src/models/index.js';
+import { Linear, RMSNorm } from '../../src/nn/layers.js';
+import { type QuantizeEvent, setFp8Trace } from '../../src/fp8/linear.js';
+import { parsePrecision, setModelPrecision } from '../../src/fp8/precision.js';
+import { dequantize, quantize } from '../../src/fp8/quant.js';
+import { DEFAULT_TRAIN_CONFIG, train } from '../../src/train/trainer.js';
+import { emaCurve } from '../../src/fp8/experiment.js';
+import { ToySource, toyConfig } from '../train/fixtures.js';
+
+/** True when every 1x128 tile of x survives an E4M3 round trip unchanged (the tensor carries no more than FP8). */
+function isFp8Valued(t: Tensor): boolean {
+  const cols = t.shape[t.ndim - 1];
+  const rows = t.size / cols;
+  const q = dequantize(quantize(t.data as Float32Array, rows, cols, { tile: [1, 128] }));
+  return q.every((v, i) => v === t.data[i]);
+}
+
+test('setModelPrecision: every Linear but the head runs FP8 Fprop, Dgrad and Wgrad; nothing else is quantised', () => {
+  const model = new DeepseekV3(toyConfig(), { seed: 1 });
+  const linears = model.namedModules().filter(([, m]) => m instanceof Linear).map(([n]) => n);
+  const switched = setModelPrecision(model, 'fp8');
+  assert.ok(linears.includes('head'));
+  assert.deepEqual(switched, linears.filter((n) => n !== 'head'));
+  const events: QuantizeEvent[] = [];
+  setFp8Trace((e) => events.push(e));
+  try {
+    const { inputs, targets } = new ToySource(1, 8, 16).next(2);
+    model.computeLoss(inputs, targets, { balanceAlpha: 1e-4 }).loss.backward();
+  } finally {
+    setFp8Trace(null);
+  }
+  const layers = new Set(events.map((e) => e.layer));
+  for (const n of layers) assert.ok(switched.includes(n), `${n} was quantised but is not a switched Linear`);
+  for (const bad of ['embed', 'head', 'gate', 'norm']) {
+    assert.ok(![...layers].some((n) => n.split('.').some((p) => p === bad || p.endsWith('_norm'))), `${bad} received FP8 operands`);
+  }
+  // every Linear that ran, ran all three GEMMs in FP8 (routed experts that got no token do not run)
+  for (const n of layers) {
+    for (const gemm of ['fprop', 'dgrad', 'wgrad']) assert.ok(events.some((e) => e.layer === n && e.gemm === gemm), `${n}: no FP8 ${gemm}`);
+  }
+  assert.ok(layers.has('layers.0.attn.wkv_b') && layers.has('layers.0.attn.wo') && layers.has('mtp.0.eh_proj'));
+});
+
+test('embedding, head, MoE gate and norms receive float32 values, and compute exactly as in float32', () => {
+  manualSeed(0);
+  const model = new DeepseekV3(toyConfig(), { seed: 2 });
+  setModelPrecision(model, 'fp8');
+  const seen: { what: string; x: Tensor }[] = [];
+  const head = model.head!;
+  const headForward = head.forward.bind(head);
+  head.forward = (x: Tensor): Tensor => {
+    const y = headForward(x);
+    assert.deepEqual(y.data, linear(x, head.weight).data, 'head logits are the float32 linear');
+    seen.push({ what: 'head', x });
+    return y;
+  };
+  for (const gate of model.gates()) {
+    const fwd = gate.forward.bind(gate);
+    gate.forward = (x: Tensor): ReturnType<Gate['forward']> => {
+      const r = fwd(x);
+      assert.deepEqual(r.scores.data, sigmoid(linear(x, gate.weight)).data, 'gate scores are float32');
+      seen.push({ what: 'gate', x });
+      return r;
+    };
+  }
+  for (const [name, m] of model.namedModules()) {
+    if (!(m instanceof RMSNorm)) continue;
+    const fwd = m.forward.bind(m);
+    m.forward = (x: Tensor): Tensor => {
+      seen.push({ what: name, x });
+      return fwd(x);
+    };
+  }
+  const emb = model.embed;
+  const embFwd = emb.forward.bind(emb);
+  emb.forward = (ids: Tensor): Tensor => {
+    const y = embFwd(ids);
+    const D = emb.dim;
+    for (let i = 0; i < ids.size; i++) assert.deepEqual(y.data.subarray(i * D, (i + 1) * D), emb.weight.data.subarray(ids.data[i] * D, (ids.data[i] + 1) * D));
+    seen.push({ what: 'embed', x: y });
+    return y;
+  };
+  const { inputs, targets } = new ToySource(2, 8, 16).next(2);
+  model.computeLoss(inputs, targets);
+  assert.ok(seen.some((s) => s.what === 'head') && seen.some((s) => s.what === 'gate') && seen.some((s) => s.what === 'embed'));
+  assert.ok(seen.filter((s) => s.what.includes('norm')).length >= 8);
+  for (const s of seen) {
+    assert.equal(s.x.dtype, 'float32', `${s.what} input dtype`);
+    assert.ok(!isFp8Valued(s.x), `${s.what} received FP8-valued data`);
+  }
+});
+
+test('parsePrecision names the flag; bf16 and fp32 switches', () => {
+  assert.equal(parsePrecision('bf16'), 'bf16');
+  assert.throws(() => parsePrecision('fp16'), /--precision: expected one of fp32, bf16, fp8, got 'fp16'/);
+  const model = new DeepseekV3(toyConfig(), { seed: 1 });
+  setModelPrecision(model, 'bf16');
+  assert.ok(model.layers[0].attn.wo.gemm !== null && model.head!.gemm === null);
+  setModelPrecision(model, 'fp32');
+  assert.ok(model.layers[0].attn.wo.gemm !== null, 'fp32 installs the counted float32 op');
+});
+
+test('a toy FP8 run (BF16 moments) stays within 0.25% of the FP32 run at equal steps (EMA 0.9)', async () => {
+  const steps = 30;
+  const losses: Record<string, number[]> = {};
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-'));
+  try {
+    for (const precision of ['fp32', 'fp8'] as const) {
+      manualSeed(0);
+      const model = new DeepseekV3(toyConfig(), { seed: 1 });
+      const r = await train({
+        outDir: path.join(dir, precision),
+        model,
+        train: new ToySource(3, 16, 16),
+        log: () => {},
+        config: {
+          ...DEFAULT_TRAIN_CONFIG, steps, seqLen: 16, batchStart: 8, batchEnd: 8, microBatch: 8, peakLr: 3e-3, warmupSteps: 5,
+          checkpointEvery: 1000, precision, optimizerMoments: precision === 'fp8' ? 'bf16' : 'fp32',
+        },
+      });
+      losses[precision] = r.history.map((h) => h.mainLoss);
+      if (precision === 'fp8') assert.ok(model.layers[0].attn.wq!.gemm !== null, 'the trainer switched the model to FP8');
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const a = emaCurve(losses.fp32, 0.9);
+  const b = emaCurve(losses.fp8, 0.9);
+  assert.ok(a[steps - 1] < a[0] - 0.3, `the model learns (${a[0]} -> ${a[steps - 1]})`);
+  const gap = Math.abs(b[steps - 1] - a[steps - 1]) / a[steps - 1];
+  assert.ok(gap < 0.0025, `final relative loss gap ${(gap * 100).toFixed(3)}% >= 0.25%`);
+  assert.notDeepEqual(losses.fp8, losses.fp32, 'the FP8 run is a different computation');
+});
