@@ -11,6 +11,7 @@ import { registerBench } from './commands/bench.js';
 import { registerModel } from './commands/model.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerData } from './commands/data.js';
+import { registerPretrain } from './commands/pretrain.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerSchedule(program);
   registerData(program);
+  registerPretrain(program);
   return program;
 }
 

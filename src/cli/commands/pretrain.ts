@@ -1,0 +1,62 @@
+/**
+ * `r1ts pretrain --out runs/NAME [--preset tiny|small] [--config MODEL.json] [--data FILE] [--steps N] [--resume]`
+ */
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { pretrain } from '../../train/pretrain.js';
+import { PRESETS } from '../../train/presets.js';
+
+function positiveInt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`pretrain: ${flag} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function readJson(file: string, what: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`pretrain: cannot read ${what} ${file}`);
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`pretrain: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export function registerPretrain(program: Command): void {
+  program
+    .command('pretrain')
+    .description('pre-train a DeepSeek-V3-style model (built-in reasoning corpus by default); resumable')
+    .requiredOption('--out <dir>', 'run directory (checkpoints, metrics.jsonl, final model)')
+    .option('--preset <name>', `model + run size: ${Object.entries(PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`, 'tiny')
+    .option('--config <file>', 'Hugging Face config.json for the model instead of the preset model')
+    .option('--data <file...>', 'training data: JSONL {"text"}, plain text or Parquet files/directories (default: built-in corpus)')
+    .option('--tokenizer <file>', 'use this tokenizer.json instead of training one on the data')
+    .option('--steps <n>', 'optimizer steps (default: the preset)')
+    .option('--seed <n>', 'seed for corpus, init and shuffling', '0')
+    .option('--micro-batch <n>', 'sequences per forward pass (gradient accumulation beyond it)')
+    .option('--lr <x>', 'peak learning rate (default: the preset)')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .action(async (o: { out: string; preset: string; config?: string; data?: string[]; tokenizer?: string; steps?: string; seed: string; microBatch?: string; lr?: string; resume?: boolean }) => {
+      const seed = Number(o.seed);
+      if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`pretrain: --seed must be a non-negative integer, got '${o.seed}'`);
+      const lr = o.lr === undefined ? undefined : Number(o.lr);
+      if (lr !== undefined && !(lr > 0)) throw new Error(`pretrain: --lr must be a positive number, got '${o.lr}'`);
+      const micro = positiveInt('--micro-batch', o.microBatch);
+      await pretrain({
+        outDir: o.out,
+        preset: o.preset,
+        modelConfig: o.config ? readJson(o.config, 'config') : undefined,
+        data: o.data,
+        tokenizer: o.tokenizer,
+        steps: positiveInt('--steps', o.steps),
+        seed,
+        resume: o.resume,
+        overrides: { ...(lr !== undefined ? { peakLr: lr } : {}), ...(micro !== undefined ? { microBatch: micro } : {}) },
+      });
+    });
+}

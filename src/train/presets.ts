@@ -1,0 +1,107 @@
+/**
+ * Named pre-training presets: a model (HF config fields, vocab_size filled from the tokenizer) plus run sizes.
+ * `tiny` is the newcomer's run: a 4-layer DeepSeek-V3-style MoE (MLA with q_lora, 8 routed experts in 4 groups, a
+ * shared expert, one MTP module) trained on the built-in reasoning corpus in about 10 minutes on 2 cores.
+ * `small` is the same recipe, wider and longer.
+ */
+import type { TrainConfig } from './trainer.js';
+import { DEFAULT_TRAIN_CONFIG } from './trainer.js';
+
+export interface Preset {
+  description: string;
+  /** HF config fields (vocab_size is set from the tokenizer). */
+  model: Record<string, unknown>;
+  train: TrainConfig;
+  /** Tokenizer vocabulary size to train (special tokens included). */
+  vocabSize: number;
+  /** Built-in corpus documents to generate. */
+  corpusDocs: number;
+}
+
+const tinyModel = {
+  model_type: 'deepseek_v3',
+  hidden_size: 96,
+  intermediate_size: 256,
+  moe_intermediate_size: 64,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  num_key_value_heads: 4,
+  n_routed_experts: 8,
+  n_shared_experts: 1,
+  num_experts_per_tok: 2,
+  n_group: 4,
+  topk_group: 2,
+  routed_scaling_factor: 2.5,
+  first_k_dense_replace: 1,
+  q_lora_rank: 48,
+  kv_lora_rank: 32,
+  qk_nope_head_dim: 16,
+  qk_rope_head_dim: 8,
+  v_head_dim: 16,
+  num_nextn_predict_layers: 1,
+  max_position_embeddings: 1024,
+  rope_theta: 10000,
+  tie_word_embeddings: false,
+};
+
+export const PRESETS: Readonly<Record<string, Preset>> = {
+  tiny: {
+    description: '4-layer MoE (8 experts, MLA, MTP), ~1M params; about 10 minutes on 2 cores',
+    model: tinyModel,
+    vocabSize: 512,
+    corpusDocs: 20000,
+    train: {
+      ...DEFAULT_TRAIN_CONFIG,
+      steps: 600,
+      seqLen: 128,
+      batchStart: 8,
+      batchEnd: 16,
+      microBatch: 8,
+      peakLr: 3e-3,
+      warmupSteps: 30,
+      evalEvery: 50,
+      evalBatches: 4,
+      checkpointEvery: 50,
+    },
+  },
+  small: {
+    description: '6-layer MoE (16 experts, MLA, MTP), ~5M params; an hour or more on 2 cores',
+    model: {
+      ...tinyModel,
+      hidden_size: 192,
+      intermediate_size: 512,
+      moe_intermediate_size: 96,
+      num_hidden_layers: 6,
+      num_attention_heads: 6,
+      num_key_value_heads: 6,
+      n_routed_experts: 16,
+      num_experts_per_tok: 4,
+      q_lora_rank: 96,
+      kv_lora_rank: 64,
+      qk_nope_head_dim: 24,
+      qk_rope_head_dim: 8,
+      v_head_dim: 24,
+    },
+    vocabSize: 1024,
+    corpusDocs: 60000,
+    train: {
+      ...DEFAULT_TRAIN_CONFIG,
+      steps: 2000,
+      seqLen: 256,
+      batchStart: 8,
+      batchEnd: 16,
+      microBatch: 8,
+      peakLr: 2e-3,
+      warmupSteps: 60,
+      evalEvery: 100,
+      evalBatches: 8,
+      checkpointEvery: 100,
+    },
+  },
+};
+
+export function getPreset(name: string): Preset {
+  const p = Object.prototype.hasOwnProperty.call(PRESETS, name) ? PRESETS[name] : undefined;
+  if (!p) throw new Error(`unknown preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
+  return p;
+}
