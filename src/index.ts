@@ -28,4 +28,16 @@ export {
   type DataPosition, type Task, type Problem,
 } from './data/index.js';
 export * as data from './data/index.js';
+/** Generation: batched KV-cache sampling (temperature, top-p, top-k, stop strings), seeded and reproducible. */
+export {
+  generate, generateText, createModelRunner, createFastRunner, CharCodec, type TextCodec, type GenerateOptions, type Generation,
+  type FinishReason, type SamplingParams,
+} from './infer/index.js';
+/** R1-Zero RL (rewards, GRPO, the training loop) and evaluation (pass@1, cons@k, greedy). */
+export {
+  runGrpo, resolveGrpoConfig, DEFAULT_GRPO_CONFIG, groupAdvantages, policyLoss, accuracyReward, formatReward, languageReward,
+  loadRewardModule, taskSource, taskProblems, loadJsonlProblems, type GrpoConfig, type GrpoStepMetrics, type RewardFn, type RLProblem,
+} from './rl/index.js';
+export * as rl from './rl/index.js';
+export { evaluate as evaluateModel, scoreResponses, passAtK, majorityVote, type EvalResult, type EvalOptions } from './eval/index.js';
 export { VERSION } from './version.js';

@@ -11,6 +11,9 @@ import { registerBench } from './commands/bench.js';
 import { registerModel } from './commands/model.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerData } from './commands/data.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerGrpo } from './commands/grpo.js';
+import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
 
 export function buildProgram(): Command {
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   registerModel(program);
   registerSchedule(program);
   registerData(program);
+  registerGenerate(program);
+  registerGrpo(program);
+  registerEval(program);
   registerPretrain(program);
   return program;
 }

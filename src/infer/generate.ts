@@ -1,0 +1,216 @@
+/**
+ * Batched autoregressive generation with a KV cache: temperature / top-k / top-p sampling, a token budget, stop on EOS
+ * and on stop strings, seeded and reproducible, prompts of different lengths in one batch.
+ *
+ * Prompts of different lengths need no padding: the batch is pre-filled with the first `min length` tokens of every
+ * prompt, then all rows advance one position per step, and a row whose prompt is not used up yet is fed its next
+ * prompt token instead of a sample ("forced" positions). Every row therefore sees exactly the positions and keys it
+ * would see alone, with no attention mask, and batched results equal single-prompt results (tested).
+ * Finished rows are dropped from the cache, so long-running rows do not pay for finished ones.
+ *
+ * Randomness: row r of a call with seed s draws from its own counter-based stream (s, block offset (firstRow + r) *
+ * 2^32), one uniform per sampled token, so a row's samples do not depend on the batch it runs in.
+ *
+ * Two runners feed the model (`engine`): 'model' calls the model's own forward (DeepSeek: absorbed MLA over the latent
+ * cache; dense: K/V cache) and is the reference; 'fast' (fast.ts) is a hand-written decoder over flat buffers for
+ * the same models, tested against 'model'.
+ *
+ * Not here: chat / R1-Zero prompt formatting (src/data), the sampling filters (sampling.ts).
+ */
+import type { CausalLM } from '../models/index.js';
+import { DeepseekV3, type MLACache } from '../models/deepseek_v3.js';
+import type { DenseCache } from '../models/dense.js';
+import { Tensor, noGrad } from '../tensor/tensor.js';
+import { indexSelect } from '../tensor/ops/index.js';
+import { Generator } from '../tensor/random.js';
+import { checkSamplingParams, samplingScratch, sampleRow, type SamplingParams } from './sampling.js';
+import { createFastRunner } from './fast.js';
+
+/** Text <-> token ids: the r1ts Tokenizer satisfies it, and so does a toy character codec (codec.ts). */
+export interface TextCodec {
+  encode(text: string): number[];
+  decode(ids: ArrayLike<number>): string;
+  /** End-of-sequence id, or null when the vocabulary has none. */
+  readonly eosId: number | null;
+}
+
+/** Why a row stopped: its EOS token, a stop string, or the token budget (truncated). */
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface GenerateOptions extends SamplingParams {
+  /** New tokens per row at most (default 64). */
+  maxTokens?: number;
+  /** Seed of the sampling streams (default 0). */
+  seed?: number;
+  /** Stream index of the first row (default 0): row r samples from stream firstRow + r. */
+  firstRow?: number;
+  /** Stop when this id is sampled (it is kept in `tokens`, not in `text`). Default none. */
+  eosId?: number | null;
+  /** Stop when the decoded response contains one of these (kept in `text`). Needs `decode`. */
+  stop?: readonly string[];
+  /** Token ids -> text, for stop strings and `text`. */
+  decode?: (ids: ArrayLike<number>) => string;
+  /** Rows per forward pass (default: all). */
+  batchSize?: number;
+  /** 'fast' (default): the flat-buffer decoder; 'model': the model's own forward with its cache. */
+  engine?: 'fast' | 'model';
+}
+
+export interface Generation {
+  prompt: readonly number[];
+  /** Generated ids (the EOS id included when the row ended on it). */
+  tokens: number[];
+  finish: FinishReason;
+  /** Decoded response (EOS excluded, cut after a stop string); '' without `decode`. */
+  text: string;
+}
+
+/**
+ * What the decoding loop needs from a model: feed ids (B, T) to every row's cache and get the logits of each row's
+ * last position (B, V); drop rows from the cache.
+ */
+export interface DecodeRunner {
+  readonly vocabSize: number;
+  feed(ids: Int32Array, B: number, T: number): Float32Array;
+  keepRows(rows: readonly number[]): void;
+}
+
+/** A runner over the model's own forward and cache (the reference path). */
+export function createModelRunner(model: CausalLM): DecodeRunner {
+  const V = model.config.vocab_size;
+  let cache: MLACache | DenseCache = model.createCache();
+  return {
+    vocabSize: V,
+    feed(ids, B, T) {
+      return noGrad(() => {
+        const x = new Tensor(ids, [B, T], 'int32');
+        const { logits } =
+          model instanceof DeepseekV3
+            ? model.forward(x, { cache: cache as MLACache, attnImpl: 'absorb' })
+            : model.forward(x, { cache: cache as DenseCache });
+        const out = new Float32Array(B * V);
+        for (let b = 0; b < B; b++) out.set(logits.data.subarray(((b * T + T - 1) * V), (b * T + T) * V), b * V);
+        return out;
+      });
+    },
+    keepRows(rows) {
+      noGrad(() => {
+        const idx = new Tensor(Int32Array.from(rows), [rows.length], 'int32');
+        const pick = (t: Tensor | null) => (t ? indexSelect(t, 0, idx) : null);
+        const next = model.createCache();
+        next.length = cache.length;
+        if ('kv' in cache.layers[0]) {
+          (cache as MLACache).layers.forEach((l, i) => Object.assign((next as MLACache).layers[i], { kv: pick(l.kv), pe: pick(l.pe) }));
+        } else {
+          (cache as DenseCache).layers.forEach((l, i) => Object.assign((next as DenseCache).layers[i], { k: pick(l.k), v: pick(l.v) }));
+        }
+        cache = next;
+      });
+    },
+  };
+}
+
+/** Blocks of the random stream reserved per row (one block per sampled token). */
+const ROW_STRIDE = 2 ** 32;
+
+/** The sampling stream of row `row` for `seed`. */
+export function rowGenerator(seed: number, row: number): Generator {
+  return new Generator(seed).setState({ seed, counter: row * ROW_STRIDE });
+}
+
+/**
+ * Generates a continuation of every prompt (token ids). Returns one Generation per prompt, in order.
+ * Throws on an empty prompt or an out-of-vocabulary id, naming the prompt.
+ */
+export function generate(model: CausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions = {}): Generation[] {
+  const V = model.config.vocab_size;
+  const maxTokens = opts.maxTokens ?? 64;
+  if (!(Number.isInteger(maxTokens) && maxTokens >= 1)) throw new RangeError(`generate: maxTokens must be a positive integer, got ${maxTokens}`);
+  if (opts.stop?.length && !opts.decode) throw new Error('generate: stop strings need a decode function (a tokenizer)');
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new RangeError(`generate: prompt ${i} is empty`);
+    for (const id of p) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`generate: prompt ${i} has token id ${id} outside the vocabulary [0, ${V})`);
+  });
+  const batch = opts.batchSize ?? Math.max(1, prompts.length);
+  const out: Generation[] = [];
+  for (let s = 0; s < prompts.length; s += batch) {
+    const rows = prompts.slice(s, s + batch);
+    out.push(...generateBatch(model, rows, { ...opts, maxTokens, firstRow: (opts.firstRow ?? 0) + s }));
+  }
+  return out;
+}
+
+function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions & { maxTokens: number }): Generation[] {
+  const params = checkSamplingParams(opts);
+  const seed = opts.seed ?? 0;
+  const eos = opts.eosId ?? null;
+  const stops = opts.stop ?? [];
+  const runner = (opts.engine ?? 'fast') === 'fast' ? createFastRunner(model) : createModelRunner(model);
+  const V = runner.vocabSize;
+  const n = prompts.length;
+  const gens = prompts.map((p, r) => ({ prompt: p, tokens: [] as number[], finish: 'length' as FinishReason, text: '', rng: rowGenerator(seed, (opts.firstRow ?? 0) + r) }));
+  const scratch = samplingScratch(V);
+  // live[i] = index (into gens) of the i-th row of the runner's batch
+  let live = gens.map((_, r) => r);
+  let pos = Math.min(...prompts.map((p) => p.length));
+  const first = new Int32Array(n * pos);
+  prompts.forEach((p, r) => first.set(p.slice(0, pos), r * pos));
+  let logits = runner.feed(first, n, pos);
+  for (;;) {
+    const next = new Int32Array(live.length);
+    const keep: number[] = [];
+    live.forEach((r, i) => {
+      const g = gens[r];
+      if (pos < g.prompt.length) {
+        next[i] = g.prompt[pos]; // forced: still reading the prompt
+        keep.push(i);
+        return;
+      }
+      const u = g.rng.uniform(1, 'float64')[0];
+      const id = sampleRow(logits, i * V, V, params, u, scratch);
+      g.tokens.push(id);
+      next[i] = id;
+      if (id === eos) g.finish = 'eos';
+      else if (stops.length) {
+        const text = opts.decode!(g.tokens);
+        const cut = firstStop(text, stops);
+        if (cut >= 0) {
+          g.finish = 'stop';
+          g.text = text.slice(0, cut);
+        }
+      }
+      if (g.finish === 'length' && g.tokens.length < opts.maxTokens) keep.push(i);
+    });
+    if (keep.length === 0) break;
+    if (keep.length < live.length) {
+      runner.keepRows(keep);
+      live = keep.map((i) => live[i]);
+    }
+    logits = runner.feed(Int32Array.from(keep, (i) => next[i]), keep.length, 1);
+    pos++;
+  }
+  return gens.map((g) => {
+    let text = g.text;
+    if (g.finish !== 'stop' && opts.decode) text = opts.decode(g.finish === 'eos' ? g.tokens.slice(0, -1) : g.tokens);
+    return { prompt: g.prompt, tokens: g.tokens, finish: g.finish, text };
+  });
+}
+
+/** Index just past the earliest-ending stop string in `text`, or -1. */
+function firstStop(text: string, stops: readonly string[]): number {
+  let best = -1;
+  for (const s of stops) {
+    const at = text.indexOf(s);
+    if (at >= 0 && (best < 0 || at + s.length < best)) best = at + s.length;
+  }
+  return best;
+}
+
+/** Text in, text out: encodes prompts with `codec`, generates, decodes. Stops on the codec's EOS unless told otherwise. */
+export function generateText(model: CausalLM, codec: TextCodec, prompts: readonly string[], opts: GenerateOptions = {}): Generation[] {
+  return generate(
+    model,
+    prompts.map((p) => codec.encode(p)),
+    { eosId: codec.eosId, decode: (ids) => codec.decode(ids), ...opts },
+  );
+}

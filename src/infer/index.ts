@@ -1,0 +1,5 @@
+/** Generation: batched sampling with a KV cache, the fast decoder, sampling filters, a toy character codec. */
+export * from './generate.js';
+export * from './sampling.js';
+export { createFastRunner } from './fast.js';
+export { CharCodec } from './codec.js';

@@ -1,0 +1,129 @@
+/**
+ * Verifiable problems for RL and evaluation, from two places: the built-in tasks of src/data/tasks (seeded streams,
+ * train/test split, the task's own checker) and JSONL files of `{"prompt", "answer"}` (also `question` for `prompt`,
+ * and GSM8K's `answer` with the reasoning before `#### 72`). A JSONL answer is checked numerically when both sides
+ * parse as numbers (`1,234` = `1234.0` = `2468/2`), otherwise as text with whitespace collapsed.
+ *
+ * Not here: reward functions (rewards.ts), prompt templates (src/data/tasks/template.ts).
+ */
+import * as fs from 'node:fs';
+import { parseNumber } from '../data/tasks/answer.js';
+import { getTask } from '../data/tasks/index.js';
+import type { DifficultySpec, Split } from '../data/tasks/task.js';
+
+/** One problem: what the model is asked and how a final answer is checked. */
+export interface RLProblem {
+  id: string;
+  /** The question, without any template. */
+  question: string;
+  /** The reference final answer. */
+  answer: string;
+  /** Whether a bare final answer (already extracted from the response) is correct. */
+  check: (finalAnswer: string) => boolean;
+}
+
+/** An indexable stream of problems: problem i is a pure function of i (so a run resumes at a data position). */
+export interface ProblemSource {
+  name: string;
+  at(index: number): RLProblem;
+  /** Distinct problems available (Infinity for generated tasks). */
+  size: number;
+}
+
+/** Whether `got` matches `want`: numerically when both are numbers, else as whitespace-normalised text. */
+export function answersMatch(got: string, want: string): boolean {
+  const a = parseNumber(got);
+  const b = parseNumber(want);
+  if (a !== null && b !== null) return a.equals(b);
+  const norm = (s: string) => s.trim().replace(/\s+/g, ' ');
+  return norm(got) === norm(want);
+}
+
+export interface TaskSourceOptions {
+  split?: Split;
+  seed?: number;
+  difficulty?: DifficultySpec | string;
+}
+
+/** Problems of a built-in task (`add`, `countdown`, ...), checked by the task itself. */
+export function taskSource(taskName: string, opts: TaskSourceOptions = {}): ProblemSource {
+  const task = getTask(taskName);
+  const po = { split: opts.split ?? 'train', seed: opts.seed ?? 0, difficulty: opts.difficulty };
+  return {
+    name: taskName,
+    size: Infinity,
+    at(i) {
+      const p = task.problemAt(i, po);
+      return { id: p.id, question: p.prompt, answer: p.answer, check: (a) => task.verify(p, a) };
+    },
+  };
+}
+
+/** `n` distinct problems of a built-in task (the task's problem set: the same for the same options). */
+export function taskProblems(taskName: string, n: number, opts: TaskSourceOptions = {}): RLProblem[] {
+  const task = getTask(taskName);
+  return task.problems(n, { split: opts.split ?? 'test', seed: opts.seed ?? 0, difficulty: opts.difficulty }).map((p) => ({
+    id: p.id,
+    question: p.prompt,
+    answer: p.answer,
+    check: (a: string) => task.verify(p, a),
+  }));
+}
+
+/** The final answer of a GSM8K-style solution (`... #### 1,234` -> `1234`), or the text itself. */
+export function gsm8kAnswer(text: string): string {
+  const at = text.lastIndexOf('####');
+  return at < 0 ? text.trim() : text.slice(at + 4).trim().replace(/,/g, '');
+}
+
+/** Reads a JSONL file of problems; errors name the file and line. */
+export function loadJsonlProblems(file: string): RLProblem[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`problems: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const out: RLProblem[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
+    }
+    const q = o.prompt ?? o.question;
+    const a = o.answer;
+    if (typeof q !== 'string') throw new Error(`${file}:${i + 1}: needs a string "prompt" (or "question")`);
+    if (typeof a !== 'string' && typeof a !== 'number') throw new Error(`${file}:${i + 1}: needs an "answer" (string or number)`);
+    const answer = gsm8kAnswer(String(a));
+    out.push({ id: `${file}:${i + 1}`, question: q, answer, check: (got) => answersMatch(got, answer) });
+  });
+  if (out.length === 0) throw new Error(`problems: ${file} has no problems`);
+  return out;
+}
+
+/** A source cycling through a fixed list (epoch e visits the list in a fixed shuffled order seeded by e). */
+export function listSource(name: string, problems: readonly RLProblem[], seed = 0): ProblemSource {
+  const n = problems.length;
+  const orders = new Map<number, number[]>();
+  const order = (epoch: number): number[] => {
+    let o = orders.get(epoch);
+    if (!o) {
+      o = Array.from({ length: n }, (_, i) => i);
+      // Fisher-Yates with a small integer hash (deterministic, no global state)
+      let h = (seed * 2654435761 + epoch * 40503 + 1) >>> 0;
+      for (let i = n - 1; i > 0; i--) {
+        h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+        h = Math.imul(h ^ (h >>> 12), 0x297a2d39) >>> 0;
+        const j = h % (i + 1);
+        [o[i], o[j]] = [o[j], o[i]];
+      }
+      orders.clear();
+      orders.set(epoch, o);
+    }
+    return o;
+  };
+  return { name, size: n, at: (i) => problems[order(Math.floor(i / n))[i % n]] };
+}

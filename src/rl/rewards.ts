@@ -1,0 +1,172 @@
+/**
+ * Rule-based rewards for R1-Zero (SPEC 5.2) as plain functions of a response that return numbers, a weighted sum of
+ * them, and user reward functions loaded from a module.
+ *
+ * - accuracy: 1 when the final answer is correct, else 0. The answer is taken from the text after the last `</think>`
+ *   (the last complete `<answer>...</answer>`, else the last `\boxed{}`: src/data/tasks/answer.ts), so a response
+ *   without `</think>` scores 0 and an answer written inside the reasoning does not count. When a response has several
+ *   answers, the last one is graded.
+ * - format: 1 for `<think>...</think>` then `<answer>...</answer>` and nothing else around them, else 0.
+ * - language: Num(words in the target script) / Num(words) over the chain of thought (the text before `</think>`,
+ *   after `<think>`), in [0, 1]; 0 when the chain of thought has no words at all. A word is a run of letters; it is in
+ *   the target script when all its letters are (Unicode script property, e.g. Latin, Han, Cyrillic).
+ *
+ * Not here: advantages and the loss (grpo.ts), the problems and their checkers (problems.ts, src/data/tasks).
+ */
+import { pathToFileURL } from 'node:url';
+import * as path from 'node:path';
+import { extractAnswer, isR1Format } from '../data/tasks/answer.js';
+import type { FinishReason } from '../infer/generate.js';
+
+/** Everything a reward function may look at. */
+export interface RewardInput {
+  /** The model's response as scored: the response prefix (if any) plus the generated text, EOS excluded. */
+  response: string;
+  /** The question, without the template. */
+  question: string;
+  /** The reference answer (text). */
+  answer: string;
+  /** Whether a bare final answer is correct (the task's checker). */
+  check: (finalAnswer: string) => boolean;
+  /** Why generation stopped ('length' = truncated). */
+  finish: FinishReason;
+  /** Number of generated tokens. */
+  length: number;
+}
+
+/** A reward function: a plain function of one response, returning a finite number. */
+export type RewardFn = (x: RewardInput) => number;
+
+/** The text after the last `</think>`, or null when there is none. */
+export function afterThink(response: string): string | null {
+  const at = response.lastIndexOf('</think>');
+  return at < 0 ? null : response.slice(at + '</think>'.length);
+}
+
+/** 1 if the final answer after `</think>` is correct, else 0 (see the file header). */
+export const accuracyReward: RewardFn = (x) => {
+  const tail = afterThink(x.response);
+  if (tail === null) return 0;
+  const ans = extractAnswer(tail);
+  if (ans === null) return 0;
+  try {
+    return x.check(ans) ? 1 : 0;
+  } catch {
+    return 0;
+  }
+};
+
+/** 1 for the R1 layout `<think>...</think>` then `<answer>...</answer>`, else 0. */
+export const formatReward: RewardFn = (x) => (isR1Format(x.response) ? 1 : 0);
+
+const SCRIPT_ALIASES: Record<string, string> = { en: 'Latin', latin: 'Latin', zh: 'Han', ru: 'Cyrillic', el: 'Greek', ar: 'Arabic' };
+
+/** The chain of thought: text after the first `<think>` (if any) and before the last `</think>` (or the end). */
+export function chainOfThought(response: string): string {
+  const close = response.lastIndexOf('</think>');
+  const body = close < 0 ? response : response.slice(0, close);
+  const open = body.indexOf('<think>');
+  return open < 0 ? body : body.slice(open + '<think>'.length);
+}
+
+/**
+ * Language-consistency reward for a target script: a language code (en, zh, ru, el, ar) or a Unicode script name
+ * (Latin, Han, Cyrillic, ...). Throws when the script is unknown.
+ */
+export function languageReward(target = 'en'): RewardFn {
+  const script = SCRIPT_ALIASES[target.toLowerCase()] ?? target;
+  let inScript: RegExp;
+  try {
+    inScript = new RegExp(`^\\p{Script=${script}}+$`, 'u');
+  } catch {
+    throw new Error(`language reward: unknown script or language '${target}' (use en, zh, ru, el, ar or a Unicode script name)`);
+  }
+  return (x) => {
+    const words = chainOfThought(x.response).match(/\p{L}+/gu) ?? [];
+    if (words.length === 0) return 0;
+    let hit = 0;
+    for (const w of words) if (inScript.test(w)) hit++;
+    return hit / words.length;
+  };
+}
+
+/** A named reward with its weight in the total. */
+export interface WeightedReward {
+  name: string;
+  fn: RewardFn;
+  weight: number;
+}
+
+/** The built-in rewards by name. */
+export function builtinReward(name: string, opts: { language?: string } = {}): RewardFn | null {
+  if (name === 'accuracy') return accuracyReward;
+  if (name === 'format') return formatReward;
+  if (name === 'language') return languageReward(opts.language);
+  return null;
+}
+
+/**
+ * Parses `accuracy=1,format=1,language=0.1` into weights. Names must be built-in or among `known` (user functions).
+ */
+export function parseRewardWeights(spec: string, known: readonly string[] = []): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of spec.split(',').filter((p) => p.trim())) {
+    const m = /^\s*([A-Za-z_][\w.-]*)\s*=\s*(\S+)\s*$/.exec(part);
+    if (!m) throw new Error(`reward weights: expected NAME=WEIGHT items like accuracy=1,format=1, got '${part}'`);
+    const w = Number(m[2]);
+    if (!Number.isFinite(w)) throw new Error(`reward weights: weight of '${m[1]}' must be a number, got '${m[2]}'`);
+    if (!['accuracy', 'format', 'language', ...known].includes(m[1])) {
+      throw new Error(`reward weights: unknown reward '${m[1]}' (built-in: accuracy, format, language${known.length ? `; loaded: ${known.join(', ')}` : ''})`);
+    }
+    out[m[1]] = w;
+  }
+  return out;
+}
+
+/**
+ * Loads user reward functions from a JS/TS module path: its default export (a function, named after the file) and
+ * every named export that is a function. TypeScript modules load when running under tsx.
+ */
+export async function loadRewardModule(file: string): Promise<Record<string, RewardFn>> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path.resolve(file)).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`reward module ${file}: cannot load (${(e as Error).message})`);
+  }
+  const out: Record<string, RewardFn> = {};
+  for (const [k, v] of Object.entries(mod)) {
+    if (typeof v !== 'function') continue;
+    out[k === 'default' ? path.basename(file).replace(/\.[cm]?[jt]s$/, '') : k] = v as RewardFn;
+  }
+  if (Object.keys(out).length === 0) throw new Error(`reward module ${file}: exports no function`);
+  return out;
+}
+
+/** Scores of a batch: the weighted total and each reward's raw values. */
+export interface RewardScores {
+  total: Float64Array;
+  per: Record<string, Float64Array>;
+}
+
+/** Runs every reward on every input. A reward that throws or returns a non-finite number is an error naming it. */
+export function scoreRewards(rewards: readonly WeightedReward[], inputs: readonly RewardInput[]): RewardScores {
+  const total = new Float64Array(inputs.length);
+  const per: Record<string, Float64Array> = {};
+  for (const r of rewards) {
+    const vals = new Float64Array(inputs.length);
+    inputs.forEach((x, i) => {
+      let v: number;
+      try {
+        v = r.fn(x);
+      } catch (e) {
+        throw new Error(`reward '${r.name}' threw on sample ${i}: ${(e as Error).message}`);
+      }
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`reward '${r.name}' returned ${String(v)} on sample ${i} (expected a finite number)`);
+      vals[i] = v;
+      total[i] += r.weight * v;
+    });
+    per[r.name] = vals;
+  }
+  return { total, per };
+}

@@ -1,0 +1,512 @@
+/**
+ * The GRPO loop (R1-Zero): per step, sample G responses for each of P problems, score them with rule-based rewards,
+ * compute group advantages, and take mu x miniBatches optimizer steps on the clipped surrogate with the k3 KL to a
+ * frozen reference (grpo.ts). Logs one line per step plus metrics.jsonl, checkpoints atomically (src/train/checkpoint:
+ * policy, reference, AdamW moments, RNG state, step) and resumes exactly.
+ *
+ * Against the usual failures:
+ * - reward stuck at zero: a pre-run sanity check prints the base model's pass, format and truncation rates and warns
+ *   when no group has reward variance (RL cannot start); every step logs how many groups carry signal, and a warning
+ *   repeats while none does.
+ * - "loss is 0": the loss value is ~0 by construction (see grpo.ts); the line shows reward, accuracy, KL, clip fraction
+ *   and the gradient norm, which are the progress signals.
+ * - entropy collapse: mean token entropy is logged and warned about below 0.05 nats; clip-higher (epsilonHigh) is the
+ *   DAPO remedy.
+ * - length blow-up: stop strings, the token budget, the truncation rate in every line (warned above 50%), overlong
+ *   masking or penalty, and the length-unbiased 'dr-grpo' aggregation.
+ *
+ * Exact samples that cannot change the gradient are skipped: with beta = 0, a sample with zero advantage contributes
+ * exactly zero, so it is not run through the training passes (the aggregation weights still count it). Entropy, clip
+ * fraction and KL are measured on the tokens that train.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Module } from '../nn/module.js';
+import { Tensor, noGrad } from '../tensor/tensor.js';
+import { crossEntropy, neg } from '../tensor/ops/index.js';
+import { Generator, type GeneratorState } from '../tensor/random.js';
+import { createModel, type CausalLM } from '../models/index.js';
+import { AdamW, clipGradNorm } from '../optim/adamw.js';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { saveModelDir } from '../io/model_dir.js';
+import type { TextCodec } from '../infer/generate.js';
+import { groupAdvantages, policyLoss, tokenWeights } from './grpo.js';
+import { type GrpoConfig, grpoPlan, maxTokensAt, refResetAfter } from './config.js';
+import type { ProblemSource, RLProblem } from './problems.js';
+import { builtinReward, scoreRewards, type RewardFn, type WeightedReward } from './rewards.js';
+import { rewardInputs, rollout, type Rollout, type RolloutOptions } from './rollout.js';
+
+/** Metrics of one GRPO step (one line of metrics.jsonl). */
+export interface GrpoStepMetrics {
+  step: number;
+  /** Mean total reward. */
+  reward: number;
+  /** Mean of each reward function (unweighted). */
+  rewards: Record<string, number>;
+  /** Mean accuracy reward (pass rate), null when accuracy is not among the rewards. */
+  accuracy: number | null;
+  /** Share of responses in the R1 format. */
+  formatRate: number;
+  /** Share of responses that hit the token budget. */
+  truncationRate: number;
+  /** Mean response length in tokens. */
+  responseLength: number;
+  /** Groups whose rewards differ (the only ones that carry a policy gradient). */
+  signalGroups: number;
+  groups: number;
+  loss: number;
+  kl: number;
+  clipFrac: number;
+  /** Mean token entropy (nats) of the policy on trained tokens; null when nothing trained. */
+  entropy: number | null;
+  gradNorm: number;
+  lr: number;
+  optimizerSteps: number;
+  msGeneration: number;
+  msTraining: number;
+  refReset?: boolean;
+  warnings?: string[];
+}
+
+/** Result of the pre-run sanity check. */
+export interface SanityReport {
+  problems: number;
+  samples: number;
+  passRate: number;
+  formatRate: number;
+  truncationRate: number;
+  signalGroups: number;
+  warnings: string[];
+}
+
+export interface GrpoArgs {
+  outDir: string;
+  policy: CausalLM;
+  codec: TextCodec;
+  source: ProblemSource;
+  config: GrpoConfig;
+  /** User reward functions by name (loadRewardModule); weights come from config.rewards. */
+  userRewards?: Record<string, RewardFn>;
+  resume?: boolean;
+  /** Run the sanity check before step 1 (default true unless config.sanityPrompts is 0). */
+  sanity?: boolean;
+  log?: (line: string) => void;
+  onStep?: (m: GrpoStepMetrics) => void;
+  meta?: Record<string, unknown>;
+}
+
+export interface GrpoResult {
+  steps: number;
+  history: GrpoStepMetrics[];
+  sanity: SanityReport | null;
+  /** The final policy in Hugging Face layout (plus the tokenizer when the codec can save itself). */
+  modelDir: string;
+}
+
+/** Policy and (optional) reference as one module, so one checkpoint holds both. */
+class PolicyAndReference extends Module {
+  constructor(policy: CausalLM, ref: CausalLM | null) {
+    super();
+    this.child('policy', policy);
+    if (ref) this.child('ref', ref);
+  }
+}
+
+/** A frozen copy of `model`. */
+export function copyModel(model: CausalLM): CausalLM {
+  const c = createModel(model.config);
+  c.loadStateDict(model.stateDict());
+  c.eval();
+  return c;
+}
+
+/** The weighted rewards of a configuration. */
+export function configuredRewards(c: Pick<GrpoConfig, 'rewards' | 'language'>, user: Record<string, RewardFn> = {}): WeightedReward[] {
+  return Object.entries(c.rewards).map(([name, weight]) => {
+    const fn = user[name] ?? builtinReward(name, { language: c.language });
+    if (!fn) throw new Error(`grpo: reward '${name}' is neither built-in (accuracy, format, language) nor loaded from a module`);
+    return { name, fn, weight };
+  });
+}
+
+function rolloutOptions(c: GrpoConfig, maxTokens: number): RolloutOptions {
+  return {
+    template: c.template,
+    responsePrefix: c.responsePrefix,
+    maxTokens,
+    temperature: c.temperature,
+    topP: c.topP,
+    topK: c.topK,
+    stop: c.stop,
+    batchSize: c.genBatch,
+  };
+}
+
+function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return xs.length ? s / xs.length : 0;
+}
+
+/** Groups (of G consecutive values) whose values are not all equal. */
+function signalGroups(total: ArrayLike<number>, G: number): number {
+  let n = 0;
+  for (let g = 0; g < total.length; g += G) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = g; i < g + G; i++) {
+      lo = Math.min(lo, total[i]);
+      hi = Math.max(hi, total[i]);
+    }
+    if (hi > lo) n++;
+  }
+  return n;
+}
+
+/**
+ * Samples the first `n` problems of the source G times with the run's settings and reports pass, format and
+ * truncation rates, with warnings when RL cannot start or is likely to struggle.
+ */
+export function sanityCheck(policy: CausalLM, codec: TextCodec, problems: readonly RLProblem[], c: GrpoConfig, rewards: readonly WeightedReward[]): SanityReport {
+  const rolls = rollout(policy, codec, problems, c.groupSize, { ...rolloutOptions(c, maxTokensAt(c, 0)), seed: c.seed + 7919 });
+  const inputs = rewardInputs(rolls);
+  const scores = scoreRewards(rewards, inputs);
+  const acc = scoreRewards([{ name: 'accuracy', fn: builtinReward('accuracy')!, weight: 1 }], inputs).total;
+  const fmt = scoreRewards([{ name: 'format', fn: builtinReward('format')!, weight: 1 }], inputs).total;
+  const trunc = rolls.map((r) => (r.gen.finish === 'length' ? 1 : 0));
+  const rep: SanityReport = {
+    problems: problems.length,
+    samples: rolls.length,
+    passRate: mean(acc),
+    formatRate: mean(fmt),
+    truncationRate: mean(trunc),
+    signalGroups: signalGroups(scores.total, c.groupSize),
+    warnings: [],
+  };
+  if (rep.signalGroups === 0) {
+    rep.warnings.push(
+      `RL cannot start: all ${problems.length} groups have equal rewards (pass ${pct(rep.passRate)}, format ${pct(rep.formatRate)}, ` +
+        `truncated ${pct(rep.truncationRate)}). Check the template and stop strings, raise --max-tokens, add a format reward, ` +
+        'use an easier --difficulty, or pre-train the base model more.',
+    );
+  }
+  if (rep.formatRate === 0 && rewards.some((r) => r.name === 'format')) rep.warnings.push('no response has the <think>...</think><answer>...</answer> format');
+  if (rep.truncationRate > 0.5) rep.warnings.push(`${pct(rep.truncationRate)} of responses hit the ${maxTokensAt(c, 0)}-token budget: answers are cut off`);
+  return rep;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** One sample prepared for the training passes: response tokens packed after the prompt. */
+interface TrainRow {
+  ids: number[];
+  promptLen: number;
+  respLen: number;
+}
+
+/** Packs rows into inputs (n, L) and targets (n, L): -100 except where a response token is predicted. */
+function pack(rows: readonly TrainRow[]): { inputs: Tensor; targets: Tensor; L: number } {
+  const L = Math.max(...rows.map((r) => r.ids.length)) - 1;
+  const inputs = new Int32Array(rows.length * L);
+  const targets = new Int32Array(rows.length * L).fill(-100);
+  rows.forEach((r, i) => {
+    inputs.set(r.ids.slice(0, r.ids.length - 1), i * L);
+    for (let k = 0; k < r.respLen; k++) targets[i * L + r.promptLen - 1 + k] = r.ids[r.promptLen + k];
+  });
+  return { inputs: new Tensor(inputs, [rows.length, L], 'int32'), targets: new Tensor(targets, [rows.length, L], 'int32'), L };
+}
+
+/** Log-probs (n, L) of each row's targets (0 where ignored), differentiable; and the logits. */
+function targetLogProbs(model: CausalLM, inputs: Tensor, targets: Tensor): { logp: Tensor; logits: Tensor } {
+  const { logits } = model.forward(inputs);
+  return { logp: neg(crossEntropy(logits, targets, { reduction: 'none' })), logits };
+}
+
+/** Response-aligned log-probs of rows under `model` (no gradient), in micro-batches. */
+function responseLogProbs(model: CausalLM, rows: readonly TrainRow[], micro: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let s = 0; s < rows.length; s += micro) {
+    const part = rows.slice(s, s + micro);
+    noGrad(() => {
+      const { inputs, targets, L } = pack(part);
+      const { logp } = targetLogProbs(model, inputs, targets);
+      part.forEach((r, i) => out.push(Float32Array.from(logp.data.subarray(i * L + r.promptLen - 1, i * L + r.promptLen - 1 + r.respLen))));
+    });
+  }
+  return out;
+}
+
+/** Entropy (nats) of the softmax of logits row `at` (V entries). */
+function rowEntropy(x: ArrayLike<number>, at: number, V: number): number {
+  let m = -Infinity;
+  for (let v = 0; v < V; v++) m = Math.max(m, x[at + v]);
+  let z = 0;
+  let s = 0;
+  for (let v = 0; v < V; v++) {
+    const e = Math.exp(x[at + v] - m);
+    z += e;
+    s += e * (x[at + v] - m);
+  }
+  return Math.log(z) - s / z;
+}
+
+interface RunState {
+  step: number;
+  optimizerSteps: number;
+  rng: GeneratorState;
+  quietSteps: number;
+}
+
+/** Runs (or resumes) GRPO. */
+export function runGrpo(a: GrpoArgs): GrpoResult {
+  const c = a.config;
+  const log = a.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const { policy, codec, source } = a;
+  const G = c.groupSize;
+  const P = c.promptsPerStep;
+  const plan = grpoPlan(c);
+  const rewards = configuredRewards(c, a.userRewards);
+  const ckptRoot = path.join(a.outDir, 'checkpoints');
+  const metricsPath = path.join(a.outDir, 'metrics.jsonl');
+  fs.mkdirSync(a.outDir, { recursive: true });
+  policy.eval();
+  let ref = c.beta > 0 ? copyModel(policy) : null;
+  const both = new PolicyAndReference(policy, ref);
+  const params = policy.namedParameters();
+  const opt = new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
+  const rng = new Generator(c.seed);
+  let st: RunState = { step: 0, optimizerSteps: 0, rng: rng.getState(), quietSteps: 0 };
+  const snapshot = (): Record<string, unknown> => ({ grpo: { ...st, rng: rng.getState() }, config: c, modelConfig: policy.config, meta: a.meta ?? {} });
+  let sanity: SanityReport | null = null;
+
+  if (a.resume) {
+    const last = latestCheckpoint(ckptRoot);
+    if (!last) throw new Error(`grpo --resume: no checkpoint in ${ckptRoot}`);
+    const s = loadCheckpoint(last.dir, both, opt) as unknown as { grpo: RunState; config: GrpoConfig };
+    for (const k of Object.keys(c) as (keyof GrpoConfig)[]) {
+      if (k !== 'steps' && JSON.stringify(s.config[k]) !== JSON.stringify(c[k])) {
+        throw new Error(`grpo --resume: '${k}' is ${JSON.stringify(c[k])} but the run used ${JSON.stringify(s.config[k])}`);
+      }
+    }
+    st = { ...s.grpo };
+    rng.setState(st.rng);
+    if (fs.existsSync(metricsPath)) {
+      const keep = fs.readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l.trim() && (JSON.parse(l) as GrpoStepMetrics).step <= st.step);
+      fs.writeFileSync(metricsPath, keep.map((l) => l + '\n').join(''));
+    }
+    log(`resumed from ${last.dir} at step ${st.step}`);
+  } else {
+    if (fs.existsSync(metricsPath)) fs.rmSync(metricsPath);
+    if (fs.existsSync(ckptRoot)) fs.rmSync(ckptRoot, { recursive: true, force: true });
+    log(
+      `grpo: ${P} problems x ${G} samples = ${plan.samplesPerStep} per step, ${plan.optimizerStepsPerStep} optimizer step(s) of ` +
+        `${plan.samplesPerOptimizerStep}; loss ${c.loss}, beta ${c.beta}, eps ${c.epsilon}/${c.epsilonHigh ?? c.epsilon}, lr ${c.lr}, ` +
+        `max ${c.maxTokens} tokens, rewards ${rewards.map((r) => `${r.name}=${r.weight}`).join(',')}`,
+    );
+    if ((a.sanity ?? true) && c.sanityPrompts > 0) {
+      const probs = Array.from({ length: c.sanityPrompts }, (_, i) => source.at(i));
+      sanity = sanityCheck(policy, codec, probs, c, rewards);
+      log(
+        `sanity check (${sanity.problems} problems x ${G}): pass ${pct(sanity.passRate)}, format ${pct(sanity.formatRate)}, ` +
+          `truncated ${pct(sanity.truncationRate)}, groups with reward variance ${sanity.signalGroups}/${sanity.problems}`,
+      );
+      for (const w of sanity.warnings) log(`WARNING: ${w}`);
+    }
+  }
+
+  const history: GrpoStepMetrics[] = [];
+  const warned: Record<string, number> = {};
+  while (st.step < c.steps) {
+    const maxTokens = maxTokensAt(c, st.step);
+    const stepSeed = rng.integers(1, 0, 2 ** 31 - 1)[0];
+    // ---- rollout
+    const t0 = performance.now();
+    const problems = Array.from({ length: P }, (_, j) => source.at(st.step * P + j));
+    const rolls = rollout(policy, codec, problems, G, { ...rolloutOptions(c, maxTokens), seed: stepSeed });
+    const msGeneration = performance.now() - t0;
+    // ---- rewards and advantages
+    const t1 = performance.now();
+    const scores = scoreRewards(rewards, rewardInputs(rolls));
+    const total = Float64Array.from(scores.total);
+    if (c.overlong === 'penalty') rolls.forEach((r, i) => r.gen.finish === 'length' && (total[i] += c.overlongPenalty));
+    const adv = groupAdvantages(total, G, { scale: c.scaleAdvantages ?? c.loss !== 'dr-grpo' });
+    const train = trainOnRollouts(policy, ref, opt, rolls, adv, c, maxTokens);
+    st.optimizerSteps += train.optimizerSteps;
+    st.step++;
+    let refReset = false;
+    if (ref && refResetAfter(c, st.step)) {
+      ref.loadStateDict(policy.stateDict());
+      refReset = true;
+    }
+    const msTraining = performance.now() - t1;
+    // ---- metrics
+    const fmt = scoreRewards([{ name: 'format', fn: builtinReward('format')!, weight: 1 }], rewardInputs(rolls)).total;
+    const sig = signalGroups(total, G);
+    st.quietSteps = sig === 0 ? st.quietSteps + 1 : 0;
+    const m: GrpoStepMetrics = {
+      step: st.step,
+      reward: mean(total),
+      rewards: Object.fromEntries(Object.entries(scores.per).map(([k, v]) => [k, mean(v)])),
+      accuracy: scores.per.accuracy ? mean(scores.per.accuracy) : null,
+      formatRate: mean(fmt),
+      truncationRate: mean(rolls.map((r) => (r.gen.finish === 'length' ? 1 : 0))),
+      responseLength: mean(rolls.map((r) => r.gen.tokens.length)),
+      signalGroups: sig,
+      groups: P,
+      loss: train.loss,
+      kl: train.kl,
+      clipFrac: train.clipFrac,
+      entropy: train.entropy,
+      gradNorm: train.gradNorm,
+      lr: c.lr,
+      optimizerSteps: st.optimizerSteps,
+      msGeneration,
+      msTraining,
+    };
+    if (refReset) m.refReset = true;
+    const warnings: [string, string][] = [];
+    if (sig === 0) warnings.push(['signal', `no group has reward variance (${st.quietSteps} step(s) in a row): nothing to learn from`]);
+    if (m.entropy !== null && m.entropy < 0.05) warnings.push(['entropy', `entropy ${m.entropy.toFixed(3)} nats: the policy is collapsing (try --epsilon-high, a lower lr or a higher temperature)`]);
+    if (m.truncationRate > 0.5) warnings.push(['length', `${pct(m.truncationRate)} of responses truncated at ${maxTokens} tokens`]);
+    if (warnings.length) m.warnings = warnings.map(([, w]) => w);
+    fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+    history.push(m);
+    log(stepLine(m, c.steps));
+    // a warning prints when it appears and every 10 steps while it lasts (metrics.jsonl has all of them)
+    for (const key of Object.keys(warned)) if (!warnings.some(([k]) => k === key)) delete warned[key];
+    for (const [key, w] of warnings) {
+      if (warned[key] === undefined || st.step - warned[key] >= 10) {
+        warned[key] = st.step;
+        log(`WARNING: ${w}`);
+      }
+    }
+    a.onStep?.(m);
+    if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
+      saveCheckpoint({ root: ckptRoot, step: st.step, model: both, optimizer: opt, state: snapshot(), keep: c.keepCheckpoints });
+    }
+  }
+  const modelDir = path.join(a.outDir, 'model');
+  saveModelDir(modelDir, policy);
+  const saver = codec as Partial<{ saveDir(dir: string): void }>;
+  if (typeof saver.saveDir === 'function') saver.saveDir(modelDir);
+  ref = null;
+  return { steps: st.step, history, sanity, modelDir };
+}
+
+/** The readable line of a step. */
+export function stepLine(m: GrpoStepMetrics, steps: number): string {
+  const per = Object.entries(m.rewards).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ');
+  return (
+    `step ${String(m.step).padStart(String(steps).length)}/${steps}  reward ${m.reward.toFixed(3)} (${per})` +
+    (m.accuracy !== null ? `  acc ${pct(m.accuracy)}` : '') +
+    `  fmt ${pct(m.formatRate)}  trunc ${pct(m.truncationRate)}  len ${m.responseLength.toFixed(1)}` +
+    `  groups ${m.signalGroups}/${m.groups}  kl ${m.kl.toExponential(2)}  clip ${pct(m.clipFrac)}` +
+    `  ent ${m.entropy === null ? '-' : m.entropy.toFixed(3)}  |g| ${m.gradNorm.toFixed(3)}` +
+    `  gen ${Math.round(m.msGeneration)} ms  train ${Math.round(m.msTraining)} ms` +
+    (m.refReset ? '  (reference reset)' : '')
+  );
+}
+
+interface TrainOutcome {
+  loss: number;
+  kl: number;
+  clipFrac: number;
+  entropy: number | null;
+  gradNorm: number;
+  optimizerSteps: number;
+}
+
+/** The policy update of one rollout: mu inner epochs over miniBatches mini-batches of whole groups. */
+function trainOnRollouts(
+  policy: CausalLM,
+  ref: CausalLM | null,
+  opt: AdamW,
+  rolls: readonly Rollout[],
+  adv: Float64Array,
+  c: GrpoConfig,
+  maxTokens: number,
+): TrainOutcome {
+  const N = rolls.length;
+  const rows: TrainRow[] = rolls.map((r) => ({ ids: [...r.promptIds, ...r.gen.tokens], promptLen: r.promptIds.length, respLen: r.gen.tokens.length }));
+  const Rmax = Math.max(1, ...rows.map((r) => r.respLen));
+  const mask = new Float64Array(N * Rmax);
+  rolls.forEach((r, i) => {
+    if (c.overlong === 'mask' && r.gen.finish === 'length') return;
+    for (let k = 0; k < r.gen.tokens.length; k++) mask[i * Rmax + k] = 1;
+  });
+  const hasTokens = (i: number) => mask[i * Rmax] > 0;
+  const trains = (i: number) => hasTokens(i) && (adv[i] !== 0 || c.beta > 0);
+  const trainIdx = Array.from({ length: N }, (_, i) => i).filter(trains);
+  const needOld = c.mu > 1 || c.miniBatches > 1;
+  const micro = c.microBatch;
+  const oldLp = new Map<number, Float32Array>();
+  const refLp = new Map<number, Float32Array>();
+  if (needOld) responseLogProbs(policy, trainIdx.map((i) => rows[i]), micro).forEach((lp, j) => oldLp.set(trainIdx[j], lp));
+  if (ref) responseLogProbs(ref, trainIdx.map((i) => rows[i]), micro).forEach((lp, j) => refLp.set(trainIdx[j], lp));
+  const params = policy.parameters();
+  const mbRows = N / c.miniBatches;
+  let lossSum = 0;
+  let klSum = 0;
+  let clipSum = 0;
+  let tokSum = 0;
+  let entSum = 0;
+  let entN = 0;
+  let gradNorm = 0;
+  let steps = 0;
+  for (let it = 0; it < c.mu; it++) {
+    for (let mb = 0; mb < c.miniBatches; mb++) {
+      const lo = mb * mbRows;
+      const w = tokenWeights(mask.subarray(lo * Rmax, (lo + mbRows) * Rmax), mbRows, Rmax, c.loss, maxTokens);
+      const idx = trainIdx.filter((i) => i >= lo && i < lo + mbRows);
+      if (idx.length === 0) continue;
+      for (let s = 0; s < idx.length; s += micro) {
+        const part = idx.slice(s, s + micro);
+        const { inputs, targets, L } = pack(part.map((i) => rows[i]));
+        const { logp, logits } = targetLogProbs(policy, inputs, targets);
+        const n = part.length;
+        const oldA = new Float32Array(n * L);
+        const refA = ref ? new Float32Array(n * L) : null;
+        const wA = new Float64Array(n * L);
+        const advA = new Float64Array(n);
+        part.forEach((i, j) => {
+          const r = rows[i];
+          const at = j * L + r.promptLen - 1;
+          advA[j] = adv[i];
+          for (let k = 0; k < r.respLen; k++) {
+            oldA[at + k] = needOld ? oldLp.get(i)![k] : logp.data[at + k];
+            if (refA) refA[at + k] = refLp.get(i)![k];
+            wA[at + k] = w[(i - lo) * Rmax + k];
+          }
+        });
+        const { loss, stats } = policyLoss({ logp, oldLogp: oldA, refLogp: refA, advantages: advA, weights: wA, epsLow: c.epsilon, epsHigh: c.epsilonHigh ?? c.epsilon, beta: c.beta });
+        loss.backward();
+        lossSum += loss.item();
+        klSum += stats.kl * stats.tokens;
+        clipSum += stats.clipFrac * stats.tokens;
+        tokSum += stats.tokens;
+        if (it === 0) {
+          const V = logits.shape[2];
+          for (let t = 0; t < n * L; t++) {
+            if (wA[t] > 0) {
+              entSum += rowEntropy(logits.data, t * V, V);
+              entN++;
+            }
+          }
+        }
+      }
+      gradNorm = clipGradNorm(params, c.maxGradNorm);
+      if (!Number.isFinite(gradNorm)) throw new Error(`grpo: non-finite gradient norm ${gradNorm} (lower --lr?)`);
+      opt.step(c.lr);
+      opt.zeroGrad();
+      steps++;
+    }
+  }
+  return {
+    loss: steps ? lossSum / steps : 0,
+    kl: tokSum ? klSum / tokSum : 0,
+    clipFrac: tokSum ? clipSum / tokSum : 0,
+    entropy: entN ? entSum / entN : null,
+    gradNorm,
+    optimizerSteps: steps,
+  };
+}
