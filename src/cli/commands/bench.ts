@@ -7,6 +7,7 @@ import { getBackend, listBackends, setBackend } from '../../backend/registry.js'
 import { randn } from '../../tensor/creation.js';
 import { matmul } from '../../tensor/ops/linalg.js';
 import '../../tensor/index.js';
+import { registerBenchTrain } from './bench-train.js';
 
 export interface MatmulBenchRow {
   backend: string;
@@ -79,6 +80,7 @@ export function registerBench(program: Command): void {
     .option('--repeat <n>', 'timed runs per size (at least)', matmulOpts.repeat)
     .option('--json', 'print JSON')
     .action(runMatmul);
+  registerBenchTrain(bench);
   bench.action(() => {
     runMatmul(matmulOpts);
   });

@@ -1,0 +1,92 @@
+/**
+ * `r1ts bench train`: training-step throughput (tokens/s, median step) of a DeepSeek-V3 model directory in r1ts, and
+ * of the same model, weights and loss in PyTorch (bench/torch_train.py through Debian's python3-torch) in the same run.
+ * Both do: forward (main + MTP + balance loss), backward, clip 1.0, AdamW (0.9, 0.95, wd 0.1); r1ts also applies the
+ * router-bias update. Random token batches from a fixed seed.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { loadModelDir } from '../../io/model_dir.js';
+import { DeepseekV3 } from '../../models/index.js';
+import { AdamW, clipGradNorm } from '../../optim/adamw.js';
+import { Generator } from '../../tensor/random.js';
+import { randint } from '../../tensor/creation.js';
+import { narrow } from '../../tensor/ops/index.js';
+import { getBackend } from '../../backend/registry.js';
+import '../../tensor/index.js';
+
+export interface TrainBenchRow {
+  impl: string;
+  threads: number | string;
+  ms_per_step: number;
+  tokens_per_s: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export function benchTrainR1ts(dir: string, B: number, T: number, steps: number): TrainBenchRow {
+  const { model } = loadModelDir(dir);
+  const opt = new AdamW(model.namedParameters(), { lr: 1e-3 });
+  const g = new Generator(0);
+  const times: number[] = [];
+  for (let s = 0; s < steps + 2; s++) {
+    const ids = randint(0, model.config.vocab_size, [B, T + 1], { generator: g });
+    const t0 = performance.now();
+    const inputs = narrow(ids, 1, 0, T);
+    const targets = narrow(ids, 1, 1, T);
+    const r = model instanceof DeepseekV3 ? model.computeLoss(inputs, targets, { balanceAlpha: 1e-4 }) : model.computeLoss(inputs, targets);
+    r.loss.backward();
+    clipGradNorm(model.parameters(), 1.0);
+    opt.step();
+    opt.zeroGrad();
+    if (model instanceof DeepseekV3) model.updateRouterBias(0.001);
+    if (s >= 2) times.push(performance.now() - t0);
+  }
+  const ms = median(times);
+  return { impl: `r1ts (${getBackend()})`, threads: process.env.R1TS_THREADS ?? 'all', ms_per_step: ms, tokens_per_s: (B * T) / (ms / 1000) };
+}
+
+export function benchTrainTorch(dir: string, B: number, T: number, steps: number, threads: number): TrainBenchRow | string {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'torch_train.py');
+  const r = spawnSync('/usr/bin/python3', [script, dir, String(B), String(T), String(steps), String(threads)], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop();
+    return /No module named 'torch'/.test(r.stderr ?? '') || r.error ? 'n/a (apt-get install python3-torch)' : `failed: ${why}`;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TrainBenchRow;
+}
+
+export function registerBenchTrain(bench: Command): void {
+  bench
+    .command('train')
+    .description('training tokens/s of a model dir in r1ts and in PyTorch (same weights, loss, optimizer)')
+    .requiredOption('--model <dir>', 'model directory (e.g. from r1ts init --config ...)')
+    .option('--batch <n>', 'sequences per step', '16')
+    .option('--seq <n>', 'tokens per sequence', '128')
+    .option('--steps <n>', 'timed steps (after 2 warm-up steps)', '5')
+    .option('--threads <n>', 'PyTorch threads', '2')
+    .option('--json', 'print JSON')
+    .action((o: { model: string; batch: string; seq: string; steps: string; threads: string; json?: boolean }) => {
+      const [B, T, S, th] = [o.batch, o.seq, o.steps, o.threads].map(Number);
+      for (const [k, v] of [['--batch', B], ['--seq', T], ['--steps', S], ['--threads', th]] as const) {
+        if (!Number.isInteger(v) || v < 1) throw new Error(`bench train: ${k} must be a positive integer`);
+      }
+      const ours = benchTrainR1ts(o.model, B, T, S);
+      const torch = benchTrainTorch(o.model, B, T, S, th);
+      if (o.json) {
+        console.log(JSON.stringify({ bench: 'train', batch: B, seq: T, rows: [ours, torch] }));
+        return;
+      }
+      console.log(`training step, ${B} x ${T} tokens, median of ${S}`);
+      for (const r of [ours, torch]) {
+        if (typeof r === 'string') console.log(`  pytorch: ${r}`);
+        else console.log(`  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s`);
+      }
+      if (typeof torch !== 'string') console.log(`  ratio r1ts / pytorch: ${(ours.tokens_per_s / torch.tokens_per_s).toFixed(2)}x`);
+    });
+}
