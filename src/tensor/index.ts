@@ -1,5 +1,6 @@
 /** The tensor engine: Tensor, autograd, creation, ops (functional and as methods), random numbers. */
 import '../backend/ts/index.js';
+import '../backend/select.js';
 import './methods.js';
 
 export { Tensor, noGrad, enableGrad, isGradEnabled, type GradFn } from './tensor.js';

@@ -1,0 +1,484 @@
+// N-API glue of the r1ts native backend: picks the kernel table for the best instruction set this CPU supports
+// (R1TS_ISA=avx512|avx2|generic forces a lower one), checks every argument (type and length, so a wrong call
+// throws instead of corrupting memory) and runs the kernel synchronously. Outputs are typed arrays allocated by the
+// caller in JavaScript, so the garbage collector owns every buffer; the addon keeps only its per-thread scratch.
+// The TypeScript side (src/backend/native/) owns shapes, dtypes and broadcasting rules.
+#include <napi.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common.h"
+
+namespace r1ts {
+namespace {
+
+KernelTable g_tables[3];
+int g_count = 0;
+const KernelTable* g_active = nullptr;
+
+void init_tables() {
+  if (g_count) return;
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  // Best first; only ISAs this CPU runs are listed.
+  if (avx512) avx512::fill_table(&g_tables[g_count++]);
+  if (avx2) avx2::fill_table(&g_tables[g_count++]);
+  generic::fill_table(&g_tables[g_count++]);
+  g_active = &g_tables[0];
+  const char* want = std::getenv("R1TS_ISA");
+  if (want && *want) {
+    for (int i = 0; i < g_count; i++)
+      if (std::strcmp(g_tables[i].isa, want) == 0) g_active = &g_tables[i];
+  }
+}
+
+const KernelTable& kt() { return *g_active; }
+
+// ---- argument access ---------------------------------------------------------------------------------------------
+
+class Args {
+ public:
+  explicit Args(const Napi::CallbackInfo& info, const char* fn) : info_(info), fn_(fn) {}
+
+  float* f32(size_t i, size_t min_len) { return static_cast<float*>(typed(i, napi_float32_array, min_len, false)); }
+  /** A Float32Array or null/undefined (-> nullptr). */
+  float* f32_opt(size_t i, size_t min_len) { return static_cast<float*>(typed(i, napi_float32_array, min_len, true)); }
+  int32_t* i32(size_t i, size_t min_len) { return static_cast<int32_t*>(typed(i, napi_int32_array, min_len, false)); }
+  uint8_t* u8(size_t i, size_t min_len) { return static_cast<uint8_t*>(typed(i, napi_uint8_array, min_len, false)); }
+  /** An Int32Array of m indices, each in [0, n). */
+  const int32_t* indices(size_t i, long m, long n) {
+    const int32_t* idx = i32(i, m);
+    for (long j = 0; j < m; j++)
+      if (idx[j] < 0 || idx[j] >= n) fail(i, "indices in range");
+    return idx;
+  }
+  /** Any typed array whose elements are 4 bytes (Float32Array, Int32Array, Uint32Array). */
+  void* any32(size_t i, size_t min_len) {
+    napi_typedarray_type t;
+    size_t len;
+    void* data = info(i, &t, &len);
+    if (t != napi_float32_array && t != napi_int32_array && t != napi_uint32_array) fail(i, "a 4-byte typed array");
+    if (len < min_len) short_(i, len, min_len);
+    return data;
+  }
+  long num(size_t i) {
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) fail(i, "a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 9.0e15) || d != (double)(long)d) fail(i, "a non-negative integer");
+    return (long)d;
+  }
+  long inum(size_t i) {
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) fail(i, "a number");
+    return (long)v.As<Napi::Number>().Int64Value();
+  }
+  double dbl(size_t i) {
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) fail(i, "a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  bool flag(size_t i) { return info_[i].ToBoolean().Value(); }
+  /** Element count of the typed array at i. */
+  size_t length(size_t i) {
+    napi_typedarray_type t;
+    size_t len;
+    info(i, &t, &len);
+    return len;
+  }
+
+  [[noreturn]] void fail(size_t i, const char* want) {
+    throw Napi::TypeError::New(info_.Env(), std::string("r1ts native ") + fn_ + ": argument " + std::to_string(i) +
+                                                " must be " + want);
+  }
+
+ private:
+  void* info(size_t i, napi_typedarray_type* t, size_t* len) {
+    Napi::Value v = info_[i];
+    if (!v.IsTypedArray()) fail(i, "a typed array");
+    void* data = nullptr;
+    napi_status st = napi_get_typedarray_info(info_.Env(), v, t, len, &data, nullptr, nullptr);
+    if (st != napi_ok) fail(i, "a typed array");
+    return data;
+  }
+  void* typed(size_t i, napi_typedarray_type want, size_t min_len, bool optional) {
+    Napi::Value v = info_[i];
+    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+    napi_typedarray_type t;
+    size_t len;
+    void* data = info(i, &t, &len);
+    if (t != want) {
+      fail(i, want == napi_float32_array ? "a Float32Array" : want == napi_int32_array ? "an Int32Array" : "a Uint8Array");
+    }
+    if (len < min_len) short_(i, len, min_len);
+    return data;
+  }
+  [[noreturn]] void short_(size_t i, size_t len, size_t min_len) {
+    throw Napi::RangeError::New(info_.Env(), std::string("r1ts native ") + fn_ + ": argument " + std::to_string(i) +
+                                                 " has " + std::to_string(len) + " elements, needs " +
+                                                 std::to_string(min_len));
+  }
+  const Napi::CallbackInfo& info_;
+  const char* fn_;
+};
+
+Napi::Value Undef(const Napi::CallbackInfo& info) { return info.Env().Undefined(); }
+
+// ---- kernels -----------------------------------------------------------------------------------------------------
+
+// matmul(A, offA, B, offB, C, batch, M, N, K, transA, transB)
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  Args a(info, "matmul");
+  const long batch = a.num(5), M = a.num(6), N = a.num(7), K = a.num(8);
+  const int32_t* offA = a.i32(1, batch);
+  const int32_t* offB = a.i32(3, batch);
+  const float* A = a.f32(0, 0);
+  const float* B = a.f32(2, 0);
+  const size_t lenA = a.length(0), lenB = a.length(2);
+  for (long i = 0; i < batch; i++) {
+    if (offA[i] < 0 || (size_t)offA[i] + (size_t)(M * K) > lenA) a.fail(1, "offsets inside A");
+    if (offB[i] < 0 || (size_t)offB[i] + (size_t)(K * N) > lenB) a.fail(3, "offsets inside B");
+  }
+  float* C = a.f32(4, batch * M * N);
+  GemmBatch g = {batch, offA, offB, M, N, K, A, a.flag(9), B, a.flag(10), C};
+  kt().gemm(g);
+  return Undef(info);
+}
+
+// binary(op, mode, a, b, out, n, period)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Args a(info, "binary");
+  const long op = a.num(0), mode = a.num(1), n = a.num(5), period = a.num(6);
+  if (op >= BIN_COUNT || mode > MODE_B_COLUMN) a.fail(0, "a known op and mode");
+  if ((mode == MODE_A_SUFFIX || mode == MODE_B_SUFFIX || mode == MODE_A_COLUMN || mode == MODE_B_COLUMN) &&
+      (period <= 0 || n % period != 0))
+    a.fail(6, "a period that divides n");
+  auto need = [&](bool isA) -> long {
+    const int scalar = isA ? MODE_A_SCALAR : MODE_B_SCALAR;
+    const int suffix = isA ? MODE_A_SUFFIX : MODE_B_SUFFIX;
+    const int column = isA ? MODE_A_COLUMN : MODE_B_COLUMN;
+    if (n == 0) return 0;
+    if (mode == scalar) return 1;
+    if (mode == suffix) return period;
+    if (mode == column) return n / period;
+    return n;
+  };
+  const float* x = a.f32(2, need(true));
+  const float* y = a.f32(3, need(false));
+  void* out = op >= BIN_EQ ? (void*)a.u8(4, n) : (void*)a.f32(4, n);
+  kt().binary((int)op, (int)mode, x, y, out, n, period);
+  return Undef(info);
+}
+
+// unary(op, x, out, p0, p1)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Args a(info, "unary");
+  const long op = a.num(0);
+  if (op >= UN_COUNT) a.fail(0, "a known op");
+  const float* x = a.f32(1, 0);
+  size_t n = a.length(1);
+  float* out = a.f32(2, n);
+  kt().unary((int)op, x, out, (long)n, (float)a.dbl(3), (float)a.dbl(4));
+  return Undef(info);
+}
+
+// geluBackward(x, dy, out, tanh)
+Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "geluBackward");
+  size_t n = a.length(0);
+  kt().gelu_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), (long)n, a.flag(3));
+  return Undef(info);
+}
+
+// swiglu(a, b, out)
+Napi::Value Swiglu(const Napi::CallbackInfo& info) {
+  Args a(info, "swiglu");
+  size_t n = a.length(0);
+  kt().swiglu(a.f32(0, n), a.f32(1, n), a.f32(2, n), (long)n);
+  return Undef(info);
+}
+
+// swigluBackward(a, b, dy, da, db)
+Napi::Value SwigluBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "swigluBackward");
+  size_t n = a.length(0);
+  kt().swiglu_backward(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), a.f32(4, n), (long)n);
+  return Undef(info);
+}
+
+// reduce(isMax, x, out, outer, n, inner)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Args a(info, "reduce");
+  const long outer = a.num(3), n = a.num(4), inner = a.num(5);
+  kt().reduce(a.flag(0), a.f32(1, outer * n * inner), a.f32(2, outer * inner), outer, n, inner);
+  return Undef(info);
+}
+
+// softmax(log, x, out, outer, n, inner)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  Args a(info, "softmax");
+  const long outer = a.num(3), n = a.num(4), inner = a.num(5), total = outer * n * inner;
+  kt().softmax(a.flag(0), a.f32(1, total), a.f32(2, total), outer, n, inner);
+  return Undef(info);
+}
+
+// softmaxBackward(log, y, dy, out, outer, n, inner)
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "softmaxBackward");
+  const long outer = a.num(4), n = a.num(5), inner = a.num(6), total = outer * n * inner;
+  kt().softmax_backward(a.flag(0), a.f32(1, total), a.f32(2, total), a.f32(3, total), outer, n, inner);
+  return Undef(info);
+}
+
+// crossEntropy(logits, targets, N, C, ignore, loss, lse)
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  Args a(info, "crossEntropy");
+  const long N = a.num(2), C = a.num(3);
+  kt().cross_entropy(a.f32(0, N * C), a.i32(1, N), N, C, (int32_t)a.inum(4), a.f32(5, N), a.f32(6, N));
+  return Undef(info);
+}
+
+// crossEntropyBackward(logits, targets, lse, dloss, N, C, ignore, out)
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "crossEntropyBackward");
+  const long N = a.num(4), C = a.num(5);
+  kt().cross_entropy_backward(a.f32(0, N * C), a.i32(1, N), a.f32(2, N), a.f32(3, N), N, C, (int32_t)a.inum(6),
+                             a.f32(7, N * C));
+  return Undef(info);
+}
+
+// rmsNorm(x, w|null, rows, D, eps, y, rstd)
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  Args a(info, "rmsNorm");
+  const long rows = a.num(2), D = a.num(3);
+  kt().rmsnorm(a.f32(0, rows * D), a.f32_opt(1, D), rows, D, (float)a.dbl(4), a.f32(5, rows * D), a.f32(6, rows));
+  return Undef(info);
+}
+
+// rmsNormBackward(x, w|null, rstd, dy, rows, D, dx, dw|null)
+Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "rmsNormBackward");
+  const long rows = a.num(4), D = a.num(5);
+  const float* w = a.f32_opt(1, D);
+  float* dw = a.f32_opt(7, D);
+  if ((w == nullptr) != (dw == nullptr)) a.fail(7, "given exactly when the weight is");
+  kt().rmsnorm_backward(a.f32(0, rows * D), w, a.f32(2, rows), a.f32(3, rows * D), rows, D, a.f32(6, rows * D), dw);
+  return Undef(info);
+}
+
+// rope(x, cos, sin, rowOff, rows, D, interleaved, inverse, out)
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  Args a(info, "rope");
+  const long rows = a.num(4), D = a.num(5);
+  if (D % 2) a.fail(5, "even");
+  const int32_t* off = a.i32(3, rows);
+  size_t lc = a.length(1);
+  size_t ls = a.length(2);
+  for (long r = 0; r < rows; r++)
+    if (off[r] < 0 || (size_t)off[r] + D / 2 > lc || (size_t)off[r] + D / 2 > ls) a.fail(3, "offsets inside cos/sin");
+  kt().rope(a.f32(0, rows * D), a.f32(1, 0), a.f32(2, 0), off, rows, D, a.flag(6), a.flag(7), a.f32(8, rows * D));
+  return Undef(info);
+}
+
+AttnArgs attn_args(Args& a, const Napi::CallbackInfo& info, size_t dimsAt) {
+  const int32_t* d = a.i32(dimsAt, 7);
+  AttnArgs r;
+  r.B = d[0], r.H = d[1], r.Hk = d[2], r.Tq = d[3], r.Tk = d[4], r.Dk = d[5], r.Dv = d[6];
+  for (int i = 0; i < 7; i++)
+    if (d[i] < 0) a.fail(dimsAt, "non-negative dims");
+  if (r.Hk == 0 || r.H % r.Hk != 0) a.fail(dimsAt, "dims with H a multiple of Hk");
+  r.causal = a.flag(dimsAt + 1);
+  r.scale = (float)a.dbl(dimsAt + 2);
+  r.q = a.f32(0, r.B * r.H * r.Tq * r.Dk);
+  r.k = a.f32(1, r.B * r.Hk * r.Tk * r.Dk);
+  r.v = a.f32(2, r.B * r.Hk * r.Tk * r.Dv);
+  (void)info;
+  return r;
+}
+
+// attention(q, k, v, dims[B,H,Hk,Tq,Tk,Dk,Dv], causal, scale, out, lse)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Args a(info, "attention");
+  AttnArgs r = attn_args(a, info, 3);
+  kt().attention(r, a.f32(6, r.B * r.H * r.Tq * r.Dv), a.f32(7, r.B * r.H * r.Tq));
+  return Undef(info);
+}
+
+// attentionBackward(q, k, v, dims, causal, scale, out, lse, dout, dq, dk, dv); dq/dk/dv must be zero-filled.
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "attentionBackward");
+  AttnArgs r = attn_args(a, info, 3);
+  const long nq = r.B * r.H * r.Tq;
+  kt().attention_backward(r, a.f32(6, nq * r.Dv), a.f32(7, nq), a.f32(8, nq * r.Dv), a.f32(9, nq * r.Dk),
+                         a.f32(10, r.B * r.Hk * r.Tk * r.Dk), a.f32(11, r.B * r.Hk * r.Tk * r.Dv));
+  return Undef(info);
+}
+
+// indexSelect(x, idx, outer, n, inner, m, out)
+Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
+  Args a(info, "indexSelect");
+  const long outer = a.num(2), n = a.num(3), inner = a.num(4), m = a.num(5);
+  const int32_t* idx = a.indices(1, m, n);
+  kt().index_select(a.f32(0, outer * n * inner), idx, outer, n, inner, m, a.f32(6, outer * m * inner));
+  return Undef(info);
+}
+
+// indexAdd(out, idx, src, w|null, outer, n, inner, m): out (already a copy of x) += w[j] * src rows at idx[j]
+Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
+  Args a(info, "indexAdd");
+  const long outer = a.num(4), n = a.num(5), inner = a.num(6), m = a.num(7);
+  const int32_t* idx = a.indices(1, m, n);
+  kt().index_add(a.f32(0, outer * n * inner), idx, a.f32(2, outer * m * inner), a.f32_opt(3, m), outer, n, inner, m);
+  return Undef(info);
+}
+
+// adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2)
+Napi::Value AdamW(const Napi::CallbackInfo& info) {
+  Args a(info, "adamw");
+  size_t n = a.length(0);
+  const double lr = a.dbl(4), beta1 = a.dbl(5), beta2 = a.dbl(6), eps = a.dbl(7), wd = a.dbl(8);
+  const double bc1 = a.dbl(9), bc2 = a.dbl(10);
+  AdamWCoef c;
+  c.beta1 = (float)beta1;
+  c.one_minus_beta1 = (float)(1.0 - beta1);
+  c.beta2 = (float)beta2;
+  c.one_minus_beta2 = (float)(1.0 - beta2);
+  c.eps = (float)eps;
+  c.decay = (float)(1.0 - lr * wd);
+  c.step_size = (float)(lr / bc1);
+  c.inv_sqrt_bc2 = (float)(1.0 / std::sqrt(bc2));
+  kt().adamw(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), (long)n, c);
+  return Undef(info);
+}
+
+// permute32(x, out, shape: Int32Array, strides: Int32Array) — out[i] = x[offset of i under strides]
+Napi::Value Permute32(const Napi::CallbackInfo& info) {
+  Args a(info, "permute32");
+  size_t nd = a.length(2);
+  if (nd == 0 || nd > 8) a.fail(2, "1 to 8 dims");
+  const int32_t* sh = a.i32(2, nd);
+  const int32_t* st = a.i32(3, nd);
+  long shape[8], strides[8];
+  long n = 1, maxOff = 0;
+  for (size_t d = 0; d < nd; d++) {
+    if (sh[d] < 0 || st[d] < 0) a.fail(2, "non-negative sizes and strides");
+    shape[d] = sh[d];
+    strides[d] = st[d];
+    n *= sh[d];
+    if (sh[d] > 0) maxOff += (long)(sh[d] - 1) * st[d];
+  }
+  const void* x = a.any32(0, n ? maxOff + 1 : 0);
+  void* out = a.any32(1, n);
+  kt().permute32(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), (int)nd, shape, strides);
+  return Undef(info);
+}
+
+// ---- runtime -----------------------------------------------------------------------------------------------------
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", kt().isa);
+  Napi::Array isas = Napi::Array::New(env, g_count);
+  for (int i = 0; i < g_count; i++) isas.Set((uint32_t)i, g_tables[i].isa);
+  o.Set("isas", isas);
+  o.Set("threads", num_threads());
+  o.Set("vectorFloats", kt().vector_floats);
+  return o;
+}
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  std::string want = info[0].As<Napi::String>().Utf8Value();
+  for (int i = 0; i < g_count; i++) {
+    if (want == g_tables[i].isa) {
+      g_active = &g_tables[i];
+      return Napi::Boolean::New(info.Env(), true);
+    }
+  }
+  return Napi::Boolean::New(info.Env(), false);
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Args a(info, "setThreads");
+  long n = a.num(0);
+  if (n < 1 || n > 1024) a.fail(0, "between 1 and 1024");
+  set_num_threads((int)n);
+  return Undef(info);
+}
+
+// fmaPeak(seconds): vector FMA GFLOP/s of the calling thread with the active ISA.
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Args a(info, "fmaPeak");
+  return Napi::Number::New(info.Env(), kt().fma_gflops_1core(a.dbl(0)));
+}
+
+// cpuGhz(seconds): core clock from a chain of dependent 64-bit multiplies (3 cycles each on every x86-64 core of
+// the last decade), the best of several rounds.
+Napi::Value CpuGhz(const Napi::CallbackInfo& info) {
+  Args a(info, "cpuGhz");
+  const double seconds = a.dbl(0);
+  double best = 0;
+  const auto t_end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  do {
+    long n = 200000, x = 1;
+    auto t0 = std::chrono::steady_clock::now();
+#if defined(__x86_64__)
+    __asm__ volatile(
+        "1:\n\t"
+        ".rept 20\n\t"
+        "imul %0, %0\n\t"
+        ".endr\n\t"
+        "dec %1\n\t"
+        "jnz 1b"
+        : "+r"(x), "+r"(n));
+#endif
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double ghz = 200000.0 * 20 * 3 / dt / 1e9;
+    if (ghz > best) best = ghz;
+  } while (std::chrono::steady_clock::now() < t_end);
+  return Napi::Number::New(info.Env(), best);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  init_tables();
+  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
+  exports.Set("swiglu", Napi::Function::New(env, Swiglu));
+  exports.Set("swigluBackward", Napi::Function::New(env, SwigluBackward));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
+  exports.Set("rmsNormBackward", Napi::Function::New(env, RmsNormBackward));
+  exports.Set("rope", Napi::Function::New(env, Rope));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));
+  exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));
+  exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("permute32", Napi::Function::New(env, Permute32));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  exports.Set("cpuGhz", Napi::Function::New(env, CpuGhz));
+  return exports;
+}
+
+}  // namespace
+}  // namespace r1ts
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return r1ts::Init(env, exports); }
+
+NODE_API_MODULE(r1ts_native, InitAddon)

@@ -1,0 +1,108 @@
+// r1ts native backend: declarations shared by the N-API glue (addon.cc), the thread pool (pool.cc) and the kernels,
+// which are compiled once per instruction set (AVX-512, AVX2+FMA, portable) into separate namespaces.
+//
+// ISA rule: the per-ISA translation units include only C headers and <immintrin.h>, define everything inside their
+// own namespace and use no C++ standard-library templates, so no inline function compiled with AVX-512 flags can be
+// picked by the linker for code that runs on an older CPU (the one-definition-rule hazard of per-file -m flags).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+namespace r1ts {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Thread pool (pool.cc). One process-wide pool; the calling thread takes part. Calls from a second thread while a
+// parallel region is running (e.g. two Node worker threads) run serially instead of waiting.
+
+/** fn(ctx, task, thread) for task in [0, ntasks), dynamically scheduled; thread is in [0, num_threads()). */
+typedef void (*TaskFn)(void* ctx, long task, int thread);
+void parallel_for(long ntasks, TaskFn fn, void* ctx);
+int num_threads();
+void set_num_threads(int n);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Kernel table: one per ISA, filled by <isa>::fill_table.
+
+enum BinOp { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_MAX, BIN_MIN,
+             BIN_EQ, BIN_NE, BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_COUNT };
+/** How the two operands of a binary op line up with the output (n elements). `period` is the operand's length. */
+enum BinMode {
+  MODE_SAME,       // a[i], b[i]
+  MODE_A_SCALAR,   // a[0], b[i]
+  MODE_B_SCALAR,   // a[i], b[0]
+  MODE_A_SUFFIX,   // a[i % period], b[i]     (a broadcasts over leading dims)
+  MODE_B_SUFFIX,   // a[i], b[i % period]
+  MODE_A_COLUMN,   // a[i / period], b[i]     (a has trailing size-1 dims: a per-row value; period = row length)
+  MODE_B_COLUMN,   // a[i], b[i / period]
+};
+enum UnOp { UN_NEG, UN_EXP, UN_LOG, UN_SQRT, UN_RSQRT, UN_ABS, UN_SIGN, UN_TANH, UN_ERF, UN_SIGMOID, UN_SILU,
+            UN_CLAMP, UN_GELU, UN_GELU_TANH, UN_COUNT };
+
+struct GemmBatch {
+  long batch;           // number of products
+  const int32_t* offA;  // element offset of each product's A (and B); C is contiguous (batch, M, N)
+  const int32_t* offB;
+  long M, N, K;
+  const float* A; bool transA;  // A is (M, K) row-major, or (K, M) when transA
+  const float* B; bool transB;  // B is (K, N) row-major, or (N, K) when transB
+  float* C;
+};
+
+struct AttnArgs {
+  long B, H, Hk, Tq, Tk, Dk, Dv;
+  bool causal;
+  float scale;
+  const float *q, *k, *v;
+};
+
+/** AdamW coefficients, computed in double by the caller and rounded once. */
+struct AdamWCoef {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+  float decay;         // 1 - lr * weight_decay
+  float step_size;     // lr / (1 - beta1^t)
+  float inv_sqrt_bc2;  // 1 / sqrt(1 - beta2^t)
+};
+
+struct KernelTable {
+  const char* isa;
+  void (*gemm)(const GemmBatch& g);
+  void (*binary)(int op, int mode, const float* a, const float* b, void* out, long n, long period);
+  void (*unary)(int op, const float* x, float* out, long n, float p0, float p1);
+  void (*gelu_backward)(const float* x, const float* dy, float* out, long n, bool tanh_approx);
+  void (*swiglu)(const float* a, const float* b, float* out, long n);
+  void (*swiglu_backward)(const float* a, const float* b, const float* dy, float* da, float* db, long n);
+  // Reductions over the middle dim of (outer, n, inner).
+  void (*reduce)(bool is_max, const float* x, float* out, long outer, long n, long inner);
+  void (*softmax)(bool log, const float* x, float* out, long outer, long n, long inner);
+  void (*softmax_backward)(bool log, const float* y, const float* dy, float* out, long outer, long n, long inner);
+  /** Returns -1, or the first row whose (non-ignored) target is out of range. */
+  long (*cross_entropy)(const float* logits, const int32_t* targets, long N, long C, int32_t ignore, float* loss,
+                        float* lse);
+  void (*cross_entropy_backward)(const float* logits, const int32_t* targets, const float* lse, const float* dloss,
+                                 long N, long C, int32_t ignore, float* out);
+  void (*rmsnorm)(const float* x, const float* w, long rows, long D, float eps, float* y, float* rstd);
+  void (*rmsnorm_backward)(const float* x, const float* w, const float* rstd, const float* dy, long rows, long D,
+                           float* dx, float* dw);
+  void (*rope)(const float* x, const float* cos, const float* sin, const int32_t* row_off, long rows, long D,
+               bool interleaved, bool inverse, float* out);
+  void (*attention)(const AttnArgs& a, float* out, float* lse);
+  void (*attention_backward)(const AttnArgs& a, const float* out, const float* lse, const float* dout, float* dq,
+                             float* dk, float* dv);
+  // Gathers / scatter-adds of (inner)-long rows along the middle dim of (outer, n, inner); src/out have m rows.
+  void (*index_select)(const float* x, const int32_t* idx, long outer, long n, long inner, long m, float* out);
+  /** out[a, idx[j]] += w[j] * src[a, j] (w may be null: weight 1); out already holds x. */
+  void (*index_add)(float* out, const int32_t* idx, const float* src, const float* w, long outer, long n, long inner,
+                    long m);
+  void (*adamw)(float* p, const float* g, float* m, float* v, long n, const AdamWCoef& c);
+  /** Generic strided copy for permute: out[i] = x[sum idx_d * strides_d] over `shape` (ndim <= 8). 4-byte elements. */
+  void (*permute32)(const uint32_t* x, uint32_t* out, int ndim, const long* shape, const long* strides);
+  /** Measured FMA throughput of this ISA's vector unit on one core (FLOP per nanosecond) and vector width. */
+  double (*fma_gflops_1core)(double seconds);
+  int vector_floats;
+};
+
+namespace avx512 { void fill_table(KernelTable* t); }
+namespace avx2 { void fill_table(KernelTable* t); }
+namespace generic { void fill_table(KernelTable* t); }
+
+}  // namespace r1ts

@@ -1,0 +1,266 @@
+// Fused scaled-dot-product attention, forward and backward, for one ISA (the FlashAttention-2 algorithm on a CPU).
+//
+// Forward: one task per (batch, head, block of Bq queries). Keys are visited in blocks of Bk with an online softmax
+// (running max m and sum l per query; the accumulated output is rescaled when the max grows), so the Tq x Tk score
+// matrix never exists. K^T and V are packed once per call into the sgemm panel layout and shared by all tasks; the
+// two products per block (S = Q K^T and O += P V) run on the sgemm micro-kernel.
+//
+// Backward: one task per (batch, key/value head, set of key blocks). For each key block it loops over the heads of
+// its group and the query blocks that see the block, recomputes P = exp(S - lse), and accumulates dV = P^T dO,
+// dK = dS^T Q (owned by the task: no races) and dQ = dS K (into a per-set partial when key blocks are split across
+// tasks, summed at the end), with dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O).
+//
+// Causal alignment is the reference's: query i sees keys j <= i + Tk - Tq. A query that sees no key gets output 0
+// and lse -Infinity, and contributes nothing to the gradients. Scores use q pre-multiplied by `scale`.
+#include "gemm.h"
+
+namespace r1ts {
+namespace R1TS_ISA {
+namespace {
+
+constexpr long Bq = ((64 + MR - 1) / MR) * MR;  // query block: whole micro-kernel row tiles
+constexpr long Bk = 128;                         // key block: a multiple of NR (NR is 8, 16 or 32)
+static_assert(Bk % NR == 0, "key blocks must be whole B panels");
+
+inline long panels(long n) { return ceil_div(n, NR); }
+inline long rows_padded(long n) { return ceil_div(n, MR) * MR; }
+/** Sub-buffer sizes are rounded up to whole cache lines, so every packed operand starts 64-byte aligned. */
+inline long lines(long floats) { return ceil_div(floats, 16) * 16; }
+
+/** Keys visible to query i (exclusive end). */
+inline long row_end(const AttnArgs& a, long i) {
+  return a.causal ? lmax(0, lmin(a.Tk, i + a.Tk - a.Tq + 1)) : a.Tk;
+}
+
+thread_local Scratch tl_shared = {nullptr, 0};  // caller thread: packed operands shared by all tasks
+thread_local Scratch tl_task = {nullptr, 0};    // each thread: per-task blocks
+
+// ---- forward -----------------------------------------------------------------------------------------------------
+
+void attention(const AttnArgs& a, float* out, float* lse) {
+  const long B = a.B, H = a.H, Hk = a.Hk, Tq = a.Tq, Tk = a.Tk, Dk = a.Dk, Dv = a.Dv, group = H / Hk;
+  const long ktSize = lines(panels(Tk) * Dk * NR);  // K^T as B panels over keys (kc = Dk)
+  const long vSize = lines(panels(Dv) * Tk * NR);   // V as B panels over Dv (kc = Tk)
+  float* packed = scratch(tl_shared, (size_t)B * Hk * (ktSize + vSize) + 64);
+  pfor(B * Hk, [&](long bh, int) {
+    const float* k = a.k + bh * Tk * Dk;
+    const float* v = a.v + bh * Tk * Dv;
+    float* kt = packed + bh * (ktSize + vSize);
+    pack_b(Dk, Tk, k, 1, Dk, kt, Dk * NR);
+    pack_b(Tk, Dv, v, Dv, 1, kt + ktSize, Tk * NR);
+  });
+  const long qBlocks = ceil_div(Tq, Bq);
+  pfor(B * H * qBlocks, [&](long t, int) {
+    const long bh = t / qBlocks, qb = t % qBlocks;
+    const long b = bh / H, h = bh % H, kvh = b * Hk + h / group;
+    const long i0 = qb * Bq, bq = lmin(Bq, Tq - i0);
+    const float* kt = packed + kvh * (ktSize + vSize);
+    const float* vp = kt + ktSize;
+    const long qpSize = lines(rows_padded(bq) * Dk), pSize = lines(rows_padded(bq) * Bk);
+    float* buf = scratch(tl_task, (size_t)qpSize + pSize + Bq * Bk + lines(Bq * Dv) + 2 * Bq + 64);
+    float* qp = buf;
+    float* pp = qp + qpSize;
+    float* s = pp + pSize;
+    float* o = s + Bq * Bk;
+    float* m = o + lines(Bq * Dv);
+    float* l = m + Bq;
+    pack_a(bq, Dk, a.q + (bh * Tq + i0) * Dk, Dk, 1, qp);
+    for (long x = 0; x < qpSize; x++) qp[x] *= a.scale;
+    memset(o, 0, bq * Dv * 4);
+    for (long r = 0; r < bq; r++) {
+      m[r] = -__builtin_inff();
+      l[r] = 0.0f;
+    }
+    const long kend = row_end(a, i0 + bq - 1);
+    for (long j0 = 0; j0 < kend; j0 += Bk) {
+      const long bk = lmin(Bk, kend - j0);
+      gemm_packed(bq, bk, Dk, qp, kt + (j0 / NR) * Dk * NR, Dk * NR, s, Bk, false);
+      for (long r = 0; r < bq; r++) {
+        float* sr = s + r * Bk;
+        const long valid = lmax(0, lmin(bk, row_end(a, i0 + r) - j0));
+        if (valid == 0) {
+          memset(sr, 0, bk * 4);
+          continue;
+        }
+        vf mxv = vset1(m[r]);
+        long j = 0;
+        for (; j + VW <= valid; j += VW) mxv = vmax(mxv, vload(sr + j));
+        float mx = hmax(mxv);
+        for (; j < valid; j++) mx = sr[j] > mx ? sr[j] : mx;
+        const float corr = m[r] == -__builtin_inff() ? 0.0f : expf(m[r] - mx);
+        const vf mv = vset1(mx);
+        vf acc = {};
+        for (j = 0; j + VW <= valid; j += VW) {
+          vf p = vexp(vload(sr + j) - mv);
+          vstore(sr + j, p);
+          acc += p;
+        }
+        float sum = hsum(acc);
+        for (; j < valid; j++) {
+          sr[j] = expf(sr[j] - mx);
+          sum += sr[j];
+        }
+        for (j = valid; j < bk; j++) sr[j] = 0.0f;
+        l[r] = l[r] * corr + sum;
+        m[r] = mx;
+        if (corr != 1.0f) {
+          float* orow = o + r * Dv;
+          for (long d = 0; d < Dv; d++) orow[d] *= corr;
+        }
+      }
+      pack_a(bq, bk, s, Bk, 1, pp);
+      gemm_packed(bq, Dv, bk, pp, vp + j0 * NR, Tk * NR, o, Dv, true);
+    }
+    for (long r = 0; r < bq; r++) {
+      float* dst = out + (bh * Tq + i0 + r) * Dv;
+      if (l[r] == 0.0f) {
+        memset(dst, 0, Dv * 4);
+        lse[bh * Tq + i0 + r] = -__builtin_inff();
+        continue;
+      }
+      const float inv = 1.0f / l[r];
+      for (long d = 0; d < Dv; d++) dst[d] = o[r * Dv + d] * inv;
+      lse[bh * Tq + i0 + r] = m[r] + logf(l[r]);
+    }
+  });
+}
+
+// ---- backward ----------------------------------------------------------------------------------------------------
+
+void attention_backward(const AttnArgs& a, const float* out, const float* lse, const float* dout, float* dq, float* dk,
+                        float* dv) {
+  const long B = a.B, H = a.H, Hk = a.Hk, Tq = a.Tq, Tk = a.Tk, Dk = a.Dk, Dv = a.Dv, group = H / Hk;
+  const int nt = num_threads();
+  // Per key/value head: K^T and V^T as B panels over keys, K as B panels over Dk.
+  const long ktSize = lines(panels(Tk) * Dk * NR), vtSize = lines(panels(Tk) * Dv * NR);
+  const long kSize = lines(panels(Dk) * Tk * NR);
+  const long kvSize = ktSize + vtSize + kSize;
+  // Per head: Q (scaled) and dO as A panels, dO and Q as B panels over Dv / Dk, and D = rowsum(dO * O).
+  const long qaSize = lines(rows_padded(Tq) * Dk), daSize = lines(rows_padded(Tq) * Dv);
+  const long dbSize = lines(panels(Dv) * Tq * NR), qbSize = lines(panels(Dk) * Tq * NR);
+  const long hSize = qaSize + daSize + dbSize + qbSize + lines(Tq);
+  const long kBlocks = ceil_div(Tk, Bk);
+  long nchunks = 1;
+  if (B * Hk < 2L * nt) nchunks = lmin(kBlocks, ceil_div(2L * nt, B * Hk));
+  const long dqPart = nchunks > 1 ? lines(B * H * Tq * Dk) : 0;
+  float* shared = scratch(tl_shared, (size_t)B * Hk * kvSize + (size_t)B * H * hSize + (size_t)nchunks * dqPart + 64);
+  float* kvPacked = shared;
+  float* hPacked = kvPacked + B * Hk * kvSize;
+  float* dqParts = hPacked + B * H * hSize;
+  if (dqPart) memset(dqParts, 0, (size_t)nchunks * dqPart * 4);
+
+  pfor(B * Hk + B * H, [&](long t, int) {
+    if (t < B * Hk) {
+      const float* k = a.k + t * Tk * Dk;
+      const float* v = a.v + t * Tk * Dv;
+      float* p = kvPacked + t * kvSize;
+      pack_b(Dk, Tk, k, 1, Dk, p, Dk * NR);
+      pack_b(Dv, Tk, v, 1, Dv, p + ktSize, Dv * NR);
+      pack_b(Tk, Dk, k, Dk, 1, p + ktSize + vtSize, Tk * NR);
+      return;
+    }
+    const long bh = t - B * Hk;
+    const float* q = a.q + bh * Tq * Dk;
+    const float* g = dout + bh * Tq * Dv;
+    const float* o = out + bh * Tq * Dv;
+    float* p = hPacked + bh * hSize;
+    pack_a(Tq, Dk, q, Dk, 1, p);
+    for (long x = 0; x < qaSize; x++) p[x] *= a.scale;
+    pack_a(Tq, Dv, g, Dv, 1, p + qaSize);
+    pack_b(Tq, Dv, g, Dv, 1, p + qaSize + daSize, Tq * NR);
+    pack_b(Tq, Dk, q, Dk, 1, p + qaSize + daSize + dbSize, Tq * NR);
+    float* D = p + qaSize + daSize + dbSize + qbSize;
+    for (long i = 0; i < Tq; i++) {
+      float s = 0;
+      for (long d = 0; d < Dv; d++) s += g[i * Dv + d] * o[i * Dv + d];
+      D[i] = s;
+    }
+  });
+
+  pfor(B * Hk * nchunks, [&](long t, int) {
+    const long kvh = t / nchunks, chunk = t % nchunks;
+    const long b = kvh / Hk, kh = kvh % Hk;
+    const float* kv = kvPacked + kvh * kvSize;
+    const long blk = lines(rows_padded(lmax(Bq, Bk)) * lmax(Bq, Bk));
+    float* buf = scratch(tl_task, (size_t)2 * Bq * Bk + 3 * blk + 64);
+    float* s = buf;                // P (bq x bk)
+    float* dp = s + Bq * Bk;       // dP, then dS
+    float* pta = dp + Bq * Bk;     // P^T as A panels
+    float* dsa = pta + blk;        // dS as A panels
+    float* dsta = dsa + blk;       // dS^T as A panels
+    for (long kb = chunk; kb < kBlocks; kb += nchunks) {  // interleaved, to balance causal work
+      const long j0 = kb * Bk, bk = lmin(Bk, Tk - j0);
+      float* dkRows = dk + (kvh * Tk + j0) * Dk;
+      float* dvRows = dv + (kvh * Tk + j0) * Dv;
+      // First query that sees key j0: i + Tk - Tq >= j0.
+      const long qFirst = a.causal ? lmax(0, j0 - (Tk - Tq)) : 0;
+      for (long hh = 0; hh < group; hh++) {
+        const long bh = b * H + kh * group + hh;
+        const float* hp = hPacked + bh * hSize;
+        const float* qa = hp;
+        const float* da = qa + qaSize;
+        const float* db = da + daSize;
+        const float* qbp = db + dbSize;
+        const float* D = qbp + qbSize;
+        const float* lrow = lse + bh * Tq;
+        float* dqRows = (nchunks > 1 ? dqParts + chunk * dqPart : dq) + bh * Tq * Dk;
+        for (long i0 = (qFirst / Bq) * Bq; i0 < Tq; i0 += Bq) {
+          const long bq = lmin(Bq, Tq - i0);
+          gemm_packed(bq, bk, Dk, qa + i0 * Dk, kv + (j0 / NR) * Dk * NR, Dk * NR, s, Bk, false);
+          gemm_packed(bq, bk, Dv, da + i0 * Dv, kv + ktSize + (j0 / NR) * Dv * NR, Dv * NR, dp, Bk, false);
+          for (long r = 0; r < bq; r++) {
+            float* sr = s + r * Bk;
+            float* dr = dp + r * Bk;
+            const long valid = lmax(0, lmin(bk, row_end(a, i0 + r) - j0));
+            const vf lv = vset1(lrow[i0 + r]);
+            const vf Dr = vset1(D[i0 + r]);
+            const vf sc = vset1(a.scale);
+            long j = 0;
+            for (; j + VW <= valid; j += VW) {
+              vf p = vexp(vload(sr + j) - lv);
+              vstore(sr + j, p);
+              vstore(dr + j, p * (vload(dr + j) - Dr) * sc);
+            }
+            for (; j < valid; j++) {
+              const float p = expf(sr[j] - lv[0]);
+              sr[j] = p;
+              dr[j] = p * (dr[j] - Dr[0]) * a.scale;
+            }
+            for (; j < bk; j++) sr[j] = dr[j] = 0.0f;
+          }
+          // dV += P^T dO
+          pack_a(bk, bq, s, 1, Bk, pta);
+          gemm_packed(bk, Dv, bq, pta, db + i0 * NR, Tq * NR, dvRows, Dv, true);
+          // dQ += dS K
+          pack_a(bq, bk, dp, Bk, 1, dsa);
+          gemm_packed(bq, Dk, bk, dsa, kv + ktSize + vtSize + j0 * NR, Tk * NR, dqRows + i0 * Dk, Dk, true);
+          // dK += dS^T Q
+          pack_a(bk, bq, dp, 1, Bk, dsta);
+          gemm_packed(bk, Dk, bq, dsta, qbp + i0 * NR, Tq * NR, dkRows, Dk, true);
+        }
+      }
+    }
+  });
+
+  if (nchunks > 1) {
+    const long n = B * H * Tq * Dk;
+    pfor_range(n, 1 << 14, [&](long lo, long hi) {
+      for (long c = 0; c < nchunks; c++) {
+        const float* src = dqParts + c * dqPart;
+        long i = lo;
+        for (; i + VW <= hi; i += VW) vstore(dq + i, vload(dq + i) + vload(src + i));
+        for (; i < hi; i++) dq[i] += src[i];
+      }
+    });
+  }
+}
+
+}  // namespace
+
+void fill_attention(KernelTable* t) {
+  t->attention = &attention;
+  t->attention_backward = &attention_backward;
+}
+
+}  // namespace R1TS_ISA
+}  // namespace r1ts

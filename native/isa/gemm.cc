@@ -1,0 +1,305 @@
+// Packed, cache-blocked sgemm (the BLIS loop nest) for one ISA.
+//
+//   for jc in N step NC:                      B block (KC x NC) packed into NR-wide panels, shared by all threads
+//     for pc in K step KC:
+//       pack B[pc:pc+KC, jc:jc+NC]
+//       for ic in M step MC (parallel):       A block (MC x KC) packed into MR-tall panels, per thread, lives in L2
+//         pack A[ic:ic+MC, pc:pc+KC]
+//         for jr in NC step NR:               B micro-panel (KC x NR) stays in L1
+//           for ir in MC step MR:
+//             C[ir:ir+MR, jr:jr+NR] (+)= Ap[ir] * Bp[jr]     the register-blocked micro-kernel
+//
+// Transposed operands are read in place: packing reads op(A)(i, p) = A[i*rsA + p*csA] with whatever strides the
+// layout has, so there is no transpose copy. Rows left over at the bottom run a micro-kernel instantiated for that
+// many rows (no wasted FMAs); columns left over at the right go through a small buffer.
+#include <utility>  // std::integer_sequence (compile time only)
+
+#include "gemm.h"
+
+namespace r1ts {
+namespace R1TS_ISA {
+
+
+
+namespace {
+
+/** Rows 0..R-1 (R <= MR) of the MR x NR tile: c (+)= a * b over kc steps. a is an MR-tall packed panel. */
+template <int R>
+__attribute__((always_inline)) inline void ukernel(long kc, const float* __restrict a, const float* __restrict b,
+                                                   float* __restrict c, long ldc, bool acc) {
+  vf cr[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      cr[i][v] = vf{};
+      __builtin_prefetch(c + i * ldc + v * VW, 1);  // C arrives from L2/L3 while the k loop runs
+    }
+  for (long p = 0; p < kc; p++) {
+    vf bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) bv[v] = vload(b + v * VW);  // unaligned load: panels need not be 64-byte aligned
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
+      vf av = vset1(a[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) cr[i][v] += av * bv[v];
+    }
+    a += MR;
+    b += NR;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      float* cp = c + i * ldc + v * VW;
+      vstore(cp, acc ? vload(cp) + cr[i][v] : cr[i][v]);
+    }
+}
+
+template <int R>
+void ukernel_fn(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
+  ukernel<R>(kc, a, b, c, ldc, acc);
+}
+
+typedef void (*UkFn)(long, const float*, const float*, float*, long, bool);
+
+template <int... Rs>
+struct UkTable {
+  static constexpr UkFn fns[sizeof...(Rs) + 1] = {nullptr, &ukernel_fn<Rs>...};
+};
+template <int... Is>
+constexpr const UkFn* uk_table(std::integer_sequence<int, Is...>) {
+  return UkTable<(Is + 1)...>::fns;
+}
+const UkFn* const kUk = uk_table(std::make_integer_sequence<int, MR>{});
+
+}  // namespace
+
+void pack_a(long mc, long kc, const float* A, long rsA, long csA, float* dst) {
+  for (long i0 = 0; i0 < mc; i0 += MR) {
+    const long mr = lmin(MR, mc - i0);
+    float* d = dst + i0 * kc;
+    const float* s = A + i0 * rsA;
+    if (csA == 1) {
+      // Rows are contiguous along p: read MR rows side by side, a cache line at a time.
+      if (mr == MR) {
+        for (long p = 0; p < kc; p++)
+#pragma GCC unroll 16
+          for (int i = 0; i < MR; i++) d[p * MR + i] = s[i * rsA + p];
+      } else {
+        for (long p = 0; p < kc; p++) {
+          for (long i = 0; i < mr; i++) d[p * MR + i] = s[i * rsA + p];
+          for (long i = mr; i < MR; i++) d[p * MR + i] = 0.0f;
+        }
+      }
+    } else if (rsA == 1) {
+      // Columns are contiguous along i (transposed A): copy MR floats per step.
+      for (long p = 0; p < kc; p++) {
+        const float* sp = s + p * csA;
+        for (long i = 0; i < mr; i++) d[p * MR + i] = sp[i];
+        for (long i = mr; i < MR; i++) d[p * MR + i] = 0.0f;
+      }
+    } else {
+      for (long p = 0; p < kc; p++) {
+        for (long i = 0; i < mr; i++) d[p * MR + i] = s[i * rsA + p * csA];
+        for (long i = mr; i < MR; i++) d[p * MR + i] = 0.0f;
+      }
+    }
+  }
+}
+
+namespace {
+
+/** Packs one NR-wide panel of op(B)[0:kc, 0:nr]: dst[p*NR + j]; columns nr..NR-1 are zero. */
+void pack_b_panel(long kc, long nr, const float* B, long rsB, long csB, float* d) {
+  if (csB == 1 && nr == NR) {
+    for (long p = 0; p < kc; p++) {
+      const float* sp = B + p * rsB;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) vstore(d + p * NR + v * VW, vload(sp + v * VW));
+    }
+  } else if (rsB == 1) {
+    // Transposed B: each of the nr columns of op(B) is a contiguous row of B. Read rows, write strided (the
+    // destination panel is KC x NR floats and stays in L1).
+    if (nr < NR) {
+      for (long p = 0; p < kc; p++)
+        for (long j = nr; j < NR; j++) d[p * NR + j] = 0.0f;
+    }
+    long j = 0;
+    for (; j + 4 <= nr; j += 4) {
+      const float* s0 = B + j * csB;
+      const float* s1 = s0 + csB;
+      const float* s2 = s1 + csB;
+      const float* s3 = s2 + csB;
+      for (long p = 0; p < kc; p++) {
+        float* dp = d + p * NR + j;
+        dp[0] = s0[p];
+        dp[1] = s1[p];
+        dp[2] = s2[p];
+        dp[3] = s3[p];
+      }
+    }
+    for (; j < nr; j++) {
+      const float* s0 = B + j * csB;
+      for (long p = 0; p < kc; p++) d[p * NR + j] = s0[p];
+    }
+  } else {
+    for (long p = 0; p < kc; p++) {
+      for (long j = 0; j < nr; j++) d[p * NR + j] = B[p * rsB + j * csB];
+      for (long j = nr; j < NR; j++) d[p * NR + j] = 0.0f;
+    }
+  }
+}
+
+struct Prod {
+  long M, N, K;
+  const float* A;
+  long rsA, csA;
+  const float* B;
+  long rsB, csB;
+  float* C;
+  long ldc;
+  bool acc;  // C += instead of C =
+};
+
+/** C[0:mc, jr0:jr1] (+)= Ap * Bp for one packed A block and panels jr0/NR .. jr1/NR of a packed B block. */
+void macro(long mc, long jr0, long jr1, long nc, long kc, const float* Ap, const float* Bp, long bpstride, float* C,
+           long ldc, bool acc) {
+  alignas(64) float tmp[MR * NR];
+  for (long jr = jr0; jr < jr1; jr += NR) {
+    const long nr = lmin(NR, nc - jr);
+    const float* bp = Bp + (jr / NR) * bpstride;
+    for (long ir = 0; ir < mc; ir += MR) {
+      const long mr = lmin(MR, mc - ir);
+      const float* ap = Ap + ir * kc;
+      float* c = C + ir * ldc + jr;
+      if (nr == NR) {
+        kUk[mr](kc, ap, bp, c, ldc, acc);
+      } else {
+        kUk[mr](kc, ap, bp, tmp, NR, false);
+        for (long i = 0; i < mr; i++)
+          for (long j = 0; j < nr; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + tmp[i * NR + j] : tmp[i * NR + j];
+      }
+    }
+  }
+}
+
+thread_local Scratch tl_apack = {nullptr, 0};
+thread_local Scratch tl_bpack = {nullptr, 0};
+
+void gemm_one_serial(const Prod& P) {
+  if (P.M == 0 || P.N == 0) return;
+  float* Ap = scratch(tl_apack, (size_t)(MC + MR) * KC);
+  float* Bp = scratch(tl_bpack, (size_t)KC * (NC + NR));
+  for (long jc = 0; jc < P.N; jc += NC) {
+    const long nc = lmin(NC, P.N - jc);
+    if (P.K == 0 && !P.acc) {
+      for (long i = 0; i < P.M; i++) memset(P.C + i * P.ldc + jc, 0, nc * 4);
+    }
+    for (long pc = 0; pc < P.K; pc += KC) {
+      const long kc = lmin(KC, P.K - pc);
+      const bool acc = P.acc || pc > 0;
+      for (long jr = 0; jr < nc; jr += NR)
+        pack_b_panel(kc, lmin(NR, nc - jr), P.B + pc * P.rsB + (jc + jr) * P.csB, P.rsB, P.csB, Bp + jr * kc);
+      for (long ic = 0; ic < P.M; ic += MC) {
+        const long mc = lmin(MC, P.M - ic);
+        pack_a(mc, kc, P.A + ic * P.rsA + pc * P.csA, P.rsA, P.csA, Ap);
+        macro(mc, 0, nc, nc, kc, Ap, Bp, kc * NR, P.C + ic * P.ldc + jc, P.ldc, acc);
+      }
+    }
+  }
+}
+
+void gemm_one_parallel(const Prod& P) {
+  const int nt = num_threads();
+  if (P.M == 0 || P.N == 0) return;
+  if (nt == 1 || P.K == 0) {
+    gemm_one_serial(P);
+    return;
+  }
+  // Work split. M is cut into nic blocks of whole MR tiles (a multiple of the thread count, at most MC rows each);
+  // when M is too short to give every thread a block, the N panels are cut as well (each task then packs its own
+  // copy of the small A block).
+  const long tilesM = ceil_div(P.M, MR);
+  long nic = ceil_div(tilesM * MR, MC);
+  nic = ceil_div(nic, nt) * nt;
+  if (nic > tilesM) nic = tilesM;
+  const long tilesPerBlock = ceil_div(tilesM, nic);
+  const long mcEff = tilesPerBlock * MR;
+  nic = ceil_div(P.M, mcEff);
+  float* Bp = scratch(tl_bpack, (size_t)KC * (NC + NR));
+  for (long jc = 0; jc < P.N; jc += NC) {
+    const long nc = lmin(NC, P.N - jc);
+    const long npanels = ceil_div(nc, NR);
+    long jsplit = 1;
+    if (nic < nt) jsplit = lmin(npanels, ceil_div(nt, nic));
+    const long panelsPerSplit = ceil_div(npanels, jsplit);
+    jsplit = ceil_div(npanels, panelsPerSplit);
+    for (long pc = 0; pc < P.K; pc += KC) {
+      const long kc = lmin(KC, P.K - pc);
+      const bool acc = P.acc || pc > 0;
+      const long packTasks = lmin(npanels, 4L * nt);
+      const long panelsPerPack = ceil_div(npanels, packTasks);
+      pfor(ceil_div(npanels, panelsPerPack), [&](long t, int) {
+        for (long q = t * panelsPerPack; q < lmin(npanels, (t + 1) * panelsPerPack); q++) {
+          const long jr = q * NR;
+          pack_b_panel(kc, lmin(NR, nc - jr), P.B + pc * P.rsB + (jc + jr) * P.csB, P.rsB, P.csB, Bp + jr * kc);
+        }
+      });
+      pfor(nic * jsplit, [&](long t, int) {
+        const long ib = t / jsplit;
+        const long js = t % jsplit;
+        const long ic = ib * mcEff;
+        const long mc = lmin(mcEff, P.M - ic);
+        float* Ap = scratch(tl_apack, (size_t)(mcEff + MR) * KC);
+        pack_a(mc, kc, P.A + ic * P.rsA + pc * P.csA, P.rsA, P.csA, Ap);
+        const long jr0 = js * panelsPerSplit * NR;
+        const long jr1 = lmin(nc, (js + 1) * panelsPerSplit * NR);
+        macro(mc, jr0, jr1, nc, kc, Ap, Bp, kc * NR, P.C + ic * P.ldc + jc, P.ldc, acc);
+      });
+    }
+  }
+}
+
+}  // namespace
+
+void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* dst, long pstride) {
+  for (long jr = 0; jr < nc; jr += NR) pack_b_panel(kc, lmin(NR, nc - jr), B + jr * csB, rsB, csB, dst + (jr / NR) * pstride);
+}
+
+void gemm_packed(long mc, long nc, long kc, const float* Ap, const float* Bp, long bpstride, float* C, long ldc,
+                 bool acc) {
+  macro(mc, 0, nc, nc, kc, Ap, Bp, bpstride, C, ldc, acc);
+}
+
+void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB,
+                 float* C, long ldc, bool acc) {
+  Prod P = {M, N, K, A, rsA, csA, B, rsB, csB, C, ldc, acc};
+  gemm_one_serial(P);
+}
+
+void gemm_batched(const GemmBatch& g) {
+  const long M = g.M, N = g.N, K = g.K;
+  const long rsA = g.transA ? 1 : K, csA = g.transA ? M : 1;
+  const long rsB = g.transB ? 1 : N, csB = g.transB ? K : 1;
+  auto prod = [&](long bi) {
+    Prod P = {M, N, K, g.A + g.offA[bi], rsA, csA, g.B + g.offB[bi], rsB, csB, g.C + bi * M * N, N, false};
+    return P;
+  };
+  const double flops = 2.0 * M * N * K;
+  const int nt = num_threads();
+  if (g.batch >= nt && g.batch > 1 && flops < 4e6) {
+    // Many small products: one product per task.
+    pfor(g.batch, [&](long bi, int) { gemm_one_serial(prod(bi)); });
+    return;
+  }
+  for (long bi = 0; bi < g.batch; bi++) {
+    Prod P = prod(bi);
+    if (flops < 2e5) gemm_one_serial(P);
+    else gemm_one_parallel(P);
+  }
+}
+
+}  // namespace R1TS_ISA
+}  // namespace r1ts

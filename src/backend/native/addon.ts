@@ -1,0 +1,93 @@
+/**
+ * Loads the native addon (build/Release/r1ts_native.node, built from native/ by `npm ci`) and describes its
+ * functions. Every function works on caller-allocated typed arrays (outputs included), checks argument types and
+ * lengths, and runs synchronously on the addon's thread pool. Loading never throws: `addon` is null and
+ * `addonError` says why when the file is missing or cannot be loaded.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Op codes shared with native/common.h (BinOp, BinMode, UnOp); the order must match. */
+export const BIN_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export type BinOpName = (typeof BIN_OPS)[number];
+export const BinMode = {
+  /** a[i], b[i] */
+  Same: 0,
+  /** a[0], b[i] */
+  AScalar: 1,
+  /** a[i], b[0] */
+  BScalar: 2,
+  /** a[i % period], b[i]: a broadcasts over leading dims */
+  ASuffix: 3,
+  BSuffix: 4,
+  /** a[i / period], b[i]: a has trailing size-1 dims (one value per row of `period` elements) */
+  AColumn: 5,
+  BColumn: 6,
+} as const;
+export type BinMode = (typeof BinMode)[keyof typeof BinMode];
+export const UN_OPS = [
+  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'erf', 'sigmoid', 'silu', 'clamp', 'gelu', 'geluTanh',
+] as const;
+export type UnOpName = (typeof UN_OPS)[number];
+
+type F32 = Float32Array;
+type I32 = Int32Array;
+
+export interface NativeAddon {
+  matmul(A: F32, offA: I32, B: F32, offB: I32, C: F32, batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean): void;
+  binary(op: number, mode: BinMode, a: F32, b: F32, out: F32 | Uint8Array, n: number, period: number): void;
+  unary(op: number, x: F32, out: F32, p0: number, p1: number): void;
+  geluBackward(x: F32, dy: F32, out: F32, tanh: boolean): void;
+  swiglu(a: F32, b: F32, out: F32): void;
+  swigluBackward(a: F32, b: F32, dy: F32, da: F32, db: F32): void;
+  reduce(isMax: boolean, x: F32, out: F32, outer: number, n: number, inner: number): void;
+  softmax(log: boolean, x: F32, out: F32, outer: number, n: number, inner: number): void;
+  softmaxBackward(log: boolean, y: F32, dy: F32, out: F32, outer: number, n: number, inner: number): void;
+  crossEntropy(logits: F32, targets: I32, N: number, C: number, ignore: number, loss: F32, lse: F32): void;
+  crossEntropyBackward(logits: F32, targets: I32, lse: F32, dloss: F32, N: number, C: number, ignore: number, out: F32): void;
+  rmsNorm(x: F32, w: F32 | null, rows: number, D: number, eps: number, y: F32, rstd: F32): void;
+  rmsNormBackward(x: F32, w: F32 | null, rstd: F32, dy: F32, rows: number, D: number, dx: F32, dw: F32 | null): void;
+  rope(x: F32, cos: F32, sin: F32, rowOff: I32, rows: number, D: number, interleaved: boolean, inverse: boolean, out: F32): void;
+  /** dims = [B, H, Hk, Tq, Tk, Dk, Dv] */
+  attention(q: F32, k: F32, v: F32, dims: I32, causal: boolean, scale: number, out: F32, lse: F32): void;
+  /** dq, dk, dv must be zero-filled. */
+  attentionBackward(q: F32, k: F32, v: F32, dims: I32, causal: boolean, scale: number, out: F32, lse: F32, dout: F32, dq: F32, dk: F32, dv: F32): void;
+  indexSelect(x: F32, idx: I32, outer: number, n: number, inner: number, m: number, out: F32): void;
+  /** out (already holding x) += w[j] * src rows scattered to idx[j]; w null means weight 1. */
+  indexAdd(out: F32, idx: I32, src: F32, w: F32 | null, outer: number, n: number, inner: number, m: number): void;
+  adamw(p: F32, g: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number): void;
+  permute32(x: F32 | I32, out: F32 | I32, shape: I32, strides: I32): void;
+  info(): { isa: string; isas: string[]; threads: number; vectorFloats: number };
+  /** Switches the kernel table (one of info().isas); false if this CPU lacks it. For tests and benchmarks. */
+  setIsa(isa: string): boolean;
+  setThreads(n: number): void;
+  /** Vector FMA GFLOP/s of one core with the active ISA, measured for about `seconds`. */
+  fmaPeak(seconds: number): number;
+  /** Core clock (GHz) from a chain of dependent multiplies, best of rounds over about `seconds`. */
+  cpuGhz(seconds: number): number;
+}
+
+/**
+ * Where the addon is built: <repo>/build/Release, three levels above both src/backend/native and dist/backend/native.
+ * R1TS_NATIVE_PATH points elsewhere (another build; a missing file makes r1ts behave as if the build had failed).
+ */
+export const ADDON_PATH =
+  process.env.R1TS_NATIVE_PATH || fileURLToPath(new URL('../../../build/Release/r1ts_native.node', import.meta.url));
+
+function load(): { addon: NativeAddon | null; error: string | null } {
+  if (!existsSync(ADDON_PATH)) return { addon: null, error: `${ADDON_PATH} is not built` };
+  try {
+    const req = createRequire(import.meta.url);
+    return { addon: req(ADDON_PATH) as NativeAddon, error: null };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return { addon: null, error: `${ADDON_PATH} failed to load: ${msg}` };
+  }
+}
+
+const loaded = load();
+/** The addon, or null when it is not built or does not load. */
+export const addon: NativeAddon | null = loaded.addon;
+/** Why `addon` is null (one line), else null. */
+export const addonError: string | null = loaded.error;

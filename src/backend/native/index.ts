@@ -1,0 +1,64 @@
+/**
+ * The native CPU backend: C++ kernels (native/, built by `npm ci` into build/Release/r1ts_native.node) with runtime
+ * dispatch to AVX-512, AVX2+FMA or portable code and a persistent thread pool (R1TS_THREADS sets its size).
+ * Registered as 'native' when the addon loads; which backend is active is decided in ../select.ts.
+ *
+ * Implements, for float32: matmul, the elementwise binary ops (same-shape, scalar and row broadcasts), unary ops and
+ * activations, swiglu, geluBackward, sum / max over contiguous axes, permute (float32 and int32), softmax and
+ * log-softmax, cross-entropy, RMSNorm, RoPE and attention (each with its backward), indexSelect and indexAdd. Every
+ * other kernel, dtype or layout runs the TypeScript reference.
+ */
+import type { Kernels } from '../kernels.js';
+import { registerBackend } from '../registry.js';
+import { addon, addonError } from './addon.js';
+import { elementwiseKernels } from './elementwise.js';
+import { nnKernels } from './nn.js';
+
+export { adamwStep, weightedIndexAdd, weightedIndexAddRef } from './fused.js';
+export type { NativeAddon } from './addon.js';
+
+/** The native kernels, or null when the addon is not available. */
+export const nativeKernels: Partial<Kernels> | null = addon ? { ...elementwiseKernels(addon), ...nnKernels(addon) } : null;
+
+if (nativeKernels) registerBackend('native', nativeKernels);
+
+/** Whether the addon loaded (the 'native' backend is registered). */
+export function nativeAvailable(): boolean {
+  return addon !== null;
+}
+
+/** Why the addon is unavailable (one line), or null. */
+export function nativeLoadError(): string | null {
+  return addonError;
+}
+
+export interface NativeInfo {
+  /** The instruction set the kernels run with: 'avx512', 'avx2' or 'generic'. */
+  isa: string;
+  /** Instruction sets this CPU can run, best first. */
+  isas: string[];
+  threads: number;
+  /** Floats per vector register in the active ISA. */
+  vectorFloats: number;
+}
+
+/** ISA and thread count of the native backend, or null without the addon. */
+export function nativeInfo(): NativeInfo | null {
+  return addon ? addon.info() : null;
+}
+
+/** Selects the kernels of a lower instruction set (tests, benchmarks); false if this CPU cannot run `isa`. */
+export function setNativeIsa(isa: string): boolean {
+  return addon ? addon.setIsa(isa) : false;
+}
+
+/** Resizes the native thread pool (the calling thread counts as one). */
+export function setNativeThreads(n: number): void {
+  if (!addon) throw new Error(`native backend is not available (${addonError})`);
+  addon.setThreads(n);
+}
+
+/** The raw addon (benchmarks and tests only), or null. */
+export function nativeAddon() {
+  return addon;
+}

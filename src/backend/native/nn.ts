@@ -1,0 +1,188 @@
+/**
+ * Native matmul, fused NN kernels and row gathers: batched sgemm (transposes read in place, broadcast batch dims),
+ * softmax / log-softmax, cross-entropy, RMSNorm, RoPE and attention (forward and backward), index-select and
+ * index-add. float32 only; invalid arguments and other dtypes go to the reference kernel, so errors read the same.
+ */
+import type { Kernels, TensorData } from '../kernels.js';
+import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
+import { around, stridedOffsets } from '../ts/util.js';
+import type { NativeAddon } from './addon.js';
+import { f32, isF32, ref } from './util.js';
+
+function out32(shape: readonly number[]): TensorData & { data: Float32Array } {
+  return { data: new Float32Array(numel(shape)), shape: [...shape], dtype: 'float32' };
+}
+
+/** Whether the contract's shape rules for attention hold (else the reference throws its error). */
+function attentionDims(q: TensorData, k: TensorData, v: TensorData): Int32Array | null {
+  if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) return null;
+  const [B, H, Tq, Dk] = q.shape;
+  const [Bk, Hk, Tk, Dk2] = k.shape;
+  const [Bv, Hv, Tv, Dv] = v.shape;
+  if (B !== Bk || B !== Bv || Hk !== Hv || Hk === 0 || H % Hk !== 0 || Tk !== Tv || Dk !== Dk2) return null;
+  return Int32Array.from([B, H, Hk, Tq, Tk, Dk, Dv]);
+}
+
+function indexOk(index: TensorData, n: number): boolean {
+  if (index.dtype !== 'int32' || !(index.data instanceof Int32Array)) return false;
+  const d = index.data;
+  for (let i = 0; i < d.length; i++) if (d[i] < 0 || d[i] >= n) return false;
+  return true;
+}
+
+function softmaxKernel(addon: NativeAddon, log: boolean): Kernels['softmax'] {
+  const name = log ? 'logSoftmax' : 'softmax';
+  return (x, attrs) => {
+    if (!isF32(x)) return ref(name)(x, attrs);
+    const { outer, n, inner } = around(x.shape, attrs.axis);
+    const o = out32(x.shape);
+    addon.softmax(log, x.data, o.data, outer, n, inner);
+    return o;
+  };
+}
+
+function softmaxBackwardKernel(addon: NativeAddon, log: boolean): Kernels['softmaxBackward'] {
+  const name = log ? 'logSoftmaxBackward' : 'softmaxBackward';
+  return (y, dy, attrs) => {
+    if (!isF32(y) || !isF32(dy) || !sameShape(y.shape, dy.shape)) return ref(name)(y, dy, attrs);
+    const { outer, n, inner } = around(y.shape, attrs.axis);
+    const o = out32(y.shape);
+    addon.softmaxBackward(log, y.data, dy.data, o.data, outer, n, inner);
+    return o;
+  };
+}
+
+export function nnKernels(addon: NativeAddon): Partial<Kernels> {
+  return {
+    matmul: (a, b, attrs) => {
+      const { transA, transB } = attrs;
+      if (!isF32(a) || !isF32(b) || a.shape.length < 2 || b.shape.length < 2) return ref('matmul')(a, b, attrs);
+      const ar = a.shape.length;
+      const br = b.shape.length;
+      const M = transA ? a.shape[ar - 1] : a.shape[ar - 2];
+      const K = transA ? a.shape[ar - 2] : a.shape[ar - 1];
+      const Kb = transB ? b.shape[br - 1] : b.shape[br - 2];
+      const N = transB ? b.shape[br - 2] : b.shape[br - 1];
+      if (K !== Kb) return ref('matmul')(a, b, attrs);
+      const batchA = a.shape.slice(0, -2);
+      const batchB = b.shape.slice(0, -2);
+      const batch = broadcastShapes(batchA, batchB, 'matmul');
+      const c = out32([...batch, M, N]);
+      const offA = stridedOffsets(batch, broadcastStrides(batchA, batch).map((s) => s * M * K));
+      const offB = stridedOffsets(batch, broadcastStrides(batchB, batch).map((s) => s * K * N));
+      if (c.data.length > 0) addon.matmul(a.data, offA, b.data, offB, c.data, offA.length, M, N, K, transA, transB);
+      return c;
+    },
+
+    softmax: softmaxKernel(addon, false),
+    logSoftmax: softmaxKernel(addon, true),
+    softmaxBackward: softmaxBackwardKernel(addon, false),
+    logSoftmaxBackward: softmaxBackwardKernel(addon, true),
+
+    crossEntropy: (logits, targets, attrs) => {
+      const { ignoreIndex } = attrs;
+      if (!isF32(logits) || logits.shape.length !== 2 || !(targets.data instanceof Int32Array)) {
+        return ref('crossEntropy')(logits, targets, attrs);
+      }
+      const [N, C] = logits.shape;
+      if (targets.data.length !== N) return ref('crossEntropy')(logits, targets, attrs);
+      for (let r = 0; r < N; r++) {
+        const t = targets.data[r];
+        if (t !== ignoreIndex && (t < 0 || t >= C)) return ref('crossEntropy')(logits, targets, attrs); // throws
+      }
+      const loss = out32([N]);
+      const lse = out32([N]);
+      addon.crossEntropy(logits.data, targets.data, N, C, ignoreIndex, loss.data, lse.data);
+      return { loss, lse };
+    },
+    crossEntropyBackward: (logits, targets, lse, dloss, attrs) => {
+      const ok = isF32(logits) && logits.shape.length === 2 && targets.data instanceof Int32Array && isF32(lse) && isF32(dloss);
+      if (!ok || targets.data.length !== logits.shape[0]) return ref('crossEntropyBackward')(logits, targets, lse, dloss, attrs);
+      const [N, C] = logits.shape;
+      const o = out32(logits.shape);
+      addon.crossEntropyBackward(f32(logits), targets.data as Int32Array, f32(lse), f32(dloss), N, C, attrs.ignoreIndex, o.data);
+      return o;
+    },
+
+    rmsNorm: (x, weight, attrs) => {
+      const D = x.shape[x.shape.length - 1];
+      const wOk = weight === null || (isF32(weight) && weight.shape.length === 1 && weight.shape[0] === D);
+      if (!isF32(x) || !wOk || x.shape.length === 0 || D === 0) return ref('rmsNorm')(x, weight, attrs);
+      const rows = x.data.length / D;
+      const y = out32(x.shape);
+      const rstd = out32(x.shape.slice(0, -1));
+      addon.rmsNorm(x.data, weight ? f32(weight) : null, rows, D, attrs.eps, y.data, rstd.data);
+      return { y, rstd };
+    },
+    rmsNormBackward: (x, weight, rstd, dy) => {
+      const D = x.shape[x.shape.length - 1];
+      const wOk = weight === null || (isF32(weight) && weight.data.length === D);
+      if (!isF32(x) || !isF32(rstd) || !isF32(dy) || !wOk || x.shape.length === 0 || D === 0) {
+        return ref('rmsNormBackward')(x, weight, rstd, dy);
+      }
+      const rows = x.data.length / D;
+      const dx = out32(x.shape);
+      const dweight = weight ? out32(weight.shape) : null;
+      addon.rmsNormBackward(x.data, weight ? f32(weight) : null, rstd.data, dy.data, rows, D, dx.data, dweight ? dweight.data : null);
+      return { dx, dweight };
+    },
+
+    rope: (x, cos, sin, attrs) => {
+      const D = x.shape[x.shape.length - 1];
+      const half = D / 2;
+      const lead = x.shape.slice(0, -1);
+      const cLead = cos.shape.slice(0, -1);
+      const ok =
+        isF32(x) && isF32(cos) && isF32(sin) && x.shape.length > 0 && D % 2 === 0 && sameShape(cos.shape, sin.shape) &&
+        cos.shape[cos.shape.length - 1] === half && cLead.length <= lead.length &&
+        cLead.every((d, i) => d === 1 || d === lead[lead.length - cLead.length + i]);
+      if (!ok || x.data.length === 0) return ref('rope')(x, cos, sin, attrs);
+      const rowOff = stridedOffsets(lead, broadcastStrides(cLead, lead).map((s) => s * half));
+      const o = out32(x.shape);
+      addon.rope(f32(x), f32(cos), f32(sin), rowOff, rowOff.length, D, attrs.interleaved, attrs.inverse, o.data);
+      return o;
+    },
+
+    attention: (q, k, v, attrs) => {
+      const dims = isF32(q) && isF32(k) && isF32(v) ? attentionDims(q, k, v) : null;
+      if (!dims) return ref('attention')(q, k, v, attrs);
+      const [B, H, , Tq, , , Dv] = dims;
+      const out = out32([B, H, Tq, Dv]);
+      const lse = out32([B, H, Tq]);
+      addon.attention(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, out.data, lse.data);
+      return { out, lse };
+    },
+    attentionBackward: (q, k, v, out, lse, dout, attrs) => {
+      const all = [q, k, v, out, lse, dout].every(isF32);
+      const dims = all ? attentionDims(q, k, v) : null;
+      if (!dims || !sameShape(out.shape, dout.shape)) return ref('attentionBackward')(q, k, v, out, lse, dout, attrs);
+      const dq = out32(q.shape);
+      const dk = out32(k.shape);
+      const dv = out32(v.shape);
+      addon.attentionBackward(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, f32(out), f32(lse), f32(dout), dq.data, dk.data, dv.data);
+      return { dq, dk, dv };
+    },
+
+    indexSelect: (x, index, attrs) => {
+      const { outer, n, inner } = around(x.shape, attrs.axis);
+      if (!isF32(x) || !indexOk(index, n)) return ref('indexSelect')(x, index, attrs);
+      const m = index.data.length;
+      const shape = [...x.shape];
+      shape[attrs.axis] = m;
+      const o = out32(shape);
+      if (o.data.length > 0) addon.indexSelect(x.data, index.data as Int32Array, outer, n, inner, m, o.data);
+      return o;
+    },
+    indexAdd: (x, index, src, attrs) => {
+      const { outer, n, inner } = around(x.shape, attrs.axis);
+      const m = index.data.length;
+      if (!isF32(x) || !isF32(src) || !indexOk(index, n) || src.data.length !== outer * m * inner) {
+        return ref('indexAdd')(x, index, src, attrs);
+      }
+      const o = out32(x.shape);
+      o.data.set(x.data);
+      if (m > 0 && inner > 0) addon.indexAdd(o.data, index.data as Int32Array, src.data, null, outer, n, inner, m);
+      return o;
+    },
+  };
+}

@@ -1,0 +1,551 @@
+/**
+ * Parity of the native backend (native/, src/backend/native) with the TypeScript reference backend, on random
+ * float32 inputs (seeded) with sizes 1, 7, 129 and 1000, every transpose combination and broadcast batches, under
+ * every instruction set this CPU runs (AVX-512, AVX2, portable). Also: delegation of other dtypes, the fused helpers
+ * (AdamW, weighted index-add), backend selection, and that RSS stays flat over 10k native ops.
+ *
+ * Tolerances (|native - ref| <= atol + rtol * |ref| per element; u = 2^-24 ~ 6e-8 is float32's unit roundoff; the
+ * reference accumulates in double and rounds once):
+ * - elementwise + - * /, comparisons, sqrt, abs, neg, sign, clamp, max, indexSelect/indexAdd, permute: exact (IEEE
+ *   float ops; double-then-float rounding of one op is innocuous since 53 >= 2*24 + 2).
+ * - exp, log, tanh, sigmoid, silu, erf, gelu, pow: rtol 6e-7 (~10 u; the algorithms are 1-3 ulp).
+ * - sgemm: max |d| <= 2e-6 * sqrt(K) * max(1, max|ref|). A K-term float32 dot product with blocked/lane-split
+ *   accumulation has rounding error ~ u * sqrt(K) * sqrt(sum_p (a_p b_p)^2) for random signs (worst case u*K*sum|ab|);
+ *   with |entries| <= 1, sqrt(sum (ab)^2) <= sqrt(K) * max|a b| and max|ref| grows like sqrt(K), so the error relative
+ *   to max|ref| is ~ u * sqrt(K); 2e-6 ~ 32 u leaves a wide margin (observed: about 10x below).
+ * - row kernels (softmax, cross-entropy, RMSNorm, rope, sums in float lanes): 1e-6..1e-5 relative to the row's
+ *   magnitude; attention: 1e-5 (forward) and 3e-5 (backward, sums over up to 1000 keys/queries) times max|ref|.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import '../../src/tensor/index.js';
+import type { KernelName, Kernels, TensorData } from '../../src/backend/kernels.js';
+import { getKernel } from '../../src/backend/registry.js';
+import {
+  adamwStep,
+  nativeAvailable,
+  nativeInfo,
+  nativeKernels,
+  nativeLoadError,
+  setNativeIsa,
+  setNativeThreads,
+  weightedIndexAdd,
+  weightedIndexAddRef,
+} from '../../src/backend/native/index.js';
+import { adamwStep as adamwStepRef } from '../../src/optim/adamw-kernel.js';
+
+const SKIP = nativeAvailable() ? false : `native addon not built (${nativeLoadError()}); run npm ci or npx node-gyp rebuild`;
+const INFO = nativeInfo();
+const ISAS = INFO?.isas ?? [];
+
+// ---- helpers -----------------------------------------------------------------------------------------------------
+
+/** mulberry32: a small seeded generator, so every run sees the same inputs. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function f32(shape: number[], r: () => number, lo = -1, hi = 1): TensorData {
+  const d = new Float32Array(numel(shape));
+  for (let i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * r();
+  return { data: d, shape, dtype: 'float32' };
+}
+
+function i32(shape: number[], r: () => number, n: number): TensorData {
+  const d = new Int32Array(numel(shape));
+  for (let i = 0; i < d.length; i++) d[i] = Math.floor(r() * n);
+  return { data: d, shape, dtype: 'int32' };
+}
+
+function nat<K extends KernelName>(name: K): Kernels[K] {
+  const k = nativeKernels?.[name];
+  if (!k) throw new Error(`native backend has no '${name}'`);
+  return k as Kernels[K];
+}
+
+function ref<K extends KernelName>(name: K): Kernels[K] {
+  return getKernel('ts', name)!;
+}
+
+function maxAbs(x: TensorData | ArrayLike<number>): number {
+  const d = 'data' in x ? x.data : x;
+  let m = 0;
+  for (let i = 0; i < d.length; i++) if (Number.isFinite(d[i])) m = Math.max(m, Math.abs(d[i]));
+  return m;
+}
+
+/** Elementwise |a - e| <= atol + rtol |e|; NaN must match NaN, infinities must match exactly. */
+function check(what: string, actual: TensorData, expected: TensorData, atol: number, rtol: number): void {
+  assert.deepEqual([...actual.shape], [...expected.shape], `${what}: shape`);
+  assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
+  assert.equal(actual.data.length, expected.data.length, `${what}: length`);
+  let worst = -1;
+  let worstExcess = 0;
+  let maxD = 0;
+  for (let i = 0; i < expected.data.length; i++) {
+    const a = actual.data[i];
+    const e = expected.data[i];
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      if (!(Number.isNaN(e) && Number.isNaN(a))) {
+        worst = i;
+        worstExcess = Infinity;
+      }
+      continue;
+    }
+    if (a === e) continue;
+    const d = Math.abs(a - e);
+    maxD = Math.max(maxD, d);
+    const excess = d - (atol + rtol * Math.abs(e));
+    if (!(excess <= 0) && (worst < 0 || excess > worstExcess)) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0) {
+    assert.fail(
+      `${what}: element ${worst} is ${actual.data[worst]}, reference ${expected.data[worst]} ` +
+        `(max |d| ${maxD.toExponential(2)}, atol ${atol.toExponential(2)}, rtol ${rtol.toExponential(2)})`,
+    );
+  }
+}
+
+/** Runs fn once per instruction set the CPU supports, restoring the default afterwards. */
+function eachIsa(fn: (isa: string) => void): void {
+  const initial = nativeInfo()!.isa;
+  try {
+    for (const isa of ISAS) {
+      assert.ok(setNativeIsa(isa), `setNativeIsa(${isa})`);
+      fn(isa);
+    }
+  } finally {
+    setNativeIsa(initial);
+  }
+}
+
+// ---- tests -------------------------------------------------------------------------------------------------------
+
+describe('native backend: sgemm', { skip: SKIP }, () => {
+  const mmCheck = (tag: string, a: TensorData, b: TensorData, transA: boolean, transB: boolean) => {
+    const attrs = { transA, transB };
+    const e = ref('matmul')(a, b, attrs);
+    const K = transA ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1];
+    const atol = 2e-6 * Math.sqrt(Math.max(K, 1)) * Math.max(1, maxAbs(e));
+    eachIsa((isa) => check(`matmul ${tag} tA=${transA} tB=${transB} [${isa}]`, nat('matmul')(a, b, attrs), e, atol, 0));
+  };
+  const operand = (rows: number, cols: number, trans: boolean, r: () => number, batch: number[] = []) =>
+    f32([...batch, ...(trans ? [cols, rows] : [rows, cols])], r);
+
+  it('all transpose combinations over sizes 1, 7, 129', () => {
+    const r = rng(1);
+    const sizes = [1, 7, 129];
+    for (const M of sizes) for (const K of sizes) for (const N of sizes) {
+      for (const tA of [false, true]) for (const tB of [false, true]) {
+        mmCheck(`${M}x${K}x${N}`, operand(M, K, tA, r), operand(K, N, tB, r), tA, tB);
+      }
+    }
+  });
+
+  it('sizes 1000 and blocking edges (K > KC, M > MC, N > NC)', () => {
+    const r = rng(2);
+    const shapes = [[1000, 7, 129], [129, 1000, 7], [7, 129, 1000], [1000, 1, 1], [1, 1000, 1], [600, 300, 50], [20, 300, 3100], [253, 257, 65]];
+    for (const [M, K, N] of shapes) {
+      for (const tA of [false, true]) for (const tB of [false, true]) {
+        mmCheck(`${M}x${K}x${N}`, operand(M, K, tA, r), operand(K, N, tB, r), tA, tB);
+      }
+    }
+  });
+
+  it('broadcast and many-small batches, with transposes', () => {
+    const r = rng(3);
+    for (const tA of [false, true]) for (const tB of [false, true]) {
+      mmCheck('[2,1] x [3]', operand(7, 33, tA, r, [2, 1]), operand(33, 129, tB, r, [3]), tA, tB);
+      mmCheck('[] x [4]', operand(65, 17, tA, r), operand(17, 9, tB, r, [4]), tA, tB);
+      mmCheck('[5] x []', operand(9, 130, tA, r, [5]), operand(130, 31, tB, r), tA, tB);
+      mmCheck('[64] x [64]', operand(8, 16, tA, r, [64]), operand(16, 8, tB, r, [64]), tA, tB);
+    }
+  });
+
+  it('empty dims', () => {
+    const r = rng(4);
+    mmCheck('K=0', f32([3, 0], r), f32([0, 4], r), false, false);
+    mmCheck('M=0', f32([0, 5], r), f32([5, 4], r), false, false);
+    mmCheck('batch 0', f32([0, 3, 5], r), f32([5, 4], r), false, false);
+  });
+
+  it('1, 2 and 3 threads agree with the reference', () => {
+    const r = rng(5);
+    const a = f32([300, 200], r);
+    const b = f32([129, 200], r);
+    const e = ref('matmul')(a, b, { transA: false, transB: true });
+    const atol = 2e-6 * Math.sqrt(200) * maxAbs(e);
+    const threads = INFO!.threads;
+    try {
+      for (const t of [1, 2, 3]) {
+        setNativeThreads(t);
+        check(`matmul with ${t} threads`, nat('matmul')(a, b, { transA: false, transB: true }), e, atol, 0);
+      }
+    } finally {
+      setNativeThreads(threads);
+    }
+  });
+});
+
+describe('native backend: elementwise', { skip: SKIP }, () => {
+  const binNames = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+  const pairs: [number[], number[]][] = [
+    [[1], [1]], [[7], [7]], [[1000], [1]], [[1], [1000]], [[129, 7], [129, 7]], // same, scalar
+    [[4, 7, 129], [129]], [[7, 129], [4, 7, 129]], [[3, 1, 7], [5, 7]], // suffix (a or b)
+    [[129, 7], [129, 1]], [[2, 3, 1], [2, 3, 1000]], [[2, 3, 1000], [2, 1, 1]], // per-row (column)
+    [[7, 1], [1, 129]], [[1, 7, 1], [3, 1, 5]], // general broadcast: reference path
+  ];
+
+  it('binary ops on same, scalar, suffix, per-row and general broadcasts', () => {
+    const r = rng(10);
+    for (const [sa, sb] of pairs) {
+      const a = f32(sa, r, -2, 2);
+      const b = f32(sb, r, -2, 2);
+      // A few exact ties and a NaN, so comparisons and maximum/minimum see them.
+      if (a.data.length > 3 && b.data.length === a.data.length) {
+        a.data[1] = b.data[1];
+        a.data[2] = NaN;
+      }
+      for (const name of binNames) {
+        const e = ref(name)(a, b);
+        const rtol = name === 'pow' ? 6e-7 : 0;
+        eachIsa((isa) => check(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)} [${isa}]`, nat(name)(a, b), e, 0, rtol));
+      }
+    }
+  });
+
+  const specials = [0, -0, 1, -1, 0.5, 88.7, 88.8, -87, -103.5, -110, 1e-30, -1e-30, 1e-40, 20, -20, 9.5, -9.5, 0.625, -0.625, 1e6, Infinity, -Infinity, NaN];
+  const withSpecials = (x: TensorData) => {
+    const d = new Float32Array(x.data.length + specials.length);
+    d.set(x.data as Float32Array);
+    d.set(specials, x.data.length);
+    return { data: d, shape: [d.length], dtype: 'float32' as const };
+  };
+
+  it('unary ops and activations (1, 7, 129, 1000 elements and special values)', () => {
+    const r = rng(11);
+    const tol: Record<string, [number, number]> = {
+      neg: [0, 0], abs: [0, 0], sign: [0, 0], sqrt: [0, 0], rsqrt: [0, 1.2e-7], exp: [1e-37, 6e-7], log: [0, 6e-7],
+      tanh: [0, 6e-7], sigmoid: [1e-37, 6e-7], silu: [1e-37, 6e-7], erf: [0, 6e-7],
+    };
+    for (const n of [1, 7, 129, 1000]) {
+      for (const [lo, hi] of [[-1, 1], [-30, 30], [0, 100]]) {
+        const x = withSpecials(f32([n], r, lo, hi));
+        for (const [name, [atol, rtol]] of Object.entries(tol)) {
+          const k = name as 'exp';
+          const e = ref(k)(x);
+          eachIsa((isa) => check(`${name} n=${n} [${isa}]`, nat(k)(x), e, atol, rtol));
+        }
+        const clampE = ref('clamp')(x, { min: -0.3, max: 0.7 });
+        eachIsa((isa) => check(`clamp [${isa}]`, nat('clamp')(x, { min: -0.3, max: 0.7 }), clampE, 0, 0));
+        for (const approximate of ['none', 'tanh'] as const) {
+          const e = ref('gelu')(x, { approximate });
+          eachIsa((isa) => check(`gelu ${approximate} [${isa}]`, nat('gelu')(x, { approximate }), e, 1e-7, 1e-6));
+        }
+      }
+    }
+  });
+
+  it('gelu and swiglu backward, swiglu', () => {
+    const r = rng(12);
+    for (const n of [1, 7, 129, 1000]) {
+      const x = f32([n], r, -6, 6);
+      const b = f32([n], r, -3, 3);
+      const dy = f32([n], r);
+      for (const approximate of ['none', 'tanh'] as const) {
+        const e = ref('geluBackward')(x, dy, { approximate });
+        eachIsa((isa) => check(`geluBackward ${approximate} [${isa}]`, nat('geluBackward')(x, dy, { approximate }), e, 1e-6 * maxAbs(e), 1e-6));
+      }
+      const e = ref('swiglu')(x, b);
+      eachIsa((isa) => check(`swiglu [${isa}]`, nat('swiglu')(x, b), e, 1e-7, 1e-6));
+      const eb = ref('swigluBackward')(x, b, dy);
+      eachIsa((isa) => {
+        const g = nat('swigluBackward')(x, b, dy);
+        check(`swigluBackward da [${isa}]`, g.da, eb.da, 1e-6 * maxAbs(eb.da), 1e-6);
+        check(`swigluBackward db [${isa}]`, g.db, eb.db, 1e-6 * maxAbs(eb.db), 1e-6);
+      });
+    }
+  });
+
+  it('sum and max over contiguous axes (and the reference for others)', () => {
+    const r = rng(13);
+    const cases: [number[], number[]][] = [
+      [[1000], [0]], [[1], [0]], [[7, 129], [0]], [[7, 129], [1]], [[7, 129], [0, 1]], [[3, 7, 129], [1]],
+      [[3, 7, 129], [0, 1]], [[3, 7, 129], [1, 2]], [[3, 7, 129], [0, 2]], [[2, 50, 300], [1]], [[129, 1000], [1]],
+    ];
+    for (const [shape, axes] of cases) {
+      const x = f32(shape, r, -3, 3);
+      x.data[Math.floor(x.data.length / 2)] = shape[0] === 129 ? NaN : x.data[0];
+      for (const keepdim of [false, true]) {
+        for (const name of ['sum', 'max'] as const) {
+          const e = ref(name)(x, { axes, keepdim });
+          const n = axes.reduce((p, a) => p * shape[a], 1);
+          eachIsa((isa) => check(`${name} ${JSON.stringify(shape)} axes ${axes} [${isa}]`, nat(name)(x, { axes, keepdim }), e, name === 'sum' ? 1e-6 * n : 0, 1e-6));
+        }
+      }
+    }
+  });
+
+  it('permute (float32 and int32)', () => {
+    const r = rng(14);
+    const cases: [number[], number[]][] = [[[2, 3, 4, 5], [0, 2, 1, 3]], [[2, 3, 4, 5], [3, 1, 0, 2]], [[1000, 7], [1, 0]], [[129], [0]], [[1, 7, 1], [2, 0, 1]]];
+    for (const [shape, perm] of cases) {
+      for (const x of [f32(shape, r), i32(shape, r, 100)]) {
+        const e = ref('permute')(x, { perm });
+        eachIsa((isa) => check(`permute ${x.dtype} ${JSON.stringify(shape)} ${perm} [${isa}]`, nat('permute')(x, { perm }), e, 0, 0));
+      }
+    }
+  });
+
+  it('other dtypes and mixed dtypes run the reference', () => {
+    const r = rng(15);
+    const a64: TensorData = { data: Float64Array.from(f32([7, 9], r).data), shape: [7, 9], dtype: 'float64' };
+    const b64: TensorData = { data: Float64Array.from(f32([9, 4], r).data), shape: [9, 4], dtype: 'float64' };
+    assert.deepEqual(nat('matmul')(a64, b64, { transA: false, transB: false }), ref('matmul')(a64, b64, { transA: false, transB: false }));
+    assert.deepEqual(nat('exp')(a64), ref('exp')(a64));
+    const ia = i32([5], r, 10);
+    const fa = f32([5], r);
+    assert.deepEqual(nat('add')(ia, ia), ref('add')(ia, ia));
+    assert.deepEqual(nat('mul')(fa, ia), ref('mul')(fa, ia));
+    assert.deepEqual(nat('neg')(ia), ref('neg')(ia));
+  });
+});
+
+describe('native backend: fused NN kernels', { skip: SKIP }, () => {
+  it('softmax and log-softmax, forward and backward, over last and inner axes', () => {
+    const r = rng(20);
+    const cases: [number[], number][] = [[[1, 1], 1], [[7, 129], 1], [[1000], 0], [[3, 129, 7], 1], [[5, 1000], 1], [[129, 3, 1], 0], [[2, 7, 20], 1]];
+    for (const [shape, axis] of cases) {
+      const x = f32(shape, r, -10, 10);
+      const dy = f32(shape, r);
+      for (const log of [false, true]) {
+        const fwd = log ? 'logSoftmax' : 'softmax';
+        const bwd = log ? 'logSoftmaxBackward' : 'softmaxBackward';
+        const y = ref(fwd)(x, { axis });
+        const g = ref(bwd)(y, dy, { axis });
+        eachIsa((isa) => {
+          check(`${fwd} ${JSON.stringify(shape)} [${isa}]`, nat(fwd)(x, { axis }), y, log ? 4e-6 : 1e-9, 2e-6);
+          check(`${bwd} ${JSON.stringify(shape)} [${isa}]`, nat(bwd)(y, dy, { axis }), g, 2e-6 * Math.max(1, maxAbs(g)), 1e-5);
+        });
+      }
+    }
+  });
+
+  it('cross-entropy forward and backward (ignored rows, range errors)', () => {
+    const r = rng(21);
+    for (const N of [1, 7, 129]) {
+      for (const C of [1, 7, 129, 1000]) {
+        const logits = f32([N, C], r, -8, 8);
+        const targets = i32([N], r, C);
+        if (N > 2) targets.data[1] = -100;
+        const attrs = { ignoreIndex: -100 };
+        const e = ref('crossEntropy')(logits, targets, attrs);
+        const dloss = f32([N], r);
+        const g = ref('crossEntropyBackward')(logits, targets, e.lse, dloss, attrs);
+        eachIsa((isa) => {
+          const a = nat('crossEntropy')(logits, targets, attrs);
+          check(`crossEntropy loss ${N}x${C} [${isa}]`, a.loss, e.loss, 4e-6, 1e-6);
+          check(`crossEntropy lse ${N}x${C} [${isa}]`, a.lse, e.lse, 4e-6, 1e-6);
+          check(`crossEntropyBackward ${N}x${C} [${isa}]`, nat('crossEntropyBackward')(logits, targets, e.lse, dloss, attrs), g, 1e-7, 4e-6);
+        });
+      }
+    }
+    const bad: TensorData = { data: Int32Array.from([0, 5]), shape: [2], dtype: 'int32' };
+    const logits = f32([2, 5], r);
+    assert.throws(() => nat('crossEntropy')(logits, bad, { ignoreIndex: -1 }), /target 5 at row 1 is out of range \[0, 5\)/);
+  });
+
+  it('RMSNorm forward and backward, with and without weight', () => {
+    const r = rng(22);
+    for (const shape of [[1, 7], [129, 1000], [3, 7, 129], [1000, 1]]) {
+      const D = shape[shape.length - 1];
+      const x = f32(shape, r, -3, 3);
+      const dy = f32(shape, r);
+      for (const weight of [null, f32([D], r, 0.5, 1.5)]) {
+        const e = ref('rmsNorm')(x, weight, { eps: 1e-6 });
+        const g = ref('rmsNormBackward')(x, weight, e.rstd, dy);
+        eachIsa((isa) => {
+          const a = nat('rmsNorm')(x, weight, { eps: 1e-6 });
+          check(`rmsNorm y ${JSON.stringify(shape)} [${isa}]`, a.y, e.y, 1e-6, 2e-6);
+          check(`rmsNorm rstd [${isa}]`, a.rstd, e.rstd, 0, 2e-6);
+          const b = nat('rmsNormBackward')(x, weight, e.rstd, dy);
+          check(`rmsNormBackward dx ${JSON.stringify(shape)} [${isa}]`, b.dx, g.dx, 2e-6 * maxAbs(g.dx), 1e-5);
+          if (weight) check(`rmsNormBackward dweight [${isa}]`, b.dweight!, g.dweight!, 4e-6 * maxAbs(g.dweight!), 1e-5);
+          else assert.equal(b.dweight, null);
+        });
+      }
+    }
+  });
+
+  it('rotary embedding (half-split and interleaved, inverse, broadcast cos/sin)', () => {
+    const r = rng(23);
+    const cases: [number[], number[]][] = [[[2, 3, 7, 8], [7, 4]], [[1, 129, 4, 64], [129, 1, 32]], [[1000, 2], [1000, 1]], [[7, 130], [1, 65]]];
+    for (const [xs, cs] of cases) {
+      const x = f32(xs, r, -2, 2);
+      const cos = f32(cs, r);
+      const sin = f32(cs, r);
+      for (const interleaved of [false, true]) for (const inverse of [false, true]) {
+        const attrs = { interleaved, inverse };
+        const e = ref('rope')(x, cos, sin, attrs);
+        eachIsa((isa) => check(`rope ${JSON.stringify(xs)} ${interleaved} ${inverse} [${isa}]`, nat('rope')(x, cos, sin, attrs), e, 1e-6, 1e-6));
+      }
+    }
+  });
+
+  it('attention forward and backward (GQA, MQA, MLA dims, causal alignment, empty rows)', () => {
+    const r = rng(24);
+    // [B, H, Hk, Tq, Tk, Dk, Dv, causal]
+    const cases: [number, number, number, number, number, number, number, boolean][] = [
+      [1, 1, 1, 1, 1, 8, 8, true], [2, 4, 2, 7, 7, 16, 8, true], [1, 2, 1, 129, 129, 32, 16, true],
+      [1, 2, 2, 5, 9, 8, 8, true], [1, 1, 1, 9, 5, 8, 8, true], [2, 2, 1, 33, 20, 24, 40, false],
+      [1, 2, 2, 129, 129, 192, 128, true], [1, 1, 1, 1000, 1000, 16, 16, true], [1, 3, 3, 200, 300, 7, 5, false],
+      [1, 1, 1, 3, 0, 4, 4, false],
+    ];
+    for (const [B, H, Hk, Tq, Tk, Dk, Dv, causal] of cases) {
+      const q = f32([B, H, Tq, Dk], r);
+      const k = f32([B, Hk, Tk, Dk], r);
+      const v = f32([B, Hk, Tk, Dv], r);
+      const dout = f32([B, H, Tq, Dv], r);
+      const attrs = { causal, scale: 1 / Math.sqrt(Dk) };
+      const e = ref('attention')(q, k, v, attrs);
+      const g = ref('attentionBackward')(q, k, v, e.out, e.lse, dout, attrs);
+      const tag = `${JSON.stringify([B, H, Hk, Tq, Tk, Dk, Dv])} causal=${causal}`;
+      eachIsa((isa) => {
+        const a = nat('attention')(q, k, v, attrs);
+        check(`attention out ${tag} [${isa}]`, a.out, e.out, 1e-5 * Math.max(1, maxAbs(e.out)), 1e-5);
+        check(`attention lse ${tag} [${isa}]`, a.lse, e.lse, 1e-5, 1e-5);
+        const b = nat('attentionBackward')(q, k, v, e.out, e.lse, dout, attrs);
+        for (const n of ['dq', 'dk', 'dv'] as const) check(`attention ${n} ${tag} [${isa}]`, b[n], g[n], 3e-5 * Math.max(1e-3, maxAbs(g[n])), 1e-5);
+      });
+    }
+  });
+
+  it('indexSelect and indexAdd (duplicates, inner dims, empty index, range errors)', () => {
+    const r = rng(25);
+    const cases: [number[], number, number][] = [[[1000, 7], 0, 129], [[7, 129, 3], 1, 1000], [[129], 0, 7], [[2, 1000, 129], 1, 7], [[3, 4], 1, 0], [[1, 1], 0, 1]];
+    for (const [shape, axis, m] of cases) {
+      const x = f32(shape, r);
+      const index = i32([m], r, shape[axis]);
+      const srcShape = [...shape];
+      srcShape[axis] = m;
+      const src = f32(srcShape, r);
+      const es = ref('indexSelect')(x, index, { axis });
+      const ea = ref('indexAdd')(x, index, src, { axis });
+      eachIsa((isa) => {
+        check(`indexSelect ${JSON.stringify(shape)} [${isa}]`, nat('indexSelect')(x, index, { axis }), es, 0, 0);
+        check(`indexAdd ${JSON.stringify(shape)} [${isa}]`, nat('indexAdd')(x, index, src, { axis }), ea, 0, 0);
+      });
+    }
+    const x = f32([4, 2], r);
+    const bad: TensorData = { data: Int32Array.from([1, 4]), shape: [2], dtype: 'int32' };
+    assert.throws(() => nat('indexSelect')(x, bad, { axis: 0 }), /index 4 is out of range for dim 0 of size 4/);
+    assert.throws(() => nat('indexAdd')(x, bad, f32([2, 2], r), { axis: 0 }), /index 4 is out of range/);
+  });
+});
+
+describe('native backend: fused helpers', { skip: SKIP }, () => {
+  it('weightedIndexAdd (MoE combine) matches its reference', () => {
+    const r = rng(30);
+    for (const [T, D, m] of [[129, 64, 300], [7, 1000, 7], [1, 1, 1], [1000, 7, 129]]) {
+      const x = f32([T, D], r);
+      const index = i32([m], r, T);
+      const src = f32([m, D], r);
+      const w = f32([m], r, 0, 1);
+      const e = weightedIndexAddRef(x, index, src, w);
+      eachIsa((isa) => check(`weightedIndexAdd ${T}x${D} m=${m} [${isa}]`, weightedIndexAdd(x, index, src, w), e, 1e-6 * Math.max(1, maxAbs(e)), 0));
+    }
+  });
+
+  it('adamwStep matches src/optim/adamw-kernel.ts over several steps', () => {
+    const r = rng(31);
+    for (const n of [1, 7, 129, 1000, 100003]) {
+      eachIsa((isa) => {
+        const init = f32([n], r).data as Float32Array;
+        const p = [new Float32Array(init), new Float32Array(init)];
+        const m = [new Float32Array(n), new Float32Array(n)];
+        const v = [new Float32Array(n), new Float32Array(n)];
+        for (let step = 1; step <= 5; step++) {
+          const grad = f32([n], r).data as Float32Array;
+          const h = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step };
+          adamwStep(p[0], grad, m[0], v[0], h);
+          adamwStepRef(p[1], grad, m[1], v[1], h);
+          const t = (d: Float32Array): TensorData => ({ data: d, shape: [n], dtype: 'float32' });
+          // Moments: m = b1 m + (1 - b1) g cancels when b1 m ~ -(1 - b1) g, so its error is relative to |g| (<= 1).
+          check(`adamw p n=${n} step ${step} [${isa}]`, t(p[0]), t(p[1]), 2e-7, 1e-6);
+          check(`adamw m [${isa}]`, t(m[0]), t(m[1]), 1e-7, 1e-6);
+          check(`adamw v [${isa}]`, t(v[0]), t(v[1]), 1e-9, 1e-6);
+        }
+      });
+    }
+    assert.throws(() => adamwStep(new Float32Array(2), new Float32Array(3), new Float32Array(2), new Float32Array(2), { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, step: 1 }), /grad 3/);
+  });
+});
+
+describe('native backend: selection and memory', { skip: SKIP }, () => {
+  const probe = (env: Record<string, string | undefined>) => {
+    const code = "import('./src/tensor/index.ts').then(async () => { const r = await import('./src/backend/registry.ts'); console.log(r.getBackend()); })";
+    const childEnv: Record<string, string | undefined> = { ...process.env, R1TS_BACKEND: undefined, R1TS_NATIVE_PATH: undefined, ...env };
+    for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
+    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: childEnv as NodeJS.ProcessEnv, encoding: 'utf8' });
+    return { status: p.status, stdout: p.stdout.trim(), stderr: p.stderr.trim() };
+  };
+
+  it('native is the default; R1TS_BACKEND selects; a missing addon warns once or fails in one line', () => {
+    assert.deepEqual(probe({}), { status: 0, stdout: 'native', stderr: '' });
+    assert.deepEqual(probe({ R1TS_BACKEND: 'ts' }), { status: 0, stdout: 'ts', stderr: '' });
+    const missing = { R1TS_NATIVE_PATH: '/nonexistent/r1ts_native.node' };
+    const fallback = probe(missing);
+    assert.equal(fallback.stdout, 'ts');
+    assert.match(fallback.stderr, /^r1ts: warning: native backend unavailable \(.*is not built\); using the slower TypeScript backend$/);
+    const forced = probe({ ...missing, R1TS_BACKEND: 'native' });
+    assert.equal(forced.status, 1);
+    assert.match(forced.stderr, /^r1ts: R1TS_BACKEND=native but the native backend is not available: [^\n]*$/);
+    const bogus = probe({ R1TS_BACKEND: 'cuda' });
+    assert.equal(bogus.status, 1);
+    assert.equal(bogus.stderr, "r1ts: R1TS_BACKEND must be 'ts' or 'native', got 'cuda'");
+  });
+
+  it('RSS stays flat over 10k native ops (outputs are garbage-collected typed arrays)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const r = rng(40);
+    const a = f32([64, 64], r);
+    const b = f32([64, 64], r);
+    const big = f32([256, 256], r);
+    const q = f32([1, 2, 32, 16], r);
+    const ops = [
+      () => nat('matmul')(a, b, { transA: false, transB: true }),
+      () => nat('softmax')(big, { axis: 1 }),
+      () => nat('add')(big, big),
+      () => nat('exp')(big),
+      () => nat('attention')(q, q, q, { causal: true, scale: 0.25 }),
+    ];
+    const run = (n: number) => {
+      for (let i = 0; i < n; i++) ops[i % ops.length]();
+    };
+    run(2000);
+    gc();
+    const before = process.memoryUsage().rss;
+    run(10000);
+    gc();
+    const after = process.memoryUsage().rss;
+    const growthMb = (after - before) / 2 ** 20;
+    // 10k ops allocate about 1.3 GB of outputs in total; a leak of even one output per op would show as hundreds of MB.
+    assert.ok(growthMb < 32, `RSS grew by ${growthMb.toFixed(1)} MB over 10k native ops`);
+  });
+});
