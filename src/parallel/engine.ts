@@ -13,6 +13,8 @@
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Tensor } from '../tensor/tensor.js';
+import '../tensor/index.js'; // ops on tensors + the backend choice (R1TS_BACKEND), as in the workers
+import { getBackend } from '../backend/registry.js';
 import { type Method, type Schedule, buildSchedule, rankOf, stagesOfRank } from './schedule.js';
 import { type PipelineModel, type PipelineModelSpec, type StageModule, loadPipelineModel } from './stage.js';
 import { type Costs, type RankResult, type SimResult, peakLive } from './simulate.js';
@@ -113,7 +115,7 @@ export class PipelineTrainer {
     }
     const ready: Promise<void>[] = [];
     const workers = channels.map((ports, rank) => {
-      const data: WorkerInit = { rank, method: o.method, pp: o.pp, microBatches: o.microBatches, model: o.model, ports };
+      const data: WorkerInit = { rank, method: o.method, pp: o.pp, microBatches: o.microBatches, model: o.model, backend: getBackend(), ports };
       const w = startWorker(data, ports.filter((p): p is MessagePort => p !== null));
       ready.push(
         new Promise((resolve, reject) => {

@@ -54,7 +54,7 @@ export function renderText(r: SimResult, opts: { scale?: number } = {}): string 
         if (d > 0) scale = Math.max(scale, Math.ceil(label(t.step).length / d));
       }
     }
-    scale = Math.min(scale, Math.max(160 / Math.max(r.makespan, 1e-9), 1 / Math.max(r.makespan, 1e-9)));
+    scale = Math.min(scale, 160 / Math.max(r.makespan, 1e-9));
   }
   const width = Math.max(1, Math.ceil(r.makespan * scale - 1e-9));
   const rowName = (i: number): string => `rank ${String(i).padStart(String(s.ranks - 1).length)} `;
@@ -102,11 +102,12 @@ function esc(x: string): string {
 /** An SVG picture of the timeline (like [V3] Figure 5). */
 export function renderSvg(r: SimResult): string {
   const s = r.schedule;
-  const unit = Math.max(12, Math.min(40, Math.floor(1400 / Math.max(1, r.makespan))));
+  // Pixels per unit of time: about 1400 px for the whole timeline, at most 40 per unit (simulated costs are ~1).
+  const unit = Math.min(40, 1400 / Math.max(r.makespan, 1e-9));
   const rowH = 28;
   const left = 70;
   const top = 48;
-  const width = left + Math.ceil(r.makespan * unit) + 110;
+  const width = Math.ceil(left + r.makespan * unit + 110);
   const height = top + s.ranks * rowH + 70;
   const out: string[] = [];
   out.push(
@@ -149,11 +150,11 @@ export function renderSvg(r: SimResult): string {
     );
   });
   const axisY = top + s.ranks * rowH + 4;
-  const tick = Math.max(1, Math.ceil(40 / unit));
-  for (let t = 0; t <= r.makespan; t += tick) {
-    const x = left + t * unit;
+  const tick = niceTick(40 / unit);
+  for (let t = 0; t <= r.makespan + 1e-9; t += tick) {
+    const x = (left + t * unit).toFixed(2);
     out.push(`<line x1="${x}" y1="${axisY}" x2="${x}" y2="${axisY + 4}" stroke="#444444"/>`);
-    out.push(`<text x="${x}" y="${axisY + 15}" font-size="10" text-anchor="middle">${t}</text>`);
+    out.push(`<text x="${x}" y="${axisY + 15}" font-size="10" text-anchor="middle">${fmt(t)}</text>`);
   }
   const ly = axisY + 34;
   const legend: [string, string, string][] = [

@@ -40,6 +40,8 @@ export interface WorkerInit {
   pp: number;
   microBatches: number;
   model: PipelineModelSpec;
+  /** The main thread's active compute backend, used by the worker too. */
+  backend: string;
   ports: (MessagePort | null)[];
 }
 

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Tensor } from '../tensor/tensor.js';
 import { allocArray } from '../tensor/dtype.js';
 import '../tensor/index.js';
+import { getBackend, setBackend } from '../backend/registry.js';
 import { type Chunk, buildSchedule, rankOf, slotOf, stagesOfRank } from './schedule.js';
 import {
   type SavedChunk, type StageModule, backwardFull, backwardInput, backwardWeight, forwardChunk, loadPipelineModel,
@@ -21,6 +22,7 @@ import {
 } from './wire.js';
 
 const init = workerData as WorkerInit;
+if (getBackend() !== init.backend) setBackend(init.backend);
 const { rank, pp, microBatches } = init;
 const schedule = buildSchedule({ method: init.method, pp, microBatches });
 const program = schedule.programs[rank];
