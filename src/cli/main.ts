@@ -11,6 +11,7 @@ import { registerBench } from './commands/bench.js';
 import { registerModel } from './commands/model.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerData } from './commands/data.js';
+import { registerExperiment } from './commands/experiment.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerGrpo } from './commands/grpo.js';
 import { registerEval } from './commands/eval.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerSchedule(program);
   registerData(program);
+  registerExperiment(program);
   registerGenerate(program);
   registerGrpo(program);
   registerEval(program);

@@ -88,50 +88,28 @@ function checkModel(m: AccumulatorModel): void {
 }
 
 /**
- * Sums products a[ia + k] * b[ib + k] for k in [0, n) with the accumulator model, starting from zero.
- * The values are the operands' unscaled FP8 values (decoded codes).
+ * Rounds every partial sum in `part` (a float64 array, viewed as 32-bit words in `words`) as the accumulator model does
+ * after one step. Truncation is a mask on the bit pattern (sign-magnitude: clearing low bits rounds toward zero).
  */
-function partialSum(a: Float64Array, ia: number, b: Float64Array, ib: number, n: number, m: AccumulatorModel): number {
-  if (m.kind === 'exact') {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += a[ia + k] * b[ib + k];
-    return s;
-  }
-  const g = m.groupSize;
-  let acc = 0;
+function roundStep(part: Float64Array, words: Uint32Array, m: AccumulatorModel): void {
+  if (m.kind === 'exact') return;
+  const n = part.length;
   if (m.kind === 'fp32') {
-    for (let k0 = 0; k0 < n; k0 += g) {
-      const end = Math.min(n, k0 + g);
-      let s = acc;
-      for (let k = k0; k < end; k++) s += a[ia + k] * b[ib + k];
-      acc = Math.fround(s);
-    }
-    return acc;
+    for (let j = 0; j < n; j++) part[j] = Math.fround(part[j]);
+    return;
   }
   const mb = m.mantissaBits;
   if (m.rounding === 'nearest') {
-    for (let k0 = 0; k0 < n; k0 += g) {
-      const end = Math.min(n, k0 + g);
-      let s = acc;
-      for (let k = k0; k < end; k++) s += a[ia + k] * b[ib + k];
-      acc = roundMantissa(s, mb);
-    }
-    return acc;
+    for (let j = 0; j < n; j++) part[j] = roundMantissa(part[j], mb);
+    return;
   }
-  // Truncation, inlined. Products of FP8 values have <= 8 significant bits, so a small group plus the accumulator sums
-  // in a double exactly or within 2^-53 relative, far below the 2^-mantissaBits the model then drops.
+  if (mb >= 52) return;
   const lowMask = mb >= 20 ? ~((2 ** (52 - mb) - 1) >>> 0) >>> 0 : 0;
-  const hiMask = mb >= 20 ? 0xffffffff | 0 : ~((1 << (20 - mb)) - 1);
-  for (let k0 = 0; k0 < n; k0 += g) {
-    const end = k0 + g < n ? k0 + g : n;
-    let s = acc;
-    for (let k = k0; k < end; k++) s += a[ia + k] * b[ib + k];
-    f64[0] = s;
-    u32[0] &= lowMask;
-    u32[1] &= hiMask;
-    acc = f64[0];
+  const hiMask = mb >= 20 ? -1 : ~((1 << (20 - mb)) - 1);
+  for (let j = 0; j < 2 * n; j += 2) {
+    words[j] &= lowMask;
+    words[j + 1] &= hiMask;
   }
-  return acc;
 }
 
 /** Decoded (unscaled) values of the codes, as float64 for the inner loop. */
@@ -178,28 +156,44 @@ export function fp8Gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOpt
       throw new RangeError(`fp8Gemm: promotion interval N_C = ${nc} must divide the scale tiles along K (A: ${a.tileCols}, B: ${b.tileCols})`);
     }
   }
+  // Row-at-a-time over all N outputs: B's values transposed to (K, N) so every inner loop is contiguous. Each step
+  // adds `g` products (exact: FP8 x FP8 products have <= 8 significant bits; a small group plus the accumulator sums
+  // in a double exactly or within 2^-53 relative, far below what the model then drops) and rounds.
   const av = decodeValues(a);
   const bv = decodeValues(b);
+  const bt = new Float64Array(K * N);
+  for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) bt[k * N + j] = bv[j * K + k];
+  const g = model.kind === 'exact' ? interval : model.groupSize;
   const C = new Float32Array(M * N);
-  const aRowTile = a.tileRows;
-  const bRowTile = b.tileRows;
-  const asc = a.scaleCols;
+  const acc32 = new Float64Array(N);
+  const part = new Float64Array(N);
+  const words = new Uint32Array(part.buffer);
+  const scale = new Float64Array(N);
   const bsc = b.scaleCols;
   for (let i = 0; i < M; i++) {
     const aOff = i * K;
-    const aS = Math.floor(i / aRowTile) * asc;
-    for (let j = 0; j < N; j++) {
-      const bOff = j * K;
-      const bS = Math.floor(j / bRowTile) * bsc;
-      let acc32 = 0;
-      for (let k0 = 0; k0 < K; k0 += interval) {
-        const n = Math.min(interval, K - k0);
-        const partial = partialSum(av, aOff + k0, bv, bOff + k0, n, model);
-        const scale = Math.fround(a.scales[aS + Math.floor(k0 / ta)] * b.scales[bS + Math.floor(k0 / tb)]);
-        acc32 = Math.fround(acc32 + partial * scale);
+    const aS = Math.floor(i / a.tileRows) * a.scaleCols;
+    acc32.fill(0);
+    for (let k0 = 0; k0 < K; k0 += interval) {
+      const kEnd = Math.min(K, k0 + interval);
+      part.fill(0);
+      for (let s0 = k0; s0 < kEnd; s0 += g) {
+        const sEnd = Math.min(kEnd, s0 + g);
+        for (let k = s0; k < sEnd; k++) {
+          const ak = av[aOff + k];
+          if (ak === 0) continue;
+          const row = k * N;
+          for (let j = 0; j < N; j++) part[j] += ak * bt[row + j];
+        }
+        roundStep(part, words, model);
       }
-      C[i * N + j] = acc32;
+      // promotion: FP32 += partial * (sa * sb) on the CUDA cores, one rounding (FMA)
+      const sa = a.scales[aS + Math.floor(k0 / ta)];
+      const tk = Math.floor(k0 / tb);
+      for (let j = 0; j < N; j++) scale[j] = Math.fround(sa * b.scales[Math.floor(j / b.tileRows) * bsc + tk]);
+      for (let j = 0; j < N; j++) acc32[j] = Math.fround(acc32[j] + part[j] * scale[j]);
     }
+    C.set(acc32, i * N);
   }
   return C;
 }

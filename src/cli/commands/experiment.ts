@@ -1,0 +1,102 @@
+/**
+ * Experiments that reproduce a claim of the papers:
+ *   r1ts experiment fp8 [--steps N] [--json] [--baseline fp32|bf16] ...
+ * trains the same small DeepSeek-V3 from the same seed and data in high precision and in FP8 (src/fp8/experiment.ts)
+ * and reports the relative loss gap (final and along the EMA-smoothed curve), the saved-activation bytes of each mode,
+ * and the K = 4096 accumulation error with and without promotion. Progress goes to stderr; --json prints one object.
+ */
+import type { Command } from 'commander';
+import { type Fp8ExperimentResult, runFp8Experiment } from '../../fp8/experiment.js';
+import type { AccumulationErrorResult } from '../../fp8/gemm.js';
+
+interface Fp8Flags {
+  steps: string;
+  baseline: string;
+  seed: string;
+  batch: string;
+  seqLen: string;
+  lr: string;
+  moments: string;
+  scaleFmt: string;
+  promoteEvery: string;
+  json?: boolean;
+}
+
+function posInt(s: string, flag: string): number {
+  const v = Number(s);
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`experiment fp8: ${flag} must be a positive integer, got '${s}'`);
+  return v;
+}
+
+function choice<T extends string>(s: string, flag: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(s)) throw new Error(`experiment fp8: ${flag} must be one of ${choices.join(', ')}, got '${s}'`);
+  return s as T;
+}
+
+const pct = (x: number, d = 3): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(d)}%`;
+const bytes = (n: number): string => `${n.toLocaleString('en-US')} B`;
+
+function accLine(r: AccumulationErrorResult): string {
+  return `${r.dist.padEnd(7)} no promotion ${(100 * r.noPromotion).toFixed(2)}%, every ${r.promoteEvery}: ${(100 * r.promoted).toFixed(3)}% (${r.improvement.toFixed(0)}x better)`;
+}
+
+/** The human-readable report. */
+export function formatFp8Report(r: Fp8ExperimentResult): string[] {
+  const b = r.baseline;
+  const f = r.fp8;
+  const gapOk = Math.abs(r.gap.finalEma) < 0.0025;
+  const memOk = r.savedRatio >= 3.5;
+  const run = (s: typeof b): string =>
+    `  ${s.precision.padEnd(5)} final loss ${s.finalLoss.toFixed(4)}  EMA ${s.finalEma.toFixed(4)}  saved Linear inputs ${bytes(s.saved.bytes).padStart(12)}` +
+    `  ${Math.round(s.msPerStep)} ms/step  (AdamW moments ${s.moments})`;
+  return [
+    `FP8 vs ${b.precision.toUpperCase()}: DeepSeek-V3 toy (${r.parameters.toLocaleString('en-US')} parameters), ${r.steps} steps x ${r.tokensPerStep} tokens, same seed and data`,
+    run(b),
+    run(f),
+    `relative loss gap (fp8 - ${b.precision}) / ${b.precision}: final ${pct(r.gap.final)}, EMA(0.9) final ${pct(r.gap.finalEma)}, ` +
+      `EMA max |gap| ${pct(r.gap.maxAbsEma).slice(1)}, mean ${pct(r.gap.meanAbsEma).slice(1)}  (target < 0.25%: ${gapOk ? 'met' : 'NOT met'})`,
+    `saved activations (Linear inputs, one micro-batch): ${b.precision} ${bytes(b.saved.bytes)}, fp8 ${bytes(f.saved.bytes)}: ` +
+      `${r.savedRatio.toFixed(2)}x smaller (target >= 3.5x: ${memOk ? 'met' : 'NOT met'})`,
+    `accumulation error, K = ${r.gemm.normal.K} (14-bit truncating accumulator, 4 products per step):`,
+    `  ${accLine(r.gemm.normal)}   [max |dC| / max |C|]`,
+    `  ${accLine(r.gemm.uniform)}   [max |dC_ij| / |C_ij|]`,
+  ];
+}
+
+export function registerExperiment(program: Command): void {
+  const exp = program.command('experiment').description('reproduce a claim of the DeepSeek papers at small scale');
+  exp
+    .command('fp8')
+    .description('train the same toy DeepSeek-V3 in high precision and in FP8; report the loss gap, activation memory and GEMM accumulation error')
+    .option('--steps <n>', 'optimizer steps per run', '100')
+    .option('--baseline <p>', 'high-precision run: fp32 or bf16', 'fp32')
+    .option('--seed <n>', 'seed of the init and the data', '0')
+    .option('--batch <n>', 'sequences per step', '8')
+    .option('--seq-len <n>', 'tokens per sequence', '32')
+    .option('--lr <x>', 'peak learning rate', '3e-3')
+    .option('--moments <m>', 'AdamW moments of the FP8 run: bf16 (V3) or fp32', 'bf16')
+    .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3) or ue8m0 (powers of two, V3.1)', 'fp32')
+    .option('--promote-every <n>', 'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128)', '128')
+    .option('--json', 'print the result as one JSON object')
+    .action(async (o: Fp8Flags) => {
+      const seed = Number(o.seed);
+      if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`experiment fp8: --seed must be a non-negative integer, got '${o.seed}'`);
+      const lr = Number(o.lr);
+      if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`experiment fp8: --lr must be a positive number, got '${o.lr}'`);
+      const promoteEvery = posInt(o.promoteEvery, '--promote-every');
+      if (128 % promoteEvery !== 0) throw new Error(`experiment fp8: --promote-every must divide the 128-wide scale tiles, got ${promoteEvery}`);
+      const r = await runFp8Experiment({
+        steps: posInt(o.steps, '--steps'),
+        baseline: choice(o.baseline, '--baseline', ['fp32', 'bf16'] as const),
+        seed,
+        batch: posInt(o.batch, '--batch'),
+        seqLen: posInt(o.seqLen, '--seq-len'),
+        lr,
+        moments: choice(o.moments, '--moments', ['fp32', 'bf16'] as const),
+        fp8: { scaleFmt: choice(o.scaleFmt, '--scale-fmt', ['fp32', 'ue8m0'] as const), promoteEvery },
+        log: (l) => process.stderr.write(l + '\n'),
+      });
+      if (o.json) console.log(JSON.stringify(r));
+      else for (const l of formatFp8Report(r)) console.log(l);
+    });
+}

@@ -1,0 +1,94 @@
+/**
+ * The FP8 experiment: the synthetic data source (deterministic, resumable, learnable structure), the EMA, a tiny run
+ * whose reported numbers are recomputed from its own curves, the report text, and the CLI's flag errors.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { parseConfig, type DeepseekConfig } from '../../src/models/index.js';
+import { SyntheticSource, emaCurve, runFp8Experiment } from '../../src/fp8/experiment.js';
+import { formatFp8Report } from '../../src/cli/commands/experiment.js';
+
+test('SyntheticSource: deterministic, restorable, follows its two rules most of the time', () => {
+  const a = new SyntheticSource(5, 24, 32);
+  const first = a.next(3);
+  const pos = a.position();
+  const second = a.next(3);
+  a.restore(pos);
+  assert.deepEqual(a.next(3).inputs.data, second.inputs.data);
+  assert.deepEqual(new SyntheticSource(5, 24, 32).next(3).inputs.data, first.inputs.data);
+  assert.notDeepEqual(new SyntheticSource(6, 24, 32).next(3).inputs.data, first.inputs.data);
+  // targets are the inputs shifted by one
+  const { inputs, targets } = first;
+  for (let b = 0; b < 3; b++) for (let t = 0; t < 23; t++) assert.equal(targets.data[b * 24 + t], inputs.data[b * 24 + t + 1]);
+  // the most frequent successor of a token is the same token most of the time (the first-order rule, p = 0.6)
+  const big = new SyntheticSource(1, 64, 8).next(64);
+  const succ = new Map<number, Map<number, number>>();
+  for (let b = 0; b < 64; b++) {
+    for (let t = 2; t < 64; t++) {
+      const p = big.inputs.data[b * 64 + t - 1];
+      const n = big.inputs.data[b * 64 + t];
+      const m = succ.get(p) ?? new Map<number, number>();
+      m.set(n, (m.get(n) ?? 0) + 1);
+      succ.set(p, m);
+    }
+  }
+  for (const [p, m] of succ) {
+    const total = [...m.values()].reduce((s, v) => s + v, 0);
+    assert.ok(Math.max(...m.values()) / total > 0.5, `token ${p}: no dominant successor`);
+  }
+  assert.throws(() => a.restore({ counter: -1 }), /SyntheticSource.restore: bad position/);
+});
+
+test('emaCurve smooths with s_t = 0.9 s_(t-1) + 0.1 x_t from s_0 = x_0', () => {
+  assert.deepEqual(emaCurve([2, 2, 2]), [2, 2, 2]);
+  const e = emaCurve([1, 0, 0]);
+  assert.equal(e[1], 0.9);
+  assert.ok(Math.abs(e[2] - 0.81) < 1e-12);
+});
+
+function tinyConfig(): DeepseekConfig {
+  return parseConfig({
+    model_type: 'deepseek_v3', vocab_size: 16, hidden_size: 16, intermediate_size: 24, moe_intermediate_size: 8,
+    num_hidden_layers: 2, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2,
+    first_k_dense_replace: 1, q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4,
+    num_nextn_predict_layers: 1,
+  }).config as DeepseekConfig;
+}
+
+test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the runs themselves', async () => {
+  const r = await runFp8Experiment({ steps: 4, batch: 2, seqLen: 8, config: tinyConfig(), gemmK: 256 });
+  assert.equal(r.baseline.losses.length, 4);
+  assert.equal(r.fp8.losses.length, 4);
+  assert.equal(r.baseline.precision, 'fp32');
+  assert.equal(r.fp8.moments, 'bf16');
+  assert.notDeepEqual(r.fp8.losses, r.baseline.losses);
+  const ea = emaCurve(r.baseline.losses);
+  const eb = emaCurve(r.fp8.losses);
+  assert.equal(r.gap.finalEma, (eb[3] - ea[3]) / ea[3]);
+  assert.equal(r.gap.final, (r.fp8.losses[3] - r.baseline.losses[3]) / r.baseline.losses[3]);
+  assert.ok(r.gap.maxAbsEma >= Math.abs(r.gap.finalEma));
+  assert.equal(r.baseline.saved.calls, r.fp8.saved.calls);
+  assert.equal(r.baseline.saved.bytes, 4 * r.baseline.saved.elements);
+  assert.equal(r.savedRatio, r.baseline.saved.bytes / r.fp8.saved.bytes);
+  assert.ok(r.savedRatio > 2 && r.savedRatio < 4, `${r.savedRatio}: 16-wide inputs carry one float32 scale per 16 bytes`);
+  assert.equal(r.gemm.normal.K, 256);
+  const text = formatFp8Report(r).join('\n');
+  assert.match(text, /FP8 vs FP32: DeepSeek-V3 toy/);
+  assert.match(text, new RegExp(`${r.savedRatio.toFixed(2)}x smaller`));
+  assert.match(text, /no promotion [\d.]+%, every 128/);
+});
+
+test('r1ts experiment fp8: flag errors are one line that names the flag', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'experiment', 'fp8', ...args], { encoding: 'utf8', env: { ...process.env, R1TS_BACKEND: 'ts' } });
+  for (const [args, msg] of [
+    [['--steps', '0'], /--steps must be a positive integer, got '0'/],
+    [['--baseline', 'fp16'], /--baseline must be one of fp32, bf16, got 'fp16'/],
+    [['--promote-every', '96'], /--promote-every must divide the 128-wide scale tiles, got 96/],
+    [['--scale-fmt', 'e8'], /--scale-fmt must be one of fp32, ue8m0/],
+  ] as const) {
+    const r = cli(...args);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, msg);
+  }
+});
