@@ -8,6 +8,7 @@ import { randn } from '../../tensor/creation.js';
 import { matmul } from '../../tensor/ops/linalg.js';
 import '../../tensor/index.js';
 import { registerBenchTrain } from './bench-train.js';
+import { registerBenchKernels, runBenchKernels } from './bench-kernels.js';
 
 export interface MatmulBenchRow {
   backend: string;
@@ -81,7 +82,9 @@ export function registerBench(program: Command): void {
     .option('--json', 'print JSON')
     .action(runMatmul);
   registerBenchTrain(bench);
+  registerBenchKernels(bench);
   bench.action(() => {
     runMatmul(matmulOpts);
+    runBenchKernels({ ifAvailable: true });
   });
 }
