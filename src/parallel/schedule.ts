@@ -78,9 +78,7 @@ export function slotOf(s: Pick<Schedule, 'method' | 'pp'>, c: Chunk): 0 | 1 {
 
 /** The stages a rank holds, by slot (one for 1F1B/ZB1P, two otherwise). Stage indices of the model, 0..PP-1. */
 export function stagesOfRank(s: Pick<Schedule, 'method' | 'pp'>, rank: number): number[] {
-  if (s.method === 'dualpipe') return [rank, s.pp - 1 - rank];
-  if (s.method === 'dualpipev') return [rank, s.pp - 1 - rank];
-  return [rank];
+  return s.method === 'dualpipe' || s.method === 'dualpipev' ? [rank, s.pp - 1 - rank] : [rank];
 }
 
 export interface ScheduleOptions {
