@@ -17,7 +17,7 @@ import '../tensor/index.js'; // ops on tensors + the backend choice (R1TS_BACKEN
 import { getBackend } from '../backend/registry.js';
 import { type Method, type Schedule, buildSchedule, rankOf, stagesOfRank } from './schedule.js';
 import { type PipelineModel, type PipelineModelSpec, type StageModule, loadPipelineModel } from './stage.js';
-import { type Costs, type RankResult, type SimResult, peakLive } from './simulate.js';
+import { type Costs, type SimResult, resultFromTimelines } from './simulate.js';
 import {
   type MainToWorker, type NamedPayloads, type StepReport, type TensorPayload, type WorkerInit, type WorkerToMain,
   fromPayload, toPayload, transfers,
@@ -301,39 +301,17 @@ export async function sequentialStep(
  */
 export function measuredResult(schedule: Schedule, r: PipelineStepResult): SimResult {
   const sums: Record<string, [number, number]> = {};
-  const add = (k: string, d: number): void => {
-    const e = (sums[k] ??= [0, 0]);
-    e[0] += d;
-    e[1]++;
-  };
-  const makespan = Math.max(...r.ranks.map((x) => (x.timeline.length ? x.timeline[x.timeline.length - 1].end : 0)));
-  const ranks: RankResult[] = r.ranks.map((rep, i) => {
-    const timeline = rep.timeline.map((t) => {
+  const timelines = r.ranks.map((rep, i) =>
+    rep.timeline.map((t) => {
       const step = schedule.programs[i][t.step];
-      add(step.op, t.end - t.start);
+      const e = (sums[step.op] ??= [0, 0]);
+      e[0] += t.end - t.start;
+      e[1]++;
       return { step, start: t.start, end: t.end };
-    });
-    const busy = timeline.reduce((a, t) => a + t.end - t.start, 0);
-    return {
-      timeline,
-      busy,
-      bubble: makespan - busy,
-      leadingIdle: timeline.length ? timeline[0].start : makespan,
-      trailingIdle: timeline.length ? makespan - timeline[timeline.length - 1].end : 0,
-      peakActivations: peakLive(schedule.programs[i]),
-      paramCopies: stagesOfRank(schedule, i).length,
-    };
-  });
+    }),
+  );
   const mean = (k: string): number => (sums[k] ? sums[k][0] / sums[k][1] : 0);
   const W = mean('W');
   const costs: Costs = { F: mean('F'), B: sums.B ? mean('B') : mean('BI') + W, W, FB: mean('FB'), comm: 0 };
-  return {
-    schedule,
-    costs,
-    makespan,
-    ranks,
-    bubble: Math.max(...ranks.map((x) => x.bubble)),
-    paramCopies: Math.max(...ranks.map((x) => x.paramCopies)),
-    peakActivations: ranks.map((x) => x.peakActivations),
-  };
+  return resultFromTimelines(schedule, costs, timelines);
 }

@@ -5,7 +5,7 @@ export {
 } from './schedule.js';
 export {
   type Costs, type SimResult, type RankResult, type TimedStep, DEFAULT_COSTS,
-  simulate, validateCosts, formulaBubble, formulaMemory, peakLive, describeStep,
+  simulate, resultFromTimelines, validateCosts, formulaBubble, formulaMemory, peakLive, describeStep,
 } from './simulate.js';
 export { renderText, renderSvg, summaryLines } from './render.js';
 export {

@@ -14,7 +14,7 @@
  *   its W when the weight gradient is deferred). Unit: one micro-batch through one stage (1/PP of the model's layers).
  * - Bubble of a rank: makespan - busy time of that rank (all idle time inside [0, makespan]).
  */
-import { type Chunk, type Method, type Schedule, type Step, rankOf } from './schedule.js';
+import { type Chunk, type Method, type Schedule, type Step, rankOf, stagesOfRank } from './schedule.js';
 
 export interface Costs {
   /** Forward chunk. */
@@ -159,7 +159,15 @@ export function simulate(schedule: Schedule, costs: Costs = DEFAULT_COSTS): SimR
     }
   }
 
-  const makespan = Math.max(0, ...free);
+  return resultFromTimelines(schedule, costs, timelines);
+}
+
+/**
+ * Bubble, activations and parameter copies of given per-rank timelines (simulated, or measured by the engine).
+ * makespan = the latest end; bubble of a rank = makespan - its busy time.
+ */
+export function resultFromTimelines(schedule: Schedule, costs: Costs, timelines: readonly (readonly TimedStep[])[]): SimResult {
+  const makespan = Math.max(0, ...timelines.map((tl) => (tl.length ? tl[tl.length - 1].end : 0)));
   const ranks: RankResult[] = timelines.map((tl, r) => {
     const busy = tl.reduce((s, t) => s + (t.end - t.start), 0);
     return {
@@ -168,8 +176,8 @@ export function simulate(schedule: Schedule, costs: Costs = DEFAULT_COSTS): SimR
       bubble: makespan - busy,
       leadingIdle: tl.length ? tl[0].start : makespan,
       trailingIdle: tl.length ? makespan - tl[tl.length - 1].end : 0,
-      peakActivations: peakLive(programs[r]),
-      paramCopies: schedule.method === 'dualpipe' || schedule.method === 'dualpipev' ? 2 : 1,
+      peakActivations: peakLive(schedule.programs[r]),
+      paramCopies: stagesOfRank(schedule, r).length,
     };
   });
   return {
