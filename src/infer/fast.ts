@@ -18,20 +18,36 @@ import type { DenseLM, GQAttention } from '../models/dense.js';
 import { ropeCosSin } from '../models/rope.js';
 import type { Linear, RMSNorm } from '../nn/layers.js';
 import { Tensor, noGrad } from '../tensor/tensor.js';
+import { getBackend, getKernel } from '../backend/registry.js';
 import type { DecodeRunner } from './generate.js';
 
 /** The parts of a Linear layer the loops read. */
 type Lin = Pick<Linear, 'weight' | 'bias' | 'outFeatures' | 'inFeatures'>;
 
+/** Weights at least this large (O * I) go to the active backend's matmul when it is not the reference ('ts'). */
+const BACKEND_MATMUL_MIN = 1024;
+
 /**
- * out (N, O) = x (N, I) W^T + b, for W (O, I) row-major. Four rows share each weight load; every output is still one
+ * out (N, O) = x (N, I) W^T + b, for W (O, I) row-major. With a faster backend active (native SIMD), layers of at
+ * least BACKEND_MATMUL_MIN weights run on its matmul kernel (chosen by weight size, never by N, so a row's result
+ * does not depend on the batch it is in). Otherwise four rows share each weight load; every output is still one
  * left-to-right sum over i, as in the reference matmul, so results are identical to it.
  */
 function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void {
-  const W = l.weight.data as Float32Array;
-  const bias = l.bias ? (l.bias.data as Float32Array) : null;
   const O = l.outFeatures;
   const I = l.inFeatures;
+  const backend = getBackend();
+  const mm = backend !== 'ts' && O * I >= BACKEND_MATMUL_MIN ? getKernel(backend, 'matmul') : undefined;
+  if (mm && l.weight.dtype === 'float32') {
+    const y = mm({ data: x.subarray(0, N * I), shape: [N, I], dtype: 'float32' }, l.weight, { transA: false, transB: true }).data;
+    if (l.bias) {
+      const b = l.bias.data;
+      for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out[n * O + o] = y[n * O + o] + b[o];
+    } else out.set(y.subarray(0, N * O));
+    return;
+  }
+  const W = l.weight.data as Float32Array;
+  const bias = l.bias ? (l.bias.data as Float32Array) : null;
   let n = 0;
   for (; n + 3 < N; n += 4) {
     const x0 = n * I;
@@ -65,6 +81,54 @@ function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void
       let acc = 0;
       for (let i = 0; i < I; i++) acc += x[xo + i] * W[wo + i];
       out[n * O + o] = acc + (bias ? bias[o] : 0);
+    }
+  }
+}
+
+/**
+ * Batched product C (batch, M, N) = A (batch, M, K) B (batch, K, N), or A B^T with B (batch, N, K) when transB: the
+ * active backend's matmul when it is not the reference, else loops that sum over K in order as the reference does.
+ */
+function bmm(a: Float32Array, b: Float32Array, batch: number, M: number, K: number, N: number, transB: boolean): Float32Array {
+  const backend = getBackend();
+  const mm = backend !== 'ts' ? getKernel(backend, 'matmul') : undefined;
+  if (mm) {
+    const A = { data: a.subarray(0, batch * M * K), shape: [batch, M, K], dtype: 'float32' as const };
+    const B = { data: b.subarray(0, batch * K * N), shape: transB ? [batch, N, K] : [batch, K, N], dtype: 'float32' as const };
+    return mm(A, B, { transA: false, transB }).data as Float32Array;
+  }
+  const c = new Float32Array(batch * M * N);
+  const row = new Float64Array(N);
+  for (let z = 0; z < batch; z++) {
+    for (let i = 0; i < M; i++) {
+      const ai = (z * M + i) * K;
+      if (transB) {
+        for (let j = 0; j < N; j++) {
+          const bj = (z * N + j) * K;
+          let acc = 0;
+          for (let p = 0; p < K; p++) acc += a[ai + p] * b[bj + p];
+          c[(z * M + i) * N + j] = acc;
+        }
+      } else {
+        row.fill(0);
+        for (let p = 0; p < K; p++) {
+          const ap = a[ai + p];
+          const bp = (z * K + p) * N;
+          for (let j = 0; j < N; j++) row[j] += ap * b[bp + j];
+        }
+        for (let j = 0; j < N; j++) c[(z * M + i) * N + j] = row[j];
+      }
+    }
+  }
+  return c;
+}
+
+/** Copies blocks of `width` floats from layout (P, Q, width) to (Q, P, width). */
+function swapBlocks(src: Float32Array, dst: Float32Array, P: number, Q: number, width: number, srcStride = width, srcOff = 0): void {
+  for (let p = 0; p < P; p++) {
+    for (let q = 0; q < Q; q++) {
+      const so = (p * Q + q) * srcStride + srcOff;
+      dst.set(src.subarray(so, so + width), (q * P + p) * width);
     }
   }
 }
@@ -162,34 +226,38 @@ function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoE, pool: 
 }
 
 /**
- * A growable per-layer cache of `width` floats per token for `B` rows: row r, position t at (r * cap + t) * width.
+ * A growable cache of `dim` floats per token and head for `B` rows, laid out (B, heads, cap, dim): the positions of
+ * one (row, head) are contiguous, so attention reads them in order and a kernel gets them with one copy.
  */
 class FlatCache {
   data: Float32Array;
   cap: number;
   constructor(
     public B: number,
-    readonly width: number,
+    readonly heads: number,
+    readonly dim: number,
     cap: number,
   ) {
     this.cap = cap;
-    this.data = new Float32Array(B * cap * width);
+    this.data = new Float32Array(B * heads * cap * dim);
   }
   /** Makes room for `need` positions. */
   reserve(need: number): void {
     if (need <= this.cap) return;
     const cap = Math.max(need, 2 * this.cap);
-    const next = new Float32Array(this.B * cap * this.width);
-    for (let r = 0; r < this.B; r++) next.set(this.data.subarray(r * this.cap * this.width, (r + 1) * this.cap * this.width), r * cap * this.width);
+    const next = new Float32Array(this.B * this.heads * cap * this.dim);
+    const old = this.cap * this.dim;
+    for (let r = 0; r < this.B * this.heads; r++) next.set(this.data.subarray(r * old, (r + 1) * old), r * cap * this.dim);
     this.data = next;
     this.cap = cap;
   }
-  at(r: number, t: number): number {
-    return (r * this.cap + t) * this.width;
+  /** Offset of (row b, head h, position t). */
+  at(b: number, h: number, t: number): number {
+    return ((b * this.heads + h) * this.cap + t) * this.dim;
   }
   /** Keeps rows `rows` (ascending) in order, in place. */
   keep(rows: readonly number[]): void {
-    const stride = this.cap * this.width;
+    const stride = this.heads * this.cap * this.dim;
     rows.forEach((r, j) => {
       if (r !== j) this.data.copyWithin(j * stride, r * stride, (r + 1) * stride);
     });
@@ -197,23 +265,80 @@ class FlatCache {
   }
 }
 
+/** Where the keys and values of a cached attention live. */
+interface KV {
+  k: FlatCache;
+  v: FlatCache;
+}
+
 /**
- * exp(scores[j] - max) weights over `keys` positions of row b of `cache`, applied to the `width` values at offset
- * `off` of each position, normalised, written to out[outOff...]. The softmax-weighted sum of attention.
+ * Causal attention of queries q (B*T rows, H heads, dk) over the cached keys 0..len+t of each row, into out (B*T, H,
+ * dv). Query head h uses key/value head floor(h / (H / heads)). JS loops; scores and sums in double as the reference.
  */
-function attendValues(
-  scores: Float64Array, keys: number, mx: number, cache: FlatCache, b: number, off: number, width: number,
-  acc: Float64Array, out: Float32Array, outOff: number,
-): void {
-  let sum = 0;
-  acc.fill(0, 0, width);
-  for (let j = 0; j < keys; j++) {
-    const p = Math.exp(scores[j] - mx);
-    sum += p;
-    const vo = cache.at(b, j) + off;
-    for (let d = 0; d < width; d++) acc[d] += p * cache.data[vo + d];
+function attendLoops(q: Float32Array, out: Float32Array, B: number, T: number, H: number, len: number, kv: KV, scale: number, pool: Pool): void {
+  const { k, v } = kv;
+  const { heads, dim: dk } = k;
+  const dv = v.dim;
+  const group = H / heads;
+  const scores = pool.get64('scores', len + T);
+  const acc = pool.get64('acc', dv);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = b * T + t;
+      const keys = len + t + 1;
+      for (let h = 0; h < H; h++) {
+        const qo = (row * H + h) * dk;
+        const kh = Math.floor(h / group);
+        let mx = -Infinity;
+        for (let j = 0; j < keys; j++) {
+          const ko = k.at(b, kh, j);
+          let dot = 0;
+          for (let d = 0; d < dk; d++) dot += q[qo + d] * k.data[ko + d];
+          scores[j] = dot * scale;
+          if (scores[j] > mx) mx = scores[j];
+        }
+        let sum = 0;
+        acc.fill(0, 0, dv);
+        for (let j = 0; j < keys; j++) {
+          const p = Math.exp(scores[j] - mx);
+          sum += p;
+          const vo = v.at(b, kh, j);
+          for (let d = 0; d < dv; d++) acc[d] += p * v.data[vo + d];
+        }
+        const oo = (row * H + h) * dv;
+        for (let d = 0; d < dv; d++) out[oo + d] = acc[d] / sum;
+      }
+    }
   }
-  for (let d = 0; d < width; d++) out[outOff + d] = acc[d] / sum;
+}
+
+/**
+ * The same attention on a backend kernel (native SIMD): queries, keys and values are copied into the kernel's dense
+ * (B, heads, T, d) layout (one block copy per row and head), then the output back.
+ */
+function attendKernel(
+  kernel: NonNullable<ReturnType<typeof getKernel<'attention'>>>,
+  q: Float32Array, out: Float32Array, B: number, T: number, H: number, len: number, kv: KV, scale: number, pool: Pool,
+): void {
+  const { k, v } = kv;
+  const { heads, dim: dk } = k;
+  const dv = v.dim;
+  const Tk = len + T;
+  const Q = pool.get('att.q', B * H * T * dk);
+  const K = pool.get('att.k', B * heads * Tk * dk);
+  const Vv = pool.get('att.v', B * heads * Tk * dv);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) Q.set(q.subarray(((b * T + t) * H + h) * dk, ((b * T + t) * H + h + 1) * dk), ((b * H + h) * T + t) * dk);
+    for (let h = 0; h < heads; h++) {
+      K.set(k.data.subarray(k.at(b, h, 0), k.at(b, h, Tk)), (b * heads + h) * Tk * dk);
+      Vv.set(v.data.subarray(v.at(b, h, 0), v.at(b, h, Tk)), (b * heads + h) * Tk * dv);
+    }
+  }
+  const f32 = (data: Float32Array, shape: number[]) => ({ data: data.subarray(0, shape.reduce((x, y) => x * y, 1)), shape, dtype: 'float32' as const });
+  const o = kernel(f32(Q, [B, H, T, dk]), f32(K, [B, heads, Tk, dk]), f32(Vv, [B, heads, Tk, dv]), { causal: true, scale }).out.data;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) out.set(o.subarray(((b * H + h) * T + t) * dv, ((b * H + h) * T + t + 1) * dv), ((b * T + t) * H + h) * dv);
+  }
 }
 
 /** A pre-norm block: its two norms and its FFN (the attention is the runner's). */
@@ -239,15 +364,15 @@ abstract class FastRunner implements DecodeRunner {
   ) {
     this.vocabSize = model.config.vocab_size;
   }
-  /** Floats per token of each cache (one list for all layers). */
-  protected abstract cacheWidths(): number[];
+  /** [heads, floats per head] of each cache (one list for all layers). */
+  protected abstract cacheShapes(): [number, number][];
   /** Attention of layer li over normed rows n (N = B*T, D) into out, appending this step's keys to the caches. */
   protected abstract attention(li: number, n: Float32Array, out: Float32Array, B: number, T: number, cos: Float32Array, sin: Float32Array): void;
 
   feed(ids: Int32Array, B: number, T: number): Float32Array {
     if (this.B < 0) {
       this.B = B;
-      this.caches = this.cacheWidths().map((w) => new FlatCache(B, w, 64));
+      this.caches = this.cacheShapes().map(([h, d]) => new FlatCache(B, h, d, 64));
     }
     if (B !== this.B) throw new RangeError(`fast decoder: fed ${B} rows, the cache holds ${this.B}`);
     const c = this.model.config;
@@ -285,9 +410,12 @@ abstract class FastRunner implements DecodeRunner {
     return logits;
   }
 
-  /** Calls f for every query position (b, t) and head h; the query at row b*T + t sees keys 0..len+t. */
-  protected eachQuery(B: number, T: number, H: number, f: (b: number, row: number, keys: number, h: number) => void): void {
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) f(b, b * T + t, this.len + t + 1, h);
+  /** Attention of q (B*T, H, dk) over the caches into out (B*T, H, dv): the backend's kernel when it is not 'ts'. */
+  protected attend(q: Float32Array, out: Float32Array, B: number, T: number, H: number, kv: KV, scale: number): void {
+    const backend = getBackend();
+    const kernel = backend !== 'ts' ? getKernel(backend, 'attention') : undefined;
+    if (kernel) attendKernel(kernel, q, out, B, T, H, this.len, kv, scale, this.pool);
+    else attendLoops(q, out, B, T, H, this.len, kv, scale, this.pool);
   }
 
   keepRows(rows: readonly number[]): void {
@@ -297,19 +425,36 @@ abstract class FastRunner implements DecodeRunner {
   }
 }
 
-/** DeepSeek-V3: absorbed MLA over the latent cache (one cache per layer), dense MLP or DeepSeekMoE. */
+/**
+ * DeepSeek-V3: absorbed MLA over the latent cache, dense MLP or DeepSeekMoE. Layer l keeps its keys [c ; k_pe] in cache
+ * 2l and the values c again in cache 2l+1 (the latent stored twice, so that both are contiguous per row).
+ */
 class FastDeepseek extends FastRunner {
+  /** Per layer W_UK (H, nope, kvRank) and W_UV (H, vDim, kvRank), contiguous copies of wkv_b's blocks. */
+  private readonly absorbed: { uk: Float32Array; uv: Float32Array }[];
   constructor(private readonly m: DeepseekV3) {
     super(m, m.layers);
+    this.absorbed = m.layers.map(({ attn: a }) => {
+      const w = a.wkv_b.weight.data as Float32Array; // (H * (nope + vDim), kvRank)
+      const per = (a.nope + a.vDim) * a.kvRank;
+      const uk = new Float32Array(a.H * a.nope * a.kvRank);
+      const uv = new Float32Array(a.H * a.vDim * a.kvRank);
+      for (let h = 0; h < a.H; h++) {
+        uk.set(w.subarray(h * per, h * per + a.nope * a.kvRank), h * a.nope * a.kvRank);
+        uv.set(w.subarray(h * per + a.nope * a.kvRank, (h + 1) * per), h * a.vDim * a.kvRank);
+      }
+      return { uk, uv };
+    });
   }
-  protected cacheWidths(): number[] {
-    return this.m.layers.map((l) => l.attn.kvRank + l.attn.rope);
+  protected cacheShapes(): [number, number][] {
+    return this.m.layers.flatMap((l): [number, number][] => [[1, l.attn.kvRank + l.attn.rope], [1, l.attn.kvRank]]);
   }
 
   /** Absorbed MLA: q~ = W_UK^T q_nope, scores over [c ; k_pe], values c, then W_UV and wo. */
   protected attention(li: number, n: Float32Array, out: Float32Array, B: number, T: number, cos: Float32Array, sin: Float32Array): void {
     const at: MLA = this.m.layers[li].attn;
-    const cache = this.caches[li];
+    const kc = this.caches[2 * li];
+    const vc = this.caches[2 * li + 1];
     const { H, nope, rope: R, vDim, kvRank } = at;
     const N = B * T;
     const qk = nope + R;
@@ -333,46 +478,34 @@ class FastDeepseek extends FastRunner {
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const row = b * T + t;
-        const o = cache.at(b, this.len + t);
-        cache.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), o);
-        cache.data.set(kva.subarray(row * W + kvRank, (row + 1) * W), o + kvRank);
-        ropeAt(cache.data, o + kvRank, R, cos, sin, t, interleaved);
+        const o = kc.at(b, 0, this.len + t);
+        kc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), o);
+        kc.data.set(kva.subarray(row * W + kvRank, (row + 1) * W), o + kvRank);
+        ropeAt(kc.data, o + kvRank, R, cos, sin, t, interleaved);
+        vc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), vc.at(b, 0, this.len + t));
         for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * qk + nope, R, cos, sin, t, interleaved);
       }
     }
-    // Per head: absorb W_UK into the query, attend in latent space, expand with W_UV.
-    const wkvb = at.wkv_b.weight.data as Float32Array; // (H * (nope + vDim), kvRank)
-    const qLat = this.pool.get('qlat', kvRank);
-    const oLat = this.pool.get('olat', kvRank);
-    const acc = this.pool.get64('acc', kvRank);
+    // Absorb W_UK into the query: q~ = [W_UK^T q_nope ; q_pe] per head; attend over the latents; expand with W_UV.
+    const { uk, uv } = this.absorbed[li];
+    const qNope = this.pool.get('qnope', H * N * nope);
+    swapBlocks(q, qNope, N, H, nope, qk, 0); // (N, H, qk) -> (H, N, nope)
+    const qLat = bmm(qNope, uk, H, N, nope, kvRank, false); // (H, N, kvRank)
+    const qAbs = this.pool.get('qabs', N * H * W); // (N, H, kvRank + R)
+    for (let i = 0; i < N; i++) {
+      for (let h = 0; h < H; h++) {
+        const o = (i * H + h) * W;
+        qAbs.set(qLat.subarray((h * N + i) * kvRank, (h * N + i + 1) * kvRank), o);
+        qAbs.set(q.subarray((i * H + h) * qk + nope, (i * H + h + 1) * qk), o + kvRank);
+      }
+    }
+    const oLat = this.pool.get('olat', N * H * kvRank);
+    this.attend(qAbs, oLat, B, T, H, { k: kc, v: vc }, at.softmaxScale);
+    const oT = this.pool.get('olatT', H * N * kvRank);
+    swapBlocks(oLat, oT, N, H, kvRank); // -> (H, N, kvRank)
+    const o = bmm(oT, uv, H, N, kvRank, vDim, true); // (H, N, vDim)
     const ctx = this.pool.get('ctx', N * H * vDim);
-    const scores = this.pool.get64('scores', this.len + T);
-    this.eachQuery(B, T, H, (b, row, keys, h) => {
-      const qo = (row * H + h) * qk;
-      const wh = h * (nope + vDim) * kvRank;
-      for (let r = 0; r < kvRank; r++) {
-        let s = 0;
-        for (let d = 0; d < nope; d++) s += q[qo + d] * wkvb[wh + d * kvRank + r];
-        qLat[r] = s;
-      }
-      let mx = -Infinity;
-      for (let j = 0; j < keys; j++) {
-        const ko = cache.at(b, j);
-        let dot = 0;
-        for (let r = 0; r < kvRank; r++) dot += qLat[r] * cache.data[ko + r];
-        for (let d = 0; d < R; d++) dot += q[qo + nope + d] * cache.data[ko + kvRank + d];
-        scores[j] = dot * at.softmaxScale;
-        if (scores[j] > mx) mx = scores[j];
-      }
-      attendValues(scores, keys, mx, cache, b, 0, kvRank, acc, oLat, 0);
-      const co = (row * H + h) * vDim;
-      for (let d = 0; d < vDim; d++) {
-        const wo = wh + (nope + d) * kvRank;
-        let s = 0;
-        for (let r = 0; r < kvRank; r++) s += oLat[r] * wkvb[wo + r];
-        ctx[co + d] = s;
-      }
-    });
+    swapBlocks(o, ctx, H, N, vDim); // -> (N, H, vDim)
     linearRows(out, ctx, N, at.wo);
   }
 }
@@ -382,9 +515,9 @@ class FastDense extends FastRunner {
   constructor(private readonly m: DenseLM) {
     super(m, m.layers);
   }
-  protected cacheWidths(): number[] {
-    const w = this.m.config.num_key_value_heads * this.m.config.head_dim;
-    return this.m.layers.flatMap(() => [w, w]);
+  protected cacheShapes(): [number, number][] {
+    const { num_key_value_heads: h, head_dim: d } = this.m.config;
+    return this.m.layers.flatMap((): [number, number][] => [[h, d], [h, d]]);
   }
 
   protected attention(li: number, n: Float32Array, out: Float32Array, B: number, T: number, cos: Float32Array, sin: Float32Array): void {
@@ -393,7 +526,6 @@ class FastDense extends FastRunner {
     const vc = this.caches[2 * li + 1];
     const { H, Hkv, Dh } = at;
     const N = B * T;
-    const group = H / Hkv;
     const q = this.pool.get('q', N * H * Dh);
     const k = this.pool.get('k', N * Hkv * Dh);
     const v = this.pool.get('v', N * Hkv * Dh);
@@ -405,27 +537,14 @@ class FastDense extends FastRunner {
         const row = b * T + t;
         for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * Dh, Dh, cos, sin, t, false);
         for (let h = 0; h < Hkv; h++) ropeAt(k, (row * Hkv + h) * Dh, Dh, cos, sin, t, false);
-        kc.data.set(k.subarray(row * Hkv * Dh, (row + 1) * Hkv * Dh), kc.at(b, this.len + t));
-        vc.data.set(v.subarray(row * Hkv * Dh, (row + 1) * Hkv * Dh), vc.at(b, this.len + t));
+        for (let h = 0; h < Hkv; h++) {
+          kc.data.set(k.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), kc.at(b, h, this.len + t));
+          vc.data.set(v.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), vc.at(b, h, this.len + t));
+        }
       }
     }
-    const scale = Dh ** -0.5;
     const ctx = this.pool.get('ctx', N * H * Dh);
-    const acc = this.pool.get64('acc', Dh);
-    const scores = this.pool.get64('scores', this.len + T);
-    this.eachQuery(B, T, H, (b, row, keys, h) => {
-      const qo = (row * H + h) * Dh;
-      const kh = Math.floor(h / group) * Dh;
-      let mx = -Infinity;
-      for (let j = 0; j < keys; j++) {
-        const ko = kc.at(b, j) + kh;
-        let dot = 0;
-        for (let d = 0; d < Dh; d++) dot += q[qo + d] * kc.data[ko + d];
-        scores[j] = dot * scale;
-        if (scores[j] > mx) mx = scores[j];
-      }
-      attendValues(scores, keys, mx, vc, b, kh, Dh, acc, ctx, (row * H + h) * Dh);
-    });
+    this.attend(q, ctx, B, T, H, { k: kc, v: vc }, Dh ** -0.5);
     linearRows(out, ctx, N, at.wo);
   }
 }

@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import '../../src/tensor/index.js'; // registers the native backend when its addon is built
+import { getBackend, listBackends, setBackend } from '../../src/backend/registry.js';
 import { createModel, type CausalLM } from '../../src/models/index.js';
 import { Tensor, noGrad } from '../../src/tensor/tensor.js';
 import { createModelRunner, generate, generateText } from '../../src/infer/generate.js';
@@ -18,25 +20,40 @@ function models(): [string, CausalLM][] {
 
 const prompts = [[1, 2, 3], [4, 5, 6, 7, 8, 9], [10], [11, 12, 13, 14]];
 
+/** Runs fn under every registered backend (the fast decoder uses a faster backend's matmul and attention). */
+function eachBackend(fn: (backend: string) => void): void {
+  const was = getBackend();
+  try {
+    for (const { name } of listBackends()) {
+      setBackend(name);
+      fn(name);
+    }
+  } finally {
+    setBackend(was);
+  }
+}
+
 describe('generation', () => {
   for (const [name, m] of models()) {
     it(`${name}: the fast decoder matches the model's forward with its cache (prefill + decode)`, () => {
-      const a = createModelRunner(m);
-      const b = createFastRunner(m);
-      const ids = Int32Array.from([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
-      let max = 0;
-      const cmp = (x: Float32Array, y: Float32Array) => {
-        for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
-      };
-      cmp(a.feed(ids, 2, 5), b.feed(ids, 2, 5));
-      for (let s = 0; s < 4; s++) {
-        const next = Int32Array.from([s + 7, 30 - s]);
-        cmp(a.feed(next, 2, 1), b.feed(next, 2, 1));
-      }
-      a.keepRows([1]);
-      b.keepRows([1]);
-      cmp(a.feed(Int32Array.from([17]), 1, 1), b.feed(Int32Array.from([17]), 1, 1));
-      assert.ok(max < 1e-5, `max |fast - model| = ${max}`);
+      eachBackend((backend) => {
+        const a = createModelRunner(m);
+        const b = createFastRunner(m);
+        const ids = Int32Array.from([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
+        let max = 0;
+        const cmp = (x: Float32Array, y: Float32Array) => {
+          for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
+        };
+        cmp(a.feed(ids, 2, 5), b.feed(ids, 2, 5));
+        for (let s = 0; s < 4; s++) {
+          const next = Int32Array.from([s + 7, 30 - s]);
+          cmp(a.feed(next, 2, 1), b.feed(next, 2, 1));
+        }
+        a.keepRows([1]);
+        b.keepRows([1]);
+        cmp(a.feed(Int32Array.from([17]), 1, 1), b.feed(Int32Array.from([17]), 1, 1));
+        assert.ok(max < 1e-5, `${backend}: max |fast - model| = ${max}`);
+      });
     });
 
     it(`${name}: KV-cache decoding equals the full forward (logits; greedy tokens are its argmaxes)`, () => {
@@ -59,13 +76,15 @@ describe('generation', () => {
     });
 
     it(`${name}: a batch of prompts of different lengths equals each prompt alone`, () => {
-      const batch = generate(m, prompts, { maxTokens: 6, temperature: 1, seed: 11 });
-      prompts.forEach((p, r) => {
-        const [alone] = generate(m, [p], { maxTokens: 6, temperature: 1, seed: 11, firstRow: r });
-        assert.deepEqual(batch[r].tokens, alone.tokens, `row ${r}`);
+      eachBackend(() => {
+        const batch = generate(m, prompts, { maxTokens: 6, temperature: 1, seed: 11 });
+        prompts.forEach((p, r) => {
+          const [alone] = generate(m, [p], { maxTokens: 6, temperature: 1, seed: 11, firstRow: r });
+          assert.deepEqual(batch[r].tokens, alone.tokens, `row ${r}`);
+        });
+        const viaModel = generate(m, prompts, { maxTokens: 6, temperature: 1, seed: 11, engine: 'model' });
+        assert.deepEqual(viaModel.map((g) => g.tokens), batch.map((g) => g.tokens));
       });
-      const viaModel = generate(m, prompts, { maxTokens: 6, temperature: 1, seed: 11, engine: 'model' });
-      assert.deepEqual(viaModel.map((g) => g.tokens), batch.map((g) => g.tokens));
     });
   }
 
