@@ -42,7 +42,7 @@
     },
     {
       'target_name': 'r1ts_native',
-      'sources': ['native/addon.cc', 'native/pool.cc'],
+      'sources': ['native/addon.cc', 'native/pool.cc', 'native/fp8.cc'],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
         'r1ts_isa_avx512',

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common.h"
+#include "fp8.h"
 
 namespace r1ts {
 namespace {
@@ -473,6 +474,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("cpuGhz", Napi::Function::New(env, CpuGhz));
+  register_fp8(env, exports);
   return exports;
 }
 

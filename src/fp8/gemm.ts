@@ -22,9 +22,11 @@
  * With these defaults a K = 4096 GEMM of random matrices shows ~2% max relative error without promotion and about 50x
  * less with N_C = 128 (see `accumulationError`, `r1ts experiment fp8`), matching the ~2% DeepSeek-V3 reports.
  * `{ kind: 'fp32' }` models an FP32 accumulator (each group's sum rounded to float32), `{ kind: 'exact' }` none at all.
- * Output: float32.
+ * Output: float32. `fp8Gemm` runs the native kernel (native/fp8.cc, bit-exact) when the active backend is 'native';
+ * `fp8GemmTs` is the reference.
  */
-import { decodeTable } from './formats.js';
+import { FP8_E4M3, FP8_E5M2, decodeTable } from './formats.js';
+import { activeNativeFp8 } from './native.js';
 import { type QuantizedMatrix, quantize } from './quant.js';
 import { Generator } from '../tensor/random.js';
 
@@ -132,6 +134,15 @@ function decodeValues(q: QuantizedMatrix): Float64Array {
  * Returns C as a row-major float32 (M, N) array.
  */
 export function fp8Gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions = {}): Float32Array {
+  return gemm(a, b, opts, true);
+}
+
+/** The TypeScript reference of `fp8Gemm` (the definition the native kernel is tested against). */
+export function fp8GemmTs(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions = {}): Float32Array {
+  return gemm(a, b, opts, false);
+}
+
+function gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions, allowNative: boolean): Float32Array {
   const model = opts.accumulator ?? HOPPER_ACCUMULATOR;
   checkModel(model);
   const M = a.rows;
@@ -155,6 +166,18 @@ export function fp8Gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOpt
     if (interval < K && (ta % interval !== 0 || tb % interval !== 0)) {
       throw new RangeError(`fp8Gemm: promotion interval N_C = ${nc} must divide the scale tiles along K (A: ${a.tileCols}, B: ${b.tileCols})`);
     }
+  }
+  const native = allowNative ? activeNativeFp8() : null;
+  const fmtId = (q: QuantizedMatrix): number => (q.format === FP8_E4M3 ? 0 : q.format === FP8_E5M2 ? 1 : -1);
+  if (native && fmtId(a) >= 0 && fmtId(a) === fmtId(b)) {
+    const C = new Float32Array(M * N);
+    const kind = model.kind === 'exact' ? 0 : model.kind === 'fp32' ? 1 : 2;
+    native.fp8Gemm(
+      a.codes, a.scales, M, K, a.tileRows, a.tileCols, b.codes, b.scales, N, b.tileRows, b.tileCols, fmtId(a), kind,
+      model.kind === 'limited' ? model.mantissaBits : 52, model.kind === 'exact' ? 1 : model.groupSize,
+      model.kind === 'limited' && model.rounding === 'nearest', interval, C,
+    );
+    return C;
   }
   // Row-at-a-time over all N outputs: B's values transposed to (K, N) so every inner loop is contiguous. Each step
   // adds `g` products (exact: FP8 x FP8 products have <= 8 significant bits; a small group plus the accumulator sums

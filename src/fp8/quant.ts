@@ -15,8 +15,11 @@
  * the tile's amax maps exactly to +-448; with UE8M0 scales it maps into [224, 448].
  * Non-finite input: NaN anywhere in a tile makes its scale NaN and so the whole tile NaN (training's non-finite check
  * catches it); this is a deliberate "fail loudly", not an attempt at recovery.
+ * `quantize` / `dequantize` run the native kernels (native/fp8.cc, bit-exact) when the active backend is 'native' and
+ * the format is E4M3 or E5M2; `quantizeTs` / `dequantizeTs` are the references.
  */
-import { FP8_E4M3, type FloatFormat, decodeFloatArray, encodeFloatArray, ue8m0Scale } from './formats.js';
+import { FP8_E4M3, FP8_E5M2, type FloatFormat, decodeFloatArray, encodeFloatArray, ue8m0Scale } from './formats.js';
+import { activeNativeFp8 } from './native.js';
 
 /** How a tile's scale is stored: float32 (`amax / 448`, DeepSeek-V3) or a power of two (UE8M0, DeepSeek-V3.1). */
 export type ScaleFormat = 'fp32' | 'ue8m0';
@@ -82,11 +85,34 @@ function checkTile(tile: readonly [number, number], what: string): void {
   }
 }
 
+/** Native format id (native/fp8.cc), or -1 for a format only the reference handles. */
+function nativeFormat(fmt: FloatFormat<8>): number {
+  return fmt === FP8_E4M3 ? 0 : fmt === FP8_E5M2 ? 1 : -1;
+}
+
 /**
  * Quantises a row-major (rows, cols) matrix tile by tile with online max-abs scaling.
- * `x` may be float32 or float64 (float64 is divided and rounded once, exactly).
+ * `x` may be float32 or float64 (float64 input is rounded to float32 first).
  */
 export function quantize(x: Float32Array | Float64Array, rows: number, cols: number, opts: QuantizeOptions): QuantizedMatrix {
+  checkTile(opts.tile, 'quantize');
+  if (x.length !== rows * cols) throw new RangeError(`quantize: ${x.length} values do not fill ${rows}x${cols}`);
+  const fmt = opts.format ?? FP8_E4M3;
+  if (fmt.bits !== 8) throw new RangeError(`quantize: ${fmt.name} is not an 8-bit format`);
+  const native = activeNativeFp8();
+  const id = nativeFormat(fmt);
+  if (!native || id < 0) return quantizeTs(x, rows, cols, opts);
+  const scaleFmt = opts.scaleFmt ?? 'fp32';
+  const tr = Math.min(opts.tile[0], Math.max(rows, 1));
+  const tc = Math.min(opts.tile[1], Math.max(cols, 1));
+  const codes = new Uint8Array(rows * cols);
+  const scales = new Float32Array(Math.ceil(rows / tr) * Math.ceil(cols / tc));
+  native.fp8Quantize(x instanceof Float32Array ? x : Float32Array.from(x), rows, cols, tr, tc, id, scaleFmt === 'ue8m0', codes, scales);
+  return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, fmt, scaleFmt);
+}
+
+/** The TypeScript reference of `quantize` (the definition the native kernel is tested against). */
+export function quantizeTs(x: Float32Array | Float64Array, rows: number, cols: number, opts: QuantizeOptions): QuantizedMatrix {
   checkTile(opts.tile, 'quantize');
   if (x.length !== rows * cols) throw new RangeError(`quantize: ${x.length} values do not fill ${rows}x${cols}`);
   const fmt = opts.format ?? FP8_E4M3;
@@ -136,6 +162,17 @@ export function quantize(x: Float32Array | Float64Array, rows: number, cols: num
 
 /** The values a quantised matrix stands for: `fround(decode(code) * scale)`, float32, row-major. */
 export function dequantize(q: QuantizedMatrix, out?: Float32Array): Float32Array {
+  const native = activeNativeFp8();
+  const id = nativeFormat(q.format);
+  if (!native || id < 0) return dequantizeTs(q, out);
+  const dst = out ?? new Float32Array(q.rows * q.cols);
+  if (dst.length !== q.rows * q.cols) throw new RangeError(`dequantize: out has ${dst.length} elements, the matrix ${q.rows * q.cols}`);
+  native.fp8Dequantize(q.codes, q.scales, q.rows, q.cols, q.tileRows, q.tileCols, id, dst);
+  return dst;
+}
+
+/** The TypeScript reference of `dequantize`. */
+export function dequantizeTs(q: QuantizedMatrix, out?: Float32Array): Float32Array {
   const { rows, cols, tileRows: tr, tileCols: tc, scaleCols: sc } = q;
   const v = decodeFloatArray(q.codes, q.format, out);
   for (let r = 0; r < rows; r++) {

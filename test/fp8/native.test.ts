@@ -1,0 +1,122 @@
+/**
+ * Native FP8 kernels (native/fp8.cc) against the TypeScript references, bit for bit: quantise (every code and scale,
+ * E4M3 and E5M2, float32 and UE8M0 scales, all tile shapes, edge tiles, zero tiles, extreme magnitudes), dequantise,
+ * and the FP8 GEMM under every accumulator model and promotion interval; then an fp8Linear forward + backward run on
+ * both backends. Skipped when the addon is not built.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Generator, randn, sum, mul, getBackend, setBackend } from '../../src/index.js';
+import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/fp8/formats.js';
+import { type AccumulatorModel, HOPPER_ACCUMULATOR, fp8Gemm, fp8GemmTs } from '../../src/fp8/gemm.js';
+import { fp8Linear } from '../../src/fp8/linear.js';
+import { nativeFp8Kernels } from '../../src/fp8/native.js';
+import { type QuantizedMatrix, dequantize, dequantizeTs, quantize, quantizeTs } from '../../src/fp8/quant.js';
+
+const skip = nativeFp8Kernels() === null ? 'native addon without FP8 kernels (not built)' : false;
+
+function onBackend<T>(name: string, fn: () => T): T {
+  const prev = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    setBackend(prev);
+  }
+}
+
+/** Values over many binades, with zeros, a zero tile and subnormal-range elements. */
+function data(n: number, g: Generator): Float32Array {
+  const a = g.normal(n, 'float64');
+  const e = g.normal(n, 'float64');
+  const x = Float32Array.from(a, (v, i) => v * Math.exp(4 * e[i]));
+  for (let i = 0; i < n; i += 17) x[i] = 0;
+  for (let i = 0; i < Math.min(n, 130); i++) x[i] = 0; // the first tile(s) all zero
+  return x;
+}
+
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}[${i}]: native ${a[i]} vs reference ${b[i]}`);
+}
+
+/** Same quantised matrix; NaN codes match any NaN code (the sign of a NaN is not specified by either side). */
+function sameQ(n: QuantizedMatrix, r: QuantizedMatrix, what: string): void {
+  assert.deepEqual([n.rows, n.cols, n.tileRows, n.tileCols], [r.rows, r.cols, r.tileRows, r.tileCols], what);
+  for (let i = 0; i < r.codes.length; i++) {
+    const [a, b] = [n.codes[i], r.codes[i]];
+    const bothNaN = Number.isNaN(decodeFloat(a, r.format)) && Number.isNaN(decodeFloat(b, r.format));
+    assert.ok(a === b || bothNaN, `${what} codes[${i}]: native ${a} vs reference ${b}`);
+  }
+  sameBits(n.scales, r.scales, `${what} scales`);
+}
+
+test('native quantize / dequantize are bit-exact with the references', { skip }, () => {
+  const g = new Generator(1);
+  const shapes: [number, number, [number, number]][] = [
+    [3, 300, [1, 128]], [200, 150, [128, 128]], [260, 7, [128, 1]], [5, 9, [1, 1000]], [1, 1, [1, 128]], [130, 129, [128, 128]],
+  ];
+  for (const [rows, cols, tile] of shapes) {
+    const x = data(rows * cols, g);
+    for (const format of [FP8_E4M3, FP8_E5M2]) {
+      for (const scaleFmt of ['fp32', 'ue8m0'] as const) {
+        const what = `${rows}x${cols} tile ${tile} ${format.name} ${scaleFmt}`;
+        const ref = quantizeTs(x, rows, cols, { tile, format, scaleFmt });
+        const nat = onBackend('native', () => quantize(x, rows, cols, { tile, format, scaleFmt }));
+        sameQ(nat, ref, what);
+        sameBits(onBackend('native', () => dequantize(ref)), dequantizeTs(ref), `${what} dequantize`);
+      }
+    }
+  }
+  // non-finite input: NaN poisons its tile the same way
+  const x = data(2 * 256, g);
+  x[300] = NaN;
+  x[10] = Infinity;
+  sameQ(onBackend('native', () => quantize(x, 2, 256, { tile: [1, 128] })), quantizeTs(x, 2, 256, { tile: [1, 128] }), 'non-finite');
+});
+
+test('native fp8Gemm is bit-exact with the reference for every accumulator model and interval', { skip }, () => {
+  const g = new Generator(2);
+  const models: AccumulatorModel[] = [
+    HOPPER_ACCUMULATOR,
+    { kind: 'limited', mantissaBits: 13, groupSize: 4, rounding: 'nearest' },
+    { kind: 'limited', mantissaBits: 25, groupSize: 3, rounding: 'truncate' },
+    { kind: 'limited', mantissaBits: 7, groupSize: 1, rounding: 'truncate' },
+    { kind: 'fp32', groupSize: 4 },
+    { kind: 'exact' },
+  ];
+  const cases: { M: number; N: number; K: number; ta: [number, number]; tb: [number, number]; nc: (number | null)[] }[] = [
+    { M: 7, N: 130, K: 300, ta: [1, 128], tb: [128, 128], nc: [128, 64, 32] },
+    { M: 3, N: 5, K: 384, ta: [1, 1000], tb: [1, 1000], nc: [null, 128, 1] },
+    { M: 4, N: 3, K: 513, ta: [1, 1000], tb: [1, 1000], nc: [null] },
+    { M: 40, N: 33, K: 140, ta: [1, 128], tb: [1, 128], nc: [128] }, // Wgrad-like: K = tokens, re-tiled operands
+  ];
+  for (const c of cases) {
+    const qa = quantizeTs(data(c.M * c.K, g), c.M, c.K, { tile: c.ta });
+    const qb = quantizeTs(data(c.N * c.K, g), c.N, c.K, { tile: c.tb });
+    for (const accumulator of models) {
+      for (const promoteEvery of c.nc) {
+        const what = `${c.M}x${c.N}x${c.K} ${JSON.stringify(accumulator)} N_C=${promoteEvery}`;
+        const ref = fp8GemmTs(qa, qb, { accumulator, promoteEvery });
+        const nat = onBackend('native', () => fp8Gemm(qa, qb, { accumulator, promoteEvery }));
+        sameBits(nat, ref, what);
+      }
+    }
+  }
+});
+
+test('fp8Linear forward and backward agree bit for bit on the ts and native backends', { skip }, () => {
+  const run = (backend: string): Float32Array[] =>
+    onBackend(backend, () => {
+      const g = new Generator(3);
+      const x = randn([3, 50, 200], { generator: g }).requiresGrad_();
+      const w = randn([70, 200], { generator: g }).requiresGrad_();
+      const r = randn([3, 50, 70], { generator: g });
+      const y = fp8Linear(x, w);
+      sum(mul(y, r)).backward();
+      return [y.data as Float32Array, x.grad!.data as Float32Array, w.grad!.data as Float32Array];
+    });
+  const ts = run('ts');
+  const nat = run('native');
+  ['y', 'dx', 'dW'].forEach((n, i) => sameBits(nat[i], ts[i], n));
+});
