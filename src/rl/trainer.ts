@@ -15,15 +15,15 @@
  * - length blow-up: stop strings, the token budget, the truncation rate in every line (warned above 50%), overlong
  *   masking or penalty, and the length-unbiased 'dr-grpo' aggregation.
  *
- * Exact samples that cannot change the gradient are skipped: with beta = 0, a sample with zero advantage contributes
+ * Samples that cannot change the gradient are skipped: with beta = 0, a sample with zero advantage contributes
  * exactly zero, so it is not run through the training passes (the aggregation weights still count it). Entropy, clip
- * fraction and KL are measured on the tokens that train.
+ * fraction and KL are measured on the tokens that train. The G responses of a group share their prompt, which runs
+ * once per micro-batch (logprobs.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Module } from '../nn/module.js';
-import { Tensor, noGrad } from '../tensor/tensor.js';
-import { crossEntropy, neg } from '../tensor/ops/index.js';
+import { noGrad } from '../tensor/tensor.js';
 import { Generator, type GeneratorState } from '../tensor/random.js';
 import { createModel, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
@@ -31,6 +31,7 @@ import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/check
 import { saveModelDir } from '../io/model_dir.js';
 import type { TextCodec } from '../infer/generate.js';
 import { groupAdvantages, policyLoss, tokenWeights } from './grpo.js';
+import { sharedPromptLogProbs } from './logprobs.js';
 import { type GrpoConfig, grpoPlan, maxTokensAt, refResetAfter } from './config.js';
 import type { ProblemSource, RLProblem } from './problems.js';
 import { builtinReward, scoreRewards, type RewardFn, type WeightedReward } from './rewards.js';
@@ -196,59 +197,6 @@ export function sanityCheck(policy: CausalLM, codec: TextCodec, problems: readon
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-
-/** One sample prepared for the training passes: response tokens packed after the prompt. */
-interface TrainRow {
-  ids: number[];
-  promptLen: number;
-  respLen: number;
-}
-
-/** Packs rows into inputs (n, L) and targets (n, L): -100 except where a response token is predicted. */
-function pack(rows: readonly TrainRow[]): { inputs: Tensor; targets: Tensor; L: number } {
-  const L = Math.max(...rows.map((r) => r.ids.length)) - 1;
-  const inputs = new Int32Array(rows.length * L);
-  const targets = new Int32Array(rows.length * L).fill(-100);
-  rows.forEach((r, i) => {
-    inputs.set(r.ids.slice(0, r.ids.length - 1), i * L);
-    for (let k = 0; k < r.respLen; k++) targets[i * L + r.promptLen - 1 + k] = r.ids[r.promptLen + k];
-  });
-  return { inputs: new Tensor(inputs, [rows.length, L], 'int32'), targets: new Tensor(targets, [rows.length, L], 'int32'), L };
-}
-
-/** Log-probs (n, L) of each row's targets (0 where ignored), differentiable; and the logits. */
-function targetLogProbs(model: CausalLM, inputs: Tensor, targets: Tensor): { logp: Tensor; logits: Tensor } {
-  const { logits } = model.forward(inputs);
-  return { logp: neg(crossEntropy(logits, targets, { reduction: 'none' })), logits };
-}
-
-/** Response-aligned log-probs of rows under `model` (no gradient), in micro-batches. */
-function responseLogProbs(model: CausalLM, rows: readonly TrainRow[], micro: number): Float32Array[] {
-  const out: Float32Array[] = [];
-  for (let s = 0; s < rows.length; s += micro) {
-    const part = rows.slice(s, s + micro);
-    noGrad(() => {
-      const { inputs, targets, L } = pack(part);
-      const { logp } = targetLogProbs(model, inputs, targets);
-      part.forEach((r, i) => out.push(Float32Array.from(logp.data.subarray(i * L + r.promptLen - 1, i * L + r.promptLen - 1 + r.respLen))));
-    });
-  }
-  return out;
-}
-
-/** Entropy (nats) of the softmax of logits row `at` (V entries). */
-function rowEntropy(x: ArrayLike<number>, at: number, V: number): number {
-  let m = -Infinity;
-  for (let v = 0; v < V; v++) m = Math.max(m, x[at + v]);
-  let z = 0;
-  let s = 0;
-  for (let v = 0; v < V; v++) {
-    const e = Math.exp(x[at + v] - m);
-    z += e;
-    s += e * (x[at + v] - m);
-  }
-  return Math.log(z) - s / z;
-}
 
 interface RunState {
   step: number;
@@ -416,6 +364,34 @@ interface TrainOutcome {
   optimizerSteps: number;
 }
 
+/**
+ * Micro-batches of the rows in `idx` (ascending): rows of one group only (they share the prompt, which then runs once),
+ * at most `micro` rows each.
+ */
+function groupChunks(idx: readonly number[], G: number, micro: number): number[][] {
+  const out: number[][] = [];
+  for (let s = 0; s < idx.length; ) {
+    const g = Math.floor(idx[s] / G);
+    let e = s;
+    while (e < idx.length && Math.floor(idx[e] / G) === g && e - s < micro) e++;
+    out.push(idx.slice(s, e));
+    s = e;
+  }
+  return out;
+}
+
+/** Response log-probs of rows (one group per chunk) under `model`, without gradient. */
+function frozenLogProbs(model: CausalLM, rolls: readonly Rollout[], chunks: readonly number[][]): Map<number, Float32Array> {
+  const out = new Map<number, Float32Array>();
+  for (const part of chunks) {
+    noGrad(() => {
+      const { logp, R } = sharedPromptLogProbs(model, rolls[part[0]].promptIds, part.map((i) => rolls[i].gen.tokens));
+      part.forEach((i, j) => out.set(i, Float32Array.from(logp.data.subarray(j * R, j * R + rolls[i].gen.tokens.length))));
+    });
+  }
+  return out;
+}
+
 /** The policy update of one rollout: mu inner epochs over miniBatches mini-batches of whole groups. */
 function trainOnRollouts(
   policy: CausalLM,
@@ -427,22 +403,20 @@ function trainOnRollouts(
   maxTokens: number,
 ): TrainOutcome {
   const N = rolls.length;
-  const rows: TrainRow[] = rolls.map((r) => ({ ids: [...r.promptIds, ...r.gen.tokens], promptLen: r.promptIds.length, respLen: r.gen.tokens.length }));
-  const Rmax = Math.max(1, ...rows.map((r) => r.respLen));
+  const G = c.groupSize;
+  const len = rolls.map((r) => r.gen.tokens.length);
+  const Rmax = Math.max(1, ...len);
   const mask = new Float64Array(N * Rmax);
   rolls.forEach((r, i) => {
     if (c.overlong === 'mask' && r.gen.finish === 'length') return;
-    for (let k = 0; k < r.gen.tokens.length; k++) mask[i * Rmax + k] = 1;
+    for (let k = 0; k < len[i]; k++) mask[i * Rmax + k] = 1;
   });
-  const hasTokens = (i: number) => mask[i * Rmax] > 0;
-  const trains = (i: number) => hasTokens(i) && (adv[i] !== 0 || c.beta > 0);
+  const trains = (i: number) => mask[i * Rmax] > 0 && (adv[i] !== 0 || c.beta > 0);
   const trainIdx = Array.from({ length: N }, (_, i) => i).filter(trains);
   const needOld = c.mu > 1 || c.miniBatches > 1;
-  const micro = c.microBatch;
-  const oldLp = new Map<number, Float32Array>();
-  const refLp = new Map<number, Float32Array>();
-  if (needOld) responseLogProbs(policy, trainIdx.map((i) => rows[i]), micro).forEach((lp, j) => oldLp.set(trainIdx[j], lp));
-  if (ref) responseLogProbs(ref, trainIdx.map((i) => rows[i]), micro).forEach((lp, j) => refLp.set(trainIdx[j], lp));
+  const allChunks = groupChunks(trainIdx, G, c.microBatch);
+  const oldLp = needOld ? frozenLogProbs(policy, rolls, allChunks) : null;
+  const refLp = ref ? frozenLogProbs(ref, rolls, allChunks) : null;
   const params = policy.parameters();
   const mbRows = N / c.miniBatches;
   let lossSum = 0;
@@ -459,24 +433,18 @@ function trainOnRollouts(
       const w = tokenWeights(mask.subarray(lo * Rmax, (lo + mbRows) * Rmax), mbRows, Rmax, c.loss, maxTokens);
       const idx = trainIdx.filter((i) => i >= lo && i < lo + mbRows);
       if (idx.length === 0) continue;
-      for (let s = 0; s < idx.length; s += micro) {
-        const part = idx.slice(s, s + micro);
-        const { inputs, targets, L } = pack(part.map((i) => rows[i]));
-        const { logp, logits } = targetLogProbs(policy, inputs, targets);
+      for (const part of groupChunks(idx, G, c.microBatch)) {
+        const { logp, entropy, R } = sharedPromptLogProbs(policy, rolls[part[0]].promptIds, part.map((i) => rolls[i].gen.tokens), { entropy: it === 0 });
         const n = part.length;
-        const oldA = new Float32Array(n * L);
-        const refA = ref ? new Float32Array(n * L) : null;
-        const wA = new Float64Array(n * L);
+        const oldA = needOld ? new Float32Array(n * R) : Float32Array.from(logp.data);
+        const refA = refLp ? new Float32Array(n * R) : null;
+        const wA = new Float64Array(n * R);
         const advA = new Float64Array(n);
         part.forEach((i, j) => {
-          const r = rows[i];
-          const at = j * L + r.promptLen - 1;
           advA[j] = adv[i];
-          for (let k = 0; k < r.respLen; k++) {
-            oldA[at + k] = needOld ? oldLp.get(i)![k] : logp.data[at + k];
-            if (refA) refA[at + k] = refLp.get(i)![k];
-            wA[at + k] = w[(i - lo) * Rmax + k];
-          }
+          if (oldLp) oldA.set(oldLp.get(i)!, j * R);
+          if (refA) refA.set(refLp!.get(i)!, j * R);
+          for (let k = 0; k < len[i]; k++) wA[j * R + k] = w[(i - lo) * Rmax + k];
         });
         const { loss, stats } = policyLoss({ logp, oldLogp: oldA, refLogp: refA, advantages: advA, weights: wA, epsLow: c.epsilon, epsHigh: c.epsilonHigh ?? c.epsilon, beta: c.beta });
         loss.backward();
@@ -485,10 +453,9 @@ function trainOnRollouts(
         clipSum += stats.clipFrac * stats.tokens;
         tokSum += stats.tokens;
         if (it === 0) {
-          const V = logits.shape[2];
-          for (let t = 0; t < n * L; t++) {
+          for (let t = 0; t < n * R; t++) {
             if (wA[t] > 0) {
-              entSum += rowEntropy(logits.data, t * V, V);
+              entSum += entropy[t];
               entN++;
             }
           }
