@@ -24,7 +24,9 @@
       'sources': ['<@(isa_sources)'],
       'defines': ['R1TS_ISA=avx512'],
       'cflags': ['-mavx512f', '-mavx512bw', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma', '-mf16c', '-mbmi2',
-                 '-mprefer-vector-width=512', '-fPIC'],
+                 '-mprefer-vector-width=512', '-fPIC',
+                 # GCC 12's AVX-512 intrinsics (unpack/shuffle via _mm512_undefined_ps) trip this warning spuriously
+                 '-Wno-maybe-uninitialized'],
     },
     {
       'target_name': 'r1ts_isa_avx2',

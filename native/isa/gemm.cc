@@ -15,6 +15,7 @@
 #include <utility>  // std::integer_sequence (compile time only)
 
 #include "gemm.h"
+#include "transpose.h"
 
 namespace r1ts {
 namespace R1TS_ISA {
@@ -33,7 +34,7 @@ __attribute__((always_inline)) inline void ukernel(long kc, const float* __restr
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) {
       cr[i][v] = vf{};
-      __builtin_prefetch(c + i * ldc + v * VW, 1);  // C arrives from L2/L3 while the k loop runs
+      if (acc) __builtin_prefetch(c + i * ldc + v * VW, 1, 3);  // C arrives from L2/L3 while the k loop runs
     }
   for (long p = 0; p < kc; p++) {
     vf bv[NV];
@@ -82,16 +83,20 @@ void pack_a(long mc, long kc, const float* A, long rsA, long csA, float* dst) {
     float* d = dst + i0 * kc;
     const float* s = A + i0 * rsA;
     if (csA == 1) {
-      // Rows are contiguous along p: read MR rows side by side, a cache line at a time.
-      if (mr == MR) {
-        for (long p = 0; p < kc; p++)
-#pragma GCC unroll 16
-          for (int i = 0; i < MR; i++) d[p * MR + i] = s[i * rsA + p];
-      } else {
-        for (long p = 0; p < kc; p++) {
-          for (long i = 0; i < mr; i++) d[p * MR + i] = s[i * rsA + p];
-          for (long i = mr; i < MR; i++) d[p * MR + i] = 0.0f;
+      // Rows are contiguous along p (row-major A): transpose VW x VW blocks in registers, VW rows at a time.
+      long p = 0;
+      for (; p + VW <= kc; p += VW) {
+        for (int g = 0; g < MR; g += VW) {
+          vf out[VW];
+          const int rows = (int)lmax(0, lmin(VW, mr - g));
+          const int lanes = (int)lmin(VW, MR - g);
+          transpose_block(s + g * rsA + p, rsA, rows, out);
+          for (int q = 0; q < VW; q++) vstore_n(d + (p + q) * MR + g, out[q], lanes);
         }
+      }
+      for (; p < kc; p++) {
+        for (long i = 0; i < mr; i++) d[p * MR + i] = s[i * rsA + p];
+        for (long i = mr; i < MR; i++) d[p * MR + i] = 0.0f;
       }
     } else if (rsA == 1) {
       // Columns are contiguous along i (transposed A): copy MR floats per step.
@@ -119,9 +124,20 @@ void pack_b_panel(long kc, long nr, const float* B, long rsB, long csB, float* d
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) vstore(d + p * NR + v * VW, vload(sp + v * VW));
     }
+  } else if (rsB == 1 && nr == NR) {
+    // Transposed B: each column of op(B) is a contiguous row of B. Transpose VW x VW blocks in registers.
+    long p = 0;
+    for (; p + VW <= kc; p += VW) {
+      for (int v = 0; v < NV; v++) {
+        vf out[VW];
+        transpose_block(B + v * VW * csB + p, csB, VW, out);
+        for (int q = 0; q < VW; q++) vstore(d + (p + q) * NR + v * VW, out[q]);
+      }
+    }
+    for (; p < kc; p++)
+      for (long j = 0; j < NR; j++) d[p * NR + j] = B[j * csB + p];
   } else if (rsB == 1) {
-    // Transposed B: each of the nr columns of op(B) is a contiguous row of B. Read rows, write strided (the
-    // destination panel is KC x NR floats and stays in L1).
+    // A partial transposed panel: read rows, write strided (the panel is KC x NR floats and stays in L1).
     if (nr < NR) {
       for (long p = 0; p < kc; p++)
         for (long j = nr; j < NR; j++) d[p * NR + j] = 0.0f;
@@ -218,16 +234,18 @@ void gemm_one_parallel(const Prod& P) {
     gemm_one_serial(P);
     return;
   }
-  // Work split. M is cut into nic blocks of whole MR tiles (a multiple of the thread count, at most MC rows each);
-  // when M is too short to give every thread a block, the N panels are cut as well (each task then packs its own
-  // copy of the small A block).
+  // Work split. The MR-row tiles of M are cut into nic nearly equal blocks (sizes differ by at most one tile; nic a
+  // multiple of the thread count, at least two blocks per thread, each at most about MC rows), so threads end
+  // together. When M is too short to give every thread a block, the N panels are cut as well (each task then packs
+  // its own copy of the small A block).
   const long tilesM = ceil_div(P.M, MR);
-  long nic = ceil_div(tilesM * MR, MC);
-  nic = ceil_div(nic, nt) * nt;
-  if (nic > tilesM) nic = tilesM;
-  const long tilesPerBlock = ceil_div(tilesM, nic);
-  const long mcEff = tilesPerBlock * MR;
-  nic = ceil_div(P.M, mcEff);
+  long nic = lmax(2L * nt, ceil_div(P.M, MC));
+  nic = lmin(tilesM, ceil_div(nic, nt) * nt);
+  auto blockRows = [&](long b, long& r0, long& r1) {
+    r0 = (b * tilesM / nic) * MR;
+    r1 = lmin(P.M, ((b + 1) * tilesM / nic) * MR);
+  };
+  const long mcMax = ceil_div(tilesM, nic) * MR;
   float* Bp = scratch(tl_bpack, (size_t)KC * (NC + NR));
   for (long jc = 0; jc < P.N; jc += NC) {
     const long nc = lmin(NC, P.N - jc);
@@ -250,9 +268,11 @@ void gemm_one_parallel(const Prod& P) {
       pfor(nic * jsplit, [&](long t, int) {
         const long ib = t / jsplit;
         const long js = t % jsplit;
-        const long ic = ib * mcEff;
-        const long mc = lmin(mcEff, P.M - ic);
-        float* Ap = scratch(tl_apack, (size_t)(mcEff + MR) * KC);
+        long ic, icEnd;
+        blockRows(ib, ic, icEnd);
+        const long mc = icEnd - ic;
+        if (mc <= 0) return;
+        float* Ap = scratch(tl_apack, (size_t)(mcMax + MR) * KC);
         pack_a(mc, kc, P.A + ic * P.rsA + pc * P.csA, P.rsA, P.csA, Ap);
         const long jr0 = js * panelsPerSplit * NR;
         const long jr1 = lmin(nc, (js + 1) * panelsPerSplit * NR);

@@ -58,6 +58,18 @@ static inline vf vload_part(const float* p, long n) {
   return v;
 }
 static inline void vstore_part(float* p, vf v, long n) { memcpy(p, &v, n * 4); }
+/** Stores the first n (<= VW) lanes with one masked store where the ISA has one. */
+static inline void vstore_n(float* p, vf v, int n) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
+#elif defined(__AVX2__)
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane), (__m256)v);
+#else
+  if (n == VW) vstore(p, v);
+  else memcpy(p, &v, n * 4);
+#endif
+}
 static inline vi as_int(vf v) { return (vi)v; }
 static inline vf as_float(vi v) { return (vf)v; }
 static inline vf vsel(vi mask, vf a, vf b) { return mask ? a : b; }
