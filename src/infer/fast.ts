@@ -255,12 +255,18 @@ class FlatCache {
   at(b: number, h: number, t: number): number {
     return ((b * this.heads + h) * this.cap + t) * this.dim;
   }
-  /** Keeps rows `rows` (ascending) in order, in place. */
-  keep(rows: readonly number[]): void {
+  /** The new rows are old rows `rows` (any order, repeats allowed); ascending selections move in place. */
+  select(rows: readonly number[]): void {
     const stride = this.heads * this.cap * this.dim;
-    rows.forEach((r, j) => {
-      if (r !== j) this.data.copyWithin(j * stride, r * stride, (r + 1) * stride);
-    });
+    if (rows.every((r, j) => j === 0 || r > rows[j - 1])) {
+      rows.forEach((r, j) => {
+        if (r !== j) this.data.copyWithin(j * stride, r * stride, (r + 1) * stride);
+      });
+    } else {
+      const next = new Float32Array(rows.length * stride);
+      rows.forEach((r, j) => next.set(this.data.subarray(r * stride, (r + 1) * stride), j * stride));
+      this.data = next;
+    }
     this.B = rows.length;
   }
 }
@@ -418,9 +424,9 @@ abstract class FastRunner implements DecodeRunner {
     else attendLoops(q, out, B, T, H, this.len, kv, scale, this.pool);
   }
 
-  keepRows(rows: readonly number[]): void {
-    for (let j = 1; j < rows.length; j++) if (!(rows[j] > rows[j - 1])) throw new RangeError('fast decoder: keepRows needs ascending rows');
-    for (const c of this.caches) c.keep(rows);
+  selectRows(rows: readonly number[]): void {
+    for (const r of rows) if (!(Number.isInteger(r) && r >= 0 && r < this.B)) throw new RangeError(`fast decoder: row ${r} is not in the cache (${this.B} rows)`);
+    for (const c of this.caches) c.select(rows);
     this.B = rows.length;
   }
 }

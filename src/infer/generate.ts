@@ -6,7 +6,8 @@
  * prompt, then all rows advance one position per step, and a row whose prompt is not used up yet is fed its next
  * prompt token instead of a sample ("forced" positions). Every row therefore sees exactly the positions and keys it
  * would see alone, with no attention mask, and batched results equal single-prompt results (tested).
- * Finished rows are dropped from the cache, so long-running rows do not pay for finished ones.
+ * Finished rows are dropped from the cache, so long-running rows do not pay for finished ones, and rows with the same
+ * prompt (a GRPO group) share one prefill.
  *
  * Randomness: row r of a call with seed s draws from its own counter-based stream (s, block offset (firstRow + r) *
  * 2^32), one uniform per sampled token, so a row's samples do not depend on the batch it runs in.
@@ -67,12 +68,13 @@ export interface Generation {
 
 /**
  * What the decoding loop needs from a model: feed ids (B, T) to every row's cache and get the logits of each row's
- * last position (B, V); drop rows from the cache.
+ * last position (B, V); rebuild the batch from some of its rows (dropping finished rows, copying a shared prefill).
  */
 export interface DecodeRunner {
   readonly vocabSize: number;
   feed(ids: Int32Array, B: number, T: number): Float32Array;
-  keepRows(rows: readonly number[]): void;
+  /** The new batch's row j is the old row rows[j] (any order, repeats allowed). */
+  selectRows(rows: readonly number[]): void;
 }
 
 /** A runner over the model's own forward and cache (the reference path). */
@@ -93,7 +95,7 @@ export function createModelRunner(model: CausalLM): DecodeRunner {
         return out;
       });
     },
-    keepRows(rows) {
+    selectRows(rows) {
       noGrad(() => {
         const idx = new Tensor(Int32Array.from(rows), [rows.length], 'int32');
         const pick = (t: Tensor | null) => (t ? indexSelect(t, 0, idx) : null);
@@ -153,9 +155,24 @@ function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[],
   // live[i] = index (into gens) of the i-th row of the runner's batch
   let live = gens.map((_, r) => r);
   let pos = Math.min(...prompts.map((p) => p.length));
-  const first = new Int32Array(n * pos);
-  prompts.forEach((p, r) => first.set(p.slice(0, pos), r * pos));
-  let logits = runner.feed(first, n, pos);
+  // Rows whose first `pos` tokens agree (the G samples of a GRPO group) share one prefill, then copy its cache row.
+  const firstRow = new Map<string, number>();
+  const source = prompts.map((p, r) => {
+    const key = p.slice(0, pos).join(',');
+    if (!firstRow.has(key)) firstRow.set(key, r);
+    return firstRow.get(key)!;
+  });
+  const distinct = [...new Set(source)];
+  const first = new Int32Array(distinct.length * pos);
+  distinct.forEach((r, i) => first.set(prompts[r].slice(0, pos), i * pos));
+  const prefill = runner.feed(first, distinct.length, pos);
+  let logits = prefill;
+  if (distinct.length < n) {
+    const slot = source.map((r) => distinct.indexOf(r));
+    runner.selectRows(slot);
+    logits = new Float32Array(n * V);
+    slot.forEach((s, r) => logits.set(prefill.subarray(s * V, (s + 1) * V), r * V));
+  }
   for (;;) {
     const next = new Int32Array(live.length);
     const keep: number[] = [];
@@ -183,7 +200,7 @@ function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[],
     });
     if (keep.length === 0) break;
     if (keep.length < live.length) {
-      runner.keepRows(keep);
+      runner.selectRows(keep);
       live = keep.map((i) => live[i]);
     }
     logits = runner.feed(Int32Array.from(keep, (i) => next[i]), keep.length, 1);

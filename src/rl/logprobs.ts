@@ -4,11 +4,13 @@
  * Also the policy entropy at each of those positions (for logging).
  *
  * Two paths that give the same numbers (tested):
- * - packed (the simple one): every row is prompt + response, right-padded; one forward over all of it.
+ * - packed (the simple one): every row is prompt + response, right-padded; one forward over all of it (DeepSeek: the
+ *   naive MLA path, as in pre-training).
  * - shared prompt (the one GRPO uses): the G responses of a group share their prompt, so the prompt runs once with a
  *   KV cache that is then expanded to the G rows (expand is differentiable: its gradient sums the rows), and only the
  *   responses run per row. A group of G responses of length R after a prompt of length P costs P + G R tokens instead
- *   of G (P + R). Right padding is harmless: causal attention never looks at later positions.
+ *   of G (P + R). DeepSeek models use the absorbed MLA path here, which attends over the cached latents without
+ *   re-expanding the prompt's keys for every row. Right padding is harmless: causal attention never looks later.
  */
 import type { CausalLM } from '../models/index.js';
 import { DeepseekV3, type MLACache } from '../models/deepseek_v3.js';
@@ -38,8 +40,9 @@ function rowEntropy(x: ArrayLike<number>, at: number, V: number): number {
   return Math.log(z) - s / z;
 }
 
-function forward(model: CausalLM, ids: Tensor, cache?: MLACache | DenseCache): Tensor {
-  if (model instanceof DeepseekV3) return model.forward(ids, { cache: cache as MLACache | undefined }).logits;
+/** Logits of ids (B, T); DeepSeek models use `attnImpl` (dense models have one attention path). */
+function forward(model: CausalLM, ids: Tensor, attnImpl: 'naive' | 'absorb', cache?: MLACache | DenseCache): Tensor {
+  if (model instanceof DeepseekV3) return model.forward(ids, { cache: cache as MLACache | undefined, attnImpl }).logits;
   return model.forward(ids, { cache: cache as DenseCache | undefined }).logits;
 }
 
@@ -73,7 +76,7 @@ export function packedLogProbs(model: CausalLM, rows: readonly { prompt: readonl
   const L = Math.max(...rows.map((r) => r.prompt.length + r.response.length)) - 1;
   const ids = new Int32Array(rows.length * L);
   rows.forEach((r, i) => ids.set([...r.prompt, ...r.response].slice(0, L), i * L));
-  const logits = forward(model, new Tensor(ids, [rows.length, L], 'int32'));
+  const logits = forward(model, new Tensor(ids, [rows.length, L], 'int32'), 'naive');
   return fromLogits(logits, rows.map((r) => r.response), rows.map((r) => r.prompt.length - 1), opts.entropy ?? false);
 }
 
@@ -99,7 +102,7 @@ export function sharedPromptLogProbs(model: CausalLM, prompt: readonly number[],
   let cache: MLACache | DenseCache | undefined;
   if (prompt.length > 1) {
     cache = model.createCache();
-    forward(model, new Tensor(Int32Array.from(prompt.slice(0, -1)), [1, prompt.length - 1], 'int32'), cache);
+    forward(model, new Tensor(Int32Array.from(prompt.slice(0, -1)), [1, prompt.length - 1], 'int32'), 'absorb', cache);
     expandCache(cache, n);
   }
   // Row i reads [last prompt token, response[0..R-2]]; position k predicts response[k].
@@ -108,6 +111,6 @@ export function sharedPromptLogProbs(model: CausalLM, prompt: readonly number[],
     ids[i * R] = prompt[prompt.length - 1];
     for (let k = 1; k < R && k - 1 < r.length; k++) ids[i * R + k] = r[k - 1];
   });
-  const logits = forward(model, new Tensor(ids, [n, R], 'int32'), cache);
+  const logits = forward(model, new Tensor(ids, [n, R], 'int32'), 'absorb', cache);
   return fromLogits(logits, responses, Array(n).fill(0), opts.entropy ?? false);
 }
