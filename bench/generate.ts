@@ -4,14 +4,16 @@
  *   node --import tsx bench/generate.ts [--preset tiny] [--prompt 16] [--new 64] [--batches 1,8,64] [--threads 1] [--reps 3]
  *
  * Builds the preset's DeepSeek-V3 model (random init, std 0.05, vocab from the preset), writes it as a Hugging Face
- * model directory, then times sampled decoding (temperature 1, no EOS: every row generates --new tokens; prefill
- * included) with r1ts's fast decoder and with the model's own forward, and runs bench/torch_generate.py (Debian's
- * python3-torch at /usr/bin/python3) on the directory. Both sides use --threads threads (R1TS_THREADS for the native
- * backend; the TypeScript loops are single-threaded) and report the best of --reps runs (wall clock), plus the CPU
- * seconds of that configuration, since the machine may be shared. A greedy decode on both sides must give the same
- * tokens, which shows they run the same model. Prints a Markdown table.
+ * model directory, then times sampled decoding of distinct prompts (temperature 1, no EOS: every row generates --new
+ * tokens; prefill included) with r1ts's fast decoder and with the model's own forward, and with bench/torch_generate.py (Debian's
+ * python3-torch at /usr/bin/python3) on the same directory, kept running as a server so that the three are
+ * interleaved run by run (a shared machine then slows all of them alike). Both sides use --threads threads
+ * (R1TS_THREADS for the native backend; the TypeScript loops are single-threaded). Reported: the best of --reps runs
+ * (tokens/s, wall clock) and the least CPU seconds. A greedy decode on both sides must give the same tokens, which
+ * shows they run the same model. Prints a Markdown table.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,29 +45,41 @@ try {
   const { model } = loadModelDir(dir);
   model.eval();
   const V = config.vocab_size;
-  const prompt = Array.from({ length: plen }, (_, i) => (7 * i + 3) % V);
-  const greedy = generate(model, [prompt], { maxTokens: fresh, temperature: 0 })[0].tokens;
-  generate(model, [prompt, prompt], { maxTokens: 8, seed: 1 }); // warm-up (JIT)
-  generate(model, [prompt, prompt], { maxTokens: 8, seed: 1, engine: 'model' });
-  const ours: Record<string, { tps: number; cpu: number }[]> = { fast: [], model: [] };
-  for (const engine of ['fast', 'model'] as const) {
-    for (const B of batches) {
-      let best = Infinity;
-      let cpu = Infinity;
-      for (let r = 0; r < reps; r++) {
+  // row b: tokens (7 i + 3 + b) mod V, distinct per row (no shared prefill), the same prompts as torch_generate.py
+  const prompts = (B: number) => Array.from({ length: B }, (_, b) => Array.from({ length: plen }, (_, i) => (7 * i + 3 + b) % V));
+  const greedy = generate(model, prompts(1), { maxTokens: fresh, temperature: 0 })[0].tokens;
+  generate(model, prompts(2), { maxTokens: 8, seed: 1 }); // warm-up (JIT)
+  generate(model, prompts(2), { maxTokens: 8, seed: 1, engine: 'model' });
+  const py = spawn('/usr/bin/python3', ['bench/torch_generate.py', dir, String(plen), String(fresh), String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+  const readJson = async <T>(): Promise<T> => {
+    const l = await lines.next();
+    if (l.done) throw new Error('torch_generate.py exited early');
+    return JSON.parse(l.value) as T;
+  };
+  const torch = await readJson<{ torch: string; greedy: number[] }>();
+  type Best = { tps: number; cpu: number };
+  const best = () => batches.map((): Best => ({ tps: 0, cpu: Infinity }));
+  const ours: Record<'fast' | 'model', Best[]> = { fast: best(), model: best() };
+  const theirs = best();
+  for (let r = 0; r < reps; r++) {
+    for (const [i, B] of batches.entries()) {
+      for (const engine of ['fast', 'model'] as const) {
         const t0 = performance.now();
         const c0 = process.cpuUsage();
-        generate(model, Array(B).fill(prompt), { maxTokens: fresh, temperature: 1, seed: 2 + r, engine });
+        generate(model, prompts(B), { maxTokens: fresh, temperature: 1, seed: 2 + r, engine });
         const c = process.cpuUsage(c0);
-        best = Math.min(best, (performance.now() - t0) / 1000);
-        cpu = Math.min(cpu, (c.user + c.system) / 1e6);
+        const e = ours[engine][i];
+        e.tps = Math.max(e.tps, (B * fresh) / ((performance.now() - t0) / 1000));
+        e.cpu = Math.min(e.cpu, (c.user + c.system) / 1e6);
       }
-      ours[engine].push({ tps: (B * fresh) / best, cpu });
+      py.stdin.write(`${B}\n`);
+      const t = await readJson<{ tokensPerSecond: number; cpuSeconds: number }>();
+      theirs[i].tps = Math.max(theirs[i].tps, t.tokensPerSecond);
+      theirs[i].cpu = Math.min(theirs[i].cpu, t.cpuSeconds);
     }
   }
-  const py = spawnSync('/usr/bin/python3', ['bench/torch_generate.py', dir, String(plen), String(fresh), String(threads), String(reps), ...batches.map(String)], { encoding: 'utf8' });
-  if (py.status !== 0) throw new Error(`torch_generate.py failed: ${py.stderr}`);
-  const torch = JSON.parse(py.stdout) as { torch: string; greedy: number[]; runs: { batch: number; tokensPerSecond: number; cpuSeconds: number }[] };
+  py.stdin.end();
   let same = 0;
   while (same < fresh && torch.greedy[same] === greedy[same]) same++;
   console.log(
@@ -77,10 +91,8 @@ try {
   console.log('| batch | r1ts fast decoder tok/s (CPU s) | r1ts model forward tok/s (CPU s) | PyTorch tok/s (CPU s) | fast / PyTorch, wall | fast / PyTorch, CPU |');
   console.log('|---|---|---|---|---|---|');
   batches.forEach((B, i) => {
-    const t = torch.runs[i];
-    const f = ours.fast[i];
-    const m = ours.model[i];
-    console.log(`| ${B} | ${f.tps.toFixed(0)} (${f.cpu.toFixed(2)}) | ${m.tps.toFixed(0)} (${m.cpu.toFixed(2)}) | ${t.tokensPerSecond.toFixed(0)} (${t.cpuSeconds.toFixed(2)}) | ${(f.tps / t.tokensPerSecond).toFixed(2)}x | ${(t.cpuSeconds / f.cpu).toFixed(2)}x |`);
+    const [f, m, t] = [ours.fast[i], ours.model[i], theirs[i]];
+    console.log(`| ${B} | ${f.tps.toFixed(0)} (${f.cpu.toFixed(2)}) | ${m.tps.toFixed(0)} (${m.cpu.toFixed(2)}) | ${t.tps.toFixed(0)} (${t.cpu.toFixed(2)}) | ${(f.tps / t.tps).toFixed(2)}x | ${(t.cpu / f.cpu).toFixed(2)}x |`);
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -4,9 +4,10 @@
 The same model (DIR/config.json + DIR/model.safetensors, HF names) decoded the way DeepSeek-V3's inference code does
 it: absorbed MLA over a latent cache (kv_lora_rank normed latents + rope keys per token), the MoE dispatched per
 expert, torch.inference_mode. Runs a greedy decode (its tokens are printed so the caller can check both sides run
-the same model) and timed sampled decodes (temperature 1) for each batch size, best of REPS (wall and CPU time). Prints one JSON line.
+the same model), then serves timed sampled decodes (temperature 1): it reads a batch size per line on stdin and
+answers one JSON line (wall and CPU seconds), so the caller can interleave its own runs with PyTorch's.
 
-usage: torch_generate.py DIR PROMPT_LEN NEW_TOKENS THREADS REPS BATCH...
+usage: torch_generate.py DIR PROMPT_LEN NEW_TOKENS THREADS
 """
 import json
 import os
@@ -123,12 +124,12 @@ class Model:
         last = self.rms(h[:, -1], 'model.norm.weight')
         return last @ self.p('lm_head.weight').T
 
-    def generate(self, prompt, B, new, greedy, gen):
-        cap = len(prompt) + new
+    def generate(self, prompts, new, greedy, gen):
+        B, cap = len(prompts), len(prompts[0]) + new
         cache = [(torch.zeros(B, cap, self.kvr), torch.zeros(B, cap, self.R)) for _ in range(self.L)]
-        ids = torch.tensor([prompt] * B)
+        ids = torch.tensor(prompts)
         logits = self.forward(ids, cache, 0)
-        pos, out = len(prompt), []
+        pos, out = len(prompts[0]), []
         for _ in range(new):
             tok = logits.argmax(-1) if greedy else torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(1)
             out.append(tok)
@@ -138,25 +139,24 @@ class Model:
 
 
 def main():
-    d, plen, new, threads, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    batches = [int(b) for b in sys.argv[6:]]
+    d, plen, new, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     m = Model(d)
     V = m.c['vocab_size']
-    prompt = [(7 * i + 3) % V for i in range(plen)]
+    def prompts(B):  # row b: tokens (7 i + 3 + b) mod V, the same prompts as bench/generate.ts
+        return [[(7 * i + 3 + b) % V for i in range(plen)] for b in range(B)]
+
     gen = torch.Generator().manual_seed(0)
-    res = {'threads': threads, 'torch': torch.__version__, 'runs': []}
     with torch.inference_mode():
-        res['greedy'] = m.generate(prompt, 1, new, True, gen)[0].tolist()
-        m.generate(prompt, 2, 8, False, gen)  # warm-up
-        for B in batches:
-            best, cpu = float('inf'), float('inf')
-            for _ in range(reps):  # best of `reps`: the machine may be shared
-                t0, c0 = time.perf_counter(), time.process_time()
-                m.generate(prompt, B, new, False, gen)
-                best, cpu = min(best, time.perf_counter() - t0), min(cpu, time.process_time() - c0)
-            res['runs'].append({'batch': B, 'seconds': best, 'cpuSeconds': cpu, 'tokensPerSecond': B * new / best})
-    print(json.dumps(res))
+        greedy = m.generate(prompts(1), new, True, gen)[0].tolist()
+        m.generate(prompts(2), 8, False, gen)  # warm-up
+        print(json.dumps({'torch': torch.__version__, 'threads': threads, 'greedy': greedy}), flush=True)
+        for line in sys.stdin:  # one batch size per line; one JSON result per line
+            B = int(line)
+            t0, c0 = time.perf_counter(), time.process_time()
+            m.generate(prompts(B), new, False, gen)
+            sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+            print(json.dumps({'batch': B, 'seconds': sec, 'cpuSeconds': cpu, 'tokensPerSecond': B * new / sec}), flush=True)
 
 
 if __name__ == '__main__':
