@@ -23,7 +23,7 @@
       'type': 'static_library',
       'sources': ['<@(isa_sources)'],
       'defines': ['R1TS_ISA=avx512'],
-      'cflags': ['-mavx512f', '-mavx512bw', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma', '-mf16c', '-mbmi2',
+      'cflags': ['-mavx512f', '-mavx512bw', '-mavx512dq', '-mavx512vl', '-mavx2', '-mfma',
                  '-mprefer-vector-width=512', '-fPIC',
                  # GCC 12's AVX-512 intrinsics (unpack/shuffle via _mm512_undefined_ps) trip this warning spuriously
                  '-Wno-maybe-uninitialized'],
@@ -33,7 +33,7 @@
       'type': 'static_library',
       'sources': ['<@(isa_sources)'],
       'defines': ['R1TS_ISA=avx2'],
-      'cflags': ['-mavx2', '-mfma', '-mf16c', '-mbmi2', '-fPIC'],
+      'cflags': ['-mavx2', '-mfma', '-fPIC'],
     },
     {
       'target_name': 'r1ts_isa_generic',

@@ -36,6 +36,7 @@ __attribute__((always_inline)) inline void ukernel(long kc, const float* __restr
       cr[i][v] = vf{};
       if (acc) __builtin_prefetch(c + i * ldc + v * VW, 1, 3);  // C arrives from L2/L3 while the k loop runs
     }
+#pragma GCC unroll 2
   for (long p = 0; p < kc; p++) {
     vf bv[NV];
 #pragma GCC unroll 4

@@ -31,6 +31,7 @@ export interface KernelsBenchOptions {
   ifAvailable?: boolean;
 }
 
+/** One sgemm shape. `cpu*` fields are FLOPs x threads / process CPU seconds (robust to other load on the machine). */
 interface SgemmRow {
   shape: string;
   m: number;
@@ -38,10 +39,16 @@ interface SgemmRow {
   n: number;
   transB: boolean;
   gflops: number;
+  cpuGflops: number;
   peakPct: number;
-  openblasGflops: number | null;
-  openblasForcedGflops: number | null;
+  cpuPeakPct: number;
+  /** OpenBLAS with the kernel it picks itself. */
+  openblas: { gflops: number; cpuGflops: number } | null;
+  /** OpenBLAS with OPENBLAS_CORETYPE forced (see the header). */
+  openblasForced: { gflops: number; cpuGflops: number } | null;
+  /** native / the faster OpenBLAS, wall clock and CPU time. */
   ratio: number | null;
+  cpuRatio: number | null;
 }
 
 function median(xs: number[]): number {
@@ -49,17 +56,34 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Median ms of fn over at least `repeat` runs and at least minMs of total time, after one warm-up run. */
-function timeMs(fn: () => void, repeat: number, minMs = 300): number {
+interface Timing {
+  /** Median wall-clock ms per call. */
+  wallMs: number;
+  /** Median process CPU ms per call (all threads, spin-waits included). */
+  cpuMs: number;
+}
+
+/**
+ * Times fn: one warm-up call, then samples of `reps` calls (enough for ~3 ms per sample) until there are at least
+ * `repeat` samples and minMs of total time; medians per call of wall-clock and of process CPU time.
+ */
+function timeIt(fn: () => void, repeat: number, minMs = 300): Timing {
+  let t = performance.now();
   fn();
-  const times: number[] = [];
+  const once = Math.max(performance.now() - t, 1e-3);
+  const reps = Math.max(1, Math.min(1000, Math.floor(3 / once)));
+  const wall: number[] = [];
+  const cpu: number[] = [];
   const t0 = performance.now();
-  while (times.length < repeat || (performance.now() - t0 < minMs && times.length < 200)) {
-    const s = performance.now();
-    fn();
-    times.push(performance.now() - s);
+  while (wall.length < repeat || (performance.now() - t0 < minMs && wall.length < 200)) {
+    const c = process.cpuUsage();
+    t = performance.now();
+    for (let i = 0; i < reps; i++) fn();
+    wall.push((performance.now() - t) / reps);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1000 / reps);
   }
-  return median(times);
+  return { wallMs: median(wall), cpuMs: median(cpu) };
 }
 
 function rand(shape: number[], seed: number): TensorData {
@@ -89,30 +113,41 @@ try:
             arch = "%s (OpenBLAS %s, %s threads)" % (i.get("architecture"), i.get("version"), i.get("num_threads"))
 except Exception:
     pass
+def med(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 cfg = json.loads(sys.argv[1])
-out = {"arch": arch, "gflops": []}
+out = {"arch": arch, "gflops": [], "cpuGflops": []}
 for (m, k, n, tb) in cfg["shapes"]:
     rng = np.random.default_rng(0)
     a = rng.random((m, k), dtype=np.float32) - 0.5
     b = (rng.random((n, k), dtype=np.float32) - 0.5).T if tb else rng.random((k, n), dtype=np.float32) - 0.5
     c = np.empty((m, n), dtype=np.float32)
+    s = time.perf_counter()
     np.matmul(a, b, out=c)
-    ts = []
+    reps = max(1, min(1000, int(0.003 / max(time.perf_counter() - s, 1e-6))))
+    wall, cpu = [], []
     t0 = time.perf_counter()
-    while len(ts) < cfg["repeat"] or (time.perf_counter() - t0 < cfg["minS"] and len(ts) < 200):
-        s = time.perf_counter()
-        np.matmul(a, b, out=c)
-        ts.append(time.perf_counter() - s)
-    ts.sort()
-    med = ts[len(ts) // 2] if len(ts) % 2 else (ts[len(ts) // 2 - 1] + ts[len(ts) // 2]) / 2
-    out["gflops"].append(2.0 * m * n * k / med / 1e9)
+    while len(wall) < cfg["repeat"] or (time.perf_counter() - t0 < cfg["minS"] and len(wall) < 200):
+        s, cs = time.perf_counter(), time.process_time()
+        for _ in range(reps):
+            np.matmul(a, b, out=c)
+        wall.append((time.perf_counter() - s) / reps)
+        cpu.append((time.process_time() - cs) / reps)
+    flops = 2.0 * m * n * k
+    out["gflops"].append(flops / med(wall) / 1e9)
+    out["cpuGflops"].append(flops * cfg["threads"] / max(med(cpu), 1e-9) / 1e9)
 print(json.dumps(out))
 `;
 
 interface OpenBlasResult {
   available: boolean;
   arch: string | null;
+  /** Wall-clock GFLOP/s per shape. */
   gflops: number[];
+  /** FLOPs x threads / process CPU seconds per shape. */
+  cpuGflops: number[];
   error?: string;
 }
 
@@ -122,14 +157,14 @@ function openblas(shapes: [number, number, number, boolean][], threads: number, 
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   if (coretype) env.OPENBLAS_CORETYPE = coretype;
-  const cfg = JSON.stringify({ shapes, repeat, minS: 0.3 });
+  const cfg = JSON.stringify({ shapes, repeat, minS: 0.3, threads });
   const p = spawnSync('/usr/bin/python3', ['-c', PY, cfg], { env, encoding: 'utf8', timeout: 600_000 });
   if (p.error || p.status !== 0) {
-    return { available: false, arch: null, gflops: [], error: p.error ? p.error.message : p.stderr.trim().split('\n').pop() };
+    return { available: false, arch: null, gflops: [], cpuGflops: [], error: p.error ? p.error.message : p.stderr.trim().split('\n').pop() };
   }
-  const r = JSON.parse(p.stdout) as { error?: string; arch: string | null; gflops: number[] };
-  if (r.error) return { available: false, arch: null, gflops: [], error: 'numpy is not installed' };
-  return { available: true, arch: r.arch, gflops: r.gflops };
+  const r = JSON.parse(p.stdout) as { error?: string; arch: string | null; gflops: number[]; cpuGflops: number[] };
+  if (r.error) return { available: false, arch: null, gflops: [], cpuGflops: [], error: 'numpy is not installed' };
+  return { available: true, arch: r.arch, gflops: r.gflops, cpuGflops: r.cpuGflops };
 }
 
 /** OpenBLAS kernels that use AVX-512 (a pick outside this list on an AVX-512 CPU is a fallback). */
@@ -182,51 +217,73 @@ export function runBenchKernels(opts: KernelsBenchOptions): void {
     [2048, 256, 1024, false], [2048, 1024, 256, false], [64, 256, 128, false],
     [2048, 256, 1024, true], [2048, 1024, 256, true], [64, 256, 128, true],
   ];
-  const ours = shapes.map(([m, k, n, tb]) => {
+  // Decide once whether OpenBLAS's own pick needs an AVX-512 comparison as well.
+  const probe = openblas([[64, 64, 64, false]], threads, 1);
+  const autoKernel = probe.arch?.split(' ')[0] ?? null;
+  let forcedType: string | null = null;
+  if (opts.openblasCoretype && opts.openblasCoretype !== 'none') forcedType = opts.openblasCoretype;
+  else if (opts.openblasCoretype !== 'none' && probe.available && info.isas.includes('avx512') && autoKernel && !AVX512_KERNELS.includes(autoKernel)) {
+    forcedType = 'SkylakeX';
+  }
+  let forcedArch: string | null = null;
+  let forcedError: string | null = null;
+  const round = (x: number, d = 1) => Number(x.toFixed(d));
+  // Shape by shape, native then OpenBLAS (own pick, then forced), so both see the same machine load.
+  const rows: SgemmRow[] = shapes.map(([m, k, n, tb]) => {
     const a = rand([m, k], 1);
     const b = rand(tb ? [n, k] : [k, n], 2);
     const c = new Float32Array(m * n);
     const off = new Int32Array(1);
-    const ms = timeMs(() => addon.matmul(a.data as Float32Array, off, b.data as Float32Array, off, c, 1, m, n, k, false, tb), repeat);
-    return (2 * m * n * k) / (ms * 1e6);
-  });
-  const auto = openblas(shapes, threads, repeat);
-  const autoKernel = auto.arch?.split(' ')[0] ?? null;
-  let forcedType: string | null = null;
-  if (opts.openblasCoretype && opts.openblasCoretype !== 'none') forcedType = opts.openblasCoretype;
-  else if (opts.openblasCoretype !== 'none' && auto.available && info.isas.includes('avx512') && autoKernel && !AVX512_KERNELS.includes(autoKernel)) {
-    forcedType = 'SkylakeX';
-  }
-  const forced = forcedType ? openblas(shapes, threads, repeat, forcedType) : null;
-  const rows: SgemmRow[] = shapes.map(([m, k, n, tb], i) => {
-    const ob = auto.available ? auto.gflops[i] : null;
-    const obF = forced?.available ? forced.gflops[i] : null;
-    const best = Math.max(ob ?? 0, obF ?? 0);
+    const t = timeIt(() => addon.matmul(a.data as Float32Array, off, b.data as Float32Array, off, c, 1, m, n, k, false, tb), repeat);
+    const flops = 2 * m * n * k;
+    const wall = flops / (t.wallMs * 1e6);
+    const cpu = (flops * threads) / (t.cpuMs * 1e6);
+    const one = (coretype?: string) => {
+      const r = openblas([[m, k, n, tb]], threads, repeat, coretype);
+      if (coretype) {
+        forcedArch = r.arch;
+        forcedError = r.error ?? null;
+      }
+      return r.available ? { gflops: round(r.gflops[0]), cpuGflops: round(r.cpuGflops[0]) } : null;
+    };
+    const ob = probe.available ? one() : null;
+    const obF = forcedType ? one(forcedType) : null;
+    const bestWall = Math.max(ob?.gflops ?? 0, obF?.gflops ?? 0);
+    const bestCpu = Math.max(ob?.cpuGflops ?? 0, obF?.cpuGflops ?? 0);
     return {
       shape: `${m}x${k}x${n}${tb ? ' (B^T)' : ''}`,
       m, k, n, transB: tb,
-      gflops: Number(ours[i].toFixed(1)),
-      peakPct: Number(((100 * ours[i]) / peak).toFixed(1)),
-      openblasGflops: ob === null ? null : Number(ob.toFixed(1)),
-      openblasForcedGflops: obF === null ? null : Number(obF.toFixed(1)),
-      ratio: best > 0 ? Number((ours[i] / best).toFixed(2)) : null,
+      gflops: round(wall),
+      cpuGflops: round(cpu),
+      peakPct: round((100 * wall) / peak),
+      cpuPeakPct: round((100 * cpu) / peak),
+      openblas: ob,
+      openblasForced: obF,
+      ratio: bestWall > 0 ? round(wall / bestWall, 2) : null,
+      cpuRatio: bestCpu > 0 ? round(cpu / bestCpu, 2) : null,
     };
   });
-  const na = (x: number | null, d = 1) => (x === null ? 'n/a' : x.toFixed(d));
+  const na = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
   log('');
-  log(`sgemm (M x K x N, float32, ${threads} threads, median of >= ${repeat} runs; OpenBLAS via numpy np.matmul(out=))`);
-  if (auto.available) log(`  OpenBLAS as it picks itself: ${auto.arch ?? 'kernel unknown (pip/apt install threadpoolctl to see it)'}`);
-  else log(`  OpenBLAS: n/a (${auto.error ?? 'numpy missing'}; install it with \`apt-get install python3-numpy\`)`);
-  if (forced) log(`  OpenBLAS forced with OPENBLAS_CORETYPE=${forcedType}: ${forced.available ? forced.arch ?? 'ok' : `failed (${forced.error})`}`);
-  const hdr = `${'shape'.padEnd(22)} ${'GFLOP/s'.padStart(8)} ${'% peak'.padStart(7)} ${'OpenBLAS'.padStart(9)}${forced ? ` ${('forced').padStart(8)}` : ''} ${'ratio'.padStart(6)}`;
-  log(hdr);
+  log(`sgemm (M x K x N, float32, ${threads} threads, medians of >= ${repeat} samples; OpenBLAS: numpy np.matmul(a, b, out=c))`);
+  if (probe.available) log(`  OpenBLAS own pick (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): ${probe.arch ?? 'kernel unknown (apt-get install python3-threadpoolctl to see it)'}`);
+  else log(`  OpenBLAS: n/a (${probe.error ?? 'numpy missing'}; install it with \`apt-get install python3-numpy\`)`);
+  if (forcedType) log(`  OpenBLAS forced: OPENBLAS_CORETYPE=${forcedType}: ${forcedError ? `failed (${forcedError})` : forcedArch ?? 'kernel unknown'}`);
+  log('  wall = GFLOP/s by the clock; cpu = FLOP x threads / process CPU time (both sides count spin-waits), which');
+  log('  holds up when other processes share the cores; ratio = native / the faster OpenBLAS');
+  const F = forcedType ? 'forced' : '';
+  log(
+    `${'shape'.padEnd(21)} | ${'wall'.padStart(6)} ${'%peak'.padStart(5)} ${'OpenBLAS'.padStart(8)} ${F.padStart(6)} ${'ratio'.padStart(5)}` +
+      ` | ${'cpu'.padStart(6)} ${'%peak'.padStart(5)} ${'OpenBLAS'.padStart(8)} ${F.padStart(6)} ${'ratio'.padStart(5)}`,
+  );
   for (const r of rows) {
     log(
-      `${r.shape.padEnd(22)} ${r.gflops.toFixed(1).padStart(8)} ${r.peakPct.toFixed(1).padStart(7)} ${na(r.openblasGflops).padStart(9)}` +
-        `${forced ? ` ${na(r.openblasForcedGflops).padStart(8)}` : ''} ${na(r.ratio, 2).padStart(6)}`,
+      `${r.shape.padEnd(21)} | ${r.gflops.toFixed(1).padStart(6)} ${r.peakPct.toFixed(0).padStart(5)} ${na(r.openblas?.gflops).padStart(8)} ` +
+        `${(forcedType ? na(r.openblasForced?.gflops) : '').padStart(6)} ${na(r.ratio, 2).padStart(5)}` +
+        ` | ${r.cpuGflops.toFixed(1).padStart(6)} ${r.cpuPeakPct.toFixed(0).padStart(5)} ${na(r.openblas?.cpuGflops).padStart(8)} ` +
+        `${(forcedType ? na(r.openblasForced?.cpuGflops) : '').padStart(6)} ${na(r.cpuRatio, 2).padStart(5)}`,
     );
   }
-  if (forced) log('  ratio = native / the faster OpenBLAS column');
 
   // attention ----------------------------------------------------------------------------------------------------
   const ref = <K extends keyof Kernels>(name: K) => getKernel('ts', name)!;
@@ -241,20 +298,24 @@ export function runBenchKernels(opts: KernelsBenchOptions): void {
     const f = kern('attention')(q, k, v, attrs);
     kern('attentionBackward')(q, k, v, f.out, f.lse, dout, attrs);
   };
-  const attnNative = timeMs(fwdBwd(nat as typeof ref), repeat);
-  const attnRef = timeMs(fwdBwd(ref), 3, 0);
+  const attnNative = timeIt(fwdBwd(nat as typeof ref), repeat);
+  const attnRef = timeIt(fwdBwd(ref), 3, 0);
   // causal: half the score matrix; forward 2 products, backward 5 (recomputed S, dP, dV, dQ, dK)
   const attnFlops = (7 * 2 * attnCfg.B * attnCfg.H * attnCfg.T * attnCfg.T * attnCfg.D) / 2;
   const attention = {
     shape: `B=${attnCfg.B} H=${attnCfg.H} T=${attnCfg.T} D=${attnCfg.D} causal`,
-    nativeMs: Number(attnNative.toFixed(3)),
-    referenceMs: Number(attnRef.toFixed(1)),
-    speedup: Number((attnRef / attnNative).toFixed(1)),
-    nativeGflops: Number((attnFlops / (attnNative * 1e6)).toFixed(1)),
+    nativeMs: round(attnNative.wallMs, 3),
+    referenceMs: round(attnRef.wallMs),
+    speedup: round(attnRef.wallMs / attnNative.wallMs),
+    nativeGflops: round(attnFlops / (attnNative.wallMs * 1e6)),
+    // the reference runs on one thread: its CPU time is its unloaded wall time; native's is CPU time / threads
+    cpuSpeedup: round(attnRef.cpuMs / (attnNative.cpuMs / threads)),
+    cpuGflops: round((attnFlops * threads) / (attnNative.cpuMs * 1e6)),
   };
   log('');
   log(`attention forward + backward, ${attention.shape}`);
-  log(`  native ${attention.nativeMs} ms (${attention.nativeGflops} GFLOP/s)   reference ${attention.referenceMs} ms   speedup ${attention.speedup}x`);
+  log(`  wall: native ${attention.nativeMs} ms (${attention.nativeGflops} GFLOP/s), reference ${attention.referenceMs} ms, speedup ${attention.speedup}x`);
+  log(`  cpu:  native ${attention.cpuGflops} GFLOP/s, speedup ${attention.cpuSpeedup}x (reference CPU time / (native CPU time / ${threads}))`);
 
   // row kernels --------------------------------------------------------------------------------------------------
   const x = rand([2048, 1024], 7);
@@ -270,20 +331,30 @@ export function runBenchKernels(opts: KernelsBenchOptions): void {
     ['add 2048x1024', (kern) => () => kern('add')(x, gate)],
   ];
   const kernels = cases.map(([name, mk]) => {
-    const n = timeMs(mk(nat as typeof ref), repeat, 200);
-    const r = timeMs(mk(ref), 3, 0);
-    return { kernel: name, nativeMs: Number(n.toFixed(3)), referenceMs: Number(r.toFixed(2)), speedup: Number((r / n).toFixed(1)) };
+    const n = timeIt(mk(nat as typeof ref), repeat, 200);
+    const r = timeIt(mk(ref), 3, 0);
+    return {
+      kernel: name,
+      nativeMs: round(n.wallMs, 3),
+      referenceMs: round(r.wallMs, 2),
+      speedup: round(r.wallMs / n.wallMs),
+      cpuSpeedup: round(r.cpuMs / (n.cpuMs / threads)),
+    };
   });
   log('');
-  log(`${'kernel (float32)'.padEnd(24)} ${'native ms'.padStart(10)} ${'ref ms'.padStart(9)} ${'speedup'.padStart(8)}`);
+  log(`row kernels through the kernel API (fresh output arrays included)`);
+  log(`${'kernel (float32)'.padEnd(24)} ${'native ms'.padStart(10)} ${'ref ms'.padStart(9)} ${'speedup'.padStart(8)} ${'cpu'.padStart(7)}`);
   for (const r of kernels) {
-    log(`${r.kernel.padEnd(24)} ${r.nativeMs.toFixed(3).padStart(10)} ${r.referenceMs.toFixed(2).padStart(9)} ${(r.speedup.toFixed(1) + 'x').padStart(8)}`);
+    log(
+      `${r.kernel.padEnd(24)} ${r.nativeMs.toFixed(3).padStart(10)} ${r.referenceMs.toFixed(2).padStart(9)} ` +
+        `${(r.speedup.toFixed(1) + 'x').padStart(8)} ${(r.cpuSpeedup.toFixed(1) + 'x').padStart(7)}`,
+    );
   }
 
   if (opts.json) {
     const openblasInfo = {
-      auto: { available: auto.available, kernel: auto.arch, error: auto.error ?? null },
-      forced: forced ? { coretype: forcedType, available: forced.available, kernel: forced.arch, error: forced.error ?? null } : null,
+      auto: { available: probe.available, kernel: probe.arch, error: probe.error ?? null },
+      forced: forcedType ? { coretype: forcedType, kernel: forcedArch, error: forcedError } : null,
     };
     console.log(JSON.stringify({ bench: 'kernels', machine, openblas: openblasInfo, sgemm: rows, attention, kernels }, null, 2));
   }
