@@ -55,7 +55,7 @@ inline uint8_t encode8(float x, const Fmt& f) {
       q = s >> shift;
       const uint32_t rem = s & ((1u << shift) - 1);
       const uint32_t half = 1u << (shift - 1);
-      if (rem > half || (rem == half && (q & 1))) q++;
+      q += (uint32_t)(rem > half) | ((uint32_t)(rem == half) & q & 1u);  // branchless: ties go to even
     }
     code = e >= emin ? ((e - emin + 1) << f.m) + (int)q - (1 << f.m) : (int)q;
   }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { parseConfig, type DeepseekConfig } from '../../src/models/index.js';
-import { SyntheticSource, emaCurve, runFp8Experiment } from '../../src/fp8/experiment.js';
+import { SyntheticSource, emaCurve, lossGap, runFp8Experiment } from '../../src/fp8/experiment.js';
 import { formatFp8Report } from '../../src/cli/commands/experiment.js';
 
 test('SyntheticSource: deterministic, restorable, follows its two rules most of the time', () => {
@@ -68,6 +68,9 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.equal(r.gap.finalEma, (eb[3] - ea[3]) / ea[3]);
   assert.equal(r.gap.final, (r.fp8.losses[3] - r.baseline.losses[3]) / r.baseline.losses[3]);
   assert.ok(r.gap.maxAbsEma >= Math.abs(r.gap.finalEma));
+  assert.equal(r.reference?.precision, 'bf16', 'the yardstick run is the other high precision');
+  assert.deepEqual(r.referenceGap, lossGap(r.baseline.losses, r.reference!.losses));
+  assert.notDeepEqual(r.reference!.losses, r.baseline.losses);
   assert.equal(r.baseline.saved.calls, r.fp8.saved.calls);
   assert.equal(r.baseline.saved.bytes, 4 * r.baseline.saved.elements);
   assert.equal(r.savedRatio, r.baseline.saved.bytes / r.fp8.saved.bytes);
@@ -77,6 +80,7 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.match(text, /FP8 vs FP32: DeepSeek-V3 toy/);
   assert.match(text, new RegExp(`${r.savedRatio.toFixed(2)}x smaller`));
   assert.match(text, /no promotion [\d.]+%, every 128/);
+  assert.match(text, /yardstick \(bf16 - fp32\) \/ fp32: final [+-]/);
 });
 
 test('r1ts experiment fp8: flag errors are one line that names the flag', () => {

@@ -6,7 +6,7 @@
  * and the K = 4096 accumulation error with and without promotion. Progress goes to stderr; --json prints one object.
  */
 import type { Command } from 'commander';
-import { type Fp8ExperimentResult, runFp8Experiment } from '../../fp8/experiment.js';
+import { type Fp8ExperimentResult, type LossGap, runFp8Experiment } from '../../fp8/experiment.js';
 import type { AccumulationErrorResult } from '../../fp8/gemm.js';
 
 interface Fp8Flags {
@@ -19,6 +19,7 @@ interface Fp8Flags {
   moments: string;
   scaleFmt: string;
   promoteEvery: string;
+  reference: boolean;
   json?: boolean;
 }
 
@@ -40,6 +41,10 @@ function accLine(r: AccumulationErrorResult): string {
   return `${r.dist.padEnd(7)} no promotion ${(100 * r.noPromotion).toFixed(2)}%, every ${r.promoteEvery}: ${(100 * r.promoted).toFixed(3)}% (${r.improvement.toFixed(0)}x better)`;
 }
 
+function gapLine(g: LossGap): string {
+  return `final ${pct(g.final)}, EMA(0.9) final ${pct(g.finalEma)}, EMA max |gap| ${pct(g.maxAbsEma).slice(1)}, mean ${pct(g.meanAbsEma).slice(1)}`;
+}
+
 /** The human-readable report. */
 export function formatFp8Report(r: Fp8ExperimentResult): string[] {
   const b = r.baseline;
@@ -53,8 +58,11 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
     `FP8 vs ${b.precision.toUpperCase()}: DeepSeek-V3 toy (${r.parameters.toLocaleString('en-US')} parameters), ${r.steps} steps x ${r.tokensPerStep} tokens, same seed and data`,
     run(b),
     run(f),
-    `relative loss gap (fp8 - ${b.precision}) / ${b.precision}: final ${pct(r.gap.final)}, EMA(0.9) final ${pct(r.gap.finalEma)}, ` +
-      `EMA max |gap| ${pct(r.gap.maxAbsEma).slice(1)}, mean ${pct(r.gap.meanAbsEma).slice(1)}  (target < 0.25%: ${gapOk ? 'met' : 'NOT met'})`,
+    ...(r.reference ? [run(r.reference)] : []),
+    `relative loss gap (fp8 - ${b.precision}) / ${b.precision}: ${gapLine(r.gap)}  (target |EMA final| < 0.25%: ${gapOk ? 'met' : 'NOT met'})`,
+    ...(r.reference && r.referenceGap
+      ? [`yardstick (${r.reference.precision} - ${b.precision}) / ${b.precision}: ${gapLine(r.referenceGap)}`]
+      : []),
     `saved activations (Linear inputs, one micro-batch): ${b.precision} ${bytes(b.saved.bytes)}, fp8 ${bytes(f.saved.bytes)}: ` +
       `${r.savedRatio.toFixed(2)}x smaller (target >= 3.5x: ${memOk ? 'met' : 'NOT met'})`,
     `accumulation error, K = ${r.gemm.normal.K} (14-bit truncating accumulator, 4 products per step):`,
@@ -68,7 +76,7 @@ export function registerExperiment(program: Command): void {
   exp
     .command('fp8')
     .description('train the same toy DeepSeek-V3 in high precision and in FP8; report the loss gap, activation memory and GEMM accumulation error')
-    .option('--steps <n>', 'optimizer steps per run', '100')
+    .option('--steps <n>', 'optimizer steps per run', '400')
     .option('--baseline <p>', 'high-precision run: fp32 or bf16', 'fp32')
     .option('--seed <n>', 'seed of the init and the data', '0')
     .option('--batch <n>', 'sequences per step', '8')
@@ -77,6 +85,7 @@ export function registerExperiment(program: Command): void {
     .option('--moments <m>', 'AdamW moments of the FP8 run: bf16 (V3) or fp32', 'bf16')
     .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3) or ue8m0 (powers of two, V3.1)', 'fp32')
     .option('--promote-every <n>', 'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128)', '128')
+    .option('--no-reference', 'skip the reference run (the other high precision, whose gap is the yardstick)')
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Fp8Flags) => {
       const seed = Number(o.seed);
@@ -94,6 +103,7 @@ export function registerExperiment(program: Command): void {
         lr,
         moments: choice(o.moments, '--moments', ['fp32', 'bf16'] as const),
         fp8: { scaleFmt: choice(o.scaleFmt, '--scale-fmt', ['fp32', 'ue8m0'] as const), promoteEvery },
+        reference: o.reference,
         log: (l) => process.stderr.write(l + '\n'),
       });
       if (o.json) console.log(JSON.stringify(r));
