@@ -18,7 +18,15 @@ import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import type { Kernels, TensorData } from '../../backend/kernels.js';
 import { getKernel } from '../../backend/registry.js';
-import { nativeAddon, nativeInfo, nativeKernels, nativeLoadError } from '../../backend/native/index.js';
+import {
+  type NativeAddon,
+  type NativeInfo,
+  nativeAddon,
+  nativeInfo,
+  nativeKernels,
+  nativeLoadError,
+  setNativeThreads,
+} from '../../backend/native/index.js';
 import '../../tensor/index.js';
 
 export interface KernelsBenchOptions {
@@ -27,6 +35,8 @@ export interface KernelsBenchOptions {
   repeat?: string;
   /** OPENBLAS_CORETYPE to compare against as well ('none': only OpenBLAS's own pick). */
   openblasCoretype?: string;
+  /** Threads for native and OpenBLAS (default: the native pool's size, i.e. R1TS_THREADS or all cores). */
+  threads?: string;
   /** Print one line and return instead of failing when the native backend is unavailable (bare `r1ts bench`). */
   ifAvailable?: boolean;
 }
@@ -184,10 +194,21 @@ export function runBenchKernels(opts: KernelsBenchOptions): void {
   }
   const repeat = Number(opts.repeat ?? '7');
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bench kernels: --repeat must be a positive integer, got '${opts.repeat}'`);
+  const poolThreads = info.threads;
+  const threads = opts.threads === undefined ? poolThreads : Number(opts.threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench kernels: --threads must be a positive integer, got '${opts.threads}'`);
+  if (threads !== poolThreads) setNativeThreads(threads);
+  try {
+    benchAll(opts, addon, info, threads, repeat);
+  } finally {
+    if (threads !== poolThreads) setNativeThreads(poolThreads);
+  }
+}
+
+function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInfo, threads: number, repeat: number): void {
   const log = (s: string) => {
     if (!opts.json) console.log(s);
   };
-  const threads = info.threads;
   const ghz = addon.cpuGhz(0.3);
   const fma1 = Math.max(addon.fmaPeak(0.15), addon.fmaPeak(0.15), addon.fmaPeak(0.15));
   const lanes = info.vectorFloats;
@@ -365,6 +386,7 @@ export function registerBenchKernels(bench: Command): void {
     .command('kernels')
     .description('native kernels: sgemm GFLOP/s vs peak and OpenBLAS (numpy), attention and row kernels vs the reference')
     .option('--repeat <n>', 'timed runs per measurement (at least)', '7')
+    .option('--threads <n>', 'threads for native and OpenBLAS (default: R1TS_THREADS or all cores)')
     .option('--openblas-coretype <name>', "also time OpenBLAS with this OPENBLAS_CORETYPE ('none' to skip; default: SkylakeX when OpenBLAS falls back to a non-AVX-512 kernel on an AVX-512 CPU)")
     .option('--json', 'print JSON')
     .action((opts: KernelsBenchOptions) => runBenchKernels(opts));
