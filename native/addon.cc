@@ -21,8 +21,7 @@ KernelTable g_tables[3];
 int g_count = 0;
 const KernelTable* g_active = nullptr;
 
-void init_tables() {
-  if (g_count) return;
+void fill_tables() {
   __builtin_cpu_init();
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                       __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
@@ -38,6 +37,12 @@ void init_tables() {
     for (int i = 0; i < g_count; i++)
       if (std::strcmp(g_tables[i].isa, want) == 0) g_active = &g_tables[i];
   }
+}
+
+/** Fills the tables once per process (Node worker threads each run Init; a function-local static is thread-safe). */
+void init_tables() {
+  static const bool done = (fill_tables(), true);
+  (void)done;
 }
 
 const KernelTable& kt() { return *g_active; }
