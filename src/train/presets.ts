@@ -46,17 +46,18 @@ const tinyModel = {
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   tiny: {
-    description: '4-layer MoE (8 experts, MLA, MTP), ~1M params; about 10 minutes on 2 cores',
+    description: '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 500 steps of 2-3K tokens; 10-15 minutes on 2 cores',
     model: tinyModel,
     vocabSize: 512,
     corpusDocs: 20000,
     train: {
       ...DEFAULT_TRAIN_CONFIG,
-      steps: 600,
-      seqLen: 128,
+      steps: 500,
+      // a built-in corpus document (R1-Zero template, question, worked solution) is ~200 tokens: a row must hold one
+      seqLen: 256,
       batchStart: 8,
-      batchEnd: 16,
-      microBatch: 8,
+      batchEnd: 12,
+      microBatch: 4,
       peakLr: 3e-3,
       warmupSteps: 30,
       evalEvery: 50,
