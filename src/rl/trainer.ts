@@ -218,7 +218,7 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
   const metricsPath = path.join(a.outDir, 'metrics.jsonl');
   fs.mkdirSync(a.outDir, { recursive: true });
   policy.eval();
-  let ref = c.beta > 0 ? copyModel(policy) : null;
+  const ref = c.beta > 0 ? copyModel(policy) : null;
   const both = new PolicyAndReference(policy, ref);
   const params = policy.namedParameters();
   const opt = new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
@@ -337,7 +337,6 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
   saveModelDir(modelDir, policy);
   const saver = codec as Partial<{ saveDir(dir: string): void }>;
   if (typeof saver.saveDir === 'function') saver.saveDir(modelDir);
-  ref = null;
   return { steps: st.step, history, sanity, modelDir };
 }
 
