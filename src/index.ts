@@ -40,4 +40,7 @@ export {
 } from './rl/index.js';
 export * as rl from './rl/index.js';
 export { evaluate as evaluateModel, scoreResponses, passAtK, majorityVote, type EvalResult, type EvalOptions } from './eval/index.js';
+/** FP8 mixed precision (DeepSeek-V3): quantisation, FP8 GEMM emulation, FP8/BF16 Linear, precision switch, experiment. */
+export * as fp8 from './fp8/index.js';
+export { setModelPrecision, parsePrecision, PRECISIONS, type Precision, type PrecisionOptions } from './fp8/precision.js';
 export { VERSION } from './version.js';
