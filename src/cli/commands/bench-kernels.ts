@@ -118,9 +118,13 @@ except ImportError:
 arch = None
 try:
     import threadpoolctl
-    for i in threadpoolctl.threadpool_info():
+    libs = threadpoolctl.threadpool_info()
+    for i in libs:
         if i.get("internal_api") == "openblas":
             arch = "%s (OpenBLAS %s, %s threads)" % (i.get("architecture"), i.get("version"), i.get("num_threads"))
+    if arch is None:
+        # Debian's numpy links libblas.so.3: the reference BLAS unless libopenblas0-pthread provides it
+        arch = "NOT OpenBLAS (%s): apt-get install libopenblas0-pthread" % ([i.get("internal_api") for i in libs] or "reference BLAS")
 except Exception:
     pass
 def med(xs):
@@ -243,7 +247,10 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
   const autoKernel = probe.arch?.split(' ')[0] ?? null;
   let forcedType: string | null = null;
   if (opts.openblasCoretype && opts.openblasCoretype !== 'none') forcedType = opts.openblasCoretype;
-  else if (opts.openblasCoretype !== 'none' && probe.available && info.isas.includes('avx512') && autoKernel && !AVX512_KERNELS.includes(autoKernel)) {
+  else if (
+    opts.openblasCoretype !== 'none' && probe.available && info.isas.includes('avx512') && autoKernel &&
+    autoKernel !== 'NOT' && !AVX512_KERNELS.includes(autoKernel)
+  ) {
     forcedType = 'SkylakeX';
   }
   let forcedArch: string | null = null;
@@ -288,7 +295,7 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
   log('');
   log(`sgemm (M x K x N, float32, ${threads} threads, medians of >= ${repeat} samples; OpenBLAS: numpy np.matmul(a, b, out=c))`);
   if (probe.available) log(`  OpenBLAS own pick (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): ${probe.arch ?? 'kernel unknown (apt-get install python3-threadpoolctl to see it)'}`);
-  else log(`  OpenBLAS: n/a (${probe.error ?? 'numpy missing'}; install it with \`apt-get install python3-numpy\`)`);
+  else log(`  OpenBLAS: n/a (${probe.error ?? 'numpy missing'}; install it with \`apt-get install python3-numpy libopenblas0-pthread\`)`);
   if (forcedType) log(`  OpenBLAS forced: OPENBLAS_CORETYPE=${forcedType}: ${forcedError ? `failed (${forcedError})` : forcedArch ?? 'kernel unknown'}`);
   log('  wall = GFLOP/s by the clock; cpu = FLOP x threads / process CPU time (both sides count spin-waits), which');
   log('  holds up when other processes share the cores; ratio = native / the faster OpenBLAS');
