@@ -29,7 +29,7 @@ import { createModel, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 import { saveModelDir } from '../io/model_dir.js';
-import type { TextCodec } from '../infer/generate.js';
+import type { FinishReason, TextCodec } from '../infer/generate.js';
 import { groupAdvantages, policyLoss, tokenWeights } from './grpo.js';
 import { sharedPromptLogProbs } from './logprobs.js';
 import { type GrpoConfig, grpoPlan, maxTokensAt, refResetAfter } from './config.js';
@@ -364,6 +364,19 @@ interface TrainOutcome {
 }
 
 /**
+ * Which response tokens train, (N, Rmax) row-major: every generated token, except that overlong 'mask' drops the
+ * responses that hit the token budget ('penalty' is applied to the reward instead).
+ */
+export function responseMask(finish: readonly FinishReason[], lengths: readonly number[], Rmax: number, overlong: GrpoConfig['overlong']): Float64Array {
+  const mask = new Float64Array(finish.length * Rmax);
+  finish.forEach((f, i) => {
+    if (overlong === 'mask' && f === 'length') return;
+    for (let k = 0; k < lengths[i]; k++) mask[i * Rmax + k] = 1;
+  });
+  return mask;
+}
+
+/**
  * Micro-batches of the rows in `idx` (ascending): rows of one group only (they share the prompt, which then runs once),
  * at most `micro` rows each.
  */
@@ -405,11 +418,7 @@ function trainOnRollouts(
   const G = c.groupSize;
   const len = rolls.map((r) => r.gen.tokens.length);
   const Rmax = Math.max(1, ...len);
-  const mask = new Float64Array(N * Rmax);
-  rolls.forEach((r, i) => {
-    if (c.overlong === 'mask' && r.gen.finish === 'length') return;
-    for (let k = 0; k < len[i]; k++) mask[i * Rmax + k] = 1;
-  });
+  const mask = responseMask(rolls.map((r) => r.gen.finish), len, Rmax, c.overlong);
   const trains = (i: number) => mask[i * Rmax] > 0 && (adv[i] !== 0 || c.beta > 0);
   const trainIdx = Array.from({ length: N }, (_, i) => i).filter(trains);
   const needOld = c.mu > 1 || c.miniBatches > 1;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveGrpoConfig, type GrpoConfig } from '../../src/rl/config.js';
-import { runGrpo, sanityCheck, configuredRewards, type GrpoStepMetrics } from '../../src/rl/trainer.js';
+import { runGrpo, sanityCheck, configuredRewards, responseMask, type GrpoStepMetrics } from '../../src/rl/trainer.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { loadModelDir } from '../../src/io/model_dir.js';
@@ -97,5 +97,21 @@ describe('GRPO loop', () => {
     assert.equal(first.signalGroups, 2);
     assert.ok(!first.warnings.some((w) => w.startsWith('RL cannot start')), first.warnings.join('; '));
     assert.equal(first.passRate, 0);
+  });
+
+  it('overlong responses: mask drops them from the loss, penalty lowers their reward', () => {
+    const finish = ['eos', 'length', 'stop'] as const;
+    assert.deepEqual(Array.from(responseMask(finish, [2, 3, 1], 3, 'none')), [1, 1, 0, 1, 1, 1, 1, 0, 0]);
+    assert.deepEqual(Array.from(responseMask(finish, [2, 3, 1], 3, 'mask')), [1, 1, 0, 0, 0, 0, 1, 0, 0]);
+    assert.deepEqual(Array.from(responseMask(finish, [2, 3, 1], 3, 'penalty')), [1, 1, 0, 1, 1, 1, 1, 0, 0]);
+    const dir = tmp();
+    try {
+      const m: GrpoStepMetrics[] = [];
+      runGrpo({ outDir: dir, policy: toyModel('dense'), codec: toyCodec, source: toySource, config: toyConfig({ steps: 1, maxTokens: 3, overlong: 'penalty', overlongPenalty: -0.5 }), userRewards: { x: emitX }, log: () => {}, onStep: (s) => m.push(s) });
+      assert.ok(m[0].truncationRate > 0);
+      assert.ok(Math.abs(m[0].reward - (m[0].rewards.x - 0.5 * m[0].truncationRate)) < 1e-12, `${m[0].reward} vs ${m[0].rewards.x} - 0.5 * ${m[0].truncationRate}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
