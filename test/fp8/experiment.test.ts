@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { parseConfig, type DeepseekConfig } from '../../src/models/index.js';
 import { SyntheticSource, emaCurve, lossGap, runFp8Experiment } from '../../src/fp8/experiment.js';
 import { formatFp8Report } from '../../src/cli/commands/experiment.js';
+import { toyConfig } from '../train/fixtures.js';
 
 test('SyntheticSource: deterministic, restorable, follows its two rules most of the time', () => {
   const a = new SyntheticSource(5, 24, 32);
@@ -47,17 +47,8 @@ test('emaCurve smooths with s_t = 0.9 s_(t-1) + 0.1 x_t from s_0 = x_0', () => {
   assert.ok(Math.abs(e[2] - 0.81) < 1e-12);
 });
 
-function tinyConfig(): DeepseekConfig {
-  return parseConfig({
-    model_type: 'deepseek_v3', vocab_size: 16, hidden_size: 16, intermediate_size: 24, moe_intermediate_size: 8,
-    num_hidden_layers: 2, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2,
-    first_k_dense_replace: 1, q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4,
-    num_nextn_predict_layers: 1,
-  }).config as DeepseekConfig;
-}
-
 test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the runs themselves', async () => {
-  const r = await runFp8Experiment({ steps: 4, batch: 2, seqLen: 8, config: tinyConfig(), gemmK: 256 });
+  const r = await runFp8Experiment({ steps: 4, batch: 2, seqLen: 8, config: toyConfig(), gemmK: 256 });
   assert.equal(r.baseline.losses.length, 4);
   assert.equal(r.fp8.losses.length, 4);
   assert.equal(r.baseline.precision, 'fp32');
