@@ -217,17 +217,19 @@ void rmsnorm(const float* x, const float* w, long rows, long D, float eps, float
 thread_local Scratch tl_dw = {nullptr, 0};
 
 /**
- * dx = rs * (g - xhat * mean(g * xhat)) with g = dy * w and xhat = x * rs; dw = sum over rows of dy * xhat. Each
- * thread sums dw over its rows into its own slice of a scratch buffer; the slices are added at the end.
+ * dx = rs * (g - xhat * mean(g * xhat)) with g = dy * w and xhat = x * rs; dw = sum over rows of dy * xhat. The rows
+ * are cut into at most 64 fixed chunks (independent of the thread count); each chunk sums dw into its own slice of a
+ * scratch buffer and the slices are added in chunk order, so dw is bitwise the same on every run and thread count
+ * (a per-thread slice would depend on which thread the dynamic scheduler gave each chunk).
  */
 void rmsnorm_backward(const float* x, const float* w, const float* rstd, const float* dy, long rows, long D, float* dx,
                       float* dw) {
-  const int nt = num_threads();
-  float* part = dw ? scratch(tl_dw, (size_t)nt * D) : nullptr;
-  if (part) memset(part, 0, (size_t)nt * D * 4);
-  const long chunk = lmax(1, ceil_div(rows, 4L * nt));
-  pfor(ceil_div(rows, chunk), [&](long t, int thread) {
-    float* pw = part ? part + (long)thread * D : nullptr;
+  const long chunk = lmax(1, ceil_div(rows, 64L));
+  const long nchunks = ceil_div(rows, chunk);
+  float* part = dw ? scratch(tl_dw, (size_t)nchunks * D) : nullptr;
+  if (part) memset(part, 0, (size_t)nchunks * D * 4);
+  pfor(nchunks, [&](long t, int) {
+    float* pw = part ? part + t * D : nullptr;
     for (long r = t * chunk; r < lmin(rows, (t + 1) * chunk); r++) {
       const float* xp = x + r * D;
       const float* gp = dy + r * D;
@@ -265,7 +267,7 @@ void rmsnorm_backward(const float* x, const float* w, const float* rstd, const f
   if (dw) {
     for (long j = 0; j < D; j++) {
       float s = 0;
-      for (int t = 0; t < nt; t++) s += part[(long)t * D + j];
+      for (long t = 0; t < nchunks; t++) s += part[t * D + j];
       dw[j] = s;
     }
   }
