@@ -26,7 +26,7 @@ import type { DeepseekConfig } from './config.js';
 import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
 
 /** Per-forward context shared by all layers. */
-interface Ctx {
+export interface Ctx {
   cos: Tensor; // (T, 1, rope/2)
   sin: Tensor;
   interleaved: boolean;
@@ -416,6 +416,14 @@ export class DeepseekV3 extends Module {
       balanceAlpha: o.balanceAlpha ?? 0,
       balanceLosses,
     };
+  }
+
+  /**
+   * The per-forward context for positions start..start+T-1 (RoPE cos/sin) with the balance loss off, for code that runs
+   * a slice of `layers` itself (pipeline stages: src/parallel/deepseek_stages.ts).
+   */
+  ropeContext(start: number, T: number, attnImpl: 'naive' | 'absorb' = 'naive'): Ctx {
+    return this.context(start, T, { attnImpl }, []);
   }
 
   /** Output-head logits of normed hidden states. */
