@@ -16,6 +16,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerGrpo } from './commands/grpo.js';
 import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
+import { registerZero } from './commands/zero.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerGrpo(program);
   registerEval(program);
   registerPretrain(program);
+  registerZero(program);
   return program;
 }
 

@@ -1,0 +1,99 @@
+/**
+ * `r1ts zero`: the R1-Zero main job on built-in data, end to end:
+ *   1. pre-train the tiny base (or reuse OUT/base/model, or --base DIR),
+ *   2. evaluate it on held-out problems (pass@1 over k samples, cons@k, mean response length),
+ *   3. run R1-Zero GRPO with rule-based rewards (accuracy + format) on the task's train split,
+ *   4. evaluate again and print a before/after table with the paths of the models and metrics.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { pretrain } from '../../train/pretrain.js';
+import { evaluate, type EvalResult } from '../../eval/eval.js';
+import { taskProblems, taskSource } from '../../rl/problems.js';
+import { resolveGrpoConfig } from '../../rl/config.js';
+import { runGrpo } from '../../rl/trainer.js';
+import { loadModelAndTokenizer } from './generate.js';
+import '../../tensor/index.js';
+
+interface ZeroFlags {
+  out: string;
+  base?: string;
+  task: string;
+  difficulty: string;
+  pretrainSteps?: string;
+  steps: string;
+  n: string;
+  k: string;
+  seed: string;
+}
+
+function int(flag: string, v: string, min = 1): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`zero: ${flag} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function row(name: string, r: EvalResult): string {
+  const pct = (x: number | null) => (x === null ? '   n/a' : `${(100 * x).toFixed(1).padStart(5)}%`);
+  return `${name.padEnd(8)} ${pct(r['pass@1'])}  ${pct(r['cons@k'])}  ${pct(r.greedy)}  ${pct(r.formatRate)}  ${r.meanLength.toFixed(1).padStart(7)}`;
+}
+
+export function registerZero(program: Command): void {
+  program
+    .command('zero')
+    .description('R1-Zero main job: pretrain the tiny base on built-in data, evaluate, GRPO, evaluate again')
+    .option('--out <dir>', 'run directory', 'runs/zero')
+    .option('--base <dir>', 'use this base model directory instead of pre-training one')
+    .option('--task <name>', 'built-in task for RL and evaluation', 'lineq')
+    .option('--difficulty <d>', 'task difficulty N or A-B', '1')
+    .option('--pretrain-steps <n>', 'pre-training steps (default: the tiny preset)')
+    .option('--steps <n>', 'GRPO steps', '60')
+    .option('--n <n>', 'held-out problems to evaluate', '32')
+    .option('--k <k>', 'samples per problem', '8')
+    .option('--seed <s>', 'seed', '0')
+    .action(async (o: ZeroFlags) => {
+      const steps = int('--steps', o.steps);
+      const n = int('--n', o.n);
+      const k = int('--k', o.k);
+      const seed = int('--seed', o.seed, 0);
+      let baseDir = o.base;
+      if (!baseDir) {
+        baseDir = path.join(o.out, 'base', 'model');
+        if (fs.existsSync(path.join(baseDir, 'model.safetensors'))) {
+          console.log(`[1/4] reusing the base model in ${baseDir}`);
+        } else {
+          console.log('[1/4] pre-training the tiny base model on the built-in corpus');
+          await pretrain({
+            outDir: path.join(o.out, 'base'),
+            preset: 'tiny',
+            seed,
+            steps: o.pretrainSteps === undefined ? undefined : int('--pretrain-steps', o.pretrainSteps),
+          });
+        }
+      } else {
+        console.log(`[1/4] base model: ${baseDir}`);
+      }
+      const { model, tok } = loadModelAndTokenizer('zero', baseDir);
+      const problems = taskProblems(o.task, n, { split: 'test', seed, difficulty: o.difficulty });
+      const evalOpts = { k, temperature: 0.6, topP: 0.95, seed };
+      console.log(`[2/4] evaluating the base on ${problems.length} held-out ${o.task} problems (k=${k}, T=0.6, top-p 0.95)`);
+      const before = evaluate(model, tok, problems, evalOpts);
+      console.log(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
+      const rlDir = path.join(o.out, 'grpo');
+      const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty });
+      const res = runGrpo({ outDir: rlDir, policy: model, codec: tok, source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }), config });
+      console.log('[4/4] evaluating the RL model');
+      model.eval();
+      const after = evaluate(model, tok, problems, evalOpts);
+      console.log('');
+      console.log(`${o.task} (difficulty ${o.difficulty}), ${problems.length} held-out problems, k=${k}`);
+      console.log('model     pass@1   cons@k   greedy   format  mean len');
+      console.log(row('base', before));
+      console.log(row('r1-zero', after));
+      console.log('');
+      console.log(`base model: ${baseDir}`);
+      console.log(`RL model:   ${res.modelDir}`);
+      console.log(`metrics:    ${path.join(rlDir, 'metrics.jsonl')}`);
+    });
+}
