@@ -133,7 +133,12 @@ export class PipelineTrainer {
     }
     const t = new PipelineTrainer(schedule, workers, o.timeoutMs ?? 120_000);
     workers.forEach((w, rank) => t.listen(w, rank));
-    await t.loadParameters(initial);
+    try {
+      await t.loadParameters(initial);
+    } catch (e) {
+      await t.close(); // never leave workers running (the process would hang instead of failing)
+      throw e;
+    }
     return t;
   }
 
