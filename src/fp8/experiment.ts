@@ -14,8 +14,9 @@
  * fast (a run reaches the same loss a few steps earlier or later); the runs are not chaotic (a 2^-23 perturbation of
  * the initial weights left a 200-step curve unchanged to 1e-5), they respond smoothly to finite perturbations. So the
  * experiment also trains the other high precision (BF16 when the baseline is FP32, else FP32) and reports its gap to
- * the baseline: the FP8 gap is to be read against it. The runs are bitwise reproducible: on the native backend they run
- * with one thread (its multi-threaded reductions are not reproducible) and the thread count is restored afterwards.
+ * the baseline: the FP8 gap is to be read against it. On the native backend the runs use one thread (restored
+ * afterwards): some native kernels split their sums by thread count, so this keeps the numbers the same on every
+ * machine, whatever its core count.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
