@@ -51,6 +51,7 @@ describe('pretrain (library and CLI)', () => {
       assert.equal(cli('pretrain', '--out', join(dir, 'y'), '--preset', 'huge').stderr.trim(), "r1ts: unknown preset 'huge' (known: tiny, small)");
       assert.equal(cli('pretrain', '--out', join(dir, 'z'), '--steps', '0').stderr.trim(), "r1ts: pretrain: --steps must be a positive integer, got '0'");
       assert.equal(existsSync(join(dir, 'y', 'run.json')), false);
+      assert.equal(cli('pretrain', '--out', join(dir, 'p'), '--precision', 'fp4').stderr.trim(), "r1ts: pretrain: --precision: expected one of fp32, bf16, fp8, got 'fp4'");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { pretrain } from '../../train/pretrain.js';
 import { PRESETS } from '../../train/presets.js';
+import { parsePrecision } from '../../fp8/precision.js';
 
 function positiveInt(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -40,13 +41,15 @@ export function registerPretrain(program: Command): void {
     .option('--seed <n>', 'seed for corpus, init and shuffling', '0')
     .option('--micro-batch <n>', 'sequences per forward pass (gradient accumulation beyond it)')
     .option('--lr <x>', 'peak learning rate (default: the preset)')
+    .option('--precision <p>', 'Linear GEMMs: fp32 (default), bf16, or fp8 (DeepSeek-V3 FP8 with BF16 AdamW moments)')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .action(async (o: { out: string; preset: string; config?: string; data?: string[]; tokenizer?: string; steps?: string; seed: string; microBatch?: string; lr?: string; resume?: boolean }) => {
+    .action(async (o: { out: string; preset: string; config?: string; data?: string[]; tokenizer?: string; steps?: string; seed: string; microBatch?: string; lr?: string; precision?: string; resume?: boolean }) => {
       const seed = Number(o.seed);
       if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`pretrain: --seed must be a non-negative integer, got '${o.seed}'`);
       const lr = o.lr === undefined ? undefined : Number(o.lr);
       if (lr !== undefined && !(lr > 0)) throw new Error(`pretrain: --lr must be a positive number, got '${o.lr}'`);
       const micro = positiveInt('--micro-batch', o.microBatch);
+      const precision = o.precision === undefined ? undefined : parsePrecision(o.precision, 'pretrain: --precision');
       await pretrain({
         outDir: o.out,
         preset: o.preset,
@@ -56,7 +59,11 @@ export function registerPretrain(program: Command): void {
         steps: positiveInt('--steps', o.steps),
         seed,
         resume: o.resume,
-        overrides: { ...(lr !== undefined ? { peakLr: lr } : {}), ...(micro !== undefined ? { microBatch: micro } : {}) },
+        overrides: {
+          ...(lr !== undefined ? { peakLr: lr } : {}),
+          ...(micro !== undefined ? { microBatch: micro } : {}),
+          ...(precision !== undefined ? { precision, optimizerMoments: precision === 'fp8' ? ('bf16' as const) : undefined } : {}),
+        },
       });
     });
 }
