@@ -8,7 +8,8 @@
 // Backward: one task per (batch, key/value head, set of key blocks). For each key block it loops over the heads of
 // its group and the query blocks that see the block, recomputes P = exp(S - lse), and accumulates dV = P^T dO,
 // dK = dS^T Q (owned by the task: no races) and dQ = dS K (into a per-set partial when key blocks are split across
-// tasks, summed at the end), with dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O).
+// tasks, summed at the end in set order), with dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O).
+// Every kernel here gives the same bits whatever the thread count: no sum depends on which thread ran what.
 //
 // Causal alignment is the reference's: query i sees keys j <= i + Tk - Tq. A query that sees no key gets output 0
 // and lse -Infinity, and contributes nothing to the gradients. Scores use q pre-multiplied by `scale`.
@@ -20,6 +21,7 @@ namespace {
 
 constexpr long Bq = ((64 + MR - 1) / MR) * MR;  // query block: whole micro-kernel row tiles
 constexpr long Bk = 128;                         // key block: a multiple of NR (NR is 8, 16 or 32)
+constexpr long kBwdTasks = 8;                    // backward: least number of tasks to aim for
 static_assert(Bk % NR == 0, "key blocks must be whole B panels");
 
 inline long panels(long n) { return ceil_div(n, NR); }
@@ -130,7 +132,6 @@ void attention(const AttnArgs& a, float* out, float* lse) {
 void attention_backward(const AttnArgs& a, const float* out, const float* lse, const float* dout, float* dq, float* dk,
                         float* dv) {
   const long B = a.B, H = a.H, Hk = a.Hk, Tq = a.Tq, Tk = a.Tk, Dk = a.Dk, Dv = a.Dv, group = H / Hk;
-  const int nt = num_threads();
   // Per key/value head: K^T and V^T as B panels over keys, K as B panels over Dk.
   const long ktSize = lines(panels(Tk) * Dk * NR), vtSize = lines(panels(Tk) * Dv * NR);
   const long kSize = lines(panels(Dk) * Tk * NR);
@@ -140,8 +141,11 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
   const long dbSize = lines(panels(Dv) * Tq * NR), qbSize = lines(panels(Dk) * Tq * NR);
   const long hSize = qaSize + daSize + dbSize + qbSize + lines(Tq);
   const long kBlocks = ceil_div(Tk, Bk);
+  // Key blocks are split into nchunks interleaved sets when there are few (batch, kv-head) pairs. nchunks depends on
+  // the shapes only, never on the thread count, so dQ (summed over the sets in set order) has the same bits on any
+  // machine; 8 tasks keep up to 8 threads busy.
   long nchunks = 1;
-  if (B * Hk < 2L * nt) nchunks = lmin(kBlocks, ceil_div(2L * nt, B * Hk));
+  if (B * Hk < kBwdTasks) nchunks = lmax(1, lmin(kBlocks, ceil_div(kBwdTasks, B * Hk)));
   const long dqPart = nchunks > 1 ? lines(B * H * Tq * Dk) : 0;
   float* shared = scratch(tl_shared, (size_t)B * Hk * kvSize + (size_t)B * H * hSize + (size_t)nchunks * dqPart + 64);
   float* kvPacked = shared;

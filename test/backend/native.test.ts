@@ -435,6 +435,35 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     }
   });
 
+  it('attention backward and sgemm give the same bits with 1, 2 and 3 threads', () => {
+    const r = rng(26);
+    // One (batch, kv-head) pair and three key blocks: the backward splits key blocks across tasks and sums dQ parts.
+    const q = f32([1, 2, 300, 32], r);
+    const k = f32([1, 1, 300, 32], r);
+    const v = f32([1, 1, 300, 16], r);
+    const dout = f32([1, 2, 300, 16], r);
+    const attrs = { causal: true, scale: 0.2 };
+    const a = f32([301, 257], r);
+    const b = f32([129, 257], r);
+    const run = () => {
+      const f = nat('attention')(q, k, v, attrs);
+      const g = nat('attentionBackward')(q, k, v, f.out, f.lse, dout, attrs);
+      const c = nat('matmul')(a, b, { transA: false, transB: true });
+      return [f.out, f.lse, g.dq, g.dk, g.dv, c].map((t) => Array.from(t.data));
+    };
+    const threads = INFO!.threads;
+    try {
+      setNativeThreads(1);
+      const one = run();
+      for (const t of [2, 3]) {
+        setNativeThreads(t);
+        assert.deepEqual(run(), one, `${t} threads`);
+      }
+    } finally {
+      setNativeThreads(threads);
+    }
+  });
+
   it('indexSelect and indexAdd (duplicates, inner dims, empty index, range errors)', () => {
     const r = rng(25);
     const cases: [number[], number, number][] = [[[1000, 7], 0, 129], [[7, 129, 3], 1, 1000], [[129], 0, 7], [[2, 1000, 129], 1, 7], [[3, 4], 1, 0], [[1, 1], 0, 1]];
