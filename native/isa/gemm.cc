@@ -100,11 +100,14 @@ void pack_a(long mc, long kc, const float* A, long rsA, long csA, float* dst) {
         for (long i = mr; i < MR; i++) d[p * MR + i] = 0.0f;
       }
     } else if (rsA == 1) {
-      // Columns are contiguous along i (transposed A): copy MR floats per step.
+      // Columns are contiguous along i (transposed A): copy MR floats per step (rows past mr read as zero).
       for (long p = 0; p < kc; p++) {
         const float* sp = s + p * csA;
-        for (long i = 0; i < mr; i++) d[p * MR + i] = sp[i];
-        for (long i = mr; i < MR; i++) d[p * MR + i] = 0.0f;
+        for (int g = 0; g < MR; g += VW) {
+          const int lanes = (int)lmin(VW, MR - g);
+          const int rows = (int)lmax(0, lmin(lanes, mr - g));
+          vstore_n(d + p * MR + g, vload_n(sp + g, rows), lanes);
+        }
       }
     } else {
       for (long p = 0; p < kc; p++) {

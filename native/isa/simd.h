@@ -58,6 +58,17 @@ static inline vf vload_part(const float* p, long n) {
   return v;
 }
 static inline void vstore_part(float* p, vf v, long n) { memcpy(p, &v, n * 4); }
+/** Loads the first n (<= VW) floats, zeros after, with one masked load where the ISA has one. */
+static inline vf vload_n(const float* p, int n) {
+#if defined(__AVX512F__)
+  return (vf)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+#elif defined(__AVX2__)
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return (vf)_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane));
+#else
+  return n == VW ? vload(p) : vload_part(p, n);
+#endif
+}
 /** Stores the first n (<= VW) lanes with one masked store where the ISA has one. */
 static inline void vstore_n(float* p, vf v, int n) {
 #if defined(__AVX512F__)
