@@ -1,8 +1,9 @@
 /**
  * r1ts: the DeepSeek-R1 training system in TypeScript.
  *
- * The package root exports the tensor engine (Tensor, autograd, ops, random numbers), the backend registry and
- * the gradient checker. Later layers (models, training, RL) are exported from here as they land.
+ * The package root exports the tensor engine (Tensor, autograd, ops, random numbers), the backend registry, the
+ * gradient checker, and every layer built on them: models, checkpoints, data, optimizers, training, FP8, pipeline
+ * parallelism, generation, RL and evaluation.
  */
 export * from './tensor/index.js';
 export { registerBackend, setBackend, getBackend, listBackends, getKernel, runKernel, type BackendKernels } from './backend/registry.js';
@@ -43,4 +44,19 @@ export { evaluate as evaluateModel, scoreResponses, passAtK, majorityVote, type 
 /** FP8 mixed precision (DeepSeek-V3): quantisation, FP8 GEMM emulation, FP8/BF16 Linear, precision switch, experiment. */
 export * as fp8 from './fp8/index.js';
 export { setModelPrecision, parsePrecision, PRECISIONS, type Precision, type PrecisionOptions } from './fp8/precision.js';
+/** Models: DeepSeek-V3 (MLA, DeepSeekMoE, MTP, YaRN) and dense Qwen2/Llama students, with HF configs and names. */
+export {
+  createModel, parseConfig, configToJson, countParams, isDeepseek, DeepseekV3, DenseLM, MLACache, DenseCache, Gate, MoE, MLA,
+  loadImbalance, ropeTables, type CausalLM, type ModelConfig, type DeepseekConfig, type DenseConfig, type ParamCounts,
+  type ForwardOptions, type LossOptions, type LossResult,
+} from './models/index.js';
+export { loadModelDir, saveModelDir, readConfigFile, type LoadedModel } from './io/model_dir.js';
+export { toHFName, exportStateDict, importStateDict } from './io/hf.js';
+/** Optimizers and DeepSeek-V3's schedules; the pre-training loop, checkpoints and presets. */
+export { AdamW, clipGradNorm, lrAt, batchSizeAt, gammaAt, mtpLambdaAt, scaledV3Schedule, v3Schedule, type AdamWOptions, type ScheduleConfig } from './optim/index.js';
+export { train, validationLoss, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainArgs, type TrainResult, type BatchSource, type StepMetrics } from './train/trainer.js';
+export { saveCheckpoint, loadCheckpoint, listCheckpoints, latestCheckpoint } from './train/checkpoint.js';
+export { SpikeDetector, type SpikeOptions } from './train/spike.js';
+export { pretrain, LoaderSource, type PretrainOptions, type PretrainResult } from './train/pretrain.js';
+export { PRESETS, getPreset, type Preset } from './train/presets.js';
 export { VERSION } from './version.js';
