@@ -175,3 +175,15 @@ export const KERNEL_NAMES = [
 type MissingKernel = Exclude<KernelName, (typeof KERNEL_NAMES)[number]>;
 /** Compile-time proof that KERNEL_NAMES lists every kernel (fails to type-check otherwise). */
 export const KERNEL_NAMES_COMPLETE: [MissingKernel] extends [never] ? true : never = true;
+
+/** The (M, K, Kb, N) of a `matmul` per its contract: op(a) is (M, K), op(b) is (Kb, N); K must equal Kb. */
+export function matmulDims(a: TensorData, b: TensorData, transA: boolean, transB: boolean): { M: number; K: number; Kb: number; N: number } {
+  const ar = a.shape.length;
+  const br = b.shape.length;
+  return {
+    M: transA ? a.shape[ar - 1] : a.shape[ar - 2],
+    K: transA ? a.shape[ar - 2] : a.shape[ar - 1],
+    Kb: transB ? b.shape[br - 1] : b.shape[br - 2],
+    N: transB ? b.shape[br - 2] : b.shape[br - 1],
+  };
+}

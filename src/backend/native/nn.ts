@@ -3,7 +3,7 @@
  * softmax / log-softmax, cross-entropy, RMSNorm, RoPE and attention (forward and backward), index-select and
  * index-add. float32 only; invalid arguments and other dtypes go to the reference kernel, so errors read the same.
  */
-import type { Kernels, TensorData } from '../kernels.js';
+import { type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
 import type { NativeAddon } from './addon.js';
@@ -57,12 +57,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
     matmul: (a, b, attrs) => {
       const { transA, transB } = attrs;
       if (!isF32(a) || !isF32(b) || a.shape.length < 2 || b.shape.length < 2) return ref('matmul')(a, b, attrs);
-      const ar = a.shape.length;
-      const br = b.shape.length;
-      const M = transA ? a.shape[ar - 1] : a.shape[ar - 2];
-      const K = transA ? a.shape[ar - 2] : a.shape[ar - 1];
-      const Kb = transB ? b.shape[br - 1] : b.shape[br - 2];
-      const N = transB ? b.shape[br - 2] : b.shape[br - 1];
+      const { M, K, Kb, N } = matmulDims(a, b, transA, transB);
       if (K !== Kb) return ref('matmul')(a, b, attrs);
       const batchA = a.shape.slice(0, -2);
       const batchB = b.shape.slice(0, -2);

@@ -1,5 +1,5 @@
 /** Reference batched matmul with broadcast batch dims and in-place transposed operands. Accumulates in double. */
-import type { Kernels } from '../kernels.js';
+import { type Kernels, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, shapeStr } from '../../tensor/shape.js';
 import { floatOut, requireFloat, stridedOffsets } from './util.js';
 
@@ -9,12 +9,7 @@ export const linalgKernels: Partial<Kernels> = {
     if (a.shape.length < 2 || b.shape.length < 2) {
       throw new RangeError(`matmul: ${shapeStr(a.shape)} x ${shapeStr(b.shape)}: both operands need at least 2 dims`);
     }
-    const ar = a.shape.length;
-    const br = b.shape.length;
-    const M = transA ? a.shape[ar - 1] : a.shape[ar - 2];
-    const K = transA ? a.shape[ar - 2] : a.shape[ar - 1];
-    const Kb = transB ? b.shape[br - 1] : b.shape[br - 2];
-    const N = transB ? b.shape[br - 2] : b.shape[br - 1];
+    const { M, K, Kb, N } = matmulDims(a, b, transA, transB);
     if (K !== Kb) {
       const ta = transA ? 'ᵀ' : '';
       const tb = transB ? 'ᵀ' : '';
