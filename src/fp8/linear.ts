@@ -7,13 +7,13 @@
  * - Dgrad:  dx = dy W: dy quantised in 1x128 tiles (per token along `out`), W's blocks transposed (exact: square blocks).
  * - Wgrad:  dW = dyᵀ x reduces over tokens: dy is quantised in 128x1 tiles, the saved FP8 x is re-tiled 1x128 -> 128x1
  *           (./quant.ts `retile`), both transposed to K-major; dW is FP32 (weight gradients stay FP32).
- * - Saved for backward: x as FP8 codes + one scale per tile, and W's FP8 copy; the backward rule never reads the
- *   float32 x. `savedActivations` counts the bytes each mode keeps for Linear inputs (fp32: 4 B/element).
- *   Caveat: r1ts's autograd graph references every op input (GradFn.inputs) until backward, so the float32 x stays
- *   reachable through the graph anyway; the saving is what the Linear itself holds, i.e. what a framework that frees
- *   unreferenced activations (PyTorch) would save.
+ * - Saved for backward: x as FP8 codes + one scale per tile, and W's FP8 copy; the backward rule never reads (nor
+ *   captures) the float32 x. The autograd graph holds only what backward closures capture (src/tensor/tensor.ts), so
+ *   once nothing else reads x it is garbage after the forward pass: the saving is real, not just accounted.
+ *   `savedActivations` counts the bytes each mode keeps for Linear inputs (fp32: 4 B/element); `r1ts experiment fp8`
+ *   also measures the bytes the whole graph holds.
  * bf16Linear: operands of all three GEMMs rounded to BF16, FP32 accumulation, y and dx rounded to BF16, dW FP32;
- * x saved as BF16 codes (2 B/element).
+ * x and W saved as BF16 codes (2 B/element).
  *
  * Deviations from V3: outputs of Fprop/Dgrad are FP32 (V3 writes BF16); the E5M6 storage of the attention-output
  * Linear's input and the SwiGLU recompute (SPEC §2 special cases) are not implemented; MoE dispatch is not FP8 (no
@@ -145,8 +145,12 @@ export function fp8Linear(
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
   count(M * In, qx.byteSize);
   onSave?.({ x: qx, weight: qw });
+  // The closure captures the FP8 copies, the shape of x and flags; never x (the graph does not hold it either).
+  const xShape = x.shape;
   const wantX = x.requiresGrad;
   const wantW = weight.requiresGrad;
+  const hasBias = bias !== null;
+  const wantB = bias !== null && bias.requiresGrad;
   return record(out, 'fp8Linear', inputs, (g) => {
     const gy = g.data as Float32Array; // (M, Out), contiguous
     let dx: Tensor | null = null;
@@ -155,7 +159,7 @@ export function fp8Linear(
       traceHook?.({ layer, operand: 'dy', gemm: 'dgrad' });
       traceHook?.({ layer, operand: 'weight', gemm: 'dgrad' });
       const qg = quantize(gy, M, Out, { tile: TILE_ACT, scaleFmt }); // (M, Out), K = Out
-      dx = new Tensor(fp8Gemm(qg, transposeQuantized(qw), gemmOpts), x.shape); // (In, Out) blocks 128x128
+      dx = new Tensor(fp8Gemm(qg, transposeQuantized(qw), gemmOpts), xShape); // (In, Out) blocks 128x128
     }
     if (wantW) {
       traceHook?.({ layer, operand: 'dy', gemm: 'wgrad' });
@@ -164,8 +168,8 @@ export function fp8Linear(
       const qxT = transposeQuantized(retile(qx, TILE_ACT_T, scaleFmt)); // (In, M)
       dw = new Tensor(fp8Gemm(qgT, qxT, gemmOpts), [Out, In]);
     }
-    const db = bias && bias.requiresGrad ? biasGrad(gy, M, Out) : null;
-    return bias ? [dx, dw, db] : [dx, dw];
+    const db = wantB ? biasGrad(gy, M, Out) : null;
+    return hasBias ? [dx, dw, db] : [dx, dw];
   });
 }
 
@@ -186,21 +190,25 @@ function mm(a: Float32Array, ash: number[], b: Float32Array, bsh: number[], tran
 export function bf16Linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   const { M, In, Out } = checkArgs('bf16Linear', x, weight, bias);
   const xCodes = encodeFloatArray(x.data as Float32Array, BF16);
-  const wb = bf16Round(weight.data as Float32Array);
-  const y = mm(decodeFloatArray(xCodes, BF16), [M, In], wb, [Out, In], false, true);
+  const wCodes = encodeFloatArray(weight.data as Float32Array, BF16);
+  const y = mm(decodeFloatArray(xCodes, BF16), [M, In], decodeFloatArray(wCodes, BF16), [Out, In], false, true);
   addBias(y, bias, Out);
   const out = new Tensor(bf16Round(y), outShape(x, Out));
   const inputs = bias ? [x, weight, bias] : [x, weight];
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
   count(M * In, xCodes.byteLength);
+  // The closure keeps BF16 codes of x and W (2 B/element), the shape of x and flags; never x.
+  const xShape = x.shape;
   const wantX = x.requiresGrad;
   const wantW = weight.requiresGrad;
+  const hasBias = bias !== null;
+  const wantB = bias !== null && bias.requiresGrad;
   return record(out, 'bf16Linear', inputs, (g) => {
     const gb = bf16Round(g.data as Float32Array);
-    const dx = wantX ? new Tensor(bf16Round(mm(gb, [M, Out], wb, [Out, In], false, false)), x.shape) : null;
+    const dx = wantX ? new Tensor(bf16Round(mm(gb, [M, Out], decodeFloatArray(wCodes, BF16), [Out, In], false, false)), xShape) : null;
     const dw = wantW ? new Tensor(mm(gb, [M, Out], decodeFloatArray(xCodes, BF16), [M, In], true, false), [Out, In]) : null;
-    const db = bias && bias.requiresGrad ? biasGrad(g.data as Float32Array, M, Out) : null;
-    return bias ? [dx, dw, db] : [dx, dw];
+    const db = wantB ? biasGrad(g.data as Float32Array, M, Out) : null;
+    return hasBias ? [dx, dw, db] : [dx, dw];
   });
 }
 

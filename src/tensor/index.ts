@@ -3,7 +3,7 @@ import '../backend/ts/index.js';
 import '../backend/select.js';
 import './methods.js';
 
-export { Tensor, noGrad, enableGrad, isGradEnabled, type GradFn } from './tensor.js';
+export { Tensor, noGrad, enableGrad, isGradEnabled, type GradFn, type GradNode } from './tensor.js';
 export * from './creation.js';
 export * from './ops/index.js';
 export { Generator, manualSeed, getDefaultGenerator, DEFAULT_SEED, type GeneratorState } from './random.js';

@@ -5,8 +5,13 @@
  * that share `data`; every other op returns a new buffer. What it is not: a strided tensor; there are no non-contiguous
  * views, so transposes copy (matmul reads transposed operands in place through its trans flags instead).
  *
- * The autograd engine is here too: ops record a `GradFn` (inputs + one backward rule) on their output, and
- * `backward()` walks the graph in reverse topological order, summing gradients of tensors used several times.
+ * The autograd engine is here too: ops record a `GradFn` (one backward rule plus one edge per input) on their output,
+ * and `backward()` walks the graph in reverse topological order, summing gradients of nodes used several times.
+ * The graph is made of grad nodes, not of tensors (as PyTorch's): an edge points to the producer's `GradFn` for a
+ * non-leaf input, to the tensor itself only for a leaf that requires grad, and nowhere for an input that needs no
+ * gradient. So the graph holds an op's float32 input only if the op's backward closure captures it; an intermediate
+ * no closure captures can be garbage-collected right after the forward pass (the FP8 Linear's input, for one:
+ * src/fp8/linear.ts). A non-leaf's `GradFn` references its output tensor only after `retainGrad()`.
  * Op methods (`t.add(u)`, `t.matmul(w)`, ...) are attached in ./methods.ts.
  */
 import { inspect } from 'node:util';
@@ -17,12 +22,23 @@ import { type DType, type TypedArray, allocArray, dtypeOfArray, isFloat } from '
 import { type Shape, numel, sameShape, shapeStr } from './shape.js';
 import { formatTensor } from './format.js';
 
-/** One recorded op: its differentiable inputs and the rule mapping the output gradient to input gradients. */
+/** A node of the backward graph: a recorded op, or a leaf tensor that requires grad (where gradients land). */
+export type GradNode = GradFn | Tensor;
+
+/**
+ * One recorded op: the rule mapping the output gradient to input gradients, and one graph edge per input (see the file
+ * header). It holds no input tensor of its own; the rule's closure holds what it needs.
+ */
 export interface GradFn {
   readonly op: string;
-  readonly inputs: readonly Tensor[];
+  /** Per input: the producer's GradFn (non-leaf), the leaf tensor (a leaf that required grad when recorded), or null. */
+  readonly next: readonly (GradNode | null)[];
+  /** Per input: its shape, to check the gradients `backward` returns. */
+  readonly inputShapes: readonly (readonly number[])[];
   /** Returns one gradient per input (null where the input gets none). Runs with grad recording off. */
   readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
+  /** The op's output, set only by `retainGrad()` (backward then stores its `.grad`); otherwise null. */
+  retained: Tensor | null;
 }
 
 let gradEnabled = true;
@@ -115,16 +131,13 @@ export class Tensor implements TensorData {
   _setGradFn(fn: GradFn): void {
     this.gradFn = fn;
     this.requiresGradValue = true;
+    if (this.retainsGrad) fn.retained = this;
   }
 
-  /** @internal Whether backward should keep `.grad` on this tensor. */
-  get _keepsGrad(): boolean {
-    return this.gradFn === null || this.retainsGrad;
-  }
-
-  /** Keeps `.grad` on this non-leaf tensor after backward. */
+  /** Keeps `.grad` on this non-leaf tensor after backward (its GradFn then references it). */
   retainGrad(): this {
     this.retainsGrad = true;
+    if (this.gradFn) this.gradFn.retained = this;
     return this;
   }
 
@@ -178,16 +191,25 @@ export class Tensor implements TensorData {
   }
 }
 
-/** Marks `out` as produced by op `op` from `inputs` with the given backward rule, if any input requires grad. */
+/**
+ * Marks `out` as produced by op `op` from `inputs` with the given backward rule, if any input requires grad.
+ * The graph keeps the inputs' grad nodes and shapes, not the inputs: `backward` must capture what it needs itself.
+ */
 export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GradFn['backward']): Tensor {
   if (!gradEnabled || !isFloat(out.dtype)) return out;
   if (!inputs.some((t) => t.requiresGrad)) return out;
-  out._setGradFn({ op, inputs, backward });
+  const next = inputs.map((t): GradNode | null => t.gradFn ?? (t.requiresGrad ? t : null));
+  out._setGradFn({ op, next, inputShapes: inputs.map((t) => t.shape), backward, retained: null });
   return out;
 }
 
 function accumulate(a: Tensor | undefined | null, b: Tensor): Tensor {
   return a ? Tensor.fromData(runKernel('add', a, b)) : b;
+}
+
+/** Whether gradients flow into this node now (a leaf's requiresGrad is read at backward time). */
+function live(n: GradNode | null): n is GradNode {
+  return n !== null && (!(n instanceof Tensor) || n.requiresGrad);
 }
 
 function runBackward(root: Tensor, grad?: Tensor): void {
@@ -210,45 +232,49 @@ function runBackward(root: Tensor, grad?: Tensor): void {
     }
     seed = grad;
   }
+  // A non-leaf root keeps its .grad only if retained; its GradFn knows (retainGrad sets `retained`).
+  const rootNode: GradNode = root.gradFn ?? root;
 
-  // Reverse topological order by iterative post-order DFS over recorded inputs.
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>([root]);
-  const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
+  // Reverse topological order by iterative post-order DFS over the graph edges.
+  const order: GradNode[] = [];
+  const seen = new Set<GradNode>([rootNode]);
+  const stack: { n: GradNode; next: number }[] = [{ n: rootNode, next: 0 }];
   while (stack.length) {
     const top = stack[stack.length - 1];
-    const inputs = top.t.gradFn?.inputs ?? [];
-    if (top.next < inputs.length) {
-      const child = inputs[top.next++];
-      if (child.requiresGrad && !seen.has(child)) {
+    const edges = top.n instanceof Tensor ? [] : top.n.next;
+    if (top.next < edges.length) {
+      const child = edges[top.next++];
+      if (live(child) && !seen.has(child)) {
         seen.add(child);
-        stack.push({ t: child, next: 0 });
+        stack.push({ n: child, next: 0 });
       }
     } else {
-      order.push(top.t);
+      order.push(top.n);
       stack.pop();
     }
   }
 
-  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  const grads = new Map<GradNode, Tensor>([[rootNode, seed]]);
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
-      const t = order[i];
-      const g = grads.get(t);
+      const n = order[i];
+      const g = grads.get(n);
       if (!g) continue;
-      grads.delete(t);
-      if (t._keepsGrad) t.grad = accumulate(t.grad, g);
-      const fn = t.gradFn;
-      if (!fn) continue;
-      const ins = fn.backward(g);
-      for (let j = 0; j < fn.inputs.length; j++) {
-        const input = fn.inputs[j];
+      grads.delete(n);
+      if (n instanceof Tensor) {
+        n.grad = accumulate(n.grad, g); // a leaf
+        continue;
+      }
+      if (n.retained) n.retained.grad = accumulate(n.retained.grad, g);
+      const ins = n.backward(g);
+      for (let j = 0; j < n.next.length; j++) {
+        const child = n.next[j];
         const gi = ins[j];
-        if (!gi || !input.requiresGrad) continue;
-        if (!sameShape(gi.shape, input.shape)) {
-          throw new Error(`backward of ${fn.op}: gradient for input ${j} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(input.shape)}`);
+        if (!gi || !live(child)) continue;
+        if (!sameShape(gi.shape, n.inputShapes[j])) {
+          throw new Error(`backward of ${n.op}: gradient for input ${j} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(n.inputShapes[j])}`);
         }
-        grads.set(input, accumulate(grads.get(input), gi));
+        grads.set(child, accumulate(grads.get(child), gi));
       }
     }
   });

@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../../src/index.js';
-import { Generator, Tensor, tensor } from '../../src/index.js';
+import { type GradFn, Generator, Tensor, tensor } from '../../src/index.js';
+import { record } from '../../src/tensor/tensor.js';
 import { assertGrad, r64, u64 } from '../helpers/util.js';
 
 interface Case {
@@ -178,16 +179,14 @@ const DIFFERENTIABLE_OPS = [
 
 function opsIn(outs: Tensor | readonly Tensor[]): Set<string> {
   const seen = new Set<string>();
-  const visited = new Set<Tensor>();
-  const stack = Array.isArray(outs) ? [...(outs as Tensor[])] : [outs as Tensor];
+  const visited = new Set<GradFn>();
+  const stack: GradFn[] = (Array.isArray(outs) ? (outs as Tensor[]) : [outs as Tensor]).flatMap((t) => (t.gradFn ? [t.gradFn] : []));
   while (stack.length) {
-    const t = stack.pop()!;
-    if (visited.has(t)) continue;
-    visited.add(t);
-    if (t.gradFn) {
-      seen.add(t.gradFn.op);
-      stack.push(...t.gradFn.inputs);
-    }
+    const fn = stack.pop()!;
+    if (visited.has(fn)) continue;
+    visited.add(fn);
+    seen.add(fn.op);
+    for (const n of fn.next) if (n && !(n instanceof Tensor)) stack.push(n);
   }
   return seen;
 }
@@ -228,6 +227,5 @@ describe('gradcheck (float64 central differences)', () => {
 /** x^2 with a wrong backward rule (2x + 1). */
 function customSquare(a: Tensor): Tensor {
   const out = new Tensor(Float64Array.from(a.data, (v) => v * v), a.shape, 'float64');
-  out._setGradFn({ op: 'wrongSquare', inputs: [a], backward: (g) => [r.mul(g, r.add(r.mul(a, 2), 1))] });
-  return out;
+  return record(out, 'wrongSquare', [a], (g) => [r.mul(g, r.add(r.mul(a, 2), 1))]);
 }

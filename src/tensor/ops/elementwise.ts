@@ -17,56 +17,80 @@ function operands(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   return [ta, tb];
 }
 
+/**
+ * What a backward rule reads. A binary op's rule gets only the tensors its op saved (the others are null), so the
+ * graph holds no input or output that the rule does not need (see the engine's header in ../tensor.ts).
+ */
+interface Saved {
+  x: Tensor | null;
+  y: Tensor | null;
+  out: Tensor | null;
+}
+
+/** Which of x, y, out a binary op's rule reads, given which inputs want a gradient. */
+type Saves = (wantX: boolean, wantY: boolean) => { x?: boolean; y?: boolean; out?: boolean };
+
+const SAVES_NOTHING: Saves = () => ({});
+const SAVES_INPUTS: Saves = () => ({ x: true, y: true });
+
 function binaryOp(
   name: BinaryName,
   a: TensorLike,
   b: TensorLike,
-  rule: (g: Tensor, x: Tensor, y: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
+  saves: Saves,
+  rule: (g: Tensor, s: Saved, wantX: boolean, wantY: boolean) => [Tensor | null, Tensor | null],
 ): Tensor {
   const [x, y] = operands(a, b);
   const out = wrap((runKernel(name, x, y) as ReturnType<BinaryKernel>));
+  // What the closure below captures: the saved tensors, the inputs' shapes and dtypes, which inputs want a gradient
+  // (at record time; the engine drops gradients of leaves that stopped requiring grad).
+  const wantX = x.requiresGrad;
+  const wantY = y.requiresGrad;
+  const keep = saves(wantX, wantY);
+  const s: Saved = { x: keep.x ? x : null, y: keep.y ? y : null, out: keep.out ? out : null };
+  const [xs, xd, ys, yd] = [x.shape, x.dtype, y.shape, y.dtype];
   return record(out, name, [x, y], (g) => {
-    const [gx, gy] = rule(g, x, y, out);
-    return [gx && x.requiresGrad ? sumTo(gx, x.shape, x.dtype) : null, gy && y.requiresGrad ? sumTo(gy, y.shape, y.dtype) : null];
+    const [gx, gy] = rule(g, s, wantX, wantY);
+    return [gx && wantX ? sumTo(gx, xs, xd) : null, gy && wantY ? sumTo(gy, ys, yd) : null];
   });
 }
 
 /** a + b (broadcasting). */
 export function add(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('add', a, b, (g) => [g, g]);
+  return binaryOp('add', a, b, SAVES_NOTHING, (g) => [g, g]);
 }
 
 /** a - b (broadcasting). */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('sub', a, b, (g) => [g, neg(g)]);
+  return binaryOp('sub', a, b, SAVES_NOTHING, (g) => [g, neg(g)]);
 }
 
 /** a * b (broadcasting). */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('mul', a, b, (g, x, y) => [mul(g, y), mul(g, x)]);
+  return binaryOp('mul', a, b, (wx, wy) => ({ x: wy, y: wx }), (g, s, wx, wy) => [wx ? mul(g, s.y!) : null, wy ? mul(g, s.x!) : null]);
 }
 
 /** a / b (true division, broadcasting). */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('div', a, b, (g, _x, y, out) => [div(g, y), neg(div(mul(g, out), y))]);
+  return binaryOp('div', a, b, (_wx, wy) => ({ y: true, out: wy }), (g, s, _wx, wy) => [div(g, s.y!), wy ? neg(div(mul(g, s.out!), s.y!)) : null]);
 }
 
 /** a ** b (broadcasting). The gradient for b uses log(a) and is defined where a > 0. */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('pow', a, b, (g, x, y, out) => [
-    x.requiresGrad ? mul(g, mul(y, pow(x, sub(y, 1)))) : null,
-    y.requiresGrad ? mul(g, mul(out, log(x))) : null,
+  return binaryOp('pow', a, b, (_wx, wy) => ({ x: true, y: true, out: wy }), (g, s, wx, wy) => [
+    wx ? mul(g, mul(s.y!, pow(s.x!, sub(s.y!, 1)))) : null,
+    wy ? mul(g, mul(s.out!, log(s.x!))) : null,
   ]);
 }
 
 /** Elementwise maximum; ties send half the gradient to each side. */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('maximum', a, b, (g, x, y) => tieSplit(g, gt(x, y), eq(x, y)));
+  return binaryOp('maximum', a, b, SAVES_INPUTS, (g, s) => tieSplit(g, gt(s.x!, s.y!), eq(s.x!, s.y!)));
 }
 
 /** Elementwise minimum; ties send half the gradient to each side. */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('minimum', a, b, (g, x, y) => tieSplit(g, lt(x, y), eq(x, y)));
+  return binaryOp('minimum', a, b, SAVES_INPUTS, (g, s) => tieSplit(g, lt(s.x!, s.y!), eq(s.x!, s.y!)));
 }
 
 function tieSplit(g: Tensor, first: Tensor, tie: Tensor): [Tensor, Tensor] {
@@ -94,77 +118,82 @@ export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', a, b);
 
 type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sin' | 'cos' | 'erf' | 'sigmoid' | 'silu';
 
-function unaryOp(name: UnaryName, x: Tensor, rule: ((g: Tensor, out: Tensor) => Tensor) | null): Tensor {
+/**
+ * A unary op whose rule reads the input (`saves` 'x'), the output ('out') or neither: the closure captures that one
+ * tensor only. Rules get it as their second argument and must not capture the op's `x` themselves.
+ */
+function unaryOp(name: UnaryName, x: Tensor, saves: 'x' | 'out' | null, rule: ((g: Tensor, saved: Tensor) => Tensor) | null): Tensor {
   const out = wrap(runKernel(name, x));
   if (!rule) return out;
-  return record(out, name, [x], (g) => [rule(g, out)]);
+  const saved = saves === 'x' ? x : saves === 'out' ? out : null;
+  return record(out, name, [x], (g) => [rule(g, saved!)]);
 }
 
 /** -x */
 export function neg(x: Tensor): Tensor {
-  return unaryOp('neg', x, (g) => neg(g));
+  return unaryOp('neg', x, null, (g) => neg(g));
 }
 
 /** e^x */
 export function exp(x: Tensor): Tensor {
-  return unaryOp('exp', x, (g, out) => mul(g, out));
+  return unaryOp('exp', x, 'out', (g, out) => mul(g, out));
 }
 
 /** Natural log. */
 export function log(x: Tensor): Tensor {
-  return unaryOp('log', x, (g) => div(g, x));
+  return unaryOp('log', x, 'x', (g, xs) => div(g, xs));
 }
 
 /** Square root. */
 export function sqrt(x: Tensor): Tensor {
-  return unaryOp('sqrt', x, (g, out) => div(g, mul(out, 2)));
+  return unaryOp('sqrt', x, 'out', (g, out) => div(g, mul(out, 2)));
 }
 
 /** 1 / sqrt(x). */
 export function rsqrt(x: Tensor): Tensor {
-  return unaryOp('rsqrt', x, (g, out) => mul(g, mul(pow(out, 3), -0.5)));
+  return unaryOp('rsqrt', x, 'out', (g, out) => mul(g, mul(pow(out, 3), -0.5)));
 }
 
 /** |x|; the gradient at 0 is 0 (sign(0)). */
 export function abs(x: Tensor): Tensor {
-  return unaryOp('abs', x, (g) => mul(g, sign(x)));
+  return unaryOp('abs', x, 'x', (g, xs) => mul(g, sign(xs)));
 }
 
 /** Sign of x (-1, 0, 1); zero gradient. */
 export function sign(x: Tensor): Tensor {
-  return unaryOp('sign', x, null);
+  return unaryOp('sign', x, null, null);
 }
 
 /** Hyperbolic tangent. */
 export function tanh(x: Tensor): Tensor {
-  return unaryOp('tanh', x, (g, out) => mul(g, sub(1, mul(out, out))));
+  return unaryOp('tanh', x, 'out', (g, out) => mul(g, sub(1, mul(out, out))));
 }
 
 /** Sine. */
 export function sin(x: Tensor): Tensor {
-  return unaryOp('sin', x, (g) => mul(g, cos(x)));
+  return unaryOp('sin', x, 'x', (g, xs) => mul(g, cos(xs)));
 }
 
 /** Cosine. */
 export function cos(x: Tensor): Tensor {
-  return unaryOp('cos', x, (g) => neg(mul(g, sin(x))));
+  return unaryOp('cos', x, 'x', (g, xs) => neg(mul(g, sin(xs))));
 }
 
 /** The error function. */
 export function erf(x: Tensor): Tensor {
-  return unaryOp('erf', x, (g) => mul(g, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))));
+  return unaryOp('erf', x, 'x', (g, xs) => mul(g, mul(exp(neg(mul(xs, xs))), 2 / Math.sqrt(Math.PI))));
 }
 
 /** Logistic sigmoid. */
 export function sigmoid(x: Tensor): Tensor {
-  return unaryOp('sigmoid', x, (g, out) => mul(g, mul(out, sub(1, out))));
+  return unaryOp('sigmoid', x, 'out', (g, out) => mul(g, mul(out, sub(1, out))));
 }
 
 /** SiLU / swish: x * sigmoid(x). */
 export function silu(x: Tensor): Tensor {
-  return unaryOp('silu', x, (g) => {
-    const s = sigmoid(x);
-    return mul(g, mul(s, add(1, mul(x, sub(1, s)))));
+  return unaryOp('silu', x, 'x', (g, xs) => {
+    const s = sigmoid(xs);
+    return mul(g, mul(s, add(1, mul(xs, sub(1, s)))));
   });
 }
 

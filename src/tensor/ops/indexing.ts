@@ -22,7 +22,8 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const a = normAxis(axis, x.ndim, 'gather');
   checkGatherShapes('gather', x, index, a);
   const out = wrap(runKernel('gather', x, index, { axis: a }));
-  return record(out, 'gather', [x], (g) => [wrap(runKernel('scatterAdd', zerosOf(x.shape, g.dtype), index, g, { axis: a }))]);
+  const xs = x.shape; // backward closures capture shapes, not the input (../tensor.ts header)
+  return record(out, 'gather', [x], (g) => [wrap(runKernel('scatterAdd', zerosOf(xs, g.dtype), index, g, { axis: a }))]);
 }
 
 /** torch.scatter_add (returns a new tensor): out = x; out[index[i][j][k]][j][k] += src[i][j][k] for axis 0. */
@@ -42,7 +43,8 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   requireIndex('indexSelect', index, true);
   const a = normAxis(axis, x.ndim, 'indexSelect');
   const out = wrap(runKernel('indexSelect', x, index, { axis: a }));
-  return record(out, 'indexSelect', [x], (g) => [wrap(runKernel('indexAdd', zerosOf(x.shape, g.dtype), index, g, { axis: a }))]);
+  const xs = x.shape;
+  return record(out, 'indexSelect', [x], (g) => [wrap(runKernel('indexAdd', zerosOf(xs, g.dtype), index, g, { axis: a }))]);
 }
 
 /** torch.index_add (returns a new tensor): out = x; out[index[j]] += src[j] along `axis` (duplicates accumulate). */
@@ -72,11 +74,12 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const tb = typeof b === 'number' ? asTensor(b, ta.dtype) : b;
   if (ta.dtype !== tb.dtype) throw new TypeError(`where: dtypes ${ta.dtype} and ${tb.dtype} differ`);
   const out = wrap(runKernel('where', cond, ta, tb));
+  const [wantA, wantB, shapeA, shapeB] = [ta.requiresGrad, tb.requiresGrad, ta.shape, tb.shape];
   return record(out, 'where', [ta, tb], (g) => {
     const zero = asTensor(0, g.dtype);
     return [
-      ta.requiresGrad ? sumTo(wrap(runKernel('where', cond, g, zero)), ta.shape) : null,
-      tb.requiresGrad ? sumTo(wrap(runKernel('where', cond, zero, g)), tb.shape) : null,
+      wantA ? sumTo(wrap(runKernel('where', cond, g, zero)), shapeA) : null,
+      wantB ? sumTo(wrap(runKernel('where', cond, zero, g)), shapeB) : null,
     ];
   });
 }

@@ -119,7 +119,8 @@ export function topk(x: Tensor, k: number, axis = -1, largest = true): { values:
   const a = normAxis(axis, x.ndim, 'topk');
   const r = runKernel('topk', x, { k, axis: a, largest });
   const indices = wrap(r.indices);
-  const values = record(wrap(r.values), 'topk', [x], (g) => [wrap(runKernel('scatterAdd', zerosOf(x.shape, g.dtype), indices, g, { axis: a }))]);
+  const xs = x.shape; // backward closures capture shapes, not the input (../tensor.ts header)
+  const values = record(wrap(r.values), 'topk', [x], (g) => [wrap(runKernel('scatterAdd', zerosOf(xs, g.dtype), indices, g, { axis: a }))]);
   return { values, indices };
 }
 

@@ -21,7 +21,8 @@ export function sum(x: Tensor, axes?: number | readonly number[], opts: ReduceOp
   const ax = normAxes(axes, x.ndim, 'sum');
   const keepdim = opts.keepdim ?? false;
   const out = wrap(runKernel('sum', x, { axes: ax, keepdim }));
-  return record(out, 'sum', [x], (g) => [wrap(runKernel('broadcastTo', reshape(g, keptShape(x.shape, ax)), { shape: x.shape }))]);
+  const xs = x.shape; // backward closures capture shapes, not the input (../tensor.ts header)
+  return record(out, 'sum', [x], (g) => [wrap(runKernel('broadcastTo', reshape(g, keptShape(xs, ax)), { shape: xs }))]);
 }
 
 /** Mean over `axes` (all by default). */

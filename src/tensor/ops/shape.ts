@@ -29,7 +29,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = resolveShape(x, shape, 'reshape');
   if (sameShape(s, x.shape)) return x;
   const out = new Tensor(x.data, s, x.dtype);
-  return record(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
+  const xs = x.shape; // backward closures capture shapes, not the input (../tensor.ts header)
+  return record(out, 'reshape', [x], (g) => [reshape(g, xs)]);
 }
 
 /** Flattens dims start..end (inclusive) into one. */
@@ -85,7 +86,8 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   if (!sameShape(b, target)) throw new RangeError(`expand: ${shapeStr(x.shape)} cannot expand to ${shapeStr(shape)}`);
   if (sameShape(x.shape, target)) return x;
   const out = wrap(runKernel('broadcastTo', x, { shape: target }));
-  return record(out, 'expand', [x], (g) => [sumTo(g, x.shape)]);
+  const xs = x.shape;
+  return record(out, 'expand', [x], (g) => [sumTo(g, xs)]);
 }
 
 /** Joins tensors along an existing axis. */
@@ -100,7 +102,8 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   }
   if (xs.length === 1) return first;
   const out = wrap(runKernel('concat', xs, { axis: a }));
-  return record(out, 'concat', xs, (g) => split(g, xs.map((x) => x.shape[a]), a));
+  const sizes = xs.map((x) => x.shape[a]);
+  return record(out, 'concat', xs, (g) => split(g, sizes, a));
 }
 
 /** Stacks same-shape tensors along a new axis. */
@@ -129,8 +132,9 @@ export function slice(x: Tensor, ranges: readonly (readonly [number, number] | n
   }
   if (starts.every((s, i) => s === 0 && ends[i] === x.shape[i])) return x;
   const out = wrap(runKernel('slice', x, { starts, ends }));
+  const xs = x.shape;
   return record(out, 'slice', [x], (g) => {
-    const zeros = zerosOf(x.shape, g.dtype);
+    const zeros = zerosOf(xs, g.dtype);
     return [wrap(runKernel('sliceScatter', zeros, g, { starts, ends }))];
   });
 }
@@ -150,8 +154,9 @@ export function sliceScatter(base: Tensor, src: Tensor, starts: readonly number[
     throw new RangeError(`sliceScatter: source ${shapeStr(src.shape)} does not match region ${shapeStr(region)}`);
   }
   const out = wrap(runKernel('sliceScatter', base, src, { starts, ends }));
+  const ss = src.shape;
   return record(out, 'sliceScatter', [base, src], (g) => {
-    const zeros = zerosOf(src.shape, g.dtype);
+    const zeros = zerosOf(ss, g.dtype);
     return [wrap(runKernel('sliceScatter', g, zeros, { starts, ends })), wrap(runKernel('slice', g, { starts, ends }))];
   });
 }
