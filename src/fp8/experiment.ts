@@ -30,7 +30,8 @@ import { getBackend } from '../backend/registry.js';
 import { nativeInfo, setNativeThreads } from '../backend/native/index.js';
 import { type AccumulationErrorResult, accumulationError } from './gemm.js';
 import { type Fp8LinearOptions, type SavedActivationStats, savedActivations } from './linear.js';
-import { type Precision, setModelPrecision } from './precision.js';
+import { type Precision, PRECISIONS, setModelPrecision } from './precision.js';
+import { heldArrayBufferBytes } from '../tensor/memory.js';
 
 /** EMA-smoothed curve, s_0 = x_0, s_t = beta s_{t-1} + (1 - beta) x_t (the paper smooths with 0.9). */
 export function emaCurve(xs: readonly number[], beta = 0.9): number[] {
@@ -153,6 +154,40 @@ export interface Fp8RunSummary {
   saved: SavedActivationStats;
 }
 
+/** What one training forward pass keeps for the backward pass, in one precision. */
+export interface GraphMemory {
+  precision: Precision;
+  /**
+   * Bytes of ArrayBuffers (tensor data, FP8 codes, scales) that stay alive after the forward pass while the loss is
+   * referenced: forced full GC before and after (src/tensor/memory.ts). Everything the graph keeps: Linear inputs,
+   * attention, norms, logits, the FP8 weight copies.
+   */
+  graphBytes: number;
+  /** The Linear inputs' share, as the Linear ops account it (`savedActivations`). */
+  saved: SavedActivationStats;
+}
+
+/**
+ * Measures what the autograd graph of `model.computeLoss(inputs, targets)` holds in `precision` (switches the model's
+ * precision). One unmeasured pass first, so that one-time caches are not counted.
+ */
+export function measureGraphMemory(model: DeepseekV3, precision: Precision, inputs: Tensor, targets: Tensor, fp8?: Fp8LinearOptions): GraphMemory {
+  setModelPrecision(model, precision, { fp8 });
+  const forward = (): Tensor => model.computeLoss(inputs, targets).loss;
+  forward();
+  savedActivations.reset();
+  const { bytes } = heldArrayBufferBytes(forward);
+  return { precision, graphBytes: bytes, saved: savedActivations.get() };
+}
+
+/** `measureGraphMemory` for fp32, bf16 and fp8 on fresh models of `config` (seed `seed`), one batch. */
+export function graphMemoryByPrecision(config: DeepseekConfig, inputs: Tensor, targets: Tensor, seed: number, fp8?: Fp8LinearOptions): GraphMemory[] {
+  return PRECISIONS.map((p) => {
+    manualSeed(seed);
+    return measureGraphMemory(new DeepseekV3(config, { seed }), p, inputs, targets, fp8);
+  });
+}
+
 export interface Fp8ExperimentResult {
   steps: number;
   parameters: number;
@@ -166,6 +201,10 @@ export interface Fp8ExperimentResult {
   referenceGap: LossGap | null;
   /** Saved Linear-input bytes, baseline / fp8. */
   savedRatio: number;
+  /** Bytes the autograd graph holds after one forward pass of the same batch, measured, per precision (fp32, bf16, fp8). */
+  memory: GraphMemory[];
+  /** Measured graph bytes, baseline / fp8. */
+  graphRatio: number;
   /** K-deep GEMM accumulation error, normal and uniform random data. */
   gemm: { normal: AccumulationErrorResult; uniform: AccumulationErrorResult };
 }
@@ -255,9 +294,13 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
       normal: accumulationError({ K: o.gemmK ?? 4096, dist: 'normal', seed, accumulator: o.fp8?.accumulator }),
       uniform: accumulationError({ K: o.gemmK ?? 4096, dist: 'uniform', seed, accumulator: o.fp8?.accumulator }),
     };
+    log('graph memory: one forward pass per precision');
+    const mb = new SyntheticSource(seed + 1, seqLen, cfg.vocab_size).next(batch);
+    const memory = graphMemoryByPrecision(cfg, mb.inputs, mb.targets, seed, o.fp8);
+    const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
     return {
       steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap,
-      savedRatio: baseline.saved.bytes / fp8.saved.bytes, gemm,
+      savedRatio: baseline.saved.bytes / fp8.saved.bytes, memory, graphRatio: graphOf(baselinePrecision) / graphOf('fp8'), gemm,
     };
   } finally {
     if (threads !== null && threads > 1) setNativeThreads(threads);

@@ -66,11 +66,17 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.equal(r.baseline.saved.bytes, 4 * r.baseline.saved.elements);
   assert.equal(r.savedRatio, r.baseline.saved.bytes / r.fp8.saved.bytes);
   assert.ok(r.savedRatio > 2 && r.savedRatio < 4, `${r.savedRatio}: 16-wide inputs carry one float32 scale per 16 bytes`);
+  assert.deepEqual(r.memory.map((m) => m.precision), ['fp32', 'bf16', 'fp8']);
+  for (const m of r.memory) assert.ok(m.graphBytes > m.saved.bytes / 4, `${m.precision}: graph ${m.graphBytes} B`);
+  assert.equal(r.graphRatio, r.memory[0].graphBytes / r.memory[2].graphBytes);
+  assert.equal(r.memory[0].saved.bytes, r.baseline.saved.bytes, 'the same batch and model: the same Linear inputs');
   assert.equal(r.gemm.normal.K, 256);
   const text = formatFp8Report(r).join('\n');
   assert.match(text, /FP8 vs FP32: DeepSeek-V3 toy/);
   assert.match(text, new RegExp(`${r.savedRatio.toFixed(2)}x smaller`));
   assert.match(text, /no promotion [\d.]+%, every 128/);
+  assert.match(text, /autograd graph after one forward pass/);
+  assert.match(text, new RegExp(`fp32 / fp8: ${r.graphRatio.toFixed(2)}x`));
   assert.match(text, /yardstick \(bf16 - fp32\) \/ fp32: final [+-]/);
 });
 

@@ -2,11 +2,12 @@
  * Experiments that reproduce a claim of the papers:
  *   r1ts experiment fp8 [--steps N] [--json] [--baseline fp32|bf16] ...
  * trains the same small DeepSeek-V3 from the same seed and data in high precision and in FP8 (src/fp8/experiment.ts)
- * and reports the relative loss gap (final and along the EMA-smoothed curve), the saved-activation bytes of each mode,
- * and the K = 4096 accumulation error with and without promotion. Progress goes to stderr; --json prints one object.
+ * and reports the relative loss gap (final and along the EMA-smoothed curve), the saved-activation bytes of each mode
+ * (as the Linear ops account them, and as measured on the autograd graph), and the K = 4096 accumulation error with and
+ * without promotion. Progress goes to stderr; --json prints one object.
  */
 import type { Command } from 'commander';
-import { type Fp8ExperimentResult, type LossGap, runFp8Experiment } from '../../fp8/experiment.js';
+import { type Fp8ExperimentResult, type GraphMemory, type LossGap, runFp8Experiment } from '../../fp8/experiment.js';
 import type { AccumulationErrorResult } from '../../fp8/gemm.js';
 
 interface Fp8Flags {
@@ -45,6 +46,15 @@ function gapLine(g: LossGap): string {
   return `final ${pct(g.final)}, EMA(0.9) final ${pct(g.finalEma)}, EMA max |gap| ${pct(g.maxAbsEma).slice(1)}, mean ${pct(g.meanAbsEma).slice(1)}`;
 }
 
+/** The measured graph memory: one line per precision and the ratio. */
+export function memoryLines(memory: readonly GraphMemory[], baseline: string, ratio: number): string[] {
+  return [
+    'autograd graph after one forward pass of that micro-batch (measured: live ArrayBuffer bytes after a full GC, loss alive):',
+    ...memory.map((m) => `  ${m.precision.padEnd(5)} ${bytes(m.graphBytes).padStart(12)}   (of which Linear inputs as accounted: ${bytes(m.saved.bytes)})`),
+    `  ${baseline} / fp8: ${ratio.toFixed(2)}x`,
+  ];
+}
+
 /** The human-readable report. */
 export function formatFp8Report(r: Fp8ExperimentResult): string[] {
   const b = r.baseline;
@@ -65,6 +75,7 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
       : []),
     `saved activations (Linear inputs, one micro-batch): ${b.precision} ${bytes(b.saved.bytes)}, fp8 ${bytes(f.saved.bytes)}: ` +
       `${r.savedRatio.toFixed(2)}x smaller (target >= 3.5x: ${memOk ? 'met' : 'NOT met'})`,
+    ...memoryLines(r.memory, b.precision, r.graphRatio),
     `accumulation error, K = ${r.gemm.normal.K} (14-bit truncating accumulator, 4 products per step):`,
     `  ${accLine(r.gemm.normal)}   [max |dC| / max |C|]`,
     `  ${accLine(r.gemm.uniform)}   [max |dC_ij| / |C_ij|]`,

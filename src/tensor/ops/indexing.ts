@@ -56,7 +56,12 @@ export function indexAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): T
     throw new RangeError(`indexAdd: src ${shapeStr(src.shape)} does not match input ${shapeStr(x.shape)} with ${index.size} indices on axis ${a}`);
   }
   const out = wrap(runKernel('indexAdd', x, index, src, { axis: a }));
-  return record(out, 'indexAdd', [x, src], (g) => [g, wrap(runKernel('indexSelect', g, index, { axis: a }))]);
+  return record(out, 'indexAdd', [x, src], indexAddRule(index, a));
+}
+
+/** indexAdd's rule, built outside the op so that it holds only `index` (the op's scope has arrows that read x). */
+function indexAddRule(index: Tensor, axis: number): (g: Tensor) => Tensor[] {
+  return (g) => [g, wrap(runKernel('indexSelect', g, index, { axis }))];
 }
 
 /** Embedding lookup: rows of `weight` (V, D) for int32 `ids` of any shape; returns (...ids.shape, D). */

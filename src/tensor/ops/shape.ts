@@ -7,6 +7,18 @@ import { type Shape, broadcastShapes, checkShape, normAxis, numel, sameShape, sh
 import { Tensor, record } from '../tensor.js';
 import { sumTo, wrap, zerosOf } from './util.js';
 
+// Backward rules are built by these module-level functions, so that a rule's closure holds its arguments only: an arrow
+// written inside an op shares one scope object with every other arrow there (V8 allocates one context per call), so a
+// helper like `shape.map((d, i) => x.shape[i])` would make the rule keep the op's input tensor alive.
+type Rule = (g: Tensor) => Tensor[];
+const reshapeRule = (xs: readonly number[]): Rule => (g) => [reshape(g, xs)];
+const permuteRule = (inv: readonly number[]): Rule => (g) => [permute(g, inv)];
+const sumToRule = (xs: readonly number[]): Rule => (g) => [sumTo(g, xs)];
+const splitRule = (sizes: readonly number[], axis: number): Rule => (g) => split(g, sizes, axis);
+const sliceRule = (xs: readonly number[], starts: number[], ends: number[]): Rule => (g) => [
+  wrap(runKernel('sliceScatter', zerosOf(xs, g.dtype), g, { starts, ends })),
+];
+
 /** Resolves one -1 entry and checks the element count. */
 function resolveShape(x: Tensor, shape: readonly number[], op: string): number[] {
   const out = [...shape];
@@ -29,8 +41,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = resolveShape(x, shape, 'reshape');
   if (sameShape(s, x.shape)) return x;
   const out = new Tensor(x.data, s, x.dtype);
-  const xs = x.shape; // backward closures capture shapes, not the input (../tensor.ts header)
-  return record(out, 'reshape', [x], (g) => [reshape(g, xs)]);
+  return record(out, 'reshape', [x], reshapeRule(x.shape));
 }
 
 /** Flattens dims start..end (inclusive) into one. */
@@ -66,7 +77,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const out = wrap(runKernel('permute', x, { perm: p }));
   const inv = new Array<number>(p.length);
   p.forEach((v, i) => (inv[v] = i));
-  return record(out, 'permute', [x], (g) => [permute(g, inv)]);
+  return record(out, 'permute', [x], permuteRule(inv));
 }
 
 /** Swaps two dims (copies). */
@@ -86,8 +97,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   if (!sameShape(b, target)) throw new RangeError(`expand: ${shapeStr(x.shape)} cannot expand to ${shapeStr(shape)}`);
   if (sameShape(x.shape, target)) return x;
   const out = wrap(runKernel('broadcastTo', x, { shape: target }));
-  const xs = x.shape;
-  return record(out, 'expand', [x], (g) => [sumTo(g, xs)]);
+  return record(out, 'expand', [x], sumToRule(x.shape));
 }
 
 /** Joins tensors along an existing axis. */
@@ -102,8 +112,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   }
   if (xs.length === 1) return first;
   const out = wrap(runKernel('concat', xs, { axis: a }));
-  const sizes = xs.map((x) => x.shape[a]);
-  return record(out, 'concat', xs, (g) => split(g, sizes, a));
+  return record(out, 'concat', xs, splitRule(xs.map((x) => x.shape[a]), a));
 }
 
 /** Stacks same-shape tensors along a new axis. */
@@ -132,11 +141,7 @@ export function slice(x: Tensor, ranges: readonly (readonly [number, number] | n
   }
   if (starts.every((s, i) => s === 0 && ends[i] === x.shape[i])) return x;
   const out = wrap(runKernel('slice', x, { starts, ends }));
-  const xs = x.shape;
-  return record(out, 'slice', [x], (g) => {
-    const zeros = zerosOf(xs, g.dtype);
-    return [wrap(runKernel('sliceScatter', zeros, g, { starts, ends }))];
-  });
+  return record(out, 'slice', [x], sliceRule(x.shape, starts, ends));
 }
 
 /** `x[..., start:end, ...]` along one axis. */
