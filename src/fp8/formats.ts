@@ -1,6 +1,7 @@
 /**
  * Bit-exact small floating-point formats: FP8 E4M3 (the OCP "fn" variant of torch.float8_e4m3fn and the DeepSeek-V3
- * weights), FP8 E5M2, BF16, FP16 (IEEE half), and UE8M0 power-of-2 scales.
+ * weights), FP8 E5M2, the 12-bit E5M6 of DeepSeek-V3's attention-output cache (with 2-in-3-bytes packing), BF16, FP16
+ * (IEEE half), and UE8M0 power-of-2 scales.
  *
  * What it is: encode (number -> code) with round-to-nearest-even, decode (code -> number), array versions of both, and
  * `roundToFormat` (encode then decode: the value a format stores, used to emulate low-precision storage in float32).
@@ -8,19 +9,20 @@
  *
  * Two encoders, tested to agree: `encodeFloat` is the simple, exact one (plain arithmetic on a JS number, so a float64
  * input is rounded once, never via float32); `encodeFloatArray` on a Float32Array works on the float32 bit patterns
- * with integer arithmetic and is the fast one. Decoding goes through lookup tables (256 entries per FP8 format,
- * 65536 for FP16; BF16 is the top half of a float32, so its "table" is a 16-bit shift).
+ * with integer arithmetic and is the fast one. Decoding goes through lookup tables (256 entries per FP8 format, 4096
+ * for E5M6, 65536 for FP16; BF16 is the top half of a float32, so its "table" is a 16-bit shift).
  *
  * Overflow (a value whose rounded magnitude exceeds the largest finite value, and +-infinity):
  * - E4M3 saturates to +-448 by default (as DeepSeek-V3's scaled casts and CUDA's `satfinite` conversions do);
  *   `saturate: false` gives NaN instead, as torch and ml_dtypes do (E4M3 "fn" has no infinity).
+ * - E5M6 saturates to +-65024 by default; `saturate: false` gives +-infinity.
  * - E5M2, BF16 and FP16 follow IEEE by default: overflow gives +-infinity; `saturate: true` clamps to the max finite.
  * NaN always encodes to NaN (sign kept where the input is a float32 bit pattern; payload canonical: quiet NaN).
  */
 
-/** A binary floating-point format of 8 or 16 bits: 1 sign bit, `expBits`, `manBits`, exponent `bias`. */
-export interface FloatFormat<B extends 8 | 16 = 8 | 16> {
-  readonly name: 'e4m3' | 'e5m2' | 'bf16' | 'fp16';
+/** A binary floating-point format of 8, 12 or 16 bits: 1 sign bit, `expBits`, `manBits`, exponent `bias`. */
+export interface FloatFormat<B extends 8 | 12 | 16 = 8 | 12 | 16> {
+  readonly name: 'e4m3' | 'e5m2' | 'e5m6' | 'bf16' | 'fp16';
   readonly bits: B;
   readonly expBits: number;
   readonly manBits: number;
@@ -49,6 +51,16 @@ export const FP8_E5M2: FloatFormat<8> = Object.freeze({
   saturateByDefault: false,
 });
 
+/**
+ * E5M6, 12 bits: bias 15 (the exponent of FP16), 6 mantissa bits, subnormals, IEEE infinities and NaNs (exponent 31),
+ * max 65024; saturates by default. DeepSeek-V3 caches the input of the Linear after attention in it (SPEC §2); codes
+ * are kept in Uint16Array and packed two to three bytes for storage (`packCodes12`).
+ */
+export const E5M6: FloatFormat<12> = Object.freeze({
+  name: 'e5m6', bits: 12, expBits: 5, manBits: 6, bias: 15, maxFinite: 65024, maxCode: 0x7bf, infCode: 0x7c0, nanCode: 0x7e0,
+  saturateByDefault: true,
+});
+
 /** bfloat16: the top 16 bits of a float32 (bias 127, 7 mantissa bits), rounded to nearest even. */
 export const BF16: FloatFormat<16> = Object.freeze({
   name: 'bf16', bits: 16, expBits: 8, manBits: 7, bias: 127, maxFinite: 3.3895313892515355e38, maxCode: 0x7f7f,
@@ -61,7 +73,7 @@ export const FP16: FloatFormat<16> = Object.freeze({
   nanCode: 0x7e00, saturateByDefault: false,
 });
 
-/** The code array type of a format: bytes for FP8, 16-bit words for BF16/FP16. */
+/** The code array type of a format: bytes for FP8, 16-bit words for E5M6 (unpacked), BF16 and FP16. */
 export type CodeArray<F extends FloatFormat> = F extends FloatFormat<8> ? Uint8Array : Uint16Array;
 
 export interface EncodeOptions {
@@ -275,6 +287,42 @@ export function roundToFormat(src: Float32Array, fmt: FloatFormat, opts: EncodeO
     for (let i = 0; i < n; i++) dbits[i] = table[encodeBits32(sbits[i], fmt, saturate)];
   }
   return dst;
+}
+
+// ---- 12-bit packing ------------------------------------------------------------------------------------------------
+
+/** Bytes that `n` 12-bit codes take packed: 3 per pair, 2 for an odd last one. */
+export function packedBytes12(n: number): number {
+  return Math.ceil((n * 3) / 2);
+}
+
+/** Packs 12-bit codes two into three bytes, little-endian: c0 bits 0-11, c1 bits 12-23. */
+export function packCodes12(codes: Uint16Array): Uint8Array {
+  const n = codes.length;
+  const out = new Uint8Array(packedBytes12(n));
+  let o = 0;
+  for (let i = 0; i < n; i += 2) {
+    const c0 = codes[i] & 0xfff;
+    const c1 = i + 1 < n ? codes[i + 1] & 0xfff : 0;
+    out[o++] = c0 & 0xff;
+    out[o++] = (c0 >> 8) | ((c1 & 0xf) << 4);
+    if (i + 1 < n) out[o++] = c1 >> 4;
+  }
+  return out;
+}
+
+/** Unpacks `n` 12-bit codes packed by `packCodes12`. */
+export function unpackCodes12(packed: Uint8Array, n: number): Uint16Array {
+  if (packed.length !== packedBytes12(n)) throw new RangeError(`unpackCodes12: ${packed.length} bytes do not hold ${n} codes (${packedBytes12(n)} bytes)`);
+  const out = new Uint16Array(n);
+  let o = 0;
+  for (let i = 0; i < n; i += 2) {
+    const b0 = packed[o++];
+    const b1 = packed[o++];
+    out[i] = b0 | ((b1 & 0xf) << 8);
+    if (i + 1 < n) out[i + 1] = (b1 >> 4) | (packed[o++] << 4);
+  }
+  return out;
 }
 
 // ---- UE8M0 power-of-2 scales ----------------------------------------------------------------------------------------

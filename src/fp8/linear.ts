@@ -26,7 +26,10 @@ import { linear } from '../tensor/ops/linalg.js';
 import { shapeStr } from '../tensor/shape.js';
 import { BF16, decodeFloatArray, encodeFloatArray } from './formats.js';
 import { type AccumulatorModel, fp8Gemm } from './gemm.js';
-import { type QuantizedMatrix, type ScaleFormat, TILE_ACT, TILE_ACT_T, TILE_WEIGHT, quantize, retile, transposeQuantized } from './quant.js';
+import {
+  type E5M6Matrix, type QuantizedMatrix, type ScaleFormat, TILE_ACT, TILE_ACT_T, TILE_WEIGHT, dequantizeE5M6, quantize, quantizeE5M6, retile,
+  transposeQuantized,
+} from './quant.js';
 
 export interface Fp8LinearOptions {
   /** Scales: float32 amax/448 (V3, default) or powers of two (UE8M0, V3.1). */
@@ -35,6 +38,12 @@ export interface Fp8LinearOptions {
   accumulator?: AccumulatorModel;
   /** N_C (default 128); null needs per-row scales, so it is rejected for the 1x128 / 128x128 tiling. */
   promoteEvery?: number | null;
+  /**
+   * How x is cached for the Wgrad GEMM: 'e4m3' (default: the Fprop operand itself) or 'e5m6' (12-bit codes packed 2 in
+   * 3 bytes, power-of-2 1x128 tiles, re-tiled to E4M3 128x1 tiles in backward): DeepSeek-V3's special case for the
+   * input of the Linear after attention.
+   */
+  cacheInput?: 'e4m3' | 'e5m6';
 }
 
 /** Bytes kept for the backward pass of Linear inputs since the last reset, by the instrumented Linear ops. */
@@ -113,9 +122,12 @@ function outShape(x: Tensor, Out: number): number[] {
   return [...x.shape.slice(0, -1), Out];
 }
 
-/** The FP8 quantised forms an fp8Linear keeps (exposed for tests and memory accounting). */
+/** The quantised forms of an fp8Linear (exposed for tests and memory accounting). */
 export interface Fp8Saved {
+  /** x as the Fprop operand (1x128 E4M3); kept for backward unless x is cached in E5M6. */
   x: QuantizedMatrix;
+  /** x cached in E5M6 (`cacheInput: 'e5m6'`), else null. */
+  xE5M6: E5M6Matrix | null;
   weight: QuantizedMatrix;
 }
 
@@ -143,12 +155,17 @@ export function fp8Linear(
   const out = new Tensor(y, outShape(x, Out));
   const inputs = bias ? [x, weight, bias] : [x, weight];
   if (!isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return out;
-  count(M * In, qx.byteSize);
-  onSave?.({ x: qx, weight: qw });
-  // The closure captures the FP8 copies, the shape of x and flags; never x (the graph does not hold it either).
-  const xShape = x.shape;
+  // x's cache for Wgrad: the Fprop operand, or (attention output) its own E5M6 copy; the closure holds only that one
+  // (nothing when W needs no gradient)
   const wantX = x.requiresGrad;
   const wantW = weight.requiresGrad;
+  const e5m6 = opts.cacheInput === 'e5m6';
+  const xE5M6 = wantW && e5m6 ? quantizeE5M6(x.data as Float32Array, M, In) : null;
+  const xFp8 = wantW && !e5m6 ? qx : null;
+  count(M * In, xE5M6?.byteSize ?? xFp8?.byteSize ?? 0);
+  onSave?.({ x: qx, xE5M6, weight: qw });
+  // The closure captures the quantised copies, the shape of x and flags; never x (the graph does not hold it either).
+  const xShape = x.shape;
   const hasBias = bias !== null;
   const wantB = bias !== null && bias.requiresGrad;
   return record(out, 'fp8Linear', inputs, (g) => {
@@ -165,7 +182,9 @@ export function fp8Linear(
       traceHook?.({ layer, operand: 'dy', gemm: 'wgrad' });
       traceHook?.({ layer, operand: 'x', gemm: 'wgrad' });
       const qgT = transposeQuantized(quantize(gy, M, Out, { tile: TILE_ACT_T, scaleFmt })); // (Out, M), K = M
-      const qxT = transposeQuantized(retile(qx, TILE_ACT_T, scaleFmt)); // (In, M)
+      const qxT = transposeQuantized(
+        xE5M6 ? quantize(dequantizeE5M6(xE5M6), M, In, { tile: TILE_ACT_T, scaleFmt }) : retile(xFp8!, TILE_ACT_T, scaleFmt),
+      ); // (In, M)
       dw = new Tensor(fp8Gemm(qgT, qxT, gemmOpts), [Out, In]);
     }
     const db = wantB ? biasGrad(gy, M, Out) : null;

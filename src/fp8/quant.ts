@@ -6,8 +6,9 @@
  * backward pass re-tiles activations to 128x1 (per channel per 128 tokens) because Wgrad reduces over tokens.
  *
  * What it is: `quantize` (float -> codes + scales, any tile shape, edge tiles partial), `dequantize`, `transposeQuantized`
- * (exact: moves codes and scales), `retile` (dequantise, re-quantise with another tile), and the power-of-2 (UE8M0)
- * scale option of DeepSeek-V3.1 (`scale_fmt: "ue8m0"`: s = 2^ceil(log2 s)).
+ * (exact: moves codes and scales), `retile` (dequantise, re-quantise with another tile), the power-of-2 (UE8M0)
+ * scale option of DeepSeek-V3.1 (`scale_fmt: "ue8m0"`: s = 2^ceil(log2 s)), and `E5M6Matrix` (12-bit codes packed
+ * 2-in-3 bytes, power-of-2 scales: V3's cache of the attention-output Linear's input).
  * What it is not: the GEMM (./gemm.ts) or the autograd op (./linear.ts). The number formats are ./formats.ts.
  *
  * Arithmetic follows the reference kernel: amax and the scale are float32 (`s = fround(amax / 448)`), the element is
@@ -18,7 +19,9 @@
  * `quantize` / `dequantize` run the native kernels (native/fp8.cc, bit-exact) when the active backend is 'native' and
  * the format is E4M3 or E5M2; `quantizeTs` / `dequantizeTs` are the references.
  */
-import { FP8_E4M3, FP8_E5M2, type FloatFormat, decodeFloatArray, encodeFloatArray, ue8m0Scale } from './formats.js';
+import {
+  E5M6, FP8_E4M3, FP8_E5M2, type FloatFormat, decodeFloatArray, encodeFloatArray, packCodes12, packedBytes12, ue8m0Scale, unpackCodes12,
+} from './formats.js';
 import { activeNativeFp8 } from './native.js';
 
 /** How a tile's scale is stored: float32 (`amax / 448`, DeepSeek-V3) or a power of two (UE8M0, DeepSeek-V3.1). */
@@ -120,10 +123,20 @@ export function quantizeTs(x: Float32Array | Float64Array, rows: number, cols: n
   const scaleFmt = opts.scaleFmt ?? 'fp32';
   const tr = Math.min(opts.tile[0], Math.max(rows, 1));
   const tc = Math.min(opts.tile[1], Math.max(cols, 1));
+  const scales = tileScales(x, rows, cols, tr, tc, fmt.maxFinite, scaleFmt);
+  // x / s in float32, then one rounding to the 8-bit format (fast float32 bit-pattern encoder)
+  const codes = encodeFloatArray(applyTileScales(x, new Float32Array(rows * cols), rows, cols, tr, tc, scales, true), fmt, { saturate: true });
+  return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, fmt, scaleFmt);
+}
+
+/**
+ * One scale per (tr, tc) tile of a row-major (rows, cols) matrix: `fround(max(amax, AMAX_FLOOR)) / maxFinite` in
+ * float32, rounded up to a power of two for UE8M0. A NaN in a tile makes its scale NaN.
+ */
+export function tileScales(x: Float32Array | Float64Array, rows: number, cols: number, tr: number, tc: number, maxFinite: number, scaleFmt: ScaleFormat): Float32Array {
   const sr = Math.ceil(rows / tr);
   const sc = Math.ceil(cols / tc);
   const scales = new Float32Array(sr * sc);
-  // amax per tile
   const amax = new Float64Array(sr * sc);
   for (let r = 0; r < rows; r++) {
     const rowTile = Math.floor(r / tr) * sc;
@@ -138,26 +151,33 @@ export function quantizeTs(x: Float32Array | Float64Array, rows: number, cols: n
       amax[rowTile + t] = m;
     }
   }
-  const maxFinite = fmt.maxFinite;
   for (let i = 0; i < scales.length; i++) {
     const a = Math.fround(Math.max(amax[i], AMAX_FLOOR)); // NaN stays NaN through Math.max
     let s = Math.fround(a / maxFinite);
     if (scaleFmt === 'ue8m0' && Number.isFinite(s)) s = ue8m0Scale(s);
     scales[i] = s;
   }
-  // x / s in float32, then one rounding to the 8-bit format (fast float32 bit-pattern encoder)
-  const y = new Float32Array(rows * cols);
+  return scales;
+}
+
+/**
+ * dst = src / (its tile's scale) (`divide`, src rounded to float32 first) or src * scale, per element, in float32.
+ * `dst` may be `src`.
+ */
+function applyTileScales(
+  src: Float32Array | Float64Array, dst: Float32Array, rows: number, cols: number, tr: number, tc: number, scales: Float32Array, divide: boolean,
+): Float32Array {
+  const sc = Math.ceil(cols / tc);
   for (let r = 0; r < rows; r++) {
     const rowTile = Math.floor(r / tr) * sc;
     const off = r * cols;
     for (let t = 0; t < sc; t++) {
       const s = scales[rowTile + t];
       const end = Math.min(cols, (t + 1) * tc);
-      for (let c = t * tc; c < end; c++) y[off + c] = Math.fround(x[off + c]) / s;
+      for (let c = t * tc; c < end; c++) dst[off + c] = divide ? Math.fround(src[off + c]) / s : src[off + c] * s;
     }
   }
-  const codes = encodeFloatArray(y, fmt, { saturate: true });
-  return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, fmt, scaleFmt);
+  return dst;
 }
 
 /** The values a quantised matrix stands for: `fround(decode(code) * scale)`, float32, row-major. */
@@ -173,18 +193,8 @@ export function dequantize(q: QuantizedMatrix, out?: Float32Array): Float32Array
 
 /** The TypeScript reference of `dequantize`. */
 export function dequantizeTs(q: QuantizedMatrix, out?: Float32Array): Float32Array {
-  const { rows, cols, tileRows: tr, tileCols: tc, scaleCols: sc } = q;
   const v = decodeFloatArray(q.codes, q.format, out);
-  for (let r = 0; r < rows; r++) {
-    const rowTile = Math.floor(r / tr) * sc;
-    const off = r * cols;
-    for (let t = 0; t < sc; t++) {
-      const s = q.scales[rowTile + t];
-      const end = Math.min(cols, (t + 1) * tc);
-      for (let c = t * tc; c < end; c++) v[off + c] = v[off + c] * s;
-    }
-  }
-  return v;
+  return applyTileScales(v, v, q.rows, q.cols, q.tileRows, q.tileCols, q.scales, false);
 }
 
 /**
@@ -210,4 +220,46 @@ export function transposeQuantized(q: QuantizedMatrix): QuantizedMatrix {
  */
 export function retile(q: QuantizedMatrix, tile: readonly [number, number], scaleFmt: ScaleFormat = q.scaleFmt): QuantizedMatrix {
   return quantize(dequantize(q), q.rows, q.cols, { tile, scaleFmt, format: q.format });
+}
+
+/**
+ * A (rows, cols) matrix cached as E5M6: 12-bit codes packed two into three bytes, one power-of-2 scale per tile (SPEC §2:
+ * DeepSeek-V3 keeps the input of the Linear after attention this way for the backward pass). Element (r, c) is
+ * `decode(code) * scale`. The scale maps the tile's amax into the top binade below 65024; since it is a power of two,
+ * dividing by it is exact, so the only rounding is to E5M6 (relative error <= 2^-7 in the normal range), and
+ * re-tiling (dequantise, quantise with other power-of-2 tiles) moves exponents without rounding again.
+ */
+export class E5M6Matrix {
+  constructor(
+    readonly packed: Uint8Array,
+    readonly scales: Float32Array,
+    readonly rows: number,
+    readonly cols: number,
+    readonly tileRows: number,
+    readonly tileCols: number,
+  ) {
+    if (packed.length !== packedBytes12(rows * cols)) throw new RangeError(`E5M6Matrix: ${packed.length} bytes for ${rows}x${cols} 12-bit codes`);
+    if (scales.length !== Math.ceil(rows / tileRows) * Math.ceil(cols / tileCols)) throw new RangeError(`E5M6Matrix: ${scales.length} scales for its tile grid`);
+  }
+  /** Bytes held: 1.5 per element (packed codes) plus one per scale (a UE8M0 exponent byte). */
+  get byteSize(): number {
+    return this.packed.byteLength + this.scales.length;
+  }
+}
+
+/** Quantises a row-major (rows, cols) matrix to E5M6 with one power-of-2 scale per tile (default 1x128). */
+export function quantizeE5M6(x: Float32Array | Float64Array, rows: number, cols: number, tile: readonly [number, number] = TILE_ACT): E5M6Matrix {
+  checkTile(tile, 'quantizeE5M6');
+  if (x.length !== rows * cols) throw new RangeError(`quantizeE5M6: ${x.length} values do not fill ${rows}x${cols}`);
+  const tr = Math.min(tile[0], Math.max(rows, 1));
+  const tc = Math.min(tile[1], Math.max(cols, 1));
+  const scales = tileScales(x, rows, cols, tr, tc, E5M6.maxFinite, 'ue8m0');
+  const codes = encodeFloatArray(applyTileScales(x, new Float32Array(rows * cols), rows, cols, tr, tc, scales, true), E5M6, { saturate: true });
+  return new E5M6Matrix(packCodes12(codes), scales, rows, cols, tr, tc);
+}
+
+/** The values an E5M6 matrix stands for (float32, row-major). */
+export function dequantizeE5M6(q: E5M6Matrix): Float32Array {
+  const v = decodeFloatArray(unpackCodes12(q.packed, q.rows * q.cols), E5M6);
+  return applyTileScales(v, v, q.rows, q.cols, q.tileRows, q.tileCols, q.scales, false);
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Generator, Tensor, randn, sum, mul, linear } from '../../src/index.js';
 import { BF16, roundToFormat } from '../../src/fp8/formats.js';
 import { type Fp8Saved, bf16Linear, fp32Linear, fp8Linear, savedActivations } from '../../src/fp8/linear.js';
-import { QuantizedMatrix, TILE_ACT, TILE_ACT_T, dequantize, quantize, retile } from '../../src/fp8/quant.js';
+import { QuantizedMatrix, TILE_ACT, TILE_ACT_T, dequantize, dequantizeE5M6, quantize, retile } from '../../src/fp8/quant.js';
 
 const EXACT = { accumulator: { kind: 'exact' } as const };
 
@@ -180,4 +180,39 @@ test('reduced-precision linears reject float64 and mismatched shapes with clear 
   const x = randn([2, 4], { dtype: 'float64', generator: g });
   assert.throws(() => fp8Linear(x, randn([3, 4])), /fp8Linear: only float32 tensors are supported/);
   assert.throws(() => bf16Linear(randn([2, 5]), randn([3, 4])), /bf16Linear: input \[2,5\] x weight \[3,4\]ᵀ: inner dims 5 != 4/);
+});
+
+test("fp8Linear cacheInput 'e5m6': same Fprop/Dgrad, Wgrad from the E5M6 copy re-tiled to 128x1 E4M3, 1.5 B/element cached", () => {
+  const g = new Generator(7);
+  const [M, In, Out] = [140, 200, 96];
+  const x = leaf([M, In], g);
+  const w = leaf([Out, In], g, 0.05);
+  const dy = randn([M, Out], { generator: g });
+  const run = (cacheInput: 'e4m3' | 'e5m6'): { y: Float32Array; dx: Float32Array; dw: Float32Array; saved: Fp8Saved; bytes: number } => {
+    x.grad = w.grad = null;
+    let saved: Fp8Saved | null = null;
+    savedActivations.reset();
+    const y = fp8Linear(x, w, null, { ...EXACT, cacheInput }, 'wo', (s) => (saved = s));
+    const bytes = savedActivations.get().bytes;
+    sum(mul(y, dy)).backward();
+    return { y: y.data as Float32Array, dx: x.grad!.data as Float32Array, dw: w.grad!.data as Float32Array, saved: saved!, bytes };
+  };
+  const a = run('e4m3');
+  const b = run('e5m6');
+  assert.deepEqual(b.y, a.y, 'Fprop uses the same E4M3 operand');
+  assert.deepEqual(b.dx, a.dx, 'Dgrad does not read x');
+  assert.equal(a.saved.xE5M6, null);
+  const c = b.saved.xE5M6!;
+  assert.deepEqual([c.tileRows, c.tileCols], [1, 128]);
+  for (const s of c.scales) assert.equal(2 ** Math.round(Math.log2(s)), s, 'power-of-2 scales');
+  assert.equal(b.bytes, Math.ceil((M * In * 3) / 2) + M * 2, '12-bit codes packed 2 in 3 bytes + one UE8M0 byte per 1x128 tile');
+  assert.equal(a.bytes, M * In + M * 2 * 4);
+  // Wgrad: dy in 128x1 tiles, x = E5M6 values re-quantised to E4M3 in 128x1 tiles
+  const gqT = transpose(dequantize(quantize(dy.data as Float32Array, M, Out, { tile: TILE_ACT_T })), M, Out);
+  const xqT = transpose(dequantize(quantize(dequantizeE5M6(c), M, In, { tile: TILE_ACT_T })), M, In);
+  assertClose(b.dw, refNT(gqT, xqT, Out, In, M), 1e-6, 'Wgrad from E5M6');
+  assert.notDeepEqual(b.dw, a.dw);
+  // both are FP8-accurate weight gradients
+  const ref = refNT(transpose(dy.data as Float32Array, M, Out), transpose(x.data as Float32Array, M, In), Out, In, M);
+  assertClose(b.dw, ref, 0.1, 'Wgrad (E5M6 cache) vs float64');
 });
