@@ -3,6 +3,7 @@ export * from './formats.js';
 export * from './quant.js';
 export * from './gemm.js';
 export * from './linear.js';
+export * from './swiglu.js';
 export * from './precision.js';
 export { nativeFp8Kernels, type NativeFp8 } from './native.js';
 export * from './experiment.js';

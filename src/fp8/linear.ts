@@ -12,13 +12,18 @@
  *   once nothing else reads x it is garbage after the forward pass: the saving is real, not just accounted.
  *   `savedActivations` counts the bytes each mode keeps for Linear inputs (fp32: 4 B/element); `r1ts experiment fp8`
  *   also measures the bytes the whole graph holds.
+ * - `cacheInput: 'e5m6'` (SPEC §2 special case 1, set by ./precision.ts for MLA's `wo`, the Linear after attention):
+ *   x is cached as E5M6 (12-bit codes packed 2 in 3 bytes, power-of-2 1x128 scales) instead of its FP8 Fprop operand,
+ *   and re-tiled for Wgrad by dequantising it and quantising to E4M3 in 128x1 tiles.
+ * The other special cases (SwiGLU recompute, FP8 dispatch) are a fused op of the whole MLP: ./swiglu.ts.
  * bf16Linear: operands of all three GEMMs rounded to BF16, FP32 accumulation, y and dx rounded to BF16, dW FP32;
  * x and W saved as BF16 codes (2 B/element).
  *
- * Deviations from V3: outputs of Fprop/Dgrad are FP32 (V3 writes BF16); the E5M6 storage of the attention-output
- * Linear's input and the SwiGLU recompute (SPEC §2 special cases) are not implemented; MoE dispatch is not FP8 (no
- * communication here). Only float32 tensors are accepted (gradient checks use ./linear's reference comparison instead
- * of float64 finite differences, since quantisation is not differentiable).
+ * Deviations from V3: outputs of Fprop/Dgrad are FP32 (V3 writes BF16). V3 feeds the attention backward from the same
+ * E5M6 copy of the attention output; here the attention op (high precision) keeps its own float32 output, so the E5M6
+ * cache adds to it rather than replacing it. Only float32 tensors are accepted (gradient checks use reference
+ * comparisons on the quantised operands instead of float64 finite differences, since quantisation is not
+ * differentiable).
  */
 import { runKernel } from '../backend/registry.js';
 import { Tensor, isGradEnabled, record } from '../tensor/tensor.js';
@@ -70,10 +75,15 @@ export const savedActivations = {
   },
 };
 
-function count(elements: number, bytes: number): void {
-  stats.calls++;
+/** Adds to the saved-activation counter: `calls` Linear inputs of `elements` elements kept in `bytes` bytes. */
+export function countSaved(calls: number, elements: number, bytes: number): void {
+  stats.calls += calls;
   stats.elements += elements;
   stats.bytes += bytes;
+}
+
+function count(elements: number, bytes: number): void {
+  countSaved(1, elements, bytes);
 }
 
 /** What a GEMM operand was quantised for, reported to the trace hook. */
@@ -91,7 +101,13 @@ export function setFp8Trace(hook: ((e: QuantizeEvent) => void) | null): void {
   traceHook = hook;
 }
 
-function checkArgs(op: string, x: Tensor, weight: Tensor, bias: Tensor | null): { M: number; In: number; Out: number } {
+/** Reports one quantised GEMM operand to the trace hook, if one is installed. */
+export function traceQuantize(layer: string, operand: QuantizeEvent['operand'], gemm: QuantizeEvent['gemm']): void {
+  traceHook?.({ layer, operand, gemm });
+}
+
+/** Checks the dtypes and shapes of (x, weight, bias) for y = x Wᵀ + b; returns rows M of x, In and Out. */
+export function checkLinearArgs(op: string, x: Tensor, weight: Tensor, bias: Tensor | null): { M: number; In: number; Out: number } {
   if (x.dtype !== 'float32' || weight.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) {
     throw new TypeError(`${op}: only float32 tensors are supported (x ${x.dtype}, weight ${weight.dtype}${bias ? `, bias ${bias.dtype}` : ''})`);
   }
@@ -143,11 +159,11 @@ export function fp8Linear(
   layer = 'linear',
   onSave?: (s: Fp8Saved) => void,
 ): Tensor {
-  const { M, In, Out } = checkArgs('fp8Linear', x, weight, bias);
+  const { M, In, Out } = checkLinearArgs('fp8Linear', x, weight, bias);
   const scaleFmt = opts.scaleFmt ?? 'fp32';
   const gemmOpts = { accumulator: opts.accumulator, promoteEvery: opts.promoteEvery };
-  traceHook?.({ layer, operand: 'x', gemm: 'fprop' });
-  traceHook?.({ layer, operand: 'weight', gemm: 'fprop' });
+  traceQuantize(layer, 'x', 'fprop');
+  traceQuantize(layer, 'weight', 'fprop');
   const qx = quantize(x.data as Float32Array, M, In, { tile: TILE_ACT, scaleFmt });
   const qw = quantize(weight.data as Float32Array, Out, In, { tile: TILE_WEIGHT, scaleFmt });
   const y = fp8Gemm(qx, qw, gemmOpts);
@@ -173,14 +189,14 @@ export function fp8Linear(
     let dx: Tensor | null = null;
     let dw: Tensor | null = null;
     if (wantX) {
-      traceHook?.({ layer, operand: 'dy', gemm: 'dgrad' });
-      traceHook?.({ layer, operand: 'weight', gemm: 'dgrad' });
+      traceQuantize(layer, 'dy', 'dgrad');
+      traceQuantize(layer, 'weight', 'dgrad');
       const qg = quantize(gy, M, Out, { tile: TILE_ACT, scaleFmt }); // (M, Out), K = Out
       dx = new Tensor(fp8Gemm(qg, transposeQuantized(qw), gemmOpts), xShape); // (In, Out) blocks 128x128
     }
     if (wantW) {
-      traceHook?.({ layer, operand: 'dy', gemm: 'wgrad' });
-      traceHook?.({ layer, operand: 'x', gemm: 'wgrad' });
+      traceQuantize(layer, 'dy', 'wgrad');
+      traceQuantize(layer, 'x', 'wgrad');
       const qgT = transposeQuantized(quantize(gy, M, Out, { tile: TILE_ACT_T, scaleFmt })); // (Out, M), K = M
       const qxT = transposeQuantized(
         xE5M6 ? quantize(dequantizeE5M6(xE5M6), M, In, { tile: TILE_ACT_T, scaleFmt }) : retile(xFp8!, TILE_ACT_T, scaleFmt),
@@ -207,7 +223,7 @@ function mm(a: Float32Array, ash: number[], b: Float32Array, bsh: number[], tran
  * x is kept for backward as BF16 codes.
  */
 export function bf16Linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  const { M, In, Out } = checkArgs('bf16Linear', x, weight, bias);
+  const { M, In, Out } = checkLinearArgs('bf16Linear', x, weight, bias);
   const xCodes = encodeFloatArray(x.data as Float32Array, BF16);
   const wCodes = encodeFloatArray(weight.data as Float32Array, BF16);
   const y = mm(decodeFloatArray(xCodes, BF16), [M, In], decodeFloatArray(wCodes, BF16), [Out, In], false, true);

@@ -58,6 +58,11 @@ export class MLP extends Module {
   readonly w1: Linear;
   readonly w2: Linear;
   readonly w3: Linear;
+  /**
+   * A fused replacement of forward, (x, this) -> y, or null for three Linears and `swiglu`. `setModelPrecision` sets it
+   * for fp8 (src/fp8/swiglu.ts: FP8 SwiGLU inputs, recomputed output, FP8 dispatch for routed experts).
+   */
+  fused: ((x: Tensor, mlp: MLP) => Tensor) | null = null;
   constructor(dim: number, inter: number, init: InitOptions) {
     super();
     this.w1 = this.child('w1', new Linear(dim, inter, init));
@@ -66,6 +71,7 @@ export class MLP extends Module {
   }
   /** SwiGLU: w2(silu(w1 x) * w3 x). */
   forward(x: Tensor): Tensor {
+    if (this.fused) return this.fused(x, this);
     return this.w2.forward(swiglu(this.w1.forward(x), this.w3.forward(x)));
   }
 }

@@ -6,45 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, Tensor, randn, sum, mul, linear } from '../../src/index.js';
+import { EXACT, assertClose, leaf, refNT, transpose } from './helpers.js';
 import { BF16, roundToFormat } from '../../src/fp8/formats.js';
 import { type Fp8Saved, bf16Linear, fp32Linear, fp8Linear, savedActivations } from '../../src/fp8/linear.js';
 import { QuantizedMatrix, TILE_ACT, TILE_ACT_T, dequantize, dequantizeE5M6, quantize, retile } from '../../src/fp8/quant.js';
-
-const EXACT = { accumulator: { kind: 'exact' } as const };
-
-function leaf(shape: number[], g: Generator, scale = 1): Tensor {
-  const t = randn(shape, { generator: g });
-  for (let i = 0; i < t.size; i++) t.data[i] *= scale;
-  return t.requiresGrad_();
-}
-
-/** (M, K) · (N, K)ᵀ in float64 of dequantised operands. */
-function refNT(a: Float32Array, b: Float32Array, M: number, N: number, K: number): Float64Array {
-  const c = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let k = 0; k < K; k++) s += a[i * K + k] * b[j * K + k];
-    c[i * N + j] = s;
-  }
-  return c;
-}
-
-function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(a.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
-  return t;
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]));
-    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
-  }
-  assert.ok(worst <= rtol * scale, `${what}: max |Δ| ${worst} > ${rtol} x max |ref| ${scale}`);
-}
 
 test('fp8Linear Fprop, Dgrad, Wgrad and bias grad equal dequantise-then-float64 GEMMs of the V3 operands', () => {
   const g = new Generator(1);

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Tensor, manualSeed, linear, sigmoid } from '../../src/index.js';
-import { DeepseekV3, Gate } from '../../src/models/index.js';
+import { Generator, Tensor, manualSeed, linear, randn, sigmoid } from '../../src/index.js';
+import { DeepseekV3, Gate, MLP, MoE } from '../../src/models/index.js';
 import { Linear, RMSNorm } from '../../src/nn/layers.js';
-import { type QuantizeEvent, setFp8Trace } from '../../src/fp8/linear.js';
+import { type QuantizeEvent, savedActivations, setFp8Trace } from '../../src/fp8/linear.js';
 import { parsePrecision, setModelPrecision } from '../../src/fp8/precision.js';
 import { dequantize, quantize } from '../../src/fp8/quant.js';
 import { DEFAULT_TRAIN_CONFIG, train } from '../../src/train/trainer.js';
@@ -50,6 +50,8 @@ test('setModelPrecision: every Linear but the head runs FP8 Fprop, Dgrad and Wgr
     for (const gemm of ['fprop', 'dgrad', 'wgrad']) assert.ok(events.some((e) => e.layer === n && e.gemm === gemm), `${n}: no FP8 ${gemm}`);
   }
   assert.ok(layers.has('layers.0.attn.wkv_b') && layers.has('layers.0.attn.wo') && layers.has('mtp.0.eh_proj'));
+  // the fused FP8 SwiGLU MLPs report their three Linears by name
+  assert.ok(layers.has('layers.0.ffn.w2') && layers.has('layers.1.ffn.shared_experts.w3') && [...layers].some((n) => /experts\.\d+\.w1$/.test(n)));
 });
 
 test('embedding, head, MoE gate and norms receive float32 values, and compute exactly as in float32', () => {
@@ -141,4 +143,38 @@ test('a toy FP8 run (BF16 moments) stays within 0.25% of the FP32 run at equal s
   const gap = Math.abs(b[steps - 1] - a[steps - 1]) / a[steps - 1];
   assert.ok(gap < 0.0025, `final relative loss gap ${(gap * 100).toFixed(3)}% >= 0.25%`);
   assert.notDeepEqual(losses.fp8, losses.fp32, 'the FP8 run is a different computation');
+});
+
+test('fp8 switches on the V3 special cases: E5M6 cache for attn.wo, fused SwiGLU recompute, FP8 dispatch for routed experts', () => {
+  const model = new DeepseekV3(toyConfig(), { seed: 1 });
+  setModelPrecision(model, 'fp8');
+  const mlps = model.namedModules().filter(([, m]) => m instanceof MLP) as [string, MLP][];
+  assert.ok(mlps.some(([n]) => n === 'layers.0.ffn') && mlps.some(([n]) => n.endsWith('shared_experts')) && mlps.some(([n]) => n.includes('.experts.')));
+  for (const [n, m] of mlps) assert.ok(m.fused !== null, `${n} runs the fused FP8 SwiGLU`);
+  const g = new Generator(3);
+  const bytesOf = (fn: () => Tensor): number => {
+    savedActivations.reset();
+    fn();
+    return savedActivations.get().bytes;
+  };
+  // attn.wo: x (M, 8) cached as E5M6, 1.5 B/element + one UE8M0 byte per 1x128 tile; the other Linears E4M3
+  const wo = model.layers[0].attn.wo;
+  const xo = randn([6, wo.inFeatures], { generator: g }).requiresGrad_();
+  assert.equal(bytesOf(() => wo.forward(xo)), Math.ceil((6 * wo.inFeatures * 3) / 2) + 6);
+  const wkvB = model.layers[0].attn.wkv_b;
+  assert.equal(bytesOf(() => wkvB.forward(randn([6, wkvB.inFeatures], { generator: g }).requiresGrad_())), 6 * wkvB.inFeatures + 6 * 4);
+  // MLPs: FP8 x once + FP8 h1, h3; x's scales are UE8M0 bytes for a routed expert (dispatch), float32 otherwise
+  const moe = model.layers[1].ffn as MoE;
+  const [D, I] = [moe.experts[0].w1.inFeatures, moe.experts[0].w1.outFeatures];
+  const xe = randn([5, D], { generator: g }).requiresGrad_();
+  assert.equal(bytesOf(() => moe.experts[0].forward(xe)), 5 * D + 5 * 1 + 2 * (5 * I + 5 * 4));
+  const Is = moe.shared_experts!.w1.outFeatures;
+  assert.equal(bytesOf(() => moe.shared_experts!.forward(xe)), 5 * D + 5 * 4 + 2 * (5 * Is + 5 * 4));
+  // off: plain fp8Linears everywhere; fp32 resets the fused path
+  setModelPrecision(model, 'fp8', { v3SpecialCases: false });
+  for (const [, m] of mlps) assert.equal(m.fused, null);
+  assert.equal(bytesOf(() => wo.forward(xo)), 6 * wo.inFeatures + 6 * 4);
+  setModelPrecision(model, 'fp8');
+  setModelPrecision(model, 'fp32');
+  for (const [, m] of mlps) assert.equal(m.fused, null);
 });
