@@ -65,7 +65,8 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.equal(r.baseline.saved.calls, r.fp8.saved.calls);
   assert.equal(r.baseline.saved.bytes, 4 * r.baseline.saved.elements);
   assert.equal(r.savedRatio, r.baseline.saved.bytes / r.fp8.saved.bytes);
-  assert.ok(r.savedRatio > 2 && r.savedRatio < 4, `${r.savedRatio}: 16-wide inputs carry one float32 scale per 16 bytes`);
+  // 16-wide inputs carry one float32 scale per 16 code bytes; the MLPs keep x once and recompute w2's input
+  assert.ok(r.savedRatio > 3 && r.savedRatio < 8, `saved Linear-input ratio ${r.savedRatio}`);
   assert.deepEqual(r.memory.map((m) => m.precision), ['fp32', 'bf16', 'fp8']);
   for (const m of r.memory) assert.ok(m.graphBytes > m.saved.bytes / 4, `${m.precision}: graph ${m.graphBytes} B`);
   assert.equal(r.graphRatio, r.memory[0].graphBytes / r.memory[2].graphBytes);
