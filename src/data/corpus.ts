@@ -31,13 +31,19 @@ export interface CorpusDoc {
 }
 
 export interface CorpusOptions {
-  /** Task names, or ['mix'] for all built-in tasks (each document picks one uniformly). */
+  /**
+   * Task names, each optionally weighted as `name=weight` (default weight 1), or ['mix'] for all built-in tasks with
+   * equal weights. Each task document picks its task with probability proportional to the weights.
+   */
   tasks: readonly string[];
   /** Number of documents. */
   n: number;
   /** Default 0. */
   seed?: number;
-  /** `N` or `A-B` for every task; default each task's corpus range. */
+  /**
+   * `N` or `A-B` for every task, or per task `name=N|A-B,...` (tasks not named keep their corpus range); default each
+   * task's corpus range.
+   */
   difficulty?: string;
   /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15. */
   mix?: Partial<Record<DocKind, number>>;
@@ -62,19 +68,65 @@ export function parseMix(spec: string): Partial<Record<DocKind, number>> {
 
 const uniform = (rng: Rng): number => rng.uniform(1, 'float64')[0];
 
+/** Parses the task list (`mix`, or `name` / `name=weight` items) into names and weights. */
+export function parseCorpusTasks(items: readonly string[]): { names: string[]; weights: number[] } {
+  if (items.length === 1 && items[0].trim() === 'mix') {
+    const names = Object.keys(TASKS);
+    return { names, weights: names.map(() => 1) };
+  }
+  const names: string[] = [];
+  const weights: number[] = [];
+  for (const item of items) {
+    const m = /^\s*([\w-]+)\s*(?:=\s*([0-9.eE+-]+)\s*)?$/.exec(item);
+    const w = m?.[2] === undefined ? 1 : Number(m[2]);
+    if (!m || !(Number.isFinite(w) && w > 0)) throw new Error(`corpus: a task is NAME or NAME=WEIGHT with a positive weight, got '${item}'`);
+    getTask(m[1]); // names the known tasks when unknown
+    if (names.includes(m[1])) throw new Error(`corpus: task '${m[1]}' is listed twice`);
+    names.push(m[1]);
+    weights.push(w);
+  }
+  if (names.length === 0) throw new Error('corpus: no task given');
+  return { names, weights };
+}
+
+/** Difficulty range of each task: one `N`/`A-B` for all, or `name=N|A-B,...` per task (others: corpus range). */
+function corpusRanges(spec: string | undefined, tasks: readonly Task<never>[]): [number, number][] {
+  if (spec === undefined || !spec.includes('=')) return tasks.map((t) => parseDifficulty(spec, t, 'corpus'));
+  const per = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const m = /^\s*([\w-]+)\s*=\s*([^=]+?)\s*$/.exec(part);
+    if (!m) throw new Error(`corpus: --difficulty expects N, A-B or task=N|A-B,...; got '${part}'`);
+    if (!tasks.some((t) => t.name === m[1])) {
+      throw new Error(`corpus: --difficulty names task '${m[1]}', which is not in the corpus (${tasks.map((t) => t.name).join(', ')})`);
+    }
+    per.set(m[1], m[2]);
+  }
+  return tasks.map((t) => parseDifficulty(per.get(t.name), t, 'corpus'));
+}
+
 /** Generates the corpus documents lazily (see file header). */
 export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
   const seed = opts.seed ?? 0;
-  const names = opts.tasks.length === 1 && opts.tasks[0] === 'mix' ? Object.keys(TASKS) : [...opts.tasks];
-  if (names.length === 0) throw new Error('corpus: no task given');
+  const rng = new Rng(seed);
+  const { names, weights } = parseCorpusTasks(opts.tasks);
   const tasks = names.map((n) => getTask(n));
-  const ranges = tasks.map((t) => parseDifficulty(opts.difficulty, t as Task<never>, 'corpus'));
+  const ranges = corpusRanges(opts.difficulty, tasks as Task<never>[]);
+  const weightSum = weights.reduce((a, b) => a + b, 0);
+  const equal = weights.every((w) => w === weights[0]);
+  const pickTask = (): number => {
+    if (equal) return randInt(rng, 0, tasks.length - 1); // the unweighted stream of earlier versions
+    let u = uniform(rng) * weightSum;
+    for (let i = 0; i < weights.length - 1; i++) {
+      if (u < weights[i]) return i;
+      u -= weights[i];
+    }
+    return weights.length - 1;
+  };
   const mix = { ...(opts.mix ? { worked: 0, answer: 0, partial: 0, text: 0 } : DEFAULT_MIX), ...opts.mix };
   const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
   if (!Number.isInteger(opts.n) || opts.n < 0) throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
   const template = opts.template ?? R1_ZERO_TEMPLATE;
-  const rng = new Rng(seed);
   const next = new Map<string, number>(); // next problem index per task
   const draw = (ti: number) => {
     const t = tasks[ti];
@@ -96,7 +148,7 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
       yield { text: genericText(rng), kind };
       continue;
     }
-    const ti = randInt(rng, 0, tasks.length - 1);
+    const ti = pickTask();
     const task = tasks[ti];
     if (kind === 'answer') {
       const k = randInt(rng, 2, 6);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { corpusDocuments, parseMix, type CorpusDoc } from '../../src/data/corpus.js';
+import { corpusDocuments, parseCorpusTasks, parseMix, type CorpusDoc } from '../../src/data/corpus.js';
 import { isR1Format, splitOf, TASKS } from '../../src/data/tasks/index.js';
 import { Tokenizer } from '../../src/data/tokenizer.js';
 
@@ -54,6 +54,32 @@ describe('built-in corpus', () => {
     assert.deepEqual(parseMix('worked=0.5, text=0.5'), { worked: 0.5, text: 0.5 });
     assert.throws(() => parseMix('essays=1'), /--mix expects kind=share/);
     assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: '99' })], /add: difficulty 99 is outside 1-30/);
+  });
+
+  it('weights tasks and takes per-task difficulty ranges', () => {
+    const docs = [...corpusDocuments({ tasks: ['lineq=3', 'add'], n: 2000, seed: 2, mix: { worked: 1 }, difficulty: 'lineq=1,add=2-3' })];
+    const share = docs.filter((d) => d.task === 'lineq').length / docs.length;
+    assert.ok(Math.abs(share - 0.75) < 0.04, `lineq share ${share}`);
+    const lineqIds = new Set(docs.filter((d) => d.task === 'lineq').map((d) => d.ids![0]));
+    for (const d of docs.filter((x) => x.task === 'lineq').slice(0, 50)) {
+      // difficulty 1 equations have one x term and a coefficient 2..9
+      assert.match(d.text, /User: Solve for x: [2-9]x(?: [+-] \d+)? = -?\d+\. Assistant:/, d.text.slice(-200));
+    }
+    for (const d of docs.filter((x) => x.task === 'add').slice(0, 50)) {
+      const m = /User: What is (\d+) \+ (\d+)\? Assistant:/.exec(d.text);
+      assert.ok(m && m[1].length === m[2].length && m[1].length >= 2 && m[1].length <= 3, d.text.slice(-200));
+    }
+    assert.ok(lineqIds.size > 100);
+    // equal weights give the unweighted stream of earlier versions
+    const plain = [...corpusDocuments({ tasks: ['add', 'lineq'], n: 100, seed: 4 })].map((d) => d.text);
+    const weighted = [...corpusDocuments({ tasks: ['add=2', 'lineq=2'], n: 100, seed: 4 })].map((d) => d.text);
+    assert.deepEqual(weighted, plain);
+    assert.deepEqual(parseCorpusTasks(['lineq=4', 'add']), { names: ['lineq', 'add'], weights: [4, 1] });
+    assert.throws(() => parseCorpusTasks(['lineq=0']), /NAME=WEIGHT with a positive weight, got 'lineq=0'/);
+    assert.throws(() => parseCorpusTasks(['calculus']), /calculus/);
+    assert.throws(() => parseCorpusTasks(['add', 'add=2']), /listed twice/);
+    assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: 'lineq=1' })], /names task 'lineq', which is not in the corpus/);
+    assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: 'add=x' })], /add: difficulty must be N or A-B, got 'x'/);
   });
 });
 

@@ -1,14 +1,14 @@
 /**
  * `r1ts data`: the built-in corpus, tokenizer training and inspection of tasks and tokenization.
  *
- *   r1ts data corpus --task add|mul|countdown|lineq|sort|modpow|mix --out FILE.jsonl [--n N] [--seed S] [--difficulty D]
+ *   r1ts data corpus --task add|mul|countdown|lineq|sort|modpow|mix|lineq=4,add,... --out FILE.jsonl [--n N] [--seed S] [--difficulty D]
  *   r1ts data tokenizer --corpus FILE... --vocab-size N --out tokenizer.json [--min-frequency 2]
  *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S]
  *   r1ts data encode --tokenizer tokenizer.json (--text TEXT | --corpus FILE...)
  */
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { DOC_KINDS, parseMix, writeCorpus } from '../../data/corpus.js';
+import { DOC_KINDS, parseCorpusTasks, parseMix, writeCorpus } from '../../data/corpus.js';
 import { newReaderStats, readTexts, type ReaderOptions, type ReaderStats } from '../../data/readers.js';
 import { getTask, TASKS } from '../../data/tasks/index.js';
 import { Tokenizer } from '../../data/tokenizer.js';
@@ -61,7 +61,7 @@ interface CorpusOpts {
 
 async function corpusCommand(o: CorpusOpts): Promise<void> {
   const tasks = o.task.split(',').map((s) => s.trim());
-  if (!(tasks.length === 1 && tasks[0] === 'mix')) for (const t of tasks) getTask(t);
+  parseCorpusTasks(tasks); // names a bad task or weight before anything is written
   const n = int('--n', o.n) as number;
   const seed = int('--seed', o.seed) as number;
   const p = progress(o.quiet);
@@ -227,11 +227,11 @@ export function registerData(program: Command): void {
   data
     .command('corpus')
     .description('write a pre-training corpus (JSONL) from the built-in tasks (train split only)')
-    .requiredOption('--task <name>', `${Object.keys(TASKS).join('|')}|mix, or a comma-separated list`)
+    .requiredOption('--task <name>', `${Object.keys(TASKS).join('|')}|mix, or a comma-separated list, each optionally weighted (lineq=4,add,mul)`)
     .requiredOption('--out <file>', 'output JSONL file')
     .option('--n <docs>', 'number of documents', '20000')
     .option('--seed <s>', 'random seed', '0')
-    .option('--difficulty <d>', "N or A-B for every task (default: each task's corpus range)")
+    .option('--difficulty <d>', "N or A-B for every task, or per task (lineq=1-2,add=1-3); default: each task's corpus range")
     .option('--mix <shares>', `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15`)
     .option('--quiet', 'no progress output')
     .action(corpusCommand);
