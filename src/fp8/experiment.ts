@@ -1,8 +1,11 @@
 /**
  * The FP8 validation experiment (DeepSeek-V3 §3.3 / App. B.1; SPEC §2 "Validation"): train the same model from the
  * same seed on the same data in high precision (fp32 or bf16) and in FP8, then compare the loss curves, EMA-smoothed
- * with 0.9 as the paper does, and report the saved-activation bytes of each mode and the K = 4096 accumulation error
- * with and without promotion. `r1ts experiment fp8` prints it.
+ * with 0.9 as the paper does, and report the saved-activation bytes of each mode (as the Linear ops account them, and
+ * as measured: the ArrayBuffer bytes the autograd graph holds after one forward pass, `measureGraphMemory`) and the
+ * K = 4096 accumulation error with and without promotion. `r1ts experiment fp8` prints it.
+ * `runFp8PresetExperiment` does the same with a pre-training preset's model and corpus through `pretrain`, one kept
+ * (and resumable) run directory per precision.
  *
  * The data is `SyntheticSource`: a deterministic token stream with a learnable structure (a first-order rule and a
  * skip-one rule that needs attention), so runs need no files. The default model is `EXPERIMENT_MODEL`: a small
@@ -25,7 +28,11 @@ import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { DeepseekV3 } from '../models/deepseek_v3.js';
 import { type DeepseekConfig, parseConfig } from '../models/config.js';
-import { DEFAULT_TRAIN_CONFIG, type BatchSource, type StepMetrics, train } from '../train/trainer.js';
+import { DEFAULT_TRAIN_CONFIG, type BatchSource, type StepMetrics, type TrainConfig, train } from '../train/trainer.js';
+import { pretrain } from '../train/pretrain.js';
+import { getPreset } from '../train/presets.js';
+import { latestCheckpoint } from '../train/checkpoint.js';
+import { readConfigFile } from '../io/model_dir.js';
 import { getBackend } from '../backend/registry.js';
 import { nativeInfo, setNativeThreads } from '../backend/native/index.js';
 import { type AccumulationErrorResult, accumulationError } from './gemm.js';
@@ -189,6 +196,10 @@ export function graphMemoryByPrecision(config: DeepseekConfig, inputs: Tensor, t
 }
 
 export interface Fp8ExperimentResult {
+  /** What was trained on what: the synthetic toy, or `preset NAME` on the built-in corpus. */
+  setup: string;
+  /** The run directories (kept), by precision: only for --preset runs. */
+  runDirs: Partial<Record<Precision, string>> | null;
   steps: number;
   parameters: number;
   tokensPerStep: number;
@@ -232,6 +243,15 @@ export function lossGap(a: readonly number[], b: readonly number[]): LossGap {
     finalEma: rel[last],
     maxAbsEma: Math.max(...rel.map(Math.abs)),
     meanAbsEma: rel.reduce((s, v) => s + Math.abs(v), 0) / n,
+  };
+}
+
+/** The K-deep accumulation check on normal and uniform data. */
+function gemmCheck(K: number, seed: number, fp8: Fp8LinearOptions | undefined, log: (l: string) => void): Fp8ExperimentResult['gemm'] {
+  log(`accumulation check: K = ${K}`);
+  return {
+    normal: accumulationError({ K, dist: 'normal', seed, accumulator: fp8?.accumulator }),
+    uniform: accumulationError({ K, dist: 'uniform', seed, accumulator: fp8?.accumulator }),
   };
 }
 
@@ -289,21 +309,168 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     const reference = o.reference === false ? null : await run(baselinePrecision === 'fp32' ? 'bf16' : 'fp32', 'fp32');
     const gap = lossGap(baseline.losses, fp8.losses);
     const referenceGap = reference ? lossGap(baseline.losses, reference.losses) : null;
-    log('accumulation check: K = ' + (o.gemmK ?? 4096));
-    const gemm = {
-      normal: accumulationError({ K: o.gemmK ?? 4096, dist: 'normal', seed, accumulator: o.fp8?.accumulator }),
-      uniform: accumulationError({ K: o.gemmK ?? 4096, dist: 'uniform', seed, accumulator: o.fp8?.accumulator }),
-    };
+    const gemm = gemmCheck(o.gemmK ?? 4096, seed, o.fp8, log);
     log('graph memory: one forward pass per precision');
     const mb = new SyntheticSource(seed + 1, seqLen, cfg.vocab_size).next(batch);
     const memory = graphMemoryByPrecision(cfg, mb.inputs, mb.targets, seed, o.fp8);
     const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
     return {
-      steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap,
+      setup: 'DeepSeek-V3 toy, synthetic data', runDirs: null, steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap,
       savedRatio: baseline.saved.bytes / fp8.saved.bytes, memory, graphRatio: graphOf(baselinePrecision) / graphOf('fp8'), gemm,
     };
   } finally {
     if (threads !== null && threads > 1) setNativeThreads(threads);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+export interface Fp8PresetExperimentOptions {
+  /** A pre-training preset (`tiny`): its model, corpus and schedule. */
+  preset: string;
+  /** Run directories go to OUT/<precision>; completed ones are reused, interrupted ones resumed. */
+  outDir: string;
+  /** Optimizer steps per run (default: the preset's). */
+  steps?: number;
+  baseline?: 'fp32' | 'bf16';
+  seed?: number;
+  /** AdamW moments of the FP8 run (default 'bf16'). */
+  moments?: 'fp32' | 'bf16';
+  /** Also train the other high precision as the yardstick (default true). */
+  reference?: boolean;
+  /** K of the accumulation check (default 4096). */
+  gemmK?: number;
+  /** As `pretrain`'s: training files instead of the built-in corpus, another model, TrainConfig overrides (tests). */
+  data?: string[];
+  modelConfig?: Record<string, unknown>;
+  overrides?: Partial<TrainConfig>;
+  log?: (line: string) => void;
+}
+
+/** Main losses of a run's metrics.jsonl (rollback events left out), with its mean ms/step and total tokens. */
+export function readRunMetrics(dir: string): { losses: number[]; msPerStep: number; tokens: number; lastStep: number } {
+  const file = path.join(dir, 'metrics.jsonl');
+  if (!fs.existsSync(file)) return { losses: [], msPerStep: NaN, tokens: 0, lastStep: 0 };
+  const rows = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as StepMetrics)
+    .filter((m) => !m.event);
+  const last = rows[rows.length - 1];
+  return {
+    losses: rows.map((m) => m.mainLoss),
+    msPerStep: rows.reduce((a, m) => a + m.msPerStep, 0) / Math.max(1, rows.length),
+    tokens: last?.tokens ?? 0,
+    lastStep: last?.step ?? 0,
+  };
+}
+
+interface RunJson {
+  preset: string;
+  seed: number;
+  data: string[];
+  model: Record<string, unknown>;
+  train: TrainConfig;
+}
+
+/** The corpus files and tokenizer of a pretrain run directory (the later runs of the experiment train on them). */
+function dataOf(dir: string): { data: string[]; tokenizer: string } {
+  const run = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunJson;
+  return { data: run.data, tokenizer: path.join(dir, 'tokenizer.json') };
+}
+
+/**
+ * The FP8 experiment on a pre-training preset (`r1ts experiment fp8 --preset tiny`): `pretrain()` of the preset in the
+ * baseline precision and in FP8 (and the yardstick precision), same seed, same corpus and tokenizer (the later runs
+ * reuse the first run's), into OUT/<precision>; then the relative gap of the EMA(0.9) main-loss curves from their
+ * metrics.jsonl, the saved-activation and graph bytes of one micro-batch of the preset's model, and the accumulation
+ * check. A completed run directory (its metrics reach the requested step and its model was exported) is reused and an
+ * interrupted one resumed, so giving the same OUT again continues; a directory holding a different run is an error.
+ * The native backend keeps its thread count here (runs are long; both precisions run on the same threads).
+ */
+export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Promise<Fp8ExperimentResult> {
+  const preset = getPreset(o.preset);
+  const steps = o.steps ?? preset.train.steps;
+  const seed = o.seed ?? 0;
+  const log = o.log ?? (() => {});
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
+  const baselinePrecision = o.baseline ?? 'fp32';
+  const plan: [Precision, 'fp32' | 'bf16'][] = [[baselinePrecision, 'fp32'], ['fp8', o.moments ?? 'bf16']];
+  if (o.reference !== false) plan.push([baselinePrecision === 'fp32' ? 'bf16' : 'fp32', 'fp32']);
+  const dirs: Partial<Record<Precision, string>> = {};
+  let shared: { data: string[]; tokenizer: string } | null = null;
+  const trainOf = (precision: Precision, moments: 'fp32' | 'bf16'): TrainConfig => ({
+    ...preset.train, ...(o.overrides ?? {}), steps, precision, optimizerMoments: moments,
+  });
+  for (const [precision, moments] of plan) {
+    const dir = path.join(o.outDir, precision);
+    dirs[precision] = dir;
+    const runFile = path.join(dir, 'run.json');
+    const plog = (l: string): void => log(`[${precision}] ${l}`);
+    let resume = false;
+    if (fs.existsSync(runFile)) {
+      // the same run or an error: preset, seed, model and every TrainConfig field
+      const run = JSON.parse(fs.readFileSync(runFile, 'utf8')) as RunJson;
+      const want: Record<string, unknown> = { preset: o.preset, seed, model: o.modelConfig ?? preset.model, ...trainOf(precision, moments) };
+      const have: Record<string, unknown> = { preset: run.preset, seed: run.seed, model: run.model, ...run.train };
+      const str = (v: unknown): string => JSON.stringify(v) ?? 'unset';
+      const diff = [...new Set([...Object.keys(want), ...Object.keys(have)])].filter((k) => str(want[k]) !== str(have[k]));
+      if (diff.length) {
+        const what = diff.map((k) => (k === 'model' ? 'another model' : `${k} ${str(have[k])}, not ${str(want[k])}`)).join('; ');
+        throw new Error(`experiment fp8: ${dir} holds another run (${what}); use another --out or remove it`);
+      }
+      const done = readRunMetrics(dir).lastStep >= steps && fs.existsSync(path.join(dir, 'model', 'config.json'));
+      resume = !done && latestCheckpoint(path.join(dir, 'checkpoints')) !== null;
+      plog(done ? `reusing the completed run in ${dir}` : resume ? `resuming the run in ${dir}` : `restarting the run in ${dir}`);
+      if (done) {
+        shared ??= dataOf(dir);
+        continue;
+      }
+    }
+    await pretrain({
+      outDir: dir,
+      preset: o.preset,
+      modelConfig: o.modelConfig,
+      steps,
+      seed,
+      resume,
+      ...(shared && !resume ? shared : o.data ? { data: o.data } : {}),
+      overrides: { ...(o.overrides ?? {}), precision, optimizerMoments: moments },
+      log: plog,
+    });
+    shared ??= dataOf(dir);
+  }
+  const summary = (precision: Precision, moments: 'fp32' | 'bf16', saved: SavedActivationStats): Fp8RunSummary => {
+    const m = readRunMetrics(dirs[precision]!);
+    const losses = m.losses.slice(0, steps);
+    return { precision, moments, losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1], msPerStep: m.msPerStep, saved };
+  };
+  const config = readConfigFile(path.join(dirs[baselinePrecision]!, 'model', 'config.json')).config as DeepseekConfig;
+  log('graph memory: one forward pass of one micro-batch per precision');
+  const tc = trainOf(baselinePrecision, 'fp32');
+  const mb = new SyntheticSource(seed + 1, tc.seqLen, config.vocab_size).next(tc.microBatch);
+  const memory = graphMemoryByPrecision(config, mb.inputs, mb.targets, seed);
+  const savedOf = (p: Precision): SavedActivationStats => memory.find((m) => m.precision === p)!.saved;
+  const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
+  const baseline = summary(baselinePrecision, 'fp32', savedOf(baselinePrecision));
+  const fp8 = summary('fp8', o.moments ?? 'bf16', savedOf('fp8'));
+  const reference = plan.length > 2 ? summary(plan[2][0], plan[2][1], savedOf(plan[2][0])) : null;
+  const tokens = readRunMetrics(dirs[baselinePrecision]!).tokens;
+  manualSeed(seed);
+  return {
+    setup: `preset ${o.preset}, built-in corpus`,
+    runDirs: dirs,
+    steps,
+    parameters: new DeepseekV3(config, { seed }).numParameters(),
+    tokensPerStep: Math.round(tokens / steps),
+    baseline,
+    fp8,
+    gap: lossGap(baseline.losses, fp8.losses),
+    reference,
+    referenceGap: reference ? lossGap(baseline.losses, reference.losses) : null,
+    savedRatio: baseline.saved.bytes / fp8.saved.bytes,
+    memory,
+    graphRatio: graphOf(baselinePrecision) / graphOf('fp8'),
+    gemm: gemmCheck(o.gemmK ?? 4096, seed, undefined, log),
+  };
 }

@@ -5,7 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { SyntheticSource, emaCurve, lossGap, runFp8Experiment } from '../../src/fp8/experiment.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SyntheticSource, emaCurve, lossGap, readRunMetrics, runFp8Experiment, runFp8PresetExperiment } from '../../src/fp8/experiment.js';
 import { formatFp8Report } from '../../src/cli/commands/experiment.js';
 import { toyConfig } from '../train/fixtures.js';
 
@@ -81,6 +84,53 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.match(text, /yardstick \(bf16 - fp32\) \/ fp32: final [+-]/);
 });
 
+test('runFp8PresetExperiment: pretrain runs per precision on the same data; gaps from metrics.jsonl; reused, resumed, checked', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-preset-'));
+  try {
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `${i} plus ${i + 2} is ${2 * i + 2}. Done.` })).join('\n') + '\n');
+    const micro = {
+      model_type: 'deepseek_v3', hidden_size: 16, intermediate_size: 24, moe_intermediate_size: 8, num_hidden_layers: 2,
+      num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2, first_k_dense_replace: 1,
+      q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4, num_nextn_predict_layers: 1,
+    };
+    const opts = {
+      preset: 'tiny', outDir: path.join(dir, 'out'), steps: 3, data: [data], modelConfig: micro,
+      overrides: { seqLen: 16, batchStart: 2, batchEnd: 2, microBatch: 2, warmupSteps: 1, evalEvery: 3, evalBatches: 1 }, gemmK: 256,
+    };
+    const logs: string[] = [];
+    const r = await runFp8PresetExperiment({ ...opts, log: (l) => logs.push(l) });
+    assert.deepEqual(Object.keys(r.runDirs!), ['fp32', 'fp8', 'bf16']);
+    assert.match(r.setup, /^preset tiny/);
+    const curve = (p: string): number[] => readRunMetrics(path.join(opts.outDir, p)).losses;
+    assert.deepEqual(r.baseline.losses, curve('fp32'));
+    assert.deepEqual(r.fp8.losses, curve('fp8'));
+    assert.equal(r.fp8.losses.length, 3);
+    assert.deepEqual(r.gap, lossGap(curve('fp32'), curve('fp8')));
+    assert.deepEqual(r.referenceGap, lossGap(curve('fp32'), curve('bf16')));
+    assert.notDeepEqual(r.fp8.losses, r.baseline.losses);
+    const runJson = (p: string): { data: string[]; train: { precision: string } } => JSON.parse(fs.readFileSync(path.join(opts.outDir, p, 'run.json'), 'utf8'));
+    assert.deepEqual(runJson('fp8').data, runJson('fp32').data, 'one corpus');
+    assert.equal(runJson('fp8').train.precision, 'fp8');
+    assert.deepEqual(r.memory.map((m) => m.precision), ['fp32', 'bf16', 'fp8']);
+    // again: every run is reused, the same numbers come out
+    const logs2: string[] = [];
+    const r2 = await runFp8PresetExperiment({ ...opts, log: (l) => logs2.push(l) });
+    assert.equal(logs2.filter((l) => /reusing the completed run/.test(l)).length, 3, logs2.join('\n'));
+    assert.deepEqual(r2.gap, r.gap);
+    // an interrupted run (no exported model) is resumed from its last checkpoint
+    fs.rmSync(path.join(opts.outDir, 'fp8', 'model'), { recursive: true });
+    const logs3: string[] = [];
+    const r3 = await runFp8PresetExperiment({ ...opts, reference: false, log: (l) => logs3.push(l) });
+    assert.ok(logs3.some((l) => /\[fp8\] resuming the run/.test(l)), logs3.join('\n'));
+    assert.deepEqual(r3.fp8.losses, r.fp8.losses);
+    // another run in the directory is an error that says what differs
+    await assert.rejects(runFp8PresetExperiment({ ...opts, steps: 4 }), /out\/fp32 holds another run \(steps 3, not 4\)/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('r1ts experiment fp8: flag errors are one line that names the flag', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'experiment', 'fp8', ...args], { encoding: 'utf8', env: { ...process.env, R1TS_BACKEND: 'ts' } });
   for (const [args, msg] of [
@@ -88,6 +138,9 @@ test('r1ts experiment fp8: flag errors are one line that names the flag', () => 
     [['--baseline', 'fp16'], /--baseline must be one of fp32, bf16, got 'fp16'/],
     [['--promote-every', '96'], /--promote-every must divide the 128-wide scale tiles, got 96/],
     [['--scale-fmt', 'e8'], /--scale-fmt must be one of fp32, ue8m0/],
+    [['--preset', 'tiny', '--batch', '4'], /--batch does not apply with --preset/],
+    [['--out', 'somewhere'], /--out needs --preset/],
+    [['--preset', 'huge'], /unknown preset 'huge'/],
   ] as const) {
     const r = cli(...args);
     assert.equal(r.status, 1, r.stderr);

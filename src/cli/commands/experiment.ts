@@ -1,28 +1,37 @@
 /**
  * Experiments that reproduce a claim of the papers:
- *   r1ts experiment fp8 [--steps N] [--json] [--baseline fp32|bf16] ...
- * trains the same small DeepSeek-V3 from the same seed and data in high precision and in FP8 (src/fp8/experiment.ts)
+ *   r1ts experiment fp8 [--steps N] [--json] [--baseline fp32|bf16] [--preset tiny [--out DIR]] ...
+ * trains the same small DeepSeek-V3 from the same seed and data in high precision and in FP8 (src/fp8/experiment.ts):
+ * a toy on synthetic data, or with --preset the preset's model on its built-in corpus through `pretrain` (resumable)
  * and reports the relative loss gap (final and along the EMA-smoothed curve), the saved-activation bytes of each mode
  * (as the Linear ops account them, and as measured on the autograd graph), and the K = 4096 accumulation error with and
  * without promotion. Progress goes to stderr; --json prints one object.
  */
 import type { Command } from 'commander';
-import { type Fp8ExperimentResult, type GraphMemory, type LossGap, runFp8Experiment } from '../../fp8/experiment.js';
+import * as path from 'node:path';
+import { type Fp8ExperimentResult, type GraphMemory, type LossGap, runFp8Experiment, runFp8PresetExperiment } from '../../fp8/experiment.js';
 import type { AccumulationErrorResult } from '../../fp8/gemm.js';
 
 interface Fp8Flags {
-  steps: string;
+  steps?: string;
   baseline: string;
   seed: string;
-  batch: string;
-  seqLen: string;
-  lr: string;
+  batch?: string;
+  seqLen?: string;
+  lr?: string;
   moments: string;
-  scaleFmt: string;
-  promoteEvery: string;
+  scaleFmt?: string;
+  promoteEvery?: string;
   reference: boolean;
+  preset?: string;
+  out?: string;
   json?: boolean;
 }
+
+/** Flags of the synthetic run that a preset sets itself (the preset runs go through `pretrain`). */
+const SYNTHETIC_ONLY: [keyof Fp8Flags, string][] = [
+  ['batch', '--batch'], ['seqLen', '--seq-len'], ['lr', '--lr'], ['scaleFmt', '--scale-fmt'], ['promoteEvery', '--promote-every'],
+];
 
 function posInt(s: string, flag: string): number {
   const v = Number(s);
@@ -65,7 +74,8 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
     `  ${s.precision.padEnd(5)} final loss ${s.finalLoss.toFixed(4)}  EMA ${s.finalEma.toFixed(4)}  saved Linear inputs ${bytes(s.saved.bytes).padStart(12)}` +
     `  ${Math.round(s.msPerStep)} ms/step  (AdamW moments ${s.moments})`;
   return [
-    `FP8 vs ${b.precision.toUpperCase()}: DeepSeek-V3 toy (${r.parameters.toLocaleString('en-US')} parameters), ${r.steps} steps x ${r.tokensPerStep} tokens, same seed and data`,
+    `FP8 vs ${b.precision.toUpperCase()}: ${r.setup} (${r.parameters.toLocaleString('en-US')} parameters), ${r.steps} steps x ${r.tokensPerStep} tokens, same seed and data`,
+    ...(r.runDirs ? [`runs: ${Object.values(r.runDirs).join(', ')}`] : []),
     run(b),
     run(f),
     ...(r.reference ? [run(r.reference)] : []),
@@ -86,37 +96,53 @@ export function registerExperiment(program: Command): void {
   const exp = program.command('experiment').description('reproduce a claim of the DeepSeek papers at small scale');
   exp
     .command('fp8')
-    .description('train the same toy DeepSeek-V3 in high precision and in FP8; report the loss gap, activation memory and GEMM accumulation error')
-    .option('--steps <n>', 'optimizer steps per run', '400')
+    .description('train the same DeepSeek-V3 in high precision and in FP8 (a toy on synthetic data, or --preset); report the loss gap, activation memory and GEMM accumulation error')
+    .option('--steps <n>', 'optimizer steps per run (default 400; with --preset the preset\'s)')
     .option('--baseline <p>', 'high-precision run: fp32 or bf16', 'fp32')
     .option('--seed <n>', 'seed of the init and the data', '0')
-    .option('--batch <n>', 'sequences per step', '8')
-    .option('--seq-len <n>', 'tokens per sequence', '32')
-    .option('--lr <x>', 'peak learning rate', '3e-3')
+    .option('--batch <n>', 'sequences per step (default 8)')
+    .option('--seq-len <n>', 'tokens per sequence (default 32)')
+    .option('--lr <x>', 'peak learning rate (default 3e-3)')
     .option('--moments <m>', 'AdamW moments of the FP8 run: bf16 (V3) or fp32', 'bf16')
-    .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3) or ue8m0 (powers of two, V3.1)', 'fp32')
-    .option('--promote-every <n>', 'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128)', '128')
+    .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3, default) or ue8m0 (powers of two, V3.1)')
+    .option('--promote-every <n>', 'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128; default 128)')
     .option('--no-reference', 'skip the reference run (the other high precision, whose gap is the yardstick)')
+    .option('--preset <name>', "instead of the toy: pretrain a preset's model on its built-in corpus (e.g. tiny), once per precision")
+    .option('--out <dir>', 'with --preset: where the runs go (default runs/fp8-experiment-NAME); completed runs there are reused, interrupted ones resumed')
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Fp8Flags) => {
       const seed = Number(o.seed);
       if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`experiment fp8: --seed must be a non-negative integer, got '${o.seed}'`);
-      const lr = Number(o.lr);
-      if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`experiment fp8: --lr must be a positive number, got '${o.lr}'`);
-      const promoteEvery = posInt(o.promoteEvery, '--promote-every');
-      if (128 % promoteEvery !== 0) throw new Error(`experiment fp8: --promote-every must divide the 128-wide scale tiles, got ${promoteEvery}`);
-      const r = await runFp8Experiment({
-        steps: posInt(o.steps, '--steps'),
-        baseline: choice(o.baseline, '--baseline', ['fp32', 'bf16'] as const),
-        seed,
-        batch: posInt(o.batch, '--batch'),
-        seqLen: posInt(o.seqLen, '--seq-len'),
-        lr,
-        moments: choice(o.moments, '--moments', ['fp32', 'bf16'] as const),
-        fp8: { scaleFmt: choice(o.scaleFmt, '--scale-fmt', ['fp32', 'ue8m0'] as const), promoteEvery },
-        reference: o.reference,
-        log: (l) => process.stderr.write(l + '\n'),
-      });
+      const steps = o.steps === undefined ? undefined : posInt(o.steps, '--steps');
+      const baseline = choice(o.baseline, '--baseline', ['fp32', 'bf16'] as const);
+      const moments = choice(o.moments, '--moments', ['fp32', 'bf16'] as const);
+      const log = (l: string): void => void process.stderr.write(l + '\n');
+      let r: Fp8ExperimentResult;
+      if (o.preset !== undefined) {
+        for (const [k, flag] of SYNTHETIC_ONLY) {
+          if (o[k] !== undefined) throw new Error(`experiment fp8: ${flag} does not apply with --preset (the preset's runs use its own settings and V3's FP8 defaults)`);
+        }
+        const outDir = o.out ?? path.join('runs', `fp8-experiment-${o.preset}`);
+        r = await runFp8PresetExperiment({ preset: o.preset, outDir, steps, baseline, seed, moments, reference: o.reference, log });
+      } else {
+        if (o.out !== undefined) throw new Error('experiment fp8: --out needs --preset (the synthetic runs are not kept)');
+        const lr = Number(o.lr ?? '3e-3');
+        if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`experiment fp8: --lr must be a positive number, got '${o.lr}'`);
+        const promoteEvery = posInt(o.promoteEvery ?? '128', '--promote-every');
+        if (128 % promoteEvery !== 0) throw new Error(`experiment fp8: --promote-every must divide the 128-wide scale tiles, got ${promoteEvery}`);
+        r = await runFp8Experiment({
+          steps,
+          baseline,
+          seed,
+          batch: posInt(o.batch ?? '8', '--batch'),
+          seqLen: posInt(o.seqLen ?? '32', '--seq-len'),
+          lr,
+          moments,
+          fp8: { scaleFmt: choice(o.scaleFmt ?? 'fp32', '--scale-fmt', ['fp32', 'ue8m0'] as const), promoteEvery },
+          reference: o.reference,
+          log,
+        });
+      }
       if (o.json) console.log(JSON.stringify(r));
       else for (const l of formatFp8Report(r)) console.log(l);
     });
