@@ -49,6 +49,12 @@ export interface CorpusOptions {
   mix?: Partial<Record<DocKind, number>>;
   /** Prompt template with `{prompt}` (default R1-Zero). */
   template?: string;
+  /**
+   * Share of the worked and partial documents written with `template`; the others use the short form
+   * `User: {prompt} Assistant:` (the template's tail), which packs about twice as many problems into the same tokens.
+   * Default 1 (every document has the full template).
+   */
+  templateShare?: number;
 }
 
 export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15 };
@@ -65,6 +71,9 @@ export function parseMix(spec: string): Partial<Record<DocKind, number>> {
   }
   return out;
 }
+
+/** The short prompt form of `templateShare`. */
+export const SHORT_TEMPLATE = 'User: {prompt} Assistant:';
 
 const uniform = (rng: Rng): number => rng.uniform(1, 'float64')[0];
 
@@ -127,6 +136,8 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
   if (!Number.isInteger(opts.n) || opts.n < 0) throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
   const template = opts.template ?? R1_ZERO_TEMPLATE;
+  const templateShare = opts.templateShare ?? 1;
+  if (!(templateShare >= 0 && templateShare <= 1)) throw new Error(`corpus: templateShare must be in [0, 1], got ${templateShare}`);
   const next = new Map<string, number>(); // next problem index per task
   const draw = (ti: number) => {
     const t = tasks[ti];
@@ -158,7 +169,8 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     }
     const p = draw(ti);
     const solution = task.solution(p, d);
-    const prompt = formatPrompt(p.prompt, template);
+    // no draw when every document has the template: the stream of earlier versions
+    const prompt = formatPrompt(p.prompt, templateShare === 1 || uniform(rng) < templateShare ? template : SHORT_TEMPLATE);
     if (kind === 'worked') {
       yield { text: `${prompt} ${solution}`, kind, task: task.name, ids: [p.id] };
       continue;

@@ -81,6 +81,17 @@ describe('built-in corpus', () => {
     assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: 'lineq=1' })], /names task 'lineq', which is not in the corpus/);
     assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: 'add=x' })], /add: difficulty must be N or A-B, got 'x'/);
   });
+
+  it('writes a share of the worked documents with the short prompt form', () => {
+    const docs = [...corpusDocuments({ tasks: ['lineq'], n: 1000, seed: 3, mix: { worked: 1 }, templateShare: 0.25 })];
+    const full = docs.filter((d) => d.text.startsWith('A conversation between User and Assistant.')).length / docs.length;
+    assert.ok(Math.abs(full - 0.25) < 0.05, `full-template share ${full}`);
+    for (const d of docs) {
+      assert.match(d.text, /^(A conversation between User and Assistant\. .* )?User: Solve for x: .*\. Assistant: <think>\n/s);
+      assert.ok(isR1Format(completion(d.text)), d.text);
+    }
+    assert.throws(() => [...corpusDocuments({ tasks: ['lineq'], n: 1, templateShare: 1.5 })], /templateShare must be in \[0, 1\], got 1.5/);
+  });
 });
 
 describe('r1ts data CLI', () => {

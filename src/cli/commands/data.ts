@@ -56,6 +56,7 @@ interface CorpusOpts {
   seed: string;
   difficulty?: string;
   mix?: string;
+  templateShare: string;
   quiet?: boolean;
 }
 
@@ -66,7 +67,8 @@ async function corpusCommand(o: CorpusOpts): Promise<void> {
   const seed = int('--seed', o.seed) as number;
   const p = progress(o.quiet);
   const t0 = performance.now();
-  const stats = await writeCorpus(o.out, { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined }, (docs, bytes) =>
+  const templateShare = Number(o.templateShare);
+  const stats = await writeCorpus(o.out, { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined, templateShare }, (docs, bytes) =>
     p.update(`corpus: ${docs}/${n} documents, ${mb(bytes)}`),
   );
   p.done();
@@ -233,6 +235,7 @@ export function registerData(program: Command): void {
     .option('--seed <s>', 'random seed', '0')
     .option('--difficulty <d>', "N or A-B for every task, or per task (lineq=1-2,add=1-3); default: each task's corpus range")
     .option('--mix <shares>', `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15`)
+    .option('--template-share <x>', 'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"', '1')
     .option('--quiet', 'no progress output')
     .action(corpusCommand);
   data
