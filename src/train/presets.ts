@@ -4,6 +4,7 @@
  * shared expert, one MTP module) trained on the built-in reasoning corpus in about 10 minutes on 2 cores.
  * `small` is the same recipe, wider and longer.
  */
+import type { CorpusOptions } from '../data/corpus.js';
 import type { TrainConfig } from './trainer.js';
 import { DEFAULT_TRAIN_CONFIG } from './trainer.js';
 
@@ -16,6 +17,8 @@ export interface Preset {
   vocabSize: number;
   /** Built-in corpus documents to generate. */
   corpusDocs: number;
+  /** The built-in corpus: tasks (weighted), difficulties, document kinds, prompt forms (n and seed come from the run). */
+  corpus: Omit<CorpusOptions, 'n' | 'seed'>;
 }
 
 const tinyModel = {
@@ -50,6 +53,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     model: tinyModel,
     vocabSize: 512,
     corpusDocs: 20000,
+    corpus: { tasks: ['mix'] },
     train: {
       ...DEFAULT_TRAIN_CONFIG,
       steps: 500,
@@ -85,6 +89,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     },
     vocabSize: 1024,
     corpusDocs: 60000,
+    corpus: { tasks: ['mix'] },
     train: {
       ...DEFAULT_TRAIN_CONFIG,
       steps: 2000,

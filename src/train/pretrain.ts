@@ -105,7 +105,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       const corpus = path.join(o.outDir, 'data', 'corpus.jsonl');
       fs.mkdirSync(path.dirname(corpus), { recursive: true });
       const t0 = performance.now();
-      const stats = await writeCorpus(corpus, { tasks: ['mix'], n: preset.corpusDocs, seed });
+      const stats = await writeCorpus(corpus, { ...preset.corpus, n: preset.corpusDocs, seed });
       log(`corpus: ${stats.docs.toLocaleString('en-US')} documents (${(stats.bytes / 1e6).toFixed(1)} MB) of the built-in tasks -> ${corpus} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       data = [corpus];
     }
