@@ -37,7 +37,7 @@ import { getBackend } from '../backend/registry.js';
 import { nativeInfo, setNativeThreads } from '../backend/native/index.js';
 import { type AccumulationErrorResult, accumulationError } from './gemm.js';
 import { type Fp8LinearOptions, type SavedActivationStats, savedActivations } from './linear.js';
-import { type Precision, PRECISIONS, setModelPrecision } from './precision.js';
+import { type Precision, type PrecisionOptions, PRECISIONS, setModelPrecision } from './precision.js';
 import { heldArrayBufferBytes } from '../tensor/memory.js';
 
 /** EMA-smoothed curve, s_0 = x_0, s_t = beta s_{t-1} + (1 - beta) x_t (the paper smooths with 0.9). */
@@ -141,6 +141,8 @@ export interface Fp8ExperimentOptions {
   config?: DeepseekConfig;
   /** FP8 GEMM options (scales, accumulator, N_C). */
   fp8?: Fp8LinearOptions;
+  /** V3's FP8 special cases (E5M6 attention-output cache, SwiGLU recompute, FP8 dispatch; default true). */
+  specialCases?: boolean;
   /** K of the accumulation check (default 4096). */
   gemmK?: number;
   /** Where the trainer writes metrics and checkpoints (default: a temporary directory, removed afterwards). */
@@ -178,8 +180,8 @@ export interface GraphMemory {
  * Measures what the autograd graph of `model.computeLoss(inputs, targets)` holds in `precision` (switches the model's
  * precision). One unmeasured pass first, so that one-time caches are not counted.
  */
-export function measureGraphMemory(model: DeepseekV3, precision: Precision, inputs: Tensor, targets: Tensor, fp8?: Fp8LinearOptions): GraphMemory {
-  setModelPrecision(model, precision, { fp8 });
+export function measureGraphMemory(model: DeepseekV3, precision: Precision, inputs: Tensor, targets: Tensor, opts: PrecisionOptions = {}): GraphMemory {
+  setModelPrecision(model, precision, opts);
   const forward = (): Tensor => model.computeLoss(inputs, targets).loss;
   forward();
   savedActivations.reset();
@@ -188,10 +190,10 @@ export function measureGraphMemory(model: DeepseekV3, precision: Precision, inpu
 }
 
 /** `measureGraphMemory` for fp32, bf16 and fp8 on fresh models of `config` (seed `seed`), one batch. */
-export function graphMemoryByPrecision(config: DeepseekConfig, inputs: Tensor, targets: Tensor, seed: number, fp8?: Fp8LinearOptions): GraphMemory[] {
+export function graphMemoryByPrecision(config: DeepseekConfig, inputs: Tensor, targets: Tensor, seed: number, opts: PrecisionOptions = {}): GraphMemory[] {
   return PRECISIONS.map((p) => {
     manualSeed(seed);
-    return measureGraphMemory(new DeepseekV3(config, { seed }), p, inputs, targets, fp8);
+    return measureGraphMemory(new DeepseekV3(config, { seed }), p, inputs, targets, opts);
   });
 }
 
@@ -271,7 +273,8 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     manualSeed(seed);
     const model = new DeepseekV3(cfg, { seed });
     parameters = model.numParameters();
-    setModelPrecision(model, precision, { fp8: o.fp8 }); // here rather than TrainConfig.precision, to pass the FP8 options
+    // here rather than TrainConfig.precision, to pass the FP8 options
+    setModelPrecision(model, precision, { fp8: o.fp8, v3SpecialCases: o.specialCases });
     const t0 = performance.now();
     const r = await train({
       outDir: path.join(root, precision),
@@ -312,10 +315,10 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     const gemm = gemmCheck(o.gemmK ?? 4096, seed, o.fp8, log);
     log('graph memory: one forward pass per precision');
     const mb = new SyntheticSource(seed + 1, seqLen, cfg.vocab_size).next(batch);
-    const memory = graphMemoryByPrecision(cfg, mb.inputs, mb.targets, seed, o.fp8);
+    const memory = graphMemoryByPrecision(cfg, mb.inputs, mb.targets, seed, { fp8: o.fp8, v3SpecialCases: o.specialCases });
     const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
     return {
-      setup: 'DeepSeek-V3 toy, synthetic data', runDirs: null, steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap,
+      setup: `DeepSeek-V3 toy, synthetic data${o.specialCases === false ? ', FP8 without the V3 special cases' : ''}`, runDirs: null, steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap,
       savedRatio: baseline.saved.bytes / fp8.saved.bytes, memory, graphRatio: graphOf(baselinePrecision) / graphOf('fp8'), gemm,
     };
   } finally {

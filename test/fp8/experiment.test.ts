@@ -82,6 +82,11 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.match(text, /autograd graph after one forward pass/);
   assert.match(text, new RegExp(`fp32 / fp8: ${r.graphRatio.toFixed(2)}x`));
   assert.match(text, /yardstick \(bf16 - fp32\) \/ fp32: final [+-]/);
+  // the ablation: plain FP8 Linears keep each MLP input twice (w1, w3) and w2's input, and no E5M6
+  const plain = await runFp8Experiment({ steps: 1, batch: 2, seqLen: 8, config: toyConfig(), gemmK: 128, reference: false, specialCases: false });
+  assert.match(plain.setup, /without the V3 special cases/);
+  assert.deepEqual(plain.baseline.losses, r.baseline.losses.slice(0, 1), 'same fp32 run');
+  assert.ok(plain.fp8.saved.bytes > r.fp8.saved.bytes, `${plain.fp8.saved.bytes} vs ${r.fp8.saved.bytes}`);
 });
 
 test('runFp8PresetExperiment: pretrain runs per precision on the same data; gaps from metrics.jsonl; reused, resumed, checked', async () => {
@@ -140,6 +145,7 @@ test('r1ts experiment fp8: flag errors are one line that names the flag', () => 
     [['--scale-fmt', 'e8'], /--scale-fmt must be one of fp32, ue8m0/],
     [['--preset', 'tiny', '--batch', '4'], /--batch does not apply with --preset/],
     [['--out', 'somewhere'], /--out needs --preset/],
+    [['--preset', 'tiny', '--no-special-cases'], /--no-special-cases does not apply with --preset/],
     [['--preset', 'huge'], /unknown preset 'huge'/],
   ] as const) {
     const r = cli(...args);

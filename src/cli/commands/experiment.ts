@@ -23,6 +23,7 @@ interface Fp8Flags {
   scaleFmt?: string;
   promoteEvery?: string;
   reference: boolean;
+  specialCases: boolean;
   preset?: string;
   out?: string;
   json?: boolean;
@@ -31,6 +32,7 @@ interface Fp8Flags {
 /** Flags of the synthetic run that a preset sets itself (the preset runs go through `pretrain`). */
 const SYNTHETIC_ONLY: [keyof Fp8Flags, string][] = [
   ['batch', '--batch'], ['seqLen', '--seq-len'], ['lr', '--lr'], ['scaleFmt', '--scale-fmt'], ['promoteEvery', '--promote-every'],
+  ['specialCases', '--no-special-cases'],
 ];
 
 function posInt(s: string, flag: string): number {
@@ -107,6 +109,7 @@ export function registerExperiment(program: Command): void {
     .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3, default) or ue8m0 (powers of two, V3.1)')
     .option('--promote-every <n>', 'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128; default 128)')
     .option('--no-reference', 'skip the reference run (the other high precision, whose gap is the yardstick)')
+    .option('--no-special-cases', "FP8 without V3's special cases (E5M6 attention-output cache, SwiGLU recompute, FP8 dispatch): plain FP8 Linears")
     .option('--preset <name>', "instead of the toy: pretrain a preset's model on its built-in corpus (e.g. tiny), once per precision")
     .option('--out <dir>', 'with --preset: where the runs go (default runs/fp8-experiment-NAME); completed runs there are reused, interrupted ones resumed')
     .option('--json', 'print the result as one JSON object')
@@ -120,7 +123,7 @@ export function registerExperiment(program: Command): void {
       let r: Fp8ExperimentResult;
       if (o.preset !== undefined) {
         for (const [k, flag] of SYNTHETIC_ONLY) {
-          if (o[k] !== undefined) throw new Error(`experiment fp8: ${flag} does not apply with --preset (the preset's runs use its own settings and V3's FP8 defaults)`);
+          if (k === 'specialCases' ? !o.specialCases : o[k] !== undefined) throw new Error(`experiment fp8: ${flag} does not apply with --preset (the preset's runs use its own settings and V3's FP8 defaults)`);
         }
         const outDir = o.out ?? path.join('runs', `fp8-experiment-${o.preset}`);
         r = await runFp8PresetExperiment({ preset: o.preset, outDir, steps, baseline, seed, moments, reference: o.reference, log });
@@ -140,6 +143,7 @@ export function registerExperiment(program: Command): void {
           moments,
           fp8: { scaleFmt: choice(o.scaleFmt ?? 'fp32', '--scale-fmt', ['fp32', 'ue8m0'] as const), promoteEvery },
           reference: o.reference,
+          specialCases: o.specialCases,
           log,
         });
       }
