@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { add, enableGrad, isGradEnabled, mul, noGrad, ones, sum, tensor } from '../../src/index.js';
+import { Tensor, add, enableGrad, isGradEnabled, mul, noGrad, ones, sum, tensor } from '../../src/index.js';
+import { record } from '../../src/tensor/tensor.js';
 
 describe('autograd engine', () => {
   it('computes gradients of a scalar', () => {
@@ -76,6 +77,12 @@ describe('autograd engine', () => {
     assert.equal(h2.grad, null);
     assert.equal(h.isLeaf, false);
     assert.equal(x.isLeaf, true);
+  });
+
+  it('a backward rule returning a wrongly shaped gradient is an error naming the op, the input and both shapes', () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const y = record(new Tensor(Float32Array.from([2, 4, 6]), [3]), 'badOp', [x], () => [tensor([1, 1])]);
+    assert.throws(() => y.sum().backward(), /backward of badOp: gradient for input 0 has shape \[2\], expected \[3\]/);
   });
 
   it('integer results carry no graph', () => {
