@@ -10,11 +10,12 @@
  *
  * Workers run worker.ts through tsx when this file runs as TypeScript (tests) and the compiled dist/ worker otherwise.
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Tensor } from '../tensor/tensor.js';
 import '../tensor/index.js'; // ops on tensors + the backend choice (R1TS_BACKEND), as in the workers
 import { getBackend } from '../backend/registry.js';
+import { startWorkerScript } from './spawn.js';
 import { type Method, type Schedule, buildSchedule, rankOf, stagesOfRank } from './schedule.js';
 import { type PipelineModel, type PipelineModelSpec, type StageModule, loadPipelineModel } from './stage.js';
 import { type Costs, type SimResult, resultFromTimelines } from './simulate.js';
@@ -50,18 +51,9 @@ export interface PipelineStepResult {
 const toTensors = (named: NamedPayloads): StageTensors => new Map(named.map(([n, p]) => [n, fromPayload(p)]));
 const toNamed = (m: StageTensors): NamedPayloads => [...m].map(([n, t]) => [n, toPayload(t)]);
 
-/**
- * Starts the worker script: dist/parallel/worker.js when compiled; when this file runs as TypeScript the worker must
- * load worker.ts, and node 20 does not apply `--import tsx` to worker threads, so a two-line ES module entry registers
- * tsx in the worker first.
- */
+/** Starts the rank's worker script (./worker.ts through tsx under TypeScript, dist/parallel/worker.js compiled). */
 function startWorker(workerData: WorkerInit, transferList: MessagePort[]): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here), { workerData, transferList });
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./worker.ts', here).href;
-  const entry = `const { register } = await import(${JSON.stringify(api)});\nregister();\nawait import(${JSON.stringify(target)});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(entry)}`), { workerData, transferList });
+  return startWorkerScript(import.meta.url, 'worker', { workerData, transferList });
 }
 
 /** Splits rows of `t` into n equal micro-batches (copies). */

@@ -207,6 +207,15 @@ function accumulate(a: Tensor | undefined | null, b: Tensor): Tensor {
   return a ? Tensor.fromData(runKernel('add', a, b)) : b;
 }
 
+/**
+ * Adds `g` to a leaf's `.grad` exactly as `backward` does (the first gradient is taken as is, later ones are added with
+ * the 'add' kernel), so gradients computed elsewhere (data-parallel workers) sum to the same bits as accumulation here.
+ */
+export function accumulateGrad(leaf: Tensor, g: Tensor): void {
+  if (!sameShape(g.shape, leaf.shape)) throw new RangeError(`accumulateGrad: gradient shape ${shapeStr(g.shape)} does not match tensor shape ${shapeStr(leaf.shape)}`);
+  leaf.grad = accumulate(leaf.grad, g);
+}
+
 /** Whether gradients flow into this node now (a leaf's requiresGrad is read at backward time). */
 function live(n: GradNode | null): n is GradNode {
   return n !== null && (!(n instanceof Tensor) || n.requiresGrad);

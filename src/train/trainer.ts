@@ -6,12 +6,15 @@
  * Rollback: when a step's loss is a spike (see spike.ts) or its gradient norm is not finite, the update is not applied;
  * the model, optimizer and trainer state go back to the last checkpoint, while the data stream keeps its current
  * position, so the offending batches are skipped. Each rollback is logged; too many in a row is an error.
+ *
+ * Data parallelism (`workers` > 1): the micro-batches of a step are computed by this thread and workers - 1 worker
+ * threads holding replicas of the model (./data_parallel.ts), with the same numbers as `workers: 1` bit for bit;
+ * everything else (data, clipping, AdamW, rollback, checkpoints, validation) stays in this thread.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/tensor.js';
-import { mul } from '../tensor/ops/elementwise.js';
 import { getDefaultGenerator, type GeneratorState } from '../tensor/random.js';
 import { DeepseekV3, loadImbalance, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
@@ -19,6 +22,7 @@ import { type ScheduleConfig, batchSizeAt, gammaAt, lrAt, mtpLambdaAt, scaledV3S
 import { SpikeDetector, type SpikeOptions, type SpikeState } from './spike.js';
 import { type Precision, setModelPrecision } from '../fp8/precision.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { DataParallel, type MicroBatch, runMicroBatch } from './data_parallel.js';
 
 /** A deterministic stream of (inputs, targets) batches whose position can be saved and restored. */
 export interface BatchSource {
@@ -62,6 +66,11 @@ export interface TrainConfig {
   precision?: Precision;
   /** AdamW moment storage: 'fp32' (default) or 'bf16' (DeepSeek-V3). */
   optimizerMoments?: 'fp32' | 'bf16';
+  /**
+   * Threads that compute micro-batches (default 1: this thread only). N > 1: this thread and N - 1 worker threads with
+   * replicas of the model, one-thread kernels each; the same numbers as 1 (./data_parallel.ts).
+   */
+  workers?: number;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'steps' | 'seqLen' | 'batchStart' | 'batchEnd' | 'microBatch' | 'peakLr' | 'warmupSteps'> = {
@@ -231,105 +240,105 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   let consecutiveRollbacks = 0;
   const runStart = performance.now();
   const startStep = st.step;
-
-  while (st.step < c.steps) {
-    const t0 = performance.now();
-    const batch = batchSizeAt(schedule, st.tokens);
-    const lr = lrAt(schedule, st.step, st.tokens);
-    const lambda = c.mtpLambda ?? mtpLambdaAt(schedule, st.tokens);
-    const gamma = c.gamma ?? gammaAt(schedule, st.tokens);
-    let loss = 0;
-    let main = 0;
-    let mtp = 0;
-    let bal = 0;
-    let hasMtp = false;
-    model.train();
-    for (let done = 0; done < batch; ) {
-      const mb = Math.min(c.microBatch, batch - done);
-      const b = await a.train.next(mb);
-      if (!b) throw new Error('train: the training data ran out (the source returned no batch)');
-      const { inputs, targets } = b;
-      const w = mb / batch;
-      if (model instanceof DeepseekV3) {
-        const r = model.computeLoss(inputs, targets, { balanceAlpha: c.balanceAlpha, mtpLambda: lambda });
-        mul(r.loss, w).backward();
-        loss += r.loss.item() * w;
+  const dp = (c.workers ?? 1) > 1 ? await DataParallel.create({ model, workers: c.workers!, precision: c.precision }) : null;
+  try {
+    while (st.step < c.steps) {
+      const t0 = performance.now();
+      const batch = batchSizeAt(schedule, st.tokens);
+      const lr = lrAt(schedule, st.step, st.tokens);
+      const lambda = c.mtpLambda ?? mtpLambdaAt(schedule, st.tokens);
+      const gamma = c.gamma ?? gammaAt(schedule, st.tokens);
+      let loss = 0;
+      let main = 0;
+      let mtp = 0;
+      let bal = 0;
+      let hasMtp = false;
+      model.train();
+      const micro: MicroBatch[] = [];
+      for (let done = 0; done < batch; ) {
+        const mb = Math.min(c.microBatch, batch - done);
+        const b = await a.train.next(mb);
+        if (!b) throw new Error('train: the training data ran out (the source returned no batch)');
+        micro.push({ inputs: b.inputs, targets: b.targets, weight: mb / batch });
+        done += mb;
+      }
+      const settings = { balanceAlpha: c.balanceAlpha, mtpLambda: lambda };
+      const results = dp ? await dp.run(micro, settings) : micro.map((m) => runMicroBatch(model, m, settings));
+      results.forEach((r, i) => {
+        const w = micro[i].weight;
+        loss += r.loss * w;
         main += r.mainLoss * w;
         bal += r.balanceLoss * w;
-        if (r.mtpLosses.length) {
+        if (r.mtpLoss !== null) {
           hasMtp = true;
-          mtp += r.mtpLosses[0] * w;
+          mtp += r.mtpLoss * w;
         }
-      } else {
-        const r = model.computeLoss(inputs, targets);
-        mul(r.loss, w).backward();
-        loss += r.mainLoss * w;
-        main += r.mainLoss * w;
+      });
+      const gradNorm = clipGradNorm(params.map(([, p]) => p), c.clip);
+      const spike = detector.isSpike(main) || !Number.isFinite(gradNorm);
+      if (spike) {
+        opt.zeroGrad();
+        const last = latestCheckpoint(ckptRoot);
+        consecutiveRollbacks++;
+        const why = !Number.isFinite(main) ? `non-finite loss ${main}` : !Number.isFinite(gradNorm) ? `non-finite gradient norm ${gradNorm}` : `loss ${main.toFixed(4)} far above its running mean ${detector.state.mean.toFixed(4)}`;
+        if (consecutiveRollbacks > c.spike.maxRollbacks || !last) {
+          throw new Error(`train: step ${st.step + 1}: ${why}; gave up after ${consecutiveRollbacks - 1} rollbacks in a row`);
+        }
+        const skippedAt = st.step + 1;
+        await restoreFrom(last.dir, true);
+        st.rollbacks++;
+        const ev: StepMetrics = {
+          step: skippedAt, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
+          tokensPerSec: 0, msPerStep: performance.now() - t0, imbalance: null,
+          event: `rollback to step ${last.step}: ${why}; skipped the batch(es) of step ${skippedAt}`,
+        };
+        log(`step ${skippedAt}: SPIKE (${why}) -> rolled back to step ${last.step}, skipping its batch(es)`);
+        writeMetrics(ev);
+        history.push(ev);
+        continue;
       }
-      done += mb;
-    }
-    const gradNorm = clipGradNorm(params.map(([, p]) => p), c.clip);
-    const spike = detector.isSpike(main) || !Number.isFinite(gradNorm);
-    if (spike) {
+      consecutiveRollbacks = 0;
+      opt.step(lr);
       opt.zeroGrad();
-      const last = latestCheckpoint(ckptRoot);
-      consecutiveRollbacks++;
-      const why = !Number.isFinite(main) ? `non-finite loss ${main}` : !Number.isFinite(gradNorm) ? `non-finite gradient norm ${gradNorm}` : `loss ${main.toFixed(4)} far above its running mean ${detector.state.mean.toFixed(4)}`;
-      if (consecutiveRollbacks > c.spike.maxRollbacks || !last) {
-        throw new Error(`train: step ${st.step + 1}: ${why}; gave up after ${consecutiveRollbacks - 1} rollbacks in a row`);
+      let imbalance: number | null = null;
+      if (isDeepseek) {
+        const loads = (model as DeepseekV3).updateRouterBias(gamma);
+        if (loads.length) imbalance = loads.reduce((s, l) => s + loadImbalance(l), 0) / loads.length;
       }
-      const skippedAt = st.step + 1;
-      await restoreFrom(last.dir, true);
-      st.rollbacks++;
-      const ev: StepMetrics = {
-        step: skippedAt, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
-        tokensPerSec: 0, msPerStep: performance.now() - t0, imbalance: null,
-        event: `rollback to step ${last.step}: ${why}; skipped the batch(es) of step ${skippedAt}`,
+      detector.observe(main);
+      st.step++;
+      st.tokens += batch * c.seqLen;
+      const ms = performance.now() - t0;
+      const m: StepMetrics = {
+        step: st.step, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
+        tokensPerSec: (batch * c.seqLen) / (ms / 1000), msPerStep: ms, imbalance,
       };
-      log(`step ${skippedAt}: SPIKE (${why}) -> rolled back to step ${last.step}, skipping its batch(es)`);
-      writeMetrics(ev);
-      history.push(ev);
-      continue;
+      if (a.val && (st.step % c.evalEvery === 0 || st.step === c.steps)) {
+        m.valLoss = await validationLoss(model, a.val, valStart, c.evalBatches, c.microBatch);
+        st.lastValLoss = m.valLoss;
+      }
+      writeMetrics(m);
+      history.push(m);
+      if (tty) process.stderr.write('\r\x1b[K');
+      log(
+        `step ${String(st.step).padStart(String(c.steps).length)}/${c.steps}  loss ${main.toFixed(4)}` +
+          (m.mtpLoss !== null ? `  mtp ${m.mtpLoss.toFixed(4)}` : '') +
+          (m.valLoss !== undefined ? `  val ${m.valLoss.toFixed(4)}` : '') +
+          `  lr ${lr.toExponential(2)}  ${Math.round(m.tokensPerSec)} tok/s  ${Math.round(ms)} ms/step` +
+          (imbalance !== null ? `  imbalance ${imbalance.toFixed(2)}` : ''),
+      );
+      if (tty) {
+        const done = (st.step - startStep) / Math.max(1, c.steps - startStep);
+        const eta = ((performance.now() - runStart) / Math.max(1e-9, done)) * (1 - done);
+        process.stderr.write(`${bar(st.step / c.steps)} ${(100 * st.step / c.steps).toFixed(0)}%  eta ${Math.round(eta / 1000)} s`);
+      }
+      a.onStep?.(m);
+      if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
+        saveCheckpoint({ root: ckptRoot, step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
+      }
     }
-    consecutiveRollbacks = 0;
-    opt.step(lr);
-    opt.zeroGrad();
-    let imbalance: number | null = null;
-    if (isDeepseek) {
-      const loads = (model as DeepseekV3).updateRouterBias(gamma);
-      if (loads.length) imbalance = loads.reduce((s, l) => s + loadImbalance(l), 0) / loads.length;
-    }
-    detector.observe(main);
-    st.step++;
-    st.tokens += batch * c.seqLen;
-    const ms = performance.now() - t0;
-    const m: StepMetrics = {
-      step: st.step, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
-      tokensPerSec: (batch * c.seqLen) / (ms / 1000), msPerStep: ms, imbalance,
-    };
-    if (a.val && (st.step % c.evalEvery === 0 || st.step === c.steps)) {
-      m.valLoss = await validationLoss(model, a.val, valStart, c.evalBatches, c.microBatch);
-      st.lastValLoss = m.valLoss;
-    }
-    writeMetrics(m);
-    history.push(m);
-    if (tty) process.stderr.write('\r\x1b[K');
-    log(
-      `step ${String(st.step).padStart(String(c.steps).length)}/${c.steps}  loss ${main.toFixed(4)}` +
-        (m.mtpLoss !== null ? `  mtp ${m.mtpLoss.toFixed(4)}` : '') +
-        (m.valLoss !== undefined ? `  val ${m.valLoss.toFixed(4)}` : '') +
-        `  lr ${lr.toExponential(2)}  ${Math.round(m.tokensPerSec)} tok/s  ${Math.round(ms)} ms/step` +
-        (imbalance !== null ? `  imbalance ${imbalance.toFixed(2)}` : ''),
-    );
-    if (tty) {
-      const done = (st.step - startStep) / Math.max(1, c.steps - startStep);
-      const eta = ((performance.now() - runStart) / Math.max(1e-9, done)) * (1 - done);
-      process.stderr.write(`${bar(st.step / c.steps)} ${(100 * st.step / c.steps).toFixed(0)}%  eta ${Math.round(eta / 1000)} s`);
-    }
-    a.onStep?.(m);
-    if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
-      saveCheckpoint({ root: ckptRoot, step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
-    }
+  } finally {
+    await dp?.close();
   }
   if (tty) process.stderr.write('\r\x1b[K');
   const lastTrain = [...history].reverse().find((h) => !h.event);

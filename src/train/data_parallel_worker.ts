@@ -1,0 +1,64 @@
+/**
+ * One data-parallel rank in a worker thread: a replica of the model (built from the main model's config, switched to
+ * the same precision) that, per step, copies the current parameters and buffers in from the shared buffer, runs
+ * forward and backward of each micro-batch it is given with `.grad` cleared before each, and sends back per
+ * micro-batch the losses and the packed gradients (a transferred buffer), plus the MoE expert loads of the step.
+ *
+ * Started by ./data_parallel.ts; not meant to be run directly.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import '../tensor/index.js';
+import { getBackend, setBackend } from '../backend/registry.js';
+import { DeepseekV3, createModel } from '../models/index.js';
+import { setModelPrecision } from '../fp8/precision.js';
+import { fromPayload } from '../parallel/wire.js';
+import { type DpMicroReply, type DpReply, type DpRequest, type DpWorkerInit, layoutOf, runMicroBatch, viewOf } from './data_parallel.js';
+
+const init = workerData as DpWorkerInit;
+if (getBackend() !== init.backend) setBackend(init.backend);
+const model = createModel(init.config);
+if (init.precision) setModelPrecision(model, init.precision);
+model.train();
+
+const own = model.stateDict();
+const state = init.stateSlots.map((s) => {
+  const t = own.get(s.name);
+  if (!t) throw new Error(`the replica has no tensor ${s.name}`);
+  if (t.dtype !== s.dtype || t.shape.join(',') !== s.shape.join(',')) throw new Error(`the replica's ${s.name} is ${t.dtype} [${t.shape}], the main model's ${s.dtype} [${s.shape}]`);
+  return { t, v: viewOf(init.state, s) };
+});
+if (own.size !== state.length) throw new Error(`the replica has ${own.size} tensors, the main model ${state.length}`);
+const params = model.parameters();
+const gradLayout = layoutOf(model.namedParameters());
+if (gradLayout.slots.map((s) => s.name).join('\n') !== init.gradSlots.map((s) => s.name).join('\n')) throw new Error("the replica's parameters differ from the main model's");
+
+function step(msg: DpRequest): DpReply {
+  for (const { t, v } of state) t.data.set(v);
+  const micro = msg.micro.map((m): DpMicroReply => {
+    model.zeroGrad();
+    const result = runMicroBatch(model, { inputs: fromPayload(m.inputs), targets: fromPayload(m.targets), weight: m.weight }, msg.settings);
+    const grads = new ArrayBuffer(gradLayout.bytes);
+    const has = new Uint8Array(params.length);
+    params.forEach((p, i) => {
+      if (!p.grad) return;
+      viewOf(grads, gradLayout.slots[i]).set(p.grad.data);
+      has[i] = 1;
+    });
+    return { result, grads, has };
+  });
+  model.zeroGrad();
+  const loads = model instanceof DeepseekV3 ? model.gates().map((g) => Float64Array.from(g.load)) : [];
+  if (model instanceof DeepseekV3) for (const g of model.gates()) g.load.fill(0);
+  return { id: msg.id, type: 'ok', micro, loads };
+}
+
+parentPort!.on('message', (msg: DpRequest) => {
+  let reply: DpReply;
+  try {
+    reply = step(msg);
+  } catch (e) {
+    reply = { id: msg.id, type: 'error', message: e instanceof Error ? e.message : String(e) };
+  }
+  parentPort!.postMessage(reply, reply.type === 'ok' ? reply.micro.map((m) => m.grads) : []);
+});
+parentPort!.postMessage({ id: 0, type: 'ready' } satisfies DpReply);
