@@ -22,6 +22,7 @@ import { writeFileAtomic, writeAll } from '../io/atomic.js';
 import { manualSeed } from '../tensor/random.js';
 import { type BatchSource, type Batchish, type TrainConfig, type TrainResult, train } from './trainer.js';
 import { getPreset } from './presets.js';
+import { autoWorkers } from './data_parallel.js';
 
 /** A DataLoader as a trainer BatchSource (restoring reopens the loader at the saved position). */
 export class LoaderSource implements BatchSource {
@@ -62,6 +63,11 @@ export interface PretrainOptions {
   resume?: boolean;
   /** Overrides of the preset's TrainConfig. */
   overrides?: Partial<TrainConfig>;
+  /**
+   * Threads computing micro-batches (TrainConfig.workers; 'auto': see `autoWorkers`). Not part of the run: the numbers
+   * do not depend on it, so it is not saved in run.json and a resume may use another value.
+   */
+  workers?: number | 'auto';
   log?: (line: string) => void;
 }
 
@@ -138,11 +144,12 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const model = createModel(config, { seed: run.seed });
   const params = countParams(config);
   log(`model: ${config.model_type}, ${params.total.toLocaleString('en-US')} parameters (${params.activated.toLocaleString('en-US')} activated per token, MTP ${params.mtp.toLocaleString('en-US')})`);
-  const c = run.train;
+  const workers = o.workers === 'auto' ? autoWorkers(config) : o.workers;
+  const c: TrainConfig = { ...run.train, ...(workers !== undefined ? { workers } : {}) };
   const loaderOpts: DataLoaderOptions = { paths: run.data, tokenizer, batchSize: c.microBatch, seqLen: c.seqLen, seed: run.seed };
   const trainSrc = await LoaderSource.open({ ...loaderOpts, split: 'train' });
   const valSrc = await LoaderSource.open({ ...loaderOpts, split: 'val' });
-  log(`run: ${c.steps} steps of ${c.batchStart}->${c.batchEnd} x ${c.seqLen} tokens, peak lr ${c.peakLr}, out ${o.outDir}`);
+  log(`run: ${c.steps} steps of ${c.batchStart}->${c.batchEnd} x ${c.seqLen} tokens, peak lr ${c.peakLr}, ${c.workers ?? 1} worker${(c.workers ?? 1) > 1 ? 's' : ''}, out ${o.outDir}`);
   const result = await train({ outDir: o.outDir, model, train: trainSrc, val: valSrc, config: c, resume: o.resume, log, meta: { preset: run.preset } });
   const modelDir = path.join(o.outDir, 'model');
   saveModelDir(modelDir, model);

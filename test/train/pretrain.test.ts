@@ -32,10 +32,13 @@ describe('pretrain (library and CLI)', () => {
       const tok = Tokenizer.load(join(r.modelDir, 'tokenizer.json'));
       assert.equal(config.vocab_size, tok.vocabSize);
       assert.equal(model.numParameters() > 0, true);
-      // resume to 5 steps from the step-2 checkpoint... the run finished at 3, so resume continues from 3
-      const r2 = await pretrain({ outDir: out, preset: 'tiny', resume: true, steps: 5, log: (l) => logs.push(l) });
+      // resume to 5 steps from the step-2 checkpoint... the run finished at 3, so resume continues from 3; with 2
+      // workers this time (the numbers do not depend on it, so run.json does not record it)
+      const r2 = await pretrain({ outDir: out, preset: 'tiny', resume: true, steps: 5, workers: 2, log: (l) => logs.push(l) });
       assert.equal(r2.steps, 5);
       assert.ok(logs.some((l) => /^resumed from .*step-00000003 at step 3/.test(l)), logs.join('\n'));
+      assert.ok(logs.some((l) => /^run: .*, 2 workers, out /.test(l)), logs.join('\n'));
+      assert.equal('workers' in (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { train: object }).train, false);
       const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number });
       assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3, 4, 5]);
     } finally {
@@ -52,6 +55,7 @@ describe('pretrain (library and CLI)', () => {
       assert.equal(cli('pretrain', '--out', join(dir, 'z'), '--steps', '0').stderr.trim(), "r1ts: pretrain: --steps must be a positive integer, got '0'");
       assert.equal(existsSync(join(dir, 'y', 'run.json')), false);
       assert.equal(cli('pretrain', '--out', join(dir, 'p'), '--precision', 'fp4').stderr.trim(), "r1ts: pretrain: --precision: expected one of fp32, bf16, fp8, got 'fp4'");
+      assert.equal(cli('pretrain', '--out', join(dir, 'w'), '--workers', '0').stderr.trim(), "r1ts: pretrain: --workers must be a positive integer or 'auto', got '0'");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

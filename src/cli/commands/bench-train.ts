@@ -3,6 +3,10 @@
  * of the same model, weights and loss in PyTorch (bench/torch_train.py through Debian's python3-torch) in the same run.
  * Both do: forward (main + MTP + balance loss), backward, clip 1.0, AdamW (0.9, 0.95, wd 0.1); r1ts also applies the
  * router-bias update. Random token batches from a fixed seed.
+ *
+ * `--micro-batch M` splits each step's batch into micro-batches of M sequences (gradient accumulation) and `--workers N`
+ * computes them on N threads (src/train/data_parallel.ts: the main thread and N - 1 workers, one-thread kernels each),
+ * as `r1ts pretrain --workers N` does. PyTorch always runs the whole batch in one pass, so it is left out then.
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
@@ -15,6 +19,7 @@ import { Generator } from '../../tensor/random.js';
 import { randint } from '../../tensor/creation.js';
 import { narrow } from '../../tensor/ops/index.js';
 import { getBackend } from '../../backend/registry.js';
+import { DataParallel, type MicroBatch, runMicroBatch } from '../../train/data_parallel.js';
 import '../../tensor/index.js';
 
 export interface TrainBenchRow {
@@ -29,26 +34,44 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-export function benchTrainR1ts(dir: string, B: number, T: number, steps: number): TrainBenchRow {
+/** Data-parallel settings of the r1ts run: micro-batch size (default: the whole batch) and threads computing them. */
+export interface TrainBenchParallel {
+  microBatch?: number;
+  workers?: number;
+}
+
+export async function benchTrainR1ts(dir: string, B: number, T: number, steps: number, par: TrainBenchParallel = {}): Promise<TrainBenchRow> {
   const { model } = loadModelDir(dir);
   const opt = new AdamW(model.namedParameters(), { lr: 1e-3 });
   const g = new Generator(0);
   const times: number[] = [];
-  for (let s = 0; s < steps + 2; s++) {
-    const ids = randint(0, model.config.vocab_size, [B, T + 1], { generator: g });
-    const t0 = performance.now();
-    const inputs = narrow(ids, 1, 0, T);
-    const targets = narrow(ids, 1, 1, T);
-    const r = model instanceof DeepseekV3 ? model.computeLoss(inputs, targets, { balanceAlpha: 1e-4 }) : model.computeLoss(inputs, targets);
-    r.loss.backward();
-    clipGradNorm(model.parameters(), 1.0);
-    opt.step();
-    opt.zeroGrad();
-    if (model instanceof DeepseekV3) model.updateRouterBias(0.001);
-    if (s >= 2) times.push(performance.now() - t0);
+  const M = Math.min(par.microBatch ?? B, B);
+  const workers = par.workers ?? 1;
+  const settings = { balanceAlpha: 1e-4, mtpLambda: 0.3 };
+  const dp = workers > 1 ? await DataParallel.create({ model, workers }) : null;
+  try {
+    for (let s = 0; s < steps + 2; s++) {
+      const ids = randint(0, model.config.vocab_size, [B, T + 1], { generator: g });
+      const t0 = performance.now();
+      const micro: MicroBatch[] = [];
+      for (let b = 0; b < B; b += M) {
+        const rows = narrow(ids, 0, b, Math.min(M, B - b));
+        micro.push({ inputs: narrow(rows, 1, 0, T), targets: narrow(rows, 1, 1, T), weight: rows.shape[0] / B });
+      }
+      if (dp) await dp.run(micro, settings);
+      else for (const m of micro) runMicroBatch(model, m, settings);
+      clipGradNorm(model.parameters(), 1.0);
+      opt.step();
+      opt.zeroGrad();
+      if (model instanceof DeepseekV3) model.updateRouterBias(0.001);
+      if (s >= 2) times.push(performance.now() - t0);
+    }
+  } finally {
+    await dp?.close();
   }
   const ms = median(times);
-  return { impl: `r1ts (${getBackend()})`, threads: process.env.R1TS_THREADS ?? 'all', ms_per_step: ms, tokens_per_s: (B * T) / (ms / 1000) };
+  const impl = `r1ts (${getBackend()}${M < B ? `, micro-batch ${M}` : ''}${workers > 1 ? `, ${workers} workers` : ''})`;
+  return { impl, threads: workers > 1 ? `1 x ${workers}` : (process.env.R1TS_THREADS ?? 'all'), ms_per_step: ms, tokens_per_s: (B * T) / (ms / 1000) };
 }
 
 export function benchTrainTorch(dir: string, B: number, T: number, steps: number, threads: number): TrainBenchRow | string {
@@ -70,14 +93,17 @@ export function registerBenchTrain(bench: Command): void {
     .option('--seq <n>', 'tokens per sequence', '128')
     .option('--steps <n>', 'timed steps (after 2 warm-up steps)', '5')
     .option('--threads <n>', 'PyTorch threads', '2')
+    .option('--micro-batch <n>', 'r1ts: sequences per forward pass (default: the whole batch; PyTorch is then left out)')
+    .option('--workers <n>', 'r1ts: threads computing the micro-batches, one kernel thread each (data parallel)', '1')
     .option('--json', 'print JSON')
-    .action((o: { model: string; batch: string; seq: string; steps: string; threads: string; json?: boolean }) => {
-      const [B, T, S, th] = [o.batch, o.seq, o.steps, o.threads].map(Number);
-      for (const [k, v] of [['--batch', B], ['--seq', T], ['--steps', S], ['--threads', th]] as const) {
+    .action(async (o: { model: string; batch: string; seq: string; steps: string; threads: string; microBatch?: string; workers: string; json?: boolean }) => {
+      const [B, T, S, th, W] = [o.batch, o.seq, o.steps, o.threads, o.workers].map(Number);
+      const M = o.microBatch === undefined ? B : Number(o.microBatch);
+      for (const [k, v] of [['--batch', B], ['--seq', T], ['--steps', S], ['--threads', th], ['--micro-batch', M], ['--workers', W]] as const) {
         if (!Number.isInteger(v) || v < 1) throw new Error(`bench train: ${k} must be a positive integer`);
       }
-      const ours = benchTrainR1ts(o.model, B, T, S);
-      const torch = benchTrainTorch(o.model, B, T, S, th);
+      const ours = await benchTrainR1ts(o.model, B, T, S, { microBatch: M, workers: W });
+      const torch = M < B ? 'skipped (it runs the whole batch in one pass; leave out --micro-batch to compare)' : benchTrainTorch(o.model, B, T, S, th);
       if (o.json) {
         console.log(JSON.stringify({ bench: 'train', batch: B, seq: T, rows: [ours, torch] }));
         return;

@@ -1,5 +1,5 @@
 /**
- * `r1ts pretrain --out runs/NAME [--preset tiny|small] [--config MODEL.json] [--data FILE] [--steps N] [--resume]`
+ * `r1ts pretrain --out runs/NAME [--preset tiny|small] [--config MODEL.json] [--data FILE] [--steps N] [--workers N|auto] [--resume]`
  */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
@@ -42,14 +42,17 @@ export function registerPretrain(program: Command): void {
     .option('--micro-batch <n>', 'sequences per forward pass (gradient accumulation beyond it)')
     .option('--lr <x>', 'peak learning rate (default: the preset)')
     .option('--precision <p>', 'Linear GEMMs: fp32 (default), bf16, or fp8 (DeepSeek-V3 FP8 with BF16 AdamW moments)')
+    .option('--workers <n>', "threads computing each step's micro-batches, one kernel thread each; same numbers as 1 (auto: 2 for models of hidden size <= 256 on 2+ cores)", '1')
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .action(async (o: { out: string; preset: string; config?: string; data?: string[]; tokenizer?: string; steps?: string; seed: string; microBatch?: string; lr?: string; precision?: string; resume?: boolean }) => {
+    .action(async (o: { out: string; preset: string; config?: string; data?: string[]; tokenizer?: string; steps?: string; seed: string; microBatch?: string; lr?: string; precision?: string; workers: string; resume?: boolean }) => {
       const seed = Number(o.seed);
       if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`pretrain: --seed must be a non-negative integer, got '${o.seed}'`);
       const lr = o.lr === undefined ? undefined : Number(o.lr);
       if (lr !== undefined && !(lr > 0)) throw new Error(`pretrain: --lr must be a positive number, got '${o.lr}'`);
       const micro = positiveInt('--micro-batch', o.microBatch);
       const precision = o.precision === undefined ? undefined : parsePrecision(o.precision, 'pretrain: --precision');
+      const workers = o.workers === 'auto' ? 'auto' : Number(o.workers);
+      if (workers !== 'auto' && !(Number.isInteger(workers) && workers >= 1)) throw new Error(`pretrain: --workers must be a positive integer or 'auto', got '${o.workers}'`);
       await pretrain({
         outDir: o.out,
         preset: o.preset,
@@ -59,6 +62,7 @@ export function registerPretrain(program: Command): void {
         steps: positiveInt('--steps', o.steps),
         seed,
         resume: o.resume,
+        workers,
         overrides: {
           ...(lr !== undefined ? { peakLr: lr } : {}),
           ...(micro !== undefined ? { microBatch: micro } : {}),
