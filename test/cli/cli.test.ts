@@ -1,8 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { VERSION } from '../../src/index.js';
+import { DeepseekV3 } from '../../src/models/index.js';
+import { saveModelDir } from '../../src/io/model_dir.js';
+import { toyConfig } from '../train/fixtures.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
@@ -41,5 +46,22 @@ describe('r1ts CLI', () => {
     const r = cli('bench', 'matmul', '--sizes', 'ten');
     assert.equal(r.code, 1);
     assert.equal(r.err.trim(), "r1ts: bench: --sizes must be positive integers, got 'ten'");
+  });
+
+  it('bench train --micro-batch --workers: a data-parallel row; PyTorch is left out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-bench-train-'));
+    try {
+      saveModelDir(dir, new DeepseekV3(toyConfig(), { seed: 1 }));
+      const r = cli('bench', 'train', '--model', dir, '--batch', '4', '--seq', '8', '--steps', '1', '--micro-batch', '2', '--workers', '2', '--json');
+      assert.equal(r.code, 0, r.err);
+      const out = JSON.parse(r.out) as { rows: [{ impl: string; threads: string; tokens_per_s: number }, string] };
+      assert.match(out.rows[0].impl, /^r1ts \(\w+, micro-batch 2, 2 workers\)$/);
+      assert.equal(out.rows[0].threads, '1 x 2');
+      assert.ok(out.rows[0].tokens_per_s > 0);
+      assert.match(out.rows[1], /^skipped/);
+      assert.equal(cli('bench', 'train', '--model', dir, '--workers', '0').err.trim(), 'r1ts: bench train: --workers must be a positive integer');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
