@@ -27,6 +27,8 @@ export interface TrainBenchRow {
   threads: number | string;
   ms_per_step: number;
   tokens_per_s: number;
+  /** CPU time of the process (all threads) per step, median (r1ts only): what the threads cost, whatever the load. */
+  cpu_ms_per_step?: number;
 }
 
 function median(xs: number[]): number {
@@ -45,6 +47,7 @@ export async function benchTrainR1ts(dir: string, B: number, T: number, steps: n
   const opt = new AdamW(model.namedParameters(), { lr: 1e-3 });
   const g = new Generator(0);
   const times: number[] = [];
+  const cpu: number[] = [];
   const M = Math.min(par.microBatch ?? B, B);
   const workers = par.workers ?? 1;
   const settings = { balanceAlpha: 1e-4, mtpLambda: 0.3 };
@@ -53,6 +56,7 @@ export async function benchTrainR1ts(dir: string, B: number, T: number, steps: n
     for (let s = 0; s < steps + 2; s++) {
       const ids = randint(0, model.config.vocab_size, [B, T + 1], { generator: g });
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const micro: MicroBatch[] = [];
       for (let b = 0; b < B; b += M) {
         const rows = narrow(ids, 0, b, Math.min(M, B - b));
@@ -64,14 +68,18 @@ export async function benchTrainR1ts(dir: string, B: number, T: number, steps: n
       opt.step();
       opt.zeroGrad();
       if (model instanceof DeepseekV3) model.updateRouterBias(0.001);
-      if (s >= 2) times.push(performance.now() - t0);
+      if (s >= 2) {
+        times.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+      }
     }
   } finally {
     await dp?.close();
   }
   const ms = median(times);
   const impl = `r1ts (${getBackend()}${M < B ? `, micro-batch ${M}` : ''}${workers > 1 ? `, ${workers} workers` : ''})`;
-  return { impl, threads: workers > 1 ? `1 x ${workers}` : (process.env.R1TS_THREADS ?? 'all'), ms_per_step: ms, tokens_per_s: (B * T) / (ms / 1000) };
+  return { impl, threads: workers > 1 ? `1 x ${workers}` : (process.env.R1TS_THREADS ?? 'all'), ms_per_step: ms, tokens_per_s: (B * T) / (ms / 1000), cpu_ms_per_step: median(cpu) };
 }
 
 export function benchTrainTorch(dir: string, B: number, T: number, steps: number, threads: number): TrainBenchRow | string {
@@ -111,7 +119,7 @@ export function registerBenchTrain(bench: Command): void {
       console.log(`training step, ${B} x ${T} tokens, median of ${S}`);
       for (const r of [ours, torch]) {
         if (typeof r === 'string') console.log(`  pytorch: ${r}`);
-        else console.log(`  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s`);
+        else console.log(`  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s${r.cpu_ms_per_step !== undefined ? `  (cpu ${r.cpu_ms_per_step.toFixed(0)} ms/step)` : ''}`);
       }
       if (typeof torch !== 'string') console.log(`  ratio r1ts / pytorch: ${(ours.tokens_per_s / torch.tokens_per_s).toFixed(2)}x`);
     });
