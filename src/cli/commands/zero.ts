@@ -23,6 +23,8 @@ interface ZeroFlags {
   difficulty: string;
   pretrainSteps?: string;
   steps: string;
+  lr: string;
+  promptsPerStep: string;
   n: string;
   k: string;
   seed: string;
@@ -49,11 +51,16 @@ export function registerZero(program: Command): void {
     .option('--difficulty <d>', 'task difficulty N or A-B', '1')
     .option('--pretrain-steps <n>', 'pre-training steps (default: the tiny preset)')
     .option('--steps <n>', 'GRPO steps', '60')
+    .option('--lr <x>', 'GRPO learning rate', '1e-4')
+    .option('--prompts-per-step <p>', 'GRPO problems per step (G = 8 samples each)', '8')
     .option('--n <n>', 'held-out problems to evaluate', '32')
     .option('--k <k>', 'samples per problem', '8')
     .option('--seed <s>', 'seed', '0')
     .action(async (o: ZeroFlags) => {
       const steps = int('--steps', o.steps);
+      const promptsPerStep = int('--prompts-per-step', o.promptsPerStep);
+      const lr = Number(o.lr);
+      if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`zero: --lr must be a positive number, got '${o.lr}'`);
       const n = int('--n', o.n);
       const k = int('--k', o.k);
       const seed = int('--seed', o.seed, 0);
@@ -68,6 +75,7 @@ export function registerZero(program: Command): void {
             outDir: path.join(o.out, 'base'),
             preset: 'tiny',
             seed,
+            workers: 'auto',
             steps: o.pretrainSteps === undefined ? undefined : int('--pretrain-steps', o.pretrainSteps),
           });
         }
@@ -81,7 +89,7 @@ export function registerZero(program: Command): void {
       const before = evaluate(model, tok, problems, evalOpts);
       console.log(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
       const rlDir = path.join(o.out, 'grpo');
-      const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty });
+      const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty, lr, promptsPerStep });
       const res = runGrpo({ outDir: rlDir, policy: model, codec: tok, source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }), config });
       console.log('[4/4] evaluating the RL model');
       model.eval();
