@@ -48,12 +48,20 @@ function assertSameRun(a: { m: StepMetrics[]; model: CausalLM }, b: { m: StepMet
   sameBits(a.model, b.model, what);
 }
 
-async function run(kind: 'deepseek' | 'dense', config: Partial<TrainConfig>, prep?: (m: CausalLM) => void): Promise<{ m: StepMetrics[]; model: CausalLM }> {
+async function run(
+  kind: 'deepseek' | 'dense',
+  config: Partial<TrainConfig>,
+  prep?: (m: CausalLM) => void,
+  onStep?: (m: StepMetrics, model: CausalLM) => void,
+): Promise<{ m: StepMetrics[]; model: CausalLM }> {
   const dir = mkdtempSync(join(tmpdir(), 'r1ts-dp-'));
   try {
     const model = makeModel(kind);
     prep?.(model);
-    const r = await train({ outDir: dir, model, train: new ToySource(5, 8, 16), val: new ToySource(99, 8, 16), log: () => {}, config: { ...base, ...config } });
+    const r = await train({
+      outDir: dir, model, train: new ToySource(5, 8, 16), val: new ToySource(99, 8, 16), log: () => {}, config: { ...base, ...config },
+      onStep: onStep && ((m) => onStep(m, model)),
+    });
     return { m: r.history, model };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -96,6 +104,20 @@ describe('data-parallel training (workers)', () => {
       assert.notEqual(one.m[2].loss, fp32.m[2].loss, `${precision} is not fp32`);
     });
   }
+
+  it('a NaN rollback (model, optimizer and router state back to the checkpoint) is the same with workers', async () => {
+    const poisonOnce = () => {
+      let done = false;
+      return (m: StepMetrics, model: CausalLM) => {
+        if (m.step !== 4 || done) return;
+        done = true;
+        (model as DeepseekV3).layers[0].attn.wo.weight.data[0] = NaN; // step 5's loss is NaN
+      };
+    };
+    const one = await run('deepseek', {}, undefined, poisonOnce());
+    assert.equal(one.m.filter((x) => x.event?.startsWith('rollback to step 3')).length, 1);
+    assertSameRun(one, await run('deepseek', { workers: 2 }, undefined, poisonOnce()), 'rollback with workers 2');
+  });
 
   it('a model switched by hand (no TrainConfig.precision) is an error: the replicas could not copy it', async () => {
     await assert.rejects(
