@@ -77,12 +77,13 @@ export function splitMicroBatches(n: number, ranks: number): number[] {
 }
 
 /**
- * `--workers auto`: 2 on a machine with at least 2 cores when the model is small (hidden size <= 256), else 1. Small
- * models' matrices are too small for the kernels' threads (the tiny preset trains faster with one kernel thread than
- * with two), while two data-parallel ranks each keep a core busy; see BENCHMARKS.md.
+ * `--workers auto`: 2 on a machine with at least 2 cores when the model is small (hidden size <= 256) and a full batch
+ * has at least 2 micro-batches, else 1. Small models' matrices are too small for the kernels' threads (the tiny preset
+ * trains faster with one kernel thread than with two), while two data-parallel ranks each keep a core busy; see
+ * BENCHMARKS.md.
  */
-export function autoWorkers(config: ModelConfig, cores = availableParallelism()): number {
-  return cores >= 2 && config.hidden_size <= 256 ? 2 : 1;
+export function autoWorkers(model: ModelConfig, run: { batchEnd: number; microBatch: number }, cores = availableParallelism()): number {
+  return cores >= 2 && model.hidden_size <= 256 && run.batchEnd > run.microBatch ? 2 : 1;
 }
 
 /** Where one tensor lives in a flat buffer. */

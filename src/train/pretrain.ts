@@ -144,7 +144,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const model = createModel(config, { seed: run.seed });
   const params = countParams(config);
   log(`model: ${config.model_type}, ${params.total.toLocaleString('en-US')} parameters (${params.activated.toLocaleString('en-US')} activated per token, MTP ${params.mtp.toLocaleString('en-US')})`);
-  const workers = o.workers === 'auto' ? autoWorkers(config) : o.workers;
+  const workers = o.workers === 'auto' ? autoWorkers(config, run.train) : o.workers;
   const c: TrainConfig = { ...run.train, ...(workers !== undefined ? { workers } : {}) };
   const loaderOpts: DataLoaderOptions = { paths: run.data, tokenizer, batchSize: c.microBatch, seqLen: c.seqLen, seed: run.seed };
   const trainSrc = await LoaderSource.open({ ...loaderOpts, split: 'train' });

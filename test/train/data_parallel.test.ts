@@ -69,14 +69,16 @@ async function run(
 }
 
 describe('data-parallel training (workers)', () => {
-  it('splits micro-batches into contiguous runs, the longer first; auto picks 2 for small models on 2+ cores', () => {
+  it('splits micro-batches into contiguous runs, the longer first; auto picks 2 for small models with 2+ micro-batches on 2+ cores', () => {
     assert.deepEqual(splitMicroBatches(3, 2), [2, 1]);
     assert.deepEqual(splitMicroBatches(5, 3), [2, 2, 1]);
     assert.deepEqual(splitMicroBatches(1, 2), [1, 0]);
     assert.deepEqual(splitMicroBatches(4, 2), [2, 2]);
-    assert.equal(autoWorkers(toyConfig(), 2), 2);
-    assert.equal(autoWorkers(toyConfig(), 1), 1);
-    assert.equal(autoWorkers({ ...toyConfig(), hidden_size: 1024 }, 16), 1);
+    const run = { batchEnd: 12, microBatch: 4 };
+    assert.equal(autoWorkers(toyConfig(), run, 2), 2);
+    assert.equal(autoWorkers(toyConfig(), run, 1), 1);
+    assert.equal(autoWorkers({ ...toyConfig(), hidden_size: 1024 }, run, 16), 1);
+    assert.equal(autoWorkers(toyConfig(), { batchEnd: 8, microBatch: 8 }, 2), 1, 'one micro-batch per step');
   });
 
   it('DeepSeek-V3 (MoE, router bias, balance loss, MTP): workers 2 and 3 give the bits of workers 1', async () => {

@@ -42,7 +42,7 @@ export function registerPretrain(program: Command): void {
     .option('--micro-batch <n>', 'sequences per forward pass (gradient accumulation beyond it)')
     .option('--lr <x>', 'peak learning rate (default: the preset)')
     .option('--precision <p>', 'Linear GEMMs: fp32 (default), bf16, or fp8 (DeepSeek-V3 FP8 with BF16 AdamW moments)')
-    .option('--workers <n>', "threads computing each step's micro-batches, one kernel thread each; same numbers as 1 (auto: 2 for models of hidden size <= 256 on 2+ cores)", '1')
+    .option('--workers <n>', "threads computing each step's micro-batches, one kernel thread each; same numbers as 1 (auto: 2 on 2+ cores for models of hidden size <= 256 whose batch has 2+ micro-batches)", '1')
     .option('--resume', 'continue the run in --out from its last checkpoint')
     .action(async (o: { out: string; preset: string; config?: string; data?: string[]; tokenizer?: string; steps?: string; seed: string; microBatch?: string; lr?: string; precision?: string; workers: string; resume?: boolean }) => {
       const seed = Number(o.seed);
