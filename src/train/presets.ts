@@ -49,7 +49,7 @@ const tinyModel = {
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   tiny: {
-    description: '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 2000 steps of 2-3K tokens; about 12 minutes on 2 cores with 2 workers',
+    description: '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 2000 steps of 2-3K tokens; about 15 minutes on 2 cores with 2 workers',
     model: tinyModel,
     vocabSize: 512,
     corpusDocs: 60000,
