@@ -57,6 +57,7 @@ export { AdamW, clipGradNorm, lrAt, batchSizeAt, gammaAt, mtpLambdaAt, scaledV3S
 export { train, validationLoss, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainArgs, type TrainResult, type BatchSource, type StepMetrics } from './train/trainer.js';
 export { saveCheckpoint, loadCheckpoint, listCheckpoints, latestCheckpoint } from './train/checkpoint.js';
 export { SpikeDetector, type SpikeOptions } from './train/spike.js';
+export { DataParallel, runMicroBatch, autoWorkers, type DataParallelOptions, type MicroBatch, type MicroResult, type LossSettings } from './train/data_parallel.js';
 export { pretrain, LoaderSource, type PretrainOptions, type PretrainResult } from './train/pretrain.js';
 export { PRESETS, getPreset, type Preset } from './train/presets.js';
 export { VERSION } from './version.js';

@@ -6,7 +6,7 @@ describe('package root', () => {
   it('exports every layer: tensor, models, io, data, optim, train, fp8, parallel, infer, rl, eval', () => {
     for (const name of [
       'tensor', 'Tensor', 'gradcheck', 'Module', 'createModel', 'parseConfig', 'countParams', 'DeepseekV3', 'DenseLM',
-      'loadModelDir', 'saveModelDir', 'loadSafetensors', 'Tokenizer', 'DataLoader', 'AdamW', 'train', 'pretrain',
+      'loadModelDir', 'saveModelDir', 'loadSafetensors', 'Tokenizer', 'DataLoader', 'AdamW', 'train', 'DataParallel', 'pretrain',
       'setModelPrecision', 'generate', 'runGrpo', 'evaluateModel', 'VERSION',
     ]) {
       assert.ok(name in r, `missing export ${name}`);
