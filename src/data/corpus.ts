@@ -6,7 +6,11 @@
  * - `worked` (60%): R1-Zero prompt + full worked solution `<think>...</think>\n<answer>...</answer>`;
  * - `answer` (15%): a worksheet of 2-6 questions with bare answers (`Q: ...` / `A: ...`), no reasoning;
  * - `partial` (10%): R1-Zero prompt + a worked solution cut off after some of its steps (no answer);
- * - `text` (15%): generic text: how the methods work, number facts (all statements true), the answer format.
+ * - `text` (15%): generic text: how the methods work, number facts (all statements true), the answer format;
+ * - `drill` (0% unless asked for): an arithmetic drill sheet, one `A op B = C` line per calculation taken from the
+ *   worked solutions of train problems of one task (so the drills match the sizes and signs of the task's own steps).
+ *   A worked solution holds one or two such calculations among ~100 tokens of boilerplate; a drill sheet holds ~20, so
+ *   a small model sees far more arithmetic per token.
  * Difficulties default to each task's `corpus` range, which reaches beyond its evaluation default so that the hardest
  * problems stay out of reach of a small model. Everything is a function of the seed.
  */
@@ -17,8 +21,8 @@ import { getTask, TASKS } from './tasks/index.js';
 import { formatPrompt, R1_ZERO_TEMPLATE } from './tasks/template.js';
 import { parseDifficulty, randInt, type Task } from './tasks/task.js';
 
-export type DocKind = 'worked' | 'answer' | 'partial' | 'text';
-export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text'];
+export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill';
+export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text', 'drill'];
 
 /** One corpus document. */
 export interface CorpusDoc {
@@ -45,7 +49,7 @@ export interface CorpusOptions {
    * task's corpus range.
    */
   difficulty?: string;
-  /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15. */
+  /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15/0 (drill 0). */
   mix?: Partial<Record<DocKind, number>>;
   /** Prompt template with `{prompt}` (default R1-Zero). */
   template?: string;
@@ -57,7 +61,23 @@ export interface CorpusOptions {
   templateShare?: number;
 }
 
-export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15 };
+export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15, drill: 0 };
+
+/**
+ * Calculations written `A op B [op C ...] = R` with integer operands (negative ones may be in parentheses); in a chain
+ * `A * B = C * D + E = R` only links whose result is a lone number count.
+ */
+const CALC = /(?<![\w).])(\(?-?\d+\)?(?:[ \t]*[-+*\/][ \t]*\(?-?\d+\)?)+)[ \t]*=[ \t]*(-?\d+)(?![\w.]|[ \t]*[-+*\/(\d])/g;
+
+/** The calculations in a worked solution, as `A op B = R` strings, in order. */
+export function solutionCalculations(solution: string): string[] {
+  const out: string[] = [];
+  for (const m of solution.matchAll(CALC)) out.push(`${m[1].replace(/[ \t]+/g, ' ')} = ${m[2]}`);
+  return out;
+}
+
+/** Lines of one drill sheet. */
+const DRILL_LINES: readonly [number, number] = [16, 24];
 
 /** Parses `worked=0.6,answer=0.2,...` (CLI form). */
 export function parseMix(spec: string): Partial<Record<DocKind, number>> {
@@ -131,7 +151,7 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     }
     return weights.length - 1;
   };
-  const mix = { ...(opts.mix ? { worked: 0, answer: 0, partial: 0, text: 0 } : DEFAULT_MIX), ...opts.mix };
+  const mix = { ...(opts.mix ? { worked: 0, answer: 0, partial: 0, text: 0, drill: 0 } : DEFAULT_MIX), ...opts.mix };
   const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
   if (!Number.isInteger(opts.n) || opts.n < 0) throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
@@ -144,6 +164,23 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     const i = next.get(t.name) ?? 0;
     next.set(t.name, i + 1);
     return t.problemAt(i, { seed, split: 'train', difficulty: ranges[ti] });
+  };
+  // drill sheets come from the tasks whose worked solutions calculate (sort's do not), with the same weights
+  const drillWeights = weights.map((w, i) =>
+    mix.drill > 0 && solutionCalculations(tasks[i].solution(tasks[i].problemAt(0, { seed, split: 'train', difficulty: ranges[i] }), 0)).length > 0 ? w : 0,
+  );
+  const drillSum = drillWeights.reduce((a, b) => a + b, 0);
+  if (mix.drill > 0 && drillSum === 0) throw new Error(`corpus: drill documents need a task whose solutions calculate; none of ${names.join(', ')} does`);
+  const pickDrillTask = (): number => {
+    let u = uniform(rng) * drillSum;
+    for (let i = 0; i < drillWeights.length; i++) {
+      if (drillWeights[i] === 0) continue;
+      if (u < drillWeights[i]) return i;
+      u -= drillWeights[i];
+    }
+    let last = drillWeights.length - 1;
+    while (drillWeights[last] === 0) last--;
+    return last;
   };
   for (let d = 0; d < opts.n; d++) {
     let u = uniform(rng) * total;
@@ -159,12 +196,26 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
       yield { text: genericText(rng), kind };
       continue;
     }
-    const ti = pickTask();
+    const ti = kind === 'drill' ? pickDrillTask() : pickTask();
     const task = tasks[ti];
     if (kind === 'answer') {
       const k = randInt(rng, 2, 6);
       const ps = Array.from({ length: k }, () => draw(ti));
       yield { text: ps.map((p) => `Q: ${p.prompt}\nA: ${p.answer}`).join('\n\n'), kind, task: task.name, ids: ps.map((p) => p.id) };
+      continue;
+    }
+    if (kind === 'drill') {
+      const want = randInt(rng, DRILL_LINES[0], DRILL_LINES[1]);
+      const lines: string[] = [];
+      const ids: string[] = [];
+      // bounded: a task's solutions may calculate only sometimes
+      for (let tries = 0; lines.length < want && tries < 4 * want; tries++) {
+        const p = draw(ti);
+        const calcs = solutionCalculations(task.solution(p, d));
+        if (calcs.length > 0) ids.push(p.id);
+        lines.push(...calcs.slice(0, want - lines.length));
+      }
+      yield { text: lines.join('\n'), kind, task: task.name, ids };
       continue;
     }
     const p = draw(ti);
@@ -194,7 +245,7 @@ export async function writeCorpus(path: string, opts: CorpusOptions, onProgress?
   const docs = corpusDocuments(opts); // validates options before the file is created
   const first = docs.next();
   const out = createWriteStream(path);
-  const stats: CorpusStats = { docs: 0, bytes: 0, kinds: { worked: 0, answer: 0, partial: 0, text: 0 }, tasks: {} };
+  const stats: CorpusStats = { docs: 0, bytes: 0, kinds: { worked: 0, answer: 0, partial: 0, text: 0, drill: 0 }, tasks: {} };
   const failed = once(out, 'error').then(([e]) => {
     throw new Error(`corpus: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { corpusDocuments, parseCorpusTasks, parseMix, type CorpusDoc } from '../../src/data/corpus.js';
+import { corpusDocuments, parseCorpusTasks, parseMix, solutionCalculations, type CorpusDoc } from '../../src/data/corpus.js';
 import { isR1Format, splitOf, TASKS } from '../../src/data/tasks/index.js';
 import { Tokenizer } from '../../src/data/tokenizer.js';
 
@@ -54,6 +54,29 @@ describe('built-in corpus', () => {
     assert.deepEqual(parseMix('worked=0.5, text=0.5'), { worked: 0.5, text: 0.5 });
     assert.throws(() => parseMix('essays=1'), /--mix expects kind=share/);
     assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: '99' })], /add: difficulty 99 is outside 1-30/);
+  });
+
+  it('drill sheets hold only true calculations taken from train solutions of tasks that calculate', () => {
+    assert.deepEqual(solutionCalculations('39 * 3 = 30 * 3 + 9 * 3 = 90 + 27 = 117\n39 * 3 = 117'), ['90 + 27 = 117', '39 * 3 = 117']);
+    assert.deepEqual(solutionCalculations('6x = -25 + 13 = -12, so x = -12 / 6 = -2; 6 * (-2) + (-13) = -25'), ['-25 + 13 = -12', '-12 / 6 = -2', '6 * (-2) + (-13) = -25']);
+    assert.deepEqual(solutionCalculations('smallest of 22, 96 is 22; x2 = 4; 3.5 + 1 = 4.5'), []);
+    const drills = [...corpusDocuments({ tasks: ['lineq=3', 'add', 'sort', 'countdown'], n: 300, seed: 3, mix: { worked: 1, drill: 1 } })].filter((d) => d.kind === 'drill');
+    assert.ok(drills.length > 100, `${drills.length} drill sheets`);
+    const byTask = new Map<string, number>();
+    for (const d of drills) {
+      byTask.set(d.task!, (byTask.get(d.task!) ?? 0) + 1);
+      for (const id of d.ids ?? []) assert.equal(splitOf(id), 'train', id);
+      const lines = d.text.split('\n');
+      assert.ok(lines.length >= 16 && lines.length <= 24, `${lines.length} lines`);
+      for (const line of lines) {
+        const m = /^([-+*\/() \d]+) = (-?\d+)$/.exec(line);
+        assert.ok(m, line);
+        assert.ok(Function(`return ${m[1]}`)() === Number(m[2]), line); // === : -0 and 0 are one value
+      }
+    }
+    assert.equal(byTask.get('sort'), undefined, 'sort solutions do not calculate');
+    assert.ok(byTask.get('lineq')! > byTask.get('add')!, JSON.stringify([...byTask]));
+    assert.throws(() => [...corpusDocuments({ tasks: ['sort'], n: 5, mix: { drill: 1 } })], /drill documents need a task whose solutions calculate/);
   });
 
   it('weights tasks and takes per-task difficulty ranges', () => {
