@@ -342,6 +342,8 @@ export interface Fp8PresetExperimentOptions {
   reference?: boolean;
   /** K of the accumulation check (default 4096). */
   gemmK?: number;
+  /** Data-parallel worker threads of each run (`pretrain`'s; the numbers are those of 1 worker). Default 1. */
+  workers?: number | 'auto';
   /** As `pretrain`'s: training files instead of the built-in corpus, another model, TrainConfig overrides (tests). */
   data?: string[];
   modelConfig?: Record<string, unknown>;
@@ -437,6 +439,7 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
       steps,
       seed,
       resume,
+      workers: o.workers,
       ...(shared && !resume ? shared : o.data ? { data: o.data } : {}),
       overrides: { ...(o.overrides ?? {}), precision, optimizerMoments: moments },
       log: plog,

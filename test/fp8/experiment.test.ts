@@ -145,6 +145,8 @@ test('r1ts experiment fp8: flag errors are one line that names the flag', () => 
     [['--scale-fmt', 'e8'], /--scale-fmt must be one of fp32, ue8m0/],
     [['--preset', 'tiny', '--batch', '4'], /--batch does not apply with --preset/],
     [['--out', 'somewhere'], /--out needs --preset/],
+    [['--workers', '2'], /--workers needs --preset/],
+    [['--preset', 'tiny', '--workers', 'two', '--out', '/nonexistent/x'], /--workers must be a positive integer, got 'two'/],
     [['--preset', 'tiny', '--no-special-cases'], /--no-special-cases does not apply with --preset/],
     [['--preset', 'huge'], /unknown preset 'huge'/],
   ] as const) {

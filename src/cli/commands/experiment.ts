@@ -26,6 +26,7 @@ interface Fp8Flags {
   specialCases: boolean;
   preset?: string;
   out?: string;
+  workers?: string;
   json?: boolean;
 }
 
@@ -112,6 +113,7 @@ export function registerExperiment(program: Command): void {
     .option('--no-special-cases', "FP8 without V3's special cases (E5M6 attention-output cache, SwiGLU recompute, FP8 dispatch): plain FP8 Linears")
     .option('--preset <name>', "instead of the toy: pretrain a preset's model on its built-in corpus (e.g. tiny), once per precision")
     .option('--out <dir>', 'with --preset: where the runs go (default runs/fp8-experiment-NAME); completed runs there are reused, interrupted ones resumed')
+    .option('--workers <n>', "with --preset: data-parallel worker threads per run, or auto (same numbers as 1; see pretrain --workers)")
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Fp8Flags) => {
       const seed = Number(o.seed);
@@ -126,9 +128,11 @@ export function registerExperiment(program: Command): void {
           if (k === 'specialCases' ? !o.specialCases : o[k] !== undefined) throw new Error(`experiment fp8: ${flag} does not apply with --preset (the preset's runs use its own settings and V3's FP8 defaults)`);
         }
         const outDir = o.out ?? path.join('runs', `fp8-experiment-${o.preset}`);
-        r = await runFp8PresetExperiment({ preset: o.preset, outDir, steps, baseline, seed, moments, reference: o.reference, log });
+        const workers = o.workers === undefined || o.workers === 'auto' ? o.workers : posInt(o.workers, '--workers');
+        r = await runFp8PresetExperiment({ preset: o.preset, outDir, steps, baseline, seed, moments, reference: o.reference, workers, log });
       } else {
         if (o.out !== undefined) throw new Error('experiment fp8: --out needs --preset (the synthetic runs are not kept)');
+        if (o.workers !== undefined) throw new Error('experiment fp8: --workers needs --preset (the synthetic runs are one small model on one thread)');
         const lr = Number(o.lr ?? '3e-3');
         if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`experiment fp8: --lr must be a positive number, got '${o.lr}'`);
         const promoteEvery = posInt(o.promoteEvery ?? '128', '--promote-every');
