@@ -8,6 +8,7 @@
       'native/isa/elementwise.cc',
       'native/isa/nn.cc',
       'native/isa/attention.cc',
+      'native/isa/layout.cc',
       'native/isa/table.cc',
     ],
   },

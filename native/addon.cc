@@ -65,14 +65,25 @@ class Args {
       if (idx[j] < 0 || idx[j] >= n) fail(i, "indices in range");
     return idx;
   }
-  /** Any typed array whose elements are 4 bytes (Float32Array, Int32Array, Uint32Array). */
-  void* any32(size_t i, size_t min_len) {
+  /** Any typed array with at least min_len elements. */
+  void* any(size_t i, size_t min_len) {
     napi_typedarray_type t;
     size_t len;
     void* data = info(i, &t, &len);
-    if (t != napi_float32_array && t != napi_int32_array && t != napi_uint32_array) fail(i, "a 4-byte typed array");
     if (len < min_len) short_(i, len, min_len);
     return data;
+  }
+  /** Bytes per element of the typed array at i. */
+  int elementSize(size_t i) {
+    napi_typedarray_type t;
+    size_t len;
+    info(i, &t, &len);
+    switch (t) {
+      case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
+      case napi_int16_array: case napi_uint16_array: return 2;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+      default: return 8;  // float64, bigint64, biguint64
+    }
   }
   long num(size_t i) {
     Napi::Value v = info_[i];
@@ -364,25 +375,36 @@ Napi::Value AdamW(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
-// permute32(x, out, shape: Int32Array, strides: Int32Array) — out[i] = x[offset of i under strides]
-Napi::Value Permute32(const Napi::CallbackInfo& info) {
-  Args a(info, "permute32");
-  size_t nd = a.length(2);
-  if (nd == 0 || nd > 8) a.fail(2, "1 to 8 dims");
-  const int32_t* sh = a.i32(2, nd);
-  const int32_t* st = a.i32(3, nd);
-  long shape[8], strides[8];
-  long n = 1, maxOff = 0;
+// stridedCopy(src, dst, dims: Int32Array [shape | srcStrides | dstStrides], srcOffset, dstOffset):
+// dst[dstOffset + sum i_d * dstStrides_d] = src[srcOffset + sum i_d * srcStrides_d] over every index of shape.
+// src and dst are typed arrays of one element size (1, 2, 4 or 8 bytes) that do not share memory.
+Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  Args a(info, "stridedCopy");
+  const size_t len = a.length(2);
+  const size_t nd = len / 3;
+  if (len % 3 != 0 || nd == 0 || nd > 8) a.fail(2, "3 x (1 to 8) dims");
+  const int32_t* dims = a.i32(2, len);
+  const long srcOff = a.num(3), dstOff = a.num(4);
+  long shape[8], ss[8], ds[8];
+  long n = 1, srcMax = srcOff, dstMax = dstOff;
   for (size_t d = 0; d < nd; d++) {
-    if (sh[d] < 0 || st[d] < 0) a.fail(2, "non-negative sizes and strides");
-    shape[d] = sh[d];
-    strides[d] = st[d];
-    n *= sh[d];
-    if (sh[d] > 0) maxOff += (long)(sh[d] - 1) * st[d];
+    shape[d] = dims[d];
+    ss[d] = dims[nd + d];
+    ds[d] = dims[2 * nd + d];
+    if (shape[d] < 0 || ss[d] < 0 || ds[d] < 0) a.fail(2, "non-negative sizes and strides");
+    n *= shape[d];
+    if (shape[d] > 0) {
+      srcMax += (shape[d] - 1) * ss[d];
+      dstMax += (shape[d] - 1) * ds[d];
+    }
   }
-  const void* x = a.any32(0, n ? maxOff + 1 : 0);
-  void* out = a.any32(1, n);
-  kt().permute32(static_cast<const uint32_t*>(x), static_cast<uint32_t*>(out), (int)nd, shape, strides);
+  const int esize = a.elementSize(0);
+  if (a.elementSize(1) != esize) a.fail(1, "a typed array with the element size of argument 0");
+  char* src = static_cast<char*>(a.any(0, n ? srcMax + 1 : 0));
+  char* dst = static_cast<char*>(a.any(1, n ? dstMax + 1 : 0));
+  if (n == 0) return Undef(info);
+  if (src + (srcMax + 1) * esize > dst && dst + (dstMax + 1) * esize > src) a.fail(1, "memory apart from argument 0");
+  kt().strided_copy(src + srcOff * esize, dst + dstOff * esize, esize, (int)nd, shape, ss, ds);
   return Undef(info);
 }
 
@@ -473,7 +495,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));
   exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));
   exports.Set("adamw", Napi::Function::New(env, AdamW));
-  exports.Set("permute32", Napi::Function::New(env, Permute32));
+  exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -94,8 +94,12 @@ struct KernelTable {
   void (*index_add)(float* out, const int32_t* idx, const float* src, const float* w, long outer, long n, long inner,
                     long m);
   void (*adamw)(float* p, const float* g, float* m, float* v, long n, const AdamWCoef& c);
-  /** Generic strided copy for permute: out[i] = x[sum idx_d * strides_d] over `shape` (ndim <= 8). 4-byte elements. */
-  void (*permute32)(const uint32_t* x, uint32_t* out, int ndim, const long* shape, const long* strides);
+  /**
+   * Strided copy behind the layout kernels: dst[sum i_d * dst_strides_d] = src[sum i_d * src_strides_d] over every
+   * index of `shape` (1 <= ndim <= 8), elements of `esize` bytes (1, 2, 4 or 8) moved bit for bit.
+   */
+  void (*strided_copy)(const void* src, void* dst, int esize, int ndim, const long* shape, const long* src_strides,
+                       const long* dst_strides);
   /** Measured FMA throughput of this ISA's vector unit on one core (FLOP per nanosecond) and vector width. */
   double (*fma_gflops_1core)(double seconds);
   int vector_floats;

@@ -1,6 +1,6 @@
 // Elementwise kernels for one ISA: binary ops with the broadcast fast paths of BinMode, unary maps and activations,
-// SwiGLU and GELU backward, reductions over the middle dim of (outer, n, inner), AdamW, gathers and scatter-adds of
-// rows, and the strided copy behind permute. Loops over large arrays are split across the thread pool.
+// SwiGLU and GELU backward, reductions over the middle dim of (outer, n, inner), AdamW, and gathers and scatter-adds
+// of rows. Loops over large arrays are split across the thread pool.
 #include "simd.h"
 
 namespace r1ts {
@@ -408,41 +408,6 @@ void index_add(float* out, const int32_t* idx, const float* src, const float* w,
   }
 }
 
-// ---- permute -----------------------------------------------------------------------------------------------------
-
-void permute32(const uint32_t* x, uint32_t* out, int ndim, const long* shape, const long* strides) {
-  long n = 1;
-  for (int d = 0; d < ndim; d++) n *= shape[d];
-  if (n == 0) return;
-  const long last = shape[ndim - 1];
-  const long lastStride = strides[ndim - 1];
-  const long rows = n / last;
-  pfor_range(rows, lmax(1, kGrain / lmax(last, 1)), [&](long lo, long hi) {
-    long idx[8] = {0};
-    long off = 0;
-    // Position the odometer at row lo.
-    long r = lo;
-    for (int d = ndim - 2; d >= 0; d--) {
-      idx[d] = r % shape[d];
-      r /= shape[d];
-      off += idx[d] * strides[d];
-    }
-    for (long row = lo; row < hi; row++) {
-      uint32_t* o = out + row * last;
-      if (lastStride == 1) memcpy(o, x + off, last * 4);
-      else
-        for (long j = 0; j < last; j++) o[j] = x[off + j * lastStride];
-      for (int d = ndim - 2; d >= 0; d--) {
-        idx[d]++;
-        off += strides[d];
-        if (idx[d] < shape[d]) break;
-        off -= idx[d] * strides[d];
-        idx[d] = 0;
-      }
-    }
-  });
-}
-
 }  // namespace
 
 void fill_elementwise(KernelTable* t) {
@@ -455,7 +420,6 @@ void fill_elementwise(KernelTable* t) {
   t->adamw = &adamw;
   t->index_select = &index_select;
   t->index_add = &index_add;
-  t->permute32 = &permute32;
 }
 
 }  // namespace R1TS_ISA

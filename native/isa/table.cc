@@ -8,6 +8,7 @@ namespace R1TS_ISA {
 void fill_elementwise(KernelTable* t);
 void fill_nn(KernelTable* t);
 void fill_attention(KernelTable* t);
+void fill_layout(KernelTable* t);
 
 namespace {
 
@@ -56,6 +57,7 @@ void fill_table(KernelTable* t) {
   fill_elementwise(t);
   fill_nn(t);
   fill_attention(t);
+  fill_layout(t);
   t->fma_gflops_1core = &fma_gflops_1core;
   t->vector_floats = VW;
 }

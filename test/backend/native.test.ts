@@ -6,7 +6,8 @@
  *
  * Tolerances (|native - ref| <= atol + rtol * |ref| per element; u = 2^-24 ~ 6e-8 is float32's unit roundoff; the
  * reference accumulates in double and rounds once):
- * - elementwise + - * /, comparisons, sqrt, abs, neg, sign, clamp, max, indexSelect/indexAdd, permute: exact (IEEE
+ * - layout kernels (permute, broadcastTo, concat, slice, sliceScatter), every dtype: bit for bit.
+ * - elementwise + - * /, comparisons, sqrt, abs, neg, sign, clamp, max, indexSelect/indexAdd: exact (IEEE
  *   float ops; double-then-float rounding of one op is innocuous since 53 >= 2*24 + 2).
  * - exp, log, tanh, sigmoid, silu, erf, gelu, pow: rtol 6e-7 (~10 u; the algorithms are 1-3 ulp).
  * - sgemm: max |d| <= 2e-6 * sqrt(K) * max(1, max|ref|). A K-term float32 dot product with blocked/lane-split
@@ -118,6 +119,17 @@ function check(what: string, actual: TensorData, expected: TensorData, atol: num
       `${what}: element ${worst} is ${actual.data[worst]}, reference ${expected.data[worst]} ` +
         `(max |d| ${maxD.toExponential(2)}, atol ${atol.toExponential(2)}, rtol ${rtol.toExponential(2)})`,
     );
+  }
+}
+
+/** Same shape, dtype and elements (Object.is: -0 differs from 0, NaN equals NaN). */
+function exact(what: string, actual: TensorData, expected: TensorData): void {
+  assert.deepEqual([...actual.shape], [...expected.shape], `${what}: shape`);
+  assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
+  assert.equal(actual.data.constructor, expected.data.constructor, `${what}: array type`);
+  assert.equal(actual.data.length, expected.data.length, `${what}: length`);
+  for (let i = 0; i < expected.data.length; i++) {
+    if (!Object.is(actual.data[i], expected.data[i])) assert.fail(`${what}: element ${i} is ${actual.data[i]}, reference ${expected.data[i]}`);
   }
 }
 
@@ -301,17 +313,6 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
     }
   });
 
-  it('permute (float32 and int32)', () => {
-    const r = rng(14);
-    const cases: [number[], number[]][] = [[[2, 3, 4, 5], [0, 2, 1, 3]], [[2, 3, 4, 5], [3, 1, 0, 2]], [[1000, 7], [1, 0]], [[129], [0]], [[1, 7, 1], [2, 0, 1]]];
-    for (const [shape, perm] of cases) {
-      for (const x of [f32(shape, r), i32(shape, r, 100)]) {
-        const e = ref('permute')(x, { perm });
-        eachIsa((isa) => check(`permute ${x.dtype} ${JSON.stringify(shape)} ${perm} [${isa}]`, nat('permute')(x, { perm }), e, 0, 0));
-      }
-    }
-  });
-
   it('other dtypes and mixed dtypes run the reference', () => {
     const r = rng(15);
     const a64: TensorData = { data: Float64Array.from(f32([7, 9], r).data), shape: [7, 9], dtype: 'float64' };
@@ -323,6 +324,113 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
     assert.deepEqual(nat('add')(ia, ia), ref('add')(ia, ia));
     assert.deepEqual(nat('mul')(fa, ia), ref('mul')(fa, ia));
     assert.deepEqual(nat('neg')(ia), ref('neg')(ia));
+  });
+});
+
+describe('native backend: layout kernels', { skip: SKIP }, () => {
+  const DTYPES = ['float32', 'float64', 'int32', 'bool'] as const;
+  /** Random values of any dtype; floats include -0, NaN and infinities, which a copy must keep bit for bit. */
+  const rand = (dtype: (typeof DTYPES)[number], shape: number[], r: () => number): TensorData => {
+    const n = numel(shape);
+    const d = dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+    const specials = [-0, NaN, Infinity, -Infinity];
+    for (let i = 0; i < n; i++) {
+      if (dtype === 'bool') d[i] = r() < 0.5 ? 1 : 0;
+      else if (dtype === 'int32') d[i] = Math.floor((r() - 0.5) * 2 ** 31);
+      else d[i] = i % 11 === 3 ? specials[i % specials.length] : r() * 2 - 1;
+    }
+    return { data: d, shape, dtype };
+  };
+  /** Every ISA, with 1, 2 and 3 threads (copies above 32K elements are split across the pool). */
+  const agree = (what: string, run: (k: Kernels) => TensorData, expected = run(REF)) => {
+    const threads = INFO!.threads;
+    try {
+      for (const t of [1, 2, 3]) {
+        setNativeThreads(t);
+        eachIsa((isa) => exact(`${what} [${isa}, ${t} threads]`, run(NAT), expected));
+      }
+    } finally {
+      setNativeThreads(threads);
+    }
+  };
+  const REF = new Proxy({} as Kernels, { get: (_t, name) => ref(name as KernelName) });
+  const NAT = new Proxy({} as Kernels, { get: (_t, name) => nat(name as KernelName) });
+  const permutations = (n: number): number[][] =>
+    n === 0 ? [[]] : permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+  /** Odd shapes of rank 1-4, one with more than 32K elements, and shapes with an empty dim. */
+  const SHAPES = [[1], [129], [1000], [7, 1], [1000, 7], [3, 5, 7], [1, 7, 1], [129, 2, 3], [2, 3, 4, 5], [4, 129, 7, 11], [3, 1, 257, 17], [0], [3, 0, 5], [2, 0]];
+
+  it('permute: every permutation of ranks 1-4, odd and empty shapes, every dtype', () => {
+    const r = rng(14);
+    for (const shape of SHAPES) {
+      for (const dtype of DTYPES) {
+        const x = rand(dtype, shape, r);
+        const perms = permutations(shape.length);
+        for (const perm of dtype === 'float32' ? perms : perms.slice(-2)) agree(`permute ${dtype} ${JSON.stringify(shape)} ${perm}`, (k) => k.permute(x, { perm }));
+      }
+    }
+  });
+
+  it('broadcastTo: leading, inner and trailing size-1 dims, empty targets', () => {
+    const r = rng(16);
+    const cases: [number[], number[]][] = [
+      [[1], [1000]], [[129], [2, 3, 129]], [[7, 1], [3, 7, 129]], [[1, 1, 1], [2, 3, 4]], [[3, 1, 5], [4, 3, 7, 5]],
+      [[1, 7], [129, 7]], [[2, 1, 1, 3], [2, 129, 17, 3]], [[0, 1], [0, 4]], [[1, 3], [0, 3]], [[5], [5]], [[], [3, 129]],
+    ];
+    for (const [from, to] of cases) {
+      for (const dtype of DTYPES) {
+        const x = rand(dtype, from, r);
+        agree(`broadcastTo ${dtype} ${JSON.stringify(from)} -> ${JSON.stringify(to)}`, (k) => k.broadcastTo(x, { shape: to }));
+      }
+    }
+  });
+
+  it('concat: every axis of ranks 1-4, uneven and empty parts, every dtype', () => {
+    const r = rng(17);
+    for (const shape of SHAPES) {
+      for (let axis = 0; axis < shape.length; axis++) {
+        for (const dtype of DTYPES) {
+          const parts = [1, 0, 5, 2].map((m) => {
+            const s = [...shape];
+            s[axis] = shape[axis] === 0 ? 0 : Math.max(0, shape[axis] * m - (m > 1 ? 1 : 0));
+            return rand(dtype, s, r);
+          });
+          agree(`concat ${dtype} ${JSON.stringify(parts.map((p) => p.shape))} axis ${axis}`, (k) => k.concat(parts, { axis }));
+          agree(`concat one part ${dtype} ${JSON.stringify(shape)} axis ${axis}`, (k) => k.concat([parts[0]], { axis }));
+        }
+      }
+    }
+  });
+
+  it('slice and sliceScatter: random regions of ranks 1-4 (empty and whole ones included), every dtype', () => {
+    const r = rng(18);
+    const int = (n: number) => Math.floor(r() * (n + 1)); // 0..n
+    for (const shape of SHAPES) {
+      for (const dtype of DTYPES) {
+        const x = rand(dtype, shape, r);
+        for (let trial = 0; trial < (dtype === 'float32' ? 6 : 2); trial++) {
+          const starts = shape.map((n) => (trial === 0 ? 0 : int(n)));
+          const ends = starts.map((s, i) => (trial === 0 ? shape[i] : s + int(shape[i] - s)));
+          const src = rand(dtype, starts.map((s, i) => ends[i] - s), r);
+          const tag = `${dtype} ${JSON.stringify(shape)} [${starts}]..[${ends}]`;
+          agree(`slice ${tag}`, (k) => k.slice(x, { starts, ends }));
+          agree(`sliceScatter ${tag}`, (k) => k.sliceScatter(x, src, { starts, ends }));
+        }
+      }
+    }
+  });
+
+  it('arguments outside the fast path give the reference results and errors', () => {
+    const r = rng(19);
+    const scalar = rand('float32', [], r);
+    agree('slice of a rank-0 tensor', (k) => k.slice(scalar, { starts: [], ends: [] }));
+    agree('permute of a rank-0 tensor', (k) => k.permute(scalar, { perm: [] }));
+    const x = rand('float32', [2, 1, 2, 1, 2, 1, 2, 1, 3], r);
+    agree('permute of 9 dims', (k) => k.permute(x, { perm: [8, 7, 6, 5, 4, 3, 2, 1, 0] }));
+    const base = rand('float32', [4, 5], r);
+    const msg = /sliceScatter: source \[2,2\] does not fill region \[2,3\]/;
+    assert.throws(() => ref('sliceScatter')(base, rand('float32', [2, 2], r), { starts: [0, 0], ends: [2, 3] }), msg);
+    assert.throws(() => nat('sliceScatter')(base, rand('float32', [2, 2], r), { starts: [0, 0], ends: [2, 3] }), msg);
   });
 });
 

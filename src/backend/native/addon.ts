@@ -57,7 +57,11 @@ export interface NativeAddon {
   /** out (already holding x) += w[j] * src rows scattered to idx[j]; w null means weight 1. */
   indexAdd(out: F32, idx: I32, src: F32, w: F32 | null, outer: number, n: number, inner: number, m: number): void;
   adamw(p: F32, g: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number): void;
-  permute32(x: F32 | I32, out: F32 | I32, shape: I32, strides: I32): void;
+  /**
+   * dst[dstOffset + sum i_d * dstStrides_d] = src[srcOffset + sum i_d * srcStrides_d] over every index of shape;
+   * dims = [...shape, ...srcStrides, ...dstStrides] (1 to 8 dims). Any typed arrays of one element size, apart in memory.
+   */
+  stridedCopy(src: ArrayBufferView, dst: ArrayBufferView, dims: I32, srcOffset: number, dstOffset: number): void;
   info(): { isa: string; isas: string[]; threads: number; vectorFloats: number };
   /** Switches the kernel table (one of info().isas); false if this CPU lacks it. For tests and benchmarks. */
   setIsa(isa: string): boolean;

@@ -1,11 +1,11 @@
 /**
  * Native elementwise kernels: binary ops (same shape, scalar, suffix and per-row broadcasts; any other broadcast goes
- * to the reference), unary maps and activations, SwiGLU, GELU backward, sum / max over a contiguous run of axes, and
- * permute. float32 only: other dtypes, and anything the fast paths do not cover, run the reference kernel, so the
+ * to the reference), unary maps and activations, SwiGLU, GELU backward, and sum / max over a contiguous run of axes.
+ * float32 only: other dtypes, and anything the fast paths do not cover, run the reference kernel, so the
  * results and error messages are the reference's.
  */
 import type { AxesAttrs, BinaryKernel, Kernels, TensorData, UnaryKernel } from '../kernels.js';
-import { broadcastShapes, numel, sameShape, stridesOf } from '../../tensor/shape.js';
+import { broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
 import { type NativeAddon, BIN_OPS, type BinOpName, BinMode, UN_OPS, type UnOpName } from './addon.js';
 import { f32, isF32, ref } from './util.js';
 
@@ -142,16 +142,5 @@ export function elementwiseKernels(addon: NativeAddon): Partial<Kernels> {
     },
     sum: reduction(addon, 'sum'),
     max: reduction(addon, 'max'),
-    permute: (x, attrs) => {
-      const { perm } = attrs;
-      if ((x.dtype !== 'float32' && x.dtype !== 'int32') || perm.length === 0 || perm.length > 8 || x.data.length === 0) {
-        return ref('permute')(x, attrs);
-      }
-      const strides = stridesOf(x.shape);
-      const shape = perm.map((p) => x.shape[p]);
-      const o = x.dtype === 'float32' ? new Float32Array(x.data.length) : new Int32Array(x.data.length);
-      addon.permute32(x.data as Float32Array | Int32Array, o, Int32Array.from(shape), Int32Array.from(perm.map((p) => strides[p])));
-      return { data: o, shape, dtype: x.dtype };
-    },
   };
 }

@@ -4,21 +4,24 @@
  * Registered as 'native' when the addon loads; which backend is active is decided in ../select.ts.
  *
  * Implements, for float32: matmul, the elementwise binary ops (same-shape, scalar and row broadcasts), unary ops and
- * activations, swiglu, geluBackward, sum / max over contiguous axes, permute (float32 and int32), softmax and
- * log-softmax, cross-entropy, RMSNorm, RoPE and attention (each with its backward), indexSelect and indexAdd. Every
- * other kernel, dtype or layout runs the TypeScript reference.
+ * activations, swiglu, geluBackward, sum / max over contiguous axes, softmax and log-softmax, cross-entropy, RMSNorm,
+ * RoPE and attention (each with its backward), indexSelect and indexAdd; for every dtype, the layout kernels (permute,
+ * broadcastTo, concat, slice, sliceScatter). Every other kernel, dtype or layout runs the TypeScript reference.
  */
 import type { Kernels } from '../kernels.js';
 import { registerBackend } from '../registry.js';
 import { addon, addonError } from './addon.js';
 import { elementwiseKernels } from './elementwise.js';
+import { layoutKernels } from './layout.js';
 import { nnKernels } from './nn.js';
 
 export { adamwStep, weightedIndexAdd, weightedIndexAddRef } from './fused.js';
 export type { NativeAddon } from './addon.js';
 
 /** The native kernels, or null when the addon is not available. */
-export const nativeKernels: Partial<Kernels> | null = addon ? { ...elementwiseKernels(addon), ...nnKernels(addon) } : null;
+export const nativeKernels: Partial<Kernels> | null = addon
+  ? { ...elementwiseKernels(addon), ...layoutKernels(addon), ...nnKernels(addon) }
+  : null;
 
 if (nativeKernels) registerBackend('native', nativeKernels);
 

@@ -2,7 +2,7 @@
 import type { Kernels } from '../kernels.js';
 import { allocArray } from '../../tensor/dtype.js';
 import { broadcastStrides, numel, shapeStr, stridesOf } from '../../tensor/shape.js';
-import { around, stridedOffsets } from './util.js';
+import { concatLayout, stridedOffsets } from './util.js';
 
 function sliceOffsets(shape: readonly number[], starts: readonly number[], ends: readonly number[]) {
   const strides = stridesOf(shape);
@@ -31,19 +31,13 @@ export const layoutKernels: Partial<Kernels> = {
   },
 
   concat: (xs, { axis }) => {
-    const first = xs[0];
-    const shape = [...first.shape];
-    shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
-    const o = allocArray(first.dtype, numel(shape));
-    const { outer, inner } = around(shape, axis);
-    const rowOut = shape[axis] * inner;
-    let col = 0;
-    for (const x of xs) {
-      const w = x.shape[axis] * inner;
+    const { shape, outer, rowOut, parts } = concatLayout(xs, axis);
+    const o = allocArray(xs[0].dtype, numel(shape));
+    xs.forEach((x, k) => {
+      const { w, col } = parts[k];
       for (let a = 0; a < outer; a++) o.set(x.data.subarray(a * w, (a + 1) * w), a * rowOut + col);
-      col += w;
-    }
-    return { data: o, shape, dtype: first.dtype };
+    });
+    return { data: o, shape, dtype: xs[0].dtype };
   },
 
   slice: (x, { starts, ends }) => {

@@ -61,6 +61,26 @@ export function around(shape: readonly number[], axis: number): { outer: number;
 }
 
 /**
+ * Where each input of a concatenation along `axis` goes: viewing the output as (outer, rowOut) and input k as
+ * (outer, w), input k fills columns col..col+w of every row.
+ */
+export function concatLayout(
+  xs: readonly TensorData[],
+  axis: number,
+): { shape: number[]; outer: number; rowOut: number; parts: { w: number; col: number }[] } {
+  const shape = [...xs[0].shape];
+  shape[axis] = xs.reduce((n, x) => n + x.shape[axis], 0);
+  const { outer, inner } = around(shape, axis);
+  let col = 0;
+  const parts = xs.map((x) => {
+    const w = x.shape[axis] * inner;
+    col += w;
+    return { w, col: col - w };
+  });
+  return { shape, outer, rowOut: shape[axis] * inner, parts };
+}
+
+/**
  * erf to double precision: the positive series erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n (2x^2)^n x / (1*3*...*(2n+1)),
  * which has no cancellation, and erf = +-1 beyond |x| = 6 (erfc(6) ~ 2e-17).
  */
