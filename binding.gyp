@@ -45,7 +45,9 @@
     },
     {
       'target_name': 'r1ts_native',
-      'sources': ['native/addon.cc', 'native/pool.cc', 'native/fp8.cc'],
+      'sources': ['native/addon.cc', 'native/pool.cc', 'native/fp8.cc', 'native/adamw.cc'],
+      # fp8.cc and adamw.cc are bit-exact with JavaScript's double arithmetic: no FMA contraction there
+      'cflags': ['-ffp-contract=off'],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
         'r1ts_isa_avx512',

@@ -356,22 +356,13 @@ Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
-// adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2)
+// adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2): in place, bit-exact with
+// src/optim/adamw-kernel.ts (adamw.cc)
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
   Args a(info, "adamw");
   size_t n = a.length(0);
-  const double lr = a.dbl(4), beta1 = a.dbl(5), beta2 = a.dbl(6), eps = a.dbl(7), wd = a.dbl(8);
-  const double bc1 = a.dbl(9), bc2 = a.dbl(10);
-  AdamWCoef c;
-  c.beta1 = (float)beta1;
-  c.one_minus_beta1 = (float)(1.0 - beta1);
-  c.beta2 = (float)beta2;
-  c.one_minus_beta2 = (float)(1.0 - beta2);
-  c.eps = (float)eps;
-  c.decay = (float)(1.0 - lr * wd);
-  c.step_size = (float)(lr / bc1);
-  c.inv_sqrt_bc2 = (float)(1.0 / std::sqrt(bc2));
-  kt().adamw(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), (long)n, c);
+  AdamWArgs h = {a.dbl(4), a.dbl(5), a.dbl(6), a.dbl(7), a.dbl(8), a.dbl(9), a.dbl(10)};
+  adamw_step(a.f32(0, n), a.f32(1, n), a.f32(2, n), a.f32(3, n), (long)n, h);
   return Undef(info);
 }
 

@@ -55,13 +55,13 @@ struct AttnArgs {
   const float *q, *k, *v;
 };
 
-/** AdamW coefficients, computed in double by the caller and rounded once. */
-struct AdamWCoef {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
-  float decay;         // 1 - lr * weight_decay
-  float step_size;     // lr / (1 - beta1^t)
-  float inv_sqrt_bc2;  // 1 / sqrt(1 - beta2^t)
+/** AdamW hyper-parameters, as the reference src/optim/adamw-kernel.ts has them (bc1 = 1 - beta1^t, bc2 = 1 - beta2^t). */
+struct AdamWArgs {
+  double lr, beta1, beta2, eps, weight_decay, bc1, bc2;
 };
+
+/** One AdamW step in place over n floats, bit-exact with the reference (adamw.cc; not per ISA). */
+void adamw_step(float* p, const float* g, float* m, float* v, long n, const AdamWArgs& a);
 
 struct KernelTable {
   const char* isa;
@@ -93,7 +93,6 @@ struct KernelTable {
   /** out[a, idx[j]] += w[j] * src[a, j] (w may be null: weight 1); out already holds x. */
   void (*index_add)(float* out, const int32_t* idx, const float* src, const float* w, long outer, long n, long inner,
                     long m);
-  void (*adamw)(float* p, const float* g, float* m, float* v, long n, const AdamWCoef& c);
   /**
    * Strided copy behind the layout kernels: dst[sum i_d * dst_strides_d] = src[sum i_d * src_strides_d] over every
    * index of `shape` (1 <= ndim <= 8), elements of `esize` bytes (1, 2, 4 or 8) moved bit for bit.

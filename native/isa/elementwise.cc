@@ -1,6 +1,6 @@
 // Elementwise kernels for one ISA: binary ops with the broadcast fast paths of BinMode, unary maps and activations,
-// SwiGLU and GELU backward, reductions over the middle dim of (outer, n, inner), AdamW, and gathers and scatter-adds
-// of rows. Loops over large arrays are split across the thread pool.
+// SwiGLU and GELU backward, reductions over the middle dim of (outer, n, inner), and gathers and scatter-adds of rows.
+// Loops over large arrays are split across the thread pool.
 #include "simd.h"
 
 namespace r1ts {
@@ -330,39 +330,6 @@ void reduce(bool is_max, const float* x, float* out, long outer, long n, long in
   }
 }
 
-// ---- AdamW -------------------------------------------------------------------------------------------------------
-
-/**
- * Decoupled weight decay then Adam, in place, as torch.optim.AdamW: p *= 1 - lr*wd; m = b1 m + (1-b1) g;
- * v = b2 v + (1-b2) g^2; p -= lr * (m / bc1) / (sqrt(v / bc2) + eps), with bc1 = 1 - b1^t, bc2 = 1 - b2^t.
- */
-void adamw(float* p, const float* g, float* m, float* v, long n, const AdamWCoef& c) {
-  const float beta1 = c.beta1, one_m_beta1 = c.one_minus_beta1, beta2 = c.beta2, one_m_beta2 = c.one_minus_beta2;
-  const float decay = c.decay, step = c.step_size, inv_sqrt_bc2 = c.inv_sqrt_bc2, eps = c.eps;
-  pfor_range(n, kGrain, [&](long lo, long hi) {
-    auto blk = [&](vf pv, vf gv, vf mv, vf vv, vf& po, vf& mo, vf& vo) {
-      mo = beta1 * mv + one_m_beta1 * gv;
-      vo = beta2 * vv + one_m_beta2 * (gv * gv);
-      po = pv * decay - step * mo / (vsqrt(vo) * inv_sqrt_bc2 + eps);
-    };
-    long i = lo;
-    vf po, mo, vo;
-    for (; i + VW <= hi; i += VW) {
-      blk(vload(p + i), vload(g + i), vload(m + i), vload(v + i), po, mo, vo);
-      vstore(p + i, po);
-      vstore(m + i, mo);
-      vstore(v + i, vo);
-    }
-    if (i < hi) {
-      const long r = hi - i;
-      blk(vload_part(p + i, r), vload_part(g + i, r), vload_part(m + i, r), vload_part(v + i, r), po, mo, vo);
-      vstore_part(p + i, po, r);
-      vstore_part(m + i, mo, r);
-      vstore_part(v + i, vo, r);
-    }
-  });
-}
-
 // ---- gathers and scatter-adds of rows ----------------------------------------------------------------------------
 
 void index_select(const float* x, const int32_t* idx, long outer, long n, long inner, long m, float* out) {
@@ -417,7 +384,6 @@ void fill_elementwise(KernelTable* t) {
   t->swiglu = &swiglu;
   t->swiglu_backward = &swiglu_backward;
   t->reduce = &reduce;
-  t->adamw = &adamw;
   t->index_select = &index_select;
   t->index_add = &index_add;
 }

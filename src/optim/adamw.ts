@@ -4,8 +4,11 @@
  * Master weights and gradients are float32. Moments are float32, or BF16 (`moments: 'bf16'`, as DeepSeek-V3 stores
  * them: half the optimizer memory): each step widens them to float32, updates, and rounds back to nearest even.
  * State is exportable for checkpoints (exact resume; BF16 moments export as the float32 values they hold).
+ * The update is `adamwStep` of ./adamw-kernel.ts, or on the native backend its C++ twin, which gives the same bits.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import { getBackend } from '../backend/registry.js';
+import { adamwStep as nativeAdamwStep } from '../backend/native/index.js';
 import { BF16, decodeFloatArray, encodeFloatArray } from '../fp8/formats.js';
 import { adamwStep } from './adamw-kernel.js';
 
@@ -68,6 +71,7 @@ export class AdamW {
   /** One update of every parameter that has a gradient, at learning rate `lr` (default: the constructor's). */
   step(lr = this.lr): void {
     this.stepCount++;
+    const update = getBackend() === 'native' ? nativeAdamwStep : adamwStep;
     for (const s of this.params) {
       const g = s.p.grad;
       if (!g) continue;
@@ -80,12 +84,12 @@ export class AdamW {
         step: this.stepCount,
       };
       if (s.m instanceof Float32Array && s.v instanceof Float32Array) {
-        adamwStep(s.p.data as Float32Array, g.data as Float32Array, s.m, s.v, hyper);
+        update(s.p.data as Float32Array, g.data as Float32Array, s.m, s.v, hyper);
       } else {
         // BF16 storage: widen (exact), update in float32, round back to nearest even
         const m = decodeFloatArray(s.m as Uint16Array, BF16);
         const v = decodeFloatArray(s.v as Uint16Array, BF16);
-        adamwStep(s.p.data as Float32Array, g.data as Float32Array, m, v, hyper);
+        update(s.p.data as Float32Array, g.data as Float32Array, m, v, hyper);
         encodeFloatArray(m, BF16, { out: s.m as Uint16Array });
         encodeFloatArray(v, BF16, { out: s.v as Uint16Array });
       }

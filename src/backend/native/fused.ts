@@ -1,6 +1,7 @@
 /**
  * Fused helpers outside the kernel contract, each with its plain TypeScript reference beside the native path:
- * - `adamwStep`: the AdamW update in place (reference: `adamwStep` of src/optim/adamw-kernel.ts);
+ * - `adamwStep`: the AdamW update in place, bit-exact with its reference (`adamwStep` of src/optim/adamw-kernel.ts:
+ *   the same double operations in the same order, native/adamw.cc), so `AdamW` runs it on the native backend;
  * - `weightedIndexAdd`: the MoE combine, out = x; out[index[j]] += weight[j] * src[j] (rows along dim 0), which the
  *   contract would spell as mul + indexAdd with an extra (m, D) temporary.
  * Without the addon, or for float64 buffers, both run the reference.
@@ -10,7 +11,7 @@ import { shapeStr } from '../../tensor/shape.js';
 import { type AdamWHyper, adamwStep as adamwStepRef } from '../../optim/adamw-kernel.js';
 import { addon } from './addon.js';
 
-/** One AdamW step in place over float32 buffers (native when available, else the reference). */
+/** One AdamW step in place over float32 buffers (native when available, else the reference; the same bits). */
 export function adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamWHyper): void {
   const n = param.length;
   if (grad.length !== n || m.length !== n || v.length !== n) {
