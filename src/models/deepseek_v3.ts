@@ -157,6 +157,25 @@ export class MLA extends Module {
   }
 }
 
+/**
+ * Sorts `order` (indices into v) by value, largest first, equal values by lower index, in place by insertion. When v
+ * has no NaN that order is total, so this is exactly what any sort with that comparator gives, without a comparator
+ * call per pair. Returns false and leaves `order` alone when v has a NaN (the caller then sorts as before).
+ */
+export function sortByValueDesc(order: number[], v: Float64Array): boolean {
+  for (let i = 0; i < v.length; i++) if (Number.isNaN(v[i])) return false;
+  for (let i = 1; i < order.length; i++) {
+    const x = order[i];
+    let j = i - 1;
+    while (j >= 0 && (v[x] > v[order[j]] || (v[x] === v[order[j]] && x < order[j]))) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = x;
+  }
+  return true;
+}
+
 /** Router: sigmoid (or softmax) affinities, group-limited top-k on bias-corrected scores, normalised gate values. */
 export class Gate extends Module {
   readonly weight: Tensor;
@@ -214,13 +233,13 @@ export class Gate extends Module {
             groupScore[g] = m;
           }
         }
-        gorder.sort((p, q) => groupScore[q] - groupScore[p] || p - q);
+        if (!sortByValueDesc(gorder, groupScore)) gorder.sort((p, q) => groupScore[q] - groupScore[p] || p - q);
         for (let j = c.topk_group; j < G; j++) {
           const g = gorder[j];
           for (let e = g * per; e < (g + 1) * per; e++) choice[e] = -Infinity;
         }
       }
-      order.sort((p, q) => (choice[q] === choice[p] ? p - q : choice[q] > choice[p] ? 1 : -1));
+      if (!sortByValueDesc(order, choice)) order.sort((p, q) => (choice[q] === choice[p] ? p - q : choice[q] > choice[p] ? 1 : -1));
       for (let j = 0; j < K; j++) indices[t * K + j] = order[j];
     }
     let w = gather(scores, 1, new Tensor(indices, [N, K], 'int32'));

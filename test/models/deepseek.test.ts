@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepseekV3, Gate, MoE } from '../../src/models/index.js';
+import { sortByValueDesc } from '../../src/models/deepseek_v3.js';
 import { Generator, concat, crossEntropy, narrow, noGrad, randint, randn, tensor, Tensor } from '../../src/index.js';
 import { tinyDeepseek } from './helpers.js';
 
@@ -72,6 +73,30 @@ describe('DeepSeekMoE routing', () => {
       const tot = s.reduce((a, b) => a + b);
       picked.forEach((_, j) => assert.ok(Math.abs(weights.data[t * 3 + j] - (2.5 * s[j]) / tot) < 1e-5));
     }
+  });
+
+  it('the routers\' insertion sort gives the order of the comparator sorts it stands for (ties, -0, infinities), and declines NaN', () => {
+    let seed = 11;
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const pool = [0, -0, 0.25, 0.5, 1, -1, Infinity, -Infinity, 1e-30];
+    for (let trial = 0; trial < 2000; trial++) {
+      const n = 1 + (trial % 12);
+      const v = Float64Array.from({ length: n }, () => (trial % 2 ? pool[Math.floor(rnd() * pool.length)] : Math.round(rnd() * 4) / 4));
+      const start = Array.from({ length: n }, (_, i) => i); // any starting permutation: a Fisher-Yates shuffle
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [start[i], start[j]] = [start[j], start[i]];
+      }
+      const a = [...start];
+      assert.equal(sortByValueDesc(a, v), true);
+      const byEq = [...start].sort((p, q) => (v[q] === v[p] ? p - q : v[q] > v[p] ? 1 : -1)); // MoE experts
+      const byDiff = [...start].sort((p, q) => v[q] - v[p] || p - q); // groups
+      assert.deepEqual(a, byEq, `values ${[...v]}`);
+      assert.deepEqual(a, byDiff, `values ${[...v]}`);
+    }
+    const order = [2, 0, 1];
+    assert.equal(sortByValueDesc(order, Float64Array.from([0.5, NaN, 1])), false);
+    assert.deepEqual(order, [2, 0, 1]);
   });
 
   it('the bias changes which experts are picked, never the weight formula', () => {
