@@ -50,13 +50,15 @@ export function registerZero(program: Command): void {
     .option('--task <name>', 'built-in task for RL and evaluation', 'lineq')
     .option('--difficulty <d>', 'task difficulty N or A-B', '1')
     .option('--pretrain-steps <n>', 'pre-training steps (default: the tiny preset)')
-    .option('--steps <n>', 'GRPO steps', '60')
+    .option('--steps <n>', 'GRPO steps', '100')
     .option('--lr <x>', 'GRPO learning rate', '1e-4')
-    .option('--prompts-per-step <p>', 'GRPO problems per step (G = 8 samples each)', '8')
-    .option('--n <n>', 'held-out problems to evaluate', '32')
+    .option('--prompts-per-step <p>', 'GRPO problems per step (G = 8 samples each)', '16')
+    .option('--n <n>', 'held-out problems to evaluate', '64')
     .option('--k <k>', 'samples per problem', '8')
     .option('--seed <s>', 'seed', '0')
     .action(async (o: ZeroFlags) => {
+      const t0 = performance.now();
+      const mins = (): string => `${((performance.now() - t0) / 60000).toFixed(1)} min`;
       const steps = int('--steps', o.steps);
       const promptsPerStep = int('--prompts-per-step', o.promptsPerStep);
       const lr = Number(o.lr);
@@ -82,6 +84,7 @@ export function registerZero(program: Command): void {
       } else {
         console.log(`[1/4] base model: ${baseDir}`);
       }
+      console.log(`      base ready after ${mins()}`);
       const { model, tok } = loadModelAndTokenizer('zero', baseDir);
       const problems = taskProblems(o.task, n, { split: 'test', seed, difficulty: o.difficulty });
       const evalOpts = { k, temperature: 0.6, topP: 0.95, seed };
@@ -103,5 +106,6 @@ export function registerZero(program: Command): void {
       console.log(`base model: ${baseDir}`);
       console.log(`RL model:   ${res.modelDir}`);
       console.log(`metrics:    ${path.join(rlDir, 'metrics.jsonl')}`);
+      console.log(`total:      ${mins()}`);
     });
 }
