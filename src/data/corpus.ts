@@ -21,8 +21,8 @@ import { getTask, TASKS } from './tasks/index.js';
 import { formatPrompt, R1_ZERO_TEMPLATE } from './tasks/template.js';
 import { parseDifficulty, randInt, type Task } from './tasks/task.js';
 
-export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill';
-export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text', 'drill'];
+export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill' | 'copy';
+export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text', 'drill', 'copy'];
 
 /** One corpus document. */
 export interface CorpusDoc {
@@ -61,7 +61,7 @@ export interface CorpusOptions {
   templateShare?: number;
 }
 
-export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15, drill: 0 };
+export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15, drill: 0, copy: 0 };
 
 /**
  * Calculations written `A op B [op C ...] = R` with integer operands (negative ones may be in parentheses); in a chain
@@ -151,7 +151,7 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     }
     return weights.length - 1;
   };
-  const mix = { ...(opts.mix ? { worked: 0, answer: 0, partial: 0, text: 0, drill: 0 } : DEFAULT_MIX), ...opts.mix };
+  const mix = { ...(opts.mix ? { worked: 0, answer: 0, partial: 0, text: 0, drill: 0, copy: 0 } : DEFAULT_MIX), ...opts.mix };
   const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
   if (!Number.isInteger(opts.n) || opts.n < 0) throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
@@ -194,6 +194,10 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     }
     if (kind === 'text') {
       yield { text: genericText(rng), kind };
+      continue;
+    }
+    if (kind === 'copy') {
+      yield { text: copyText(rng), kind };
       continue;
     }
     const ti = kind === 'drill' ? pickDrillTask() : pickTask();
@@ -245,7 +249,7 @@ export async function writeCorpus(path: string, opts: CorpusOptions, onProgress?
   const docs = corpusDocuments(opts); // validates options before the file is created
   const first = docs.next();
   const out = createWriteStream(path);
-  const stats: CorpusStats = { docs: 0, bytes: 0, kinds: { worked: 0, answer: 0, partial: 0, text: 0, drill: 0 }, tasks: {} };
+  const stats: CorpusStats = { docs: 0, bytes: 0, kinds: { worked: 0, answer: 0, partial: 0, text: 0, drill: 0, copy: 0 }, tasks: {} };
   const failed = once(out, 'error').then(([e]) => {
     throw new Error(`corpus: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   });
@@ -304,4 +308,29 @@ function genericText(rng: Rng): string {
     }
   }
   return facts.join(' ');
+}
+
+/** One random equation-like line: signed numbers of 1-3 digits, `Nx` terms and operators. */
+function copyLine(rng: Rng): string {
+  const n = randInt(rng, 5, 12);
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const pick = randInt(rng, 0, 5);
+    const v = randInt(rng, -999, 999);
+    if (pick <= 2) parts.push(String(v));
+    else if (pick === 3) parts.push(`${randInt(rng, 2, 99)}x`);
+    else parts.push(['+', '-', '*', '/', '='][randInt(rng, 0, 4)]);
+  }
+  return parts.join(' ');
+}
+
+/** A copying exercise: 3-6 random lines, each followed by its exact copy. */
+function copyText(rng: Rng): string {
+  const k = randInt(rng, 3, 6);
+  const out: string[] = [];
+  for (let i = 0; i < k; i++) {
+    const line = copyLine(rng);
+    out.push(`Copy: ${line}`, `Again: ${line}`);
+  }
+  return out.join('\n');
 }

@@ -79,6 +79,24 @@ describe('built-in corpus', () => {
     assert.throws(() => [...corpusDocuments({ tasks: ['sort'], n: 5, mix: { drill: 1 } })], /drill documents need a task whose solutions calculate/);
   });
 
+  it('copy exercises repeat each random line exactly', () => {
+    const copies = [...corpusDocuments({ tasks: ['lineq'], n: 400, seed: 4, mix: { worked: 1, copy: 1 } })].filter((d) => d.kind === 'copy');
+    assert.ok(copies.length > 150, `${copies.length} copy documents`);
+    const seen = new Set<string>();
+    for (const d of copies) {
+      assert.equal(d.task, undefined);
+      const lines = d.text.split('\n');
+      assert.ok(lines.length >= 6 && lines.length % 2 === 0, d.text);
+      for (let i = 0; i < lines.length; i += 2) {
+        const m = /^Copy: (.+)$/.exec(lines[i]);
+        assert.ok(m && /^[-+*\/= x\d]+$/.test(m[1]), lines[i]);
+        assert.equal(lines[i + 1], `Again: ${m[1]}`);
+        seen.add(m[1]);
+      }
+    }
+    assert.ok(seen.size > 0.99 * copies.reduce((a, d) => a + d.text.split('\n').length / 2, 0), 'lines are random, not repeated across documents');
+  });
+
   it('weights tasks and takes per-task difficulty ranges', () => {
     const docs = [...corpusDocuments({ tasks: ['lineq=3', 'add'], n: 2000, seed: 2, mix: { worked: 1 }, difficulty: 'lineq=1,add=2-3' })];
     const share = docs.filter((d) => d.task === 'lineq').length / docs.length;
