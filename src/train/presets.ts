@@ -1,7 +1,8 @@
 /**
  * Named pre-training presets: a model (HF config fields, vocab_size filled from the tokenizer) plus run sizes.
  * `tiny` is the newcomer's run: a 4-layer DeepSeek-V3-style MoE (MLA with q_lora, 8 routed experts in 4 groups, a
- * shared expert, one MTP module) trained on the built-in reasoning corpus in about 17 minutes on 2 cores (the target is about 10).
+ * shared expert, one MTP module) trained on the built-in reasoning corpus in about 17 minutes on 2 cores (the target
+ * is about 10).
  * `small` is the same recipe, wider and longer.
  */
 import type { CorpusOptions } from '../data/corpus.js';
