@@ -49,7 +49,7 @@ export interface CorpusOptions {
    * task's corpus range.
    */
   difficulty?: string;
-  /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15/0 (drill 0). */
+  /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15 (drill and copy 0). */
   mix?: Partial<Record<DocKind, number>>;
   /** Prompt template with `{prompt}` (default R1-Zero). */
   template?: string;
@@ -62,6 +62,9 @@ export interface CorpusOptions {
 }
 
 export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15, drill: 0, copy: 0 };
+
+/** A count or share of 0 for every document kind. */
+const zeroPerKind = (): Record<DocKind, number> => Object.fromEntries(DOC_KINDS.map((k) => [k, 0])) as Record<DocKind, number>;
 
 /**
  * Calculations written `A op B [op C ...] = R` with integer operands (negative ones may be in parentheses); in a chain
@@ -151,7 +154,7 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     }
     return weights.length - 1;
   };
-  const mix = { ...(opts.mix ? { worked: 0, answer: 0, partial: 0, text: 0, drill: 0, copy: 0 } : DEFAULT_MIX), ...opts.mix };
+  const mix = { ...(opts.mix ? zeroPerKind() : DEFAULT_MIX), ...opts.mix };
   const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
   if (!Number.isInteger(opts.n) || opts.n < 0) throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
@@ -249,7 +252,7 @@ export async function writeCorpus(path: string, opts: CorpusOptions, onProgress?
   const docs = corpusDocuments(opts); // validates options before the file is created
   const first = docs.next();
   const out = createWriteStream(path);
-  const stats: CorpusStats = { docs: 0, bytes: 0, kinds: { worked: 0, answer: 0, partial: 0, text: 0, drill: 0, copy: 0 }, tasks: {} };
+  const stats: CorpusStats = { docs: 0, bytes: 0, kinds: zeroPerKind(), tasks: {} };
   const failed = once(out, 'error').then(([e]) => {
     throw new Error(`corpus: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   });
