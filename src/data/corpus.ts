@@ -11,6 +11,11 @@
  *   worked solutions of train problems of one task (so the drills match the sizes and signs of the task's own steps).
  *   A worked solution holds one or two such calculations among ~100 tokens of boilerplate; a drill sheet holds ~20, so
  *   a small model sees far more arithmetic per token.
+ * - `copy` (0% unless asked for): a copying exercise, random equation-like lines each written twice;
+ * - `terse` (0% unless asked for): R1-Zero prompt + a solution that restates the problem and goes straight to the
+ *   answer (`<think>\n5x - 4 = -24\n</think>\n<answer>-4</answer>`). Mixed with `worked` documents under the same
+ *   prompt, it gives a base that sometimes works a problem out and sometimes guesses, as a pre-trained model that has
+ *   seen both careful and offhand answers does: R1-Zero's RL then has a longer, more accurate way of answering to find.
  * Difficulties default to each task's `corpus` range, which reaches beyond its evaluation default so that the hardest
  * problems stay out of reach of a small model. Everything is a function of the seed.
  */
@@ -21,8 +26,8 @@ import { getTask, TASKS } from './tasks/index.js';
 import { formatPrompt, R1_ZERO_TEMPLATE } from './tasks/template.js';
 import { parseDifficulty, randInt, type Task } from './tasks/task.js';
 
-export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill' | 'copy';
-export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text', 'drill', 'copy'];
+export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill' | 'copy' | 'terse';
+export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text', 'drill', 'copy', 'terse'];
 
 /** One corpus document. */
 export interface CorpusDoc {
@@ -49,7 +54,7 @@ export interface CorpusOptions {
    * task's corpus range.
    */
   difficulty?: string;
-  /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15 (drill and copy 0). */
+  /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15 (drill, copy, terse 0). */
   mix?: Partial<Record<DocKind, number>>;
   /** Prompt template with `{prompt}` (default R1-Zero). */
   template?: string;
@@ -61,7 +66,7 @@ export interface CorpusOptions {
   templateShare?: number;
 }
 
-export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15, drill: 0, copy: 0 };
+export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15, drill: 0, copy: 0, terse: 0 };
 
 /** A count or share of 0 for every document kind. */
 const zeroPerKind = (): Record<DocKind, number> => Object.fromEntries(DOC_KINDS.map((k) => [k, 0])) as Record<DocKind, number>;
@@ -233,8 +238,14 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
       yield { text: `${prompt} ${solution}`, kind, task: task.name, ids: [p.id] };
       continue;
     }
+    const thinkEnd = solution.indexOf('\n</think>');
+    const lines = solution.slice(0, thinkEnd).split('\n'); // ['<think>', step, step, ...]
+    if (kind === 'terse') {
+      // the first line (the problem restated), then straight to the answer
+      yield { text: `${prompt} ${lines.slice(0, 2).join('\n')}${solution.slice(thinkEnd)}`, kind, task: task.name, ids: [p.id] };
+      continue;
+    }
     // partial: keep `<think>` and 1..(steps - 1) of its lines
-    const lines = solution.slice(0, solution.indexOf('\n</think>')).split('\n'); // ['<think>', step, step, ...]
     const keep = lines.length > 2 ? randInt(rng, 2, lines.length - 1) : lines.length;
     yield { text: `${prompt} ${lines.slice(0, keep).join('\n')}`, kind, task: task.name, ids: [p.id] };
   }

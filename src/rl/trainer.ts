@@ -203,6 +203,30 @@ interface RunState {
   optimizerSteps: number;
   rng: GeneratorState;
   quietSteps: number;
+  /** The first step's policy entropy (the yardstick of the collapse warning); absent in older checkpoints. */
+  firstEntropy?: number;
+}
+
+/** The entropy warning fires when the policy's entropy falls below this share of the first step's. */
+export const ENTROPY_COLLAPSE_SHARE = 0.25;
+
+/**
+ * The warnings of a step as [key, text]. Entropy is judged against the run's own first step, not an absolute level:
+ * a base trained on worked solutions starts near 0.05-0.1 nats per token (most tokens are determined by the problem),
+ * and a healthy run halves that while its accuracy rises; a collapse takes it to a small fraction.
+ */
+export function stepWarnings(m: GrpoStepMetrics, quietSteps: number, firstEntropy: number | undefined, maxTokens: number): [string, string][] {
+  const warnings: [string, string][] = [];
+  if (m.signalGroups === 0) warnings.push(['signal', `no group has reward variance (${quietSteps} step(s) in a row): nothing to learn from`]);
+  if (m.entropy !== null && firstEntropy !== undefined && m.entropy < ENTROPY_COLLAPSE_SHARE * firstEntropy) {
+    warnings.push([
+      'entropy',
+      `entropy ${m.entropy.toFixed(3)} nats, down from ${firstEntropy.toFixed(3)} at the first step: the policy is collapsing ` +
+        '(try --epsilon-high, a lower lr or a higher temperature)',
+    ]);
+  }
+  if (m.truncationRate > 0.5) warnings.push(['length', `${pct(m.truncationRate)} of responses truncated at ${maxTokens} tokens`]);
+  return warnings;
 }
 
 /** Runs (or resumes) GRPO. */
@@ -312,10 +336,8 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
       msTraining,
     };
     if (refReset) m.refReset = true;
-    const warnings: [string, string][] = [];
-    if (sig === 0) warnings.push(['signal', `no group has reward variance (${st.quietSteps} step(s) in a row): nothing to learn from`]);
-    if (m.entropy !== null && m.entropy < 0.05) warnings.push(['entropy', `entropy ${m.entropy.toFixed(3)} nats: the policy is collapsing (try --epsilon-high, a lower lr or a higher temperature)`]);
-    if (m.truncationRate > 0.5) warnings.push(['length', `${pct(m.truncationRate)} of responses truncated at ${maxTokens} tokens`]);
+    if (st.firstEntropy === undefined && m.entropy !== null) st.firstEntropy = m.entropy;
+    const warnings = stepWarnings(m, st.quietSteps, st.firstEntropy, maxTokens);
     if (warnings.length) m.warnings = warnings.map(([, w]) => w);
     fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
     history.push(m);

@@ -66,7 +66,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       tasks: ['lineq=6', 'add', 'mul', 'countdown', 'sort', 'modpow'],
       difficulty: 'lineq=1-2,add=1-3,mul=1-2,countdown=1,sort=1-2,modpow=1-2',
       templateShare: 0.4,
-      mix: { worked: 0.45, answer: 0.1, partial: 0.05, text: 0.1, drill: 0.3 },
+      mix: { worked: 0.4, terse: 0.4, partial: 0.05, text: 0.05, drill: 0.3 },
     },
     train: {
       ...DEFAULT_TRAIN_CONFIG,

@@ -97,6 +97,29 @@ describe('built-in corpus', () => {
     assert.ok(seen.size > 0.99 * copies.reduce((a, d) => a + d.text.split('\n').length / 2, 0), 'lines are random, not repeated across documents');
   });
 
+  it('terse documents restate the problem and give the right answer with no working', () => {
+    const docs = [...corpusDocuments({ tasks: ['lineq', 'add'], n: 300, seed: 5, difficulty: '1', mix: { worked: 1, terse: 1 } })];
+    const terse = docs.filter((d) => d.kind === 'terse');
+    assert.ok(terse.length > 100, `${terse.length} terse documents`);
+    for (const d of terse) {
+      assert.equal(splitOf(d.ids![0]), 'train');
+      const m = /User: (.+) Assistant: <think>\n([^\n]+)\n<\/think>\n<answer>(-?\d+)<\/answer>$/.exec(d.text);
+      assert.ok(m, d.text);
+      const [, question, line, answer] = m;
+      const x = Number(answer);
+      if (d.task === 'lineq') {
+        const eq = /^Solve for x: (.+)\.$/.exec(question)![1];
+        assert.equal(line, eq, 'the think block restates the equation');
+        const [lhs, rhs] = eq.split(' = ').map((side) => Function('x', `return ${side.replace(/(\d)x/g, '$1*x')}`)(x));
+        assert.equal(lhs, rhs, `${eq} at x = ${x}`);
+      } else {
+        const [a, b] = /^What is (\d+) \+ (\d+)\?$/.exec(question)!.slice(1).map(Number);
+        assert.equal(line, `${a} + ${b}, column by column from the right:`);
+        assert.equal(x, a + b);
+      }
+    }
+  });
+
   it('weights tasks and takes per-task difficulty ranges', () => {
     const docs = [...corpusDocuments({ tasks: ['lineq=3', 'add'], n: 2000, seed: 2, mix: { worked: 1 }, difficulty: 'lineq=1,add=2-3' })];
     const share = docs.filter((d) => d.task === 'lineq').length / docs.length;

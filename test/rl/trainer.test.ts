@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveGrpoConfig, type GrpoConfig } from '../../src/rl/config.js';
-import { runGrpo, sanityCheck, configuredRewards, responseMask, type GrpoStepMetrics } from '../../src/rl/trainer.js';
+import { runGrpo, sanityCheck, configuredRewards, responseMask, stepWarnings, type GrpoStepMetrics } from '../../src/rl/trainer.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { loadModelDir } from '../../src/io/model_dir.js';
@@ -83,6 +83,20 @@ describe('GRPO loop', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('warns of entropy collapse relative to the first step, of no signal and of truncation', () => {
+    const m = (over: Partial<GrpoStepMetrics>) => ({ signalGroups: 4, entropy: 0.05, truncationRate: 0, ...over }) as GrpoStepMetrics;
+    assert.deepEqual(stepWarnings(m({}), 0, 0.08, 64), [], 'halving from 0.08 (a healthy run on worked solutions) is no collapse');
+    const collapse = stepWarnings(m({ entropy: 0.019 }), 0, 0.08, 64);
+    assert.equal(collapse.length, 1);
+    assert.match(collapse[0][1], /entropy 0\.019 nats, down from 0\.080 at the first step: the policy is collapsing/);
+    assert.deepEqual(stepWarnings(m({ entropy: 0.021 }), 0, 0.08, 64), []);
+    assert.deepEqual(stepWarnings(m({ entropy: null }), 0, 0.08, 64), []);
+    assert.deepEqual(stepWarnings(m({ signalGroups: 0, truncationRate: 0.75 }), 3, 0.05, 64).map(([k, w]) => [k, w]), [
+      ['signal', 'no group has reward variance (3 step(s) in a row): nothing to learn from'],
+      ['length', '75.0% of responses truncated at 64 tokens'],
+    ]);
   });
 
   it('the sanity check reports rates and warns when RL cannot start', () => {

@@ -234,7 +234,7 @@ export function registerData(program: Command): void {
     .option('--n <docs>', 'number of documents', '20000')
     .option('--seed <s>', 'random seed', '0')
     .option('--difficulty <d>', "N or A-B for every task, or per task (lineq=1-2,add=1-3); default: each task's corpus range")
-    .option('--mix <shares>', `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15 (also drill=..., copy=...)`)
+    .option('--mix <shares>', `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15 (also drill=..., copy=..., terse=...)`)
     .option('--template-share <x>', 'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"', '1')
     .option('--quiet', 'no progress output')
     .action(corpusCommand);
