@@ -1,8 +1,8 @@
 /**
  * Named pre-training presets: a model (HF config fields, vocab_size filled from the tokenizer) plus run sizes.
  * `tiny` is the newcomer's run: a 4-layer DeepSeek-V3-style MoE (MLA with q_lora, 8 routed experts in 4 groups, a
- * shared expert, one MTP module) trained on the built-in reasoning corpus in about 17 minutes on 2 cores (the target
- * is about 10).
+ * shared expert, one MTP module) trained on the built-in reasoning corpus in about 10 minutes on 2 cores with 2
+ * data-parallel workers (`r1ts zero` trains it for 2000 steps instead of 1500).
  * `small` is the same recipe, wider and longer.
  */
 import type { CorpusOptions } from '../data/corpus.js';
@@ -50,18 +50,19 @@ const tinyModel = {
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   tiny: {
-    description: '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 2000 steps of 2-3K tokens; about 16 minutes on 2 cores with 2 workers',
+    description: '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 1500 steps of 2-3K tokens; about 10 minutes on 2 cores with 2 workers',
     model: tinyModel,
     vocabSize: 512,
     corpusDocs: 60000,
     // The main job's task (lineq) takes half of the task documents, at the difficulties RL and evaluation use; the
     // other tasks keep the base general. 60% of the worked documents use the short prompt `User: ... Assistant:`, so
     // more problems fit into the token budget. The model learns to copy the question's numbers only after 2-3M tokens
-    // (validation loss drops steeply as induction forms, somewhere between steps 650 and 1050 in our runs, and not
-    // by step 1500 in one run; hence 2000 steps). 30% of the documents are arithmetic
-    // drill sheets (the calculations of the tasks' worked solutions, ~20 per sheet): with them the base's held-out
-    // lineq pass@1 went from 17% to 34% (greedy 22% -> 47%), because a worked solution holds only one or two
-    // calculations among ~100 tokens of boilerplate.
+    // (validation loss drops steeply as induction forms, somewhere between steps 650 and 1250 in our runs). 30% of
+    // the documents are arithmetic drill sheets (the calculations of the tasks' worked solutions, ~20 per sheet):
+    // with them the base's held-out lineq pass@1 went from 17% to 34% (greedy 22% -> 47%), because a worked solution
+    // holds only one or two calculations among ~100 tokens of boilerplate. Terse solutions (the problem restated, then
+    // the answer) are as common as worked ones, so the base sometimes works a problem out and sometimes guesses:
+    // R1-Zero's RL has a longer, more accurate way of answering to find (see `r1ts zero`).
     corpus: {
       tasks: ['lineq=6', 'add', 'mul', 'countdown', 'sort', 'modpow'],
       difficulty: 'lineq=1-2,add=1-3,mul=1-2,countdown=1,sort=1-2,modpow=1-2',
@@ -70,12 +71,13 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     },
     train: {
       ...DEFAULT_TRAIN_CONFIG,
-      steps: 2000,
+      steps: 1500,
       // a built-in corpus document (R1-Zero template, question, worked solution) is ~200 tokens: a row must hold one
       seqLen: 256,
       batchStart: 8,
       batchEnd: 12,
-      microBatch: 4,
+      // 12 = 2 x 6: one micro-batch per rank with 2 data-parallel workers (3 x 4 left one rank idle half the step)
+      microBatch: 6,
       peakLr: 3e-3,
       warmupSteps: 30,
       evalEvery: 50,
