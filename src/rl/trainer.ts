@@ -10,8 +10,8 @@
  *   repeats while none does.
  * - "loss is 0": the loss value is ~0 by construction (see grpo.ts); the line shows reward, accuracy, KL, clip fraction
  *   and the gradient norm, which are the progress signals.
- * - entropy collapse: mean token entropy is logged and warned about below 0.05 nats; clip-higher (epsilonHigh) is the
- *   DAPO remedy.
+ * - entropy collapse: mean token entropy is logged and warned about below a quarter of the first step's;
+ *   clip-higher (epsilonHigh) is the DAPO remedy.
  * - length blow-up: stop strings, the token budget, the truncation rate in every line (warned above 50%), overlong
  *   masking or penalty, and the length-unbiased 'dr-grpo' aggregation.
  *
