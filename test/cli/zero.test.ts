@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pretrain } from '../../src/train/pretrain.js';
@@ -24,6 +24,14 @@ describe('r1ts zero', () => {
       assert.match(z.stdout, /model {5}pass@1 {3}cons@k {3}greedy {3}format  mean len\nbase .*\nr1-zero .*\n/);
       assert.ok(existsSync(join(dir, 'zero', 'grpo', 'model', 'model.safetensors')));
       assert.ok(existsSync(join(dir, 'zero', 'grpo', 'metrics.jsonl')));
+      // interrupted after its checkpoint at step 1 (no final model yet): run again and it resumes there
+      rmSync(join(dir, 'zero', 'grpo', 'model'), { recursive: true });
+      const again = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'zero', '--base', r.modelDir, '--out', join(dir, 'zero'), '--steps', '2', '--n', '2', '--k', '2'], { encoding: 'utf8' });
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stdout, /resuming the interrupted GRPO run\nresumed from .*step-0+1 at step 1\n/);
+      assert.doesNotMatch(again.stdout, /^step 1\/2 /m, 'step 1 is not run again');
+      assert.match(again.stdout, /^step 2\/2 /m);
+      assert.equal(readFileSync(join(dir, 'zero', 'grpo', 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);
       const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'zero', '--steps', 'x'], { encoding: 'utf8' });
       assert.equal(bad.stderr.trim(), "r1ts: zero: --steps must be an integer >= 1, got 'x'");
     } finally {

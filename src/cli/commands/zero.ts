@@ -4,12 +4,15 @@
  *   2. evaluate it on held-out problems (pass@1 over k samples, cons@k, mean response length),
  *   3. run R1-Zero GRPO with rule-based rewards (accuracy + format) on the task's train split,
  *   4. evaluate again and print a before/after table with the paths of the models and metrics.
+ * Run again with the same --out after an interruption, it carries on: a finished base is reused, and an interrupted
+ * pre-training or GRPO run resumes from its last checkpoint (each resumes exactly, as `--resume` does).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { pretrain } from '../../train/pretrain.js';
 import { PRESETS } from '../../train/presets.js';
+import { latestCheckpoint } from '../../train/checkpoint.js';
 import { evaluate, type EvalResult } from '../../eval/eval.js';
 import { taskProblems, taskSource } from '../../rl/problems.js';
 import { resolveGrpoConfig } from '../../rl/config.js';
@@ -77,12 +80,17 @@ export function registerZero(program: Command): void {
       let baseDir = o.base;
       if (!baseDir) {
         baseDir = path.join(o.out, 'base', 'model');
+        const baseRun = path.join(o.out, 'base');
         if (fs.existsSync(path.join(baseDir, 'model.safetensors'))) {
           console.log(`[1/4] reusing the base model in ${baseDir}`);
+        } else if (fs.existsSync(path.join(baseRun, 'run.json')) && latestCheckpoint(path.join(baseRun, 'checkpoints'))) {
+          // an interrupted zero: carry on where pre-training stopped (the same loss curve as an uninterrupted run)
+          console.log('[1/4] resuming the interrupted pre-training of the tiny base');
+          await pretrain({ outDir: baseRun, preset: 'tiny', resume: true, workers: 'auto', steps: int('--pretrain-steps', o.pretrainSteps) });
         } else {
           console.log('[1/4] pre-training the tiny base model on the built-in corpus');
           await pretrain({
-            outDir: path.join(o.out, 'base'),
+            outDir: baseRun,
             preset: 'tiny',
             seed,
             workers: 'auto',
@@ -101,7 +109,9 @@ export function registerZero(program: Command): void {
       console.log(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
       const rlDir = path.join(o.out, 'grpo');
       const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty, lr, promptsPerStep });
-      const res = runGrpo({ outDir: rlDir, policy: model, codec: tok, source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }), config });
+      const resume = !fs.existsSync(path.join(rlDir, 'model', 'model.safetensors')) && latestCheckpoint(path.join(rlDir, 'checkpoints')) !== null;
+      if (resume) console.log('      resuming the interrupted GRPO run');
+      const res = runGrpo({ outDir: rlDir, policy: model, codec: tok, source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }), config, resume });
       console.log('[4/4] evaluating the RL model');
       model.eval();
       const after = evaluate(model, tok, problems, evalOpts);
