@@ -77,16 +77,17 @@ export function registerZero(program: Command): void {
       const n = int('--n', o.n);
       const k = int('--k', o.k);
       const seed = int('--seed', o.seed, 0);
+      const pretrainSteps = int('--pretrain-steps', o.pretrainSteps);
       let baseDir = o.base;
       if (!baseDir) {
-        baseDir = path.join(o.out, 'base', 'model');
         const baseRun = path.join(o.out, 'base');
+        baseDir = path.join(baseRun, 'model');
         if (fs.existsSync(path.join(baseDir, 'model.safetensors'))) {
           console.log(`[1/4] reusing the base model in ${baseDir}`);
         } else if (fs.existsSync(path.join(baseRun, 'run.json')) && latestCheckpoint(path.join(baseRun, 'checkpoints'))) {
           // an interrupted zero: carry on where pre-training stopped (the same loss curve as an uninterrupted run)
           console.log('[1/4] resuming the interrupted pre-training of the tiny base');
-          await pretrain({ outDir: baseRun, preset: 'tiny', resume: true, workers: 'auto', steps: int('--pretrain-steps', o.pretrainSteps) });
+          await pretrain({ outDir: baseRun, preset: 'tiny', resume: true, workers: 'auto', steps: pretrainSteps });
         } else {
           console.log('[1/4] pre-training the tiny base model on the built-in corpus');
           await pretrain({
@@ -94,7 +95,7 @@ export function registerZero(program: Command): void {
             preset: 'tiny',
             seed,
             workers: 'auto',
-            steps: int('--pretrain-steps', o.pretrainSteps),
+            steps: pretrainSteps,
           });
         }
       } else {
