@@ -17,7 +17,11 @@
  * fast (a run reaches the same loss a few steps earlier or later); the runs are not chaotic (a 2^-23 perturbation of
  * the initial weights left a 200-step curve unchanged to 1e-5), they respond smoothly to finite perturbations. So the
  * experiment also trains the other high precision (BF16 when the baseline is FP32, else FP32) and reports its gap to
- * the baseline: the FP8 gap is to be read against it. On the native backend the runs use one thread (restored
+ * the baseline: the FP8 gap is to be read against it. And it trains the baseline once more with every initial weight
+ * one ulp off (`TrainConfig.flipInitLastBit`): that run's gap to the baseline is the noise floor, how far rounding-sized
+ * noise alone moves the curve. Where the noise floor is above the 0.25% target (a run whose loss drops in steep,
+ * chaotically timed phase changes, as the tiny preset's does), no precision can be judged against the target on that
+ * run, FP32 itself included. On the native backend the runs use one thread (restored
  * afterwards): some native kernels split their sums by thread count, so this keeps the numbers the same on every
  * machine, whatever its core count.
  */
@@ -137,6 +141,8 @@ export interface Fp8ExperimentOptions {
   moments?: 'fp32' | 'bf16';
   /** Also train the reference run (the other high precision; default true). */
   reference?: boolean;
+  /** Also train the noise-floor run (the baseline with every initial weight one ulp off; default true). */
+  noiseFloor?: boolean;
   /** Model config (default `experimentModelConfig()`). */
   config?: DeepseekConfig;
   /** FP8 GEMM options (scales, accumulator, N_C). */
@@ -152,6 +158,8 @@ export interface Fp8ExperimentOptions {
 }
 
 export interface Fp8RunSummary {
+  /** The run's name: its precision, or `<baseline>-ulp` for the noise-floor run. */
+  label: string;
   precision: Precision;
   moments: 'fp32' | 'bf16';
   /** Main next-token loss of every step. */
@@ -200,8 +208,8 @@ export function graphMemoryByPrecision(config: DeepseekConfig, inputs: Tensor, t
 export interface Fp8ExperimentResult {
   /** What was trained on what: the synthetic toy, or `preset NAME` on the built-in corpus. */
   setup: string;
-  /** The run directories (kept), by precision: only for --preset runs. */
-  runDirs: Partial<Record<Precision, string>> | null;
+  /** The run directories (kept), by run label: only for --preset runs. */
+  runDirs: Record<string, string> | null;
   steps: number;
   parameters: number;
   tokensPerStep: number;
@@ -212,6 +220,9 @@ export interface Fp8ExperimentResult {
   /** The reference run (the other high precision) and its gap to the baseline (the yardstick), unless disabled. */
   reference: Fp8RunSummary | null;
   referenceGap: LossGap | null;
+  /** The noise-floor run (the baseline, every initial weight one ulp off) and its gap to the baseline, unless disabled. */
+  noiseFloor: Fp8RunSummary | null;
+  noiseFloorGap: LossGap | null;
   /** Saved Linear-input bytes, baseline / fp8. */
   savedRatio: number;
   /** Bytes the autograd graph holds after one forward pass of the same batch, measured, per precision (fp32, bf16, fp8). */
@@ -269,7 +280,8 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
   const tmp = o.outDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-experiment-'));
   const root = o.outDir ?? tmp!;
   let parameters = 0;
-  const run = async (precision: Precision, moments: 'fp32' | 'bf16'): Promise<Fp8RunSummary> => {
+  const run = async (precision: Precision, moments: 'fp32' | 'bf16', flip = false): Promise<Fp8RunSummary> => {
+    const label = flip ? `${precision}-ulp` : precision;
     manualSeed(seed);
     const model = new DeepseekV3(cfg, { seed });
     parameters = model.numParameters();
@@ -277,18 +289,19 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     setModelPrecision(model, precision, { fp8: o.fp8, v3SpecialCases: o.specialCases });
     const t0 = performance.now();
     const r = await train({
-      outDir: path.join(root, precision),
+      outDir: path.join(root, label),
       model,
       train: new SyntheticSource(seed, seqLen, cfg.vocab_size),
       log: () => {},
       onStep: (m: StepMetrics) => {
         if (m.step % Math.max(1, Math.floor(steps / 10)) === 0 || m.step === steps) {
-          log(`${precision}: step ${m.step}/${steps}  loss ${m.mainLoss.toFixed(4)}  ${Math.round(m.msPerStep)} ms/step`);
+          log(`${label}: step ${m.step}/${steps}  loss ${m.mainLoss.toFixed(4)}  ${Math.round(m.msPerStep)} ms/step`);
         }
       },
       config: {
         ...DEFAULT_TRAIN_CONFIG, steps, seqLen, batchStart: batch, batchEnd: batch, microBatch: batch, peakLr: o.lr ?? 3e-3,
         warmupSteps: Math.max(1, Math.round(steps / 10)), checkpointEvery: steps, keepCheckpoints: 1, optimizerMoments: moments,
+        ...(flip ? { flipInitLastBit: true } : {}),
       },
     });
     const secs = (performance.now() - t0) / 1000;
@@ -299,7 +312,7 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     const saved = savedActivations.get();
     const losses = r.history.filter((h) => !h.event).map((h) => h.mainLoss);
     return {
-      precision, moments, losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1],
+      label, precision, moments, losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1],
       msPerStep: (secs * 1000) / steps, saved,
     };
   };
@@ -312,13 +325,15 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     const reference = o.reference === false ? null : await run(baselinePrecision === 'fp32' ? 'bf16' : 'fp32', 'fp32');
     const gap = lossGap(baseline.losses, fp8.losses);
     const referenceGap = reference ? lossGap(baseline.losses, reference.losses) : null;
+    const noiseFloor = o.noiseFloor === false ? null : await run(baselinePrecision, 'fp32', true);
+    const noiseFloorGap = noiseFloor ? lossGap(baseline.losses, noiseFloor.losses) : null;
     const gemm = gemmCheck(o.gemmK ?? 4096, seed, o.fp8, log);
     log('graph memory: one forward pass per precision');
     const mb = new SyntheticSource(seed + 1, seqLen, cfg.vocab_size).next(batch);
     const memory = graphMemoryByPrecision(cfg, mb.inputs, mb.targets, seed, { fp8: o.fp8, v3SpecialCases: o.specialCases });
     const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
     return {
-      setup: `DeepSeek-V3 toy, synthetic data${o.specialCases === false ? ', FP8 without the V3 special cases' : ''}`, runDirs: null, steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap,
+      setup: `DeepSeek-V3 toy, synthetic data${o.specialCases === false ? ', FP8 without the V3 special cases' : ''}`, runDirs: null, steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap, noiseFloor, noiseFloorGap,
       savedRatio: baseline.saved.bytes / fp8.saved.bytes, memory, graphRatio: graphOf(baselinePrecision) / graphOf('fp8'), gemm,
     };
   } finally {
@@ -340,6 +355,8 @@ export interface Fp8PresetExperimentOptions {
   moments?: 'fp32' | 'bf16';
   /** Also train the other high precision as the yardstick (default true). */
   reference?: boolean;
+  /** Also train the noise-floor run, OUT/<baseline>-ulp (default true). */
+  noiseFloor?: boolean;
   /** K of the accumulation check (default 4096). */
   gemmK?: number;
   /** Data-parallel worker threads of each run (`pretrain`'s; the numbers are those of 1 worker). Default 1. */
@@ -400,23 +417,30 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
   const log = o.log ?? (() => {});
   if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
   const baselinePrecision = o.baseline ?? 'fp32';
-  const plan: [Precision, 'fp32' | 'bf16'][] = [[baselinePrecision, 'fp32'], ['fp8', o.moments ?? 'bf16']];
-  if (o.reference !== false) plan.push([baselinePrecision === 'fp32' ? 'bf16' : 'fp32', 'fp32']);
-  const dirs: Partial<Record<Precision, string>> = {};
+  interface Arm { label: string; precision: Precision; moments: 'fp32' | 'bf16'; flip: boolean }
+  const plan: Arm[] = [
+    { label: baselinePrecision, precision: baselinePrecision, moments: 'fp32', flip: false },
+    { label: 'fp8', precision: 'fp8', moments: o.moments ?? 'bf16', flip: false },
+  ];
+  const refPrecision = baselinePrecision === 'fp32' ? 'bf16' : 'fp32';
+  if (o.reference !== false) plan.push({ label: refPrecision, precision: refPrecision, moments: 'fp32', flip: false });
+  if (o.noiseFloor !== false) plan.push({ label: `${baselinePrecision}-ulp`, precision: baselinePrecision, moments: 'fp32', flip: true });
+  const dirs: Record<string, string> = {};
   let shared: { data: string[]; tokenizer: string } | null = null;
-  const trainOf = (precision: Precision, moments: 'fp32' | 'bf16'): TrainConfig => ({
-    ...preset.train, ...(o.overrides ?? {}), steps, precision, optimizerMoments: moments,
+  const trainOf = (a: Arm): TrainConfig => ({
+    ...preset.train, ...(o.overrides ?? {}), steps, precision: a.precision, optimizerMoments: a.moments, ...(a.flip ? { flipInitLastBit: true } : {}),
   });
-  for (const [precision, moments] of plan) {
-    const dir = path.join(o.outDir, precision);
-    dirs[precision] = dir;
+  for (const arm of plan) {
+    const { label, precision, moments } = arm;
+    const dir = path.join(o.outDir, label);
+    dirs[label] = dir;
     const runFile = path.join(dir, 'run.json');
-    const plog = (l: string): void => log(`[${precision}] ${l}`);
+    const plog = (l: string): void => log(`[${label}] ${l}`);
     let resume = false;
     if (fs.existsSync(runFile)) {
       // the same run or an error: preset, seed, model and every TrainConfig field
       const run = JSON.parse(fs.readFileSync(runFile, 'utf8')) as RunJson;
-      const want: Record<string, unknown> = { preset: o.preset, seed, model: o.modelConfig ?? preset.model, ...trainOf(precision, moments) };
+      const want: Record<string, unknown> = { preset: o.preset, seed, model: o.modelConfig ?? preset.model, ...trainOf(arm) };
       const have: Record<string, unknown> = { preset: run.preset, seed: run.seed, model: run.model, ...run.train };
       const str = (v: unknown): string => JSON.stringify(v) ?? 'unset';
       const diff = [...new Set([...Object.keys(want), ...Object.keys(have)])].filter((k) => str(want[k]) !== str(have[k]));
@@ -441,26 +465,28 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
       resume,
       workers: o.workers,
       ...(shared && !resume ? shared : o.data ? { data: o.data } : {}),
-      overrides: { ...(o.overrides ?? {}), precision, optimizerMoments: moments },
+      overrides: { ...(o.overrides ?? {}), precision, optimizerMoments: moments, ...(arm.flip ? { flipInitLastBit: true } : {}) },
       log: plog,
     });
     shared ??= dataOf(dir);
   }
-  const summary = (precision: Precision, moments: 'fp32' | 'bf16', saved: SavedActivationStats): Fp8RunSummary => {
-    const m = readRunMetrics(dirs[precision]!);
+  const summary = (a: Arm | undefined): Fp8RunSummary | null => {
+    if (!a) return null;
+    const m = readRunMetrics(dirs[a.label]);
     const losses = m.losses.slice(0, steps);
-    return { precision, moments, losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1], msPerStep: m.msPerStep, saved };
+    return { label: a.label, precision: a.precision, moments: a.moments, saved: savedOf(a.precision), losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1], msPerStep: m.msPerStep };
   };
   const config = readConfigFile(path.join(dirs[baselinePrecision]!, 'model', 'config.json')).config as DeepseekConfig;
   log('graph memory: one forward pass of one micro-batch per precision');
-  const tc = trainOf(baselinePrecision, 'fp32');
+  const tc = trainOf(plan[0]);
   const mb = new SyntheticSource(seed + 1, tc.seqLen, config.vocab_size).next(tc.microBatch);
   const memory = graphMemoryByPrecision(config, mb.inputs, mb.targets, seed);
   const savedOf = (p: Precision): SavedActivationStats => memory.find((m) => m.precision === p)!.saved;
   const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
-  const baseline = summary(baselinePrecision, 'fp32', savedOf(baselinePrecision));
-  const fp8 = summary('fp8', o.moments ?? 'bf16', savedOf('fp8'));
-  const reference = plan.length > 2 ? summary(plan[2][0], plan[2][1], savedOf(plan[2][0])) : null;
+  const baseline = summary(plan[0])!;
+  const fp8 = summary(plan[1])!;
+  const reference = summary(plan.find((a) => a.label === refPrecision));
+  const noiseFloor = summary(plan.find((a) => a.flip));
   const tokens = readRunMetrics(dirs[baselinePrecision]!).tokens;
   manualSeed(seed);
   return {
@@ -474,6 +500,8 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
     gap: lossGap(baseline.losses, fp8.losses),
     reference,
     referenceGap: reference ? lossGap(baseline.losses, reference.losses) : null,
+    noiseFloor,
+    noiseFloorGap: noiseFloor ? lossGap(baseline.losses, noiseFloor.losses) : null,
     savedRatio: baseline.saved.bytes / fp8.saved.bytes,
     memory,
     graphRatio: graphOf(baselinePrecision) / graphOf('fp8'),

@@ -71,6 +71,12 @@ export interface TrainConfig {
    * replicas of the model, one-thread kernels each; the same numbers as 1 (./data_parallel.ts).
    */
   workers?: number;
+  /**
+   * Flip the last mantissa bit of every initial weight (a one-ulp nudge, zeros left alone; `flipLastBits`) before step 0: a run that
+   * differs from the unflipped one only in rounding-sized noise. The FP8 experiment trains it to measure how far such
+   * noise alone moves the loss curve (its noise floor). Default false.
+   */
+  flipInitLastBit?: boolean;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'steps' | 'seqLen' | 'batchStart' | 'batchEnd' | 'microBatch' | 'peakLr' | 'warmupSteps'> = {
@@ -164,6 +170,19 @@ function bar(frac: number, width = 24): string {
   return `[${'='.repeat(Math.max(0, full - 1))}${full > 0 ? '>' : ''}${' '.repeat(width - full)}]`;
 }
 
+/**
+ * XORs the lowest mantissa bit of every float32 element of `tensors`, in place: each value moves by one ulp (up or
+ * down, as its last bit says). Zeros and the smallest subnormal (which would become zero) are left alone, so that
+ * flipping twice restores every value. `TrainConfig.flipInitLastBit`.
+ */
+export function flipLastBits(tensors: readonly Tensor[]): void {
+  for (const t of tensors) {
+    if (!(t.data instanceof Float32Array)) throw new TypeError(`flipLastBits: float32 tensors only (got ${t.dtype})`);
+    const u = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+    for (let i = 0; i < u.length; i++) if ((u[i] & 0x7fffffff) > 1) u[i] ^= 1;
+  }
+}
+
 /** Runs (or resumes) pre-training. */
 export async function train(a: TrainArgs): Promise<TrainResult> {
   const c = a.config;
@@ -229,6 +248,7 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   } else {
     if (fs.existsSync(metricsPath)) fs.rmSync(metricsPath);
     if (fs.existsSync(ckptRoot)) fs.rmSync(ckptRoot, { recursive: true, force: true });
+    if (c.flipInitLastBit) flipLastBits(params.map(([, p]) => p));
     // step-0 checkpoint: the first rollback target
     saveCheckpoint({ root: ckptRoot, step: 0, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
   }

@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SyntheticSource, emaCurve, lossGap, readRunMetrics, runFp8Experiment, runFp8PresetExperiment } from '../../src/fp8/experiment.js';
-import { formatFp8Report } from '../../src/cli/commands/experiment.js';
+import { formatFp8Report, noiseFloorLines } from '../../src/cli/commands/experiment.js';
 import { toyConfig } from '../train/fixtures.js';
+import { latestCheckpoint } from '../../src/train/checkpoint.js';
 
 test('SyntheticSource: deterministic, restorable, follows its two rules most of the time', () => {
   const a = new SyntheticSource(5, 24, 32);
@@ -51,7 +52,12 @@ test('emaCurve smooths with s_t = 0.9 s_(t-1) + 0.1 x_t from s_0 = x_0', () => {
 });
 
 test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the runs themselves', async () => {
-  const r = await runFp8Experiment({ steps: 4, batch: 2, seqLen: 8, config: toyConfig(), gemmK: 256 });
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-toy-'));
+  const r = await runFp8Experiment({ steps: 4, batch: 2, seqLen: 8, config: toyConfig(), gemmK: 256, outDir: out });
+  // the nudge reached the noise-floor run: its final weights differ from the baseline's (its losses need not, yet)
+  const weights = (label: string): Buffer => fs.readFileSync(path.join(latestCheckpoint(path.join(out, label, 'checkpoints'))!.dir, 'model.safetensors'));
+  assert.notDeepEqual(weights('fp32-ulp'), weights('fp32'));
+  fs.rmSync(out, { recursive: true, force: true });
   assert.equal(r.baseline.losses.length, 4);
   assert.equal(r.fp8.losses.length, 4);
   assert.equal(r.baseline.precision, 'fp32');
@@ -65,6 +71,11 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.equal(r.reference?.precision, 'bf16', 'the yardstick run is the other high precision');
   assert.deepEqual(r.referenceGap, lossGap(r.baseline.losses, r.reference!.losses));
   assert.notDeepEqual(r.reference!.losses, r.baseline.losses);
+  // the noise floor: the baseline again with every initial weight one ulp off; a toy is not chaotic, so it barely moves
+  assert.equal(r.noiseFloor?.label, 'fp32-ulp');
+  assert.equal(r.noiseFloor?.precision, 'fp32');
+  assert.deepEqual(r.noiseFloorGap, lossGap(r.baseline.losses, r.noiseFloor!.losses));
+  assert.ok(r.noiseFloorGap!.maxAbsEma < 1e-4, `noise floor ${r.noiseFloorGap!.maxAbsEma}`);
   assert.equal(r.baseline.saved.calls, r.fp8.saved.calls);
   assert.equal(r.baseline.saved.bytes, 4 * r.baseline.saved.elements);
   assert.equal(r.savedRatio, r.baseline.saved.bytes / r.fp8.saved.bytes);
@@ -82,8 +93,12 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.match(text, /autograd graph after one forward pass/);
   assert.match(text, new RegExp(`fp32 / fp8: ${r.graphRatio.toFixed(2)}x`));
   assert.match(text, /yardstick \(bf16 - fp32\) \/ fp32: final [+-]/);
+  assert.match(text, /noise floor \(fp32-ulp - fp32\) \/ fp32, every initial weight one ulp off: final [+-]/);
+  assert.match(text, /below the 0\.25% target, so the gaps above are the precisions' own/);
   // the ablation: plain FP8 Linears keep each MLP input twice (w1, w3) and w2's input, and no E5M6
-  const plain = await runFp8Experiment({ steps: 1, batch: 2, seqLen: 8, config: toyConfig(), gemmK: 128, reference: false, specialCases: false });
+  const plain = await runFp8Experiment({ steps: 1, batch: 2, seqLen: 8, config: toyConfig(), gemmK: 128, reference: false, noiseFloor: false, specialCases: false });
+  assert.equal(plain.noiseFloor, null);
+  assert.doesNotMatch(formatFp8Report(plain).join('\n'), /noise floor|yardstick/);
   assert.match(plain.setup, /without the V3 special cases/);
   assert.deepEqual(plain.baseline.losses, r.baseline.losses.slice(0, 1), 'same fp32 run');
   assert.ok(plain.fp8.saved.bytes > r.fp8.saved.bytes, `${plain.fp8.saved.bytes} vs ${r.fp8.saved.bytes}`);
@@ -105,7 +120,7 @@ test('runFp8PresetExperiment: pretrain runs per precision on the same data; gaps
     };
     const logs: string[] = [];
     const r = await runFp8PresetExperiment({ ...opts, log: (l) => logs.push(l) });
-    assert.deepEqual(Object.keys(r.runDirs!), ['fp32', 'fp8', 'bf16']);
+    assert.deepEqual(Object.keys(r.runDirs!), ['fp32', 'fp8', 'bf16', 'fp32-ulp']);
     assert.match(r.setup, /^preset tiny/);
     const curve = (p: string): number[] => readRunMetrics(path.join(opts.outDir, p)).losses;
     assert.deepEqual(r.baseline.losses, curve('fp32'));
@@ -113,20 +128,26 @@ test('runFp8PresetExperiment: pretrain runs per precision on the same data; gaps
     assert.equal(r.fp8.losses.length, 3);
     assert.deepEqual(r.gap, lossGap(curve('fp32'), curve('fp8')));
     assert.deepEqual(r.referenceGap, lossGap(curve('fp32'), curve('bf16')));
+    assert.deepEqual(r.noiseFloorGap, lossGap(curve('fp32'), curve('fp32-ulp')));
     assert.notDeepEqual(r.fp8.losses, r.baseline.losses);
-    const runJson = (p: string): { data: string[]; train: { precision: string } } => JSON.parse(fs.readFileSync(path.join(opts.outDir, p, 'run.json'), 'utf8'));
+    const runJson = (p: string): { data: string[]; train: { precision: string; flipInitLastBit?: boolean } } => JSON.parse(fs.readFileSync(path.join(opts.outDir, p, 'run.json'), 'utf8'));
     assert.deepEqual(runJson('fp8').data, runJson('fp32').data, 'one corpus');
     assert.equal(runJson('fp8').train.precision, 'fp8');
+    assert.deepEqual(runJson('fp32-ulp').data, runJson('fp32').data, 'one corpus');
+    assert.equal(runJson('fp32-ulp').train.flipInitLastBit, true);
+    assert.equal(runJson('fp32').train.flipInitLastBit, undefined);
     assert.deepEqual(r.memory.map((m) => m.precision), ['fp32', 'bf16', 'fp8']);
     // again: every run is reused, the same numbers come out
     const logs2: string[] = [];
     const r2 = await runFp8PresetExperiment({ ...opts, log: (l) => logs2.push(l) });
-    assert.equal(logs2.filter((l) => /reusing the completed run/.test(l)).length, 3, logs2.join('\n'));
+    assert.equal(logs2.filter((l) => /reusing the completed run/.test(l)).length, 4, logs2.join('\n'));
     assert.deepEqual(r2.gap, r.gap);
     // an interrupted run (no exported model) is resumed from its last checkpoint
     fs.rmSync(path.join(opts.outDir, 'fp8', 'model'), { recursive: true });
     const logs3: string[] = [];
-    const r3 = await runFp8PresetExperiment({ ...opts, reference: false, log: (l) => logs3.push(l) });
+    const r3 = await runFp8PresetExperiment({ ...opts, reference: false, noiseFloor: false, log: (l) => logs3.push(l) });
+    assert.equal(r3.noiseFloor, null);
+    assert.deepEqual(Object.keys(r3.runDirs!), ['fp32', 'fp8']);
     assert.ok(logs3.some((l) => /\[fp8\] resuming the run/.test(l)), logs3.join('\n'));
     assert.deepEqual(r3.fp8.losses, r.fp8.losses);
     // another run in the directory is an error that says what differs
@@ -134,6 +155,15 @@ test('runFp8PresetExperiment: pretrain runs per precision on the same data; gaps
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('noiseFloorLines: above 0.25% the target cannot be judged on the run, below it the gaps are the precisions\'', () => {
+  const gap = (finalEma: number) => ({ final: finalEma, finalEma, maxAbsEma: Math.abs(finalEma), meanAbsEma: Math.abs(finalEma) });
+  const chaotic = noiseFloorLines('fp32-ulp', 'fp32', gap(-0.071)).join('\n');
+  assert.match(chaotic, /moves this run's end by -7\.10%: above the 0\.25% target, so no precision \(fp32 included\) can be judged/);
+  const calm = noiseFloorLines('fp32-ulp', 'fp32', gap(3e-6)).join('\n');
+  assert.match(calm, /moves this run's end by \+0\.000%: below the 0\.25% target/);
+  assert.match(noiseFloorLines('fp32-ulp', 'fp32', gap(0.0025)).join('\n'), /above the 0\.25% target/, 'the boundary counts as above');
 });
 
 test('r1ts experiment fp8: flag errors are one line that names the flag', () => {

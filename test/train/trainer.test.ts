@@ -5,9 +5,11 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeepseekV3 } from '../../src/models/index.js';
-import { DEFAULT_TRAIN_CONFIG, train, type StepMetrics } from '../../src/train/trainer.js';
+import { DEFAULT_TRAIN_CONFIG, flipLastBits, train, type StepMetrics } from '../../src/train/trainer.js';
+import { tensor } from '../../src/tensor/index.js';
 import { SpikeDetector } from '../../src/train/spike.js';
-import { listCheckpoints } from '../../src/train/checkpoint.js';
+import { listCheckpoints, loadCheckpoint } from '../../src/train/checkpoint.js';
+import { AdamW } from '../../src/optim/adamw.js';
 import { ToySource, toyConfig } from './fixtures.js';
 
 const base = { ...DEFAULT_TRAIN_CONFIG, steps: 12, seqLen: 8, batchStart: 2, batchEnd: 4, microBatch: 2, peakLr: 3e-3, warmupSteps: 2, evalEvery: 4, evalBatches: 1, checkpointEvery: 3 };
@@ -86,6 +88,55 @@ describe('pre-training loop', () => {
       assert.ok(m.some((x) => x.event?.startsWith('rollback to step 6')));
       assert.ok(Number.isFinite(r.finalLoss));
       assert.ok(!Number.isNaN(model.layers[0].attn.wo.weight.data[0]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flipLastBits moves every float32 by one ulp (zeros and the smallest subnormal kept), and twice restores it', () => {
+    const vals = [1, -1, 0.1, -3e-39, 0, -0, 65504, 1e-45];
+    const t = tensor(Float32Array.from(vals), { shape: [2, 4] });
+    flipLastBits([t]);
+    const ulp = (x: number): number => { const f = new Float32Array([x]); const u = new Uint32Array(f.buffer); u[0] ^= 1; return f[0]; };
+    for (let i = 0; i < vals.length; i++) {
+      const v = Math.fround(vals[i]);
+      if (v === 0 || Math.abs(v) === 2 ** -149) assert.ok(Object.is(t.data[i], v), `${v} kept`);
+      else {
+        assert.notEqual(t.data[i], v);
+        assert.equal(t.data[i], ulp(v));
+        // one ulp: no float32 lies strictly between the two
+        const [lo, hi] = v < t.data[i] ? [v, t.data[i]] : [t.data[i], v];
+        const mid = Math.fround((lo + hi) / 2);
+        assert.ok(mid === lo || mid === hi, `${v} -> ${t.data[i]} is one step`);
+      }
+    }
+    flipLastBits([t]);
+    assert.deepEqual(Array.from(t.data), vals.map(Math.fround));
+  });
+
+  it('flipInitLastBit: the run starts from the init with every weight one ulp off, and trains on from there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-train-'));
+    try {
+      const run = async (flip: boolean, out: string) => {
+        const model = new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 });
+        const init = model.namedParameters().map(([n, p]) => [n, Float32Array.from(p.data as Float32Array)] as const);
+        await train({ outDir: join(dir, out), model, train: new ToySource(5, 8, 16), log: () => {}, config: { ...base, steps: 3, ...(flip ? { flipInitLastBit: true } : {}) } });
+        const fresh = new DeepseekV3(toyConfig(), { seed: 7, initStd: 0.1 });
+        loadCheckpoint(listCheckpoints(join(dir, out, 'checkpoints'))[0].dir, fresh, new AdamW(fresh.namedParameters(), { lr: 0 }));
+        return { init, step0: fresh.namedParameters(), final: model.parameters().map((p) => p.data), losses: readMetrics(join(dir, out)).map((m) => m.mainLoss) };
+      };
+      const a = await run(false, 'a');
+      const b = await run(true, 'b');
+      assert.equal(listCheckpoints(join(dir, 'b', 'checkpoints'))[0].step, 0);
+      for (let i = 0; i < b.init.length; i++) {
+        const [name, w] = b.init[i];
+        const want = Float32Array.from(w);
+        flipLastBits([tensor(want)]);
+        assert.deepEqual(b.step0[i][1].data, want, `${name}: step-0 weights are the flipped init`);
+        assert.deepEqual(a.step0[i][1].data, a.init[i][1], `${name}: unflipped run starts from the init`);
+      }
+      assert.notDeepEqual(b.final, a.final, 'the nudge is carried through training');
+      for (let i = 0; i < 3; i++) assert.ok(Math.abs(b.losses[i] - a.losses[i]) < 1e-4 * a.losses[i], `step ${i + 1}: ${a.losses[i]} vs ${b.losses[i]}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -23,6 +23,7 @@ interface Fp8Flags {
   scaleFmt?: string;
   promoteEvery?: string;
   reference: boolean;
+  noiseFloor: boolean;
   specialCases: boolean;
   preset?: string;
   out?: string;
@@ -67,6 +68,17 @@ export function memoryLines(memory: readonly GraphMemory[], baseline: string, ra
   ];
 }
 
+/** The noise-floor gap and what it says about the 0.25% target. */
+export function noiseFloorLines(label: string, baseline: string, g: LossGap): string[] {
+  const nf = Math.abs(g.finalEma);
+  return [
+    `noise floor (${label} - ${baseline}) / ${baseline}, every initial weight one ulp off: ${gapLine(g)}`,
+    nf >= 0.0025
+      ? `  one ulp of initial noise alone moves this run's end by ${pct(g.finalEma, 2)}: above the 0.25% target, so no precision (${baseline} included) can be judged against it here`
+      : `  one ulp of initial noise moves this run's end by ${pct(g.finalEma)}: below the 0.25% target, so the gaps above are the precisions' own`,
+  ];
+}
+
 /** The human-readable report. */
 export function formatFp8Report(r: Fp8ExperimentResult): string[] {
   const b = r.baseline;
@@ -74,7 +86,7 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
   const gapOk = Math.abs(r.gap.finalEma) < 0.0025;
   const memOk = r.savedRatio >= 3.5;
   const run = (s: typeof b): string =>
-    `  ${s.precision.padEnd(5)} final loss ${s.finalLoss.toFixed(4)}  EMA ${s.finalEma.toFixed(4)}  saved Linear inputs ${bytes(s.saved.bytes).padStart(12)}` +
+    `  ${s.label.padEnd(8)} final loss ${s.finalLoss.toFixed(4)}  EMA ${s.finalEma.toFixed(4)}  saved Linear inputs ${bytes(s.saved.bytes).padStart(12)}` +
     `  ${Math.round(s.msPerStep)} ms/step  (AdamW moments ${s.moments})`;
   return [
     `FP8 vs ${b.precision.toUpperCase()}: ${r.setup} (${r.parameters.toLocaleString('en-US')} parameters), ${r.steps} steps x ${r.tokensPerStep} tokens, same seed and data`,
@@ -86,6 +98,7 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
     ...(r.reference && r.referenceGap
       ? [`yardstick (${r.reference.precision} - ${b.precision}) / ${b.precision}: ${gapLine(r.referenceGap)}`]
       : []),
+    ...(r.noiseFloor && r.noiseFloorGap ? noiseFloorLines(r.noiseFloor.label, b.precision, r.noiseFloorGap) : []),
     `saved activations (Linear inputs, one micro-batch): ${b.precision} ${bytes(b.saved.bytes)}, fp8 ${bytes(f.saved.bytes)}: ` +
       `${r.savedRatio.toFixed(2)}x smaller (target >= 3.5x: ${memOk ? 'met' : 'NOT met'})`,
     ...memoryLines(r.memory, b.precision, r.graphRatio),
@@ -110,6 +123,7 @@ export function registerExperiment(program: Command): void {
     .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3, default) or ue8m0 (powers of two, V3.1)')
     .option('--promote-every <n>', 'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128; default 128)')
     .option('--no-reference', 'skip the reference run (the other high precision, whose gap is the yardstick)')
+    .option('--no-noise-floor', 'skip the noise-floor run (the baseline again with every initial weight one ulp off: how far rounding-sized noise alone moves the curve)')
     .option('--no-special-cases', "FP8 without V3's special cases (E5M6 attention-output cache, SwiGLU recompute, FP8 dispatch): plain FP8 Linears")
     .option('--preset <name>', "instead of the toy: pretrain a preset's model on its built-in corpus (e.g. tiny), once per precision")
     .option('--out <dir>', 'with --preset: where the runs go (default runs/fp8-experiment-NAME); completed runs there are reused, interrupted ones resumed')
@@ -129,7 +143,7 @@ export function registerExperiment(program: Command): void {
         }
         const outDir = o.out ?? path.join('runs', `fp8-experiment-${o.preset}`);
         const workers = o.workers === undefined || o.workers === 'auto' ? o.workers : posInt(o.workers, '--workers');
-        r = await runFp8PresetExperiment({ preset: o.preset, outDir, steps, baseline, seed, moments, reference: o.reference, workers, log });
+        r = await runFp8PresetExperiment({ preset: o.preset, outDir, steps, baseline, seed, moments, reference: o.reference, noiseFloor: o.noiseFloor, workers, log });
       } else {
         if (o.out !== undefined) throw new Error('experiment fp8: --out needs --preset (the synthetic runs are not kept)');
         if (o.workers !== undefined) throw new Error('experiment fp8: --workers needs --preset (the synthetic runs are one small model on one thread)');
@@ -147,6 +161,7 @@ export function registerExperiment(program: Command): void {
           moments,
           fp8: { scaleFmt: choice(o.scaleFmt ?? 'fp32', '--scale-fmt', ['fp32', 'ue8m0'] as const), promoteEvery },
           reference: o.reference,
+          noiseFloor: o.noiseFloor,
           specialCases: o.specialCases,
           log,
         });
