@@ -10,6 +10,7 @@
       'native/isa/attention.cc',
       'native/isa/layout.cc',
       'native/isa/table.cc',
+      'native/isa/fp8gemm.cc',
     ],
   },
   'target_defaults': {

@@ -497,6 +497,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }
 
 }  // namespace
+
+const KernelTable& active_kernels() { return kt(); }
+
 }  // namespace r1ts
 
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return r1ts::Init(env, exports); }

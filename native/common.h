@@ -55,6 +55,24 @@ struct AttnArgs {
   const float *q, *k, *v;
 };
 
+/**
+ * One promotion interval [k0, k1) of the FP8 GEMM emulation (fp8.cc) for 4 rows of A and every column of B:
+ * part[r * tiles * fp8_tile + j] = the sum of A[r, k] * B[k, j] over k in [k0, k1), added in k order in groups of
+ * `group` products, each group's running sum then rounded: kind 0 not at all, 1 to float32, 2 by `mask` on its bits
+ * (truncation). The values are decoded FP8 codes, whose products are exact in a double, so any FMA contraction gives
+ * the same bits as a separate multiply and add: every ISA matches fp8.cc's scalar loop (and src/fp8/gemm.ts).
+ */
+struct Fp8IntervalArgs {
+  const double* A;  // 4 rows: A[r * lda + k]
+  long lda;
+  const double* Bp;  // B packed per column tile: Bp[(t * K + k) * fp8_tile + c] is B[k, t * fp8_tile + c]
+  long K, tiles;
+  long k0, k1, group;
+  int kind;
+  uint64_t mask;
+  double* part;  // (4, tiles * fp8_tile)
+};
+
 /** AdamW hyper-parameters, as the reference src/optim/adamw-kernel.ts has them (bc1 = 1 - beta1^t, bc2 = 1 - beta2^t). */
 struct AdamWArgs {
   double lr, beta1, beta2, eps, weight_decay, bc1, bc2;
@@ -99,10 +117,23 @@ struct KernelTable {
    */
   void (*strided_copy)(const void* src, void* dst, int esize, int ndim, const long* shape, const long* src_strides,
                        const long* dst_strides);
+  /** One promotion interval of the FP8 GEMM emulation for 4 rows (fp8.cc; see Fp8IntervalArgs). */
+  void (*fp8_interval)(const Fp8IntervalArgs& a);
+  /** Columns per packed B tile of fp8_interval. */
+  int fp8_tile;
+  /**
+   * out[i] = the 8-bit code of x[i] / s[i] (float32 division), round to nearest even, saturating at the largest finite
+   * code, NaN to the format's NaN code with the sign kept: fp8.cc's encode8 (and src/fp8/formats.ts) bit for bit.
+   * m, bias, max_code, nan_code describe the format (E4M3: 3, 7, 0x7e, 0x7f; E5M2: 2, 15, 0x7b, 0x7e).
+   */
+  void (*fp8_encode)(const float* x, const float* s, long n, int m, int bias, int max_code, int nan_code, uint8_t* out);
   /** Measured FMA throughput of this ISA's vector unit on one core (FLOP per nanosecond) and vector width. */
   double (*fma_gflops_1core)(double seconds);
   int vector_floats;
 };
+
+/** The active ISA's table (addon.cc). */
+const KernelTable& active_kernels();
 
 namespace avx512 { void fill_table(KernelTable* t); }
 namespace avx2 { void fill_table(KernelTable* t); }

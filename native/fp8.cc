@@ -2,11 +2,14 @@
 // bit-exact with them (test/fp8/native.test.ts checks every code, scale and output bit on random shapes).
 //
 // fp8Quantize: per tile amax (NaN propagates), a = max(amax, 1e-4f), s = a / 448 (E4M3) or / 57344 (E5M2) in float32,
-//   optionally rounded up to a power of two (UE8M0); code = round-to-nearest-even(x / s) in float32, saturating.
+//   optionally rounded up to a power of two (UE8M0); code = round-to-nearest-even(x / s) in float32, saturating (the
+//   encoder is per ISA: fp8_encode in native/isa/fp8gemm.cc).
 // fp8Dequantize: out = decode(code) * s in float32.
 // fp8Gemm: C (M, N) = A (M, K) · B (N, K)ᵀ on codes; per row, partial sums in double over groups of `group` products,
 //   rounded after each group by the accumulator model (truncate / nearest to `mbits` fraction bits, float32, or none),
-//   promoted every `interval` elements of K: acc = float(acc + partial * float(sa * sb)). Rows run on the thread pool.
+//   promoted every `interval` elements of K: acc = float(acc + partial * float(sa * sb)). Rows run on the thread pool,
+//   4 at a time through the active ISA's fp8_interval (native/isa/fp8gemm.cc) when B is finite and the model is not
+//   round-to-nearest, else one at a time through the scalar loop here.
 // Compiled with the addon (generic x86-64 flags, no FMA), so double arithmetic rounds exactly as JavaScript's does.
 #include "fp8.h"
 
@@ -30,38 +33,6 @@ const Fmt kFormats[2] = {
     {3, 7, 0x7e, 0x7f, 448.0f},     // E4M3 ("fn": no infinities)
     {2, 15, 0x7b, 0x7e, 57344.0f},  // E5M2
 };
-
-/** Float32 bit pattern -> 8-bit code, round to nearest even, saturating (the rule of formats.ts encodeBits32). */
-inline uint8_t encode8(float x, const Fmt& f) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  const uint32_t a = u & 0x7fffffffu;
-  const uint32_t sign = (u >> 31) << 7;
-  if (a > 0x7f800000u) return (uint8_t)(sign | (uint32_t)f.nan_code);  // NaN: canonical payload, sign kept
-  int code;
-  if (a == 0x7f800000u) {
-    code = f.max_code + 1;
-  } else {
-    const int emin = 1 - f.bias;
-    int e = (int)(a >> 23) - 127;
-    uint32_t s = (a & 0x7fffffu) | 0x800000u;
-    if (a < 0x800000u) {
-      e = -126;
-      s = a;
-    }
-    const int shift = (e > emin ? e : emin) - f.m - e + 23;
-    uint32_t q = 0;
-    if (shift < 25) {
-      q = s >> shift;
-      const uint32_t rem = s & ((1u << shift) - 1);
-      const uint32_t half = 1u << (shift - 1);
-      q += (uint32_t)(rem > half) | ((uint32_t)(rem == half) & q & 1u);  // branchless: ties go to even
-    }
-    code = e >= emin ? ((e - emin + 1) << f.m) + (int)q - (1 << f.m) : (int)q;
-  }
-  if (code > f.max_code) code = f.max_code;
-  return (uint8_t)(sign | (uint32_t)code);
-}
 
 /** Value of every code (NaN codes give NaN). */
 void decode_table(const Fmt& f, float* t) {
@@ -122,40 +93,42 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   const long sr = cdiv(rows, tr), sc = cdiv(cols, tc);
   uint8_t* codes = typed<uint8_t>(info, fn, 7, napi_uint8_array, rows * cols);
   float* scales = typed<float>(info, fn, 8, napi_float32_array, sr * sc);
-  std::vector<float> amax(sr * sc, 0.0f);
-  for (long r = 0; r < rows; r++) {
-    float* am = &amax[(r / tr) * sc];
-    const float* xr = x + r * cols;
-    for (long t = 0; t < sc; t++) {
-      const long end = std::min(cols, (t + 1) * tc);
-      float m = am[t];
-      for (long c = t * tc; c < end; c++) {
+  // One band of tile rows at a time: per column the max |x| over the band (NaN tracked apart, since NaN > m is false),
+  // per tile the max over its columns, the scales, then every row of the band encoded through the active ISA.
+  const KernelTable& kt = active_kernels();
+  std::vector<float> colmax(cols), srow(cols);
+  std::vector<uint8_t> colnan(cols);
+  for (long rb = 0; rb < sr; rb++) {
+    const long r0 = rb * tr, r1 = std::min(rows, r0 + tr);
+    std::fill(colmax.begin(), colmax.end(), 0.0f);
+    std::fill(colnan.begin(), colnan.end(), (uint8_t)0);
+    for (long r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      for (long c = 0; c < cols; c++) {
         const float a = std::fabs(xr[c]);
-        if (a != a) m = NAN;
-        else if (a > m) m = a;
+        colnan[c] |= (uint8_t)(a != a);
+        colmax[c] = a > colmax[c] ? a : colmax[c];
       }
-      am[t] = m;
     }
-  }
-  for (long i = 0; i < sr * sc; i++) {
-    const float a = amax[i] != amax[i] ? NAN : std::max(amax[i], 1e-4f);
-    float s = a / f.max_finite;
-    if (ue8m0 && std::isfinite(s)) {
-      int e;
-      const float mant = std::frexp(s, &e);  // s = mant * 2^e, mant in [0.5, 1)
-      s = mant == 0.5f ? s : std::ldexp(1.0f, e);
-    }
-    scales[i] = s;
-  }
-  for (long r = 0; r < rows; r++) {
-    const float* sr_ = scales + (r / tr) * sc;
-    const float* xr = x + r * cols;
-    uint8_t* cr = codes + r * cols;
     for (long t = 0; t < sc; t++) {
-      const float s = sr_[t];
-      const long end = std::min(cols, (t + 1) * tc);
-      for (long c = t * tc; c < end; c++) cr[c] = encode8(xr[c] / s, f);
+      const long c0 = t * tc, c1 = std::min(cols, c0 + tc);
+      float m = 0.0f;
+      bool nan = false;
+      for (long c = c0; c < c1; c++) {
+        nan |= colnan[c] != 0;
+        m = colmax[c] > m ? colmax[c] : m;
+      }
+      const float a = nan ? NAN : std::max(m, 1e-4f);
+      float s = a / f.max_finite;
+      if (ue8m0 && std::isfinite(s)) {
+        int e;
+        const float mant = std::frexp(s, &e);  // s = mant * 2^e, mant in [0.5, 1)
+        s = mant == 0.5f ? s : std::ldexp(1.0f, e);
+      }
+      scales[rb * sc + t] = s;
+      std::fill(srow.begin() + c0, srow.begin() + c1, s);
     }
+    for (long r = r0; r < r1; r++) kt.fp8_encode(x + r * cols, srow.data(), cols, f.m, f.bias, f.max_code, f.nan_code, codes + r * cols);
   }
   return info.Env().Undefined();
 }
@@ -247,6 +220,57 @@ void gemm_rows(void* ctx, long task, int /*thread*/) {
   for (long j = 0; j < N; j++) g.C[i * N + j] = (float)acc[j];
 }
 
+/**
+ * The blocked path: the same sums as gemm_rows, 4 rows at a time through the active ISA's fp8_interval (products
+ * summed in vector registers). A is padded to a multiple of 4 rows and B packed per column tile, both with zeros.
+ */
+struct BlockJob {
+  const GemmJob* g;
+  const double* av;  // (Mpad, K)
+  const double* bp;  // packed B (see Fp8IntervalArgs)
+  long tiles, tile;
+  uint64_t mask;
+  const KernelTable* kt;
+};
+
+void gemm_blocks(void* ctx, long task, int /*thread*/) {
+  const BlockJob& b = *static_cast<const BlockJob*>(ctx);
+  const GemmJob& g = *b.g;
+  const long N = g.N, K = g.K, ld = b.tiles * b.tile;
+  const long i0 = task * 4;
+  const long rows = std::min(4L, g.M - i0);
+  std::vector<double> part(4 * ld), acc(4 * N, 0.0), scale(N);
+  Fp8IntervalArgs ia;
+  ia.A = b.av + i0 * K;
+  ia.lda = K;
+  ia.Bp = b.bp;
+  ia.K = K;
+  ia.tiles = b.tiles;
+  ia.group = g.group;
+  ia.kind = g.kind;
+  ia.mask = b.mask;
+  ia.part = part.data();
+  for (long k0 = 0; k0 < K; k0 += g.interval) {
+    ia.k0 = k0;
+    ia.k1 = std::min(K, k0 + g.interval);
+    b.kt->fp8_interval(ia);
+    const long tk = k0 / g.b_tc;
+    for (long r = 0; r < rows; r++) {
+      const double sa = g.as[((i0 + r) / g.a_tr) * g.a_sc + k0 / g.a_tc];
+      for (long jb = 0, t = 0; jb < N; jb += g.b_tr, t++) {  // B's scale tiles along N, without a division per j
+        const double sb = (double)g.bs[t * g.b_sc + tk];
+        const double s = (double)(float)(sa * sb);
+        for (long j = jb; j < std::min(N, jb + g.b_tr); j++) scale[j] = s;
+      }
+      double* ar = &acc[r * N];
+      const double* pr = &part[r * ld];
+      for (long j = 0; j < N; j++) ar[j] = (double)(float)(ar[j] + pr[j] * scale[j]);
+    }
+  }
+  for (long r = 0; r < rows; r++)
+    for (long j = 0; j < N; j++) g.C[(i0 + r) * N + j] = (float)acc[r * N + j];
+}
+
 // fp8Gemm(aCodes, aScales, M, K, aTileRows, aTileCols, bCodes, bScales, N, bTileRows, bTileCols, format,
 //         kind, mantissaBits, groupSize, nearest, interval, C)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
@@ -275,6 +299,31 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   if (g.kind == 0) g.group = g.interval;
   float table[256];
   decode_table(f, table);
+  // The blocked path skips no zero products, so it needs finite B values (0 x inf would be NaN where the row path
+  // skips the product), and has no round-to-nearest model; anything else takes the row path.
+  bool b_finite = true;
+  for (long i = 0; i < g.N * g.K && b_finite; i++) b_finite = std::isfinite(table[bc[i]]);
+  if (b_finite && !(g.kind == 2 && g.nearest)) {
+    const KernelTable& kt = active_kernels();
+    BlockJob b;
+    b.g = &g;
+    b.tile = kt.fp8_tile;
+    b.tiles = cdiv(g.N, b.tile);
+    b.kt = &kt;
+    b.mask = g.mbits >= 52 ? ~0ull : ~((1ull << (52 - g.mbits)) - 1);
+    const long blocks = cdiv(g.M, 4);
+    std::vector<double> av(blocks * 4 * g.K, 0.0), bp(b.tiles * g.K * b.tile, 0.0);
+    for (long i = 0; i < g.M * g.K; i++) av[i] = table[ac[i]];
+    for (long j = 0; j < g.N; j++) {
+      double* col = &bp[(j / b.tile) * g.K * b.tile + j % b.tile];
+      const uint8_t* src = bc + j * g.K;
+      for (long k = 0; k < g.K; k++) col[k * b.tile] = table[src[k]];
+    }
+    b.av = av.data();
+    b.bp = bp.data();
+    parallel_for(blocks, gemm_blocks, &b);
+    return info.Env().Undefined();
+  }
   std::vector<double> av(g.M * g.K), bt(g.K * g.N);
   for (long i = 0; i < g.M * g.K; i++) av[i] = table[ac[i]];
   for (long j = 0; j < g.N; j++)

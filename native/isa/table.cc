@@ -9,6 +9,7 @@ void fill_elementwise(KernelTable* t);
 void fill_nn(KernelTable* t);
 void fill_attention(KernelTable* t);
 void fill_layout(KernelTable* t);
+void fill_fp8(KernelTable* t);
 
 namespace {
 
@@ -58,6 +59,7 @@ void fill_table(KernelTable* t) {
   fill_nn(t);
   fill_attention(t);
   fill_layout(t);
+  fill_fp8(t);
   t->fma_gflops_1core = &fma_gflops_1core;
   t->vector_floats = VW;
 }

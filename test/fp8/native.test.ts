@@ -73,6 +73,22 @@ test('native quantize / dequantize are bit-exact with the references', { skip },
   x[300] = NaN;
   x[10] = Infinity;
   sameQ(onBackend('native', () => quantize(x, 2, 256, { tile: [1, 128] })), quantizeTs(x, 2, 256, { tile: [1, 128] }), 'non-finite');
+  // every code, every midpoint between neighbours (ties: to even) and the floats either side of it, both signs, in a
+  // row whose max is the largest finite value, so that the scale is exactly 1 and x / s lands on them
+  for (const format of [FP8_E4M3, FP8_E5M2]) {
+    const vals: number[] = [format.maxFinite];
+    const below = (v: number): number => v - Math.abs(v) * 2 ** -23;
+    for (let c = 0; c < format.maxCode; c++) {
+      const [v, next] = [decodeFloat(c, format), decodeFloat(c + 1, format)];
+      const mid = (v + next) / 2;
+      vals.push(v, mid, Math.fround(below(mid)), Math.fround(mid + mid * 2 ** -23));
+    }
+    vals.push(decodeFloat(1, format) / 4, decodeFloat(1, format) / 2); // below and at half the smallest subnormal
+    const x = Float32Array.from([...vals, ...vals.map((v) => -v)]);
+    const q = quantizeTs(x, 1, x.length, { tile: [1, x.length], format });
+    assert.equal(q.scales[0], 1, 'scale exactly 1');
+    sameQ(onBackend('native', () => quantize(x, 1, x.length, { tile: [1, x.length], format })), q, `${format.name} codes and midpoints`);
+  }
 });
 
 test('native fp8Gemm is bit-exact with the reference for every accumulator model and interval', { skip }, () => {
@@ -101,6 +117,21 @@ test('native fp8Gemm is bit-exact with the reference for every accumulator model
         const nat = onBackend('native', () => fp8Gemm(qa, qb, { accumulator, promoteEvery }));
         sameBits(nat, ref, what);
       }
+    }
+  }
+  // Non-finite B values (a NaN code, E5M2's infinity) facing zeros of A: the reference skips zero products, so 0 x inf
+  // adds nothing there; the native kernel must agree (it takes its row path, not the 4-row blocked one).
+  for (const [format, bad] of [[FP8_E4M3, 0x7f], [FP8_E5M2, 0x7c], [FP8_E5M2, 0x7e]] as const) {
+    const qa = quantizeTs(data(6 * 256, g), 6, 256, { tile: [1, 128], format });
+    const qb = quantizeTs(data(9 * 256, g), 9, 256, { tile: [128, 128], format });
+    qb.codes[3 * 256 + 200] = bad;
+    qa.codes[1 * 256 + 200] = 0; // row 1 meets it with a zero, the others with nonzero values
+    qa.codes[2 * 256 + 200] = 0x30;
+    for (const accumulator of [HOPPER_ACCUMULATOR, { kind: 'fp32', groupSize: 4 } as const]) {
+      const ref = fp8GemmTs(qa, qb, { accumulator });
+      const nat = onBackend('native', () => fp8Gemm(qa, qb, { accumulator }));
+      assert.ok(!Number.isFinite(ref[2 * 9 + 3]) && Number.isFinite(ref[1 * 9 + 3]), 'the case is what it claims');
+      sameBits(nat, ref, `${format.name} code ${bad} ${accumulator.kind}`);
     }
   }
 });
