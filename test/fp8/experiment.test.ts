@@ -93,6 +93,7 @@ test('runFp8Experiment: the reported gaps, bytes and GEMM errors come from the r
   assert.match(text, /autograd graph after one forward pass/);
   assert.match(text, new RegExp(`fp32 / fp8: ${r.graphRatio.toFixed(2)}x`));
   assert.match(text, /yardstick \(bf16 - fp32\) \/ fp32: final [+-]/);
+  assert.match(text, /\n {2}fp32-ulp final loss [\d.]+ {2}EMA/);
   assert.match(text, /noise floor \(fp32-ulp - fp32\) \/ fp32, every initial weight one ulp off: final [+-]/);
   assert.match(text, /below the 0\.25% target, so the gaps above are the precisions' own/);
   // the ablation: plain FP8 Linears keep each MLP input twice (w1, w3) and w2's input, and no E5M6

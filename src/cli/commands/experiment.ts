@@ -94,6 +94,7 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
     run(b),
     run(f),
     ...(r.reference ? [run(r.reference)] : []),
+    ...(r.noiseFloor ? [run(r.noiseFloor)] : []),
     `relative loss gap (fp8 - ${b.precision}) / ${b.precision}: ${gapLine(r.gap)}  (target |EMA final| < 0.25%: ${gapOk ? 'met' : 'NOT met'})`,
     ...(r.reference && r.referenceGap
       ? [`yardstick (${r.reference.precision} - ${b.precision}) / ${b.precision}: ${gapLine(r.referenceGap)}`]
