@@ -14,16 +14,16 @@
  * the head, BF16 AdamW moments (`moments` to change).
  *
  * A yardstick: on a toy model any change of numerics moves the loss curve by tenths of a percent while the loss falls
- * fast (a run reaches the same loss a few steps earlier or later); the runs are not chaotic (a 2^-23 perturbation of
- * the initial weights left a 200-step curve unchanged to 1e-5), they respond smoothly to finite perturbations. So the
+ * fast (a run reaches the same loss a few steps earlier or later); the runs are not chaotic (the noise-floor run
+ * below stays within 1e-4 of the baseline over 400 steps), they respond smoothly to finite perturbations. So the
  * experiment also trains the other high precision (BF16 when the baseline is FP32, else FP32) and reports its gap to
  * the baseline: the FP8 gap is to be read against it. And it trains the baseline once more with every initial weight
  * one ulp off (`TrainConfig.flipInitLastBit`): that run's gap to the baseline is the noise floor, how far rounding-sized
  * noise alone moves the curve. Where the noise floor is above the 0.25% target (a run whose loss drops in steep,
  * chaotically timed phase changes, as the tiny preset's does), no precision can be judged against the target on that
- * run, FP32 itself included. On the native backend the runs use one thread (restored
- * afterwards): some native kernels split their sums by thread count, so this keeps the numbers the same on every
- * machine, whatever its core count.
+ * run, FP32 itself included. On the native backend the runs use one thread (restored afterwards): some native
+ * kernels split their sums by thread count, so this keeps the numbers the same on every machine, whatever its core
+ * count.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
