@@ -11,7 +11,7 @@ import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/fp8/formats.js';
 import { type AccumulatorModel, HOPPER_ACCUMULATOR, fp8Gemm, fp8GemmTs } from '../../src/fp8/gemm.js';
 import { fp8Linear } from '../../src/fp8/linear.js';
 import { nativeFp8Kernels } from '../../src/fp8/native.js';
-import { type QuantizedMatrix, dequantize, dequantizeTs, quantize, quantizeTs } from '../../src/fp8/quant.js';
+import { type QuantizedMatrix, dequantize, dequantizeTs, quantize, quantizeTs, transposeQuantized } from '../../src/fp8/quant.js';
 
 const skip = nativeFp8Kernels() === null ? 'native addon without FP8 kernels (not built)' : false;
 
@@ -88,6 +88,22 @@ test('native quantize / dequantize are bit-exact with the references', { skip },
     const q = quantizeTs(x, 1, x.length, { tile: [1, x.length], format });
     assert.equal(q.scales[0], 1, 'scale exactly 1');
     sameQ(onBackend('native', () => quantize(x, 1, x.length, { tile: [1, x.length], format })), q, `${format.name} codes and midpoints`);
+  }
+});
+
+test('transposeQuantized: the native byte transpose gives the reference codes and scales', { skip }, () => {
+  const g = new Generator(4);
+  for (const [rows, cols, tile] of [[1536, 96, [1, 128]], [7, 300, [128, 128]], [1, 5, [1, 128]], [5, 1, [128, 1]]] as [number, number, [number, number]][]) {
+    const q = quantizeTs(data(rows * cols, g), rows, cols, { tile });
+    const ref = onBackend('ts', () => transposeQuantized(q));
+    const nat = onBackend('native', () => transposeQuantized(q));
+    assert.deepEqual([nat.rows, nat.cols, nat.tileRows, nat.tileCols], [ref.rows, ref.cols, ref.tileRows, ref.tileCols]);
+    assert.deepEqual(nat.codes, ref.codes, `${rows}x${cols} codes`);
+    sameBits(nat.scales, ref.scales, `${rows}x${cols} scales`);
+    for (let i = 0; i < 50; i++) {
+      const [r, c] = [Math.floor(g.uniform(1, 'float64')[0] * rows), Math.floor(g.uniform(1, 'float64')[0] * cols)];
+      assert.equal(nat.codes[c * rows + r], q.codes[r * cols + c], `(${r}, ${c}) moved to (${c}, ${r})`);
+    }
   }
 });
 
