@@ -123,7 +123,7 @@ struct KernelTable {
   int fp8_tile;
   /**
    * out[i] = the 8-bit code of x[i] / s[i] (float32 division), round to nearest even, saturating at the largest finite
-   * code, NaN to the format's NaN code with the sign kept: fp8.cc's encode8 (and src/fp8/formats.ts) bit for bit.
+   * code, NaN to the format's NaN code with the sign kept: src/fp8/formats.ts's encoder bit for bit.
    * m, bias, max_code, nan_code describe the format (E4M3: 3, 7, 0x7e, 0x7f; E5M2: 2, 15, 0x7b, 0x7e).
    */
   void (*fp8_encode)(const float* x, const float* s, long n, int m, int bias, int max_code, int nan_code, uint8_t* out);
