@@ -20,11 +20,16 @@ export interface NativeFp8 {
 const addon = nativeAddon() as unknown as Partial<NativeFp8> | null;
 const fns: NativeFp8 | null = addon && addon.fp8Quantize && addon.fp8Dequantize && addon.fp8Gemm ? (addon as NativeFp8) : null;
 
-/** The byte transpose behind `transposeQuantized`: dst (cols, rows) = src (rows, cols)ᵀ, through the addon's strided copy. */
-export function nativeTransposeBytes(): ((src: Uint8Array, dst: Uint8Array, rows: number, cols: number) => void) | null {
-  const a = nativeAddon();
-  if (!fns || !a || getBackend() !== 'native') return null;
-  return (src, dst, rows, cols) => a.stridedCopy(src, dst, Int32Array.of(rows, cols, cols, 1, 1, rows), 0, 0);
+const strided = fns ? nativeAddon() : null;
+
+/**
+ * The byte transpose behind `transposeQuantized`, dst (cols, rows) = src (rows, cols)ᵀ, through the addon's strided
+ * copy when the native FP8 kernels are active. Returns false (and does nothing) otherwise.
+ */
+export function transposeBytesNative(src: Uint8Array, dst: Uint8Array, rows: number, cols: number): boolean {
+  if (!strided || getBackend() !== 'native' || rows * cols === 0) return false;
+  strided.stridedCopy(src, dst, Int32Array.of(rows, cols, cols, 1, 1, rows), 0, 0);
+  return true;
 }
 
 /** The native FP8 kernels when the addon has them (whatever the active backend), else null. */

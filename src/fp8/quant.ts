@@ -22,7 +22,7 @@
 import {
   E5M6, FP8_E4M3, FP8_E5M2, type FloatFormat, decodeFloatArray, encodeFloatArray, packCodes12, packedBytes12, ue8m0Scale, unpackCodes12,
 } from './formats.js';
-import { activeNativeFp8, nativeTransposeBytes } from './native.js';
+import { activeNativeFp8, transposeBytesNative } from './native.js';
 
 /** How a tile's scale is stored: float32 (`amax / 448`, DeepSeek-V3) or a power of two (UE8M0, DeepSeek-V3.1). */
 export type ScaleFormat = 'fp32' | 'ue8m0';
@@ -205,9 +205,7 @@ export function dequantizeTs(q: QuantizedMatrix, out?: Float32Array): Float32Arr
 export function transposeQuantized(q: QuantizedMatrix): QuantizedMatrix {
   const { rows, cols } = q;
   const codes = new Uint8Array(rows * cols);
-  const native = rows * cols > 0 ? nativeTransposeBytes() : null;
-  if (native) native(q.codes, codes, rows, cols);
-  else for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) codes[c * rows + r] = q.codes[r * cols + c];
+  if (!transposeBytesNative(q.codes, codes, rows, cols)) for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) codes[c * rows + r] = q.codes[r * cols + c];
   const sr = q.scaleRows;
   const sc = q.scaleCols;
   const scales = new Float32Array(sr * sc);

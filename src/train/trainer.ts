@@ -72,9 +72,9 @@ export interface TrainConfig {
    */
   workers?: number;
   /**
-   * Flip the last mantissa bit of every initial weight (a one-ulp nudge, zeros left alone; `flipLastBits`) before step 0: a run that
-   * differs from the unflipped one only in rounding-sized noise. The FP8 experiment trains it to measure how far such
-   * noise alone moves the loss curve (its noise floor). Default false.
+   * Flip the last mantissa bit of every initial weight before step 0 (a one-ulp nudge, zeros left alone;
+   * `flipLastBits`): a run that differs from the unflipped one only in rounding-sized noise. The FP8 experiment trains
+   * it to measure how far such noise alone moves the loss curve (its noise floor). Default false.
    */
   flipInitLastBit?: boolean;
 }
