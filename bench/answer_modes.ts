@@ -14,18 +14,31 @@ import '../src/tensor/index.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { task: { type: 'string', default: 'lineq' }, difficulty: { type: 'string', default: '1' }, n: { type: 'string', default: '64' }, k: { type: 'string', default: '8' } },
+  options: {
+    task: { type: 'string', default: 'lineq' },
+    difficulty: { type: 'string', default: '1' },
+    n: { type: 'string', default: '64' },
+    k: { type: 'string', default: '8' },
+  },
 });
 if (positionals.length === 0) throw new Error('answer_modes: give one or more model directories');
 const n = Number(values.n);
 const k = Number(values.k);
 const problems = taskProblems(values.task!, n, { split: 'test', seed: 0, difficulty: values.difficulty });
 const pct = (a: number, b: number) => (b === 0 ? '   -' : `${((100 * a) / b).toFixed(1)}%`);
-console.log(`${values.task} (difficulty ${values.difficulty}), ${problems.length} held-out problems x ${k} samples, T=0.6, top-p 0.95`);
+console.log(
+  `${values.task} (difficulty ${values.difficulty}), ${problems.length} held-out problems x ${k} samples, T=0.6, top-p 0.95`,
+);
 console.log('model                          terse share  terse acc  worked share  worked acc  all acc');
 for (const dir of positionals) {
   const { model, tok } = loadModelAndTokenizer('answer_modes', dir);
-  const rolls = rollout(model, tok, problems, k, { maxTokens: 256, temperature: 0.6, topP: 0.95, stop: ['</answer>'], seed: 0 });
+  const rolls = rollout(model, tok, problems, k, {
+    maxTokens: 256,
+    temperature: 0.6,
+    topP: 0.95,
+    stop: ['</answer>'],
+    seed: 0,
+  });
   const count = { terse: 0, worked: 0, terseOk: 0, workedOk: 0 };
   rewardInputs(rolls).forEach((x, i) => {
     const thinkLines = rolls[i].response.split('</think>')[0].replace('<think>', '').trim().split('\n').length;

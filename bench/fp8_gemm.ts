@@ -35,7 +35,9 @@ function median(fn: () => unknown, n: number): number {
 const g = new Generator(0);
 const rand = (n: number): Float32Array => g.normal(n, 'float32') as Float32Array;
 const ms = (x: number): string => (x < 1 ? `${(1000 * x).toFixed(0)} us` : `${x.toFixed(2)} ms`);
-console.log(`${os.cpus()[0]?.model ?? 'cpu'}, ISA ${info.isa}, 1 thread, load average ${os.loadavg()[0].toFixed(1)}, median of ${repeat}`);
+console.log(
+  `${os.cpus()[0]?.model ?? 'cpu'}, ISA ${info.isa}, 1 thread, load average ${os.loadavg()[0].toFixed(1)}, median of ${repeat}`,
+);
 console.log('kernel, shape (M x N x K)                      TypeScript   native   native f32 matmul');
 const shapes: [string, number, number, number, [number, number], [number, number]][] = [
   ['Fprop  (tokens x out x in)', 1536, 256, 96, [1, 128], [128, 128]],
@@ -57,5 +59,7 @@ for (const [name, M, N, K, ta, tb] of shapes) {
   const a = randn([M, K]);
   const b = randn([K, N]);
   const f32 = median(() => matmul(a, b), repeat);
-  console.log(`${`fp8Gemm ${name} ${M}x${N}x${K}`.padEnd(46)} ${ms(ts).padStart(10)} ${ms(nat).padStart(8)} ${ms(f32).padStart(12)}`);
+  console.log(
+    `${`fp8Gemm ${name} ${M}x${N}x${K}`.padEnd(46)} ${ms(ts).padStart(10)} ${ms(nat).padStart(8)} ${ms(f32).padStart(12)}`,
+  );
 }

@@ -46,11 +46,14 @@ try {
   model.eval();
   const V = config.vocab_size;
   // row b: tokens (7 i + 3 + b) mod V, distinct per row (no shared prefill), the same prompts as torch_generate.py
-  const prompts = (B: number) => Array.from({ length: B }, (_, b) => Array.from({ length: plen }, (_, i) => (7 * i + 3 + b) % V));
+  const prompts = (B: number) =>
+    Array.from({ length: B }, (_, b) => Array.from({ length: plen }, (_, i) => (7 * i + 3 + b) % V));
   const greedy = generate(model, prompts(1), { maxTokens: fresh, temperature: 0 })[0].tokens;
   generate(model, prompts(2), { maxTokens: 8, seed: 1 }); // warm-up (JIT)
   generate(model, prompts(2), { maxTokens: 8, seed: 1, engine: 'model' });
-  const py = spawn('/usr/bin/python3', ['bench/torch_generate.py', dir, String(plen), String(fresh), String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const py = spawn('/usr/bin/python3', ['bench/torch_generate.py', dir, String(plen), String(fresh), String(threads)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
   const readJson = async <T>(): Promise<T> => {
     const l = await lines.next();
@@ -88,11 +91,15 @@ try {
   );
   console.log(`greedy decode: r1ts and PyTorch agree on ${same}/${fresh} tokens`);
   console.log(`r1ts backend '${getBackend()}', PyTorch ${torch.torch}; ${threads} thread(s) each\n`);
-  console.log('| batch | r1ts fast decoder tok/s (CPU s) | r1ts model forward tok/s (CPU s) | PyTorch tok/s (CPU s) | fast / PyTorch, wall | fast / PyTorch, CPU |');
+  console.log(
+    '| batch | r1ts fast decoder tok/s (CPU s) | r1ts model forward tok/s (CPU s) | PyTorch tok/s (CPU s) | fast / PyTorch, wall | fast / PyTorch, CPU |',
+  );
   console.log('|---|---|---|---|---|---|');
   batches.forEach((B, i) => {
     const [f, m, t] = [ours.fast[i], ours.model[i], theirs[i]];
-    console.log(`| ${B} | ${f.tps.toFixed(0)} (${f.cpu.toFixed(2)}) | ${m.tps.toFixed(0)} (${m.cpu.toFixed(2)}) | ${t.tps.toFixed(0)} (${t.cpu.toFixed(2)}) | ${(f.tps / t.tps).toFixed(2)}x | ${(t.cpu / f.cpu).toFixed(2)}x |`);
+    console.log(
+      `| ${B} | ${f.tps.toFixed(0)} (${f.cpu.toFixed(2)}) | ${m.tps.toFixed(0)} (${m.cpu.toFixed(2)}) | ${t.tps.toFixed(0)} (${t.cpu.toFixed(2)}) | ${(f.tps / t.tps).toFixed(2)}x | ${(t.cpu / f.cpu).toFixed(2)}x |`,
+    );
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -6,58 +6,197 @@
  * parallelism, generation, RL and evaluation.
  */
 export * from './tensor/index.js';
-export { registerBackend, setBackend, getBackend, listBackends, getKernel, runKernel, type BackendKernels } from './backend/registry.js';
+export {
+  registerBackend,
+  setBackend,
+  getBackend,
+  listBackends,
+  getKernel,
+  runKernel,
+  type BackendKernels,
+} from './backend/registry.js';
 export type { Kernels, KernelName, TensorData } from './backend/kernels.js';
 export * from './nn/index.js';
 export {
-  FP8_E4M3, FP8_E5M2, BF16, FP16, type FloatFormat, type CodeArray, type EncodeOptions, encodeFloat, decodeFloat,
-  encodeFloatArray, decodeFloatArray, roundToFormat, ue8m0Scale, encodeUE8M0, decodeUE8M0,
+  FP8_E4M3,
+  FP8_E5M2,
+  BF16,
+  FP16,
+  type FloatFormat,
+  type CodeArray,
+  type EncodeOptions,
+  encodeFloat,
+  decodeFloat,
+  encodeFloatArray,
+  decodeFloatArray,
+  roundToFormat,
+  ue8m0Scale,
+  encodeUE8M0,
+  decodeUE8M0,
 } from './fp8/formats.js';
 export {
-  loadSafetensors, saveSafetensors, serializeSafetensors, readSafetensorsHeader, dequantizeBlockwise, loadCheckpointDir,
-  saveCheckpointDir, readCheckpointIndex, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsDtype, type FloatWriteDtype,
-  type SafetensorsHeader, type SafetensorsEntry, type SafetensorsLoadOptions, type SafetensorsSaveOptions, type CheckpointSaveOptions,
+  loadSafetensors,
+  saveSafetensors,
+  serializeSafetensors,
+  readSafetensorsHeader,
+  dequantizeBlockwise,
+  loadCheckpointDir,
+  saveCheckpointDir,
+  readCheckpointIndex,
+  SafetensorsError,
+  MAX_HEADER_BYTES,
+  type SafetensorsDtype,
+  type FloatWriteDtype,
+  type SafetensorsHeader,
+  type SafetensorsEntry,
+  type SafetensorsLoadOptions,
+  type SafetensorsSaveOptions,
+  type CheckpointSaveOptions,
   type CheckpointIndex,
 } from './io/safetensors.js';
 /** Pipeline parallelism (1F1B, ZB1P, DualPipe, DualPipeV): schedules, simulator, worker-thread engine. */
 export * as parallel from './parallel/index.js';
 /** Data: byte-level BPE tokenizer (tokenizer.json), chat templates, readers, packing loader, built-in tasks, corpus. */
 export {
-  Tokenizer, DEFAULT_SPECIAL_TOKENS, PRE_TOKENIZER_PRESETS, renderChat, applyChatTemplate, R1_CHAT_TEMPLATE, DataLoader,
-  readDocuments, readTexts, TASKS, getTask, extractAnswer, extractBoxed, parseNumber, numbersEqual, isR1Format, formatPrompt,
-  R1_ZERO_TEMPLATE, corpusDocuments, writeCorpus, type TokenizerConfig, type ChatMessage, type DataLoaderOptions,
-  type DataPosition, type Task, type Problem,
+  Tokenizer,
+  DEFAULT_SPECIAL_TOKENS,
+  PRE_TOKENIZER_PRESETS,
+  renderChat,
+  applyChatTemplate,
+  R1_CHAT_TEMPLATE,
+  DataLoader,
+  readDocuments,
+  readTexts,
+  TASKS,
+  getTask,
+  extractAnswer,
+  extractBoxed,
+  parseNumber,
+  numbersEqual,
+  isR1Format,
+  formatPrompt,
+  R1_ZERO_TEMPLATE,
+  corpusDocuments,
+  writeCorpus,
+  type TokenizerConfig,
+  type ChatMessage,
+  type DataLoaderOptions,
+  type DataPosition,
+  type Task,
+  type Problem,
 } from './data/index.js';
 export * as data from './data/index.js';
 /** Generation: batched KV-cache sampling (temperature, top-p, top-k, stop strings), seeded and reproducible. */
 export {
-  generate, generateText, createModelRunner, createFastRunner, CharCodec, type TextCodec, type GenerateOptions, type Generation,
-  type FinishReason, type SamplingParams,
+  generate,
+  generateText,
+  createModelRunner,
+  createFastRunner,
+  CharCodec,
+  type TextCodec,
+  type GenerateOptions,
+  type Generation,
+  type FinishReason,
+  type SamplingParams,
 } from './infer/index.js';
 /** R1-Zero RL (rewards, GRPO, the training loop) and evaluation (pass@1, cons@k, greedy). */
 export {
-  runGrpo, resolveGrpoConfig, DEFAULT_GRPO_CONFIG, groupAdvantages, policyLoss, accuracyReward, formatReward, languageReward,
-  loadRewardModule, taskSource, taskProblems, loadJsonlProblems, type GrpoConfig, type GrpoStepMetrics, type RewardFn, type RLProblem,
+  runGrpo,
+  resolveGrpoConfig,
+  DEFAULT_GRPO_CONFIG,
+  groupAdvantages,
+  policyLoss,
+  accuracyReward,
+  formatReward,
+  languageReward,
+  loadRewardModule,
+  taskSource,
+  taskProblems,
+  loadJsonlProblems,
+  type GrpoConfig,
+  type GrpoStepMetrics,
+  type RewardFn,
+  type RLProblem,
 } from './rl/index.js';
 export * as rl from './rl/index.js';
-export { evaluate as evaluateModel, scoreResponses, passAtK, majorityVote, type EvalResult, type EvalOptions } from './eval/index.js';
+export {
+  evaluate as evaluateModel,
+  scoreResponses,
+  passAtK,
+  majorityVote,
+  type EvalResult,
+  type EvalOptions,
+} from './eval/index.js';
 /** FP8 mixed precision (DeepSeek-V3): quantisation, FP8 GEMM emulation, FP8/BF16 Linear, precision switch, experiment. */
 export * as fp8 from './fp8/index.js';
-export { setModelPrecision, parsePrecision, PRECISIONS, type Precision, type PrecisionOptions } from './fp8/precision.js';
+export {
+  setModelPrecision,
+  parsePrecision,
+  PRECISIONS,
+  type Precision,
+  type PrecisionOptions,
+} from './fp8/precision.js';
 /** Models: DeepSeek-V3 (MLA, DeepSeekMoE, MTP, YaRN) and dense Qwen2/Llama students, with HF configs and names. */
 export {
-  createModel, parseConfig, configToJson, countParams, isDeepseek, DeepseekV3, DenseLM, MLACache, DenseCache, Gate, MoE, MLA,
-  loadImbalance, ropeTables, type CausalLM, type ModelConfig, type DeepseekConfig, type DenseConfig, type ParamCounts,
-  type ForwardOptions, type LossOptions, type LossResult,
+  createModel,
+  parseConfig,
+  configToJson,
+  countParams,
+  isDeepseek,
+  DeepseekV3,
+  DenseLM,
+  MLACache,
+  DenseCache,
+  Gate,
+  MoE,
+  MLA,
+  loadImbalance,
+  ropeTables,
+  type CausalLM,
+  type ModelConfig,
+  type DeepseekConfig,
+  type DenseConfig,
+  type ParamCounts,
+  type ForwardOptions,
+  type LossOptions,
+  type LossResult,
 } from './models/index.js';
 export { loadModelDir, saveModelDir, readConfigFile, type LoadedModel } from './io/model_dir.js';
 export { toHFName, exportStateDict, importStateDict } from './io/hf.js';
 /** Optimizers and DeepSeek-V3's schedules; the pre-training loop, checkpoints and presets. */
-export { AdamW, clipGradNorm, lrAt, batchSizeAt, gammaAt, mtpLambdaAt, scaledV3Schedule, v3Schedule, type AdamWOptions, type ScheduleConfig } from './optim/index.js';
-export { train, validationLoss, DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainArgs, type TrainResult, type BatchSource, type StepMetrics } from './train/trainer.js';
+export {
+  AdamW,
+  clipGradNorm,
+  lrAt,
+  batchSizeAt,
+  gammaAt,
+  mtpLambdaAt,
+  scaledV3Schedule,
+  v3Schedule,
+  type AdamWOptions,
+  type ScheduleConfig,
+} from './optim/index.js';
+export {
+  train,
+  validationLoss,
+  DEFAULT_TRAIN_CONFIG,
+  type TrainConfig,
+  type TrainArgs,
+  type TrainResult,
+  type BatchSource,
+  type StepMetrics,
+} from './train/trainer.js';
 export { saveCheckpoint, loadCheckpoint, listCheckpoints, latestCheckpoint } from './train/checkpoint.js';
 export { SpikeDetector, type SpikeOptions } from './train/spike.js';
-export { DataParallel, runMicroBatch, autoWorkers, type DataParallelOptions, type MicroBatch, type MicroResult, type LossSettings } from './train/data_parallel.js';
+export {
+  DataParallel,
+  runMicroBatch,
+  autoWorkers,
+  type DataParallelOptions,
+  type MicroBatch,
+  type MicroResult,
+  type LossSettings,
+} from './train/data_parallel.js';
 export { pretrain, LoaderSource, type PretrainOptions, type PretrainResult } from './train/pretrain.js';
 export { PRESETS, getPreset, type Preset } from './train/presets.js';
 export { VERSION } from './version.js';

@@ -79,7 +79,11 @@ export interface Kernels {
   /** x[starts[0]:ends[0], starts[1]:ends[1], ...] (step 1). */
   slice: (x: TensorData, attrs: { starts: readonly number[]; ends: readonly number[] }) => TensorData;
   /** A copy of `base` whose region starts..ends is replaced by `src`. */
-  sliceScatter: (base: TensorData, src: TensorData, attrs: { starts: readonly number[]; ends: readonly number[] }) => TensorData;
+  sliceScatter: (
+    base: TensorData,
+    src: TensorData,
+    attrs: { starts: readonly number[]; ends: readonly number[] },
+  ) => TensorData;
 
   // Indexing (index tensors are int32).
   /** torch.gather: out[..i..] = x[..index[..i..] along axis..]; out has index's shape. */
@@ -111,7 +115,11 @@ export interface Kernels {
    * Per-row cross-entropy of logits (N, C) against int32 targets (N). Rows whose target equals ignoreIndex get loss 0.
    * Also returns each row's log-sum-exp for the backward pass.
    */
-  crossEntropy: (logits: TensorData, targets: TensorData, attrs: { ignoreIndex: number }) => { loss: TensorData; lse: TensorData };
+  crossEntropy: (
+    logits: TensorData,
+    targets: TensorData,
+    attrs: { ignoreIndex: number },
+  ) => { loss: TensorData; lse: TensorData };
   /** dlogits = dloss[n] * (softmax(logits[n]) - onehot(target[n])); zero on ignored rows. */
   crossEntropyBackward: (
     logits: TensorData,
@@ -132,7 +140,12 @@ export interface Kernels {
    * Rotary embedding over the last dim D of x. cos and sin have D/2 entries in their last dim and broadcast against
    * x's leading dims. interleaved: pairs (2i, 2i+1); otherwise pairs (i, i + D/2). inverse rotates by -theta.
    */
-  rope: (x: TensorData, cos: TensorData, sin: TensorData, attrs: { interleaved: boolean; inverse: boolean }) => TensorData;
+  rope: (
+    x: TensorData,
+    cos: TensorData,
+    sin: TensorData,
+    attrs: { interleaved: boolean; inverse: boolean },
+  ) => TensorData;
   /**
    * Scaled dot-product attention. q (B, H, Tq, Dk), k (B, Hk, Tk, Dk), v (B, Hk, Tk, Dv); H a multiple of Hk
    * (grouped-query attention). causal: query i sees keys j <= i + Tk - Tq. Returns out (B, H, Tq, Dv) and the
@@ -154,22 +167,74 @@ export interface Kernels {
     attrs: { causal: boolean; scale: number },
   ) => { dq: TensorData; dk: TensorData; dv: TensorData };
   /** The k largest (or smallest) entries along an axis, sorted; ties keep the lower index first. */
-  topk: (x: TensorData, attrs: { k: number; axis: number; largest: boolean }) => { values: TensorData; indices: TensorData };
+  topk: (
+    x: TensorData,
+    attrs: { k: number; axis: number; largest: boolean },
+  ) => { values: TensorData; indices: TensorData };
 }
 
 export type KernelName = keyof Kernels;
 
 /** Every kernel name, for registries, coverage tests and `r1ts info`. The type check below keeps it complete. */
 export const KERNEL_NAMES = [
-  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
-  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sin', 'cos', 'erf', 'sigmoid', 'silu', 'clamp', 'cast',
-  'gelu', 'geluBackward', 'swiglu', 'swigluBackward',
-  'sum', 'max', 'argmax',
-  'permute', 'broadcastTo', 'concat', 'slice', 'sliceScatter',
-  'gather', 'scatterAdd', 'indexSelect', 'indexAdd', 'where',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'abs',
+  'sign',
+  'tanh',
+  'sin',
+  'cos',
+  'erf',
+  'sigmoid',
+  'silu',
+  'clamp',
+  'cast',
+  'gelu',
+  'geluBackward',
+  'swiglu',
+  'swigluBackward',
+  'sum',
+  'max',
+  'argmax',
+  'permute',
+  'broadcastTo',
+  'concat',
+  'slice',
+  'sliceScatter',
+  'gather',
+  'scatterAdd',
+  'indexSelect',
+  'indexAdd',
+  'where',
   'matmul',
-  'softmax', 'softmaxBackward', 'logSoftmax', 'logSoftmaxBackward', 'crossEntropy', 'crossEntropyBackward',
-  'rmsNorm', 'rmsNormBackward', 'rope', 'attention', 'attentionBackward', 'topk',
+  'softmax',
+  'softmaxBackward',
+  'logSoftmax',
+  'logSoftmaxBackward',
+  'crossEntropy',
+  'crossEntropyBackward',
+  'rmsNorm',
+  'rmsNormBackward',
+  'rope',
+  'attention',
+  'attentionBackward',
+  'topk',
 ] as const satisfies readonly KernelName[];
 
 type MissingKernel = Exclude<KernelName, (typeof KERNEL_NAMES)[number]>;
@@ -177,7 +242,12 @@ type MissingKernel = Exclude<KernelName, (typeof KERNEL_NAMES)[number]>;
 export const KERNEL_NAMES_COMPLETE: [MissingKernel] extends [never] ? true : never = true;
 
 /** The (M, K, Kb, N) of a `matmul` per its contract: op(a) is (M, K), op(b) is (Kb, N); K must equal Kb. */
-export function matmulDims(a: TensorData, b: TensorData, transA: boolean, transB: boolean): { M: number; K: number; Kb: number; N: number } {
+export function matmulDims(
+  a: TensorData,
+  b: TensorData,
+  transA: boolean,
+  transB: boolean,
+): { M: number; K: number; Kb: number; N: number } {
   const ar = a.shape.length;
   const br = b.shape.length;
   return {

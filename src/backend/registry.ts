@@ -49,7 +49,9 @@ export function getKernel<K extends KernelName>(backend: string, name: K): Kerne
 
 /** Runs kernel `name` on the active backend (falling back to the reference implementation). */
 export function runKernel<K extends KernelName>(name: K, ...args: Parameters<Kernels[K]>): ReturnType<Kernels[K]> {
-  const impl = (active[name] ?? reference[name]) as ((...a: Parameters<Kernels[K]>) => ReturnType<Kernels[K]>) | undefined;
+  const impl = (active[name] ?? reference[name]) as
+    | ((...a: Parameters<Kernels[K]>) => ReturnType<Kernels[K]>)
+    | undefined;
   if (!impl) throw new Error(`kernel '${name}' has no implementation (backend '${activeName}')`);
   return impl(...args);
 }

@@ -13,7 +13,9 @@ const want = process.env.R1TS_BACKEND;
 
 if (want === 'native') {
   if (!nativeAvailable()) {
-    process.stderr.write(`r1ts: R1TS_BACKEND=native but the native backend is not available: ${nativeLoadError()} (build it with \`npm rebuild r1ts\` or \`npx node-gyp rebuild\`)\n`);
+    process.stderr.write(
+      `r1ts: R1TS_BACKEND=native but the native backend is not available: ${nativeLoadError()} (build it with \`npm rebuild r1ts\` or \`npx node-gyp rebuild\`)\n`,
+    );
     process.exit(1);
   }
   setBackend('native');
@@ -25,5 +27,7 @@ if (want === 'native') {
 } else if (nativeAvailable()) {
   setBackend('native');
 } else {
-  process.stderr.write(`r1ts: warning: native backend unavailable (${nativeLoadError()}); using the slower TypeScript backend\n`);
+  process.stderr.write(
+    `r1ts: warning: native backend unavailable (${nativeLoadError()}); using the slower TypeScript backend\n`,
+  );
 }

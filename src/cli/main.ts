@@ -22,7 +22,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('r1ts')
-    .description('DeepSeek-V3 / R1 training system in TypeScript: pretrain, RL (GRPO / R1-Zero), distil, evaluate, serve.')
+    .description(
+      'DeepSeek-V3 / R1 training system in TypeScript: pretrain, RL (GRPO / R1-Zero), distil, evaluate, serve.',
+    )
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

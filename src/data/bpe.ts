@@ -94,20 +94,28 @@ export class BpeModel {
     this.options = opts;
     this.idToToken = [];
     for (const [tok, id] of vocab) {
-      if (!Number.isInteger(id) || id < 0 || id >= MAX_VOCAB) throw new Error(`${where}.vocab: invalid id ${id} for ${JSON.stringify(tok)}`);
+      if (!Number.isInteger(id) || id < 0 || id >= MAX_VOCAB)
+        throw new Error(`${where}.vocab: invalid id ${id} for ${JSON.stringify(tok)}`);
       this.idToToken[id] = tok;
     }
     merges.forEach(([a, b], rank) => {
       const ia = vocab.get(a);
       const ib = vocab.get(b);
       const im = vocab.get(a + b);
-      if (ia === undefined || ib === undefined) throw new Error(`${where}.merges[${rank}]: ${JSON.stringify(`${a} ${b}`)} uses a token missing from the vocabulary`);
-      if (im === undefined) throw new Error(`${where}.merges[${rank}]: merged token ${JSON.stringify(a + b)} is missing from the vocabulary`);
+      if (ia === undefined || ib === undefined)
+        throw new Error(
+          `${where}.merges[${rank}]: ${JSON.stringify(`${a} ${b}`)} uses a token missing from the vocabulary`,
+        );
+      if (im === undefined)
+        throw new Error(
+          `${where}.merges[${rank}]: merged token ${JSON.stringify(a + b)} is missing from the vocabulary`,
+        );
       this.mergeMap.set(pairKey(ia, ib), rank * PAIR + im); // a repeated pair keeps its last rank, as in tokenizers
     });
     const unk = opts.unkToken ?? null;
     this.unkId = unk === null ? -1 : (vocab.get(unk) ?? -1);
-    if (unk !== null && this.unkId < 0) throw new Error(`${where}.unk_token: ${JSON.stringify(unk)} is not in the vocabulary`);
+    if (unk !== null && this.unkId < 0)
+      throw new Error(`${where}.unk_token: ${JSON.stringify(unk)} is not in the vocabulary`);
     this.fuseUnk = opts.fuseUnk ?? false;
     this.ignoreMerges = opts.ignoreMerges ?? false;
     this.cacheSize = opts.cacheSize ?? 200_000;

@@ -91,7 +91,8 @@ class PairHeap {
 export function trainBpe(wordCounts: Map<string, number>, opts: BpeTrainOptions): BpeTrainResult {
   const { vocabSize } = opts;
   const minFrequency = opts.minFrequency ?? 2;
-  if (!Number.isInteger(vocabSize) || vocabSize < 256) throw new Error(`tokenizer: vocab size must be at least 256 (the byte alphabet), got ${vocabSize}`);
+  if (!Number.isInteger(vocabSize) || vocabSize < 256)
+    throw new Error(`tokenizer: vocab size must be at least 256 (the byte alphabet), got ${vocabSize}`);
   if (vocabSize >= MAX_VOCAB) throw new Error(`tokenizer: vocab size ${vocabSize} exceeds ${MAX_VOCAB - 1}`);
   const tokens: string[] = [...BYTE_CHARS];
   const vocab = new Map<string, number>(tokens.map((t, i) => [t, i]));
@@ -173,7 +174,8 @@ export function trainBpe(wordCounts: Map<string, number>, opts: BpeTrainOptions)
       if (c <= 0) pairCount.delete(k);
       else if (k !== key) heap.push(c, k);
     }
-    if (opts.onProgress && (merges.length % 256 === 0 || tokens.length === vocabSize)) opts.onProgress(merges.length, wanted);
+    if (opts.onProgress && (merges.length % 256 === 0 || tokens.length === vocabSize))
+      opts.onProgress(merges.length, wanted);
   }
   return { vocab, merges };
 }

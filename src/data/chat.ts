@@ -47,7 +47,8 @@ const compiled = new Map<string, Template>();
 /** Renders `template` (Jinja, as in tokenizer_config.json) with `messages`. Template errors name the template. */
 export function renderChat(template: string, messages: readonly ChatMessage[], opts: RenderChatOptions = {}): string {
   for (const [i, m] of messages.entries()) {
-    if (typeof m?.role !== 'string' || typeof m.content !== 'string') throw new Error(`chat: message ${i} needs string "role" and "content"`);
+    if (typeof m?.role !== 'string' || typeof m.content !== 'string')
+      throw new Error(`chat: message ${i} needs string "role" and "content"`);
   }
   let t = compiled.get(template);
   if (!t) {
@@ -80,7 +81,11 @@ export interface ChatTokenizer {
  * Renders `messages` with the tokenizer's own `chat_template` (tokenizer_config.json), or R1_CHAT_TEMPLATE when it has
  * none, using its BOS/EOS token names.
  */
-export function applyChatTemplate(tok: ChatTokenizer, messages: readonly ChatMessage[], opts: RenderChatOptions = {}): string {
+export function applyChatTemplate(
+  tok: ChatTokenizer,
+  messages: readonly ChatMessage[],
+  opts: RenderChatOptions = {},
+): string {
   const c = tok.config;
   return renderChat(c.chat_template ?? R1_CHAT_TEMPLATE, messages, {
     ...opts,

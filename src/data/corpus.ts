@@ -66,16 +66,25 @@ export interface CorpusOptions {
   templateShare?: number;
 }
 
-export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = { worked: 0.6, answer: 0.15, partial: 0.1, text: 0.15, drill: 0, copy: 0, terse: 0 };
+export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = {
+  worked: 0.6,
+  answer: 0.15,
+  partial: 0.1,
+  text: 0.15,
+  drill: 0,
+  copy: 0,
+  terse: 0,
+};
 
 /** A count or share of 0 for every document kind. */
-const zeroPerKind = (): Record<DocKind, number> => Object.fromEntries(DOC_KINDS.map((k) => [k, 0])) as Record<DocKind, number>;
+const zeroPerKind = (): Record<DocKind, number> =>
+  Object.fromEntries(DOC_KINDS.map((k) => [k, 0])) as Record<DocKind, number>;
 
 /**
  * Calculations written `A op B [op C ...] = R` with integer operands (negative ones may be in parentheses); in a chain
  * `A * B = C * D + E = R` only links whose result is a lone number count.
  */
-const CALC = /(?<![\w).])(\(?-?\d+\)?(?:[ \t]*[-+*\/][ \t]*\(?-?\d+\)?)+)[ \t]*=[ \t]*(-?\d+)(?![\w.]|[ \t]*[-+*\/(\d])/g;
+const CALC = /(?<![\w).])(\(?-?\d+\)?(?:[ \t]*[-+*/][ \t]*\(?-?\d+\)?)+)[ \t]*=[ \t]*(-?\d+)(?![\w.]|[ \t]*[-+*/(\d])/g;
 
 /** The calculations in a worked solution, as `A op B = R` strings, in order. */
 export function solutionCalculations(solution: string): string[] {
@@ -116,7 +125,8 @@ export function parseCorpusTasks(items: readonly string[]): { names: string[]; w
   for (const item of items) {
     const m = /^\s*([\w-]+)\s*(?:=\s*([0-9.eE+-]+)\s*)?$/.exec(item);
     const w = m?.[2] === undefined ? 1 : Number(m[2]);
-    if (!m || !(Number.isFinite(w) && w > 0)) throw new Error(`corpus: a task is NAME or NAME=WEIGHT with a positive weight, got '${item}'`);
+    if (!m || !(Number.isFinite(w) && w > 0))
+      throw new Error(`corpus: a task is NAME or NAME=WEIGHT with a positive weight, got '${item}'`);
     getTask(m[1]); // names the known tasks when unknown
     if (names.includes(m[1])) throw new Error(`corpus: task '${m[1]}' is listed twice`);
     names.push(m[1]);
@@ -134,7 +144,9 @@ function corpusRanges(spec: string | undefined, tasks: readonly Task<never>[]): 
     const m = /^\s*([\w-]+)\s*=\s*([^=]+?)\s*$/.exec(part);
     if (!m) throw new Error(`corpus: --difficulty expects N, A-B or task=N|A-B,...; got '${part}'`);
     if (!tasks.some((t) => t.name === m[1])) {
-      throw new Error(`corpus: --difficulty names task '${m[1]}', which is not in the corpus (${tasks.map((t) => t.name).join(', ')})`);
+      throw new Error(
+        `corpus: --difficulty names task '${m[1]}', which is not in the corpus (${tasks.map((t) => t.name).join(', ')})`,
+      );
     }
     per.set(m[1], m[2]);
   }
@@ -162,10 +174,12 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
   const mix = { ...(opts.mix ? zeroPerKind() : DEFAULT_MIX), ...opts.mix };
   const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
-  if (!Number.isInteger(opts.n) || opts.n < 0) throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
+  if (!Number.isInteger(opts.n) || opts.n < 0)
+    throw new Error(`corpus: --n must be a non-negative integer, got ${opts.n}`);
   const template = opts.template ?? R1_ZERO_TEMPLATE;
   const templateShare = opts.templateShare ?? 1;
-  if (!(templateShare >= 0 && templateShare <= 1)) throw new Error(`corpus: templateShare must be in [0, 1], got ${templateShare}`);
+  if (!(templateShare >= 0 && templateShare <= 1))
+    throw new Error(`corpus: templateShare must be in [0, 1], got ${templateShare}`);
   const next = new Map<string, number>(); // next problem index per task
   const draw = (ti: number) => {
     const t = tasks[ti];
@@ -175,10 +189,15 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
   };
   // drill sheets come from the tasks whose worked solutions calculate (sort's do not), with the same weights
   const drillWeights = weights.map((w, i) =>
-    mix.drill > 0 && solutionCalculations(tasks[i].solution(tasks[i].problemAt(0, { seed, split: 'train', difficulty: ranges[i] }), 0)).length > 0 ? w : 0,
+    mix.drill > 0 &&
+    solutionCalculations(tasks[i].solution(tasks[i].problemAt(0, { seed, split: 'train', difficulty: ranges[i] }), 0))
+      .length > 0
+      ? w
+      : 0,
   );
   const drillSum = drillWeights.reduce((a, b) => a + b, 0);
-  if (mix.drill > 0 && drillSum === 0) throw new Error(`corpus: drill documents need a task whose solutions calculate; none of ${names.join(', ')} does`);
+  if (mix.drill > 0 && drillSum === 0)
+    throw new Error(`corpus: drill documents need a task whose solutions calculate; none of ${names.join(', ')} does`);
   const pickDrillTask = (): number => {
     let u = uniform(rng) * drillSum;
     for (let i = 0; i < drillWeights.length; i++) {
@@ -213,7 +232,12 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     if (kind === 'answer') {
       const k = randInt(rng, 2, 6);
       const ps = Array.from({ length: k }, () => draw(ti));
-      yield { text: ps.map((p) => `Q: ${p.prompt}\nA: ${p.answer}`).join('\n\n'), kind, task: task.name, ids: ps.map((p) => p.id) };
+      yield {
+        text: ps.map((p) => `Q: ${p.prompt}\nA: ${p.answer}`).join('\n\n'),
+        kind,
+        task: task.name,
+        ids: ps.map((p) => p.id),
+      };
       continue;
     }
     if (kind === 'drill') {
@@ -233,7 +257,10 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     const p = draw(ti);
     const solution = task.solution(p, d);
     // no draw when every document has the template: the stream of earlier versions
-    const prompt = formatPrompt(p.prompt, templateShare === 1 || uniform(rng) < templateShare ? template : SHORT_TEMPLATE);
+    const prompt = formatPrompt(
+      p.prompt,
+      templateShare === 1 || uniform(rng) < templateShare ? template : SHORT_TEMPLATE,
+    );
     if (kind === 'worked') {
       yield { text: `${prompt} ${solution}`, kind, task: task.name, ids: [p.id] };
       continue;
@@ -242,7 +269,12 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     const lines = solution.slice(0, thinkEnd).split('\n'); // ['<think>', step, step, ...]
     if (kind === 'terse') {
       // the first line (the problem restated), then straight to the answer
-      yield { text: `${prompt} ${lines.slice(0, 2).join('\n')}${solution.slice(thinkEnd)}`, kind, task: task.name, ids: [p.id] };
+      yield {
+        text: `${prompt} ${lines.slice(0, 2).join('\n')}${solution.slice(thinkEnd)}`,
+        kind,
+        task: task.name,
+        ids: [p.id],
+      };
       continue;
     }
     // partial: keep `<think>` and 1..(steps - 1) of its lines
@@ -259,7 +291,11 @@ export interface CorpusStats {
 }
 
 /** Writes the corpus as JSONL (`{"text": ...}` per line); `onProgress(docsDone, bytes)` every 1000 documents. */
-export async function writeCorpus(path: string, opts: CorpusOptions, onProgress?: (docs: number, bytes: number) => void): Promise<CorpusStats> {
+export async function writeCorpus(
+  path: string,
+  opts: CorpusOptions,
+  onProgress?: (docs: number, bytes: number) => void,
+): Promise<CorpusStats> {
   const docs = corpusDocuments(opts); // validates options before the file is created
   const first = docs.next();
   const out = createWriteStream(path);
@@ -312,7 +348,11 @@ function genericText(rng: Rng): string {
     if (pick === 0) facts.push(`${n} is ${n % 2 === 0 ? 'even' : 'odd'}.`);
     else if (pick === 1) {
       const digits = String(n).split('');
-      facts.push(digits.length > 1 ? `The digits of ${n} add up to ${digits.join(' + ')} = ${digits.reduce((s, c) => s + Number(c), 0)}.` : `${n} has one digit.`);
+      facts.push(
+        digits.length > 1
+          ? `The digits of ${n} add up to ${digits.join(' + ')} = ${digits.reduce((s, c) => s + Number(c), 0)}.`
+          : `${n} has one digit.`,
+      );
     } else if (pick === 2) {
       const m = randInt(rng, 2, 12);
       facts.push(`${n} * ${m} = ${n * m}, and ${n * m} / ${m} = ${n}.`);

@@ -26,7 +26,14 @@ export {
   type TokenizerDecodeOptions,
   type TokenizerTrainOptions,
 } from './tokenizer.js';
-export { renderChat, applyChatTemplate, R1_CHAT_TEMPLATE, type ChatMessage, type RenderChatOptions, type ChatTokenizer } from './chat.js';
+export {
+  renderChat,
+  applyChatTemplate,
+  R1_CHAT_TEMPLATE,
+  type ChatMessage,
+  type RenderChatOptions,
+  type ChatTokenizer,
+} from './chat.js';
 export {
   readDocuments,
   readTexts,
@@ -49,5 +56,15 @@ export {
   type LoaderStats,
   type LoaderTokenizer,
 } from './loader.js';
-export { corpusDocuments, writeCorpus, parseMix, DEFAULT_MIX, DOC_KINDS, type CorpusDoc, type CorpusOptions, type CorpusStats, type DocKind } from './corpus.js';
+export {
+  corpusDocuments,
+  writeCorpus,
+  parseMix,
+  DEFAULT_MIX,
+  DOC_KINDS,
+  type CorpusDoc,
+  type CorpusOptions,
+  type CorpusStats,
+  type DocKind,
+} from './corpus.js';
 export * from './tasks/index.js';

@@ -22,7 +22,16 @@
 import { tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { expandPaths, newReaderStats, readDocuments, START, type ReaderOptions, type ReaderStats, type SourceDoc, type SourcePos } from './readers.js';
+import {
+  expandPaths,
+  newReaderStats,
+  readDocuments,
+  START,
+  type ReaderOptions,
+  type ReaderStats,
+  type SourceDoc,
+  type SourcePos,
+} from './readers.js';
 import { hash32 } from './tasks/task.js';
 
 /** What the loader needs from a tokenizer. */
@@ -136,14 +145,20 @@ export class DataLoader {
     this.files = files;
     this.opts = opts;
     this.split = opts.split ?? 'train';
-    if (!['train', 'val', 'all'].includes(this.split)) throw new Error(`data: split must be train, val or all, got '${this.split}'`);
+    if (!['train', 'val', 'all'].includes(this.split))
+      throw new Error(`data: split must be train, val or all, got '${this.split}'`);
     this.fraction = opts.valFraction ?? 0.01;
-    if (!(this.fraction >= 0 && this.fraction < 1)) throw new Error(`data: valFraction must be in [0, 1), got ${this.fraction}`);
+    if (!(this.fraction >= 0 && this.fraction < 1))
+      throw new Error(`data: valFraction must be in [0, 1), got ${this.fraction}`);
     this.shuffle = opts.shuffle ?? this.split !== 'val';
     this.windowSize = opts.shuffleWindow ?? 8192;
-    if (!Number.isInteger(this.windowSize) || this.windowSize < 1) throw new Error(`data: shuffleWindow must be a positive integer, got ${this.windowSize}`);
+    if (!Number.isInteger(this.windowSize) || this.windowSize < 1)
+      throw new Error(`data: shuffleWindow must be a positive integer, got ${this.windowSize}`);
     this.loop = opts.loop ?? this.split !== 'val';
-    for (const [k, v] of [['batchSize', opts.batchSize], ['seqLen', opts.seqLen]] as const) {
+    for (const [k, v] of [
+      ['batchSize', opts.batchSize],
+      ['seqLen', opts.seqLen],
+    ] as const) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`data: ${k} must be a positive integer, got ${v}`);
     }
     this.bos = opts.bos !== undefined ? opts.bos : opts.tokenizer.bosId;
@@ -151,9 +166,27 @@ export class DataLoader {
     if (eos === null || eos === undefined) throw new Error('data: the tokenizer has no EOS token (pass eos)');
     this.eos = eos;
     this.stats = { ...newReaderStats(), used: 0, tokens: 0, epochs: 0 };
-    this.readerOpts = { field: opts.field, textMode: opts.textMode, onError: opts.onError, format: opts.format, stats: this.stats };
+    this.readerOpts = {
+      field: opts.field,
+      textMode: opts.textMode,
+      onError: opts.onError,
+      format: opts.format,
+      stats: this.stats,
+    };
     this.fingerprint = hash32(
-      JSON.stringify([files, opts.field ?? 'text', opts.textMode ?? 'blocks', opts.format ?? null, opts.seed ?? 0, this.shuffle, this.windowSize, this.split, this.fraction, this.bos, this.eos]),
+      JSON.stringify([
+        files,
+        opts.field ?? 'text',
+        opts.textMode ?? 'blocks',
+        opts.format ?? null,
+        opts.seed ?? 0,
+        this.shuffle,
+        this.windowSize,
+        this.split,
+        this.fraction,
+        this.bos,
+        this.eos,
+      ]),
     ).toString(16);
   }
 
@@ -181,7 +214,9 @@ export class DataLoader {
   private async restore(p: DataPosition): Promise<void> {
     if (!p || p.version !== 1) throw new Error('data: unsupported data position (version)');
     if (p.fingerprint !== this.fingerprint) {
-      throw new Error(`data: the data position was saved with other data options (fingerprint ${p.fingerprint}, now ${this.fingerprint})`);
+      throw new Error(
+        `data: the data position was saved with other data options (fingerprint ${p.fingerprint}, now ${this.fingerprint})`,
+      );
     }
     this.epoch = p.epoch;
     this.window = p.window;
@@ -190,7 +225,9 @@ export class DataLoader {
     this.fullEpoch = p.window === 0;
     await this.fillWindow();
     if (p.doc > this.docs.length || (p.doc === this.docs.length && p.token > 0)) {
-      throw new Error(`data: the data position does not match the data (window ${p.window} has ${this.docs.length} documents, position says ${p.doc})`);
+      throw new Error(
+        `data: the data position does not match the data (window ${p.window} has ${this.docs.length} documents, position says ${p.doc})`,
+      );
     }
     this.doc = p.doc;
     this.token = p.token;
@@ -256,7 +293,8 @@ export class DataLoader {
         continue;
       }
       // end of the data
-      if (this.fullEpoch && this.epochDocs === 0) throw new Error(`data: no documents in the ${this.split} split of ${this.files.join(', ')}`);
+      if (this.fullEpoch && this.epochDocs === 0)
+        throw new Error(`data: no documents in the ${this.split} split of ${this.files.join(', ')}`);
       if (!this.loop) return false;
       this.epoch++;
       this.stats.epochs = this.epoch;
@@ -287,7 +325,8 @@ export class DataLoader {
    * T + 1 tokens left. A non-looping stream's last batch may have fewer rows; its incomplete last row is dropped.
    */
   async next(batchSize: number = this.opts.batchSize): Promise<Batch | null> {
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`data: batch size must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`data: batch size must be a positive integer, got ${batchSize}`);
     const T = this.opts.seqLen;
     const buf = new Int32Array(batchSize * (T + 1));
     let rows = 0;

@@ -26,14 +26,24 @@ export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s
 
 /** DeepSeek-V3's third Split regex (words with their leading punctuation, punctuation runs, newlines, spaces). */
 export const DEEPSEEK_V3_WORD_PATTERN =
-  "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+";
+  '[!"#$%&\'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+';
 
 /** Qwen2's Split regex. */
 export const QWEN2_PATTERN =
   "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-const isolated = (re: string): PreTokenizerConfig => ({ type: 'Split', pattern: { Regex: re }, behavior: 'Isolated', invert: false });
-const byteLevelOnly: PreTokenizerConfig = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false };
+const isolated = (re: string): PreTokenizerConfig => ({
+  type: 'Split',
+  pattern: { Regex: re },
+  behavior: 'Isolated',
+  invert: false,
+});
+const byteLevelOnly: PreTokenizerConfig = {
+  type: 'ByteLevel',
+  add_prefix_space: false,
+  trim_offsets: true,
+  use_regex: false,
+};
 
 /**
  * Named pre-tokenizers. `deepseek-v3` is exactly the one DeepSeek-V3/R1 ship (digits in groups of up to 3, CJK runs,
@@ -43,11 +53,21 @@ const byteLevelOnly: PreTokenizerConfig = { type: 'ByteLevel', add_prefix_space:
 export const PRE_TOKENIZER_PRESETS: Record<string, PreTokenizerConfig> = {
   'deepseek-v3': {
     type: 'Sequence',
-    pretokenizers: [isolated('\\p{N}{1,3}'), isolated('[一-龥\u3040-ゟ゠-ヿ]+'), isolated(DEEPSEEK_V3_WORD_PATTERN), byteLevelOnly],
+    pretokenizers: [
+      isolated('\\p{N}{1,3}'),
+      isolated('[一-龥\u3040-ゟ゠-ヿ]+'),
+      isolated(DEEPSEEK_V3_WORD_PATTERN),
+      byteLevelOnly,
+    ],
   },
   r1ts: {
     type: 'Sequence',
-    pretokenizers: [isolated('\\p{N}'), isolated('[一-龥\u3040-ゟ゠-ヿ]+'), isolated(DEEPSEEK_V3_WORD_PATTERN), byteLevelOnly],
+    pretokenizers: [
+      isolated('\\p{N}'),
+      isolated('[一-龥\u3040-ゟ゠-ヿ]+'),
+      isolated(DEEPSEEK_V3_WORD_PATTERN),
+      byteLevelOnly,
+    ],
   },
   qwen2: { type: 'Sequence', pretokenizers: [isolated(QWEN2_PATTERN), { ...byteLevelOnly, trim_offsets: false }] },
   gpt2: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
@@ -242,7 +262,8 @@ function compileSplit(cfg: Extract<PreTokenizerConfig, { type: 'Split' }>, where
   if (p && typeof p.Regex === 'string') source = toJsRegex(p.Regex, `${where}.pattern.Regex`);
   else if (p && typeof p.String === 'string') source = escapeRegex(p.String);
   else throw new Error(`${where}.pattern: expected {"Regex": ...} or {"String": ...}`);
-  if (!BEHAVIORS.includes(cfg.behavior)) throw new Error(`${where}.behavior: unsupported value ${JSON.stringify(cfg.behavior)}`);
+  if (!BEHAVIORS.includes(cfg.behavior))
+    throw new Error(`${where}.behavior: unsupported value ${JSON.stringify(cfg.behavior)}`);
   let re: RegExp;
   try {
     re = new RegExp(source, 'gu');
@@ -315,7 +336,8 @@ export function compilePreTokenizer(cfg: unknown, where = 'pre_tokenizer'): PreT
   const steps = flattenPre(cfg, where);
   const byteIdx = steps.findIndex((s) => s.cfg.type === 'ByteLevel');
   if (byteIdx < 0) throw new Error(`${where}: byte-level BPE needs a ByteLevel pre-tokenizer`);
-  if (byteIdx !== steps.length - 1) throw new Error(`${steps[byteIdx].where}: ByteLevel must be the last pre-tokenizer`);
+  if (byteIdx !== steps.length - 1)
+    throw new Error(`${steps[byteIdx].where}: ByteLevel must be the last pre-tokenizer`);
   const fns: PreTokenizeFn[] = [];
   for (const { cfg: c, where: w } of steps) {
     if (c.type === 'Split') fns.push(compileSplit(c, w));
@@ -324,7 +346,9 @@ export function compilePreTokenizer(cfg: unknown, where = 'pre_tokenizer'): PreT
       const prefix = checkBool(o.add_prefix_space, `${w}.add_prefix_space`);
       checkBool(o.trim_offsets, `${w}.trim_offsets`);
       const useRegex = o.use_regex === undefined ? true : checkBool(o.use_regex, `${w}.use_regex`);
-      const gpt2 = useRegex ? compileSplit({ type: 'Split', pattern: { Regex: GPT2_PATTERN }, behavior: 'Isolated' }, w) : null;
+      const gpt2 = useRegex
+        ? compileSplit({ type: 'Split', pattern: { Regex: GPT2_PATTERN }, behavior: 'Isolated' }, w)
+        : null;
       fns.push((text, out) => {
         const t = prefix && !text.startsWith(' ') ? ` ${text}` : text;
         if (gpt2) gpt2(t, out);
@@ -350,14 +374,17 @@ export function compilePreTokenizer(cfg: unknown, where = 'pre_tokenizer'): PreT
 }
 
 function flattenPre(cfg: unknown, where: string): { cfg: PreTokenizerConfig; where: string }[] {
-  if (cfg === null || typeof cfg !== 'object') throw new Error(`${where}: expected an object, got ${JSON.stringify(cfg)}`);
+  if (cfg === null || typeof cfg !== 'object')
+    throw new Error(`${where}: expected an object, got ${JSON.stringify(cfg)}`);
   const c = cfg as { type?: unknown; pretokenizers?: unknown };
   if (c.type === 'Sequence') {
     if (!Array.isArray(c.pretokenizers)) throw new Error(`${where}.pretokenizers: expected an array`);
     return c.pretokenizers.flatMap((p, i) => flattenPre(p, `${where}.pretokenizers[${i}]`));
   }
   if (c.type === 'ByteLevel' || c.type === 'Split') return [{ cfg: cfg as PreTokenizerConfig, where }];
-  throw new Error(`${where}.type: unsupported pre-tokenizer ${JSON.stringify(c.type)} (supported: ByteLevel, Split, Sequence)`);
+  throw new Error(
+    `${where}.type: unsupported pre-tokenizer ${JSON.stringify(c.type)} (supported: ByteLevel, Split, Sequence)`,
+  );
 }
 
 /** A compiled normalizer. */
@@ -380,11 +407,15 @@ export function compileNormalizer(cfg: unknown, where = 'normalizer'): Normalize
       return (t) => t.toLowerCase();
     case 'Sequence': {
       if (!Array.isArray(c.normalizers)) throw new Error(`${where}.normalizers: expected an array`);
-      const fns = c.normalizers.map((n, i) => compileNormalizer(n, `${where}.normalizers[${i}]`)).filter((f): f is NormalizeFn => f !== null);
+      const fns = c.normalizers
+        .map((n, i) => compileNormalizer(n, `${where}.normalizers[${i}]`))
+        .filter((f): f is NormalizeFn => f !== null);
       if (fns.length === 0) return null;
       return (t) => fns.reduce((acc, f) => f(acc), t);
     }
     default:
-      throw new Error(`${where}.type: unsupported normalizer ${JSON.stringify(c.type)} (supported: NFC, NFD, NFKC, NFKD, Lowercase, Sequence)`);
+      throw new Error(
+        `${where}.type: unsupported normalizer ${JSON.stringify(c.type)} (supported: NFC, NFD, NFKC, NFKD, Lowercase, Sequence)`,
+      );
   }
 }

@@ -142,13 +142,23 @@ async function* readLines(path: string, offset: number, line: number): AsyncGene
       const nl = buf.indexOf(10, start);
       if (nl < 0 || nl >= len) break;
       const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
-      yield { text: text(buf.subarray(start, end), base + start), offset: base + start, next: base + nl + 1, line: line++ };
+      yield {
+        text: text(buf.subarray(start, end), base + start),
+        offset: base + start,
+        next: base + nl + 1,
+        line: line++,
+      };
       start = nl + 1;
     }
     if (bytesRead === 0) {
       if (start < len) {
         const end = buf[len - 1] === 13 ? len - 1 : len;
-        yield { text: text(buf.subarray(start, end), base + start), offset: base + start, next: base + len, line: line++ };
+        yield {
+          text: text(buf.subarray(start, end), base + start),
+          offset: base + start,
+          next: base + len,
+          line: line++,
+        };
       }
       return;
     }
@@ -188,7 +198,12 @@ async function* readJsonl(path: string, fi: number, from: SourcePos, opts: Reade
       fail(`${where}: field "${field}" is not a string (got ${v === null ? 'null' : typeof v})`, opts);
       continue;
     }
-    yield { text: v, where, start: { file: fi, offset: l.offset, line: l.line }, next: { file: fi, offset: l.next, line: l.line + 1 } };
+    yield {
+      text: v,
+      where,
+      start: { file: fi, offset: l.offset, line: l.line },
+      next: { file: fi, offset: l.next, line: l.line + 1 },
+    };
   }
 }
 
@@ -207,7 +222,13 @@ async function* readText(path: string, fi: number, from: SourcePos, opts: Reader
     } finally {
       await fh.close();
     }
-    if (text.trim()) yield { text, where: path, start: { file: fi, offset: 0, line: 1 }, next: { file: fi, offset: Math.max(size, 1), line: 1 } };
+    if (text.trim())
+      yield {
+        text,
+        where: path,
+        start: { file: fi, offset: 0, line: 1 },
+        next: { file: fi, offset: Math.max(size, 1), line: 1 },
+      };
     return;
   }
   let block: string[] = [];
@@ -218,13 +239,24 @@ async function* readText(path: string, fi: number, from: SourcePos, opts: Reader
       if (!start) start = { file: fi, offset: l.offset, line: l.line };
       block.push(l.text);
     } else if (start) {
-      yield { text: block.join('\n'), where: `${path}:${start.line}`, start, next: { file: fi, offset: l.next, line: l.line + 1 } };
+      yield {
+        text: block.join('\n'),
+        where: `${path}:${start.line}`,
+        start,
+        next: { file: fi, offset: l.next, line: l.line + 1 },
+      };
       block = [];
       start = null;
     }
     last = l;
   }
-  if (start && last) yield { text: block.join('\n'), where: `${path}:${start.line}`, start, next: { file: fi, offset: last.next, line: last.line + 1 } };
+  if (start && last)
+    yield {
+      text: block.join('\n'),
+      where: `${path}:${start.line}`,
+      start,
+      next: { file: fi, offset: last.next, line: last.line + 1 },
+    };
 }
 
 async function* readParquet(path: string, fi: number, from: SourcePos, opts: ReaderOptions): AsyncGenerator<SourceDoc> {
@@ -250,7 +282,14 @@ async function* readParquet(path: string, fi: number, from: SourcePos, opts: Rea
     if (groupEnd > from.offset) {
       const rowStart = Math.max(groupStart, from.offset);
       let rows: unknown[][] = [];
-      await parquetRead({ file, metadata, columns: [field], rowStart, rowEnd: groupEnd, onComplete: (r: unknown[][]) => (rows = r) });
+      await parquetRead({
+        file,
+        metadata,
+        columns: [field],
+        rowStart,
+        rowEnd: groupEnd,
+        onComplete: (r: unknown[][]) => (rows = r),
+      });
       for (let i = 0; i < rows.length; i++) {
         const row = rowStart + i;
         const v = rows[i][0];
@@ -259,7 +298,12 @@ async function* readParquet(path: string, fi: number, from: SourcePos, opts: Rea
           fail(`${where}: field "${field}" is not a string (got ${v === null ? 'null' : typeof v})`, opts);
           continue;
         }
-        yield { text: v, where, start: { file: fi, offset: row, line: row }, next: { file: fi, offset: row + 1, line: row + 1 } };
+        yield {
+          text: v,
+          where,
+          start: { file: fi, offset: row, line: row },
+          next: { file: fi, offset: row + 1, line: row + 1 },
+        };
       }
     }
     groupStart = groupEnd;
@@ -269,12 +313,21 @@ async function* readParquet(path: string, fi: number, from: SourcePos, opts: Rea
 /**
  * Documents of `files` (already expanded) in order, starting at `from`. Counts documents in `opts.stats`.
  */
-export async function* readDocuments(files: readonly string[], opts: ReaderOptions = {}, from: SourcePos = START): AsyncGenerator<SourceDoc> {
+export async function* readDocuments(
+  files: readonly string[],
+  opts: ReaderOptions = {},
+  from: SourcePos = START,
+): AsyncGenerator<SourceDoc> {
   for (let fi = from.file; fi < files.length; fi++) {
     const path = files[fi];
     const pos = fi === from.file ? from : START;
     const fmt = formatOf(path, opts.format);
-    const docs = fmt === 'jsonl' ? readJsonl(path, fi, pos, opts) : fmt === 'parquet' ? readParquet(path, fi, pos, opts) : readText(path, fi, pos, opts);
+    const docs =
+      fmt === 'jsonl'
+        ? readJsonl(path, fi, pos, opts)
+        : fmt === 'parquet'
+          ? readParquet(path, fi, pos, opts)
+          : readText(path, fi, pos, opts);
     for await (const d of docs) {
       if (opts.stats) opts.stats.docs++;
       yield d;

@@ -113,7 +113,13 @@ interface Parsed {
   normalizer: NormalizeFn | null;
   pre: PreTokenizeFn;
   post: PostItem[] | null;
-  raw: { normalizer: unknown; pre_tokenizer: unknown; post_processor: unknown; decoder: unknown; model: Record<string, unknown> };
+  raw: {
+    normalizer: unknown;
+    pre_tokenizer: unknown;
+    post_processor: unknown;
+    decoder: unknown;
+    model: Record<string, unknown>;
+  };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -169,7 +175,8 @@ export class Tokenizer {
    */
   static fromJSON(json: unknown, config: TokenizerConfig = {}, source = 'tokenizer.json'): Tokenizer {
     const tok = new Tokenizer(parseTokenizerJson(json, source), config);
-    if (config.bos_token === undefined && config.eos_token === undefined) tok.config = { ...config, ...tok.guessSpecialNames() };
+    if (config.bos_token === undefined && config.eos_token === undefined)
+      tok.config = { ...config, ...tok.guessSpecialNames() };
     return tok;
   }
 
@@ -267,12 +274,24 @@ export class Tokenizer {
     }
     const bpeSize = opts.vocabSize - specials.length;
     if (!Number.isInteger(opts.vocabSize) || bpeSize < 256) {
-      throw new Error(`tokenizer: vocab size must be at least 256 + ${specials.length} special tokens = ${256 + specials.length}, got ${opts.vocabSize}`);
+      throw new Error(
+        `tokenizer: vocab size must be at least 256 + ${specials.length} special tokens = ${256 + specials.length}, got ${opts.vocabSize}`,
+      );
     }
-    const preCfg = typeof opts.preTokenizer === 'object' ? opts.preTokenizer : PRE_TOKENIZER_PRESETS[opts.preTokenizer ?? 'r1ts'];
-    if (!preCfg) throw new Error(`tokenizer: unknown pre-tokenizer '${opts.preTokenizer}' (known: ${Object.keys(PRE_TOKENIZER_PRESETS).join(', ')})`);
+    const preCfg =
+      typeof opts.preTokenizer === 'object' ? opts.preTokenizer : PRE_TOKENIZER_PRESETS[opts.preTokenizer ?? 'r1ts'];
+    if (!preCfg)
+      throw new Error(
+        `tokenizer: unknown pre-tokenizer '${opts.preTokenizer}' (known: ${Object.keys(PRE_TOKENIZER_PRESETS).join(', ')})`,
+      );
     const pre = compilePreTokenizer(preCfg);
-    const splitRe = new RegExp(specials.map((s) => escapeRe(s.content)).sort((a, b) => b.length - a.length).join('|'), 'gu');
+    const splitRe = new RegExp(
+      specials
+        .map((s) => escapeRe(s.content))
+        .sort((a, b) => b.length - a.length)
+        .join('|'),
+      'gu',
+    );
 
     const counts = new Map<string, number>();
     const pieceCounts = new Map<string, number>();
@@ -309,9 +328,15 @@ export class Tokenizer {
     }));
     const bos = opts.bosToken === undefined ? (specials[0]?.content ?? null) : opts.bosToken;
     const eos = opts.eosToken === undefined ? (specials[1]?.content ?? null) : opts.eosToken;
-    const pad = opts.padToken === undefined ? (specials.find((s) => /pad/i.test(s.content))?.content ?? null) : opts.padToken;
-    for (const [name, v] of [['bos', bos], ['eos', eos], ['pad', pad]] as const) {
-      if (v !== null && !seen.has(v)) throw new Error(`tokenizer: ${name} token ${JSON.stringify(v)} is not one of the special tokens`);
+    const pad =
+      opts.padToken === undefined ? (specials.find((s) => /pad/i.test(s.content))?.content ?? null) : opts.padToken;
+    for (const [name, v] of [
+      ['bos', bos],
+      ['eos', eos],
+      ['pad', pad],
+    ] as const) {
+      if (v !== null && !seen.has(v))
+        throw new Error(`tokenizer: ${name} token ${JSON.stringify(v)} is not one of the special tokens`);
     }
     const bosId = bos === null ? -1 : added.find((t) => t.content === bos)!.id;
     const json = {
@@ -476,7 +501,8 @@ export class Tokenizer {
         continue;
       }
       const t = this.model.idToToken[id];
-      if (t === undefined) throw new RangeError(`tokenizer: id ${id} is not in the vocabulary (size ${this.vocabSize})`);
+      if (t === undefined)
+        throw new RangeError(`tokenizer: id ${id} is not in the vocabulary (size ${this.vocabSize})`);
       appendTokenBytes(t, bytes);
     }
     return decodeUtf8(bytes);
@@ -500,15 +526,18 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
   };
   if (!isObj(json)) return fail('(root)', 'expected a JSON object');
   for (const f of ['truncation', 'padding'] as const) {
-    if (json[f] !== undefined && json[f] !== null) fail(f, 'is not supported (set it to null; r1ts pads and truncates itself)');
+    if (json[f] !== undefined && json[f] !== null)
+      fail(f, 'is not supported (set it to null; r1ts pads and truncates itself)');
   }
   const model = json.model;
   if (!isObj(model)) return fail('model', 'missing');
   if (model.type !== 'BPE') fail('model.type', `unsupported model ${JSON.stringify(model.type)} (only BPE)`);
   if (model.byte_fallback === true) fail('model.byte_fallback', 'true is not supported (byte-level BPE only)');
-  if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0) fail('model.dropout', 'BPE dropout is not supported');
+  if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0)
+    fail('model.dropout', 'BPE dropout is not supported');
   for (const f of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
-    if (model[f] !== undefined && model[f] !== null && model[f] !== '') fail(`model.${f}`, `${JSON.stringify(model[f])} is not supported`);
+    if (model[f] !== undefined && model[f] !== null && model[f] !== '')
+      fail(`model.${f}`, `${JSON.stringify(model[f])} is not supported`);
   }
   if (!isObj(model.vocab)) return fail('model.vocab', 'expected an object of token -> id');
   if (!Array.isArray(model.merges)) return fail('model.merges', 'expected an array');
@@ -522,11 +551,16 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
     if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return [m[0], m[1]];
     return fail(`model.merges[${i}]`, `expected "a b" or ["a", "b"], got ${JSON.stringify(m)}`);
   });
-  if (model.unk_token !== undefined && model.unk_token !== null && typeof model.unk_token !== 'string') fail('model.unk_token', 'expected a string or null');
+  if (model.unk_token !== undefined && model.unk_token !== null && typeof model.unk_token !== 'string')
+    fail('model.unk_token', 'expected a string or null');
   const bpe = new BpeModel(
     vocab,
     merges,
-    { unkToken: (model.unk_token as string | null | undefined) ?? null, fuseUnk: model.fuse_unk === true, ignoreMerges: model.ignore_merges === true },
+    {
+      unkToken: (model.unk_token as string | null | undefined) ?? null,
+      fuseUnk: model.fuse_unk === true,
+      ignoreMerges: model.ignore_merges === true,
+    },
     `${source}: model`,
   );
 
@@ -551,11 +585,14 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
     try {
       return f();
     } catch (e) {
-      throw new Error(`${source}: ${(e as Error).message.startsWith(field) ? '' : `${field}: `}${(e as Error).message}`);
+      throw new Error(
+        `${source}: ${(e as Error).message.startsWith(field) ? '' : `${field}: `}${(e as Error).message}`,
+      );
     }
   };
   const normalizer = wrap('normalizer', () => compileNormalizer(json.normalizer));
-  if (json.pre_tokenizer === undefined || json.pre_tokenizer === null) fail('pre_tokenizer', 'missing (byte-level BPE needs a ByteLevel pre-tokenizer)');
+  if (json.pre_tokenizer === undefined || json.pre_tokenizer === null)
+    fail('pre_tokenizer', 'missing (byte-level BPE needs a ByteLevel pre-tokenizer)');
   const pre = wrap('pre_tokenizer', () => compilePreTokenizer(json.pre_tokenizer));
   checkDecoder(json.decoder, 'decoder', fail);
   const post = parsePost(json.post_processor, 'post_processor', fail);
@@ -566,7 +603,13 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
     normalizer,
     pre,
     post,
-    raw: { normalizer: json.normalizer, pre_tokenizer: json.pre_tokenizer, post_processor: json.post_processor, decoder: json.decoder, model: modelRest },
+    raw: {
+      normalizer: json.normalizer,
+      pre_tokenizer: json.pre_tokenizer,
+      post_processor: json.post_processor,
+      decoder: json.decoder,
+      model: modelRest,
+    },
   };
 }
 
@@ -595,7 +638,11 @@ function parsePost(p: unknown, where: string, fail: (f: string, why: string) => 
     });
     return out;
   }
-  if (p.type !== 'TemplateProcessing') return fail(`${where}.type`, `unsupported post-processor ${JSON.stringify(p.type)} (supported: ByteLevel, TemplateProcessing, Sequence)`);
+  if (p.type !== 'TemplateProcessing')
+    return fail(
+      `${where}.type`,
+      `unsupported post-processor ${JSON.stringify(p.type)} (supported: ByteLevel, TemplateProcessing, Sequence)`,
+    );
   if (!Array.isArray(p.single)) return fail(`${where}.single`, 'expected an array');
   const specials = isObj(p.special_tokens) ? p.special_tokens : {};
   return p.single.map((item: unknown, i) => {
@@ -603,7 +650,8 @@ function parsePost(p: unknown, where: string, fail: (f: string, why: string) => 
     if (isObj(item) && isObj(item.SpecialToken) && typeof item.SpecialToken.id === 'string') {
       const name = item.SpecialToken.id;
       const st = specials[name];
-      if (!isObj(st) || !Array.isArray(st.ids)) return fail(`${where}.special_tokens`, `no entry for ${JSON.stringify(name)}`);
+      if (!isObj(st) || !Array.isArray(st.ids))
+        return fail(`${where}.special_tokens`, `no entry for ${JSON.stringify(name)}`);
       return { kind: 'special', ids: st.ids as number[] } as PostItem;
     }
     return fail(`${where}.single[${i}]`, 'expected {"Sequence": ...} or {"SpecialToken": ...}');

@@ -59,7 +59,8 @@ export interface EvalResult {
 
 /** Unbiased pass@k from n samples of which c are correct: 1 - C(n-c, k) / C(n, k). */
 export function passAtK(n: number, c: number, k: number): number {
-  if (!(k >= 1 && k <= n && c >= 0 && c <= n)) throw new RangeError(`passAtK: need 1 <= k <= n and 0 <= c <= n, got n=${n} c=${c} k=${k}`);
+  if (!(k >= 1 && k <= n && c >= 0 && c <= n))
+    throw new RangeError(`passAtK: need 1 <= k <= n and 0 <= c <= n, got n=${n} c=${c} k=${k}`);
   if (n - c < k) return 1;
   let prod = 1;
   for (let i = n - c + 1; i <= n; i++) prod *= 1 - k / i;
@@ -103,11 +104,16 @@ export interface ScoredResponses {
  * pass@1, cons@k and greedy accuracy from responses already generated (the scoring half of `evaluate`, separate so
  * that it can be checked on hand-written responses).
  */
-export function scoreResponses(problems: readonly RLProblem[], outs: readonly ScoredResponses[]): Pick<EvalResult, 'n' | 'k' | 'pass@1' | 'cons@k' | 'greedy' | 'problems'> {
-  if (problems.length === 0 || problems.length !== outs.length) throw new RangeError(`eval: ${problems.length} problems but ${outs.length} response sets`);
+export function scoreResponses(
+  problems: readonly RLProblem[],
+  outs: readonly ScoredResponses[],
+): Pick<EvalResult, 'n' | 'k' | 'pass@1' | 'cons@k' | 'greedy' | 'problems'> {
+  if (problems.length === 0 || problems.length !== outs.length)
+    throw new RangeError(`eval: ${problems.length} problems but ${outs.length} response sets`);
   const k = outs[0].responses.length;
   const withGreedy = outs.every((o) => o.greedy !== undefined);
-  const correct = (p: RLProblem, response: string) => accuracyReward({ response, question: p.question, answer: p.answer, check: p.check, finish: 'stop', length: 0 });
+  const correct = (p: RLProblem, response: string) =>
+    accuracyReward({ response, question: p.question, answer: p.answer, check: p.check, finish: 'stop', length: 0 });
   const per: ProblemResult[] = problems.map((p, j) => {
     const rs = outs[j].responses;
     if (rs.length !== k) throw new RangeError(`eval: problem ${j} has ${rs.length} responses, expected ${k}`);
@@ -142,7 +148,12 @@ export function scoreResponses(problems: readonly RLProblem[], outs: readonly Sc
 }
 
 /** Evaluates `model` on `problems`: pass@1 over k samples, cons@k, greedy accuracy. */
-export function evaluate(model: CausalLM, codec: TextCodec, problems: readonly RLProblem[], opts: EvalOptions = {}): EvalResult {
+export function evaluate(
+  model: CausalLM,
+  codec: TextCodec,
+  problems: readonly RLProblem[],
+  opts: EvalOptions = {},
+): EvalResult {
   const k = opts.k ?? 16;
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`eval: k must be a positive integer, got ${k}`);
   if (problems.length === 0) throw new RangeError('eval: no problems');
@@ -157,10 +168,14 @@ export function evaluate(model: CausalLM, codec: TextCodec, problems: readonly R
   };
   const seed = opts.seed ?? 0;
   const sampled = rollout(model, codec, problems, k, { ...base, seed });
-  const greedy = opts.greedy === false ? null : rollout(model, codec, problems, 1, { ...base, temperature: 0, topP: 1, seed });
+  const greedy =
+    opts.greedy === false ? null : rollout(model, codec, problems, 1, { ...base, temperature: 0, topP: 1, seed });
   const scored = scoreResponses(
     problems,
-    problems.map((_, j) => ({ responses: sampled.slice(j * k, (j + 1) * k).map((r) => r.response), greedy: greedy?.[j].response })),
+    problems.map((_, j) => ({
+      responses: sampled.slice(j * k, (j + 1) * k).map((r) => r.response),
+      greedy: greedy?.[j].response,
+    })),
   );
   const inputs = rewardInputs(sampled);
   return {

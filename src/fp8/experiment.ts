@@ -68,7 +68,8 @@ export class SyntheticSource implements BatchSource {
     private readonly seqLen: number,
     private readonly vocab: number,
   ) {
-    if (!(vocab >= 2) || !(seqLen >= 1)) throw new RangeError(`SyntheticSource: need vocab >= 2 and seqLen >= 1 (got ${vocab}, ${seqLen})`);
+    if (!(vocab >= 2) || !(seqLen >= 1))
+      throw new RangeError(`SyntheticSource: need vocab >= 2 and seqLen >= 1 (got ${vocab}, ${seqLen})`);
     const g = new Generator(seed ^ 0x5eed);
     const perm = (): Int32Array => {
       const p = Int32Array.from({ length: vocab }, (_, i) => i);
@@ -110,7 +111,8 @@ export class SyntheticSource implements BatchSource {
   }
   restore(p: unknown): void {
     const c = (p as { counter?: unknown } | null)?.counter;
-    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new Error(`SyntheticSource.restore: bad position ${JSON.stringify(p)}`);
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0)
+      throw new Error(`SyntheticSource.restore: bad position ${JSON.stringify(p)}`);
     this.counter = c;
   }
 }
@@ -118,10 +120,26 @@ export class SyntheticSource implements BatchSource {
 /** The experiment's model: a small DeepSeek-V3 (0.3M parameters) with Linear inputs 64-128 wide. */
 export function experimentModelConfig(): DeepseekConfig {
   return parseConfig({
-    model_type: 'deepseek_v3', vocab_size: 64, hidden_size: 64, intermediate_size: 128, moe_intermediate_size: 64,
-    num_hidden_layers: 2, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2,
-    n_shared_experts: 1, first_k_dense_replace: 1, q_lora_rank: null, kv_lora_rank: 64, qk_nope_head_dim: 32,
-    qk_rope_head_dim: 16, v_head_dim: 32, num_nextn_predict_layers: 1, max_position_embeddings: 64,
+    model_type: 'deepseek_v3',
+    vocab_size: 64,
+    hidden_size: 64,
+    intermediate_size: 128,
+    moe_intermediate_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    n_routed_experts: 4,
+    n_group: 2,
+    topk_group: 1,
+    num_experts_per_tok: 2,
+    n_shared_experts: 1,
+    first_k_dense_replace: 1,
+    q_lora_rank: null,
+    kv_lora_rank: 64,
+    qk_nope_head_dim: 32,
+    qk_rope_head_dim: 16,
+    v_head_dim: 32,
+    num_nextn_predict_layers: 1,
+    max_position_embeddings: 64,
   }).config as DeepseekConfig;
 }
 
@@ -188,7 +206,13 @@ export interface GraphMemory {
  * Measures what the autograd graph of `model.computeLoss(inputs, targets)` holds in `precision` (switches the model's
  * precision). One unmeasured pass first, so that one-time caches are not counted.
  */
-export function measureGraphMemory(model: DeepseekV3, precision: Precision, inputs: Tensor, targets: Tensor, opts: PrecisionOptions = {}): GraphMemory {
+export function measureGraphMemory(
+  model: DeepseekV3,
+  precision: Precision,
+  inputs: Tensor,
+  targets: Tensor,
+  opts: PrecisionOptions = {},
+): GraphMemory {
   setModelPrecision(model, precision, opts);
   const forward = (): Tensor => model.computeLoss(inputs, targets).loss;
   forward();
@@ -198,7 +222,13 @@ export function measureGraphMemory(model: DeepseekV3, precision: Precision, inpu
 }
 
 /** `measureGraphMemory` for fp32, bf16 and fp8 on fresh models of `config` (seed `seed`), one batch. */
-export function graphMemoryByPrecision(config: DeepseekConfig, inputs: Tensor, targets: Tensor, seed: number, opts: PrecisionOptions = {}): GraphMemory[] {
+export function graphMemoryByPrecision(
+  config: DeepseekConfig,
+  inputs: Tensor,
+  targets: Tensor,
+  seed: number,
+  opts: PrecisionOptions = {},
+): GraphMemory[] {
   return PRECISIONS.map((p) => {
     manualSeed(seed);
     return measureGraphMemory(new DeepseekV3(config, { seed }), p, inputs, targets, opts);
@@ -260,7 +290,12 @@ export function lossGap(a: readonly number[], b: readonly number[]): LossGap {
 }
 
 /** The K-deep accumulation check on normal and uniform data. */
-function gemmCheck(K: number, seed: number, fp8: Fp8LinearOptions | undefined, log: (l: string) => void): Fp8ExperimentResult['gemm'] {
+function gemmCheck(
+  K: number,
+  seed: number,
+  fp8: Fp8LinearOptions | undefined,
+  log: (l: string) => void,
+): Fp8ExperimentResult['gemm'] {
   log(`accumulation check: K = ${K}`);
   return {
     normal: accumulationError({ K, dist: 'normal', seed, accumulator: fp8?.accumulator }),
@@ -276,7 +311,8 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
   const seqLen = o.seqLen ?? 32;
   const cfg = o.config ?? experimentModelConfig();
   const log = o.log ?? (() => {});
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
   const tmp = o.outDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-experiment-'));
   const root = o.outDir ?? tmp!;
   let parameters = 0;
@@ -299,8 +335,17 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
         }
       },
       config: {
-        ...DEFAULT_TRAIN_CONFIG, steps, seqLen, batchStart: batch, batchEnd: batch, microBatch: batch, peakLr: o.lr ?? 3e-3,
-        warmupSteps: Math.max(1, Math.round(steps / 10)), checkpointEvery: steps, keepCheckpoints: 1, optimizerMoments: moments,
+        ...DEFAULT_TRAIN_CONFIG,
+        steps,
+        seqLen,
+        batchStart: batch,
+        batchEnd: batch,
+        microBatch: batch,
+        peakLr: o.lr ?? 3e-3,
+        warmupSteps: Math.max(1, Math.round(steps / 10)),
+        checkpointEvery: steps,
+        keepCheckpoints: 1,
+        optimizerMoments: moments,
         ...(flip ? { flipInitLastBit: true } : {}),
       },
     });
@@ -312,11 +357,17 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     const saved = savedActivations.get();
     const losses = r.history.filter((h) => !h.event).map((h) => h.mainLoss);
     return {
-      label, precision, moments, losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1],
-      msPerStep: (secs * 1000) / steps, saved,
+      label,
+      precision,
+      moments,
+      losses,
+      finalLoss: losses[losses.length - 1],
+      finalEma: emaCurve(losses)[losses.length - 1],
+      msPerStep: (secs * 1000) / steps,
+      saved,
     };
   };
-  const threads = getBackend() === 'native' ? nativeInfo()?.threads ?? null : null;
+  const threads = getBackend() === 'native' ? (nativeInfo()?.threads ?? null) : null;
   if (threads !== null && threads > 1) setNativeThreads(1);
   try {
     const baselinePrecision = o.baseline ?? 'fp32';
@@ -330,11 +381,28 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     const gemm = gemmCheck(o.gemmK ?? 4096, seed, o.fp8, log);
     log('graph memory: one forward pass per precision');
     const mb = new SyntheticSource(seed + 1, seqLen, cfg.vocab_size).next(batch);
-    const memory = graphMemoryByPrecision(cfg, mb.inputs, mb.targets, seed, { fp8: o.fp8, v3SpecialCases: o.specialCases });
+    const memory = graphMemoryByPrecision(cfg, mb.inputs, mb.targets, seed, {
+      fp8: o.fp8,
+      v3SpecialCases: o.specialCases,
+    });
     const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
     return {
-      setup: `DeepSeek-V3 toy, synthetic data${o.specialCases === false ? ', FP8 without the V3 special cases' : ''}`, runDirs: null, steps, parameters, tokensPerStep: batch * seqLen, baseline, fp8, gap, reference, referenceGap, noiseFloor, noiseFloorGap,
-      savedRatio: baseline.saved.bytes / fp8.saved.bytes, memory, graphRatio: graphOf(baselinePrecision) / graphOf('fp8'), gemm,
+      setup: `DeepSeek-V3 toy, synthetic data${o.specialCases === false ? ', FP8 without the V3 special cases' : ''}`,
+      runDirs: null,
+      steps,
+      parameters,
+      tokensPerStep: batch * seqLen,
+      baseline,
+      fp8,
+      gap,
+      reference,
+      referenceGap,
+      noiseFloor,
+      noiseFloorGap,
+      savedRatio: baseline.saved.bytes / fp8.saved.bytes,
+      memory,
+      graphRatio: graphOf(baselinePrecision) / graphOf('fp8'),
+      gemm,
     };
   } finally {
     if (threads !== null && threads > 1) setNativeThreads(threads);
@@ -415,20 +483,32 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
   const steps = o.steps ?? preset.train.steps;
   const seed = o.seed ?? 0;
   const log = o.log ?? (() => {});
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
   const baselinePrecision = o.baseline ?? 'fp32';
-  interface Arm { label: string; precision: Precision; moments: 'fp32' | 'bf16'; flip: boolean }
+  interface Arm {
+    label: string;
+    precision: Precision;
+    moments: 'fp32' | 'bf16';
+    flip: boolean;
+  }
   const plan: Arm[] = [
     { label: baselinePrecision, precision: baselinePrecision, moments: 'fp32', flip: false },
     { label: 'fp8', precision: 'fp8', moments: o.moments ?? 'bf16', flip: false },
   ];
   const refPrecision = baselinePrecision === 'fp32' ? 'bf16' : 'fp32';
   if (o.reference !== false) plan.push({ label: refPrecision, precision: refPrecision, moments: 'fp32', flip: false });
-  if (o.noiseFloor !== false) plan.push({ label: `${baselinePrecision}-ulp`, precision: baselinePrecision, moments: 'fp32', flip: true });
+  if (o.noiseFloor !== false)
+    plan.push({ label: `${baselinePrecision}-ulp`, precision: baselinePrecision, moments: 'fp32', flip: true });
   const dirs: Record<string, string> = {};
   let shared: { data: string[]; tokenizer: string } | null = null;
   const trainOf = (a: Arm): TrainConfig => ({
-    ...preset.train, ...(o.overrides ?? {}), steps, precision: a.precision, optimizerMoments: a.moments, ...(a.flip ? { flipInitLastBit: true } : {}),
+    ...preset.train,
+    ...(o.overrides ?? {}),
+    steps,
+    precision: a.precision,
+    optimizerMoments: a.moments,
+    ...(a.flip ? { flipInitLastBit: true } : {}),
   });
   for (const arm of plan) {
     const { label, precision, moments } = arm;
@@ -440,17 +520,32 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
     if (fs.existsSync(runFile)) {
       // the same run or an error: preset, seed, model and every TrainConfig field
       const run = JSON.parse(fs.readFileSync(runFile, 'utf8')) as RunJson;
-      const want: Record<string, unknown> = { preset: o.preset, seed, model: o.modelConfig ?? preset.model, ...trainOf(arm) };
+      const want: Record<string, unknown> = {
+        preset: o.preset,
+        seed,
+        model: o.modelConfig ?? preset.model,
+        ...trainOf(arm),
+      };
       const have: Record<string, unknown> = { preset: run.preset, seed: run.seed, model: run.model, ...run.train };
       const str = (v: unknown): string => JSON.stringify(v) ?? 'unset';
-      const diff = [...new Set([...Object.keys(want), ...Object.keys(have)])].filter((k) => str(want[k]) !== str(have[k]));
+      const diff = [...new Set([...Object.keys(want), ...Object.keys(have)])].filter(
+        (k) => str(want[k]) !== str(have[k]),
+      );
       if (diff.length) {
-        const what = diff.map((k) => (k === 'model' ? 'another model' : `${k} ${str(have[k])}, not ${str(want[k])}`)).join('; ');
+        const what = diff
+          .map((k) => (k === 'model' ? 'another model' : `${k} ${str(have[k])}, not ${str(want[k])}`))
+          .join('; ');
         throw new Error(`experiment fp8: ${dir} holds another run (${what}); use another --out or remove it`);
       }
       const done = readRunMetrics(dir).lastStep >= steps && fs.existsSync(path.join(dir, 'model', 'config.json'));
       resume = !done && latestCheckpoint(path.join(dir, 'checkpoints')) !== null;
-      plog(done ? `reusing the completed run in ${dir}` : resume ? `resuming the run in ${dir}` : `restarting the run in ${dir}`);
+      plog(
+        done
+          ? `reusing the completed run in ${dir}`
+          : resume
+            ? `resuming the run in ${dir}`
+            : `restarting the run in ${dir}`,
+      );
       if (done) {
         shared ??= dataOf(dir);
         continue;
@@ -465,7 +560,12 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
       resume,
       workers: o.workers,
       ...(shared && !resume ? shared : o.data ? { data: o.data } : {}),
-      overrides: { ...(o.overrides ?? {}), precision, optimizerMoments: moments, ...(arm.flip ? { flipInitLastBit: true } : {}) },
+      overrides: {
+        ...(o.overrides ?? {}),
+        precision,
+        optimizerMoments: moments,
+        ...(arm.flip ? { flipInitLastBit: true } : {}),
+      },
       log: plog,
     });
     shared ??= dataOf(dir);
@@ -474,7 +574,16 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
     if (!a) return null;
     const m = readRunMetrics(dirs[a.label]);
     const losses = m.losses.slice(0, steps);
-    return { label: a.label, precision: a.precision, moments: a.moments, saved: savedOf(a.precision), losses, finalLoss: losses[losses.length - 1], finalEma: emaCurve(losses)[losses.length - 1], msPerStep: m.msPerStep };
+    return {
+      label: a.label,
+      precision: a.precision,
+      moments: a.moments,
+      saved: savedOf(a.precision),
+      losses,
+      finalLoss: losses[losses.length - 1],
+      finalEma: emaCurve(losses)[losses.length - 1],
+      msPerStep: m.msPerStep,
+    };
   };
   const config = readConfigFile(path.join(dirs[baselinePrecision]!, 'model', 'config.json')).config as DeepseekConfig;
   log('graph memory: one forward pass of one micro-batch per precision');

@@ -41,13 +41,29 @@ export interface FloatFormat<B extends 8 | 12 | 16 = 8 | 12 | 16> {
 
 /** FP8 E4M3, "fn" variant: bias 7, max 448, no infinities, NaN = S.1111.111; saturates by default. */
 export const FP8_E4M3: FloatFormat<8> = Object.freeze({
-  name: 'e4m3', bits: 8, expBits: 4, manBits: 3, bias: 7, maxFinite: 448, maxCode: 0x7e, infCode: -1, nanCode: 0x7f,
+  name: 'e4m3',
+  bits: 8,
+  expBits: 4,
+  manBits: 3,
+  bias: 7,
+  maxFinite: 448,
+  maxCode: 0x7e,
+  infCode: -1,
+  nanCode: 0x7f,
   saturateByDefault: true,
 });
 
 /** FP8 E5M2: bias 15, max 57344, IEEE infinities and NaNs; overflows to infinity by default. */
 export const FP8_E5M2: FloatFormat<8> = Object.freeze({
-  name: 'e5m2', bits: 8, expBits: 5, manBits: 2, bias: 15, maxFinite: 57344, maxCode: 0x7b, infCode: 0x7c, nanCode: 0x7e,
+  name: 'e5m2',
+  bits: 8,
+  expBits: 5,
+  manBits: 2,
+  bias: 15,
+  maxFinite: 57344,
+  maxCode: 0x7b,
+  infCode: 0x7c,
+  nanCode: 0x7e,
   saturateByDefault: false,
 });
 
@@ -57,20 +73,44 @@ export const FP8_E5M2: FloatFormat<8> = Object.freeze({
  * are kept in Uint16Array and packed two to three bytes for storage (`packCodes12`).
  */
 export const E5M6: FloatFormat<12> = Object.freeze({
-  name: 'e5m6', bits: 12, expBits: 5, manBits: 6, bias: 15, maxFinite: 65024, maxCode: 0x7bf, infCode: 0x7c0, nanCode: 0x7e0,
+  name: 'e5m6',
+  bits: 12,
+  expBits: 5,
+  manBits: 6,
+  bias: 15,
+  maxFinite: 65024,
+  maxCode: 0x7bf,
+  infCode: 0x7c0,
+  nanCode: 0x7e0,
   saturateByDefault: true,
 });
 
 /** bfloat16: the top 16 bits of a float32 (bias 127, 7 mantissa bits), rounded to nearest even. */
 export const BF16: FloatFormat<16> = Object.freeze({
-  name: 'bf16', bits: 16, expBits: 8, manBits: 7, bias: 127, maxFinite: 3.3895313892515355e38, maxCode: 0x7f7f,
-  infCode: 0x7f80, nanCode: 0x7fc0, saturateByDefault: false,
+  name: 'bf16',
+  bits: 16,
+  expBits: 8,
+  manBits: 7,
+  bias: 127,
+  maxFinite: 3.3895313892515355e38,
+  maxCode: 0x7f7f,
+  infCode: 0x7f80,
+  nanCode: 0x7fc0,
+  saturateByDefault: false,
 });
 
 /** IEEE 754 binary16: bias 15, 10 mantissa bits, max 65504. */
 export const FP16: FloatFormat<16> = Object.freeze({
-  name: 'fp16', bits: 16, expBits: 5, manBits: 10, bias: 15, maxFinite: 65504, maxCode: 0x7bff, infCode: 0x7c00,
-  nanCode: 0x7e00, saturateByDefault: false,
+  name: 'fp16',
+  bits: 16,
+  expBits: 5,
+  manBits: 10,
+  bias: 15,
+  maxFinite: 65504,
+  maxCode: 0x7bff,
+  infCode: 0x7c00,
+  nanCode: 0x7e00,
+  saturateByDefault: false,
 });
 
 /** The code array type of a format: bytes for FP8, 16-bit words for E5M6 (unpacked), BF16 and FP16. */
@@ -138,7 +178,8 @@ export function decodeFloat(code: number, fmt: FloatFormat): number {
   const f = code & manMask;
   let v: number;
   if (e === expMask && fmt.infCode >= 0) v = f === 0 ? Infinity : NaN;
-  else if (e === expMask && f === manMask) v = NaN; // E4M3fn: only S.1111.111 is NaN
+  else if (e === expMask && f === manMask)
+    v = NaN; // E4M3fn: only S.1111.111 is NaN
   else if (e === 0) v = f * 2 ** (1 - fmt.bias - m);
   else v = ((1 << m) + f) * 2 ** (e - fmt.bias - m);
   return neg ? -v : v;
@@ -212,7 +253,8 @@ export function encodeFloatArray<F extends FloatFormat>(
       // BF16 is a float32 with the low 16 bits rounded away: round-to-nearest-even by integer addition.
       for (let i = 0; i < n; i++) {
         const u = bits[i];
-        out[i] = (u & 0x7fffffff) > 0x7f800000 ? ((u >>> 16) & 0x8000) | 0x7fc0 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
+        out[i] =
+          (u & 0x7fffffff) > 0x7f800000 ? ((u >>> 16) & 0x8000) | 0x7fc0 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
       }
     } else {
       for (let i = 0; i < n; i++) out[i] = encodeBits32(bits[i], fmt, saturate);
@@ -258,7 +300,8 @@ export function decodeTable(fmt: FloatFormat): Uint32Array {
 export function decodeFloatArray<F extends FloatFormat>(codes: CodeArray<F>, fmt: F, out?: Float32Array): Float32Array {
   const n = codes.length;
   const dst = out ?? new Float32Array(n);
-  if (dst.length !== n) throw new RangeError(`decodeFloatArray(${fmt.name}): out has ${dst.length} elements, codes ${n}`);
+  if (dst.length !== n)
+    throw new RangeError(`decodeFloatArray(${fmt.name}): out has ${dst.length} elements, codes ${n}`);
   const bits = new Uint32Array(dst.buffer, dst.byteOffset, n);
   if (fmt === BF16) {
     for (let i = 0; i < n; i++) bits[i] = codes[i] << 16;
@@ -273,7 +316,11 @@ export function decodeFloatArray<F extends FloatFormat>(codes: CodeArray<F>, fmt
  * Rounds each float32 to the nearest value of `fmt` (encode then decode), in place when `out` is `src`.
  * This is what storing a tensor in that format does to it.
  */
-export function roundToFormat(src: Float32Array, fmt: FloatFormat, opts: EncodeOptions & { out?: Float32Array } = {}): Float32Array {
+export function roundToFormat(
+  src: Float32Array,
+  fmt: FloatFormat,
+  opts: EncodeOptions & { out?: Float32Array } = {},
+): Float32Array {
   const saturate = opts.saturate ?? fmt.saturateByDefault;
   const n = src.length;
   const dst = opts.out ?? new Float32Array(n);
@@ -313,7 +360,8 @@ export function packCodes12(codes: Uint16Array): Uint8Array {
 
 /** Unpacks `n` 12-bit codes packed by `packCodes12`. */
 export function unpackCodes12(packed: Uint8Array, n: number): Uint16Array {
-  if (packed.length !== packedBytes12(n)) throw new RangeError(`unpackCodes12: ${packed.length} bytes do not hold ${n} codes (${packedBytes12(n)} bytes)`);
+  if (packed.length !== packedBytes12(n))
+    throw new RangeError(`unpackCodes12: ${packed.length} bytes do not hold ${n} codes (${packedBytes12(n)} bytes)`);
   const out = new Uint16Array(n);
   let o = 0;
   for (let i = 0; i < n; i += 2) {

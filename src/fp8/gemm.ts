@@ -37,7 +37,12 @@ export type AccumulatorModel =
   | { kind: 'exact' };
 
 /** The default: 13 fraction bits (14-bit significand), 4 products per step, truncation (see the file header). */
-export const HOPPER_ACCUMULATOR: AccumulatorModel = Object.freeze({ kind: 'limited', mantissaBits: 13, groupSize: 4, rounding: 'truncate' });
+export const HOPPER_ACCUMULATOR: AccumulatorModel = Object.freeze({
+  kind: 'limited',
+  mantissaBits: 13,
+  groupSize: 4,
+  rounding: 'truncate',
+});
 
 /** DeepSeek-V3's promotion interval: 128 elements of K (4 WGMMAs). */
 export const DEFAULT_PROMOTION = 128;
@@ -83,7 +88,8 @@ export function roundMantissa(v: number, mantissaBits: number): number {
 
 function checkModel(m: AccumulatorModel): void {
   if (m.kind === 'exact') return;
-  if (!Number.isInteger(m.groupSize) || m.groupSize < 1) throw new RangeError(`fp8Gemm: accumulator groupSize must be a positive integer (got ${m.groupSize})`);
+  if (!Number.isInteger(m.groupSize) || m.groupSize < 1)
+    throw new RangeError(`fp8Gemm: accumulator groupSize must be a positive integer (got ${m.groupSize})`);
   if (m.kind === 'limited' && (!Number.isInteger(m.mantissaBits) || m.mantissaBits < 1 || m.mantissaBits > 52)) {
     throw new RangeError(`fp8Gemm: accumulator mantissaBits must be an integer in 1..52 (got ${m.mantissaBits})`);
   }
@@ -148,7 +154,8 @@ function gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions, allo
   const M = a.rows;
   const N = b.rows;
   const K = a.cols;
-  if (b.cols !== K) throw new RangeError(`fp8Gemm: A is ${M}x${K} but B is ${N}x${b.cols}; both must be K-major with the same K`);
+  if (b.cols !== K)
+    throw new RangeError(`fp8Gemm: A is ${M}x${K} but B is ${N}x${b.cols}; both must be K-major with the same K`);
   const nc = opts.promoteEvery === undefined ? DEFAULT_PROMOTION : opts.promoteEvery;
   const ta = Math.min(a.tileCols, K);
   const tb = Math.min(b.tileCols, K);
@@ -161,10 +168,13 @@ function gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions, allo
     }
     interval = K;
   } else {
-    if (!Number.isInteger(nc) || nc < 1) throw new RangeError(`fp8Gemm: promoteEvery must be a positive integer or null (got ${nc})`);
+    if (!Number.isInteger(nc) || nc < 1)
+      throw new RangeError(`fp8Gemm: promoteEvery must be a positive integer or null (got ${nc})`);
     interval = Math.min(nc, K);
     if (interval < K && (ta % interval !== 0 || tb % interval !== 0)) {
-      throw new RangeError(`fp8Gemm: promotion interval N_C = ${nc} must divide the scale tiles along K (A: ${a.tileCols}, B: ${b.tileCols})`);
+      throw new RangeError(
+        `fp8Gemm: promotion interval N_C = ${nc} must divide the scale tiles along K (A: ${a.tileCols}, B: ${b.tileCols})`,
+      );
     }
   }
   const native = allowNative ? activeNativeFp8() : null;
@@ -173,9 +183,24 @@ function gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions, allo
     const C = new Float32Array(M * N);
     const kind = model.kind === 'exact' ? 0 : model.kind === 'fp32' ? 1 : 2;
     native.fp8Gemm(
-      a.codes, a.scales, M, K, a.tileRows, a.tileCols, b.codes, b.scales, N, b.tileRows, b.tileCols, fmtId(a), kind,
-      model.kind === 'limited' ? model.mantissaBits : 52, model.kind === 'exact' ? 1 : model.groupSize,
-      model.kind === 'limited' && model.rounding === 'nearest', interval, C,
+      a.codes,
+      a.scales,
+      M,
+      K,
+      a.tileRows,
+      a.tileCols,
+      b.codes,
+      b.scales,
+      N,
+      b.tileRows,
+      b.tileCols,
+      fmtId(a),
+      kind,
+      model.kind === 'limited' ? model.mantissaBits : 52,
+      model.kind === 'exact' ? 1 : model.groupSize,
+      model.kind === 'limited' && model.rounding === 'nearest',
+      interval,
+      C,
     );
     return C;
   }
@@ -279,7 +304,8 @@ export function accumulationError(o: AccumulationErrorOptions = {}): Accumulatio
   const dist = o.dist ?? 'normal';
   const nc = o.promoteEvery ?? DEFAULT_PROMOTION;
   const g = new Generator(o.seed ?? 0);
-  const draw = (n: number): Float32Array => (dist === 'normal' ? g.normal(n, 'float32') : g.uniform(n, 'float32')) as Float32Array;
+  const draw = (n: number): Float32Array =>
+    (dist === 'normal' ? g.normal(n, 'float32') : g.uniform(n, 'float32')) as Float32Array;
   const qa = quantize(draw(M * K), M, K, { tile: [1, K] });
   const qb = quantize(draw(N * K), N, K, { tile: [1, K] });
   const ref = referenceGemm(qa, qb);

@@ -32,7 +32,16 @@ import { shapeStr } from '../tensor/shape.js';
 import { BF16, decodeFloatArray, encodeFloatArray } from './formats.js';
 import { type AccumulatorModel, fp8Gemm } from './gemm.js';
 import {
-  type E5M6Matrix, type QuantizedMatrix, type ScaleFormat, TILE_ACT, TILE_ACT_T, TILE_WEIGHT, dequantizeE5M6, quantize, quantizeE5M6, retile,
+  type E5M6Matrix,
+  type QuantizedMatrix,
+  type ScaleFormat,
+  TILE_ACT,
+  TILE_ACT_T,
+  TILE_WEIGHT,
+  dequantizeE5M6,
+  quantize,
+  quantizeE5M6,
+  retile,
   transposeQuantized,
 } from './quant.js';
 
@@ -107,16 +116,26 @@ export function traceQuantize(layer: string, operand: QuantizeEvent['operand'], 
 }
 
 /** Checks the dtypes and shapes of (x, weight, bias) for y = x Wᵀ + b; returns rows M of x, In and Out. */
-export function checkLinearArgs(op: string, x: Tensor, weight: Tensor, bias: Tensor | null): { M: number; In: number; Out: number } {
+export function checkLinearArgs(
+  op: string,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+): { M: number; In: number; Out: number } {
   if (x.dtype !== 'float32' || weight.dtype !== 'float32' || (bias && bias.dtype !== 'float32')) {
-    throw new TypeError(`${op}: only float32 tensors are supported (x ${x.dtype}, weight ${weight.dtype}${bias ? `, bias ${bias.dtype}` : ''})`);
+    throw new TypeError(
+      `${op}: only float32 tensors are supported (x ${x.dtype}, weight ${weight.dtype}${bias ? `, bias ${bias.dtype}` : ''})`,
+    );
   }
   if (weight.ndim !== 2) throw new RangeError(`${op}: weight must be (out, in), got ${shapeStr(weight.shape)}`);
   const [Out, In] = weight.shape;
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== In) {
-    throw new RangeError(`${op}: input ${shapeStr(x.shape)} x weight ${shapeStr(weight.shape)}ᵀ: inner dims ${x.shape[x.ndim - 1]} != ${In}`);
+    throw new RangeError(
+      `${op}: input ${shapeStr(x.shape)} x weight ${shapeStr(weight.shape)}ᵀ: inner dims ${x.shape[x.ndim - 1]} != ${In}`,
+    );
   }
-  if (bias && (bias.ndim !== 1 || bias.shape[0] !== Out)) throw new RangeError(`${op}: bias ${shapeStr(bias.shape)} does not match ${Out} outputs`);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== Out))
+    throw new RangeError(`${op}: bias ${shapeStr(bias.shape)} does not match ${Out} outputs`);
   return { M: x.size / In, In, Out };
 }
 
@@ -199,7 +218,9 @@ export function fp8Linear(
       traceQuantize(layer, 'x', 'wgrad');
       const qgT = transposeQuantized(quantize(gy, M, Out, { tile: TILE_ACT_T, scaleFmt })); // (Out, M), K = M
       const qxT = transposeQuantized(
-        xE5M6 ? quantize(dequantizeE5M6(xE5M6), M, In, { tile: TILE_ACT_T, scaleFmt }) : retile(xFp8!, TILE_ACT_T, scaleFmt),
+        xE5M6
+          ? quantize(dequantizeE5M6(xE5M6), M, In, { tile: TILE_ACT_T, scaleFmt })
+          : retile(xFp8!, TILE_ACT_T, scaleFmt),
       ); // (In, M)
       dw = new Tensor(fp8Gemm(qgT, qxT, gemmOpts), [Out, In]);
     }
@@ -213,8 +234,20 @@ function bf16Round(a: Float32Array): Float32Array {
   return decodeFloatArray(encodeFloatArray(a, BF16), BF16);
 }
 
-function mm(a: Float32Array, ash: number[], b: Float32Array, bsh: number[], transA: boolean, transB: boolean): Float32Array {
-  const r = runKernel('matmul', { data: a, shape: ash, dtype: 'float32' }, { data: b, shape: bsh, dtype: 'float32' }, { transA, transB });
+function mm(
+  a: Float32Array,
+  ash: number[],
+  b: Float32Array,
+  bsh: number[],
+  transA: boolean,
+  transB: boolean,
+): Float32Array {
+  const r = runKernel(
+    'matmul',
+    { data: a, shape: ash, dtype: 'float32' },
+    { data: b, shape: bsh, dtype: 'float32' },
+    { transA, transB },
+  );
   return r.data as Float32Array;
 }
 
@@ -240,8 +273,12 @@ export function bf16Linear(x: Tensor, weight: Tensor, bias: Tensor | null = null
   const wantB = bias !== null && bias.requiresGrad;
   return record(out, 'bf16Linear', inputs, (g) => {
     const gb = bf16Round(g.data as Float32Array);
-    const dx = wantX ? new Tensor(bf16Round(mm(gb, [M, Out], decodeFloatArray(wCodes, BF16), [Out, In], false, false)), xShape) : null;
-    const dw = wantW ? new Tensor(mm(gb, [M, Out], decodeFloatArray(xCodes, BF16), [M, In], true, false), [Out, In]) : null;
+    const dx = wantX
+      ? new Tensor(bf16Round(mm(gb, [M, Out], decodeFloatArray(wCodes, BF16), [Out, In], false, false)), xShape)
+      : null;
+    const dw = wantW
+      ? new Tensor(mm(gb, [M, Out], decodeFloatArray(xCodes, BF16), [M, In], true, false), [Out, In])
+      : null;
     const db = wantB ? biasGrad(g.data as Float32Array, M, Out) : null;
     return hasBias ? [dx, dw, db] : [dx, dw];
   });

@@ -8,17 +8,52 @@ import { nativeAddon } from '../backend/native/index.js';
 
 /** The FP8 functions of the addon (see native/fp8.cc for the argument order). Format: 0 = E4M3, 1 = E5M2. */
 export interface NativeFp8 {
-  fp8Quantize(x: Float32Array, rows: number, cols: number, tileRows: number, tileCols: number, format: number, ue8m0: boolean, codes: Uint8Array, scales: Float32Array): void;
-  fp8Dequantize(codes: Uint8Array, scales: Float32Array, rows: number, cols: number, tileRows: number, tileCols: number, format: number, out: Float32Array): void;
+  fp8Quantize(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    tileRows: number,
+    tileCols: number,
+    format: number,
+    ue8m0: boolean,
+    codes: Uint8Array,
+    scales: Float32Array,
+  ): void;
+  fp8Dequantize(
+    codes: Uint8Array,
+    scales: Float32Array,
+    rows: number,
+    cols: number,
+    tileRows: number,
+    tileCols: number,
+    format: number,
+    out: Float32Array,
+  ): void;
   fp8Gemm(
-    aCodes: Uint8Array, aScales: Float32Array, M: number, K: number, aTileRows: number, aTileCols: number,
-    bCodes: Uint8Array, bScales: Float32Array, N: number, bTileRows: number, bTileCols: number, format: number,
-    kind: number, mantissaBits: number, groupSize: number, nearest: boolean, interval: number, C: Float32Array,
+    aCodes: Uint8Array,
+    aScales: Float32Array,
+    M: number,
+    K: number,
+    aTileRows: number,
+    aTileCols: number,
+    bCodes: Uint8Array,
+    bScales: Float32Array,
+    N: number,
+    bTileRows: number,
+    bTileCols: number,
+    format: number,
+    kind: number,
+    mantissaBits: number,
+    groupSize: number,
+    nearest: boolean,
+    interval: number,
+    C: Float32Array,
   ): void;
 }
 
 const addon = nativeAddon() as unknown as Partial<NativeFp8> | null;
-const fns: NativeFp8 | null = addon && addon.fp8Quantize && addon.fp8Dequantize && addon.fp8Gemm ? (addon as NativeFp8) : null;
+const fns: NativeFp8 | null =
+  addon && addon.fp8Quantize && addon.fp8Dequantize && addon.fp8Gemm ? (addon as NativeFp8) : null;
 
 const strided = fns ? nativeAddon() : null;
 

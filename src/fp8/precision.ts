@@ -95,7 +95,8 @@ export function setModelPrecision(model: Module, precision: Precision, opts: Pre
     if (!(m instanceof MLP)) continue;
     const all = ['w1', 'w2', 'w3'].every((k) => switched.includes(`${name}.${k}`));
     const fp8 = { ...opts.fp8, dispatch: isRoutedExpert(name) };
-    m.fused = special && all ? (x, mlp) => fp8SwigluMlp(x, mlp.w1.weight, mlp.w2.weight, mlp.w3.weight, fp8, name) : null;
+    m.fused =
+      special && all ? (x, mlp) => fp8SwigluMlp(x, mlp.w1.weight, mlp.w2.weight, mlp.w3.weight, fp8, name) : null;
   }
   return switched;
 }

@@ -20,7 +20,16 @@
  * the format is E4M3 or E5M2; `quantizeTs` / `dequantizeTs` are the references.
  */
 import {
-  E5M6, FP8_E4M3, FP8_E5M2, type FloatFormat, decodeFloatArray, encodeFloatArray, packCodes12, packedBytes12, ue8m0Scale, unpackCodes12,
+  E5M6,
+  FP8_E4M3,
+  FP8_E5M2,
+  type FloatFormat,
+  decodeFloatArray,
+  encodeFloatArray,
+  packCodes12,
+  packedBytes12,
+  ue8m0Scale,
+  unpackCodes12,
 } from './formats.js';
 import { activeNativeFp8, transposeBytesNative } from './native.js';
 
@@ -59,9 +68,12 @@ export class QuantizedMatrix {
     readonly format: FloatFormat<8>,
     readonly scaleFmt: ScaleFormat,
   ) {
-    if (codes.length !== rows * cols) throw new RangeError(`QuantizedMatrix: ${codes.length} codes for ${rows}x${cols}`);
+    if (codes.length !== rows * cols)
+      throw new RangeError(`QuantizedMatrix: ${codes.length} codes for ${rows}x${cols}`);
     if (scales.length !== this.scaleRows * this.scaleCols) {
-      throw new RangeError(`QuantizedMatrix: ${scales.length} scales for a ${this.scaleRows}x${this.scaleCols} tile grid`);
+      throw new RangeError(
+        `QuantizedMatrix: ${scales.length} scales for a ${this.scaleRows}x${this.scaleCols} tile grid`,
+      );
     }
   }
   /** Tiles along the rows / columns (edge tiles partial). */
@@ -97,7 +109,12 @@ function nativeFormat(fmt: FloatFormat<8>): number {
  * Quantises a row-major (rows, cols) matrix tile by tile with online max-abs scaling.
  * `x` may be float32 or float64 (float64 input is rounded to float32 first).
  */
-export function quantize(x: Float32Array | Float64Array, rows: number, cols: number, opts: QuantizeOptions): QuantizedMatrix {
+export function quantize(
+  x: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+  opts: QuantizeOptions,
+): QuantizedMatrix {
   checkTile(opts.tile, 'quantize');
   if (x.length !== rows * cols) throw new RangeError(`quantize: ${x.length} values do not fill ${rows}x${cols}`);
   const fmt = opts.format ?? FP8_E4M3;
@@ -110,12 +127,27 @@ export function quantize(x: Float32Array | Float64Array, rows: number, cols: num
   const tc = Math.min(opts.tile[1], Math.max(cols, 1));
   const codes = new Uint8Array(rows * cols);
   const scales = new Float32Array(Math.ceil(rows / tr) * Math.ceil(cols / tc));
-  native.fp8Quantize(x instanceof Float32Array ? x : Float32Array.from(x), rows, cols, tr, tc, id, scaleFmt === 'ue8m0', codes, scales);
+  native.fp8Quantize(
+    x instanceof Float32Array ? x : Float32Array.from(x),
+    rows,
+    cols,
+    tr,
+    tc,
+    id,
+    scaleFmt === 'ue8m0',
+    codes,
+    scales,
+  );
   return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, fmt, scaleFmt);
 }
 
 /** The TypeScript reference of `quantize` (the definition the native kernel is tested against). */
-export function quantizeTs(x: Float32Array | Float64Array, rows: number, cols: number, opts: QuantizeOptions): QuantizedMatrix {
+export function quantizeTs(
+  x: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+  opts: QuantizeOptions,
+): QuantizedMatrix {
   checkTile(opts.tile, 'quantize');
   if (x.length !== rows * cols) throw new RangeError(`quantize: ${x.length} values do not fill ${rows}x${cols}`);
   const fmt = opts.format ?? FP8_E4M3;
@@ -125,7 +157,11 @@ export function quantizeTs(x: Float32Array | Float64Array, rows: number, cols: n
   const tc = Math.min(opts.tile[1], Math.max(cols, 1));
   const scales = tileScales(x, rows, cols, tr, tc, fmt.maxFinite, scaleFmt);
   // x / s in float32, then one rounding to the 8-bit format (fast float32 bit-pattern encoder)
-  const codes = encodeFloatArray(applyTileScales(x, new Float32Array(rows * cols), rows, cols, tr, tc, scales, true), fmt, { saturate: true });
+  const codes = encodeFloatArray(
+    applyTileScales(x, new Float32Array(rows * cols), rows, cols, tr, tc, scales, true),
+    fmt,
+    { saturate: true },
+  );
   return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, fmt, scaleFmt);
 }
 
@@ -133,7 +169,15 @@ export function quantizeTs(x: Float32Array | Float64Array, rows: number, cols: n
  * One scale per (tr, tc) tile of a row-major (rows, cols) matrix: `fround(max(amax, AMAX_FLOOR)) / maxFinite` in
  * float32, rounded up to a power of two for UE8M0. A NaN in a tile makes its scale NaN.
  */
-export function tileScales(x: Float32Array | Float64Array, rows: number, cols: number, tr: number, tc: number, maxFinite: number, scaleFmt: ScaleFormat): Float32Array {
+export function tileScales(
+  x: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+  tr: number,
+  tc: number,
+  maxFinite: number,
+  scaleFmt: ScaleFormat,
+): Float32Array {
   const sr = Math.ceil(rows / tr);
   const sc = Math.ceil(cols / tc);
   const scales = new Float32Array(sr * sc);
@@ -165,7 +209,14 @@ export function tileScales(x: Float32Array | Float64Array, rows: number, cols: n
  * `dst` may be `src`.
  */
 function applyTileScales(
-  src: Float32Array | Float64Array, dst: Float32Array, rows: number, cols: number, tr: number, tc: number, scales: Float32Array, divide: boolean,
+  src: Float32Array | Float64Array,
+  dst: Float32Array,
+  rows: number,
+  cols: number,
+  tr: number,
+  tc: number,
+  scales: Float32Array,
+  divide: boolean,
 ): Float32Array {
   const sc = Math.ceil(cols / tc);
   for (let r = 0; r < rows; r++) {
@@ -186,7 +237,8 @@ export function dequantize(q: QuantizedMatrix, out?: Float32Array): Float32Array
   const id = nativeFormat(q.format);
   if (!native || id < 0) return dequantizeTs(q, out);
   const dst = out ?? new Float32Array(q.rows * q.cols);
-  if (dst.length !== q.rows * q.cols) throw new RangeError(`dequantize: out has ${dst.length} elements, the matrix ${q.rows * q.cols}`);
+  if (dst.length !== q.rows * q.cols)
+    throw new RangeError(`dequantize: out has ${dst.length} elements, the matrix ${q.rows * q.cols}`);
   native.fp8Dequantize(q.codes, q.scales, q.rows, q.cols, q.tileRows, q.tileCols, id, dst);
   return dst;
 }
@@ -205,7 +257,8 @@ export function dequantizeTs(q: QuantizedMatrix, out?: Float32Array): Float32Arr
 export function transposeQuantized(q: QuantizedMatrix): QuantizedMatrix {
   const { rows, cols } = q;
   const codes = new Uint8Array(rows * cols);
-  if (!transposeBytesNative(q.codes, codes, rows, cols)) for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) codes[c * rows + r] = q.codes[r * cols + c];
+  if (!transposeBytesNative(q.codes, codes, rows, cols))
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) codes[c * rows + r] = q.codes[r * cols + c];
   const sr = q.scaleRows;
   const sc = q.scaleCols;
   const scales = new Float32Array(sr * sc);
@@ -218,7 +271,11 @@ export function transposeQuantized(q: QuantizedMatrix): QuantizedMatrix {
  * With UE8M0 scales on both sides this is exact for every element that stays in the normal range of its new tile
  * (dividing by a power of two only moves the exponent); with float32 scales it rounds a second time.
  */
-export function retile(q: QuantizedMatrix, tile: readonly [number, number], scaleFmt: ScaleFormat = q.scaleFmt): QuantizedMatrix {
+export function retile(
+  q: QuantizedMatrix,
+  tile: readonly [number, number],
+  scaleFmt: ScaleFormat = q.scaleFmt,
+): QuantizedMatrix {
   return quantize(dequantize(q), q.rows, q.cols, { tile, scaleFmt, format: q.format });
 }
 
@@ -238,8 +295,10 @@ export class E5M6Matrix {
     readonly tileRows: number,
     readonly tileCols: number,
   ) {
-    if (packed.length !== packedBytes12(rows * cols)) throw new RangeError(`E5M6Matrix: ${packed.length} bytes for ${rows}x${cols} 12-bit codes`);
-    if (scales.length !== Math.ceil(rows / tileRows) * Math.ceil(cols / tileCols)) throw new RangeError(`E5M6Matrix: ${scales.length} scales for its tile grid`);
+    if (packed.length !== packedBytes12(rows * cols))
+      throw new RangeError(`E5M6Matrix: ${packed.length} bytes for ${rows}x${cols} 12-bit codes`);
+    if (scales.length !== Math.ceil(rows / tileRows) * Math.ceil(cols / tileCols))
+      throw new RangeError(`E5M6Matrix: ${scales.length} scales for its tile grid`);
   }
   /** Bytes held: 1.5 per element (packed codes) plus one per scale (a UE8M0 exponent byte). */
   get byteSize(): number {
@@ -248,13 +307,22 @@ export class E5M6Matrix {
 }
 
 /** Quantises a row-major (rows, cols) matrix to E5M6 with one power-of-2 scale per tile (default 1x128). */
-export function quantizeE5M6(x: Float32Array | Float64Array, rows: number, cols: number, tile: readonly [number, number] = TILE_ACT): E5M6Matrix {
+export function quantizeE5M6(
+  x: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+  tile: readonly [number, number] = TILE_ACT,
+): E5M6Matrix {
   checkTile(tile, 'quantizeE5M6');
   if (x.length !== rows * cols) throw new RangeError(`quantizeE5M6: ${x.length} values do not fill ${rows}x${cols}`);
   const tr = Math.min(tile[0], Math.max(rows, 1));
   const tc = Math.min(tile[1], Math.max(cols, 1));
   const scales = tileScales(x, rows, cols, tr, tc, E5M6.maxFinite, 'ue8m0');
-  const codes = encodeFloatArray(applyTileScales(x, new Float32Array(rows * cols), rows, cols, tr, tc, scales, true), E5M6, { saturate: true });
+  const codes = encodeFloatArray(
+    applyTileScales(x, new Float32Array(rows * cols), rows, cols, tr, tc, scales, true),
+    E5M6,
+    { saturate: true },
+  );
   return new E5M6Matrix(packCodes12(codes), scales, rows, cols, tr, tc);
 }
 

@@ -26,7 +26,16 @@ import { Tensor, isGradEnabled, record } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
 import { fp8Gemm } from './gemm.js';
 import { type Fp8LinearOptions, checkLinearArgs, countSaved, traceQuantize } from './linear.js';
-import { type QuantizedMatrix, TILE_ACT, TILE_ACT_T, TILE_WEIGHT, dequantize, quantize, retile, transposeQuantized } from './quant.js';
+import {
+  type QuantizedMatrix,
+  TILE_ACT,
+  TILE_ACT_T,
+  TILE_WEIGHT,
+  dequantize,
+  quantize,
+  retile,
+  transposeQuantized,
+} from './quant.js';
 
 export interface Fp8SwigluOptions extends Fp8LinearOptions {
   /** A routed expert: x and the output gradient are FP8 with power-of-2 scales, as V3's dispatch sends them. */

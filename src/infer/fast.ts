@@ -13,7 +13,7 @@
  * Dot products accumulate in double, as the reference kernels do.
  */
 import type { CausalLM } from '../models/index.js';
-import { DeepseekV3, MLP, MoE, type MLA } from '../models/deepseek_v3.js';
+import { DeepseekV3, type MLP, MoE, type MLA } from '../models/deepseek_v3.js';
 import type { DenseLM, GQAttention } from '../models/dense.js';
 import { ropeCosSin } from '../models/rope.js';
 import type { Linear, RMSNorm } from '../nn/layers.js';
@@ -39,7 +39,10 @@ function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void
   const backend = getBackend();
   const mm = backend !== 'ts' && O * I >= BACKEND_MATMUL_MIN ? getKernel(backend, 'matmul') : undefined;
   if (mm && l.weight.dtype === 'float32') {
-    const y = mm({ data: x.subarray(0, N * I), shape: [N, I], dtype: 'float32' }, l.weight, { transA: false, transB: true }).data;
+    const y = mm({ data: x.subarray(0, N * I), shape: [N, I], dtype: 'float32' }, l.weight, {
+      transA: false,
+      transB: true,
+    }).data;
     if (l.bias) {
       const b = l.bias.data;
       for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out[n * O + o] = y[n * O + o] + b[o];
@@ -89,12 +92,24 @@ function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void
  * Batched product C (batch, M, N) = A (batch, M, K) B (batch, K, N), or A B^T with B (batch, N, K) when transB: the
  * active backend's matmul when it is not the reference, else loops that sum over K in order as the reference does.
  */
-function bmm(a: Float32Array, b: Float32Array, batch: number, M: number, K: number, N: number, transB: boolean): Float32Array {
+function bmm(
+  a: Float32Array,
+  b: Float32Array,
+  batch: number,
+  M: number,
+  K: number,
+  N: number,
+  transB: boolean,
+): Float32Array {
   const backend = getBackend();
   const mm = backend !== 'ts' ? getKernel(backend, 'matmul') : undefined;
   if (mm) {
     const A = { data: a.subarray(0, batch * M * K), shape: [batch, M, K], dtype: 'float32' as const };
-    const B = { data: b.subarray(0, batch * K * N), shape: transB ? [batch, N, K] : [batch, K, N], dtype: 'float32' as const };
+    const B = {
+      data: b.subarray(0, batch * K * N),
+      shape: transB ? [batch, N, K] : [batch, K, N],
+      dtype: 'float32' as const,
+    };
     return mm(A, B, { transA: false, transB }).data as Float32Array;
   }
   const c = new Float32Array(batch * M * N);
@@ -124,7 +139,15 @@ function bmm(a: Float32Array, b: Float32Array, batch: number, M: number, K: numb
 }
 
 /** Copies blocks of `width` floats from layout (P, Q, width) to (Q, P, width). */
-function swapBlocks(src: Float32Array, dst: Float32Array, P: number, Q: number, width: number, srcStride = width, srcOff = 0): void {
+function swapBlocks(
+  src: Float32Array,
+  dst: Float32Array,
+  P: number,
+  Q: number,
+  width: number,
+  srcStride = width,
+  srcOff = 0,
+): void {
   for (let p = 0; p < P; p++) {
     for (let q = 0; q < Q; q++) {
       const so = (p * Q + q) * srcStride + srcOff;
@@ -146,7 +169,15 @@ function rmsRows(out: Float32Array, x: Float32Array, N: number, D: number, norm:
 }
 
 /** Rotates x[off, off + D) in place by the angles of cos/sin row `c` (D/2 entries each). */
-function ropeAt(x: Float32Array, off: number, D: number, cos: Float32Array, sin: Float32Array, c: number, interleaved: boolean): void {
+function ropeAt(
+  x: Float32Array,
+  off: number,
+  D: number,
+  cos: Float32Array,
+  sin: Float32Array,
+  c: number,
+  interleaved: boolean,
+): void {
   const half = D / 2;
   for (let i = 0; i < half; i++) {
     const ia = interleaved ? off + 2 * i : off + i;
@@ -210,7 +241,8 @@ function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoE, pool: 
     let n = 0;
     for (let i = 0; i < N * K; i++) if (indices[i] === e) tok[n++] = i;
     if (n === 0) continue;
-    for (let j = 0; j < n; j++) rows.set(x.subarray(Math.floor(tok[j] / K) * D, (Math.floor(tok[j] / K) + 1) * D), j * D);
+    for (let j = 0; j < n; j++)
+      rows.set(x.subarray(Math.floor(tok[j] / K) * D, (Math.floor(tok[j] / K) + 1) * D), j * D);
     mlpRows(res, rows, n, moe.experts[e], pool);
     for (let j = 0; j < n; j++) {
       const t = Math.floor(tok[j] / K);
@@ -247,7 +279,8 @@ class FlatCache {
     const cap = Math.max(need, 2 * this.cap);
     const next = new Float32Array(this.B * this.heads * cap * this.dim);
     const old = this.cap * this.dim;
-    for (let r = 0; r < this.B * this.heads; r++) next.set(this.data.subarray(r * old, (r + 1) * old), r * cap * this.dim);
+    for (let r = 0; r < this.B * this.heads; r++)
+      next.set(this.data.subarray(r * old, (r + 1) * old), r * cap * this.dim);
     this.data = next;
     this.cap = cap;
   }
@@ -281,7 +314,17 @@ interface KV {
  * Causal attention of queries q (B*T rows, H heads, dk) over the cached keys 0..len+t of each row, into out (B*T, H,
  * dv). Query head h uses key/value head floor(h / (H / heads)). JS loops; scores and sums in double as the reference.
  */
-function attendLoops(q: Float32Array, out: Float32Array, B: number, T: number, H: number, len: number, kv: KV, scale: number, pool: Pool): void {
+function attendLoops(
+  q: Float32Array,
+  out: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  len: number,
+  kv: KV,
+  scale: number,
+  pool: Pool,
+): void {
   const { k, v } = kv;
   const { heads, dim: dk } = k;
   const dv = v.dim;
@@ -324,7 +367,15 @@ function attendLoops(q: Float32Array, out: Float32Array, B: number, T: number, H
  */
 function attendKernel(
   kernel: NonNullable<ReturnType<typeof getKernel<'attention'>>>,
-  q: Float32Array, out: Float32Array, B: number, T: number, H: number, len: number, kv: KV, scale: number, pool: Pool,
+  q: Float32Array,
+  out: Float32Array,
+  B: number,
+  T: number,
+  H: number,
+  len: number,
+  kv: KV,
+  scale: number,
+  pool: Pool,
 ): void {
   const { k, v } = kv;
   const { heads, dim: dk } = k;
@@ -334,16 +385,30 @@ function attendKernel(
   const K = pool.get('att.k', B * heads * Tk * dk);
   const Vv = pool.get('att.v', B * heads * Tk * dv);
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) Q.set(q.subarray(((b * T + t) * H + h) * dk, ((b * T + t) * H + h + 1) * dk), ((b * H + h) * T + t) * dk);
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++)
+        Q.set(q.subarray(((b * T + t) * H + h) * dk, ((b * T + t) * H + h + 1) * dk), ((b * H + h) * T + t) * dk);
     for (let h = 0; h < heads; h++) {
       K.set(k.data.subarray(k.at(b, h, 0), k.at(b, h, Tk)), (b * heads + h) * Tk * dk);
       Vv.set(v.data.subarray(v.at(b, h, 0), v.at(b, h, Tk)), (b * heads + h) * Tk * dv);
     }
   }
-  const f32 = (data: Float32Array, shape: number[]) => ({ data: data.subarray(0, shape.reduce((x, y) => x * y, 1)), shape, dtype: 'float32' as const });
-  const o = kernel(f32(Q, [B, H, T, dk]), f32(K, [B, heads, Tk, dk]), f32(Vv, [B, heads, Tk, dv]), { causal: true, scale }).out.data;
+  const f32 = (data: Float32Array, shape: number[]) => ({
+    data: data.subarray(
+      0,
+      shape.reduce((x, y) => x * y, 1),
+    ),
+    shape,
+    dtype: 'float32' as const,
+  });
+  const o = kernel(f32(Q, [B, H, T, dk]), f32(K, [B, heads, Tk, dk]), f32(Vv, [B, heads, Tk, dv]), {
+    causal: true,
+    scale,
+  }).out.data;
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) out.set(o.subarray(((b * H + h) * T + t) * dv, ((b * H + h) * T + t + 1) * dv), ((b * T + t) * H + h) * dv);
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++)
+        out.set(o.subarray(((b * H + h) * T + t) * dv, ((b * H + h) * T + t + 1) * dv), ((b * T + t) * H + h) * dv);
   }
 }
 
@@ -373,7 +438,15 @@ abstract class FastRunner implements DecodeRunner {
   /** [heads, floats per head] of each cache (one list for all layers). */
   protected abstract cacheShapes(): [number, number][];
   /** Attention of layer li over normed rows n (N = B*T, D) into out, appending this step's keys to the caches. */
-  protected abstract attention(li: number, n: Float32Array, out: Float32Array, B: number, T: number, cos: Float32Array, sin: Float32Array): void;
+  protected abstract attention(
+    li: number,
+    n: Float32Array,
+    out: Float32Array,
+    B: number,
+    T: number,
+    cos: Float32Array,
+    sin: Float32Array,
+  ): void;
 
   feed(ids: Int32Array, B: number, T: number): Float32Array {
     if (this.B < 0) {
@@ -425,7 +498,9 @@ abstract class FastRunner implements DecodeRunner {
   }
 
   selectRows(rows: readonly number[]): void {
-    for (const r of rows) if (!(Number.isInteger(r) && r >= 0 && r < this.B)) throw new RangeError(`fast decoder: row ${r} is not in the cache (${this.B} rows)`);
+    for (const r of rows)
+      if (!(Number.isInteger(r) && r >= 0 && r < this.B))
+        throw new RangeError(`fast decoder: row ${r} is not in the cache (${this.B} rows)`);
     for (const c of this.caches) c.select(rows);
     this.B = rows.length;
   }
@@ -453,11 +528,22 @@ class FastDeepseek extends FastRunner {
     });
   }
   protected cacheShapes(): [number, number][] {
-    return this.m.layers.flatMap((l): [number, number][] => [[1, l.attn.kvRank + l.attn.rope], [1, l.attn.kvRank]]);
+    return this.m.layers.flatMap((l): [number, number][] => [
+      [1, l.attn.kvRank + l.attn.rope],
+      [1, l.attn.kvRank],
+    ]);
   }
 
   /** Absorbed MLA: q~ = W_UK^T q_nope, scores over [c ; k_pe], values c, then W_UV and wo. */
-  protected attention(li: number, n: Float32Array, out: Float32Array, B: number, T: number, cos: Float32Array, sin: Float32Array): void {
+  protected attention(
+    li: number,
+    n: Float32Array,
+    out: Float32Array,
+    B: number,
+    T: number,
+    cos: Float32Array,
+    sin: Float32Array,
+  ): void {
     const at: MLA = this.m.layers[li].attn;
     const kc = this.caches[2 * li];
     const vc = this.caches[2 * li + 1];
@@ -523,10 +609,21 @@ class FastDense extends FastRunner {
   }
   protected cacheShapes(): [number, number][] {
     const { num_key_value_heads: h, head_dim: d } = this.m.config;
-    return this.m.layers.flatMap((): [number, number][] => [[h, d], [h, d]]);
+    return this.m.layers.flatMap((): [number, number][] => [
+      [h, d],
+      [h, d],
+    ]);
   }
 
-  protected attention(li: number, n: Float32Array, out: Float32Array, B: number, T: number, cos: Float32Array, sin: Float32Array): void {
+  protected attention(
+    li: number,
+    n: Float32Array,
+    out: Float32Array,
+    B: number,
+    T: number,
+    cos: Float32Array,
+    sin: Float32Array,
+  ): void {
     const at: GQAttention = this.m.layers[li].attn;
     const kc = this.caches[2 * li];
     const vc = this.caches[2 * li + 1];

@@ -91,7 +91,7 @@ export function createModelRunner(model: CausalLM): DecodeRunner {
             ? model.forward(x, { cache: cache as MLACache, attnImpl: 'absorb' })
             : model.forward(x, { cache: cache as DenseCache });
         const out = new Float32Array(B * V);
-        for (let b = 0; b < B; b++) out.set(logits.data.subarray(((b * T + T - 1) * V), (b * T + T) * V), b * V);
+        for (let b = 0; b < B; b++) out.set(logits.data.subarray((b * T + T - 1) * V, (b * T + T) * V), b * V);
         return out;
       });
     },
@@ -102,9 +102,13 @@ export function createModelRunner(model: CausalLM): DecodeRunner {
         const next = model.createCache();
         next.length = cache.length;
         if ('kv' in cache.layers[0]) {
-          (cache as MLACache).layers.forEach((l, i) => Object.assign((next as MLACache).layers[i], { kv: pick(l.kv), pe: pick(l.pe) }));
+          (cache as MLACache).layers.forEach((l, i) =>
+            Object.assign((next as MLACache).layers[i], { kv: pick(l.kv), pe: pick(l.pe) }),
+          );
         } else {
-          (cache as DenseCache).layers.forEach((l, i) => Object.assign((next as DenseCache).layers[i], { k: pick(l.k), v: pick(l.v) }));
+          (cache as DenseCache).layers.forEach((l, i) =>
+            Object.assign((next as DenseCache).layers[i], { k: pick(l.k), v: pick(l.v) }),
+          );
         }
         cache = next;
       });
@@ -124,14 +128,21 @@ export function rowGenerator(seed: number, row: number): Generator {
  * Generates a continuation of every prompt (token ids). Returns one Generation per prompt, in order.
  * Throws on an empty prompt or an out-of-vocabulary id, naming the prompt.
  */
-export function generate(model: CausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions = {}): Generation[] {
+export function generate(
+  model: CausalLM,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions = {},
+): Generation[] {
   const V = model.config.vocab_size;
   const maxTokens = opts.maxTokens ?? 64;
-  if (!(Number.isInteger(maxTokens) && maxTokens >= 1)) throw new RangeError(`generate: maxTokens must be a positive integer, got ${maxTokens}`);
+  if (!(Number.isInteger(maxTokens) && maxTokens >= 1))
+    throw new RangeError(`generate: maxTokens must be a positive integer, got ${maxTokens}`);
   if (opts.stop?.length && !opts.decode) throw new Error('generate: stop strings need a decode function (a tokenizer)');
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new RangeError(`generate: prompt ${i} is empty`);
-    for (const id of p) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new RangeError(`generate: prompt ${i} has token id ${id} outside the vocabulary [0, ${V})`);
+    for (const id of p)
+      if (!(Number.isInteger(id) && id >= 0 && id < V))
+        throw new RangeError(`generate: prompt ${i} has token id ${id} outside the vocabulary [0, ${V})`);
   });
   const batch = opts.batchSize ?? Math.max(1, prompts.length);
   const out: Generation[] = [];
@@ -142,7 +153,11 @@ export function generate(model: CausalLM, prompts: readonly (readonly number[])[
   return out;
 }
 
-function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[], opts: GenerateOptions & { maxTokens: number }): Generation[] {
+function generateBatch(
+  model: CausalLM,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions & { maxTokens: number },
+): Generation[] {
   const params = checkSamplingParams(opts);
   const seed = opts.seed ?? 0;
   const eos = opts.eosId ?? null;
@@ -150,7 +165,13 @@ function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[],
   const runner = (opts.engine ?? 'fast') === 'fast' ? createFastRunner(model) : createModelRunner(model);
   const V = runner.vocabSize;
   const n = prompts.length;
-  const gens = prompts.map((p, r) => ({ prompt: p, tokens: [] as number[], finish: 'length' as FinishReason, text: '', rng: rowGenerator(seed, (opts.firstRow ?? 0) + r) }));
+  const gens = prompts.map((p, r) => ({
+    prompt: p,
+    tokens: [] as number[],
+    finish: 'length' as FinishReason,
+    text: '',
+    rng: rowGenerator(seed, (opts.firstRow ?? 0) + r),
+  }));
   const scratch = samplingScratch(V);
   // live[i] = index (into gens) of the i-th row of the runner's batch
   let live = gens.map((_, r) => r);
@@ -203,7 +224,11 @@ function generateBatch(model: CausalLM, prompts: readonly (readonly number[])[],
       runner.selectRows(keep);
       live = keep.map((i) => live[i]);
     }
-    logits = runner.feed(Int32Array.from(keep, (i) => next[i]), keep.length, 1);
+    logits = runner.feed(
+      Int32Array.from(keep, (i) => next[i]),
+      keep.length,
+      1,
+    );
     pos++;
   }
   return gens.map((g) => {
@@ -224,7 +249,12 @@ function firstStop(text: string, stops: readonly string[]): number {
 }
 
 /** Text in, text out: encodes prompts with `codec`, generates, decodes. Stops on the codec's EOS unless told otherwise. */
-export function generateText(model: CausalLM, codec: TextCodec, prompts: readonly string[], opts: GenerateOptions = {}): Generation[] {
+export function generateText(
+  model: CausalLM,
+  codec: TextCodec,
+  prompts: readonly string[],
+  opts: GenerateOptions = {},
+): Generation[] {
   return generate(
     model,
     prompts.map((p) => codec.encode(p)),

@@ -24,9 +24,11 @@ export function checkSamplingParams(p: SamplingParams): Required<SamplingParams>
   const temperature = p.temperature ?? 1;
   const topP = p.topP ?? 1;
   const topK = p.topK ?? 0;
-  if (!(Number.isFinite(temperature) && temperature >= 0)) throw new RangeError(`sampling: temperature must be >= 0, got ${temperature}`);
+  if (!(Number.isFinite(temperature) && temperature >= 0))
+    throw new RangeError(`sampling: temperature must be >= 0, got ${temperature}`);
   if (!(topP > 0 && topP <= 1)) throw new RangeError(`sampling: top-p must be in (0, 1], got ${topP}`);
-  if (!(Number.isInteger(topK) && topK >= 0)) throw new RangeError(`sampling: top-k must be a non-negative integer, got ${topK}`);
+  if (!(Number.isInteger(topK) && topK >= 0))
+    throw new RangeError(`sampling: top-k must be a non-negative integer, got ${topK}`);
   return { temperature, topP, topK };
 }
 

@@ -118,7 +118,9 @@ export function importStateDict(model: Module, config: ModelConfig, tensors: Map
   }
   const missing = [...byHF.entries()].filter(([, ours]) => !state.has(ours)).map(([hf]) => hf);
   if (missing.length) {
-    throw new Error(`hf: checkpoint lacks ${missing.length} tensor(s) the model needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+    throw new Error(
+      `hf: checkpoint lacks ${missing.length} tensor(s) the model needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+    );
   }
   model.loadStateDict(state);
   return { unused };

@@ -40,14 +40,22 @@ export function loadModelDir(dir: string): LoadedModel {
   const model = createModel(config);
   const tensors = loadCheckpointDir(dir);
   const { unused } = importStateDict(model, config, tensors);
-  if (unused.length) warnings.push(`${dir}: ${unused.length} checkpoint tensor(s) not used by the model, e.g. ${unused[0]}`);
+  if (unused.length)
+    warnings.push(`${dir}: ${unused.length} checkpoint tensor(s) not used by the model, e.g. ${unused[0]}`);
   return { model, config, warnings };
 }
 
 /** Writes DIR/config.json and the weights (HF names, float32 unless `dtype` says otherwise). */
-export function saveModelDir(dir: string, model: CausalLM, opts: { dtype?: 'F32' | 'BF16' | 'F16'; maxShardBytes?: number } = {}): string[] {
+export function saveModelDir(
+  dir: string,
+  model: CausalLM,
+  opts: { dtype?: 'F32' | 'BF16' | 'F16'; maxShardBytes?: number } = {},
+): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const json = JSON.stringify(configToJson(model.config), null, 2) + '\n';
   writeFileAtomic(path.join(dir, 'config.json'), (fd) => writeAll(fd, new TextEncoder().encode(json)));
-  return saveCheckpointDir(dir, exportStateDict(model, model.config), { dtype: opts.dtype, maxShardBytes: opts.maxShardBytes });
+  return saveCheckpointDir(dir, exportStateDict(model, model.config), {
+    dtype: opts.dtype,
+    maxShardBytes: opts.maxShardBytes,
+  });
 }

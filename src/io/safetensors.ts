@@ -35,22 +35,65 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Element types this module reads. */
 export type SafetensorsDtype =
-  | 'F64' | 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'F8_E5M2' | 'F8_E8M0'
-  | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
+  | 'F64'
+  | 'F32'
+  | 'F16'
+  | 'BF16'
+  | 'F8_E4M3'
+  | 'F8_E5M2'
+  | 'F8_E8M0'
+  | 'I64'
+  | 'I32'
+  | 'I16'
+  | 'I8'
+  | 'U64'
+  | 'U32'
+  | 'U16'
+  | 'U8'
+  | 'BOOL';
 
 /** Storage types of float tensors when writing. */
 export type FloatWriteDtype = 'F32' | 'F64' | 'BF16' | 'F16';
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1, F8_E8M0: 1,
-  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  F8_E8M0: 1,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** Dtypes the format defines that are not read here (so the error can say "unsupported" rather than "unknown"). */
 const UNSUPPORTED_DTYPES = new Set(['F4', 'F6_E2M3', 'F6_E3M2', 'C64']);
 
 /** The reference writer's dtype order (Rust `Dtype` enum order); it writes tensors by descending dtype, then name. */
-const WRITE_ORDER = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64'];
+const WRITE_ORDER = [
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'F8_E8M0',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'F64',
+];
 
 /** A structural problem in a safetensors file or checkpoint directory. The message is one line and names the file. */
 export class SafetensorsError extends Error {
@@ -118,9 +161,13 @@ function fileSource(file: string): Source {
         try {
           n = fs.readSync(fd, into, done, Math.min(len - done, 1 << 30), pos + done);
         } catch (e) {
-          throw new SafetensorsError(`read failed at byte ${pos + done}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+          throw new SafetensorsError(
+            `read failed at byte ${pos + done}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+            file,
+          );
         }
-        if (n === 0) throw new SafetensorsError(`file ended at byte ${pos + done} while reading ${len} bytes at ${pos}`, file);
+        if (n === 0)
+          throw new SafetensorsError(`file ended at byte ${pos + done} while reading ${len} bytes at ${pos}`, file);
         done += n;
       }
       return into;
@@ -193,11 +240,14 @@ function parseEntry(name: string, v: unknown, dataBytes: number, fail: (p: strin
   }
   const [begin, end] = offsets as number[];
   if (end < begin) fail(`${what}: data_offsets [${begin},${end}] are out of order (end before begin)`);
-  if (end > dataBytes) fail(`${what}: data_offsets [${begin},${end}] run past the end of the data (${dataBytes} bytes)`);
+  if (end > dataBytes)
+    fail(`${what}: data_offsets [${begin},${end}] run past the end of the data (${dataBytes} bytes)`);
   const sdtype = dtype as SafetensorsDtype;
   const need = numelOf(shape) * DTYPE_BYTES[sdtype];
   if (need !== end - begin) {
-    fail(`${what}: shape ${shapeStr(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin},${end}] hold ${end - begin}`);
+    fail(
+      `${what}: shape ${shapeStr(shape)} of ${dtype} needs ${need} bytes but data_offsets [${begin},${end}] hold ${end - begin}`,
+    );
   }
   return { name, dtype: sdtype, shape: Object.freeze([...shape]), begin, end };
 }
@@ -249,8 +299,12 @@ function readHeaderFrom(s: Source): SafetensorsHeader {
   let prev: SafetensorsEntry | null = null;
   for (const t of tensors) {
     const where = `data_offsets [${t.begin},${t.end}]`;
-    if (t.begin < at) fail(`tensor ${JSON.stringify(t.name)}: ${where} overlap tensor ${JSON.stringify(prev!.name)} [${prev!.begin},${prev!.end}]`);
-    if (t.begin > at) fail(`tensor ${JSON.stringify(t.name)}: ${where} leave a gap of ${t.begin - at} bytes after byte ${at}`);
+    if (t.begin < at)
+      fail(
+        `tensor ${JSON.stringify(t.name)}: ${where} overlap tensor ${JSON.stringify(prev!.name)} [${prev!.begin},${prev!.end}]`,
+      );
+    if (t.begin > at)
+      fail(`tensor ${JSON.stringify(t.name)}: ${where} leave a gap of ${t.begin - at} bytes after byte ${at}`);
     at = t.end;
     prev = t;
   }
@@ -301,7 +355,11 @@ function readTensor(s: Source, h: SafetensorsHeader, e: SafetensorsEntry): Tenso
     }
     case 'F8_E4M3':
     case 'F8_E5M2':
-      return new Tensor(decodeFloatArray(bytes(new Uint8Array(n)), e.dtype === 'F8_E4M3' ? FP8_E4M3 : FP8_E5M2), e.shape, 'float32');
+      return new Tensor(
+        decodeFloatArray(bytes(new Uint8Array(n)), e.dtype === 'F8_E4M3' ? FP8_E4M3 : FP8_E5M2),
+        e.shape,
+        'float32',
+      );
     case 'F8_E8M0': {
       const codes = bytes(new Uint8Array(n));
       const out = new Float32Array(n);
@@ -361,10 +419,16 @@ export interface RawTensors {
 }
 
 /** @internal Reads the tensors of one file whose names `want` accepts (all when absent), without dequantising. */
-export function readSafetensorsRaw(src: string | Uint8Array, want?: (name: string) => boolean, name?: string): RawTensors {
+export function readSafetensorsRaw(
+  src: string | Uint8Array,
+  want?: (name: string) => boolean,
+  name?: string,
+): RawTensors {
   return withSource(src, name, (s) => {
     const h = readHeaderFrom(s);
-    const entries = h.tensors.filter((e) => !want || want(e.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = h.tensors
+      .filter((e) => !want || want(e.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const tensors = new Map<string, Tensor>();
     const fileDtypes = new Map<string, SafetensorsDtype>();
     for (const e of entries) {
@@ -387,7 +451,11 @@ export const DEFAULT_BLOCK_SIZE: readonly [number, number] = [128, 128];
  * Dequantises a block-scaled weight: out[i][j] = w[i][j] * scaleInv[floor(i / br)][floor(j / bc)], in float32.
  * `w` (R, C) holds the FP8 values as float32; `scaleInv` is (ceil(R / br), ceil(C / bc)); edge blocks are partial.
  */
-export function dequantizeBlockwise(w: Tensor, scaleInv: Tensor, blockSize: readonly [number, number] = DEFAULT_BLOCK_SIZE): Tensor {
+export function dequantizeBlockwise(
+  w: Tensor,
+  scaleInv: Tensor,
+  blockSize: readonly [number, number] = DEFAULT_BLOCK_SIZE,
+): Tensor {
   const [br, bc] = blockSize;
   if (w.ndim !== 2) throw new RangeError(`dequantizeBlockwise: weight must be 2-D, got shape ${shapeStr(w.shape)}`);
   const [rows, cols] = w.shape;
@@ -414,7 +482,11 @@ export function dequantizeBlockwise(w: Tensor, scaleInv: Tensor, blockSize: read
  * @internal Replaces every F8 tensor `W` that has a `W_scale_inv` in `raw` by its dequantised value and removes the
  * scale. `where` names the file(s) in errors.
  */
-export function dequantizeFp8Weights(raw: RawTensors, blockSize: readonly [number, number], where: (name: string) => string): void {
+export function dequantizeFp8Weights(
+  raw: RawTensors,
+  blockSize: readonly [number, number],
+  where: (name: string) => string,
+): void {
   const { tensors, fileDtypes } = raw;
   for (const [name, t] of [...tensors]) {
     const dt = fileDtypes.get(name);
@@ -423,7 +495,10 @@ export function dequantizeFp8Weights(raw: RawTensors, blockSize: readonly [numbe
     const scale = tensors.get(scaleName);
     if (!scale) continue;
     if (scale.dtype !== 'float32' && scale.dtype !== 'float64') {
-      throw new SafetensorsError(`scale ${JSON.stringify(scaleName)} has dtype ${fileDtypes.get(scaleName)}, expected a float type`, where(scaleName));
+      throw new SafetensorsError(
+        `scale ${JSON.stringify(scaleName)} has dtype ${fileDtypes.get(scaleName)}, expected a float type`,
+        where(scaleName),
+      );
     }
     try {
       tensors.set(name, dequantizeBlockwise(t, scale, blockSize));
@@ -496,7 +571,9 @@ export function storageDtype(name: string, t: Tensor, opts: SafetensorsSaveOptio
   if (t.dtype === 'bool') return 'BOOL';
   const d = typeof opts.dtype === 'function' ? opts.dtype(name, t) : (opts.dtype ?? 'F32');
   if (d !== 'F32' && d !== 'F64' && d !== 'BF16' && d !== 'F16') {
-    throw new RangeError(`saveSafetensors: cannot write float tensor ${JSON.stringify(name)} as ${String(d)} (use F32, F64, BF16 or F16)`);
+    throw new RangeError(
+      `saveSafetensors: cannot write float tensor ${JSON.stringify(name)} as ${String(d)} (use F32, F64, BF16 or F16)`,
+    );
   }
   return d;
 }
@@ -507,10 +584,14 @@ export function storageBytes(t: Tensor, d: SafetensorsDtype): number {
 }
 
 /** Lays tensors out as the reference writer does: by descending dtype (keeps wide types aligned), then by name. */
-function planLayout(tensors: ReadonlyMap<string, Tensor>, opts: SafetensorsSaveOptions): { header: Uint8Array; plan: PlannedTensor[] } {
+function planLayout(
+  tensors: ReadonlyMap<string, Tensor>,
+  opts: SafetensorsSaveOptions,
+): { header: Uint8Array; plan: PlannedTensor[] } {
   const items: { name: string; tensor: Tensor; dtype: SafetensorsDtype }[] = [];
   for (const [name, tensor] of tensors) {
-    if (typeof name !== 'string' || name === '__metadata__') throw new RangeError(`saveSafetensors: invalid tensor name ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name === '__metadata__')
+      throw new RangeError(`saveSafetensors: invalid tensor name ${JSON.stringify(name)}`);
     if (!(tensor instanceof Tensor)) throw new TypeError(`saveSafetensors: ${JSON.stringify(name)} is not a Tensor`);
     items.push({ name, tensor, dtype: storageDtype(name, tensor, opts) });
   }
@@ -521,7 +602,8 @@ function planLayout(tensors: ReadonlyMap<string, Tensor>, opts: SafetensorsSaveO
   if (Object.keys(metadata).length > 0) {
     const sorted: Record<string, string> = {};
     for (const k of Object.keys(metadata).sort()) {
-      if (typeof metadata[k] !== 'string') throw new TypeError(`saveSafetensors: metadata value of ${JSON.stringify(k)} is not a string`);
+      if (typeof metadata[k] !== 'string')
+        throw new TypeError(`saveSafetensors: metadata value of ${JSON.stringify(k)} is not a string`);
       sorted[k] = metadata[k];
     }
     json.__metadata__ = sorted;
@@ -536,7 +618,8 @@ function planLayout(tensors: ReadonlyMap<string, Tensor>, opts: SafetensorsSaveO
   }
   const body = new TextEncoder().encode(JSON.stringify(json));
   const pad = (8 - (body.length % 8)) % 8; // spaces, so that the data starts 8-byte aligned
-  if (body.length + pad > MAX_HEADER_BYTES) throw new RangeError(`saveSafetensors: header of ${body.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  if (body.length + pad > MAX_HEADER_BYTES)
+    throw new RangeError(`saveSafetensors: header of ${body.length} bytes exceeds ${MAX_HEADER_BYTES}`);
   const header = new Uint8Array(8 + body.length + pad);
   new DataView(header.buffer).setBigUint64(0, BigInt(body.length + pad), true);
   header.set(body, 8);
@@ -566,7 +649,10 @@ function tensorBytes(p: PlannedTensor): Uint8Array {
 }
 
 /** Serialises tensors to safetensors bytes in memory (byte-identical to the reference writer's output). */
-export function serializeSafetensors(tensors: ReadonlyMap<string, Tensor>, opts: SafetensorsSaveOptions = {}): Uint8Array {
+export function serializeSafetensors(
+  tensors: ReadonlyMap<string, Tensor>,
+  opts: SafetensorsSaveOptions = {},
+): Uint8Array {
   const { header, plan } = planLayout(tensors, opts);
   const total = header.length + (plan.length ? plan[plan.length - 1].end : 0);
   const out = new Uint8Array(total);
@@ -579,7 +665,11 @@ export function serializeSafetensors(tensors: ReadonlyMap<string, Tensor>, opts:
  * Writes tensors to a safetensors file atomically (temporary file in the same directory, fsync, rename), one tensor
  * at a time so that memory stays at one tensor's converted bytes.
  */
-export function saveSafetensors(file: string, tensors: ReadonlyMap<string, Tensor>, opts: SafetensorsSaveOptions = {}): void {
+export function saveSafetensors(
+  file: string,
+  tensors: ReadonlyMap<string, Tensor>,
+  opts: SafetensorsSaveOptions = {},
+): void {
   const { header, plan } = planLayout(tensors, opts);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileAtomic(file, (fd) => {

@@ -69,7 +69,8 @@ export function readCheckpointIndex(file: string): CheckpointIndex {
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('index is not a JSON object');
   const { metadata = {}, weight_map: wm } = json as Record<string, unknown>;
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail('index metadata is not an object');
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    fail('index metadata is not an object');
   if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) fail('index has no weight_map object');
   const weightMap = new Map<string, string>();
   for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
@@ -101,7 +102,8 @@ function loadIndexed(indexFile: string, opts: SafetensorsLoadOptions): Map<strin
     const names = byShard.get(shard)!;
     const present = new Set(readSafetensorsHeader(file).tensors.map((e) => e.name));
     for (const n of names) {
-      if (!present.has(n)) throw new SafetensorsError(`tensor ${JSON.stringify(n)} listed in the index is missing from its shard`, file);
+      if (!present.has(n))
+        throw new SafetensorsError(`tensor ${JSON.stringify(n)} listed in the index is missing from its shard`, file);
     }
     const raw = readSafetensorsRaw(file, (n) => names.has(n));
     for (const [n, t] of raw.tensors) tensors.set(n, t);
@@ -127,7 +129,8 @@ export function loadCheckpointDir(dirOrFile: string, opts: SafetensorsLoadOption
   } catch (e) {
     throw new SafetensorsError(`cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, dirOrFile);
   }
-  if (stat.isFile()) return dirOrFile.endsWith('.json') ? loadIndexed(dirOrFile, opts) : loadSafetensors(dirOrFile, opts);
+  if (stat.isFile())
+    return dirOrFile.endsWith('.json') ? loadIndexed(dirOrFile, opts) : loadSafetensors(dirOrFile, opts);
   const single = path.join(dirOrFile, SINGLE_FILE);
   if (fs.existsSync(single)) return loadSafetensors(single, opts);
   const index = path.join(dirOrFile, INDEX_FILE);
@@ -144,7 +147,11 @@ export interface CheckpointSaveOptions extends SafetensorsSaveOptions {
  * Saves tensors into `dir` as `model.safetensors`, or as shards plus `model.safetensors.index.json` when they exceed
  * `maxShardBytes`. Returns the file names written (index last).
  */
-export function saveCheckpointDir(dir: string, tensors: ReadonlyMap<string, Tensor>, opts: CheckpointSaveOptions = {}): string[] {
+export function saveCheckpointDir(
+  dir: string,
+  tensors: ReadonlyMap<string, Tensor>,
+  opts: CheckpointSaveOptions = {},
+): string[] {
   const max = opts.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
   if (!(max > 0)) throw new RangeError(`saveCheckpointDir: maxShardBytes must be positive (got ${max})`);
   const names = [...tensors.keys()].sort();

@@ -80,10 +80,29 @@ export function isDeepseek(c: ModelConfig): c is DeepseekConfig {
 
 /** HF bookkeeping keys accepted without a warning. */
 const IGNORED_KEYS = new Set([
-  'architectures', 'auto_map', 'torch_dtype', 'dtype', 'transformers_version', 'quantization_config', 'use_cache',
-  'pretraining_tp', 'ep_size', 'moe_layer_freq', 'aux_loss_alpha', 'seq_aux', '_name_or_path', 'attention_dropout',
-  'use_sliding_window', 'sliding_window', 'max_window_layers', 'bos_token', 'eos_token', 'mlp_bias', 'head_dim',
-  'num_nextn_predict_layers', 'layer_types',
+  'architectures',
+  'auto_map',
+  'torch_dtype',
+  'dtype',
+  'transformers_version',
+  'quantization_config',
+  'use_cache',
+  'pretraining_tp',
+  'ep_size',
+  'moe_layer_freq',
+  'aux_loss_alpha',
+  'seq_aux',
+  '_name_or_path',
+  'attention_dropout',
+  'use_sliding_window',
+  'sliding_window',
+  'max_window_layers',
+  'bos_token',
+  'eos_token',
+  'mlp_bias',
+  'head_dim',
+  'num_nextn_predict_layers',
+  'layer_types',
 ]);
 
 type Json = Record<string, unknown>;
@@ -146,7 +165,8 @@ class Reader {
     if (v === undefined) return def;
     if (v === null) return null;
     if (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x))) return v[0] as number;
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `must be an integer token id, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      this.fail(key, `must be an integer token id, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -160,7 +180,8 @@ class Reader {
     if (type !== 'yarn') this.fail('rope_scaling.type', `"${String(type)}" is not supported (supported: "yarn")`);
     const n = (k: string, d?: number): number => {
       const x = o[k] ?? d;
-      if (typeof x !== 'number' || !Number.isFinite(x)) this.fail(`rope_scaling.${k}`, `must be a number, got ${JSON.stringify(x)}`);
+      if (typeof x !== 'number' || !Number.isFinite(x))
+        this.fail(`rope_scaling.${k}`, `must be a number, got ${JSON.stringify(x)}`);
       return x;
     };
     return {
@@ -193,8 +214,13 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
     throw new Error(`config${source ? ` (${source})` : ''}: expected a JSON object`);
   }
   const r = new Reader(raw as Json, source);
-  const modelType = r.oneOf('model_type', ['deepseek_v3', 'deepseek_v2', 'qwen2', 'llama'] as const, 'deepseek_v3' as ModelType);
-  if ((raw as Json).model_type === undefined) throw new Error(`config${source ? ` (${source})` : ''}: model_type is required`);
+  const modelType = r.oneOf(
+    'model_type',
+    ['deepseek_v3', 'deepseek_v2', 'qwen2', 'llama'] as const,
+    'deepseek_v3' as ModelType,
+  );
+  if ((raw as Json).model_type === undefined)
+    throw new Error(`config${source ? ` (${source})` : ''}: model_type is required`);
   const ds = modelType === 'deepseek_v3' || modelType === 'deepseek_v2';
   // transformers' defaults: DeepseekV3Config, Qwen2Config, LlamaConfig
   const d = ds
@@ -240,7 +266,11 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
       routed_scaling_factor: r.num('routed_scaling_factor', 2.5),
       norm_topk_prob: r.bool('norm_topk_prob', v3),
       scoring_func: r.oneOf('scoring_func', ['sigmoid', 'softmax'] as const, v3 ? 'sigmoid' : 'softmax'),
-      topk_method: r.oneOf('topk_method', ['noaux_tc', 'group_limited_greedy', 'greedy'] as const, v3 ? 'noaux_tc' : 'greedy'),
+      topk_method: r.oneOf(
+        'topk_method',
+        ['noaux_tc', 'group_limited_greedy', 'greedy'] as const,
+        v3 ? 'noaux_tc' : 'greedy',
+      ),
       first_k_dense_replace: r.int('first_k_dense_replace', 3, 0),
       q_lora_rank: r.intOrNull('q_lora_rank', 1536),
       kv_lora_rank: r.int('kv_lora_rank', 512, 1),
@@ -273,22 +303,33 @@ function validate(c: ModelConfig, source: string): void {
     throw new Error(`config${source ? ` (${source})` : ''}: ${key} ${why}`);
   };
   if (c.num_attention_heads % c.num_key_value_heads !== 0) {
-    fail('num_key_value_heads', `(${c.num_key_value_heads}) must divide num_attention_heads (${c.num_attention_heads})`);
+    fail(
+      'num_key_value_heads',
+      `(${c.num_key_value_heads}) must divide num_attention_heads (${c.num_attention_heads})`,
+    );
   }
   if (isDeepseek(c)) {
     if (c.qk_rope_head_dim % 2 !== 0) fail('qk_rope_head_dim', `must be even, got ${c.qk_rope_head_dim}`);
-    if (c.num_experts_per_tok > c.n_routed_experts) fail('num_experts_per_tok', `(${c.num_experts_per_tok}) exceeds n_routed_experts (${c.n_routed_experts})`);
+    if (c.num_experts_per_tok > c.n_routed_experts)
+      fail('num_experts_per_tok', `(${c.num_experts_per_tok}) exceeds n_routed_experts (${c.n_routed_experts})`);
     if (c.topk_method !== 'greedy') {
-      if (c.n_routed_experts % c.n_group !== 0) fail('n_group', `(${c.n_group}) must divide n_routed_experts (${c.n_routed_experts})`);
+      if (c.n_routed_experts % c.n_group !== 0)
+        fail('n_group', `(${c.n_group}) must divide n_routed_experts (${c.n_routed_experts})`);
       if (c.topk_group > c.n_group) fail('topk_group', `(${c.topk_group}) exceeds n_group (${c.n_group})`);
       const perGroup = c.n_routed_experts / c.n_group;
-      if (c.topk_method === 'noaux_tc' && perGroup < 2) fail('n_group', 'leaves fewer than 2 experts per group (group score is the sum of the top 2)');
+      if (c.topk_method === 'noaux_tc' && perGroup < 2)
+        fail('n_group', 'leaves fewer than 2 experts per group (group score is the sum of the top 2)');
       if (c.topk_group * perGroup < c.num_experts_per_tok) {
-        fail('topk_group', `keeps ${c.topk_group * perGroup} experts, fewer than num_experts_per_tok (${c.num_experts_per_tok})`);
+        fail(
+          'topk_group',
+          `keeps ${c.topk_group * perGroup} experts, fewer than num_experts_per_tok (${c.num_experts_per_tok})`,
+        );
       }
     }
-    if (c.first_k_dense_replace > c.num_hidden_layers) fail('first_k_dense_replace', `(${c.first_k_dense_replace}) exceeds num_hidden_layers (${c.num_hidden_layers})`);
-    if (c.num_key_value_heads !== c.num_attention_heads) fail('num_key_value_heads', 'must equal num_attention_heads for MLA');
+    if (c.first_k_dense_replace > c.num_hidden_layers)
+      fail('first_k_dense_replace', `(${c.first_k_dense_replace}) exceeds num_hidden_layers (${c.num_hidden_layers})`);
+    if (c.num_key_value_heads !== c.num_attention_heads)
+      fail('num_key_value_heads', 'must equal num_attention_heads for MLA');
   } else if (c.head_dim % 2 !== 0) {
     fail('head_dim', `must be even for RoPE, got ${c.head_dim}`);
   }

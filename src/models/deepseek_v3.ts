@@ -19,8 +19,29 @@ import { Tensor, noGrad } from '../tensor/tensor.js';
 import { zeros } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import {
-  add, concat, crossEntropy, div, expand, gather, indexAdd, indexSelect, linear, matmul, mean, mul,
-  narrow, permute, reshape, rope, scaledDotProductAttention, sigmoid, slice, softmax, split, sum, swiglu,
+  add,
+  concat,
+  crossEntropy,
+  div,
+  expand,
+  gather,
+  indexAdd,
+  indexSelect,
+  linear,
+  matmul,
+  mean,
+  mul,
+  narrow,
+  permute,
+  reshape,
+  rope,
+  scaledDotProductAttention,
+  sigmoid,
+  slice,
+  softmax,
+  split,
+  sum,
+  swiglu,
 } from '../tensor/ops/index.js';
 import type { DeepseekConfig } from './config.js';
 import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
@@ -150,7 +171,10 @@ export class MLA extends Module {
       const qLat = matmul(permute(qNope, [0, 2, 1, 3]), wUK); // (B, H, T, kvRank)
       const q = concat([qLat, permute(qPe, [0, 2, 1, 3])], -1);
       const k = reshape(concat([c, kPe], -1), [B, 1, Tk, kvRank + R]);
-      const oLat = scaledDotProductAttention(q, k, reshape(c, [B, 1, Tk, kvRank]), { causal: true, scale: this.softmaxScale });
+      const oLat = scaledDotProductAttention(q, k, reshape(c, [B, 1, Tk, kvRank]), {
+        causal: true,
+        scale: this.softmaxScale,
+      });
       o = matmul(oLat, wUV, { transB: true }); // (B, H, T, vDim)
     }
     return this.wo.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * vDim]));
@@ -239,7 +263,8 @@ export class Gate extends Module {
           for (let e = g * per; e < (g + 1) * per; e++) choice[e] = -Infinity;
         }
       }
-      if (!sortByValueDesc(order, choice)) order.sort((p, q) => (choice[q] === choice[p] ? p - q : choice[q] > choice[p] ? 1 : -1));
+      if (!sortByValueDesc(order, choice))
+        order.sort((p, q) => (choice[q] === choice[p] ? p - q : choice[q] > choice[p] ? 1 : -1));
       for (let j = 0; j < K; j++) indices[t * K + j] = order[j];
     }
     let w = gather(scores, 1, new Tensor(indices, [N, K], 'int32'));
@@ -271,8 +296,14 @@ export class MoE extends Module {
   ) {
     super();
     this.gate = this.child('gate', new Gate(c, init));
-    this.experts = this.childList('experts', Array.from({ length: c.n_routed_experts }, () => new MLP(c.hidden_size, c.moe_intermediate_size, init)));
-    this.shared_experts = c.n_shared_experts > 0 ? this.child('shared_experts', new MLP(c.hidden_size, c.moe_intermediate_size * c.n_shared_experts, init)) : null;
+    this.experts = this.childList(
+      'experts',
+      Array.from({ length: c.n_routed_experts }, () => new MLP(c.hidden_size, c.moe_intermediate_size, init)),
+    );
+    this.shared_experts =
+      c.n_shared_experts > 0
+        ? this.child('shared_experts', new MLP(c.hidden_size, c.moe_intermediate_size * c.n_shared_experts, init))
+        : null;
   }
 
   /** x (B, T, D) -> (B, T, D). Tokens are grouped by expert: one matmul chain per active expert, no token dropped. */
@@ -308,7 +339,8 @@ export class MoE extends Module {
     }
     let y = indexAdd(zeros([N, D], { dtype: x.dtype }), 0, new Tensor(tokenOf, [N * K], 'int32'), concat(outs, 0));
     if (this.shared_experts) y = add(y, this.shared_experts.forward(flat));
-    if (ctx.balanceAlpha > 0 && this.training) ctx.balanceLosses.push(this.balanceLoss(scores, indices, B, T, ctx.balanceAlpha));
+    if (ctx.balanceAlpha > 0 && this.training)
+      ctx.balanceLosses.push(this.balanceLoss(scores, indices, B, T, ctx.balanceAlpha));
     return reshape(y, [B, T, D]);
   }
 
@@ -337,7 +369,10 @@ export class Block extends Module {
     this.attn_norm = this.child('attn_norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
     this.attn = this.child('attn', new MLA(c, rope, init));
     this.ffn_norm = this.child('ffn_norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
-    this.ffn = this.child('ffn', layerId < c.first_k_dense_replace ? new MLP(c.hidden_size, c.intermediate_size, init) : new MoE(c, init));
+    this.ffn = this.child(
+      'ffn',
+      layerId < c.first_k_dense_replace ? new MLP(c.hidden_size, c.intermediate_size, init) : new MoE(c, init),
+    );
   }
   forward(x: Tensor, ctx: Ctx, cache: MLALayerCache | null): Tensor {
     const h = add(x, this.attn.forward(this.attn_norm.forward(x), ctx, cache));
@@ -416,12 +451,18 @@ export class DeepseekV3 extends Module {
     const init: InitOptions = { std: opts.initStd ?? 0.006, generator: new Generator(opts.seed ?? 0) };
     this.ropeTables = ropeTables(c.qk_rope_head_dim, c.rope_theta, c.rope_scaling);
     this.embed = this.child('embed', new Embedding(c.vocab_size, c.hidden_size, init));
-    this.layers = this.childList('layers', Array.from({ length: c.num_hidden_layers }, (_, i) => new Block(c, i, this.ropeTables, init)));
+    this.layers = this.childList(
+      'layers',
+      Array.from({ length: c.num_hidden_layers }, (_, i) => new Block(c, i, this.ropeTables, init)),
+    );
     this.norm = this.child('norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
     this.head = c.tie_word_embeddings ? null : this.child('head', new Linear(c.hidden_size, c.vocab_size, init));
     this.mtp = this.childList(
       'mtp',
-      Array.from({ length: c.num_nextn_predict_layers }, (_, k) => new MTPModule(c, c.num_hidden_layers + k, this.ropeTables, init)),
+      Array.from(
+        { length: c.num_nextn_predict_layers },
+        (_, k) => new MTPModule(c, c.num_hidden_layers + k, this.ropeTables, init),
+      ),
     );
   }
 
@@ -459,7 +500,8 @@ export class DeepseekV3 extends Module {
 
   /** ids (B, T) int32 -> logits (B, T, V) and the last hidden state before the final norm (B, T, D). */
   forward(ids: Tensor, opts: ForwardOptions = {}): { logits: Tensor; hidden: Tensor; balanceLosses: Tensor[] } {
-    if (ids.ndim !== 2 || ids.dtype !== 'int32') throw new TypeError(`DeepseekV3.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
+    if (ids.ndim !== 2 || ids.dtype !== 'int32')
+      throw new TypeError(`DeepseekV3.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
     const [, T] = ids.shape;
     const start = opts.cache?.length ?? 0;
     const balanceLosses: Tensor[] = [];
@@ -526,4 +568,3 @@ export function loadImbalance(load: Float64Array): number {
   const m = load.reduce((a, v) => a + v, 0) / load.length;
   return m > 0 ? Math.max(...load) / m : 1;
 }
-

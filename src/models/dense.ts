@@ -5,9 +5,18 @@
  */
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm, type InitOptions } from '../nn/layers.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { add, concat, crossEntropy, linear, permute, reshape, rope, scaledDotProductAttention } from '../tensor/ops/index.js';
+import {
+  add,
+  concat,
+  crossEntropy,
+  linear,
+  permute,
+  reshape,
+  rope,
+  scaledDotProductAttention,
+} from '../tensor/ops/index.js';
 import type { DenseConfig } from './config.js';
 import { MLP } from './deepseek_v3.js';
 import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
@@ -55,7 +64,10 @@ export class GQAttention extends Module {
     const [B, T] = x.shape;
     const { H, Hkv, Dh } = this;
     const q = rope(reshape(this.wq.forward(x), [B, T, H, Dh]), ctx.cos, ctx.sin, { interleaved: false });
-    let k = permute(rope(reshape(this.wk.forward(x), [B, T, Hkv, Dh]), ctx.cos, ctx.sin, { interleaved: false }), [0, 2, 1, 3]);
+    let k = permute(
+      rope(reshape(this.wk.forward(x), [B, T, Hkv, Dh]), ctx.cos, ctx.sin, { interleaved: false }),
+      [0, 2, 1, 3],
+    );
     let v = permute(reshape(this.wv.forward(x), [B, T, Hkv, Dh]), [0, 2, 1, 3]);
     if (cache) {
       k = cache.k ? concat([cache.k, k], 2) : k;
@@ -107,7 +119,10 @@ export class DenseLM extends Module {
     const init: InitOptions = { std: opts.initStd ?? c.initializer_range, generator: new Generator(opts.seed ?? 0) };
     this.ropeTables = ropeTables(c.head_dim, c.rope_theta, c.rope_scaling);
     this.embed = this.child('embed', new Embedding(c.vocab_size, c.hidden_size, init));
-    this.layers = this.childList('layers', Array.from({ length: c.num_hidden_layers }, () => new DenseBlock(c, init)));
+    this.layers = this.childList(
+      'layers',
+      Array.from({ length: c.num_hidden_layers }, () => new DenseBlock(c, init)),
+    );
     this.norm = this.child('norm', new RMSNorm(c.hidden_size, c.rms_norm_eps));
     this.head = c.tie_word_embeddings ? null : this.child('head', new Linear(c.hidden_size, c.vocab_size, init));
   }
@@ -117,7 +132,8 @@ export class DenseLM extends Module {
   }
 
   forward(ids: Tensor, opts: { cache?: DenseCache } = {}): { logits: Tensor; hidden: Tensor } {
-    if (ids.ndim !== 2 || ids.dtype !== 'int32') throw new TypeError(`DenseLM.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
+    if (ids.ndim !== 2 || ids.dtype !== 'int32')
+      throw new TypeError(`DenseLM.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
     const T = ids.shape[1];
     const { cos, sin } = ropeCosSin(this.ropeTables, opts.cache?.length ?? 0, T);
     const half = this.config.head_dim / 2;
@@ -132,7 +148,11 @@ export class DenseLM extends Module {
   }
 
   /** Mean next-token cross-entropy of targets (B, T). */
-  computeLoss(ids: Tensor, targets: Tensor, opts: { ignoreIndex?: number } = {}): { loss: Tensor; mainLoss: number; logits: Tensor } {
+  computeLoss(
+    ids: Tensor,
+    targets: Tensor,
+    opts: { ignoreIndex?: number } = {},
+  ): { loss: Tensor; mainLoss: number; logits: Tensor } {
     const { logits } = this.forward(ids);
     const loss = crossEntropy(logits, targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
     return { loss, mainLoss: loss.item(), logits };

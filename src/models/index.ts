@@ -14,5 +14,7 @@ export type CausalLM = DeepseekV3 | DenseLM;
 
 /** Builds a randomly initialised model for `config` (DeepSeek-V3 init: normal with std 0.006 unless initStd says otherwise). */
 export function createModel(config: ModelConfig, opts: DeepseekOptions = {}): CausalLM {
-  return isDeepseek(config) ? new DeepseekV3(config, opts) : new DenseLM(config, { initStd: opts.initStd ?? 0.006, seed: opts.seed });
+  return isDeepseek(config)
+    ? new DeepseekV3(config, opts)
+    : new DenseLM(config, { initStd: opts.initStd ?? 0.006, seed: opts.seed });
 }

@@ -32,18 +32,26 @@ export function countParams(c: ModelConfig): ParamCounts {
   const H = c.num_attention_heads;
   const qk = c.qk_nope_head_dim + c.qk_rope_head_dim;
   const ab = c.attention_bias ? 1 : 0;
-  const q = c.q_lora_rank === null ? D * H * qk + ab * H * qk : D * c.q_lora_rank + ab * c.q_lora_rank + c.q_lora_rank + c.q_lora_rank * H * qk;
+  const q =
+    c.q_lora_rank === null
+      ? D * H * qk + ab * H * qk
+      : D * c.q_lora_rank + ab * c.q_lora_rank + c.q_lora_rank + c.q_lora_rank * H * qk;
   const mla =
     q +
-    D * (c.kv_lora_rank + c.qk_rope_head_dim) + ab * (c.kv_lora_rank + c.qk_rope_head_dim) +
+    D * (c.kv_lora_rank + c.qk_rope_head_dim) +
+    ab * (c.kv_lora_rank + c.qk_rope_head_dim) +
     c.kv_lora_rank +
     c.kv_lora_rank * H * (c.qk_nope_head_dim + c.v_head_dim) +
-    H * c.v_head_dim * D + ab * D;
+    H * c.v_head_dim * D +
+    ab * D;
   const norms = 2 * D;
   const dense = mlp(c.intermediate_size);
   const expert = mlp(c.moe_intermediate_size);
   const gate = c.n_routed_experts * D + (c.topk_method === 'noaux_tc' ? c.n_routed_experts : 0);
-  const moe = c.n_routed_experts * expert + (c.n_shared_experts > 0 ? mlp(c.moe_intermediate_size * c.n_shared_experts) : 0) + gate;
+  const moe =
+    c.n_routed_experts * expert +
+    (c.n_shared_experts > 0 ? mlp(c.moe_intermediate_size * c.n_shared_experts) : 0) +
+    gate;
   const nDense = Math.min(c.first_k_dense_replace, c.num_hidden_layers);
   const nMoe = c.num_hidden_layers - nDense;
   const total = emb + head + D + nDense * (mla + norms + dense) + nMoe * (mla + norms + moe);
@@ -55,6 +63,15 @@ export function countParams(c: ModelConfig): ParamCounts {
     total,
     activated,
     mtp,
-    breakdown: { embedding: emb, head, mlaPerLayer: mla, denseFfn: dense, expert, gate, moePerLayer: moe, mtpActivated: c.num_nextn_predict_layers * (2 * D + 2 * D * D + mtpBlock + D - inactive) },
+    breakdown: {
+      embedding: emb,
+      head,
+      mlaPerLayer: mla,
+      denseFfn: dense,
+      expert,
+      gate,
+      moePerLayer: moe,
+      mtpActivated: c.num_nextn_predict_layers * (2 * D + 2 * D * D + mtpBlock + D - inactive),
+    },
   };
 }

@@ -36,7 +36,7 @@ export interface RopeTables {
 export function ropeTables(dim: number, theta: number, scaling: RopeScaling | null): RopeTables {
   const half = dim / 2;
   const invFreq = new Float64Array(half);
-  for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / dim);
+  for (let i = 0; i < half; i++) invFreq[i] = 1 / theta ** ((2 * i) / dim);
   if (!scaling) return { invFreq, attentionFactor: 1, scaleMultiplier: 1, correction: null };
   const { factor, beta_fast, beta_slow, original_max_position_embeddings: orig } = scaling;
   let low = Math.floor(correctionDim(beta_fast, dim, theta, orig));

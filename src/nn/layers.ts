@@ -1,6 +1,6 @@
 /** Basic layers: Linear (weight stored (out, in) as in PyTorch/HF), Embedding, RMSNorm. */
 import { Module } from './module.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { ones, randn, zeros } from '../tensor/creation.js';
 import { embedding, linear, rmsNorm } from '../tensor/ops/index.js';
 import { mul } from '../tensor/ops/elementwise.js';

@@ -5,7 +5,7 @@
  *
  * Not here: forward signatures (each module defines its own `forward`), hooks, devices.
  */
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { sameShape, shapeStr } from '../tensor/shape.js';
 
 export class Module {
@@ -75,14 +75,23 @@ export class Module {
    * Copies values into this module's tensors by name. Shapes must match; values are converted to each tensor's dtype.
    * With strict (default), missing and unexpected names are errors that list them.
    */
-  loadStateDict(state: Map<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  loadStateDict(
+    state: Map<string, Tensor>,
+    opts: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[] } {
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !state.has(k));
     const unexpected = [...state.keys()].filter((k) => !own.has(k));
     if ((opts.strict ?? true) && (missing.length || unexpected.length)) {
       const parts: string[] = [];
-      if (missing.length) parts.push(`missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5} more)` : ''}`);
-      if (unexpected.length) parts.push(`unexpected ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` (+${unexpected.length - 5} more)` : ''}`);
+      if (missing.length)
+        parts.push(
+          `missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` (+${missing.length - 5} more)` : ''}`,
+        );
+      if (unexpected.length)
+        parts.push(
+          `unexpected ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` (+${unexpected.length - 5} more)` : ''}`,
+        );
       throw new Error(`loadStateDict: ${parts.join('; ')}`);
     }
     for (const [k, t] of own) {
@@ -125,4 +134,3 @@ export class ModuleList<M extends Module = Module> extends Module {
     items.forEach((m, i) => this.child(String(i), m));
   }
 }
-

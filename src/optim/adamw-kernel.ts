@@ -15,10 +15,16 @@ export interface AdamWHyper {
   step: number;
 }
 
-export function adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamWHyper): void {
+export function adamwStep(
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  h: AdamWHyper,
+): void {
   const { lr, beta1, beta2, eps, weightDecay, step } = h;
-  const bc1 = 1 - Math.pow(beta1, step);
-  const bc2 = 1 - Math.pow(beta2, step);
+  const bc1 = 1 - beta1 ** step;
+  const bc2 = 1 - beta2 ** step;
   const decay = lr * weightDecay;
   for (let i = 0; i < param.length; i++) {
     const g = grad[i];

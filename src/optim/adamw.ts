@@ -55,10 +55,12 @@ export class AdamW {
     this.weightDecay = opts.weightDecay ?? 0.1;
     const noDecay = opts.noDecay ?? ((_n: string, p: Tensor) => p.ndim < 2);
     this.moments = opts.moments ?? 'fp32';
-    if (this.moments !== 'fp32' && this.moments !== 'bf16') throw new RangeError(`AdamW: moments must be 'fp32' or 'bf16' (got '${String(this.moments)}')`);
+    if (this.moments !== 'fp32' && this.moments !== 'bf16')
+      throw new RangeError(`AdamW: moments must be 'fp32' or 'bf16' (got '${String(this.moments)}')`);
     const alloc = (n: number): MomentBuffer => (this.moments === 'bf16' ? new Uint16Array(n) : new Float32Array(n));
     this.params = named.map(([name, p]) => {
-      if (p.dtype !== 'float32') throw new TypeError(`AdamW: parameter ${name} is ${p.dtype}; master weights must be float32`);
+      if (p.dtype !== 'float32')
+        throw new TypeError(`AdamW: parameter ${name} is ${p.dtype}; master weights must be float32`);
       return { name, p, decay: !noDecay(name, p), m: alloc(p.size), v: alloc(p.size) };
     });
   }
@@ -102,7 +104,8 @@ export class AdamW {
 
   /** Copies of the moments (as float32 values) and the step count. */
   stateDict(): AdamWState {
-    const f32 = (b: MomentBuffer): Float32Array => (b instanceof Float32Array ? Float32Array.from(b) : decodeFloatArray(b, BF16));
+    const f32 = (b: MomentBuffer): Float32Array =>
+      b instanceof Float32Array ? Float32Array.from(b) : decodeFloatArray(b, BF16);
     return {
       step: this.stepCount,
       m: new Map(this.params.map((s) => [s.name, f32(s.m)])),
@@ -115,7 +118,8 @@ export class AdamW {
       const m = state.m.get(s.name);
       const v = state.v.get(s.name);
       if (!m || !v) throw new Error(`AdamW.loadStateDict: no moments for ${s.name}`);
-      if (m.length !== s.m.length || v.length !== s.v.length) throw new RangeError(`AdamW.loadStateDict: moments of ${s.name} have the wrong size`);
+      if (m.length !== s.m.length || v.length !== s.v.length)
+        throw new RangeError(`AdamW.loadStateDict: moments of ${s.name} have the wrong size`);
       if (s.m instanceof Float32Array && s.v instanceof Float32Array) {
         s.m.set(m);
         s.v.set(v);

@@ -46,10 +46,15 @@ export function stageLayers(numLayers: number, s: number, numStages: number): nu
 }
 
 function parse(o: DeepseekStageOptions): DeepseekConfig {
-  if (!o || typeof o.config !== 'object') throw new Error('deepseek stages: options.config (a model config object) is required');
+  if (!o || typeof o.config !== 'object')
+    throw new Error('deepseek stages: options.config (a model config object) is required');
   const c = parseConfig(o.config, 'deepseek stages').config;
-  if (!isDeepseek(c)) throw new Error(`deepseek stages: model_type must be deepseek_v3 or deepseek_v2, got ${c.model_type}`);
-  if (c.tie_word_embeddings) throw new Error('deepseek stages: tie_word_embeddings is not supported (the head and the embedding would sit on different stages)');
+  if (!isDeepseek(c))
+    throw new Error(`deepseek stages: model_type must be deepseek_v3 or deepseek_v2, got ${c.model_type}`);
+  if (c.tie_word_embeddings)
+    throw new Error(
+      'deepseek stages: tie_word_embeddings is not supported (the head and the embedding would sit on different stages)',
+    );
   return c;
 }
 
@@ -83,7 +88,10 @@ export class DeepseekStage extends Module implements StageModule {
    * The engine copies parameters only; buffers not in `state` (the gates' router bias, never updated here, so equal to
    * the seeded value everywhere) keep their own values. Missing or unexpected parameters are still errors.
    */
-  override loadStateDict(state: Map<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  override loadStateDict(
+    state: Map<string, Tensor>,
+    opts: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[] } {
     return super.loadStateDict(new Map([...this.namedBuffers(), ...state]), opts);
   }
 
@@ -91,7 +99,8 @@ export class DeepseekStage extends Module implements StageModule {
   forward(x: Tensor): Tensor {
     let h: Tensor;
     if (this.embed) {
-      if (x.ndim !== 2 || x.dtype !== 'int32') throw new TypeError(`deepseek stage 0: input must be int32 ids (B, T), got ${x.dtype} [${x.shape}]`);
+      if (x.ndim !== 2 || x.dtype !== 'int32')
+        throw new TypeError(`deepseek stage 0: input must be int32 ids (B, T), got ${x.dtype} [${x.shape}]`);
       h = this.embed.forward(x);
     } else {
       if (x.ndim !== 3) throw new TypeError(`deepseek stage: input must be a hidden state (B, T, D), got [${x.shape}]`);

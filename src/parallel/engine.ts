@@ -20,8 +20,15 @@ import { type Method, type Schedule, buildSchedule, rankOf, stagesOfRank } from 
 import { type PipelineModel, type PipelineModelSpec, type StageModule, loadPipelineModel } from './stage.js';
 import { type Costs, type SimResult, resultFromTimelines } from './simulate.js';
 import {
-  type MainToWorker, type NamedPayloads, type StepReport, type TensorPayload, type WorkerInit, type WorkerToMain,
-  fromPayload, toPayload, transfers,
+  type MainToWorker,
+  type NamedPayloads,
+  type StepReport,
+  type TensorPayload,
+  type WorkerInit,
+  type WorkerToMain,
+  fromPayload,
+  toPayload,
+  transfers,
 } from './wire.js';
 
 export interface PipelineOptions {
@@ -59,7 +66,8 @@ function startWorker(workerData: WorkerInit, transferList: MessagePort[]): Worke
 /** Splits rows of `t` into n equal micro-batches (copies). */
 export function splitRows(t: Tensor, n: number, what: string): TensorPayload[] {
   const rows = t.shape[0];
-  if (t.ndim === 0 || rows % n !== 0) throw new Error(`pipeline: ${what} with ${t.ndim ? rows : 0} rows does not split into ${n} micro-batches`);
+  if (t.ndim === 0 || rows % n !== 0)
+    throw new Error(`pipeline: ${what} with ${t.ndim ? rows : 0} rows does not split into ${n} micro-batches`);
   const per = t.size / n;
   return Array.from({ length: n }, (_, i) => ({
     data: t.data.slice(i * per, (i + 1) * per),
@@ -97,7 +105,9 @@ export class PipelineTrainer {
     const schedule = buildSchedule({ method: o.method, pp: o.pp, microBatches: o.microBatches });
     const model = await loadPipelineModel(o.model);
     const initial = Array.from({ length: o.pp }, (_, s) => new Map(model.buildStage(s, o.pp).namedParameters()));
-    const channels: (MessagePort | null)[][] = Array.from({ length: schedule.ranks }, () => new Array(schedule.ranks).fill(null));
+    const channels: (MessagePort | null)[][] = Array.from({ length: schedule.ranks }, () =>
+      new Array(schedule.ranks).fill(null),
+    );
     for (let a = 0; a < schedule.ranks; a++) {
       for (let b = a + 1; b < schedule.ranks; b++) {
         const { port1, port2 } = new MessageChannel();
@@ -107,8 +117,19 @@ export class PipelineTrainer {
     }
     const ready: Promise<void>[] = [];
     const workers = channels.map((ports, rank) => {
-      const data: WorkerInit = { rank, method: o.method, pp: o.pp, microBatches: o.microBatches, model: o.model, backend: getBackend(), ports };
-      const w = startWorker(data, ports.filter((p): p is MessagePort => p !== null));
+      const data: WorkerInit = {
+        rank,
+        method: o.method,
+        pp: o.pp,
+        microBatches: o.microBatches,
+        model: o.model,
+        backend: getBackend(),
+        ports,
+      };
+      const w = startWorker(
+        data,
+        ports.filter((p): p is MessagePort => p !== null),
+      );
       ready.push(
         new Promise((resolve, reject) => {
           w.once('message', () => resolve());
@@ -143,7 +164,8 @@ export class PipelineTrainer {
       else p.reject(new Error(`pipeline ${this.schedule.method}: rank ${rank}: ${m.message}`));
     });
     w.on('error', (e) => {
-      for (const p of this.pending[rank].values()) p.reject(new Error(`pipeline ${this.schedule.method}: rank ${rank} crashed: ${e.message}`));
+      for (const p of this.pending[rank].values())
+        p.reject(new Error(`pipeline ${this.schedule.method}: rank ${rank} crashed: ${e.message}`));
       this.pending[rank].clear();
     });
   }
@@ -154,7 +176,11 @@ export class PipelineTrainer {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending[rank].delete(id);
-        reject(new Error(`pipeline ${this.schedule.method}: rank ${rank} did not answer '${msg.type}' within ${this.timeoutMs} ms`));
+        reject(
+          new Error(
+            `pipeline ${this.schedule.method}: rank ${rank} did not answer '${msg.type}' within ${this.timeoutMs} ms`,
+          ),
+        );
       }, this.timeoutMs);
       this.pending[rank].set(id, {
         resolve: (m) => {
@@ -175,7 +201,11 @@ export class PipelineTrainer {
     await Promise.all(
       this.workers.map((_, rank) => {
         const slots = stagesOfRank(this.schedule, rank).map((s) => toNamed(params[s]));
-        return this.request(rank, { type: 'load', params: slots }, transfers(slots.flatMap((x) => x.map(([, p]) => p))));
+        return this.request(
+          rank,
+          { type: 'load', params: slots },
+          transfers(slots.flatMap((x) => x.map(([, p]) => p))),
+        );
       }),
     );
   }

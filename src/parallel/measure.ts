@@ -25,7 +25,15 @@ export interface MeasureRow {
   meanMs: Partial<Record<'F' | 'B' | 'BI' | 'W' | 'FB', number>>;
 }
 
-export const MEASURE_MODEL: Partial<ToyOptions> = { dtype: 'float32', dim: 128, hidden: 512, blocksPerStage: 2, inputDim: 64, classes: 16, seed: 1 };
+export const MEASURE_MODEL: Partial<ToyOptions> = {
+  dtype: 'float32',
+  dim: 128,
+  hidden: 512,
+  blocksPerStage: 2,
+  inputDim: 64,
+  classes: 16,
+  seed: 1,
+};
 
 export async function measure(
   method: Method,
@@ -65,7 +73,14 @@ export async function measure(
     for (const [k, [s, c]] of Object.entries(sums)) meanMs[k as keyof MeasureRow['meanMs']] = s / c;
     const wait = best.ranks.reduce((a, r) => a + r.waitMs, 0);
     const compute = best.ranks.reduce((a, r) => a + r.computeMs, 0);
-    return { method, ranks: trainer.schedule.ranks, sequentialMs, pipelineMs: best.wallMs, waitShare: wait / (wait + compute), meanMs };
+    return {
+      method,
+      ranks: trainer.schedule.ranks,
+      sequentialMs,
+      pipelineMs: best.wallMs,
+      waitShare: wait / (wait + compute),
+      meanMs,
+    };
   } finally {
     await trainer.close();
   }
@@ -74,11 +89,17 @@ export async function measure(
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const i = process.argv.indexOf('--svg');
   const dir = i > 0 ? process.argv[i + 1] : undefined;
-  console.log('| method | ranks | single process ms/step | pipeline ms/step | waiting share | mean ms F / B / BI / W / F&B |');
+  console.log(
+    '| method | ranks | single process ms/step | pipeline ms/step | waiting share | mean ms F / B / BI / W / F&B |',
+  );
   console.log('|---|---|---|---|---|---|');
   for (const method of ['1f1b', 'zb1p', 'dualpipe', 'dualpipev'] as const) {
     const r = await measure(method, { svg: dir ? join(dir, `${method}-measured.svg`) : undefined });
-    const ms = (['F', 'B', 'BI', 'W', 'FB'] as const).map((k) => (r.meanMs[k] === undefined ? '–' : r.meanMs[k]!.toFixed(0))).join(' / ');
-    console.log(`| ${method} | ${r.ranks} | ${r.sequentialMs.toFixed(0)} | ${r.pipelineMs.toFixed(0)} | ${(100 * r.waitShare).toFixed(0)}% | ${ms} |`);
+    const ms = (['F', 'B', 'BI', 'W', 'FB'] as const)
+      .map((k) => (r.meanMs[k] === undefined ? '–' : r.meanMs[k]!.toFixed(0)))
+      .join(' / ');
+    console.log(
+      `| ${method} | ${r.ranks} | ${r.sequentialMs.toFixed(0)} | ${r.pipelineMs.toFixed(0)} | ${(100 * r.waitShare).toFixed(0)}% | ${ms} |`,
+    );
   }
 }

@@ -66,7 +66,14 @@ export function renderText(r: SimResult, opts: { scale?: number } = {}): string 
       const full = label(t.step);
       const text = b - a >= full.length ? full : label(t.step, false);
       for (let x = a; x < b && x < width; x++) {
-        cells[x] = x - a < text.length ? text[x - a] : x === b - 1 ? '|' : text.length < full.length ? text[text.length - 1] : ' ';
+        cells[x] =
+          x - a < text.length
+            ? text[x - a]
+            : x === b - 1
+              ? '|'
+              : text.length < full.length
+                ? text[text.length - 1]
+                : ' ';
       }
     }
     return `${rowName(i)}|${cells.join('')}| idle ${fmt(rank.bubble)}`;
@@ -121,7 +128,9 @@ export function renderSvg(r: SimResult): string {
   const box = (x: number, y: number, w: number, op: string, c: Chunk, stroke: string, sw: number): void => {
     const [first, second] = COLOURS[op];
     const fill = slotOf(s, c) === 1 ? second : first;
-    out.push(`<rect x="${x.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${rowH - 6}" fill="${fill}" stroke="${stroke}" stroke-width="${sw}"/>`);
+    out.push(
+      `<rect x="${x.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${rowH - 6}" fill="${fill}" stroke="${stroke}" stroke-width="${sw}"/>`,
+    );
     const fs = Math.min(12, Math.max(7, w / 2.2));
     if (w >= 8) {
       out.push(
@@ -132,7 +141,9 @@ export function renderSvg(r: SimResult): string {
   r.ranks.forEach((rank, i) => {
     const y = top + i * rowH;
     out.push(`<text x="${left - 8}" y="${y + rowH / 2}" font-size="12" text-anchor="end">rank ${i}</text>`);
-    out.push(`<line x1="${left}" y1="${y + rowH - 3}" x2="${left + r.makespan * unit}" y2="${y + rowH - 3}" stroke="#eeeeee"/>`);
+    out.push(
+      `<line x1="${left}" y1="${y + rowH - 3}" x2="${left + r.makespan * unit}" y2="${y + rowH - 3}" stroke="#eeeeee"/>`,
+    );
     for (const t of rank.timeline as TimedStep[]) {
       const x = left + t.start * unit;
       const w = (t.end - t.start) * unit;
@@ -140,7 +151,9 @@ export function renderSvg(r: SimResult): string {
       if (st.op === 'FB') {
         box(x, y, w / 2, 'F', st.f, '#666666', 0.5);
         box(x + w / 2, y, w / 2, 'B', st.b, '#666666', 0.5);
-        out.push(`<rect x="${x.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${rowH - 6}" fill="none" stroke="${FB_BORDER}" stroke-width="2"/>`);
+        out.push(
+          `<rect x="${x.toFixed(2)}" y="${y}" width="${w.toFixed(2)}" height="${rowH - 6}" fill="none" stroke="${FB_BORDER}" stroke-width="2"/>`,
+        );
       } else {
         box(x, y, w, st.op === 'BI' ? 'B' : st.op, st.chunk, '#666666', 0.5);
       }
@@ -166,7 +179,9 @@ export function renderSvg(r: SimResult): string {
   ];
   let lx = left;
   for (const [, colour, text] of legend) {
-    const border = text.startsWith('overlapped') ? `stroke="${FB_BORDER}" stroke-width="2"` : 'stroke="#666666" stroke-width="0.5"';
+    const border = text.startsWith('overlapped')
+      ? `stroke="${FB_BORDER}" stroke-width="2"`
+      : 'stroke="#666666" stroke-width="0.5"';
     out.push(`<rect x="${lx}" y="${ly - 11}" width="22" height="14" fill="${colour}" ${border}/>`);
     out.push(`<text x="${lx + 28}" y="${ly}" font-size="11">${esc(text)}</text>`);
     lx += 40 + text.length * 6.2;

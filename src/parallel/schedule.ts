@@ -96,7 +96,8 @@ function isInt(x: number): boolean {
 /** Throws a one-line error saying what is required when (method, PP, N) cannot be scheduled. */
 export function validateOptions(o: ScheduleOptions): void {
   const { method, pp, microBatches: n } = o;
-  if (!METHODS.includes(method)) throw new Error(`schedule: unknown method '${method}' (expected one of ${METHODS.join(', ')})`);
+  if (!METHODS.includes(method))
+    throw new Error(`schedule: unknown method '${method}' (expected one of ${METHODS.join(', ')})`);
   if (!isInt(pp) || pp < 1) throw new Error(`schedule: PP must be a positive integer, got ${pp}`);
   if (!isInt(n) || n < 1) throw new Error(`schedule: micro-batches must be a positive integer, got ${n}`);
   if (method === '1f1b' || method === 'zb1p') {
@@ -105,7 +106,8 @@ export function validateOptions(o: ScheduleOptions): void {
   }
   if (pp % 2 !== 0) throw new Error(`schedule: ${method} needs an even PP (stages pair up as r and PP-1-r), got ${pp}`);
   if (method === 'dualpipe') {
-    if (n % 2 !== 0) throw new Error(`schedule: dualpipe needs an even number of micro-batches (half enter at each end), got ${n}`);
+    if (n % 2 !== 0)
+      throw new Error(`schedule: dualpipe needs an even number of micro-batches (half enter at each end), got ${n}`);
     if (n < 2 * pp) throw new Error(`schedule: dualpipe needs at least 2*PP = ${2 * pp} micro-batches, got ${n}`);
   } else if (n < pp) {
     throw new Error(`schedule: dualpipev needs at least PP = ${pp} micro-batches (2 per device), got ${n}`);
@@ -249,7 +251,8 @@ function dualProgram(method: 'dualpipe' | 'dualpipev', pp: number, n: number, r:
     B(0, true);
   }
   for (let i = 0; i < h + 1; i++) W(); // 8: W
-  if (pending.length) throw new Error(`schedule: internal error, ${method} rank ${r} leaves ${pending.length} weight gradients`);
+  if (pending.length)
+    throw new Error(`schedule: internal error, ${method} rank ${r} leaves ${pending.length} weight gradients`);
   return out;
 }
 
@@ -322,7 +325,8 @@ export function checkPrograms(s: Schedule): void {
         seen(i, st.chunk, false);
         queue.push(key(st.chunk));
       } else if (st.op === 'W') {
-        if (queue.shift() !== key(st.chunk)) fail(i, `W of ${key(st.chunk)} is not the oldest deferred weight gradient`);
+        if (queue.shift() !== key(st.chunk))
+          fail(i, `W of ${key(st.chunk)} is not the oldest deferred weight gradient`);
       } else {
         seen(i, st.f, true);
         seen(i, st.b, false);

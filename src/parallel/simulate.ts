@@ -35,9 +35,11 @@ export const DEFAULT_COSTS: Costs = { F: 1, B: 2, W: 1, FB: 2.5, comm: 0 };
 /** Checks costs: finite, non-negative, and W <= B (W is part of B). */
 export function validateCosts(c: Costs): void {
   for (const k of ['F', 'B', 'W', 'FB', 'comm'] as const) {
-    if (!Number.isFinite(c[k]) || c[k] < 0) throw new Error(`schedule: cost ${k} must be a finite number >= 0, got ${c[k]}`);
+    if (!Number.isFinite(c[k]) || c[k] < 0)
+      throw new Error(`schedule: cost ${k} must be a finite number >= 0, got ${c[k]}`);
   }
-  if (c.W > c.B) throw new Error(`schedule: cost W (${c.W}) cannot exceed B (${c.B}): W is the weight-gradient part of B`);
+  if (c.W > c.B)
+    throw new Error(`schedule: cost W (${c.W}) cannot exceed B (${c.B}): W is the weight-gradient part of B`);
 }
 
 export interface TimedStep {
@@ -166,7 +168,11 @@ export function simulate(schedule: Schedule, costs: Costs = DEFAULT_COSTS): SimR
  * Bubble, activations and parameter copies of given per-rank timelines (simulated, or measured by the engine).
  * makespan = the latest end; bubble of a rank = makespan - its busy time.
  */
-export function resultFromTimelines(schedule: Schedule, costs: Costs, timelines: readonly (readonly TimedStep[])[]): SimResult {
+export function resultFromTimelines(
+  schedule: Schedule,
+  costs: Costs,
+  timelines: readonly (readonly TimedStep[])[],
+): SimResult {
   const makespan = Math.max(0, ...timelines.map((tl) => (tl.length ? tl[tl.length - 1].end : 0)));
   const ranks: RankResult[] = timelines.map((tl, r) => {
     const busy = tl.reduce((s, t) => s + (t.end - t.start), 0);
@@ -223,5 +229,7 @@ export function formulaBubble(method: Method, pp: number, c: Costs): number {
 
 /** The table's parameter copies (per rank, in stages) and activation memory (in chunks) for a method. */
 export function formulaMemory(method: Method, pp: number): { paramCopies: number; activations: number } {
-  return method === '1f1b' || method === 'zb1p' ? { paramCopies: 1, activations: pp } : { paramCopies: 2, activations: pp + 1 };
+  return method === '1f1b' || method === 'zb1p'
+    ? { paramCopies: 1, activations: pp }
+    : { paramCopies: 2, activations: pp + 1 };
 }

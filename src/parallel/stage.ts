@@ -18,7 +18,7 @@
  * only the CPU time of a deferred W is inflated. The first stage has no input gradient to send, so its BI does nothing
  * and its W is one full backward.
  */
-import { Module } from '../nn/module.js';
+import type { Module } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isFloat } from '../tensor/dtype.js';
 import { mul } from '../tensor/ops/elementwise.js';

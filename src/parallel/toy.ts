@@ -31,7 +31,15 @@ export interface ToyOptions {
   seed: number;
 }
 
-export const TOY_DEFAULTS: ToyOptions = { inputDim: 8, dim: 16, hidden: 32, classes: 5, blocksPerStage: 1, dtype: 'float64', seed: 0 };
+export const TOY_DEFAULTS: ToyOptions = {
+  inputDim: 8,
+  dim: 16,
+  hidden: 32,
+  classes: 5,
+  blocksPerStage: 1,
+  dtype: 'float64',
+  seed: 0,
+};
 
 interface Layer extends Module {
   forward(x: Tensor): Tensor;
@@ -63,7 +71,9 @@ class RMSNorm64 extends Module {
 }
 
 function makeLinear(o: ToyOptions, inF: number, outF: number, g: Generator): Layer {
-  return o.dtype === 'float64' ? new Linear64(inF, outF, g) : new Linear(inF, outF, { std: 1 / Math.sqrt(inF), generator: g });
+  return o.dtype === 'float64'
+    ? new Linear64(inF, outF, g)
+    : new Linear(inF, outF, { std: 1 / Math.sqrt(inF), generator: g });
 }
 
 function makeNorm(o: ToyOptions): Layer {

@@ -14,11 +14,26 @@ import '../tensor/index.js';
 import { getBackend, setBackend } from '../backend/registry.js';
 import { type Chunk, buildSchedule, rankOf, slotOf, stagesOfRank } from './schedule.js';
 import {
-  type SavedChunk, type StageModule, backwardFull, backwardInput, backwardWeight, forwardChunk, loadPipelineModel,
+  type SavedChunk,
+  type StageModule,
+  backwardFull,
+  backwardInput,
+  backwardWeight,
+  forwardChunk,
+  loadPipelineModel,
 } from './stage.js';
 import {
-  type MainToWorker, type NamedPayloads, type PeerMessage, type StepReport, type StepTiming, type TensorPayload,
-  type WorkerInit, type WorkerToMain, fromPayload, toPayload, transfers,
+  type MainToWorker,
+  type NamedPayloads,
+  type PeerMessage,
+  type StepReport,
+  type StepTiming,
+  type TensorPayload,
+  type WorkerInit,
+  type WorkerToMain,
+  fromPayload,
+  toPayload,
+  transfers,
 } from './wire.js';
 
 const init = workerData as WorkerInit;
@@ -78,7 +93,12 @@ function send(kind: 'act' | 'grad', to: Chunk, t: Tensor): void {
 }
 
 // ---- one training step ----
-async function runStep(inputs: Map<string, Tensor>, targets: Map<string, Tensor>, lr: number, origin: number): Promise<StepReport> {
+async function runStep(
+  inputs: Map<string, Tensor>,
+  targets: Map<string, Tensor>,
+  lr: number,
+  origin: number,
+): Promise<StepReport> {
   for (const m of modules) m.zeroGrad();
   const saved = new Map<string, SavedChunk>();
   const losses: [string, number][] = [];
@@ -94,7 +114,8 @@ async function runStep(inputs: Map<string, Tensor>, targets: Map<string, Tensor>
     if (!x) throw new Error(`no input for micro-batch ${keyOf(c)}`);
     return x;
   };
-  const gradOf = (c: Chunk): Tensor | null | Promise<Tensor> => (c.stage === pp - 1 ? null : receive(`grad:${keyOf(c)}`));
+  const gradOf = (c: Chunk): Tensor | null | Promise<Tensor> =>
+    c.stage === pp - 1 ? null : receive(`grad:${keyOf(c)}`);
 
   const forward = (c: Chunk, x: Tensor): void => {
     const last = c.stage === pp - 1;

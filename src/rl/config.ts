@@ -121,18 +121,32 @@ export function resolveGrpoConfig(over: Record<string, unknown>, base: GrpoConfi
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
-    if (!(k in DEFAULT_GRPO_CONFIG)) throw new Error(`grpo config: unknown key '${k}' (known: ${Object.keys(DEFAULT_GRPO_CONFIG).join(', ')})`);
-    const kind = KIND[k] ?? (typeof (DEFAULT_GRPO_CONFIG as unknown as Record<string, unknown>)[k] as 'number' | 'boolean' | 'string');
+    if (!(k in DEFAULT_GRPO_CONFIG))
+      throw new Error(`grpo config: unknown key '${k}' (known: ${Object.keys(DEFAULT_GRPO_CONFIG).join(', ')})`);
+    const kind =
+      KIND[k] ??
+      (typeof (DEFAULT_GRPO_CONFIG as unknown as Record<string, unknown>)[k] as 'number' | 'boolean' | 'string');
     const bad = (want: string) => new Error(`grpo config: '${k}' must be ${want}, got ${JSON.stringify(v)}`);
     if (v === null) {
       if (!NULLABLE.has(k)) throw bad(`a ${kind}`);
     } else if (kind === 'string[]') {
       if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw bad('an array of strings');
     } else if (kind === 'weights') {
-      if (typeof v !== 'object' || Array.isArray(v) || Object.values(v as object).some((w) => typeof w !== 'number' || !Number.isFinite(w))) throw bad('an object of name -> number');
+      if (
+        typeof v !== 'object' ||
+        Array.isArray(v) ||
+        Object.values(v as object).some((w) => typeof w !== 'number' || !Number.isFinite(w))
+      )
+        throw bad('an object of name -> number');
     } else if (kind === 'raise') {
       const r = v as { step?: unknown; maxTokens?: unknown };
-      if (typeof v !== 'object' || !Number.isInteger(r.step) || !Number.isInteger(r.maxTokens) || Object.keys(v as object).length !== 2) throw bad('{"step": N, "maxTokens": M}');
+      if (
+        typeof v !== 'object' ||
+        !Number.isInteger(r.step) ||
+        !Number.isInteger(r.maxTokens) ||
+        Object.keys(v as object).length !== 2
+      )
+        throw bad('{"step": N, "maxTokens": M}');
     } else if (typeof v !== kind || (kind === 'number' && !Number.isFinite(v))) throw bad(`a ${kind}`);
     out[k] = v;
   }
@@ -155,14 +169,21 @@ export function resolveGrpoConfig(over: Record<string, unknown>, base: GrpoConfi
   int('checkpointEvery', 1);
   int('keepCheckpoints', 1);
   int('sanityPrompts', 0);
-  if (c.promptsPerStep % c.miniBatches !== 0) throw new Error(`grpo config: promptsPerStep ${c.promptsPerStep} must be a multiple of miniBatches ${c.miniBatches} (mini-batches hold whole groups)`);
+  if (c.promptsPerStep % c.miniBatches !== 0)
+    throw new Error(
+      `grpo config: promptsPerStep ${c.promptsPerStep} must be a multiple of miniBatches ${c.miniBatches} (mini-batches hold whole groups)`,
+    );
   if (!(c.lr > 0)) throw new Error(`grpo config: 'lr' must be > 0, got ${c.lr}`);
   if (!(c.beta >= 0)) throw new Error(`grpo config: 'beta' must be >= 0, got ${c.beta}`);
-  if (!(c.epsilon > 0) || (c.epsilonHigh !== null && !(c.epsilonHigh > 0))) throw new Error(`grpo config: epsilon and epsilonHigh must be > 0`);
-  if (!(c.temperature > 0)) throw new Error(`grpo config: 'temperature' must be > 0 for sampling, got ${c.temperature}`);
+  if (!(c.epsilon > 0) || (c.epsilonHigh !== null && !(c.epsilonHigh > 0)))
+    throw new Error(`grpo config: epsilon and epsilonHigh must be > 0`);
+  if (!(c.temperature > 0))
+    throw new Error(`grpo config: 'temperature' must be > 0 for sampling, got ${c.temperature}`);
   if (!(c.topP > 0 && c.topP <= 1)) throw new Error(`grpo config: 'topP' must be in (0, 1], got ${c.topP}`);
-  if (!LOSS_TYPES.includes(c.loss)) throw new Error(`grpo config: 'loss' must be one of ${LOSS_TYPES.join('|')}, got '${c.loss}'`);
-  if (!['none', 'mask', 'penalty'].includes(c.overlong)) throw new Error(`grpo config: 'overlong' must be none|mask|penalty, got '${c.overlong}'`);
+  if (!LOSS_TYPES.includes(c.loss))
+    throw new Error(`grpo config: 'loss' must be one of ${LOSS_TYPES.join('|')}, got '${c.loss}'`);
+  if (!['none', 'mask', 'penalty'].includes(c.overlong))
+    throw new Error(`grpo config: 'overlong' must be none|mask|penalty, got '${c.overlong}'`);
   if (Object.keys(c.rewards).length === 0) throw new Error(`grpo config: 'rewards' needs at least one reward`);
   if (!c.template.includes('{prompt}')) throw new Error(`grpo config: 'template' must contain {prompt}`);
   return c;

@@ -34,7 +34,8 @@ export const LOSS_TYPES: readonly LossType[] = ['grpo', 'dr-grpo', 'dapo'];
  */
 export function groupAdvantages(rewards: ArrayLike<number>, G: number, opts: { scale?: boolean } = {}): Float64Array {
   const n = rewards.length;
-  if (!(Number.isInteger(G) && G >= 1) || n % G !== 0) throw new RangeError(`groupAdvantages: ${n} rewards do not split into groups of ${G}`);
+  if (!(Number.isInteger(G) && G >= 1) || n % G !== 0)
+    throw new RangeError(`groupAdvantages: ${n} rewards do not split into groups of ${G}`);
   const scale = opts.scale ?? true;
   const out = new Float64Array(n);
   for (let g = 0; g < n; g += G) {
@@ -62,7 +63,13 @@ export function groupAdvantages(rewards: ArrayLike<number>, G: number, opts: { s
  * Aggregation weights w (N, T) for `loss` given the token mask (N, T) (see the file header). `maxLen` is Dr. GRPO's
  * constant L_max (the generation budget).
  */
-export function tokenWeights(mask: ArrayLike<number>, N: number, T: number, loss: LossType, maxLen: number): Float64Array {
+export function tokenWeights(
+  mask: ArrayLike<number>,
+  N: number,
+  T: number,
+  loss: LossType,
+  maxLen: number,
+): Float64Array {
   const w = new Float64Array(N * T);
   let total = 0;
   for (let i = 0; i < N * T; i++) total += mask[i];
@@ -108,9 +115,17 @@ export function policyLoss(a: PolicyLossArgs): { loss: Tensor; stats: PolicyLoss
   const { logp } = a;
   const [N, T] = logp.shape;
   const dt = logp.dtype === 'float64' ? 'float64' : 'float32';
-  const arr = (src: ArrayLike<number>, shape: number[]) => new Tensor(dt === 'float64' ? Float64Array.from(src) : Float32Array.from(src), shape, dt);
-  if (a.oldLogp.length !== N * T || a.weights.length !== N * T || a.advantages.length !== N || (a.refLogp && a.refLogp.length !== N * T)) {
-    throw new RangeError(`policyLoss: logp is [${N}, ${T}] but old/ref/weights/advantages have ${a.oldLogp.length}/${a.refLogp?.length ?? '-'}/${a.weights.length}/${a.advantages.length} entries`);
+  const arr = (src: ArrayLike<number>, shape: number[]) =>
+    new Tensor(dt === 'float64' ? Float64Array.from(src) : Float32Array.from(src), shape, dt);
+  if (
+    a.oldLogp.length !== N * T ||
+    a.weights.length !== N * T ||
+    a.advantages.length !== N ||
+    (a.refLogp && a.refLogp.length !== N * T)
+  ) {
+    throw new RangeError(
+      `policyLoss: logp is [${N}, ${T}] but old/ref/weights/advantages have ${a.oldLogp.length}/${a.refLogp?.length ?? '-'}/${a.weights.length}/${a.advantages.length} entries`,
+    );
   }
   const A = arr(a.advantages, [N, 1]);
   const ratio = exp(sub(logp, arr(a.oldLogp, [N, T])));

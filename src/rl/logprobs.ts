@@ -47,7 +47,12 @@ function forward(model: CausalLM, ids: Tensor, attnImpl: 'naive' | 'absorb', cac
 }
 
 /** Response-aligned log-probs and entropies from logits (n, L, V) where row i's response token k is predicted at start_i + k. */
-function fromLogits(logits: Tensor, responses: readonly (readonly number[])[], start: readonly number[], withEntropy: boolean): ResponseLogProbs {
+function fromLogits(
+  logits: Tensor,
+  responses: readonly (readonly number[])[],
+  start: readonly number[],
+  withEntropy: boolean,
+): ResponseLogProbs {
   const [n, L, V] = logits.shape;
   const R = Math.max(1, ...responses.map((r) => r.length));
   const targets = new Int32Array(n * L).fill(-100);
@@ -72,12 +77,21 @@ function fromLogits(logits: Tensor, responses: readonly (readonly number[])[], s
 }
 
 /** The simple path: each row is its prompt followed by its response, right-padded, in one forward. */
-export function packedLogProbs(model: CausalLM, rows: readonly { prompt: readonly number[]; response: readonly number[] }[], opts: { entropy?: boolean } = {}): ResponseLogProbs {
+export function packedLogProbs(
+  model: CausalLM,
+  rows: readonly { prompt: readonly number[]; response: readonly number[] }[],
+  opts: { entropy?: boolean } = {},
+): ResponseLogProbs {
   const L = Math.max(...rows.map((r) => r.prompt.length + r.response.length)) - 1;
   const ids = new Int32Array(rows.length * L);
   rows.forEach((r, i) => ids.set([...r.prompt, ...r.response].slice(0, L), i * L));
   const logits = forward(model, new Tensor(ids, [rows.length, L], 'int32'), 'naive');
-  return fromLogits(logits, rows.map((r) => r.response), rows.map((r) => r.prompt.length - 1), opts.entropy ?? false);
+  return fromLogits(
+    logits,
+    rows.map((r) => r.response),
+    rows.map((r) => r.prompt.length - 1),
+    opts.entropy ?? false,
+  );
 }
 
 /** Copies every cache tensor's single row to `n` rows (differentiably). */
@@ -95,7 +109,12 @@ function expandCache(cache: MLACache | DenseCache, n: number): void {
 }
 
 /** The GRPO path: one prompt shared by all `responses` (a group), run once through a KV cache. */
-export function sharedPromptLogProbs(model: CausalLM, prompt: readonly number[], responses: readonly (readonly number[])[], opts: { entropy?: boolean } = {}): ResponseLogProbs {
+export function sharedPromptLogProbs(
+  model: CausalLM,
+  prompt: readonly number[],
+  responses: readonly (readonly number[])[],
+  opts: { entropy?: boolean } = {},
+): ResponseLogProbs {
   if (prompt.length === 0) throw new RangeError('sharedPromptLogProbs: empty prompt');
   const n = responses.length;
   const R = Math.max(1, ...responses.map((r) => r.length));

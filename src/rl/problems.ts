@@ -62,18 +62,25 @@ export function taskSource(taskName: string, opts: TaskSourceOptions = {}): Prob
 /** `n` distinct problems of a built-in task (the task's problem set: the same for the same options). */
 export function taskProblems(taskName: string, n: number, opts: TaskSourceOptions = {}): RLProblem[] {
   const task = getTask(taskName);
-  return task.problems(n, { split: opts.split ?? 'test', seed: opts.seed ?? 0, difficulty: opts.difficulty }).map((p) => ({
-    id: p.id,
-    question: p.prompt,
-    answer: p.answer,
-    check: (a: string) => task.verify(p, a),
-  }));
+  return task
+    .problems(n, { split: opts.split ?? 'test', seed: opts.seed ?? 0, difficulty: opts.difficulty })
+    .map((p) => ({
+      id: p.id,
+      question: p.prompt,
+      answer: p.answer,
+      check: (a: string) => task.verify(p, a),
+    }));
 }
 
 /** The final answer of a GSM8K-style solution (`... #### 1,234` -> `1234`), or the text itself. */
 export function gsm8kAnswer(text: string): string {
   const at = text.lastIndexOf('####');
-  return at < 0 ? text.trim() : text.slice(at + 4).trim().replace(/,/g, '');
+  return at < 0
+    ? text.trim()
+    : text
+        .slice(at + 4)
+        .trim()
+        .replace(/,/g, '');
 }
 
 /** Reads a JSONL file of problems; errors name the file and line. */
@@ -96,7 +103,8 @@ export function loadJsonlProblems(file: string): RLProblem[] {
     const q = o.prompt ?? o.question;
     const a = o.answer;
     if (typeof q !== 'string') throw new Error(`${file}:${i + 1}: needs a string "prompt" (or "question")`);
-    if (typeof a !== 'string' && typeof a !== 'number') throw new Error(`${file}:${i + 1}: needs an "answer" (string or number)`);
+    if (typeof a !== 'string' && typeof a !== 'number')
+      throw new Error(`${file}:${i + 1}: needs an "answer" (string or number)`);
     const answer = gsm8kAnswer(String(a));
     out.push({ id: `${file}:${i + 1}`, question: q, answer, check: (got) => answersMatch(got, answer) });
   });

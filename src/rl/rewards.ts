@@ -59,7 +59,14 @@ export const accuracyReward: RewardFn = (x) => {
 /** 1 for the R1 layout `<think>...</think>` then `<answer>...</answer>`, else 0. */
 export const formatReward: RewardFn = (x) => (isR1Format(x.response) ? 1 : 0);
 
-const SCRIPT_ALIASES: Record<string, string> = { en: 'Latin', latin: 'Latin', zh: 'Han', ru: 'Cyrillic', el: 'Greek', ar: 'Arabic' };
+const SCRIPT_ALIASES: Record<string, string> = {
+  en: 'Latin',
+  latin: 'Latin',
+  zh: 'Han',
+  ru: 'Cyrillic',
+  el: 'Greek',
+  ar: 'Arabic',
+};
 
 /** The chain of thought: text after the first `<think>` (if any) and before the last `</think>` (or the end). */
 export function chainOfThought(response: string): string {
@@ -79,7 +86,9 @@ export function languageReward(target = 'en'): RewardFn {
   try {
     inScript = new RegExp(`^\\p{Script=${script}}+$`, 'u');
   } catch {
-    throw new Error(`language reward: unknown script or language '${target}' (use en, zh, ru, el, ar or a Unicode script name)`);
+    throw new Error(
+      `language reward: unknown script or language '${target}' (use en, zh, ru, el, ar or a Unicode script name)`,
+    );
   }
   return (x) => {
     const words = chainOfThought(x.response).match(/\p{L}+/gu) ?? [];
@@ -116,7 +125,9 @@ export function parseRewardWeights(spec: string, known: readonly string[] = []):
     const w = Number(m[2]);
     if (!Number.isFinite(w)) throw new Error(`reward weights: weight of '${m[1]}' must be a number, got '${m[2]}'`);
     if (!['accuracy', 'format', 'language', ...known].includes(m[1])) {
-      throw new Error(`reward weights: unknown reward '${m[1]}' (built-in: accuracy, format, language${known.length ? `; loaded: ${known.join(', ')}` : ''})`);
+      throw new Error(
+        `reward weights: unknown reward '${m[1]}' (built-in: accuracy, format, language${known.length ? `; loaded: ${known.join(', ')}` : ''})`,
+      );
     }
     out[m[1]] = w;
   }
@@ -162,7 +173,8 @@ export function scoreRewards(rewards: readonly WeightedReward[], inputs: readonl
       } catch (e) {
         throw new Error(`reward '${r.name}' threw on sample ${i}: ${(e as Error).message}`);
       }
-      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`reward '${r.name}' returned ${String(v)} on sample ${i} (expected a finite number)`);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new Error(`reward '${r.name}' returned ${String(v)} on sample ${i} (expected a finite number)`);
       vals[i] = v;
       total[i] += r.weight * v;
     });

@@ -73,7 +73,13 @@ export function rollout(
   });
   return gens.map((gen, r) => {
     const group = Math.floor(r / G);
-    return { problem: problems[group], group, promptIds: prompts[group], gen, response: (opts.responsePrefix ?? '') + gen.text };
+    return {
+      problem: problems[group],
+      group,
+      promptIds: prompts[group],
+      gen,
+      response: (opts.responsePrefix ?? '') + gen.text,
+    };
   });
 }
 

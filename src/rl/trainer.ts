@@ -122,10 +122,16 @@ export function copyModel(model: CausalLM): CausalLM {
 }
 
 /** The weighted rewards of a configuration. */
-export function configuredRewards(c: Pick<GrpoConfig, 'rewards' | 'language'>, user: Record<string, RewardFn> = {}): WeightedReward[] {
+export function configuredRewards(
+  c: Pick<GrpoConfig, 'rewards' | 'language'>,
+  user: Record<string, RewardFn> = {},
+): WeightedReward[] {
   return Object.entries(c.rewards).map(([name, weight]) => {
     const fn = user[name] ?? builtinReward(name, { language: c.language });
-    if (!fn) throw new Error(`grpo: reward '${name}' is neither built-in (accuracy, format, language) nor loaded from a module`);
+    if (!fn)
+      throw new Error(
+        `grpo: reward '${name}' is neither built-in (accuracy, format, language) nor loaded from a module`,
+      );
     return { name, fn, weight };
   });
 }
@@ -168,8 +174,17 @@ function signalGroups(total: ArrayLike<number>, G: number): number {
  * Samples the first `n` problems of the source G times with the run's settings and reports pass, format and
  * truncation rates, with warnings when RL cannot start or is likely to struggle.
  */
-export function sanityCheck(policy: CausalLM, codec: TextCodec, problems: readonly RLProblem[], c: GrpoConfig, rewards: readonly WeightedReward[]): SanityReport {
-  const rolls = rollout(policy, codec, problems, c.groupSize, { ...rolloutOptions(c, maxTokensAt(c, 0)), seed: c.seed + 7919 });
+export function sanityCheck(
+  policy: CausalLM,
+  codec: TextCodec,
+  problems: readonly RLProblem[],
+  c: GrpoConfig,
+  rewards: readonly WeightedReward[],
+): SanityReport {
+  const rolls = rollout(policy, codec, problems, c.groupSize, {
+    ...rolloutOptions(c, maxTokensAt(c, 0)),
+    seed: c.seed + 7919,
+  });
   const inputs = rewardInputs(rolls);
   const scores = scoreRewards(rewards, inputs);
   const acc = scoreRewards([{ name: 'accuracy', fn: builtinReward('accuracy')!, weight: 1 }], inputs).total;
@@ -191,8 +206,12 @@ export function sanityCheck(policy: CausalLM, codec: TextCodec, problems: readon
         'use an easier --difficulty, or pre-train the base model more.',
     );
   }
-  if (rep.formatRate === 0 && rewards.some((r) => r.name === 'format')) rep.warnings.push('no response has the <think>...</think><answer>...</answer> format');
-  if (rep.truncationRate > 0.5) rep.warnings.push(`${pct(rep.truncationRate)} of responses hit the ${maxTokensAt(c, 0)}-token budget: answers are cut off`);
+  if (rep.formatRate === 0 && rewards.some((r) => r.name === 'format'))
+    rep.warnings.push('no response has the <think>...</think><answer>...</answer> format');
+  if (rep.truncationRate > 0.5)
+    rep.warnings.push(
+      `${pct(rep.truncationRate)} of responses hit the ${maxTokensAt(c, 0)}-token budget: answers are cut off`,
+    );
   return rep;
 }
 
@@ -215,9 +234,15 @@ export const ENTROPY_COLLAPSE_SHARE = 0.25;
  * a base trained on worked solutions starts near 0.05-0.1 nats per token (most tokens are determined by the problem),
  * and a healthy run halves that while its accuracy rises; a collapse takes it to a small fraction.
  */
-export function stepWarnings(m: GrpoStepMetrics, quietSteps: number, firstEntropy: number | undefined, maxTokens: number): [string, string][] {
+export function stepWarnings(
+  m: GrpoStepMetrics,
+  quietSteps: number,
+  firstEntropy: number | undefined,
+  maxTokens: number,
+): [string, string][] {
   const warnings: [string, string][] = [];
-  if (m.signalGroups === 0) warnings.push(['signal', `no group has reward variance (${quietSteps} step(s) in a row): nothing to learn from`]);
+  if (m.signalGroups === 0)
+    warnings.push(['signal', `no group has reward variance (${quietSteps} step(s) in a row): nothing to learn from`]);
   if (m.entropy !== null && firstEntropy !== undefined && m.entropy < ENTROPY_COLLAPSE_SHARE * firstEntropy) {
     warnings.push([
       'entropy',
@@ -225,7 +250,8 @@ export function stepWarnings(m: GrpoStepMetrics, quietSteps: number, firstEntrop
         '(try --epsilon-high, a lower lr or a higher temperature)',
     ]);
   }
-  if (m.truncationRate > 0.5) warnings.push(['length', `${pct(m.truncationRate)} of responses truncated at ${maxTokens} tokens`]);
+  if (m.truncationRate > 0.5)
+    warnings.push(['length', `${pct(m.truncationRate)} of responses truncated at ${maxTokens} tokens`]);
   return warnings;
 }
 
@@ -248,7 +274,12 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
   const opt = new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
   const rng = new Generator(c.seed);
   let st: RunState = { step: 0, optimizerSteps: 0, rng: rng.getState(), quietSteps: 0 };
-  const snapshot = (): Record<string, unknown> => ({ grpo: { ...st, rng: rng.getState() }, config: c, modelConfig: policy.config, meta: a.meta ?? {} });
+  const snapshot = (): Record<string, unknown> => ({
+    grpo: { ...st, rng: rng.getState() },
+    config: c,
+    modelConfig: policy.config,
+    meta: a.meta ?? {},
+  });
   let sanity: SanityReport | null = null;
 
   if (a.resume) {
@@ -257,13 +288,18 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
     const s = loadCheckpoint(last.dir, both, opt) as unknown as { grpo: RunState; config: GrpoConfig };
     for (const k of Object.keys(c) as (keyof GrpoConfig)[]) {
       if (k !== 'steps' && JSON.stringify(s.config[k]) !== JSON.stringify(c[k])) {
-        throw new Error(`grpo --resume: '${k}' is ${JSON.stringify(c[k])} but the run used ${JSON.stringify(s.config[k])}`);
+        throw new Error(
+          `grpo --resume: '${k}' is ${JSON.stringify(c[k])} but the run used ${JSON.stringify(s.config[k])}`,
+        );
       }
     }
     st = { ...s.grpo };
     rng.setState(st.rng);
     if (fs.existsSync(metricsPath)) {
-      const keep = fs.readFileSync(metricsPath, 'utf8').split('\n').filter((l) => l.trim() && (JSON.parse(l) as GrpoStepMetrics).step <= st.step);
+      const keep = fs
+        .readFileSync(metricsPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && (JSON.parse(l) as GrpoStepMetrics).step <= st.step);
       fs.writeFileSync(metricsPath, keep.map((l) => l + '\n').join(''));
     }
     log(`resumed from ${last.dir} at step ${st.step}`);
@@ -352,7 +388,14 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
     }
     a.onStep?.(m);
     if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
-      saveCheckpoint({ root: ckptRoot, step: st.step, model: both, optimizer: opt, state: snapshot(), keep: c.keepCheckpoints });
+      saveCheckpoint({
+        root: ckptRoot,
+        step: st.step,
+        model: both,
+        optimizer: opt,
+        state: snapshot(),
+        keep: c.keepCheckpoints,
+      });
     }
   }
   const modelDir = path.join(a.outDir, 'model');
@@ -364,7 +407,9 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
 
 /** The readable line of a step. */
 export function stepLine(m: GrpoStepMetrics, steps: number): string {
-  const per = Object.entries(m.rewards).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(' ');
+  const per = Object.entries(m.rewards)
+    .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+    .join(' ');
   return (
     `step ${String(m.step).padStart(String(steps).length)}/${steps}  reward ${m.reward.toFixed(3)} (${per})` +
     (m.accuracy !== null ? `  acc ${pct(m.accuracy)}` : '') +
@@ -389,7 +434,12 @@ interface TrainOutcome {
  * Which response tokens train, (N, Rmax) row-major: every generated token, except that overlong 'mask' drops the
  * responses that hit the token budget ('penalty' is applied to the reward instead).
  */
-export function responseMask(finish: readonly FinishReason[], lengths: readonly number[], Rmax: number, overlong: GrpoConfig['overlong']): Float64Array {
+export function responseMask(
+  finish: readonly FinishReason[],
+  lengths: readonly number[],
+  Rmax: number,
+  overlong: GrpoConfig['overlong'],
+): Float64Array {
   const mask = new Float64Array(finish.length * Rmax);
   finish.forEach((f, i) => {
     if (overlong === 'mask' && f === 'length') return;
@@ -415,12 +465,22 @@ function groupChunks(idx: readonly number[], G: number, micro: number): number[]
 }
 
 /** Response log-probs of rows (one group per chunk) under `model`, without gradient. */
-function frozenLogProbs(model: CausalLM, rolls: readonly Rollout[], chunks: readonly number[][]): Map<number, Float32Array> {
+function frozenLogProbs(
+  model: CausalLM,
+  rolls: readonly Rollout[],
+  chunks: readonly number[][],
+): Map<number, Float32Array> {
   const out = new Map<number, Float32Array>();
   for (const part of chunks) {
     noGrad(() => {
-      const { logp, R } = sharedPromptLogProbs(model, rolls[part[0]].promptIds, part.map((i) => rolls[i].gen.tokens));
-      part.forEach((i, j) => out.set(i, Float32Array.from(logp.data.subarray(j * R, j * R + rolls[i].gen.tokens.length))));
+      const { logp, R } = sharedPromptLogProbs(
+        model,
+        rolls[part[0]].promptIds,
+        part.map((i) => rolls[i].gen.tokens),
+      );
+      part.forEach((i, j) =>
+        out.set(i, Float32Array.from(logp.data.subarray(j * R, j * R + rolls[i].gen.tokens.length))),
+      );
     });
   }
   return out;
@@ -440,7 +500,12 @@ function trainOnRollouts(
   const G = c.groupSize;
   const len = rolls.map((r) => r.gen.tokens.length);
   const Rmax = Math.max(1, ...len);
-  const mask = responseMask(rolls.map((r) => r.gen.finish), len, Rmax, c.overlong);
+  const mask = responseMask(
+    rolls.map((r) => r.gen.finish),
+    len,
+    Rmax,
+    c.overlong,
+  );
   const trains = (i: number) => mask[i * Rmax] > 0 && (adv[i] !== 0 || c.beta > 0);
   const trainIdx = Array.from({ length: N }, (_, i) => i).filter(trains);
   const needOld = c.mu > 1 || c.miniBatches > 1;
@@ -464,7 +529,12 @@ function trainOnRollouts(
       const idx = trainIdx.filter((i) => i >= lo && i < lo + mbRows);
       if (idx.length === 0) continue;
       for (const part of groupChunks(idx, G, c.microBatch)) {
-        const { logp, entropy, R } = sharedPromptLogProbs(policy, rolls[part[0]].promptIds, part.map((i) => rolls[i].gen.tokens), { entropy: it === 0 });
+        const { logp, entropy, R } = sharedPromptLogProbs(
+          policy,
+          rolls[part[0]].promptIds,
+          part.map((i) => rolls[i].gen.tokens),
+          { entropy: it === 0 },
+        );
         const n = part.length;
         const oldA = needOld ? new Float32Array(n * R) : Float32Array.from(logp.data);
         const refA = refLp ? new Float32Array(n * R) : null;
@@ -476,7 +546,16 @@ function trainOnRollouts(
           if (refA) refA.set(refLp!.get(i)!, j * R);
           for (let k = 0; k < len[i]; k++) wA[j * R + k] = w[(i - lo) * Rmax + k];
         });
-        const { loss, stats } = policyLoss({ logp, oldLogp: oldA, refLogp: refA, advantages: advA, weights: wA, epsLow: c.epsilon, epsHigh: c.epsilonHigh ?? c.epsilon, beta: c.beta });
+        const { loss, stats } = policyLoss({
+          logp,
+          oldLogp: oldA,
+          refLogp: refA,
+          advantages: advA,
+          weights: wA,
+          epsLow: c.epsilon,
+          epsHigh: c.epsilonHigh ?? c.epsilon,
+          beta: c.beta,
+        });
         loss.backward();
         lossSum += loss.item();
         klSum += stats.kl * stats.tokens;

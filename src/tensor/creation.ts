@@ -1,6 +1,6 @@
 /** Creating tensors: from JS data, filled, ranges, and seeded random (same seed = same numbers on every machine). */
 import { type DType, type FloatDType, type TypedArray, allocArray, dtypeOfArray, isFloat } from './dtype.js';
-import { Generator, getDefaultGenerator } from './random.js';
+import { type Generator, getDefaultGenerator } from './random.js';
 import { type Shape, checkShape, numel, shapeStr } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -43,7 +43,9 @@ function flattenInto(data: NestedArray, shape: number[], depth: number, out: num
   }
   if (!Array.isArray(data)) throw new RangeError(`tensor: ragged nested array (expected a list at depth ${depth})`);
   if (data.length !== shape[depth]) {
-    throw new RangeError(`tensor: ragged nested array at depth ${depth} (expected length ${shape[depth]}, got ${data.length})`);
+    throw new RangeError(
+      `tensor: ragged nested array at depth ${depth} (expected length ${shape[depth]}, got ${data.length})`,
+    );
   }
   for (const d of data) flattenInto(d, shape, depth + 1, out);
 }
@@ -77,7 +79,8 @@ export function tensor(data: NestedArray | TypedArray, opts: CreateOptions & { s
     arr[i] = dtype === 'bool' ? (v ? 1 : 0) : v;
   }
   const final = opts.shape ?? shape;
-  if (numel(final) !== flat.length) throw new RangeError(`tensor: ${flat.length} values do not fill shape ${shapeStr(final)}`);
+  if (numel(final) !== flat.length)
+    throw new RangeError(`tensor: ${flat.length} values do not fill shape ${shapeStr(final)}`);
   return finish(new Tensor(arr, final, dtype), opts);
 }
 
@@ -94,7 +97,8 @@ export const zeros = (shape: Shape, opts: CreateOptions = {}): Tensor => full(sh
 export const ones = (shape: Shape, opts: CreateOptions = {}): Tensor => full(shape, 1, opts);
 export const zerosLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, ...opts });
 export const onesLike = (t: Tensor, opts: CreateOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, ...opts });
-export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}): Tensor => full(t.shape, value, { dtype: t.dtype, ...opts });
+export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}): Tensor =>
+  full(t.shape, value, { dtype: t.dtype, ...opts });
 
 /** Values start, start+step, ... below end (`arange(5)` = 0..4). Integer arguments give int32 unless dtype says otherwise. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {

@@ -30,7 +30,12 @@ export interface GradcheckResult {
 
 type Fn = (...xs: Tensor[]) => Tensor | readonly Tensor[];
 
-function projected(fn: Fn, inputs: Tensor[], weights: Tensor[] | null, gen: Generator): { loss: Tensor; weights: Tensor[] } {
+function projected(
+  fn: Fn,
+  inputs: Tensor[],
+  weights: Tensor[] | null,
+  gen: Generator,
+): { loss: Tensor; weights: Tensor[] } {
   const out = fn(...inputs);
   const outs = Array.isArray(out) ? (out as Tensor[]) : [out as Tensor];
   const floats = outs.filter((o) => o.dtype === 'float64' || o.dtype === 'float32');
@@ -51,12 +56,15 @@ export function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {})
   const rtol = opts.rtol ?? 1e-4;
   const gen = new Generator(opts.seed ?? 0);
   for (const x of inputs) {
-    if (x.requiresGrad && x.dtype !== 'float64') throw new TypeError(`gradcheck: inputs must be float64 (got ${x.dtype} ${shapeStr(x.shape)})`);
+    if (x.requiresGrad && x.dtype !== 'float64')
+      throw new TypeError(`gradcheck: inputs must be float64 (got ${x.dtype} ${shapeStr(x.shape)})`);
     x.grad = null;
   }
   const { loss, weights } = enableGrad(() => projected(fn, inputs, null, gen));
   loss.backward();
-  const analytic = inputs.map((x) => (x.requiresGrad ? (x.grad ? Float64Array.from(x.grad.data) : new Float64Array(x.size)) : null));
+  const analytic = inputs.map((x) =>
+    x.requiresGrad ? (x.grad ? Float64Array.from(x.grad.data) : new Float64Array(x.size)) : null,
+  );
 
   let worst: GradcheckResult['worst'] = null;
   let maxAbs = 0;

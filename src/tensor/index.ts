@@ -7,6 +7,6 @@ export { Tensor, noGrad, enableGrad, isGradEnabled, type GradFn, type GradNode }
 export * from './creation.js';
 export * from './ops/index.js';
 export { Generator, manualSeed, getDefaultGenerator, DEFAULT_SEED, type GeneratorState } from './random.js';
-export { type DType, type FloatDType, type TypedArray } from './dtype.js';
+export type { DType, FloatDType, TypedArray } from './dtype.js';
 export { type Shape, broadcastShapes, numel } from './shape.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';

@@ -62,7 +62,7 @@ export class Generator {
       throw new RangeError(`Generator: seed must be a non-negative safe integer, got ${seed}`);
     }
     this.seedValue = seed;
-    this.k0 = seed % TWO32 >>> 0;
+    this.k0 = (seed % TWO32) >>> 0;
     this.k1 = Math.floor(seed / TWO32) >>> 0;
     this.counter = 0;
     return this;

@@ -86,7 +86,8 @@ export class Tensor implements TensorData {
     if (data.length !== numel(shape)) {
       throw new RangeError(`Tensor: ${data.length} elements do not fill shape ${shapeStr(shape)} (${numel(shape)})`);
     }
-    if (dtypeOfArray(data) !== dtype) throw new TypeError(`Tensor: a ${data.constructor.name} cannot hold dtype ${dtype}`);
+    if (dtypeOfArray(data) !== dtype)
+      throw new TypeError(`Tensor: a ${data.constructor.name} cannot hold dtype ${dtype}`);
     this.data = data;
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
@@ -111,7 +112,8 @@ export class Tensor implements TensorData {
   }
 
   set requiresGrad(v: boolean) {
-    if (v && !isFloat(this.dtype)) throw new TypeError(`requiresGrad: only float tensors can require grad (got ${this.dtype})`);
+    if (v && !isFloat(this.dtype))
+      throw new TypeError(`requiresGrad: only float tensors can require grad (got ${this.dtype})`);
     if (!v && this.gradFn) throw new Error('requiresGrad: cannot turn off on a non-leaf tensor; use detach()');
     this.requiresGradValue = v;
   }
@@ -143,7 +145,8 @@ export class Tensor implements TensorData {
 
   /** The single value of a one-element tensor. */
   item(): number {
-    if (this.data.length !== 1) throw new RangeError(`item: tensor of shape ${shapeStr(this.shape)} has ${this.data.length} elements, not 1`);
+    if (this.data.length !== 1)
+      throw new RangeError(`item: tensor of shape ${shapeStr(this.shape)} has ${this.data.length} elements, not 1`);
     return this.data[0];
   }
 
@@ -212,7 +215,10 @@ function accumulate(a: Tensor | undefined | null, b: Tensor): Tensor {
  * the 'add' kernel), so gradients computed elsewhere (data-parallel workers) sum to the same bits as accumulation here.
  */
 export function accumulateGrad(leaf: Tensor, g: Tensor): void {
-  if (!sameShape(g.shape, leaf.shape)) throw new RangeError(`accumulateGrad: gradient shape ${shapeStr(g.shape)} does not match tensor shape ${shapeStr(leaf.shape)}`);
+  if (!sameShape(g.shape, leaf.shape))
+    throw new RangeError(
+      `accumulateGrad: gradient shape ${shapeStr(g.shape)} does not match tensor shape ${shapeStr(leaf.shape)}`,
+    );
   leaf.grad = accumulate(leaf.grad, g);
 }
 
@@ -237,7 +243,9 @@ function runBackward(root: Tensor, grad?: Tensor): void {
     seed = new Tensor(one, root.shape, root.dtype);
   } else {
     if (!sameShape(grad.shape, root.shape)) {
-      throw new RangeError(`backward: gradient shape ${shapeStr(grad.shape)} does not match tensor shape ${shapeStr(root.shape)}`);
+      throw new RangeError(
+        `backward: gradient shape ${shapeStr(grad.shape)} does not match tensor shape ${shapeStr(root.shape)}`,
+      );
     }
     seed = grad;
   }
@@ -281,7 +289,9 @@ function runBackward(root: Tensor, grad?: Tensor): void {
         const gi = ins[j];
         if (!gi || !live(child)) continue;
         if (!sameShape(gi.shape, n.inputShapes[j])) {
-          throw new Error(`backward of ${n.op}: gradient for input ${j} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(n.inputShapes[j])}`);
+          throw new Error(
+            `backward of ${n.op}: gradient for input ${j} has shape ${shapeStr(gi.shape)}, expected ${shapeStr(n.inputShapes[j])}`,
+          );
         }
         grads.set(child, accumulate(grads.get(child), gi));
       }

@@ -56,7 +56,8 @@ export interface SaveCheckpointArgs {
 /** Writes a checkpoint atomically and prunes old ones. Returns its directory. */
 export function saveCheckpoint(a: SaveCheckpointArgs): string {
   fs.mkdirSync(a.root, { recursive: true });
-  for (const n of fs.readdirSync(a.root)) if (n.startsWith('.tmp-')) fs.rmSync(path.join(a.root, n), { recursive: true, force: true });
+  for (const n of fs.readdirSync(a.root))
+    if (n.startsWith('.tmp-')) fs.rmSync(path.join(a.root, n), { recursive: true, force: true });
   const final = path.join(a.root, stepDirName(a.step));
   const tmp = path.join(a.root, `.tmp-${stepDirName(a.step)}-${process.pid}`);
   fs.mkdirSync(tmp);
@@ -67,7 +68,11 @@ export function saveCheckpoint(a: SaveCheckpointArgs): string {
     for (const [n, m] of opt.m) moments.set(`m.${n}`, new T(m, [m.length]));
     for (const [n, v] of opt.v) moments.set(`v.${n}`, new T(v, [v.length]));
     saveSafetensors(path.join(tmp, 'optimizer.safetensors'), moments);
-    const json = JSON.stringify({ format: 'r1ts-checkpoint-1', step: a.step, optimizerStep: opt.step, ...a.state }, null, 1);
+    const json = JSON.stringify(
+      { format: 'r1ts-checkpoint-1', step: a.step, optimizerStep: opt.step, ...a.state },
+      null,
+      1,
+    );
     writeFileAtomic(path.join(tmp, 'state.json'), (fd) => writeAll(fd, new TextEncoder().encode(json)));
     fsyncDir(tmp);
     if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
@@ -84,7 +89,11 @@ export function saveCheckpoint(a: SaveCheckpointArgs): string {
 }
 
 /** Restores model and optimizer from a checkpoint directory and returns its state.json content. */
-export function loadCheckpoint(dir: string, model: Module, optimizer: AdamW): Record<string, unknown> & { step: number } {
+export function loadCheckpoint(
+  dir: string,
+  model: Module,
+  optimizer: AdamW,
+): Record<string, unknown> & { step: number } {
   const statePath = path.join(dir, 'state.json');
   let state: Record<string, unknown> & { step: number; optimizerStep: number; format: string };
   try {
@@ -92,7 +101,8 @@ export function loadCheckpoint(dir: string, model: Module, optimizer: AdamW): Re
   } catch (e) {
     throw new Error(`checkpoint: cannot read ${statePath} (${(e as Error).message})`);
   }
-  if (state.format !== 'r1ts-checkpoint-1') throw new Error(`checkpoint: ${statePath} has unknown format ${JSON.stringify(state.format)}`);
+  if (state.format !== 'r1ts-checkpoint-1')
+    throw new Error(`checkpoint: ${statePath} has unknown format ${JSON.stringify(state.format)}`);
   model.loadStateDict(loadSafetensors(path.join(dir, 'model.safetensors')));
   const moments = loadSafetensors(path.join(dir, 'optimizer.safetensors'));
   const m = new Map<string, Float32Array>();

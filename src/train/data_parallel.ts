@@ -64,7 +64,12 @@ export function runMicroBatch(model: CausalLM, b: MicroBatch, s: LossSettings): 
   if (model instanceof DeepseekV3) {
     const r = model.computeLoss(b.inputs, b.targets, { balanceAlpha: s.balanceAlpha, mtpLambda: s.mtpLambda });
     mul(r.loss, b.weight).backward();
-    return { loss: r.loss.item(), mainLoss: r.mainLoss, balanceLoss: r.balanceLoss, mtpLoss: r.mtpLosses.length ? r.mtpLosses[0] : null };
+    return {
+      loss: r.loss.item(),
+      mainLoss: r.mainLoss,
+      balanceLoss: r.balanceLoss,
+      mtpLoss: r.mtpLosses.length ? r.mtpLosses[0] : null,
+    };
   }
   const r = model.computeLoss(b.inputs, b.targets);
   mul(r.loss, b.weight).backward();
@@ -82,7 +87,11 @@ export function splitMicroBatches(n: number, ranks: number): number[] {
  * trains faster with one kernel thread than with two), while two data-parallel ranks each keep a core busy; see
  * BENCHMARKS.md.
  */
-export function autoWorkers(model: ModelConfig, run: { batchEnd: number; microBatch: number }, cores = availableParallelism()): number {
+export function autoWorkers(
+  model: ModelConfig,
+  run: { batchEnd: number; microBatch: number },
+  cores = availableParallelism(),
+): number {
   return cores >= 2 && model.hidden_size <= 256 && run.batchEnd > run.microBatch ? 2 : 1;
 }
 
@@ -99,7 +108,8 @@ export interface Slot {
 export function layoutOf(tensors: [string, Tensor][]): { slots: Slot[]; bytes: number } {
   let bytes = 0;
   const slots = tensors.map(([name, t]): Slot => {
-    if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new Error(`data-parallel: ${name} is ${t.dtype}; only float32 and float64 tensors can be shared`);
+    if (t.dtype !== 'float32' && t.dtype !== 'float64')
+      throw new Error(`data-parallel: ${name} is ${t.dtype}; only float32 and float64 tensors can be shared`);
     const s: Slot = { name, dtype: t.dtype, shape: [...t.shape], offset: bytes };
     bytes += Math.ceil((t.size * (t.dtype === 'float32' ? 4 : 8)) / 8) * 8;
     return s;
@@ -111,7 +121,9 @@ const sizeOf = (s: Slot): number => s.shape.reduce((a, b) => a * b, 1);
 
 /** A typed-array view of slot `s` in `buf`. */
 export function viewOf(buf: ArrayBufferLike, s: Slot): Float32Array | Float64Array {
-  return s.dtype === 'float32' ? new Float32Array(buf, s.offset, sizeOf(s)) : new Float64Array(buf, s.offset, sizeOf(s));
+  return s.dtype === 'float32'
+    ? new Float32Array(buf, s.offset, sizeOf(s))
+    : new Float64Array(buf, s.offset, sizeOf(s));
 }
 
 /** What a data-parallel worker receives at start (workerData). */
@@ -187,12 +199,17 @@ export class DataParallel {
 
   /** Starts `workers - 1` worker threads with replicas of `o.model` and sets the native kernels to one thread. */
   static async create(o: DataParallelOptions): Promise<DataParallel> {
-    if (!Number.isInteger(o.workers) || o.workers < 1) throw new Error(`data-parallel: workers must be a positive integer, got ${o.workers}`);
+    if (!Number.isInteger(o.workers) || o.workers < 1)
+      throw new Error(`data-parallel: workers must be a positive integer, got ${o.workers}`);
     const model = o.model;
     if (!o.precision) {
-      const custom = model.namedModules().find(([, m]) => (m instanceof Linear && m.gemm !== null) || (m instanceof MLP && m.fused !== null));
+      const custom = model
+        .namedModules()
+        .find(([, m]) => (m instanceof Linear && m.gemm !== null) || (m instanceof MLP && m.fused !== null));
       if (custom) {
-        throw new Error(`data-parallel: ${custom[0] || 'the model'} runs a switched GEMM but no precision was given; set TrainConfig.precision so the replicas use the same numerics`);
+        throw new Error(
+          `data-parallel: ${custom[0] || 'the model'} runs a switched GEMM but no precision was given; set TrainConfig.precision so the replicas use the same numerics`,
+        );
       }
     }
     const named = [...model.stateDict()];
@@ -206,16 +223,30 @@ export class DataParallel {
     try {
       const ready: Promise<void>[] = [];
       for (let rank = 1; rank < o.workers; rank++) {
-        const init: DpWorkerInit = { rank, config: model.config, precision: o.precision ?? null, backend: getBackend(), state: sab, stateSlots, gradSlots };
+        const init: DpWorkerInit = {
+          rank,
+          config: model.config,
+          precision: o.precision ?? null,
+          backend: getBackend(),
+          state: sab,
+          stateSlots,
+          gradSlots,
+        };
         const w = startWorkerScript(import.meta.url, 'data_parallel_worker', { workerData: init });
         workers.push(w);
         ready.push(
           new Promise((resolve, reject) => {
-            const onExit = (code: number) => reject(new Error(`data-parallel: worker ${rank} exited with code ${code} while starting`));
+            const onExit = (code: number) =>
+              reject(new Error(`data-parallel: worker ${rank} exited with code ${code} while starting`));
             w.once('message', (m: DpReply) => {
               w.off('exit', onExit);
               if (m.type === 'ready') resolve();
-              else reject(new Error(`data-parallel: worker ${rank} failed to start: ${m.type === 'error' ? m.message : m.type}`));
+              else
+                reject(
+                  new Error(
+                    `data-parallel: worker ${rank} failed to start: ${m.type === 'error' ? m.message : m.type}`,
+                  ),
+                );
             });
             w.once('error', (e) => reject(new Error(`data-parallel: worker ${rank} failed to start: ${e.message}`)));
             w.once('exit', onExit);
@@ -243,7 +274,10 @@ export class DataParallel {
       if (!p) return;
       this.pending[rank - 1].delete(m.id);
       if (m.type === 'ok') p.resolve(m);
-      else p.reject(new Error(`data-parallel: worker ${rank}: ${m.type === 'error' ? m.message : `unexpected '${m.type}'`}`));
+      else
+        p.reject(
+          new Error(`data-parallel: worker ${rank}: ${m.type === 'error' ? m.message : `unexpected '${m.type}'`}`),
+        );
     });
     w.on('error', (e) => this.fail(rank, `data-parallel: worker ${rank} crashed: ${e.message}`));
     w.on('exit', (code) => {
@@ -275,7 +309,11 @@ export class DataParallel {
     for (let rank = 1; rank < this.ranks && sizes[rank] > 0; rank++) {
       const mine = micro.slice(at, at + sizes[rank]);
       at += sizes[rank];
-      const p = this.request(rank, { type: 'step', micro: mine.map((m) => ({ inputs: toPayload(m.inputs), targets: toPayload(m.targets), weight: m.weight })), settings });
+      const p = this.request(rank, {
+        type: 'step',
+        micro: mine.map((m) => ({ inputs: toPayload(m.inputs), targets: toPayload(m.targets), weight: m.weight })),
+        settings,
+      });
       p.catch(() => {}); // handled below; never an unhandled rejection if rank 0 throws first
       replies.push(p);
     }
@@ -286,11 +324,16 @@ export class DataParallel {
       const r = await p;
       for (const m of r.micro) {
         params.forEach((param, i) => {
-          if (m.has[i]) accumulateGrad(param, new Tensor(viewOf(m.grads, this.gradSlots[i]), this.gradSlots[i].shape, this.gradSlots[i].dtype as DType));
+          if (m.has[i])
+            accumulateGrad(
+              param,
+              new Tensor(viewOf(m.grads, this.gradSlots[i]), this.gradSlots[i].shape, this.gradSlots[i].dtype as DType),
+            );
         });
         results.push(m.result);
       }
-      if (r.loads.length !== gates.length) throw new Error(`data-parallel: a worker sent ${r.loads.length} expert-load vectors for ${gates.length} gates`);
+      if (r.loads.length !== gates.length)
+        throw new Error(`data-parallel: a worker sent ${r.loads.length} expert-load vectors for ${gates.length} gates`);
       r.loads.forEach((l, i) => {
         for (let e = 0; e < l.length; e++) gates[i].load[e] += l[e];
       });

@@ -12,7 +12,15 @@ import { getBackend, setBackend } from '../backend/registry.js';
 import { DeepseekV3, createModel } from '../models/index.js';
 import { setModelPrecision } from '../fp8/precision.js';
 import { fromPayload } from '../parallel/wire.js';
-import { type DpMicroReply, type DpReply, type DpRequest, type DpWorkerInit, layoutOf, runMicroBatch, viewOf } from './data_parallel.js';
+import {
+  type DpMicroReply,
+  type DpReply,
+  type DpRequest,
+  type DpWorkerInit,
+  layoutOf,
+  runMicroBatch,
+  viewOf,
+} from './data_parallel.js';
 
 const init = workerData as DpWorkerInit;
 if (getBackend() !== init.backend) setBackend(init.backend);
@@ -24,19 +32,25 @@ const own = model.stateDict();
 const state = init.stateSlots.map((s) => {
   const t = own.get(s.name);
   if (!t) throw new Error(`the replica has no tensor ${s.name}`);
-  if (t.dtype !== s.dtype || t.shape.join(',') !== s.shape.join(',')) throw new Error(`the replica's ${s.name} is ${t.dtype} [${t.shape}], the main model's ${s.dtype} [${s.shape}]`);
+  if (t.dtype !== s.dtype || t.shape.join(',') !== s.shape.join(','))
+    throw new Error(`the replica's ${s.name} is ${t.dtype} [${t.shape}], the main model's ${s.dtype} [${s.shape}]`);
   return { t, v: viewOf(init.state, s) };
 });
 if (own.size !== state.length) throw new Error(`the replica has ${own.size} tensors, the main model ${state.length}`);
 const params = model.parameters();
 const gradLayout = layoutOf(model.namedParameters());
-if (gradLayout.slots.map((s) => s.name).join('\n') !== init.gradSlots.map((s) => s.name).join('\n')) throw new Error("the replica's parameters differ from the main model's");
+if (gradLayout.slots.map((s) => s.name).join('\n') !== init.gradSlots.map((s) => s.name).join('\n'))
+  throw new Error("the replica's parameters differ from the main model's");
 
 function step(msg: DpRequest): DpReply {
   for (const { t, v } of state) t.data.set(v);
   const micro = msg.micro.map((m): DpMicroReply => {
     model.zeroGrad();
-    const result = runMicroBatch(model, { inputs: fromPayload(m.inputs), targets: fromPayload(m.targets), weight: m.weight }, msg.settings);
+    const result = runMicroBatch(
+      model,
+      { inputs: fromPayload(m.inputs), targets: fromPayload(m.targets), weight: m.weight },
+      msg.settings,
+    );
     const grads = new ArrayBuffer(gradLayout.bytes);
     const has = new Uint8Array(params.length);
     params.forEach((p, i) => {

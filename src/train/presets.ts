@@ -50,7 +50,8 @@ const tinyModel = {
 
 export const PRESETS: Readonly<Record<string, Preset>> = {
   tiny: {
-    description: '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 1500 steps of 2-3K tokens; about 10 minutes on 2 cores with 2 workers',
+    description:
+      '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 1500 steps of 2-3K tokens; about 10 minutes on 2 cores with 2 workers',
     model: tinyModel,
     vocabSize: 512,
     corpusDocs: 60000,
@@ -123,7 +124,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
 };
 
 export function getPreset(name: string): Preset {
-  const p = Object.prototype.hasOwnProperty.call(PRESETS, name) ? PRESETS[name] : undefined;
+  const p = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
   if (!p) throw new Error(`unknown preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
   return p;
 }

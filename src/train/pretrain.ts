@@ -112,7 +112,9 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       fs.mkdirSync(path.dirname(corpus), { recursive: true });
       const t0 = performance.now();
       const stats = await writeCorpus(corpus, { ...preset.corpus, n: preset.corpusDocs, seed });
-      log(`corpus: ${stats.docs.toLocaleString('en-US')} documents (${(stats.bytes / 1e6).toFixed(1)} MB) of the built-in tasks -> ${corpus} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      log(
+        `corpus: ${stats.docs.toLocaleString('en-US')} documents (${(stats.bytes / 1e6).toFixed(1)} MB) of the built-in tasks -> ${corpus} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
       data = [corpus];
     }
     const tokPath = path.join(o.outDir, 'tokenizer.json');
@@ -122,7 +124,9 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       const t0 = performance.now();
       const tok = await Tokenizer.train(texts(await expandPaths(data)), { vocabSize: preset.vocabSize });
       tok.save(tokPath);
-      log(`tokenizer: byte-level BPE, ${tok.vocabSize} tokens -> ${tokPath} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      log(
+        `tokenizer: byte-level BPE, ${tok.vocabSize} tokens -> ${tokPath} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
     }
     run = {
       preset: o.preset,
@@ -135,25 +139,51 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     writeJson(runFile, run);
   }
   const tokenizer = Tokenizer.load(run.tokenizer);
-  const { config, warnings } = parseConfig({ vocab_size: tokenizer.vocabSize, bos_token_id: tokenizer.bosId, eos_token_id: tokenizer.eosId, ...run.model }, 'model config');
+  const { config, warnings } = parseConfig(
+    { vocab_size: tokenizer.vocabSize, bos_token_id: tokenizer.bosId, eos_token_id: tokenizer.eosId, ...run.model },
+    'model config',
+  );
   for (const w of warnings) log(`warning: ${w}`);
   if (config.vocab_size < tokenizer.vocabSize) {
-    throw new Error(`pretrain: model vocab_size ${config.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`);
+    throw new Error(
+      `pretrain: model vocab_size ${config.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`,
+    );
   }
   manualSeed(run.seed);
   const model = createModel(config, { seed: run.seed });
   const params = countParams(config);
-  log(`model: ${config.model_type}, ${params.total.toLocaleString('en-US')} parameters (${params.activated.toLocaleString('en-US')} activated per token, MTP ${params.mtp.toLocaleString('en-US')})`);
+  log(
+    `model: ${config.model_type}, ${params.total.toLocaleString('en-US')} parameters (${params.activated.toLocaleString('en-US')} activated per token, MTP ${params.mtp.toLocaleString('en-US')})`,
+  );
   const workers = o.workers === 'auto' ? autoWorkers(config, run.train) : o.workers;
   const c: TrainConfig = { ...run.train, ...(workers !== undefined ? { workers } : {}) };
-  const loaderOpts: DataLoaderOptions = { paths: run.data, tokenizer, batchSize: c.microBatch, seqLen: c.seqLen, seed: run.seed };
+  const loaderOpts: DataLoaderOptions = {
+    paths: run.data,
+    tokenizer,
+    batchSize: c.microBatch,
+    seqLen: c.seqLen,
+    seed: run.seed,
+  };
   const trainSrc = await LoaderSource.open({ ...loaderOpts, split: 'train' });
   const valSrc = await LoaderSource.open({ ...loaderOpts, split: 'val' });
-  log(`run: ${c.steps} steps of ${c.batchStart}->${c.batchEnd} x ${c.seqLen} tokens, peak lr ${c.peakLr}, ${c.workers ?? 1} worker${(c.workers ?? 1) > 1 ? 's' : ''}, out ${o.outDir}`);
-  const result = await train({ outDir: o.outDir, model, train: trainSrc, val: valSrc, config: c, resume: o.resume, log, meta: { preset: run.preset } });
+  log(
+    `run: ${c.steps} steps of ${c.batchStart}->${c.batchEnd} x ${c.seqLen} tokens, peak lr ${c.peakLr}, ${c.workers ?? 1} worker${(c.workers ?? 1) > 1 ? 's' : ''}, out ${o.outDir}`,
+  );
+  const result = await train({
+    outDir: o.outDir,
+    model,
+    train: trainSrc,
+    val: valSrc,
+    config: c,
+    resume: o.resume,
+    log,
+    meta: { preset: run.preset },
+  });
   const modelDir = path.join(o.outDir, 'model');
   saveModelDir(modelDir, model);
   tokenizer.saveDir(modelDir);
-  log(`done: ${result.steps} steps, ${result.tokens.toLocaleString('en-US')} tokens, final loss ${result.finalLoss.toFixed(4)}${result.finalValLoss !== null ? `, val ${result.finalValLoss.toFixed(4)}` : ''}${result.rollbacks ? `, ${result.rollbacks} rollback(s)` : ''}; model -> ${modelDir}`);
+  log(
+    `done: ${result.steps} steps, ${result.tokens.toLocaleString('en-US')} tokens, final loss ${result.finalLoss.toFixed(4)}${result.finalValLoss !== null ? `, val ${result.finalValLoss.toFixed(4)}` : ''}${result.rollbacks ? `, ${result.rollbacks} rollback(s)` : ''}; model -> ${modelDir}`,
+  );
   return { ...result, modelDir, config, params: params.total };
 }

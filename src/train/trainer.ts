@@ -79,7 +79,10 @@ export interface TrainConfig {
   flipInitLastBit?: boolean;
 }
 
-export const DEFAULT_TRAIN_CONFIG: Omit<TrainConfig, 'steps' | 'seqLen' | 'batchStart' | 'batchEnd' | 'microBatch' | 'peakLr' | 'warmupSteps'> = {
+export const DEFAULT_TRAIN_CONFIG: Omit<
+  TrainConfig,
+  'steps' | 'seqLen' | 'batchStart' | 'batchEnd' | 'microBatch' | 'peakLr' | 'warmupSteps'
+> = {
   gamma: null,
   balanceAlpha: 0.0001,
   mtpLambda: null,
@@ -145,7 +148,13 @@ interface TrainerState {
 }
 
 /** Mean cross-entropy over `n` batches from a fixed starting position of the validation stream. */
-export async function validationLoss(model: CausalLM, val: BatchSource, start: unknown, n: number, batch: number): Promise<number> {
+export async function validationLoss(
+  model: CausalLM,
+  val: BatchSource,
+  start: unknown,
+  n: number,
+  batch: number,
+): Promise<number> {
   await val.restore(start);
   let s = 0;
   let count = 0;
@@ -260,7 +269,8 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
   let consecutiveRollbacks = 0;
   const runStart = performance.now();
   const startStep = st.step;
-  const dp = (c.workers ?? 1) > 1 ? await DataParallel.create({ model, workers: c.workers!, precision: c.precision }) : null;
+  const dp =
+    (c.workers ?? 1) > 1 ? await DataParallel.create({ model, workers: c.workers!, precision: c.precision }) : null;
   try {
     while (st.step < c.steps) {
       const t0 = performance.now();
@@ -294,22 +304,41 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
           mtp += r.mtpLoss * w;
         }
       });
-      const gradNorm = clipGradNorm(params.map(([, p]) => p), c.clip);
+      const gradNorm = clipGradNorm(
+        params.map(([, p]) => p),
+        c.clip,
+      );
       const spike = detector.isSpike(main) || !Number.isFinite(gradNorm);
       if (spike) {
         opt.zeroGrad();
         const last = latestCheckpoint(ckptRoot);
         consecutiveRollbacks++;
-        const why = !Number.isFinite(main) ? `non-finite loss ${main}` : !Number.isFinite(gradNorm) ? `non-finite gradient norm ${gradNorm}` : `loss ${main.toFixed(4)} far above its running mean ${detector.state.mean.toFixed(4)}`;
+        const why = !Number.isFinite(main)
+          ? `non-finite loss ${main}`
+          : !Number.isFinite(gradNorm)
+            ? `non-finite gradient norm ${gradNorm}`
+            : `loss ${main.toFixed(4)} far above its running mean ${detector.state.mean.toFixed(4)}`;
         if (consecutiveRollbacks > c.spike.maxRollbacks || !last) {
-          throw new Error(`train: step ${st.step + 1}: ${why}; gave up after ${consecutiveRollbacks - 1} rollbacks in a row`);
+          throw new Error(
+            `train: step ${st.step + 1}: ${why}; gave up after ${consecutiveRollbacks - 1} rollbacks in a row`,
+          );
         }
         const skippedAt = st.step + 1;
         await restoreFrom(last.dir, true);
         st.rollbacks++;
         const ev: StepMetrics = {
-          step: skippedAt, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
-          tokensPerSec: 0, msPerStep: performance.now() - t0, imbalance: null,
+          step: skippedAt,
+          tokens: st.tokens,
+          loss,
+          mainLoss: main,
+          mtpLoss: hasMtp ? mtp : null,
+          balanceLoss: bal,
+          lr,
+          batch,
+          gradNorm,
+          tokensPerSec: 0,
+          msPerStep: performance.now() - t0,
+          imbalance: null,
           event: `rollback to step ${last.step}: ${why}; skipped the batch(es) of step ${skippedAt}`,
         };
         log(`step ${skippedAt}: SPIKE (${why}) -> rolled back to step ${last.step}, skipping its batch(es)`);
@@ -330,8 +359,18 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
       st.tokens += batch * c.seqLen;
       const ms = performance.now() - t0;
       const m: StepMetrics = {
-        step: st.step, tokens: st.tokens, loss, mainLoss: main, mtpLoss: hasMtp ? mtp : null, balanceLoss: bal, lr, batch, gradNorm,
-        tokensPerSec: (batch * c.seqLen) / (ms / 1000), msPerStep: ms, imbalance,
+        step: st.step,
+        tokens: st.tokens,
+        loss,
+        mainLoss: main,
+        mtpLoss: hasMtp ? mtp : null,
+        balanceLoss: bal,
+        lr,
+        batch,
+        gradNorm,
+        tokensPerSec: (batch * c.seqLen) / (ms / 1000),
+        msPerStep: ms,
+        imbalance,
       };
       if (a.val && (st.step % c.evalEvery === 0 || st.step === c.steps)) {
         m.valLoss = await validationLoss(model, a.val, valStart, c.evalBatches, c.microBatch);
@@ -350,11 +389,20 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
       if (tty) {
         const done = (st.step - startStep) / Math.max(1, c.steps - startStep);
         const eta = ((performance.now() - runStart) / Math.max(1e-9, done)) * (1 - done);
-        process.stderr.write(`${bar(st.step / c.steps)} ${(100 * st.step / c.steps).toFixed(0)}%  eta ${Math.round(eta / 1000)} s`);
+        process.stderr.write(
+          `${bar(st.step / c.steps)} ${((100 * st.step) / c.steps).toFixed(0)}%  eta ${Math.round(eta / 1000)} s`,
+        );
       }
       a.onStep?.(m);
       if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
-        saveCheckpoint({ root: ckptRoot, step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
+        saveCheckpoint({
+          root: ckptRoot,
+          step: st.step,
+          model,
+          optimizer: opt,
+          state: snapshotState(),
+          keep: c.keepCheckpoints,
+        });
       }
     }
   } finally {

@@ -4,7 +4,8 @@ import { Generator, getBackend, randn, runKernel, tensor } from '../../src/index
 
 const g = new Generator(11);
 const h = createHash('sha256');
-const add = (d: { data: ArrayBufferView }) => h.update(new Uint8Array(d.data.buffer, d.data.byteOffset, d.data.byteLength));
+const add = (d: { data: ArrayBufferView }) =>
+  h.update(new Uint8Array(d.data.buffer, d.data.byteOffset, d.data.byteLength));
 const x = randn([300, 96], { generator: g });
 const w = randn([96], { generator: g });
 const dy = randn([300, 96], { generator: g });
@@ -20,12 +21,23 @@ const k = randn([2, 2, 70, 24], { generator: g });
 const v = randn([2, 2, 70, 16], { generator: g });
 const att = runKernel('attention', q, k, v, { causal: true, scale: 0.2 });
 add(att.out);
-const ab = runKernel('attentionBackward', q, k, v, att.out, att.lse, randn([2, 4, 70, 16], { generator: g }), { causal: true, scale: 0.2 });
+const ab = runKernel('attentionBackward', q, k, v, att.out, att.lse, randn([2, 4, 70, 16], { generator: g }), {
+  causal: true,
+  scale: 0.2,
+});
 add(ab.dq);
 add(ab.dk);
 add(ab.dv);
 add(runKernel('sum', x, { axes: [0], keepdim: false }));
 add(runKernel('softmax', x, { axis: 1 }));
-const ce = runKernel('crossEntropy', x, tensor(Array.from({ length: 300 }, (_, i) => i % 96), { dtype: 'int32' }), { ignoreIndex: -100 });
+const ce = runKernel(
+  'crossEntropy',
+  x,
+  tensor(
+    Array.from({ length: 300 }, (_, i) => i % 96),
+    { dtype: 'int32' },
+  ),
+  { ignoreIndex: -100 },
+);
 add(ce.loss);
 process.stdout.write(`${getBackend()} ${h.digest('hex')}\n`);

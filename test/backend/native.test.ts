@@ -38,7 +38,9 @@ import {
 } from '../../src/backend/native/index.js';
 import { adamwStep as adamwStepRef } from '../../src/optim/adamw-kernel.js';
 
-const SKIP = nativeAvailable() ? false : `native addon not built (${nativeLoadError()}); run npm ci or npx node-gyp rebuild`;
+const SKIP = nativeAvailable()
+  ? false
+  : `native addon not built (${nativeLoadError()}); run npm ci or npx node-gyp rebuild`;
 const INFO = nativeInfo();
 const ISAS = INFO?.isas ?? [];
 
@@ -129,7 +131,8 @@ function exact(what: string, actual: TensorData, expected: TensorData): void {
   assert.equal(actual.data.constructor, expected.data.constructor, `${what}: array type`);
   assert.equal(actual.data.length, expected.data.length, `${what}: length`);
   for (let i = 0; i < expected.data.length; i++) {
-    if (!Object.is(actual.data[i], expected.data[i])) assert.fail(`${what}: element ${i} is ${actual.data[i]}, reference ${expected.data[i]}`);
+    if (!Object.is(actual.data[i], expected.data[i]))
+      assert.fail(`${what}: element ${i} is ${actual.data[i]}, reference ${expected.data[i]}`);
   }
 }
 
@@ -162,31 +165,45 @@ describe('native backend: sgemm', { skip: SKIP }, () => {
   it('all transpose combinations over sizes 1, 7, 129', () => {
     const r = rng(1);
     const sizes = [1, 7, 129];
-    for (const M of sizes) for (const K of sizes) for (const N of sizes) {
-      for (const tA of [false, true]) for (const tB of [false, true]) {
-        mmCheck(`${M}x${K}x${N}`, operand(M, K, tA, r), operand(K, N, tB, r), tA, tB);
-      }
-    }
+    for (const M of sizes)
+      for (const K of sizes)
+        for (const N of sizes) {
+          for (const tA of [false, true])
+            for (const tB of [false, true]) {
+              mmCheck(`${M}x${K}x${N}`, operand(M, K, tA, r), operand(K, N, tB, r), tA, tB);
+            }
+        }
   });
 
   it('sizes 1000 and blocking edges (K > KC, M > MC, N > NC)', () => {
     const r = rng(2);
-    const shapes = [[1000, 7, 129], [129, 1000, 7], [7, 129, 1000], [1000, 1, 1], [1, 1000, 1], [600, 300, 50], [20, 300, 3100], [253, 257, 65]];
+    const shapes = [
+      [1000, 7, 129],
+      [129, 1000, 7],
+      [7, 129, 1000],
+      [1000, 1, 1],
+      [1, 1000, 1],
+      [600, 300, 50],
+      [20, 300, 3100],
+      [253, 257, 65],
+    ];
     for (const [M, K, N] of shapes) {
-      for (const tA of [false, true]) for (const tB of [false, true]) {
-        mmCheck(`${M}x${K}x${N}`, operand(M, K, tA, r), operand(K, N, tB, r), tA, tB);
-      }
+      for (const tA of [false, true])
+        for (const tB of [false, true]) {
+          mmCheck(`${M}x${K}x${N}`, operand(M, K, tA, r), operand(K, N, tB, r), tA, tB);
+        }
     }
   });
 
   it('broadcast and many-small batches, with transposes', () => {
     const r = rng(3);
-    for (const tA of [false, true]) for (const tB of [false, true]) {
-      mmCheck('[2,1] x [3]', operand(7, 33, tA, r, [2, 1]), operand(33, 129, tB, r, [3]), tA, tB);
-      mmCheck('[] x [4]', operand(65, 17, tA, r), operand(17, 9, tB, r, [4]), tA, tB);
-      mmCheck('[5] x []', operand(9, 130, tA, r, [5]), operand(130, 31, tB, r), tA, tB);
-      mmCheck('[64] x [64]', operand(8, 16, tA, r, [64]), operand(16, 8, tB, r, [64]), tA, tB);
-    }
+    for (const tA of [false, true])
+      for (const tB of [false, true]) {
+        mmCheck('[2,1] x [3]', operand(7, 33, tA, r, [2, 1]), operand(33, 129, tB, r, [3]), tA, tB);
+        mmCheck('[] x [4]', operand(65, 17, tA, r), operand(17, 9, tB, r, [4]), tA, tB);
+        mmCheck('[5] x []', operand(9, 130, tA, r, [5]), operand(130, 31, tB, r), tA, tB);
+        mmCheck('[64] x [64]', operand(8, 16, tA, r, [64]), operand(16, 8, tB, r, [64]), tA, tB);
+      }
   });
 
   it('empty dims', () => {
@@ -215,12 +232,59 @@ describe('native backend: sgemm', { skip: SKIP }, () => {
 });
 
 describe('native backend: elementwise', { skip: SKIP }, () => {
-  const binNames = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+  const binNames = [
+    'add',
+    'sub',
+    'mul',
+    'div',
+    'pow',
+    'maximum',
+    'minimum',
+    'eq',
+    'ne',
+    'lt',
+    'le',
+    'gt',
+    'ge',
+  ] as const;
   const pairs: [number[], number[]][] = [
-    [[1], [1]], [[7], [7]], [[1000], [1]], [[1], [1000]], [[129, 7], [129, 7]], // same, scalar
-    [[4, 7, 129], [129]], [[7, 129], [4, 7, 129]], [[3, 1, 7], [5, 7]], // suffix (a or b)
-    [[129, 7], [129, 1]], [[2, 3, 1], [2, 3, 1000]], [[2, 3, 1000], [2, 1, 1]], // per-row (column)
-    [[7, 1], [1, 129]], [[1, 7, 1], [3, 1, 5]], // general broadcast: reference path
+    [[1], [1]],
+    [[7], [7]],
+    [[1000], [1]],
+    [[1], [1000]],
+    [
+      [129, 7],
+      [129, 7],
+    ], // same, scalar
+    [[4, 7, 129], [129]],
+    [
+      [7, 129],
+      [4, 7, 129],
+    ],
+    [
+      [3, 1, 7],
+      [5, 7],
+    ], // suffix (a or b)
+    [
+      [129, 7],
+      [129, 1],
+    ],
+    [
+      [2, 3, 1],
+      [2, 3, 1000],
+    ],
+    [
+      [2, 3, 1000],
+      [2, 1, 1],
+    ], // per-row (column)
+    [
+      [7, 1],
+      [1, 129],
+    ],
+    [
+      [1, 7, 1],
+      [3, 1, 5],
+    ], // general broadcast: reference path
   ];
 
   it('binary ops on same, scalar, suffix, per-row and general broadcasts', () => {
@@ -236,12 +300,38 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
       for (const name of binNames) {
         const e = ref(name)(a, b);
         const rtol = name === 'pow' ? 6e-7 : 0;
-        eachIsa((isa) => check(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)} [${isa}]`, nat(name)(a, b), e, 0, rtol));
+        eachIsa((isa) =>
+          check(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)} [${isa}]`, nat(name)(a, b), e, 0, rtol),
+        );
       }
     }
   });
 
-  const specials = [0, -0, 1, -1, 0.5, 88.7, 88.8, -87, -103.5, -110, 1e-30, -1e-30, 1e-40, 20, -20, 9.5, -9.5, 0.625, -0.625, 1e6, Infinity, -Infinity, NaN];
+  const specials = [
+    0,
+    -0,
+    1,
+    -1,
+    0.5,
+    88.7,
+    88.8,
+    -87,
+    -103.5,
+    -110,
+    1e-30,
+    -1e-30,
+    1e-40,
+    20,
+    -20,
+    9.5,
+    -9.5,
+    0.625,
+    -0.625,
+    1e6,
+    Infinity,
+    -Infinity,
+    NaN,
+  ];
   const withSpecials = (x: TensorData) => {
     const d = new Float32Array(x.data.length + specials.length);
     d.set(x.data as Float32Array);
@@ -252,11 +342,24 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
   it('unary ops and activations (1, 7, 129, 1000 elements and special values)', () => {
     const r = rng(11);
     const tol: Record<string, [number, number]> = {
-      neg: [0, 0], abs: [0, 0], sign: [0, 0], sqrt: [0, 0], rsqrt: [0, 1.2e-7], exp: [1e-37, 6e-7], log: [0, 6e-7],
-      tanh: [0, 6e-7], sigmoid: [1e-37, 6e-7], silu: [1e-37, 6e-7], erf: [0, 6e-7],
+      neg: [0, 0],
+      abs: [0, 0],
+      sign: [0, 0],
+      sqrt: [0, 0],
+      rsqrt: [0, 1.2e-7],
+      exp: [1e-37, 6e-7],
+      log: [0, 6e-7],
+      tanh: [0, 6e-7],
+      sigmoid: [1e-37, 6e-7],
+      silu: [1e-37, 6e-7],
+      erf: [0, 6e-7],
     };
     for (const n of [1, 7, 129, 1000]) {
-      for (const [lo, hi] of [[-1, 1], [-30, 30], [0, 100]]) {
+      for (const [lo, hi] of [
+        [-1, 1],
+        [-30, 30],
+        [0, 100],
+      ]) {
         const x = withSpecials(f32([n], r, lo, hi));
         for (const [name, [atol, rtol]] of Object.entries(tol)) {
           const k = name as 'exp';
@@ -281,7 +384,15 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
       const dy = f32([n], r);
       for (const approximate of ['none', 'tanh'] as const) {
         const e = ref('geluBackward')(x, dy, { approximate });
-        eachIsa((isa) => check(`geluBackward ${approximate} [${isa}]`, nat('geluBackward')(x, dy, { approximate }), e, 1e-6 * maxAbs(e), 1e-6));
+        eachIsa((isa) =>
+          check(
+            `geluBackward ${approximate} [${isa}]`,
+            nat('geluBackward')(x, dy, { approximate }),
+            e,
+            1e-6 * maxAbs(e),
+            1e-6,
+          ),
+        );
       }
       const e = ref('swiglu')(x, b);
       eachIsa((isa) => check(`swiglu [${isa}]`, nat('swiglu')(x, b), e, 1e-7, 1e-6));
@@ -297,8 +408,29 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
   it('sum and max over contiguous axes (and the reference for others)', () => {
     const r = rng(13);
     const cases: [number[], number[]][] = [
-      [[1000], [0]], [[1], [0]], [[7, 129], [0]], [[7, 129], [1]], [[7, 129], [0, 1]], [[3, 7, 129], [1]],
-      [[3, 7, 129], [0, 1]], [[3, 7, 129], [1, 2]], [[3, 7, 129], [0, 2]], [[2, 50, 300], [1]], [[129, 1000], [1]],
+      [[1000], [0]],
+      [[1], [0]],
+      [[7, 129], [0]],
+      [[7, 129], [1]],
+      [
+        [7, 129],
+        [0, 1],
+      ],
+      [[3, 7, 129], [1]],
+      [
+        [3, 7, 129],
+        [0, 1],
+      ],
+      [
+        [3, 7, 129],
+        [1, 2],
+      ],
+      [
+        [3, 7, 129],
+        [0, 2],
+      ],
+      [[2, 50, 300], [1]],
+      [[129, 1000], [1]],
     ];
     for (const [shape, axes] of cases) {
       const x = f32(shape, r, -3, 3);
@@ -307,7 +439,15 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
         for (const name of ['sum', 'max'] as const) {
           const e = ref(name)(x, { axes, keepdim });
           const n = axes.reduce((p, a) => p * shape[a], 1);
-          eachIsa((isa) => check(`${name} ${JSON.stringify(shape)} axes ${axes} [${isa}]`, nat(name)(x, { axes, keepdim }), e, name === 'sum' ? 1e-6 * n : 0, 1e-6));
+          eachIsa((isa) =>
+            check(
+              `${name} ${JSON.stringify(shape)} axes ${axes} [${isa}]`,
+              nat(name)(x, { axes, keepdim }),
+              e,
+              name === 'sum' ? 1e-6 * n : 0,
+              1e-6,
+            ),
+          );
         }
       }
     }
@@ -317,7 +457,10 @@ describe('native backend: elementwise', { skip: SKIP }, () => {
     const r = rng(15);
     const a64: TensorData = { data: Float64Array.from(f32([7, 9], r).data), shape: [7, 9], dtype: 'float64' };
     const b64: TensorData = { data: Float64Array.from(f32([9, 4], r).data), shape: [9, 4], dtype: 'float64' };
-    assert.deepEqual(nat('matmul')(a64, b64, { transA: false, transB: false }), ref('matmul')(a64, b64, { transA: false, transB: false }));
+    assert.deepEqual(
+      nat('matmul')(a64, b64, { transA: false, transB: false }),
+      ref('matmul')(a64, b64, { transA: false, transB: false }),
+    );
     assert.deepEqual(nat('exp')(a64), ref('exp')(a64));
     const ia = i32([5], r, 10);
     const fa = f32([5], r);
@@ -332,7 +475,14 @@ describe('native backend: layout kernels', { skip: SKIP }, () => {
   /** Random values of any dtype; floats include -0, NaN and infinities, which a copy must keep bit for bit. */
   const rand = (dtype: (typeof DTYPES)[number], shape: number[], r: () => number): TensorData => {
     const n = numel(shape);
-    const d = dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : dtype === 'int32' ? new Int32Array(n) : new Uint8Array(n);
+    const d =
+      dtype === 'float32'
+        ? new Float32Array(n)
+        : dtype === 'float64'
+          ? new Float64Array(n)
+          : dtype === 'int32'
+            ? new Int32Array(n)
+            : new Uint8Array(n);
     const specials = [-0, NaN, Infinity, -Infinity];
     for (let i = 0; i < n; i++) {
       if (dtype === 'bool') d[i] = r() < 0.5 ? 1 : 0;
@@ -356,9 +506,28 @@ describe('native backend: layout kernels', { skip: SKIP }, () => {
   const REF = new Proxy({} as Kernels, { get: (_t, name) => ref(name as KernelName) });
   const NAT = new Proxy({} as Kernels, { get: (_t, name) => nat(name as KernelName) });
   const permutations = (n: number): number[][] =>
-    n === 0 ? [[]] : permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+    n === 0
+      ? [[]]
+      : permutations(n - 1).flatMap((p) =>
+          Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]),
+        );
   /** Odd shapes of rank 1-4, one with more than 32K elements, and shapes with an empty dim. */
-  const SHAPES = [[1], [129], [1000], [7, 1], [1000, 7], [3, 5, 7], [1, 7, 1], [129, 2, 3], [2, 3, 4, 5], [4, 129, 7, 11], [3, 1, 257, 17], [0], [3, 0, 5], [2, 0]];
+  const SHAPES = [
+    [1],
+    [129],
+    [1000],
+    [7, 1],
+    [1000, 7],
+    [3, 5, 7],
+    [1, 7, 1],
+    [129, 2, 3],
+    [2, 3, 4, 5],
+    [4, 129, 7, 11],
+    [3, 1, 257, 17],
+    [0],
+    [3, 0, 5],
+    [2, 0],
+  ];
 
   it('permute: every permutation of ranks 1-4, odd and empty shapes, every dtype', () => {
     const r = rng(14);
@@ -366,7 +535,8 @@ describe('native backend: layout kernels', { skip: SKIP }, () => {
       for (const dtype of DTYPES) {
         const x = rand(dtype, shape, r);
         const perms = permutations(shape.length);
-        for (const perm of dtype === 'float32' ? perms : perms.slice(-2)) agree(`permute ${dtype} ${JSON.stringify(shape)} ${perm}`, (k) => k.permute(x, { perm }));
+        for (const perm of dtype === 'float32' ? perms : perms.slice(-2))
+          agree(`permute ${dtype} ${JSON.stringify(shape)} ${perm}`, (k) => k.permute(x, { perm }));
       }
     }
   });
@@ -374,13 +544,45 @@ describe('native backend: layout kernels', { skip: SKIP }, () => {
   it('broadcastTo: leading, inner and trailing size-1 dims, empty targets', () => {
     const r = rng(16);
     const cases: [number[], number[]][] = [
-      [[1], [1000]], [[129], [2, 3, 129]], [[7, 1], [3, 7, 129]], [[1, 1, 1], [2, 3, 4]], [[3, 1, 5], [4, 3, 7, 5]],
-      [[1, 7], [129, 7]], [[2, 1, 1, 3], [2, 129, 17, 3]], [[0, 1], [0, 4]], [[1, 3], [0, 3]], [[5], [5]], [[], [3, 129]],
+      [[1], [1000]],
+      [[129], [2, 3, 129]],
+      [
+        [7, 1],
+        [3, 7, 129],
+      ],
+      [
+        [1, 1, 1],
+        [2, 3, 4],
+      ],
+      [
+        [3, 1, 5],
+        [4, 3, 7, 5],
+      ],
+      [
+        [1, 7],
+        [129, 7],
+      ],
+      [
+        [2, 1, 1, 3],
+        [2, 129, 17, 3],
+      ],
+      [
+        [0, 1],
+        [0, 4],
+      ],
+      [
+        [1, 3],
+        [0, 3],
+      ],
+      [[5], [5]],
+      [[], [3, 129]],
     ];
     for (const [from, to] of cases) {
       for (const dtype of DTYPES) {
         const x = rand(dtype, from, r);
-        agree(`broadcastTo ${dtype} ${JSON.stringify(from)} -> ${JSON.stringify(to)}`, (k) => k.broadcastTo(x, { shape: to }));
+        agree(`broadcastTo ${dtype} ${JSON.stringify(from)} -> ${JSON.stringify(to)}`, (k) =>
+          k.broadcastTo(x, { shape: to }),
+        );
       }
     }
   });
@@ -395,8 +597,12 @@ describe('native backend: layout kernels', { skip: SKIP }, () => {
             s[axis] = shape[axis] === 0 ? 0 : Math.max(0, shape[axis] * m - (m > 1 ? 1 : 0));
             return rand(dtype, s, r);
           });
-          agree(`concat ${dtype} ${JSON.stringify(parts.map((p) => p.shape))} axis ${axis}`, (k) => k.concat(parts, { axis }));
-          agree(`concat one part ${dtype} ${JSON.stringify(shape)} axis ${axis}`, (k) => k.concat([parts[0]], { axis }));
+          agree(`concat ${dtype} ${JSON.stringify(parts.map((p) => p.shape))} axis ${axis}`, (k) =>
+            k.concat(parts, { axis }),
+          );
+          agree(`concat one part ${dtype} ${JSON.stringify(shape)} axis ${axis}`, (k) =>
+            k.concat([parts[0]], { axis }),
+          );
         }
       }
     }
@@ -411,7 +617,11 @@ describe('native backend: layout kernels', { skip: SKIP }, () => {
         for (let trial = 0; trial < (dtype === 'float32' ? 6 : 2); trial++) {
           const starts = shape.map((n) => (trial === 0 ? 0 : int(n)));
           const ends = starts.map((s, i) => (trial === 0 ? shape[i] : s + int(shape[i] - s)));
-          const src = rand(dtype, starts.map((s, i) => ends[i] - s), r);
+          const src = rand(
+            dtype,
+            starts.map((s, i) => ends[i] - s),
+            r,
+          );
           const tag = `${dtype} ${JSON.stringify(shape)} [${starts}]..[${ends}]`;
           agree(`slice ${tag}`, (k) => k.slice(x, { starts, ends }));
           agree(`sliceScatter ${tag}`, (k) => k.sliceScatter(x, src, { starts, ends }));
@@ -437,7 +647,15 @@ describe('native backend: layout kernels', { skip: SKIP }, () => {
 describe('native backend: fused NN kernels', { skip: SKIP }, () => {
   it('softmax and log-softmax, forward and backward, over last and inner axes', () => {
     const r = rng(20);
-    const cases: [number[], number][] = [[[1, 1], 1], [[7, 129], 1], [[1000], 0], [[3, 129, 7], 1], [[5, 1000], 1], [[129, 3, 1], 0], [[2, 7, 20], 1]];
+    const cases: [number[], number][] = [
+      [[1, 1], 1],
+      [[7, 129], 1],
+      [[1000], 0],
+      [[3, 129, 7], 1],
+      [[5, 1000], 1],
+      [[129, 3, 1], 0],
+      [[2, 7, 20], 1],
+    ];
     for (const [shape, axis] of cases) {
       const x = f32(shape, r, -10, 10);
       const dy = f32(shape, r);
@@ -448,7 +666,13 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
         const g = ref(bwd)(y, dy, { axis });
         eachIsa((isa) => {
           check(`${fwd} ${JSON.stringify(shape)} [${isa}]`, nat(fwd)(x, { axis }), y, log ? 4e-6 : 1e-9, 2e-6);
-          check(`${bwd} ${JSON.stringify(shape)} [${isa}]`, nat(bwd)(y, dy, { axis }), g, 2e-6 * Math.max(1, maxAbs(g)), 1e-5);
+          check(
+            `${bwd} ${JSON.stringify(shape)} [${isa}]`,
+            nat(bwd)(y, dy, { axis }),
+            g,
+            2e-6 * Math.max(1, maxAbs(g)),
+            1e-5,
+          );
         });
       }
     }
@@ -469,18 +693,32 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
           const a = nat('crossEntropy')(logits, targets, attrs);
           check(`crossEntropy loss ${N}x${C} [${isa}]`, a.loss, e.loss, 4e-6, 1e-6);
           check(`crossEntropy lse ${N}x${C} [${isa}]`, a.lse, e.lse, 4e-6, 1e-6);
-          check(`crossEntropyBackward ${N}x${C} [${isa}]`, nat('crossEntropyBackward')(logits, targets, e.lse, dloss, attrs), g, 1e-7, 4e-6);
+          check(
+            `crossEntropyBackward ${N}x${C} [${isa}]`,
+            nat('crossEntropyBackward')(logits, targets, e.lse, dloss, attrs),
+            g,
+            1e-7,
+            4e-6,
+          );
         });
       }
     }
     const bad: TensorData = { data: Int32Array.from([0, 5]), shape: [2], dtype: 'int32' };
     const logits = f32([2, 5], r);
-    assert.throws(() => nat('crossEntropy')(logits, bad, { ignoreIndex: -1 }), /target 5 at row 1 is out of range \[0, 5\)/);
+    assert.throws(
+      () => nat('crossEntropy')(logits, bad, { ignoreIndex: -1 }),
+      /target 5 at row 1 is out of range \[0, 5\)/,
+    );
   });
 
   it('RMSNorm forward and backward, with and without weight', () => {
     const r = rng(22);
-    for (const shape of [[1, 7], [129, 1000], [3, 7, 129], [1000, 1]]) {
+    for (const shape of [
+      [1, 7],
+      [129, 1000],
+      [3, 7, 129],
+      [1000, 1],
+    ]) {
       const D = shape[shape.length - 1];
       const x = f32(shape, r, -3, 3);
       const dy = f32(shape, r);
@@ -493,7 +731,8 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
           check(`rmsNorm rstd [${isa}]`, a.rstd, e.rstd, 0, 2e-6);
           const b = nat('rmsNormBackward')(x, weight, e.rstd, dy);
           check(`rmsNormBackward dx ${JSON.stringify(shape)} [${isa}]`, b.dx, g.dx, 2e-6 * maxAbs(g.dx), 1e-5);
-          if (weight) check(`rmsNormBackward dweight [${isa}]`, b.dweight!, g.dweight!, 4e-6 * maxAbs(g.dweight!), 1e-5);
+          if (weight)
+            check(`rmsNormBackward dweight [${isa}]`, b.dweight!, g.dweight!, 4e-6 * maxAbs(g.dweight!), 1e-5);
           else assert.equal(b.dweight, null);
         });
       }
@@ -502,16 +741,42 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
 
   it('rotary embedding (half-split and interleaved, inverse, broadcast cos/sin)', () => {
     const r = rng(23);
-    const cases: [number[], number[]][] = [[[2, 3, 7, 8], [7, 4]], [[1, 129, 4, 64], [129, 1, 32]], [[1000, 2], [1000, 1]], [[7, 130], [1, 65]]];
+    const cases: [number[], number[]][] = [
+      [
+        [2, 3, 7, 8],
+        [7, 4],
+      ],
+      [
+        [1, 129, 4, 64],
+        [129, 1, 32],
+      ],
+      [
+        [1000, 2],
+        [1000, 1],
+      ],
+      [
+        [7, 130],
+        [1, 65],
+      ],
+    ];
     for (const [xs, cs] of cases) {
       const x = f32(xs, r, -2, 2);
       const cos = f32(cs, r);
       const sin = f32(cs, r);
-      for (const interleaved of [false, true]) for (const inverse of [false, true]) {
-        const attrs = { interleaved, inverse };
-        const e = ref('rope')(x, cos, sin, attrs);
-        eachIsa((isa) => check(`rope ${JSON.stringify(xs)} ${interleaved} ${inverse} [${isa}]`, nat('rope')(x, cos, sin, attrs), e, 1e-6, 1e-6));
-      }
+      for (const interleaved of [false, true])
+        for (const inverse of [false, true]) {
+          const attrs = { interleaved, inverse };
+          const e = ref('rope')(x, cos, sin, attrs);
+          eachIsa((isa) =>
+            check(
+              `rope ${JSON.stringify(xs)} ${interleaved} ${inverse} [${isa}]`,
+              nat('rope')(x, cos, sin, attrs),
+              e,
+              1e-6,
+              1e-6,
+            ),
+          );
+        }
     }
   });
 
@@ -519,9 +784,15 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     const r = rng(24);
     // [B, H, Hk, Tq, Tk, Dk, Dv, causal]
     const cases: [number, number, number, number, number, number, number, boolean][] = [
-      [1, 1, 1, 1, 1, 8, 8, true], [2, 4, 2, 7, 7, 16, 8, true], [1, 2, 1, 129, 129, 32, 16, true],
-      [1, 2, 2, 5, 9, 8, 8, true], [1, 1, 1, 9, 5, 8, 8, true], [2, 2, 1, 33, 20, 24, 40, false],
-      [1, 2, 2, 129, 129, 192, 128, true], [1, 1, 1, 1000, 1000, 16, 16, true], [1, 3, 3, 200, 300, 7, 5, false],
+      [1, 1, 1, 1, 1, 8, 8, true],
+      [2, 4, 2, 7, 7, 16, 8, true],
+      [1, 2, 1, 129, 129, 32, 16, true],
+      [1, 2, 2, 5, 9, 8, 8, true],
+      [1, 1, 1, 9, 5, 8, 8, true],
+      [2, 2, 1, 33, 20, 24, 40, false],
+      [1, 2, 2, 129, 129, 192, 128, true],
+      [1, 1, 1, 1000, 1000, 16, 16, true],
+      [1, 3, 3, 200, 300, 7, 5, false],
       [1, 1, 1, 3, 0, 4, 4, false],
     ];
     for (const [B, H, Hk, Tq, Tk, Dk, Dv, causal] of cases) {
@@ -538,7 +809,8 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
         check(`attention out ${tag} [${isa}]`, a.out, e.out, 1e-5 * Math.max(1, maxAbs(e.out)), 1e-5);
         check(`attention lse ${tag} [${isa}]`, a.lse, e.lse, 1e-5, 1e-5);
         const b = nat('attentionBackward')(q, k, v, e.out, e.lse, dout, attrs);
-        for (const n of ['dq', 'dk', 'dv'] as const) check(`attention ${n} ${tag} [${isa}]`, b[n], g[n], 3e-5 * Math.max(1e-3, maxAbs(g[n])), 1e-5);
+        for (const n of ['dq', 'dk', 'dv'] as const)
+          check(`attention ${n} ${tag} [${isa}]`, b[n], g[n], 3e-5 * Math.max(1e-3, maxAbs(g[n])), 1e-5);
       });
     }
   });
@@ -574,7 +846,14 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
 
   it('indexSelect and indexAdd (duplicates, inner dims, empty index, range errors)', () => {
     const r = rng(25);
-    const cases: [number[], number, number][] = [[[1000, 7], 0, 129], [[7, 129, 3], 1, 1000], [[129], 0, 7], [[2, 1000, 129], 1, 7], [[3, 4], 1, 0], [[1, 1], 0, 1]];
+    const cases: [number[], number, number][] = [
+      [[1000, 7], 0, 129],
+      [[7, 129, 3], 1, 1000],
+      [[129], 0, 7],
+      [[2, 1000, 129], 1, 7],
+      [[3, 4], 1, 0],
+      [[1, 1], 0, 1],
+    ];
     for (const [shape, axis, m] of cases) {
       const x = f32(shape, r);
       const index = i32([m], r, shape[axis]);
@@ -598,13 +877,26 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
 describe('native backend: fused helpers', { skip: SKIP }, () => {
   it('weightedIndexAdd (MoE combine) matches its reference', () => {
     const r = rng(30);
-    for (const [T, D, m] of [[129, 64, 300], [7, 1000, 7], [1, 1, 1], [1000, 7, 129]]) {
+    for (const [T, D, m] of [
+      [129, 64, 300],
+      [7, 1000, 7],
+      [1, 1, 1],
+      [1000, 7, 129],
+    ]) {
       const x = f32([T, D], r);
       const index = i32([m], r, T);
       const src = f32([m, D], r);
       const w = f32([m], r, 0, 1);
       const e = weightedIndexAddRef(x, index, src, w);
-      eachIsa((isa) => check(`weightedIndexAdd ${T}x${D} m=${m} [${isa}]`, weightedIndexAdd(x, index, src, w), e, 1e-6 * Math.max(1, maxAbs(e)), 0));
+      eachIsa((isa) =>
+        check(
+          `weightedIndexAdd ${T}x${D} m=${m} [${isa}]`,
+          weightedIndexAdd(x, index, src, w),
+          e,
+          1e-6 * Math.max(1, maxAbs(e)),
+          0,
+        ),
+      );
     }
   });
 
@@ -628,16 +920,36 @@ describe('native backend: fused helpers', { skip: SKIP }, () => {
         exact(`adamw v n=${n} step ${step}`, t(v[0]), t(v[1]));
       }
     }
-    assert.throws(() => adamwStep(new Float32Array(2), new Float32Array(3), new Float32Array(2), new Float32Array(2), { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, step: 1 }), /grad 3/);
+    assert.throws(
+      () =>
+        adamwStep(new Float32Array(2), new Float32Array(3), new Float32Array(2), new Float32Array(2), {
+          lr: 1,
+          beta1: 0.9,
+          beta2: 0.9,
+          eps: 1e-8,
+          weightDecay: 0,
+          step: 1,
+        }),
+      /grad 3/,
+    );
   });
 });
 
 describe('native backend: selection and memory', { skip: SKIP }, () => {
   const probe = (env: Record<string, string | undefined>) => {
-    const code = "import('./src/tensor/index.ts').then(async () => { const r = await import('./src/backend/registry.ts'); console.log(r.getBackend()); })";
-    const childEnv: Record<string, string | undefined> = { ...process.env, R1TS_BACKEND: undefined, R1TS_NATIVE_PATH: undefined, ...env };
+    const code =
+      "import('./src/tensor/index.ts').then(async () => { const r = await import('./src/backend/registry.ts'); console.log(r.getBackend()); })";
+    const childEnv: Record<string, string | undefined> = {
+      ...process.env,
+      R1TS_BACKEND: undefined,
+      R1TS_NATIVE_PATH: undefined,
+      ...env,
+    };
     for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
-    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: childEnv as NodeJS.ProcessEnv, encoding: 'utf8' });
+    const p = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      env: childEnv as NodeJS.ProcessEnv,
+      encoding: 'utf8',
+    });
     return { status: p.status, stdout: p.stdout.trim(), stderr: p.stderr.trim() };
   };
 
@@ -647,7 +959,10 @@ describe('native backend: selection and memory', { skip: SKIP }, () => {
     const missing = { R1TS_NATIVE_PATH: '/nonexistent/r1ts_native.node' };
     const fallback = probe(missing);
     assert.equal(fallback.stdout, 'ts');
-    assert.match(fallback.stderr, /^r1ts: warning: native backend unavailable \(.*is not built\); using the slower TypeScript backend$/);
+    assert.match(
+      fallback.stderr,
+      /^r1ts: warning: native backend unavailable \(.*is not built\); using the slower TypeScript backend$/,
+    );
     const forced = probe({ ...missing, R1TS_BACKEND: 'native' });
     assert.equal(forced.status, 1);
     assert.match(forced.stderr, /^r1ts: R1TS_BACKEND=native but the native backend is not available: [^\n]*$/);

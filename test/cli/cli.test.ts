@@ -52,14 +52,35 @@ describe('r1ts CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-bench-train-'));
     try {
       saveModelDir(dir, new DeepseekV3(toyConfig(), { seed: 1 }));
-      const r = cli('bench', 'train', '--model', dir, '--batch', '4', '--seq', '8', '--steps', '1', '--micro-batch', '2', '--workers', '2', '--json');
+      const r = cli(
+        'bench',
+        'train',
+        '--model',
+        dir,
+        '--batch',
+        '4',
+        '--seq',
+        '8',
+        '--steps',
+        '1',
+        '--micro-batch',
+        '2',
+        '--workers',
+        '2',
+        '--json',
+      );
       assert.equal(r.code, 0, r.err);
-      const out = JSON.parse(r.out) as { rows: [{ impl: string; threads: string; tokens_per_s: number; cpu_ms_per_step?: number }, string] };
+      const out = JSON.parse(r.out) as {
+        rows: [{ impl: string; threads: string; tokens_per_s: number; cpu_ms_per_step?: number }, string];
+      };
       assert.match(out.rows[0].impl, /^r1ts \(\w+, micro-batch 2, 2 workers\)$/);
       assert.equal(out.rows[0].threads, '1 x 2');
       assert.ok(out.rows[0].tokens_per_s > 0 && out.rows[0].cpu_ms_per_step! > 0);
       assert.match(out.rows[1], /^skipped/);
-      assert.equal(cli('bench', 'train', '--model', dir, '--workers', '0').err.trim(), 'r1ts: bench train: --workers must be a positive integer');
+      assert.equal(
+        cli('bench', 'train', '--model', dir, '--workers', '0').err.trim(),
+        'r1ts: bench train: --workers must be a positive integer',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,7 +14,11 @@ function cli(...args: string[]) {
 
 describe('r1ts params / init / logits', () => {
   it('params --json gives the published totals', () => {
-    const expect: Record<string, number> = { 'deepseek-v3-671b': 671_026_419_200, 'deepseek-v2-236b': 235_741_434_880, 'deepseek-v2-lite-16b': 15_706_484_224 };
+    const expect: Record<string, number> = {
+      'deepseek-v3-671b': 671_026_419_200,
+      'deepseek-v2-236b': 235_741_434_880,
+      'deepseek-v2-lite-16b': 15_706_484_224,
+    };
     for (const [f, total] of Object.entries(expect)) {
       const r = cli('params', '--config', `configs/${f}.json`, '--json');
       assert.equal(r.code, 0, r.err);
@@ -28,7 +32,15 @@ describe('r1ts params / init / logits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-init-'));
     try {
       const out = join(dir, 'm');
-      const r = cli('init', '--config', 'test/fixtures/models/tiny-deepseek-v3/config.json', '--out', out, '--seed', '5');
+      const r = cli(
+        'init',
+        '--config',
+        'test/fixtures/models/tiny-deepseek-v3/config.json',
+        '--out',
+        out,
+        '--seed',
+        '5',
+      );
       assert.equal(r.code, 0, r.err);
       const j = cli('logits', '--model', out, '--ids', '3,1,4,1,5', '--json');
       assert.equal(j.code, 0, j.err);
@@ -43,15 +55,24 @@ describe('r1ts params / init / logits', () => {
       // same seed, same weights
       const again = join(dir, 'm2');
       cli('init', '--config', 'test/fixtures/models/tiny-deepseek-v3/config.json', '--out', again, '--seed', '5');
-      assert.deepEqual(JSON.parse(cli('logits', '--model', again, '--ids', '3,1,4,1,5', '--json').out).logits, res.logits);
+      assert.deepEqual(
+        JSON.parse(cli('logits', '--model', again, '--ids', '3,1,4,1,5', '--json').out).logits,
+        res.logits,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('bad input gives one-line errors', () => {
-    assert.equal(cli('logits', '--model', 'test/fixtures/models/tiny-qwen2', '--ids', '1,x').err.trim(), "r1ts: logits: --ids must be comma-separated integers, got 'x' at position 1");
-    assert.equal(cli('params', '--config', 'package.json').err.trim(), 'r1ts: config (package.json): model_type is required');
+    assert.equal(
+      cli('logits', '--model', 'test/fixtures/models/tiny-qwen2', '--ids', '1,x').err.trim(),
+      "r1ts: logits: --ids must be comma-separated integers, got 'x' at position 1",
+    );
+    assert.equal(
+      cli('params', '--config', 'package.json').err.trim(),
+      'r1ts: config (package.json): model_type is required',
+    );
     assert.match(cli('params', '--config', 'nope.json').err, /^r1ts: config: cannot read nope\.json\n$/);
   });
 });

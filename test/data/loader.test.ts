@@ -26,10 +26,24 @@ async function collect(it: AsyncIterable<SourceDoc>): Promise<SourceDoc[]> {
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'r1ts-data-'));
-  const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `doc ${i} ${'x'.repeat(i % 17)} é😀`, n: i }));
+  const lines = Array.from({ length: 300 }, (_, i) =>
+    JSON.stringify({ text: `doc ${i} ${'x'.repeat(i % 17)} é😀`, n: i }),
+  );
   writeFileSync(join(dir, 'a.jsonl'), lines.slice(0, 150).join('\n') + '\n');
   writeFileSync(join(dir, 'b.jsonl'), lines.slice(150).join('\r\n')); // CRLF, no final newline
-  writeFileSync(join(dir, 'bad.jsonl'), ['{"text": "ok 1"}', '', '{"text": "ok 2"}', '{"text": oops}', '{"other": 1}', '{"text": 5}', '[1]', '{"text": "ok 3"}'].join('\n'));
+  writeFileSync(
+    join(dir, 'bad.jsonl'),
+    [
+      '{"text": "ok 1"}',
+      '',
+      '{"text": "ok 2"}',
+      '{"text": oops}',
+      '{"other": 1}',
+      '{"text": 5}',
+      '[1]',
+      '{"text": "ok 3"}',
+    ].join('\n'),
+  );
   writeFileSync(join(dir, 'blocks.txt'), '\ufefffirst block\nline two\n\n\n  \nsecond block\n\nthird\r\nblock end');
   mkdirSync(join(dir, 'tree', 'sub'), { recursive: true });
   writeFileSync(join(dir, 'tree', 'sub', 'z.txt'), 'zzz');
@@ -46,7 +60,11 @@ describe('readers', () => {
     assert.equal(all[151].where, `${files[1]}:2`);
     for (const k of [1, 77, 149, 150, 299]) {
       const rest = await collect(readDocuments(files, {}, all[k].next));
-      assert.deepEqual(rest.map((d) => d.text), all.slice(k + 1).map((d) => d.text), `resume after ${k}`);
+      assert.deepEqual(
+        rest.map((d) => d.text),
+        all.slice(k + 1).map((d) => d.text),
+        `resume after ${k}`,
+      );
     }
     const ns = await collect(readDocuments([files[0]], { field: 'n', onError: 'skip', stats: newReaderStats() }));
     assert.equal(ns.length, 0, 'a non-string field is not a document');
@@ -60,7 +78,10 @@ describe('readers', () => {
     });
     const stats = newReaderStats();
     const docs = await collect(readDocuments([f], { onError: 'skip', stats }));
-    assert.deepEqual(docs.map((d) => d.text), ['ok 1', 'ok 2', 'ok 3']);
+    assert.deepEqual(
+      docs.map((d) => d.text),
+      ['ok 1', 'ok 2', 'ok 3'],
+    );
     assert.equal(stats.skipped, 4);
     assert.match(stats.errors[1], /bad\.jsonl:5: missing field "text"$/);
     assert.match(stats.errors[2], /bad\.jsonl:6: field "text" is not a string \(got number\)$/);
@@ -70,15 +91,27 @@ describe('readers', () => {
   it('plain text: blank-line separated blocks (BOM and CRLF handled) or one document per file; directories expand', async () => {
     const f = join(dir, 'blocks.txt');
     const docs = await collect(readDocuments([f]));
-    assert.deepEqual(docs.map((d) => d.text), ['first block\nline two', 'second block', 'third\nblock end']);
-    assert.deepEqual(docs.map((d) => d.where), [`${f}:1`, `${f}:6`, `${f}:8`]);
+    assert.deepEqual(
+      docs.map((d) => d.text),
+      ['first block\nline two', 'second block', 'third\nblock end'],
+    );
+    assert.deepEqual(
+      docs.map((d) => d.where),
+      [`${f}:1`, `${f}:6`, `${f}:8`],
+    );
     const rest = await collect(readDocuments([f], {}, docs[0].next));
-    assert.deepEqual(rest.map((d) => d.text), ['second block', 'third\nblock end']);
+    assert.deepEqual(
+      rest.map((d) => d.text),
+      ['second block', 'third\nblock end'],
+    );
     const whole = await collect(readDocuments([f], { textMode: 'file' }));
     assert.equal(whole.length, 1);
     assert.ok(whole[0].text.startsWith('\ufefffirst') || whole[0].text.startsWith('first'));
     const { expandPaths } = await import('../../src/data/readers.js');
-    assert.deepEqual(await expandPaths([join(dir, 'tree')]), [join(dir, 'tree', 'a.txt'), join(dir, 'tree', 'sub', 'z.txt')]);
+    assert.deepEqual(await expandPaths([join(dir, 'tree')]), [
+      join(dir, 'tree', 'a.txt'),
+      join(dir, 'tree', 'sub', 'z.txt'),
+    ]);
     await assert.rejects(expandPaths([join(dir, 'nope')]), /no such file or directory: .*nope/);
   });
 
@@ -90,12 +123,24 @@ describe('readers', () => {
     assert.equal(docs.length, 25);
     assert.equal(docs[13].text, `document 13: é日😀 169`);
     const rest = await collect(readDocuments([f], {}, docs[8].next));
-    assert.deepEqual(rest.map((d) => d.text), docs.slice(9).map((d) => d.text));
-    await assert.rejects(collect(readDocuments([f], { field: 'body' })), /docs\.parquet: no column "body" \(columns: id, text\)/);
+    assert.deepEqual(
+      rest.map((d) => d.text),
+      docs.slice(9).map((d) => d.text),
+    );
+    await assert.rejects(
+      collect(readDocuments([f], { field: 'body' })),
+      /docs\.parquet: no column "body" \(columns: id, text\)/,
+    );
     const nulls = join(FIX, 'nulls.parquet');
-    await assert.rejects(collect(readDocuments([nulls])), /nulls\.parquet: row 3: field "text" is not a string \(got null\)/);
+    await assert.rejects(
+      collect(readDocuments([nulls])),
+      /nulls\.parquet: row 3: field "text" is not a string \(got null\)/,
+    );
     const stats = newReaderStats();
-    assert.deepEqual((await collect(readDocuments([nulls], { onError: 'skip', stats }))).map((d) => d.text), ['a', 'b', 'c', 'e', 'f']);
+    assert.deepEqual(
+      (await collect(readDocuments([nulls], { onError: 'skip', stats }))).map((d) => d.text),
+      ['a', 'b', 'c', 'e', 'f'],
+    );
     assert.equal(stats.skipped, 1);
   });
 });
@@ -116,7 +161,13 @@ const rowsOf = (b: Batch): number[][] => {
 };
 
 describe('DataLoader', () => {
-  const base = () => ({ paths: [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')], tokenizer: byteTok, batchSize: 4, seqLen: 32, valFraction: 0.1 });
+  const base = () => ({
+    paths: [join(dir, 'a.jsonl'), join(dir, 'b.jsonl')],
+    tokenizer: byteTok,
+    batchSize: 4,
+    seqLen: 32,
+    valFraction: 0.1,
+  });
 
   it('packs [BOS] doc [EOS] ... into (B, T+1) int32 rows that overlap by one token; inputs/targets are the shifts', async () => {
     const loader = await DataLoader.open({ ...base(), shuffle: false, split: 'all' });
@@ -128,7 +179,8 @@ describe('DataLoader', () => {
     // expected stream: every document in order, as [256, bytes..., 257]
     const docs = await collect(readDocuments(base().paths));
     const expected = docs.flatMap((d) => [256, ...new TextEncoder().encode(d.text), 257]);
-    for (let r = 0; r < stream.length; r++) assert.deepEqual(stream[r], expected.slice(r * 32, r * 32 + 33), `row ${r}`);
+    for (let r = 0; r < stream.length; r++)
+      assert.deepEqual(stream[r], expected.slice(r * 32, r * 32 + 33), `row ${r}`);
     const T = 32;
     for (let r = 0; r < 4; r++) {
       assert.deepEqual(Array.from(b1.inputs.data.slice(r * T, (r + 1) * T)), stream[r].slice(0, T));
@@ -176,7 +228,13 @@ describe('DataLoader', () => {
     for (const opts of [
       { ...base(), seed: 7, batchSize: 8, seqLen: 64 },
       { ...base(), seed: 7, batchSize: 8, seqLen: 64, shuffleWindow: 16 }, // many windows
-      { ...base(), seed: 3, shuffleWindow: 5, paths: [join(FIX, 'docs.parquet'), join(dir, 'blocks.txt')], valFraction: 0 },
+      {
+        ...base(),
+        seed: 3,
+        shuffleWindow: 5,
+        paths: [join(FIX, 'docs.parquet'), join(dir, 'blocks.txt')],
+        valFraction: 0,
+      },
     ]) {
       const ref = await DataLoader.open(opts);
       const all = await batches(ref, 40); // crosses epochs
@@ -187,7 +245,8 @@ describe('DataLoader', () => {
         const pos = JSON.parse(JSON.stringify(first.position())) as DataPosition;
         const resumed = await DataLoader.open({ ...opts, position: pos });
         const next = await batches(resumed, 4);
-        for (let i = 0; i < next.length; i++) assert.deepEqual(rowsOf(next[i]), rowsOf(all[k + i]), `batch ${k + i} after resuming at ${k}`);
+        for (let i = 0; i < next.length; i++)
+          assert.deepEqual(rowsOf(next[i]), rowsOf(all[k + i]), `batch ${k + i} after resuming at ${k}`);
         assert.deepEqual(next[next.length - 1].position, all[k + next.length - 1].position);
       }
     }
@@ -204,7 +263,10 @@ describe('DataLoader', () => {
   it('rejects a position saved with other options, and bad options', async () => {
     const a = await DataLoader.open({ ...base(), seed: 1 });
     await a.next();
-    await assert.rejects(DataLoader.open({ ...base(), seed: 2, position: a.position() }), /saved with other data options/);
+    await assert.rejects(
+      DataLoader.open({ ...base(), seed: 2, position: a.position() }),
+      /saved with other data options/,
+    );
     await assert.rejects(DataLoader.open({ ...base(), seqLen: 0 }), /seqLen must be a positive integer, got 0/);
     await assert.rejects(DataLoader.open({ ...base(), tokenizer: { ...byteTok, eosId: null } }), /no EOS token/);
     await assert.rejects(

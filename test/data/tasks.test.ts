@@ -73,7 +73,8 @@ describe('answer extraction', () => {
     eq('−7', '-7');
     eq('\\boxed{12}', '12');
     eq('123456789012345678901234567890', '123456789012345678901234567890');
-    for (const bad of ['', 'forty-two', '1,23', '12abc', '1/0', '4 2', '--3', '1e5']) assert.equal(parseNumber(bad), null, bad);
+    for (const bad of ['', 'forty-two', '1,23', '12abc', '1/0', '4 2', '--3', '1e5'])
+      assert.equal(parseNumber(bad), null, bad);
     assert.ok(numbersEqual('1,234', 1234));
     assert.ok(numbersEqual('0.5', '1/2'));
     assert.ok(!numbersEqual('1234.5', 1234));
@@ -121,7 +122,10 @@ describe('safe expression parser', () => {
 describe('built-in tasks', () => {
   it('has the required tasks, and getTask names the known ones on error', () => {
     for (const n of ['add', 'mul', 'countdown', 'lineq', 'sort', 'modpow']) assert.equal(getTask(n).name, n);
-    assert.throws(() => getTask('calculus'), /unknown task 'calculus' \(known: add, mul, countdown, lineq, sort, modpow\)/);
+    assert.throws(
+      () => getTask('calculus'),
+      /unknown task 'calculus' \(known: add, mul, countdown, lineq, sort, modpow\)/,
+    );
   });
 
   it('train and test never overlap, for any seeds and difficulties; about 10% of problems are test', () => {
@@ -254,7 +258,10 @@ describe('built-in tasks', () => {
       const rest = [...p.data.values];
       for (const m of sortTask.solution(p).matchAll(/smallest of ([\d, ]+) is (\d+)/g)) {
         const list = m[1].split(', ').map(Number);
-        assert.deepEqual([...list].sort((a, b) => a - b), [...rest].sort((a, b) => a - b));
+        assert.deepEqual(
+          [...list].sort((a, b) => a - b),
+          [...rest].sort((a, b) => a - b),
+        );
         assert.equal(Number(m[2]), Math.min(...list));
         rest.splice(rest.indexOf(Number(m[2])), 1);
       }
@@ -267,7 +274,10 @@ describe('built-in tasks', () => {
   });
 
   it('countdown: any correct expression counts; misuse of numbers, unary minus and junk do not', () => {
-    const p = { ...countdownTask.problemAt(0), data: { numbers: [3, 5, 7, 2], target: 24, expression: '3 * 5 + 7 + 2' } } as Problem<{
+    const p = {
+      ...countdownTask.problemAt(0),
+      data: { numbers: [3, 5, 7, 2], target: 24, expression: '3 * 5 + 7 + 2' },
+    } as Problem<{
       numbers: number[];
       target: number;
       expression: string;

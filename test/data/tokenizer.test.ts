@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator, Tokenizer, PRE_TOKENIZER_PRESETS, renderChat, applyChatTemplate, R1_CHAT_TEMPLATE } from '../../src/index.js';
+import {
+  Generator,
+  Tokenizer,
+  PRE_TOKENIZER_PRESETS,
+  renderChat,
+  applyChatTemplate,
+  R1_CHAT_TEMPLATE,
+} from '../../src/index.js';
 import { BYTE_CHARS, toByteLevel } from '../../src/data/bytelevel.js';
 import { toJsRegex } from '../../src/data/pretokenize.js';
 import { trainBpe } from '../../src/data/bpe_train.js';
@@ -66,9 +73,16 @@ describe('Tokenizer', () => {
     ]);
     // the classic example: u g (20), then u n (16), then h ug (15)
     const r = trainBpe(counts, { vocabSize: 259, minFrequency: 1 });
-    assert.deepEqual(r.merges, [['u', 'g'], ['u', 'n'], ['h', 'ug']]);
+    assert.deepEqual(r.merges, [
+      ['u', 'g'],
+      ['u', 'n'],
+      ['h', 'ug'],
+    ]);
     const rare = trainBpe(counts, { vocabSize: 300, minFrequency: 16 });
-    assert.deepEqual(rare.merges, [['u', 'g'], ['u', 'n']]);
+    assert.deepEqual(rare.merges, [
+      ['u', 'g'],
+      ['u', 'n'],
+    ]);
   });
 
   it('matches special tokens before BPE and never merges across them', async () => {
@@ -126,13 +140,43 @@ describe('Tokenizer', () => {
       [{ ...base, model: { ...model, type: 'WordPiece' } }, /model\.type: unsupported model "WordPiece"/],
       [{ ...base, model: { ...model, dropout: 0.1 } }, /model\.dropout/],
       [{ ...base, truncation: { max_length: 8 } }, /truncation: is not supported/],
-      [{ ...base, pre_tokenizer: { type: 'Metaspace', replacement: '▁' } }, /pre_tokenizer\.type: unsupported pre-tokenizer "Metaspace"/],
-      [{ ...base, pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'ByteLevel' }, { type: 'Split', pattern: { Regex: 'a' }, behavior: 'Isolated' }] } }, /pre_tokenizer\.pretokenizers\[0\]: ByteLevel must be the last/],
-      [{ ...base, pre_tokenizer: { type: 'Split', pattern: { Regex: 'a' }, behavior: 'Isolated' } }, /needs a ByteLevel pre-tokenizer/],
-      [{ ...base, pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: 'a' }, behavior: 'Sideways' }, { type: 'ByteLevel' }] } }, /behavior: unsupported value "Sideways"/],
-      [{ ...base, normalizer: { type: 'Replace', pattern: { String: ' ' }, content: '▁' } }, /normalizer\.type: unsupported normalizer "Replace"/],
+      [
+        { ...base, pre_tokenizer: { type: 'Metaspace', replacement: '▁' } },
+        /pre_tokenizer\.type: unsupported pre-tokenizer "Metaspace"/,
+      ],
+      [
+        {
+          ...base,
+          pre_tokenizer: {
+            type: 'Sequence',
+            pretokenizers: [{ type: 'ByteLevel' }, { type: 'Split', pattern: { Regex: 'a' }, behavior: 'Isolated' }],
+          },
+        },
+        /pre_tokenizer\.pretokenizers\[0\]: ByteLevel must be the last/,
+      ],
+      [
+        { ...base, pre_tokenizer: { type: 'Split', pattern: { Regex: 'a' }, behavior: 'Isolated' } },
+        /needs a ByteLevel pre-tokenizer/,
+      ],
+      [
+        {
+          ...base,
+          pre_tokenizer: {
+            type: 'Sequence',
+            pretokenizers: [{ type: 'Split', pattern: { Regex: 'a' }, behavior: 'Sideways' }, { type: 'ByteLevel' }],
+          },
+        },
+        /behavior: unsupported value "Sideways"/,
+      ],
+      [
+        { ...base, normalizer: { type: 'Replace', pattern: { String: ' ' }, content: '▁' } },
+        /normalizer\.type: unsupported normalizer "Replace"/,
+      ],
       [{ ...base, decoder: { type: 'Metaspace' } }, /decoder\.type: unsupported decoder "Metaspace"/],
-      [{ ...base, post_processor: { type: 'BertProcessing' } }, /post_processor\.type: unsupported post-processor "BertProcessing"/],
+      [
+        { ...base, post_processor: { type: 'BertProcessing' } },
+        /post_processor\.type: unsupported post-processor "BertProcessing"/,
+      ],
       [{ ...base, model: { ...model, merges: ['a b c'] } }, /model\.merges\[0\]: expected "a b"/],
       [{ ...base, model: { ...model, merges: ['Ġ zz'] } }, /merges\[0\].*missing from the vocabulary/],
     ];
@@ -204,14 +248,22 @@ describe('chat templates', () => {
 
   it('reports template and message errors in one line', () => {
     assert.throws(() => renderChat('{% for %}', msgs), /^Error: chat template: /);
-    assert.throws(() => renderChat(R1_CHAT_TEMPLATE, [{ role: 'user' } as never]), /message 0 needs string "role" and "content"/);
+    assert.throws(
+      () => renderChat(R1_CHAT_TEMPLATE, [{ role: 'user' } as never]),
+      /message 0 needs string "role" and "content"/,
+    );
   });
 });
 
 describe('pre-tokenizer presets', () => {
   it('deepseek-v3 is exactly what DeepSeek-V3 ships (three Splits, then ByteLevel without regex)', () => {
-    const p = PRE_TOKENIZER_PRESETS['deepseek-v3'] as { pretokenizers: { type: string; pattern?: { Regex: string } }[] };
-    assert.deepEqual(p.pretokenizers.map((x) => x.type), ['Split', 'Split', 'Split', 'ByteLevel']);
+    const p = PRE_TOKENIZER_PRESETS['deepseek-v3'] as {
+      pretokenizers: { type: string; pattern?: { Regex: string } }[];
+    };
+    assert.deepEqual(
+      p.pretokenizers.map((x) => x.type),
+      ['Split', 'Split', 'Split', 'ByteLevel'],
+    );
     assert.equal(p.pretokenizers[0].pattern?.Regex, '\\p{N}{1,3}');
     assert.equal(p.pretokenizers[1].pattern?.Regex, '[一-龥\u3040-ゟ゠-ヿ]+');
   });

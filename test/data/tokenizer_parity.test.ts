@@ -20,7 +20,7 @@ const hf = require('tokenizers') as {
 };
 
 const CORPUS = [
-  'The quick brown fox jumps over the lazy dog. It\'s 12:45 and we\'ll see 3.14159 apples!',
+  "The quick brown fox jumps over the lazy dog. It's 12:45 and we'll see 3.14159 apples!",
   'What is 4821 + 1937? <think>\n1 + 7 + 0 = 8, write 8 carry 0\n</think>\n<answer>6758</answer>',
   'Ünïcödé façade naïve café — «quotes» and ‘single’ quotes; ÀÉÎÕÜ ß',
   '日本語のテキストです。カタカナとひらがな。中文字符和标点符号，还有数字１２３。',
@@ -31,10 +31,68 @@ const CORPUS = [
 ];
 
 const PIECES = [
-  'a', 'b', 'Z', 'the', 'The', ' ', '  ', '   ', '\n', '\n\n', '\t', '\r\n', '\r', '0', '7', '42', '123', '12345',
-  '.', ',', '!', '?', '-', '_', "'s", "'T", "'ll", 'é', 'ü', 'ß', 'İ', '日', '本', 'の', 'カ', '中', '，', '😀', '👍🏽',
-  '\u200d', '\u0085', '\u00a0', '\ufeff', '\u3000', '\u2028', 'x', 'hello', 'World', '<think>', '</think>',
-  '<answer>', '<｜end▁of▁sentence｜>', '<｜begin▁of▁sentence｜>', '<', '>', '|', '▁', 'Ġ', '://', '$', '()', '**',
+  'a',
+  'b',
+  'Z',
+  'the',
+  'The',
+  ' ',
+  '  ',
+  '   ',
+  '\n',
+  '\n\n',
+  '\t',
+  '\r\n',
+  '\r',
+  '0',
+  '7',
+  '42',
+  '123',
+  '12345',
+  '.',
+  ',',
+  '!',
+  '?',
+  '-',
+  '_',
+  "'s",
+  "'T",
+  "'ll",
+  'é',
+  'ü',
+  'ß',
+  'İ',
+  '日',
+  '本',
+  'の',
+  'カ',
+  '中',
+  '，',
+  '😀',
+  '👍🏽',
+  '\u200d',
+  '\u0085',
+  '\u00a0',
+  '\ufeff',
+  '\u3000',
+  '\u2028',
+  'x',
+  'hello',
+  'World',
+  '<think>',
+  '</think>',
+  '<answer>',
+  '<｜end▁of▁sentence｜>',
+  '<｜begin▁of▁sentence｜>',
+  '<',
+  '>',
+  '|',
+  '▁',
+  'Ġ',
+  '://',
+  '$',
+  '()',
+  '**',
 ];
 
 /** Seeded random strings built from awkward pieces. */
@@ -78,7 +136,8 @@ async function assertParity(json: Record<string, unknown>, texts: string[], add 
   for (const t of texts) {
     const a = mine.encode(t, { addSpecialTokens: add });
     const b = await hfIds(theirs, t, add);
-    if (a.length !== b.length || a.some((v, i) => v !== b[i])) bad.push(`${JSON.stringify(t)}\n  r1ts ${a.join(' ')}\n  hf   ${b.join(' ')}`);
+    if (a.length !== b.length || a.some((v, i) => v !== b[i]))
+      bad.push(`${JSON.stringify(t)}\n  r1ts ${a.join(' ')}\n  hf   ${b.join(' ')}`);
   }
   assert.equal(bad.length, 0, `${bad.length}/${texts.length} texts differ:\n${bad.slice(0, 5).join('\n')}`);
 }
@@ -106,7 +165,11 @@ describe('tokenizer parity with Hugging Face tokenizers (Rust)', () => {
   });
 
   it("Qwen2's pre-tokenizer ((?i:...) contractions) with an NFC normalizer", async () => {
-    await assertParity({ ...base, pre_tokenizer: PRE_TOKENIZER_PRESETS.qwen2, normalizer: { type: 'NFC' } }, [...texts(), 'e\u0301 combining', 'Å vs A\u030a']);
+    await assertParity({ ...base, pre_tokenizer: PRE_TOKENIZER_PRESETS.qwen2, normalizer: { type: 'NFC' } }, [
+      ...texts(),
+      'e\u0301 combining',
+      'Å vs A\u030a',
+    ]);
   });
 
   it('GPT-2 ByteLevel regex with add_prefix_space, ByteLevel post-processor, [a, b] merges, NFKC', async () => {
@@ -151,11 +214,40 @@ describe('tokenizer parity with Hugging Face tokenizers (Rust)', () => {
     const next = Math.max(...added.map((t) => t.id as number)) + 1;
     added.push(
       { id: next, content: '<L>', single_word: false, lstrip: true, rstrip: false, normalized: false, special: true },
-      { id: next + 1, content: '<R>', single_word: false, lstrip: false, rstrip: true, normalized: false, special: true },
-      { id: next + 2, content: 'cat', single_word: true, lstrip: false, rstrip: false, normalized: false, special: false },
-      { id: next + 3, content: 'dog', single_word: false, lstrip: false, rstrip: false, normalized: true, special: false },
+      {
+        id: next + 1,
+        content: '<R>',
+        single_word: false,
+        lstrip: false,
+        rstrip: true,
+        normalized: false,
+        special: true,
+      },
+      {
+        id: next + 2,
+        content: 'cat',
+        single_word: true,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: false,
+      },
+      {
+        id: next + 3,
+        content: 'dog',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: true,
+        special: false,
+      },
     );
-    const json = { ...base, normalizer: { type: 'Lowercase' }, added_tokens: added, model: { ...(base.model as object), ignore_merges: true } };
+    const json = {
+      ...base,
+      normalizer: { type: 'Lowercase' },
+      added_tokens: added,
+      model: { ...(base.model as object), ignore_merges: true },
+    };
     await assertParity(json, [
       ...texts(),
       'a   <L>b',

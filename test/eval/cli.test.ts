@@ -24,22 +24,54 @@ describe('r1ts generate / eval / grpo', () => {
     model = join(dir, 'model');
     const texts = addTask.problems(40, { difficulty: 1 }).map((p) => `${p.prompt} ${addTask.solution(p)}`);
     const tok = await Tokenizer.train(texts, { vocabSize: 300 });
-    saveModelDir(model, createModel(tinyDeepseek({ vocab_size: tok.vocabSize, num_nextn_predict_layers: 0 }), { seed: 2 }));
+    saveModelDir(
+      model,
+      createModel(tinyDeepseek({ vocab_size: tok.vocabSize, num_nextn_predict_layers: 0 }), { seed: 2 }),
+    );
     tok.saveDir(model);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('generate: K samples, seeded (same seed, same text), with a token count line', () => {
-    const a = cli('generate', '--model', model, '--prompt', 'What is 1 + 2?', '--n', '3', '--max-tokens', '6', '--seed', '4', '--json');
+    const a = cli(
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'What is 1 + 2?',
+      '--n',
+      '3',
+      '--max-tokens',
+      '6',
+      '--seed',
+      '4',
+      '--json',
+    );
     assert.equal(a.code, 0, a.err);
     const ja = JSON.parse(a.out) as { samples: { text: string; tokens: number[]; finish: string }[] };
     assert.equal(ja.samples.length, 3);
     // the same samples in process, from the same seed
     const { model: m } = loadModelDir(model);
-    const same = generateText(m.eval(), Tokenizer.load(model), Array(3).fill('What is 1 + 2?'), { maxTokens: 6, seed: 4 });
-    assert.deepEqual(ja.samples, same.map((g) => ({ text: g.text, tokens: g.tokens, finish: g.finish })));
+    const same = generateText(m.eval(), Tokenizer.load(model), Array(3).fill('What is 1 + 2?'), {
+      maxTokens: 6,
+      seed: 4,
+    });
+    assert.deepEqual(
+      ja.samples,
+      same.map((g) => ({ text: g.text, tokens: g.tokens, finish: g.finish })),
+    );
     for (const s of ja.samples) assert.ok(s.tokens.length >= 1 && s.tokens.length <= 6);
-    const t = cli('generate', '--model', model, '--prompt', 'What is 1 + 2?', '--max-tokens', '4', '--temperature', '0');
+    const t = cli(
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'What is 1 + 2?',
+      '--max-tokens',
+      '4',
+      '--temperature',
+      '0',
+    );
     assert.equal(t.code, 0, t.err);
     assert.match(t.out, /--- sample 1\/1 \(\d+ tokens, (length|eos)\)/);
     assert.match(t.out, /tokens\/s/);
@@ -49,14 +81,30 @@ describe('r1ts generate / eval / grpo', () => {
   });
 
   it('eval --json prints exactly {task, n, k, pass@1, cons@k, greedy}; JSONL tasks work', () => {
-    const r = cli('eval', '--model', model, '--task', 'add', '--n', '2', '--k', '2', '--max-tokens', '4', '--difficulty', '1', '--json');
+    const r = cli(
+      'eval',
+      '--model',
+      model,
+      '--task',
+      'add',
+      '--n',
+      '2',
+      '--k',
+      '2',
+      '--max-tokens',
+      '4',
+      '--difficulty',
+      '1',
+      '--json',
+    );
     assert.equal(r.code, 0, r.err);
     const j = JSON.parse(r.out) as Record<string, unknown>;
     assert.deepEqual(Object.keys(j), ['task', 'n', 'k', 'pass@1', 'cons@k', 'greedy']);
     assert.equal(j.task, 'add');
     assert.equal(j.n, 2);
     assert.equal(j.k, 2);
-    for (const k of ['pass@1', 'cons@k', 'greedy']) assert.ok(typeof j[k] === 'number' && (j[k] as number) >= 0 && (j[k] as number) <= 1);
+    for (const k of ['pass@1', 'cons@k', 'greedy'])
+      assert.ok(typeof j[k] === 'number' && (j[k] as number) >= 0 && (j[k] as number) <= 1);
     const f = join(dir, 'gsm.jsonl');
     writeFileSync(f, `${JSON.stringify({ question: 'What is 1 + 1?', answer: 'one plus one\n#### 2' })}\n`);
     const g = cli('eval', '--model', model, '--task', f, '--k', '1', '--max-tokens', '3', '--no-greedy');
@@ -69,11 +117,34 @@ describe('r1ts generate / eval / grpo', () => {
     const out = join(dir, 'run');
     const cfg = join(dir, 'grpo.json');
     writeFileSync(cfg, JSON.stringify({ template: '{prompt} Assistant:', sanityPrompts: 1, checkpointEvery: 1 }));
-    const r = cli('grpo', '--model', model, '--task', 'add', '--out', out, '--steps', '1', '--group-size', '2', '--prompts-per-step', '2', '--max-tokens', '4', '--difficulty', '1', '--config', cfg);
+    const r = cli(
+      'grpo',
+      '--model',
+      model,
+      '--task',
+      'add',
+      '--out',
+      out,
+      '--steps',
+      '1',
+      '--group-size',
+      '2',
+      '--prompts-per-step',
+      '2',
+      '--max-tokens',
+      '4',
+      '--difficulty',
+      '1',
+      '--config',
+      cfg,
+    );
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /sanity check \(1 problems x 2\): pass/);
     assert.match(r.out, /step 1\/1 {2}reward/);
-    assert.ok(existsSync(join(out, 'model', 'tokenizer.json')) && existsSync(join(out, 'checkpoints', 'step-00000001', 'state.json')));
+    assert.ok(
+      existsSync(join(out, 'model', 'tokenizer.json')) &&
+        existsSync(join(out, 'checkpoints', 'step-00000001', 'state.json')),
+    );
     const s = cli('grpo', '--out', out, '--resume', '--steps', '2');
     assert.equal(s.code, 0, s.err);
     assert.match(s.out, /resumed from .*step-00000001 at step 1/);

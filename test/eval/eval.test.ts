@@ -4,10 +4,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { answerKey, evaluate, majorityVote, passAtK, scoreResponses } from '../../src/eval/eval.js';
-import { answersMatch, gsm8kAnswer, listSource, loadJsonlProblems, taskProblems, type RLProblem } from '../../src/rl/problems.js';
+import {
+  answersMatch,
+  gsm8kAnswer,
+  listSource,
+  loadJsonlProblems,
+  taskProblems,
+  type RLProblem,
+} from '../../src/rl/problems.js';
 import { toyCodec, toyModel } from '../rl/helpers.js';
 
-const prob = (answer: string, id = answer): RLProblem => ({ id, question: 'q', answer, check: (a) => answersMatch(a, answer) });
+const prob = (answer: string, id = answer): RLProblem => ({
+  id,
+  question: 'q',
+  answer,
+  check: (a) => answersMatch(a, answer),
+});
 const say = (a: string) => `<think>...</think><answer>${a}</answer>`;
 
 describe('evaluation', () => {
@@ -23,7 +35,10 @@ describe('evaluation', () => {
     assert.equal(r['pass@1'], (3 / 4 + 1 / 4 + 2 / 4) / 3);
     assert.equal(r['cons@k'], 2 / 3);
     assert.equal(r.greedy, 1 / 3);
-    assert.deepEqual(r.problems.map((p) => p.vote), ['7', '4', '10']);
+    assert.deepEqual(
+      r.problems.map((p) => p.vote),
+      ['7', '4', '10'],
+    );
     // cons@k >= pass@1 is typical but not a law; here it is
     assert.ok(r['cons@k'] >= r['pass@1']);
   });
@@ -49,14 +64,20 @@ describe('evaluation', () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-eval-'));
     try {
       const f = join(dir, 'p.jsonl');
-      writeFileSync(f, [
-        JSON.stringify({ prompt: 'What is 2+2?', answer: '4' }),
-        '',
-        JSON.stringify({ question: 'Janet has...', answer: 'She has 3 + 4 = 7 eggs.\n#### 1,072' }),
-        JSON.stringify({ prompt: 'Name it', answer: 'Paris' }),
-      ].join('\n'));
+      writeFileSync(
+        f,
+        [
+          JSON.stringify({ prompt: 'What is 2+2?', answer: '4' }),
+          '',
+          JSON.stringify({ question: 'Janet has...', answer: 'She has 3 + 4 = 7 eggs.\n#### 1,072' }),
+          JSON.stringify({ prompt: 'Name it', answer: 'Paris' }),
+        ].join('\n'),
+      );
       const ps = loadJsonlProblems(f);
-      assert.deepEqual(ps.map((p) => p.answer), ['4', '1072', 'Paris']);
+      assert.deepEqual(
+        ps.map((p) => p.answer),
+        ['4', '1072', 'Paris'],
+      );
       assert.ok(ps[1].check('1,072') && ps[1].check('1072.00') && !ps[1].check('1073'));
       assert.ok(ps[2].check(' Paris ') && !ps[2].check('paris'));
       assert.equal(gsm8kAnswer('x\n#### -5'), '-5');

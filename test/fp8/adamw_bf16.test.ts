@@ -51,5 +51,8 @@ test('BF16 moments survive stateDict / loadStateDict exactly (checkpoint resume)
     r.opt.step();
   }
   assert.deepEqual(b.p.data, a.p.data);
-  assert.throws(() => new AdamW([['w', a.p]], { lr: 1, moments: 'fp16' as 'bf16' }), /moments must be 'fp32' or 'bf16'/);
+  assert.throws(
+    () => new AdamW([['w', a.p]], { lr: 1, moments: 'fp16' as 'bf16' }),
+    /moments must be 'fp32' or 'bf16'/,
+  );
 });

@@ -6,7 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { E5M6, decodeFloat, encodeFloat, encodeFloatArray, decodeFloatArray, packCodes12, unpackCodes12, packedBytes12 } from '../../src/fp8/formats.js';
+import {
+  E5M6,
+  decodeFloat,
+  encodeFloat,
+  encodeFloatArray,
+  decodeFloatArray,
+  packCodes12,
+  unpackCodes12,
+  packedBytes12,
+} from '../../src/fp8/formats.js';
 import { E5M6Matrix, dequantizeE5M6, quantizeE5M6 } from '../../src/fp8/quant.js';
 import { Generator } from '../../src/index.js';
 
@@ -17,7 +26,8 @@ const MAXC = E5M6.maxCode; // 0x7bf
 function enc(x: number, saturate?: boolean): number {
   const exact = encodeFloat(x, E5M6, { saturate });
   const fast = encodeFloatArray(new Float32Array([x]), E5M6, { saturate })[0];
-  if (Math.fround(x) === x || Number.isNaN(x)) assert.equal(fast, exact, `e5m6(${x}): fast ${hex(fast)} != exact ${hex(exact)}`);
+  if (Math.fround(x) === x || Number.isNaN(x))
+    assert.equal(fast, exact, `e5m6(${x}): fast ${hex(fast)} != exact ${hex(exact)}`);
   return exact;
 }
 
@@ -40,8 +50,19 @@ function oracle(x: number, saturate = true): number {
 
 test('E5M6 known values, checked by hand', () => {
   const cases: [number, number][] = [
-    [1, 0x3c0], [1 + 1 / 64, 0x3c1], [-2, 0xc00], [65024, 0x7bf], [2 ** -14, 0x040], [2 ** -20, 0x001], [0, 0], [-0, 0x800],
-    [1.5, 0x3e0], [0.1, 0x2e6] /* 1.59375 x 2^-4 */, [65280, 0x7bf] /* saturates */, [65279, 0x7bf], [2 ** -21, 0] /* tie to even: 0 */,
+    [1, 0x3c0],
+    [1 + 1 / 64, 0x3c1],
+    [-2, 0xc00],
+    [65024, 0x7bf],
+    [2 ** -14, 0x040],
+    [2 ** -20, 0x001],
+    [0, 0],
+    [-0, 0x800],
+    [1.5, 0x3e0],
+    [0.1, 0x2e6] /* 1.59375 x 2^-4 */,
+    [65280, 0x7bf] /* saturates */,
+    [65279, 0x7bf],
+    [2 ** -21, 0] /* tie to even: 0 */,
     [3 * 2 ** -21, 0x002] /* tie between 1 and 2 ulps: even */,
   ];
   for (const [x, code] of cases) assert.equal(hex(enc(x)), hex(code), `e5m6(${x})`);
@@ -69,7 +90,8 @@ test('every one of the 4096 codes: decode then encode gives the code back (both 
     }
     assert.equal(dec[c], v, `code ${hex(c)}: table ${dec[c]} vs formula ${v}`);
     assert.equal(enc(v, false), c, `code ${hex(c)} (${v})`);
-    if ((c & 0x7ff) > 0 && (c & 0x7ff) <= 0x7c0) assert.ok(Math.abs(v) > Math.abs(decodeFloat(c - 1, E5M6)), `not increasing at ${hex(c)}`);
+    if ((c & 0x7ff) > 0 && (c & 0x7ff) <= 0x7c0)
+      assert.ok(Math.abs(v) > Math.abs(decodeFloat(c - 1, E5M6)), `not increasing at ${hex(c)}`);
   }
 });
 
@@ -134,7 +156,8 @@ test('quantizeE5M6: 1x128 tiles, power-of-2 scales, error <= 2^-7 relative, 1.5 
   const v = dequantizeE5M6(q);
   for (let i = 0; i < x.length; i++) {
     const s = q.scales[Math.floor(i / cols) * 3 + Math.floor((i % cols) / 128)];
-    if (Math.abs(x[i]) / s >= 2 ** -14) assert.ok(Math.abs(v[i] - x[i]) <= Math.abs(x[i]) * 2 ** -7, `element ${i}: ${x[i]} -> ${v[i]}`);
+    if (Math.abs(x[i]) / s >= 2 ** -14)
+      assert.ok(Math.abs(v[i] - x[i]) <= Math.abs(x[i]) * 2 ** -7, `element ${i}: ${x[i]} -> ${v[i]}`);
   }
   // the tile amax lands in the top binade: [2^15, 65024] after scaling
   for (let r = 0; r < rows; r++) {

@@ -35,18 +35,38 @@ function isNaNCode(c: number, f: FloatFormat): boolean {
 function enc(x: number, f: FloatFormat, saturate?: boolean): number {
   const exact = encodeFloat(x, f, { saturate });
   const fast = encodeFloatArray(new Float32Array([x]), f, { saturate })[0];
-  if (Math.fround(x) === x || Number.isNaN(x)) assert.equal(fast, exact, `${f.name}(${x}): fast ${hex(fast)} != exact ${hex(exact)}`);
+  if (Math.fround(x) === x || Number.isNaN(x))
+    assert.equal(fast, exact, `${f.name}(${x}): fast ${hex(fast)} != exact ${hex(exact)}`);
   return exact;
 }
 
 test('known values, checked by hand against the format definitions', () => {
   const cases: [FloatFormat, number, number][] = [
-    [FP8_E4M3, 448, 0x7e], [FP8_E4M3, -448, 0xfe], [FP8_E4M3, 2 ** -9, 0x01], [FP8_E4M3, 2 ** -6, 0x08],
-    [FP8_E4M3, 1, 0x38], [FP8_E4M3, 1.125, 0x39], [FP8_E4M3, 0, 0x00], [FP8_E4M3, -0, 0x80], [FP8_E4M3, 240, 0x77],
-    [FP8_E5M2, 57344, 0x7b], [FP8_E5M2, 2 ** -16, 0x01], [FP8_E5M2, 2 ** -14, 0x04], [FP8_E5M2, 1, 0x3c],
-    [FP8_E5M2, -1.5, 0xbe], [FP8_E5M2, Infinity, 0x7c], [FP8_E5M2, -Infinity, 0xfc],
-    [BF16, 1 / 3, 0x3eab], [BF16, 1, 0x3f80], [BF16, -2, 0xc000], [BF16, Infinity, 0x7f80],
-    [FP16, 1 / 3, 0x3555], [FP16, 65504, 0x7bff], [FP16, 2 ** -24, 0x0001], [FP16, 1, 0x3c00], [FP16, -0, 0x8000],
+    [FP8_E4M3, 448, 0x7e],
+    [FP8_E4M3, -448, 0xfe],
+    [FP8_E4M3, 2 ** -9, 0x01],
+    [FP8_E4M3, 2 ** -6, 0x08],
+    [FP8_E4M3, 1, 0x38],
+    [FP8_E4M3, 1.125, 0x39],
+    [FP8_E4M3, 0, 0x00],
+    [FP8_E4M3, -0, 0x80],
+    [FP8_E4M3, 240, 0x77],
+    [FP8_E5M2, 57344, 0x7b],
+    [FP8_E5M2, 2 ** -16, 0x01],
+    [FP8_E5M2, 2 ** -14, 0x04],
+    [FP8_E5M2, 1, 0x3c],
+    [FP8_E5M2, -1.5, 0xbe],
+    [FP8_E5M2, Infinity, 0x7c],
+    [FP8_E5M2, -Infinity, 0xfc],
+    [BF16, 1 / 3, 0x3eab],
+    [BF16, 1, 0x3f80],
+    [BF16, -2, 0xc000],
+    [BF16, Infinity, 0x7f80],
+    [FP16, 1 / 3, 0x3555],
+    [FP16, 65504, 0x7bff],
+    [FP16, 2 ** -24, 0x0001],
+    [FP16, 1, 0x3c00],
+    [FP16, -0, 0x8000],
     [FP16, 0.1, 0x2e66],
   ];
   for (const [f, x, code] of cases) assert.equal(hex(enc(x, f)), hex(code), `${f.name}(${x})`);
@@ -89,7 +109,8 @@ test('every BF16 and FP16 code: decode then encode gives the same code; BF16 dec
       if (Number.isNaN(v)) assert.ok(isNaNCode(back[c], f), `${f.name} NaN ${hex(c)}`);
       else {
         if (back[c] !== c) assert.fail(`${f.name} ${hex(c)} = ${v} -> ${hex(back[c])}`);
-        if (!Object.is(decodeFloat(c, f), v)) assert.fail(`${f.name} ${hex(c)}: formula ${decodeFloat(c, f)} != table ${v}`);
+        if (!Object.is(decodeFloat(c, f), v))
+          assert.fail(`${f.name} ${hex(c)}: formula ${decodeFloat(c, f)} != table ${v}`);
       }
     }
   }
@@ -115,7 +136,12 @@ test('ties round to even at every midpoint between adjacent codes; one float32 u
       const below = float32FromBits(float32Bits(mid) - 1);
       const above = float32FromBits(float32Bits(mid) + 1);
       const even = c % 2 === 0 ? c : c + 1;
-      for (const [x, code] of [[mid, even], [below, c], [above, c + 1], [-mid, even | (1 << (f.bits - 1))]] as const) {
+      for (const [x, code] of [
+        [mid, even],
+        [below, c],
+        [above, c + 1],
+        [-mid, even | (1 << (f.bits - 1))],
+      ] as const) {
         xs.push(x);
         want.push(code);
       }
@@ -130,7 +156,12 @@ test('ties round to even at every midpoint between adjacent codes; one float32 u
 });
 
 test('subnormals: E4M3 steps of 2^-9, E5M2 of 2^-16; half the smallest rounds to zero, 1.5x to 2 (even)', () => {
-  for (const [f, tiny] of [[FP8_E4M3, 2 ** -9], [FP8_E5M2, 2 ** -16], [FP16, 2 ** -24], [BF16, 2 ** -133]] as const) {
+  for (const [f, tiny] of [
+    [FP8_E4M3, 2 ** -9],
+    [FP8_E5M2, 2 ** -16],
+    [FP16, 2 ** -24],
+    [BF16, 2 ** -133],
+  ] as const) {
     const sub = (1 << f.manBits) - 1; // subnormal codes 1..2^m - 1
     for (let k = 1; k <= sub; k++) {
       assert.equal(enc(k * tiny, f), k, `${f.name} ${k} * tiny`);
@@ -225,8 +256,12 @@ test('fast float32 path equals the exact reference on 200k random bit patterns p
           if (!isNaNCode(fast[i], f)) assert.fail(`${f.name}: NaN input gave ${hex(fast[i])}`);
           continue;
         }
-        if (fast[i] !== exact) assert.fail(`${f.name} sat=${saturate} x=${x[i]} (bits ${hex(u[i])}): fast ${hex(fast[i])}, exact ${hex(exact)}`);
-        if (!Object.is(rounded[i], decoded[i]) && !Number.isNaN(decoded[i])) assert.fail(`roundToFormat ${f.name} x=${x[i]}`);
+        if (fast[i] !== exact)
+          assert.fail(
+            `${f.name} sat=${saturate} x=${x[i]} (bits ${hex(u[i])}): fast ${hex(fast[i])}, exact ${hex(exact)}`,
+          );
+        if (!Object.is(rounded[i], decoded[i]) && !Number.isNaN(decoded[i]))
+          assert.fail(`roundToFormat ${f.name} x=${x[i]}`);
       }
     }
   }
@@ -266,11 +301,20 @@ test('independent oracle: ml_dtypes float8_e4m3fn / float8_e5m2 / bfloat16 and n
     const w = (want[i] & 0x7f) === 0x7f ? (want[i] & 0x80) | 0x7e : want[i];
     if (sat[i] !== w) assert.fail(`e4m3 saturating(${x[i]}) = ${hex(sat[i])}, want ${hex(w)}`);
   }
-  for (const [f, key] of [[FP8_E4M3, 'e4m3_decode'], [FP8_E5M2, 'e5m2_decode']] as const) {
+  for (const [f, key] of [
+    [FP8_E4M3, 'e4m3_decode'],
+    [FP8_E5M2, 'e5m2_decode'],
+  ] as const) {
     const table = o.get(key)!.data;
-    const mine = decodeFloatArray(new Uint8Array(256).map((_, i) => i), f);
+    const mine = decodeFloatArray(
+      new Uint8Array(256).map((_, i) => i),
+      f,
+    );
     for (let c = 0; c < 256; c++) {
-      assert.ok(Object.is(mine[c], table[c]) || (Number.isNaN(mine[c]) && Number.isNaN(table[c])), `${f.name} decode ${hex(c)}: ${mine[c]} vs ${table[c]}`);
+      assert.ok(
+        Object.is(mine[c], table[c]) || (Number.isNaN(mine[c]) && Number.isNaN(table[c])),
+        `${f.name} decode ${hex(c)}: ${mine[c]} vs ${table[c]}`,
+      );
     }
   }
 });
@@ -297,7 +341,8 @@ test('UE8M0 scales: 2^ceil(log2 s), exact at powers of two, and the byte form', 
   assert.equal(encodeUE8M0(2 ** -127), 0);
   assert.equal(decodeUE8M0(129), 4);
   assert.ok(Number.isNaN(decodeUE8M0(255)));
-  for (const bad of [0, -1, NaN, Infinity]) assert.throws(() => ue8m0Scale(bad), /ue8m0Scale: scale must be positive and finite/);
+  for (const bad of [0, -1, NaN, Infinity])
+    assert.throws(() => ue8m0Scale(bad), /ue8m0Scale: scale must be positive and finite/);
   assert.throws(() => encodeUE8M0(2 ** 200), /outside the UE8M0 range/);
   assert.throws(() => decodeUE8M0(256), /not a byte/);
 });
@@ -305,7 +350,10 @@ test('UE8M0 scales: 2^ceil(log2 s), exact at powers of two, and the byte form', 
 test('array helpers check the output length and write in place', () => {
   const x = new Float32Array([1, 2, 3]);
   assert.throws(() => encodeFloatArray(x, FP8_E4M3, { out: new Uint8Array(2) }), /out has 2 elements, src 3/);
-  assert.throws(() => decodeFloatArray(new Uint8Array(3), FP8_E4M3, new Float32Array(4)), /out has 4 elements, codes 3/);
+  assert.throws(
+    () => decodeFloatArray(new Uint8Array(3), FP8_E4M3, new Float32Array(4)),
+    /out has 4 elements, codes 3/,
+  );
   const y = new Float32Array([0.3, 500, -1e-9]);
   roundToFormat(y, FP8_E4M3, { out: y });
   assert.deepEqual([...y], [0.3125, 448, -0]);

@@ -7,7 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator } from '../../src/index.js';
 import {
-  HOPPER_ACCUMULATOR, accumulationError, fp8Gemm, referenceGemm, roundMantissa, truncateMantissa,
+  HOPPER_ACCUMULATOR,
+  accumulationError,
+  fp8Gemm,
+  referenceGemm,
+  roundMantissa,
+  truncateMantissa,
 } from '../../src/fp8/gemm.js';
 import { TILE_ACT, TILE_WEIGHT, quantize } from '../../src/fp8/quant.js';
 
@@ -56,7 +61,12 @@ test('K = 4096: ~2% max relative error without promotion, >= 10x less with promo
   const fp32 = accumulationError({ K: 4096, M: 8, N: 8, accumulator: { kind: 'fp32', groupSize: 4 } });
   assert.ok(fp32.noPromotion < 1e-4, `fp32 accumulator: ${fp32.noPromotion}`);
   // more mantissa bits, less error: 2 more bits cut it about 4x
-  const wider = accumulationError({ K: 4096, M: 8, N: 8, accumulator: { kind: 'limited', mantissaBits: 15, groupSize: 4, rounding: 'truncate' } });
+  const wider = accumulationError({
+    K: 4096,
+    M: 8,
+    N: 8,
+    accumulator: { kind: 'limited', mantissaBits: 15, groupSize: 4, rounding: 'truncate' },
+  });
   const base = accumulationError({ K: 4096, M: 8, N: 8 });
   assert.ok(wider.noPromotion < base.noPromotion / 2.5, `15 bits ${wider.noPromotion} vs 13 bits ${base.noPromotion}`);
 });

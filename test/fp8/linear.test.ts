@@ -9,7 +9,15 @@ import { Generator, Tensor, randn, sum, mul, linear } from '../../src/index.js';
 import { EXACT, assertClose, leaf, refNT, transpose } from './helpers.js';
 import { BF16, roundToFormat } from '../../src/fp8/formats.js';
 import { type Fp8Saved, bf16Linear, fp32Linear, fp8Linear, savedActivations } from '../../src/fp8/linear.js';
-import { QuantizedMatrix, TILE_ACT, TILE_ACT_T, dequantize, dequantizeE5M6, quantize, retile } from '../../src/fp8/quant.js';
+import {
+  QuantizedMatrix,
+  TILE_ACT,
+  TILE_ACT_T,
+  dequantize,
+  dequantizeE5M6,
+  quantize,
+  retile,
+} from '../../src/fp8/quant.js';
 
 test('fp8Linear Fprop, Dgrad, Wgrad and bias grad equal dequantise-then-float64 GEMMs of the V3 operands', () => {
   const g = new Generator(1);
@@ -62,8 +70,14 @@ test('fp8Linear gradients match finite differences of the float32 function to FP
     // directional derivative along the float32 gradient, by central differences (the function is linear in p)
     const v = g32[k];
     const eps = 1e-3;
-    const plus = new Tensor(Float32Array.from(p.data, (a, i) => a + eps * v[i]), p.shape);
-    const minus = new Tensor(Float32Array.from(p.data, (a, i) => a - eps * v[i]), p.shape);
+    const plus = new Tensor(
+      Float32Array.from(p.data, (a, i) => a + eps * v[i]),
+      p.shape,
+    );
+    const minus = new Tensor(
+      Float32Array.from(p.data, (a, i) => a - eps * v[i]),
+      p.shape,
+    );
     const fd = k === 0 ? (f(plus, w) - f(minus, w)) / (2 * eps) : (f(x, plus) - f(x, minus)) / (2 * eps);
     let an = 0;
     let err = 0;
@@ -73,7 +87,10 @@ test('fp8Linear gradients match finite differences of the float32 function to FP
       err += (g8[k][i] - v[i]) ** 2;
       ref += v[i] ** 2;
     }
-    assert.ok(Math.abs(an - fd) / Math.abs(fd) < 0.01, `d/d${name} along the gradient: FP8 ${an} vs finite difference ${fd}`);
+    assert.ok(
+      Math.abs(an - fd) / Math.abs(fd) < 0.01,
+      `d/d${name} along the gradient: FP8 ${an} vs finite difference ${fd}`,
+    );
     const rel = Math.sqrt(err / ref);
     assert.ok(rel < 0.06, `d/d${name}: relative L2 error of the FP8 gradient ${rel} (E4M3 noise is ~4%)`);
     assert.ok(rel > 0.005, `d/d${name}: FP8 gradient suspiciously exact (${rel})`);
@@ -144,7 +161,10 @@ test('reduced-precision linears reject float64 and mismatched shapes with clear 
   const g = new Generator(6);
   const x = randn([2, 4], { dtype: 'float64', generator: g });
   assert.throws(() => fp8Linear(x, randn([3, 4])), /fp8Linear: only float32 tensors are supported/);
-  assert.throws(() => bf16Linear(randn([2, 5]), randn([3, 4])), /bf16Linear: input \[2,5\] x weight \[3,4\]ᵀ: inner dims 5 != 4/);
+  assert.throws(
+    () => bf16Linear(randn([2, 5]), randn([3, 4])),
+    /bf16Linear: input \[2,5\] x weight \[3,4\]ᵀ: inner dims 5 != 4/,
+  );
 });
 
 test("fp8Linear cacheInput 'e5m6': same Fprop/Dgrad, Wgrad from the E5M6 copy re-tiled to 128x1 E4M3, 1.5 B/element cached", () => {
@@ -153,14 +173,22 @@ test("fp8Linear cacheInput 'e5m6': same Fprop/Dgrad, Wgrad from the E5M6 copy re
   const x = leaf([M, In], g);
   const w = leaf([Out, In], g, 0.05);
   const dy = randn([M, Out], { generator: g });
-  const run = (cacheInput: 'e4m3' | 'e5m6'): { y: Float32Array; dx: Float32Array; dw: Float32Array; saved: Fp8Saved; bytes: number } => {
+  const run = (
+    cacheInput: 'e4m3' | 'e5m6',
+  ): { y: Float32Array; dx: Float32Array; dw: Float32Array; saved: Fp8Saved; bytes: number } => {
     x.grad = w.grad = null;
     let saved: Fp8Saved | null = null;
     savedActivations.reset();
     const y = fp8Linear(x, w, null, { ...EXACT, cacheInput }, 'wo', (s) => (saved = s));
     const bytes = savedActivations.get().bytes;
     sum(mul(y, dy)).backward();
-    return { y: y.data as Float32Array, dx: x.grad!.data as Float32Array, dw: w.grad!.data as Float32Array, saved: saved!, bytes };
+    return {
+      y: y.data as Float32Array,
+      dx: x.grad!.data as Float32Array,
+      dw: w.grad!.data as Float32Array,
+      saved: saved!,
+      bytes,
+    };
   };
   const a = run('e4m3');
   const b = run('e5m6');
@@ -170,7 +198,11 @@ test("fp8Linear cacheInput 'e5m6': same Fprop/Dgrad, Wgrad from the E5M6 copy re
   const c = b.saved.xE5M6!;
   assert.deepEqual([c.tileRows, c.tileCols], [1, 128]);
   for (const s of c.scales) assert.equal(2 ** Math.round(Math.log2(s)), s, 'power-of-2 scales');
-  assert.equal(b.bytes, Math.ceil((M * In * 3) / 2) + M * 2, '12-bit codes packed 2 in 3 bytes + one UE8M0 byte per 1x128 tile');
+  assert.equal(
+    b.bytes,
+    Math.ceil((M * In * 3) / 2) + M * 2,
+    '12-bit codes packed 2 in 3 bytes + one UE8M0 byte per 1x128 tile',
+  );
   assert.equal(a.bytes, M * In + M * 2 * 4);
   // Wgrad: dy in 128x1 tiles, x = E5M6 values re-quantised to E4M3 in 128x1 tiles
   const gqT = transpose(dequantize(quantize(dy.data as Float32Array, M, Out, { tile: TILE_ACT_T })), M, Out);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, manualSeed } from '../../src/index.js';
+import { type Tensor, manualSeed } from '../../src/index.js';
 import { DeepseekV3, MLP, parseConfig, type DeepseekConfig } from '../../src/models/index.js';
 import { Linear } from '../../src/nn/layers.js';
 import { setModelPrecision } from '../../src/fp8/precision.js';
@@ -45,11 +45,24 @@ async function aliveLinearInputs(precision: 'fp8' | 'fp32'): Promise<string[]> {
 test('fp8: after the forward pass only the Linear inputs a high-precision op also reads are alive', async () => {
   const alive8 = await aliveLinearInputs('fp8');
   const allowed = (n: string): boolean => n === 'head' || n.endsWith('.head') || n.includes('.shared_experts.');
-  assert.deepEqual(alive8.filter((n) => !allowed(n)), [], 'float32 Linear inputs kept by the fp8 graph');
+  assert.deepEqual(
+    alive8.filter((n) => !allowed(n)),
+    [],
+    'float32 Linear inputs kept by the fp8 graph',
+  );
   const alive32 = await aliveLinearInputs('fp32');
-  assert.ok(alive32.includes('layers.0.attn.wo') && alive32.includes('layers.0.ffn.w2'), 'float32 matmuls keep their inputs');
-  assert.ok(alive8.every((n) => !n.includes('.experts.')) && !alive8.includes('layers.0.ffn.w1'), 'fp8: no MLP input alive but the shared expert');
-  assert.ok(alive32.length > alive8.length + 10, `float32 keeps its Linear inputs (${alive32.length} layers alive vs ${alive8.length})`);
+  assert.ok(
+    alive32.includes('layers.0.attn.wo') && alive32.includes('layers.0.ffn.w2'),
+    'float32 matmuls keep their inputs',
+  );
+  assert.ok(
+    alive8.every((n) => !n.includes('.experts.')) && !alive8.includes('layers.0.ffn.w1'),
+    'fp8: no MLP input alive but the shared expert',
+  );
+  assert.ok(
+    alive32.length > alive8.length + 10,
+    `float32 keeps its Linear inputs (${alive32.length} layers alive vs ${alive8.length})`,
+  );
 });
 
 test('measured graph bytes of the experiment model: fp8 holds less than fp32, by at least the Linear inputs freed', () => {
@@ -58,9 +71,15 @@ test('measured graph bytes of the experiment model: fp8 holds less than fp32, by
   const [fp32, bf16, fp8] = graphMemoryByPrecision(cfg, inputs, targets, 0);
   assert.deepEqual([fp32.precision, bf16.precision, fp8.precision], ['fp32', 'bf16', 'fp8']);
   assert.ok(fp32.saved.bytes / fp8.saved.bytes > 3.5, `accounted ${fp32.saved.bytes} vs ${fp8.saved.bytes}`);
-  assert.ok(fp8.graphBytes < bf16.graphBytes && fp8.graphBytes < fp32.graphBytes, `fp8 ${fp8.graphBytes} B, bf16 ${bf16.graphBytes} B, fp32 ${fp32.graphBytes} B`);
+  assert.ok(
+    fp8.graphBytes < bf16.graphBytes && fp8.graphBytes < fp32.graphBytes,
+    `fp8 ${fp8.graphBytes} B, bf16 ${bf16.graphBytes} B, fp32 ${fp32.graphBytes} B`,
+  );
   // float32 matmuls account an input shared by two Linears twice (one buffer); even so the measured saving is a large
   // part of the accounted one (it would be ~0 if the graph kept the float32 inputs)
   const saving = fp32.graphBytes - fp8.graphBytes;
-  assert.ok(saving > 0.3 * (fp32.saved.bytes - fp8.saved.bytes), `measured saving ${saving} B vs accounted ${fp32.saved.bytes - fp8.saved.bytes} B`);
+  assert.ok(
+    saving > 0.3 * (fp32.saved.bytes - fp8.saved.bytes),
+    `measured saving ${saving} B vs accounted ${fp32.saved.bytes - fp8.saved.bytes} B`,
+  );
 });

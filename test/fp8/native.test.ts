@@ -11,7 +11,14 @@ import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/fp8/formats.js';
 import { type AccumulatorModel, HOPPER_ACCUMULATOR, fp8Gemm, fp8GemmTs } from '../../src/fp8/gemm.js';
 import { fp8Linear } from '../../src/fp8/linear.js';
 import { nativeFp8Kernels } from '../../src/fp8/native.js';
-import { type QuantizedMatrix, dequantize, dequantizeTs, quantize, quantizeTs, transposeQuantized } from '../../src/fp8/quant.js';
+import {
+  type QuantizedMatrix,
+  dequantize,
+  dequantizeTs,
+  quantize,
+  quantizeTs,
+  transposeQuantized,
+} from '../../src/fp8/quant.js';
 
 const skip = nativeFp8Kernels() === null ? 'native addon without FP8 kernels (not built)' : false;
 
@@ -37,7 +44,8 @@ function data(n: number, g: Generator): Float32Array {
 
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   assert.equal(a.length, b.length, `${what}: length`);
-  for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]), `${what}[${i}]: native ${a[i]} vs reference ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Object.is(a[i], b[i]), `${what}[${i}]: native ${a[i]} vs reference ${b[i]}`);
 }
 
 /** Same quantised matrix; NaN codes match any NaN code (the sign of a NaN is not specified by either side). */
@@ -54,7 +62,12 @@ function sameQ(n: QuantizedMatrix, r: QuantizedMatrix, what: string): void {
 test('native quantize / dequantize are bit-exact with the references', { skip }, () => {
   const g = new Generator(1);
   const shapes: [number, number, [number, number]][] = [
-    [3, 300, [1, 128]], [200, 150, [128, 128]], [260, 7, [128, 1]], [5, 9, [1, 1000]], [1, 1, [1, 128]], [130, 129, [128, 128]],
+    [3, 300, [1, 128]],
+    [200, 150, [128, 128]],
+    [260, 7, [128, 1]],
+    [5, 9, [1, 1000]],
+    [1, 1, [1, 128]],
+    [130, 129, [128, 128]],
   ];
   for (const [rows, cols, tile] of shapes) {
     const x = data(rows * cols, g);
@@ -64,7 +77,11 @@ test('native quantize / dequantize are bit-exact with the references', { skip },
         const ref = quantizeTs(x, rows, cols, { tile, format, scaleFmt });
         const nat = onBackend('native', () => quantize(x, rows, cols, { tile, format, scaleFmt }));
         sameQ(nat, ref, what);
-        sameBits(onBackend('native', () => dequantize(ref)), dequantizeTs(ref), `${what} dequantize`);
+        sameBits(
+          onBackend('native', () => dequantize(ref)),
+          dequantizeTs(ref),
+          `${what} dequantize`,
+        );
       }
     }
   }
@@ -72,7 +89,11 @@ test('native quantize / dequantize are bit-exact with the references', { skip },
   const x = data(2 * 256, g);
   x[300] = NaN;
   x[10] = Infinity;
-  sameQ(onBackend('native', () => quantize(x, 2, 256, { tile: [1, 128] })), quantizeTs(x, 2, 256, { tile: [1, 128] }), 'non-finite');
+  sameQ(
+    onBackend('native', () => quantize(x, 2, 256, { tile: [1, 128] })),
+    quantizeTs(x, 2, 256, { tile: [1, 128] }),
+    'non-finite',
+  );
   // every code, every midpoint between neighbours (ties: to even) and the floats either side of it, both signs, in a
   // row whose max is the largest finite value, so that the scale is exactly 1 and x / s lands on them
   for (const format of [FP8_E4M3, FP8_E5M2]) {
@@ -87,17 +108,29 @@ test('native quantize / dequantize are bit-exact with the references', { skip },
     const x = Float32Array.from([...vals, ...vals.map((v) => -v)]);
     const q = quantizeTs(x, 1, x.length, { tile: [1, x.length], format });
     assert.equal(q.scales[0], 1, 'scale exactly 1');
-    sameQ(onBackend('native', () => quantize(x, 1, x.length, { tile: [1, x.length], format })), q, `${format.name} codes and midpoints`);
+    sameQ(
+      onBackend('native', () => quantize(x, 1, x.length, { tile: [1, x.length], format })),
+      q,
+      `${format.name} codes and midpoints`,
+    );
   }
 });
 
 test('transposeQuantized: the native byte transpose gives the reference codes and scales', { skip }, () => {
   const g = new Generator(4);
-  for (const [rows, cols, tile] of [[1536, 96, [1, 128]], [7, 300, [128, 128]], [1, 5, [1, 128]], [5, 1, [128, 1]]] as [number, number, [number, number]][]) {
+  for (const [rows, cols, tile] of [
+    [1536, 96, [1, 128]],
+    [7, 300, [128, 128]],
+    [1, 5, [1, 128]],
+    [5, 1, [128, 1]],
+  ] as [number, number, [number, number]][]) {
     const q = quantizeTs(data(rows * cols, g), rows, cols, { tile });
     const ref = onBackend('ts', () => transposeQuantized(q));
     const nat = onBackend('native', () => transposeQuantized(q));
-    assert.deepEqual([nat.rows, nat.cols, nat.tileRows, nat.tileCols], [ref.rows, ref.cols, ref.tileRows, ref.tileCols]);
+    assert.deepEqual(
+      [nat.rows, nat.cols, nat.tileRows, nat.tileCols],
+      [ref.rows, ref.cols, ref.tileRows, ref.tileCols],
+    );
     assert.deepEqual(nat.codes, ref.codes, `${rows}x${cols} codes`);
     sameBits(nat.scales, ref.scales, `${rows}x${cols} scales`);
     for (let i = 0; i < 50; i++) {
@@ -117,7 +150,14 @@ test('native fp8Gemm is bit-exact with the reference for every accumulator model
     { kind: 'fp32', groupSize: 4 },
     { kind: 'exact' },
   ];
-  const cases: { M: number; N: number; K: number; ta: [number, number]; tb: [number, number]; nc: (number | null)[] }[] = [
+  const cases: {
+    M: number;
+    N: number;
+    K: number;
+    ta: [number, number];
+    tb: [number, number];
+    nc: (number | null)[];
+  }[] = [
     { M: 7, N: 130, K: 300, ta: [1, 128], tb: [128, 128], nc: [128, 64, 32] },
     { M: 3, N: 5, K: 384, ta: [1, 1000], tb: [1, 1000], nc: [null, 128, 1] },
     { M: 4, N: 3, K: 513, ta: [1, 1000], tb: [1, 1000], nc: [null] },
@@ -137,7 +177,11 @@ test('native fp8Gemm is bit-exact with the reference for every accumulator model
   }
   // Non-finite B values (a NaN code, E5M2's infinity) facing zeros of A: the reference skips zero products, so 0 x inf
   // adds nothing there; the native kernel must agree (it takes its row path, not the 4-row blocked one).
-  for (const [format, bad] of [[FP8_E4M3, 0x7f], [FP8_E5M2, 0x7c], [FP8_E5M2, 0x7e]] as const) {
+  for (const [format, bad] of [
+    [FP8_E4M3, 0x7f],
+    [FP8_E5M2, 0x7c],
+    [FP8_E5M2, 0x7e],
+  ] as const) {
     const qa = quantizeTs(data(6 * 256, g), 6, 256, { tile: [1, 128], format });
     const qb = quantizeTs(data(9 * 256, g), 9, 256, { tile: [128, 128], format });
     qb.codes[3 * 256 + 200] = bad;

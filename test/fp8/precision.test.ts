@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Generator, Tensor, manualSeed, linear, randn, sigmoid } from '../../src/index.js';
-import { DeepseekV3, Gate, MLP, MoE } from '../../src/models/index.js';
+import { Generator, type Tensor, manualSeed, linear, randn, sigmoid } from '../../src/index.js';
+import { DeepseekV3, type Gate, MLP, type MoE } from '../../src/models/index.js';
 import { Linear, RMSNorm } from '../../src/nn/layers.js';
 import { type QuantizeEvent, savedActivations, setFp8Trace } from '../../src/fp8/linear.js';
 import { parsePrecision, setModelPrecision } from '../../src/fp8/precision.js';
@@ -28,10 +28,16 @@ function isFp8Valued(t: Tensor): boolean {
 
 test('setModelPrecision: every Linear but the head runs FP8 Fprop, Dgrad and Wgrad; nothing else is quantised', () => {
   const model = new DeepseekV3(toyConfig(), { seed: 1 });
-  const linears = model.namedModules().filter(([, m]) => m instanceof Linear).map(([n]) => n);
+  const linears = model
+    .namedModules()
+    .filter(([, m]) => m instanceof Linear)
+    .map(([n]) => n);
   const switched = setModelPrecision(model, 'fp8');
   assert.ok(linears.includes('head'));
-  assert.deepEqual(switched, linears.filter((n) => n !== 'head'));
+  assert.deepEqual(
+    switched,
+    linears.filter((n) => n !== 'head'),
+  );
   const events: QuantizeEvent[] = [];
   setFp8Trace((e) => events.push(e));
   try {
@@ -43,15 +49,26 @@ test('setModelPrecision: every Linear but the head runs FP8 Fprop, Dgrad and Wgr
   const layers = new Set(events.map((e) => e.layer));
   for (const n of layers) assert.ok(switched.includes(n), `${n} was quantised but is not a switched Linear`);
   for (const bad of ['embed', 'head', 'gate', 'norm']) {
-    assert.ok(![...layers].some((n) => n.split('.').some((p) => p === bad || p.endsWith('_norm'))), `${bad} received FP8 operands`);
+    assert.ok(
+      ![...layers].some((n) => n.split('.').some((p) => p === bad || p.endsWith('_norm'))),
+      `${bad} received FP8 operands`,
+    );
   }
   // every Linear that ran, ran all three GEMMs in FP8 (routed experts that got no token do not run)
   for (const n of layers) {
-    for (const gemm of ['fprop', 'dgrad', 'wgrad']) assert.ok(events.some((e) => e.layer === n && e.gemm === gemm), `${n}: no FP8 ${gemm}`);
+    for (const gemm of ['fprop', 'dgrad', 'wgrad'])
+      assert.ok(
+        events.some((e) => e.layer === n && e.gemm === gemm),
+        `${n}: no FP8 ${gemm}`,
+      );
   }
   assert.ok(layers.has('layers.0.attn.wkv_b') && layers.has('layers.0.attn.wo') && layers.has('mtp.0.eh_proj'));
   // the fused FP8 SwiGLU MLPs report their three Linears by name
-  assert.ok(layers.has('layers.0.ffn.w2') && layers.has('layers.1.ffn.shared_experts.w3') && [...layers].some((n) => /experts\.\d+\.w1$/.test(n)));
+  assert.ok(
+    layers.has('layers.0.ffn.w2') &&
+      layers.has('layers.1.ffn.shared_experts.w3') &&
+      [...layers].some((n) => /experts\.\d+\.w1$/.test(n)),
+  );
 });
 
 test('embedding, head, MoE gate and norms receive float32 values, and compute exactly as in float32', () => {
@@ -89,13 +106,19 @@ test('embedding, head, MoE gate and norms receive float32 values, and compute ex
   emb.forward = (ids: Tensor): Tensor => {
     const y = embFwd(ids);
     const D = emb.dim;
-    for (let i = 0; i < ids.size; i++) assert.deepEqual(y.data.subarray(i * D, (i + 1) * D), emb.weight.data.subarray(ids.data[i] * D, (ids.data[i] + 1) * D));
+    for (let i = 0; i < ids.size; i++)
+      assert.deepEqual(
+        y.data.subarray(i * D, (i + 1) * D),
+        emb.weight.data.subarray(ids.data[i] * D, (ids.data[i] + 1) * D),
+      );
     seen.push({ what: 'embed', x: y });
     return y;
   };
   const { inputs, targets } = new ToySource(2, 8, 16).next(2);
   model.computeLoss(inputs, targets);
-  assert.ok(seen.some((s) => s.what === 'head') && seen.some((s) => s.what === 'gate') && seen.some((s) => s.what === 'embed'));
+  assert.ok(
+    seen.some((s) => s.what === 'head') && seen.some((s) => s.what === 'gate') && seen.some((s) => s.what === 'embed'),
+  );
   assert.ok(seen.filter((s) => s.what.includes('norm')).length >= 8);
   for (const s of seen) {
     assert.equal(s.x.dtype, 'float32', `${s.what} input dtype`);
@@ -127,12 +150,22 @@ test('a toy FP8 run (BF16 moments) stays within 0.25% of the FP32 run at equal s
         train: new ToySource(3, 16, 16),
         log: () => {},
         config: {
-          ...DEFAULT_TRAIN_CONFIG, steps, seqLen: 16, batchStart: 8, batchEnd: 8, microBatch: 8, peakLr: 3e-3, warmupSteps: 5,
-          checkpointEvery: 1000, precision, optimizerMoments: precision === 'fp8' ? 'bf16' : 'fp32',
+          ...DEFAULT_TRAIN_CONFIG,
+          steps,
+          seqLen: 16,
+          batchStart: 8,
+          batchEnd: 8,
+          microBatch: 8,
+          peakLr: 3e-3,
+          warmupSteps: 5,
+          checkpointEvery: 1000,
+          precision,
+          optimizerMoments: precision === 'fp8' ? 'bf16' : 'fp32',
         },
       });
       losses[precision] = r.history.map((h) => h.mainLoss);
-      if (precision === 'fp8') assert.ok(model.layers[0].attn.wq!.gemm !== null, 'the trainer switched the model to FP8');
+      if (precision === 'fp8')
+        assert.ok(model.layers[0].attn.wq!.gemm !== null, 'the trainer switched the model to FP8');
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -149,7 +182,11 @@ test('fp8 switches on the V3 special cases: E5M6 cache for attn.wo, fused SwiGLU
   const model = new DeepseekV3(toyConfig(), { seed: 1 });
   setModelPrecision(model, 'fp8');
   const mlps = model.namedModules().filter(([, m]) => m instanceof MLP) as [string, MLP][];
-  assert.ok(mlps.some(([n]) => n === 'layers.0.ffn') && mlps.some(([n]) => n.endsWith('shared_experts')) && mlps.some(([n]) => n.includes('.experts.')));
+  assert.ok(
+    mlps.some(([n]) => n === 'layers.0.ffn') &&
+      mlps.some(([n]) => n.endsWith('shared_experts')) &&
+      mlps.some(([n]) => n.includes('.experts.')),
+  );
   for (const [n, m] of mlps) assert.ok(m.fused !== null, `${n} runs the fused FP8 SwiGLU`);
   const g = new Generator(3);
   const bytesOf = (fn: () => Tensor): number => {
@@ -160,20 +197,35 @@ test('fp8 switches on the V3 special cases: E5M6 cache for attn.wo, fused SwiGLU
   // attn.wo: x (M, 8) cached as E5M6, 1.5 B/element + one UE8M0 byte per 1x128 tile; the other Linears E4M3
   const wo = model.layers[0].attn.wo;
   const xo = randn([6, wo.inFeatures], { generator: g }).requiresGrad_();
-  assert.equal(bytesOf(() => wo.forward(xo)), Math.ceil((6 * wo.inFeatures * 3) / 2) + 6);
+  assert.equal(
+    bytesOf(() => wo.forward(xo)),
+    Math.ceil((6 * wo.inFeatures * 3) / 2) + 6,
+  );
   const wkvB = model.layers[0].attn.wkv_b;
-  assert.equal(bytesOf(() => wkvB.forward(randn([6, wkvB.inFeatures], { generator: g }).requiresGrad_())), 6 * wkvB.inFeatures + 6 * 4);
+  assert.equal(
+    bytesOf(() => wkvB.forward(randn([6, wkvB.inFeatures], { generator: g }).requiresGrad_())),
+    6 * wkvB.inFeatures + 6 * 4,
+  );
   // MLPs: the Linear inputs are FP8 x, once (w2's is recomputed); its scales are UE8M0 bytes for a routed expert
   // (dispatch), float32 otherwise
   const moe = model.layers[1].ffn as MoE;
   const D = moe.experts[0].w1.inFeatures;
   const xe = randn([5, D], { generator: g }).requiresGrad_();
-  assert.equal(bytesOf(() => moe.experts[0].forward(xe)), 5 * D + 5 * 1);
-  assert.equal(bytesOf(() => moe.shared_experts!.forward(xe)), 5 * D + 5 * 4);
+  assert.equal(
+    bytesOf(() => moe.experts[0].forward(xe)),
+    5 * D + 5 * 1,
+  );
+  assert.equal(
+    bytesOf(() => moe.shared_experts!.forward(xe)),
+    5 * D + 5 * 4,
+  );
   // off: plain fp8Linears everywhere; fp32 resets the fused path
   setModelPrecision(model, 'fp8', { v3SpecialCases: false });
   for (const [, m] of mlps) assert.equal(m.fused, null);
-  assert.equal(bytesOf(() => wo.forward(xo)), 6 * wo.inFeatures + 6 * 4);
+  assert.equal(
+    bytesOf(() => wo.forward(xo)),
+    6 * wo.inFeatures + 6 * 4,
+  );
   setModelPrecision(model, 'fp8');
   setModelPrecision(model, 'fp32');
   for (const [, m] of mlps) assert.equal(m.fused, null);

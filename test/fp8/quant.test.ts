@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { Generator } from '../../src/index.js';
 import { FP8_E4M3, decodeFloat, decodeUE8M0, encodeUE8M0 } from '../../src/fp8/formats.js';
 import {
-  AMAX_FLOOR, QuantizedMatrix, TILE_ACT, TILE_ACT_T, TILE_WEIGHT, dequantize, quantize, retile, transposeQuantized,
+  AMAX_FLOOR,
+  type QuantizedMatrix,
+  TILE_ACT,
+  TILE_ACT_T,
+  TILE_WEIGHT,
+  dequantize,
+  quantize,
+  retile,
+  transposeQuantized,
 } from '../../src/fp8/quant.js';
 
 /** Normal values whose magnitude varies by orders of magnitude between tiles and inside them. */
@@ -34,7 +42,11 @@ function tileAmax(x: Float32Array, rows: number, cols: number, tr: number, tc: n
 
 function checkRoundTrip(x: Float32Array, rows: number, cols: number, tile: readonly [number, number]): void {
   const q = quantize(x, rows, cols, { tile });
-  assert.equal(q.scales.length, Math.ceil(rows / tile[0]) * Math.ceil(cols / tile[1]), 'one scale per tile, edge tiles included');
+  assert.equal(
+    q.scales.length,
+    Math.ceil(rows / tile[0]) * Math.ceil(cols / tile[1]),
+    'one scale per tile, edge tiles included',
+  );
   const y = dequantize(q);
   const amax = tileAmax(x, rows, cols, tile[0], tile[1]);
   let checked = 0;
@@ -48,7 +60,11 @@ function checkRoundTrip(x: Float32Array, rows: number, cols: number, tile: reado
       assert.ok(Math.abs(decodeFloat(code, FP8_E4M3)) <= 448, 'codes stay within +-448');
       if (Math.abs(x[i]) === a) {
         // the tile's amax maps exactly to +-448
-        assert.equal(decodeFloat(code, FP8_E4M3), Math.sign(x[i]) * 448, `amax of tile ${t} -> ${decodeFloat(code, FP8_E4M3)}`);
+        assert.equal(
+          decodeFloat(code, FP8_E4M3),
+          Math.sign(x[i]) * 448,
+          `amax of tile ${t} -> ${decodeFloat(code, FP8_E4M3)}`,
+        );
       }
       if ((Math.abs(x[i]) * 448) / a >= 2 ** -6) {
         worst = Math.max(worst, Math.abs(y[i] - x[i]) / Math.abs(x[i]));
@@ -82,7 +98,10 @@ test('the scale is float32(amax / 448) with amax floored at 1e-4 (all-zero tiles
   const q = quantize(x, 1, 256, { tile: TILE_ACT });
   assert.equal(q.scales[0], Math.fround(3.5 / 448));
   assert.equal(q.scales[1], Math.fround(Math.fround(AMAX_FLOOR) / 448));
-  assert.ok(dequantize(q).every((v, i) => v === x[i]), 'zeros and the single value come back exactly');
+  assert.ok(
+    dequantize(q).every((v, i) => v === x[i]),
+    'zeros and the single value come back exactly',
+  );
 });
 
 test('a 1e3x outlier in one tile leaves every other tile unchanged; a per-tensor scale fails that', () => {
@@ -123,7 +142,10 @@ test('a 1e3x outlier in one tile leaves every other tile unchanged; a per-tensor
   let moved = 0;
   for (let i = 0; i < x.length; i++) if (tileOf(i) !== tileOf(at) && tensor1[i] !== tensor0[i]) moved++;
   assert.ok(moved > 0.3 * x.length, `per-tensor scaling changed only ${moved} of the other elements`);
-  assert.ok(after > 1.3 * fine, `per-tensor scaling: other tiles' mean error ${after} should grow well above the tiled ${fine}`);
+  assert.ok(
+    after > 1.3 * fine,
+    `per-tensor scaling: other tiles' mean error ${after} should grow well above the tiled ${fine}`,
+  );
 });
 
 test('UE8M0 scales are powers of two and still bound the error', () => {
@@ -169,8 +191,10 @@ test('re-tiling 1x128 <-> 128x1 adds no error with UE8M0 scales (normal range), 
       if (v1[i] !== v0[i] || back[i] !== v0[i]) changed++;
     }
     assert.ok(checked > 0.9 * x.length, `${checked} of ${x.length} elements checked`);
-    if (scaleFmt === 'ue8m0') assert.equal(changed, 0, `${changed} elements changed by re-tiling with power-of-2 scales`);
-    else assert.ok(changed > 0.1 * checked, `float32 scales round again when re-tiled (${changed} of ${checked} changed)`);
+    if (scaleFmt === 'ue8m0')
+      assert.equal(changed, 0, `${changed} elements changed by re-tiling with power-of-2 scales`);
+    else
+      assert.ok(changed > 0.1 * checked, `float32 scales round again when re-tiled (${changed} of ${checked} changed)`);
   }
 });
 
@@ -185,6 +209,9 @@ test('transposeQuantized is exact: the transpose of the values, tiles transposed
 });
 
 test('errors name the problem', () => {
-  assert.throws(() => quantize(new Float32Array(4), 2, 2, { tile: [0, 128] }), /quantize: tile must be two positive integers/);
+  assert.throws(
+    () => quantize(new Float32Array(4), 2, 2, { tile: [0, 128] }),
+    /quantize: tile must be two positive integers/,
+  );
   assert.throws(() => quantize(new Float32Array(5), 2, 2, { tile: TILE_ACT }), /5 values do not fill 2x2/);
 });

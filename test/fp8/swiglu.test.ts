@@ -8,7 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, Tensor, indexSelect, linear, mul, randn, sum, swiglu } from '../../src/index.js';
 import { fp8Linear, savedActivations } from '../../src/fp8/linear.js';
-import { type Fp8SwigluBackwardTrace, type Fp8SwigluForwardTrace, type Fp8SwigluSaved, fp8SwigluMlp } from '../../src/fp8/swiglu.js';
+import {
+  type Fp8SwigluBackwardTrace,
+  type Fp8SwigluForwardTrace,
+  type Fp8SwigluSaved,
+  fp8SwigluMlp,
+} from '../../src/fp8/swiglu.js';
 import { TILE_ACT, TILE_ACT_T, dequantize, quantize, retile } from '../../src/fp8/quant.js';
 import { heldArrayBufferBytes } from '../../src/tensor/memory.js';
 import { EXACT, assertClose, leaf, refNT, relL2, transpose } from './helpers.js';
@@ -17,7 +22,13 @@ const [M, D, I] = [140, 160, 136]; // two 128-token groups for Wgrad, edge tiles
 
 function setup(seed: number): { x: Tensor; w1: Tensor; w2: Tensor; w3: Tensor; dy: Tensor } {
   const g = new Generator(seed);
-  return { x: leaf([M, D], g), w1: leaf([I, D], g, 0.08), w2: leaf([D, I], g, 0.08), w3: leaf([I, D], g, 0.08), dy: randn([M, D], { generator: g }) };
+  return {
+    x: leaf([M, D], g),
+    w1: leaf([I, D], g, 0.08),
+    w2: leaf([D, I], g, 0.08),
+    w3: leaf([I, D], g, 0.08),
+    dy: randn([M, D], { generator: g }),
+  };
 }
 
 const silu64 = (a: number): number => a / (1 + Math.exp(-a));
@@ -47,7 +58,12 @@ for (const dispatch of [false, true]) {
     assertClose(f.h3, refNT(xq, dequantize(s.w3), M, I, D), 1e-6, 'h3 = w3 x');
     const sRef = f.h1.map((a, i) => silu64(a) * f.h3[i]);
     assertClose(f.s, sRef, 1e-6, 's = silu(h1) h3');
-    assertClose(y.data, refNT(dequantize(quantize(f.s, M, I, { tile: TILE_ACT })), dequantize(s.w2), M, D, I), 1e-6, 'y = w2 s');
+    assertClose(
+      y.data,
+      refNT(dequantize(quantize(f.s, M, I, { tile: TILE_ACT })), dequantize(s.w2), M, D, I),
+      1e-6,
+      'y = w2 s',
+    );
     // cached: the SwiGLU inputs in FP8, 1x128
     assert.deepEqual(s.h1.codes, quantize(f.h1, M, I, { tile: TILE_ACT }).codes);
     assert.deepEqual(s.h3.scales, quantize(f.h3, M, I, { tile: TILE_ACT }).scales);
@@ -58,18 +74,40 @@ for (const dispatch of [false, true]) {
     // the SwiGLU recomputed from the dequantised cache, and its backward on the same values
     assert.deepEqual(b.h1, dequantize(s.h1));
     assert.deepEqual(b.h3, dequantize(s.h3));
-    assertClose(b.s, b.h1.map((a, i) => silu64(a) * b.h3[i]), 1e-6, 'recomputed s');
+    assertClose(
+      b.s,
+      b.h1.map((a, i) => silu64(a) * b.h3[i]),
+      1e-6,
+      'recomputed s',
+    );
     const sig = (a: number): number => 1 / (1 + Math.exp(-a));
-    assertClose(b.dh1, b.h1.map((a, i) => b.ds[i] * b.h3[i] * sig(a) * (1 + a * (1 - sig(a)))), 1e-6, 'dh1');
-    assertClose(b.dh3, b.h1.map((a, i) => b.ds[i] * silu64(a)), 1e-6, 'dh3');
+    assertClose(
+      b.dh1,
+      b.h1.map((a, i) => b.ds[i] * b.h3[i] * sig(a) * (1 + a * (1 - sig(a)))),
+      1e-6,
+      'dh1',
+    );
+    assertClose(
+      b.dh3,
+      b.h1.map((a, i) => b.ds[i] * silu64(a)),
+      1e-6,
+      'dh3',
+    );
     // Dgrad: dx = dh1 w1 + dh3 w3, each dh in 1x128 tiles
-    const dgrad = (dh: Float32Array, w: Float32Array): Float64Array => refNT(dequantize(quantize(dh, M, I, { tile: TILE_ACT })), transpose(w, I, D), M, D, I);
+    const dgrad = (dh: Float32Array, w: Float32Array): Float64Array =>
+      refNT(dequantize(quantize(dh, M, I, { tile: TILE_ACT })), transpose(w, I, D), M, D, I);
     const d1 = dgrad(b.dh1, dequantize(s.w1));
     const d3 = dgrad(b.dh3, dequantize(s.w3));
-    assertClose(x.grad!.data, d1.map((v, i) => v + d3[i]), 1e-6, 'dx');
+    assertClose(
+      x.grad!.data,
+      d1.map((v, i) => v + d3[i]),
+      1e-6,
+      'dx',
+    );
     // Wgrad: 128x1 operands; x re-tiled from the one cache; dy re-tiled from its FP8 operand when dispatched
     const xT = transpose(dequantize(retile(s.x, TILE_ACT_T, ioScale)), M, D);
-    const wg = (dh: Float32Array): Float64Array => refNT(transpose(dequantize(quantize(dh, M, I, { tile: TILE_ACT_T })), M, I), xT, I, D, M);
+    const wg = (dh: Float32Array): Float64Array =>
+      refNT(transpose(dequantize(quantize(dh, M, I, { tile: TILE_ACT_T })), M, I), xT, I, D, M);
     assertClose(w1.grad!.data, wg(b.dh1), 1e-6, 'dW1');
     assertClose(w3.grad!.data, wg(b.dh3), 1e-6, 'dW3');
     const gT = dispatch ? retile(b.dy, TILE_ACT_T, 'ue8m0') : quantize(gy, M, D, { tile: TILE_ACT_T });
@@ -97,18 +135,32 @@ test('fp8SwigluMlp gradients: within FP8 accuracy of the float32 MLP, and finite
     for (const p of params) p.grad = null;
     loss(f32(x, w1, w2, w3)).backward();
     const g32 = params.map((p) => p.grad!.data as Float32Array);
-    params.forEach((p, k) => {
+    params.forEach((_p, k) => {
       const rel = relL2(g8[k], g32[k]);
-      assert.ok(rel < 0.12 && rel > 0.003, `${['x', 'w1', 'w2', 'w3'][k]}${dispatch ? ' (dispatch)' : ''}: relative L2 error ${rel} vs float32`);
+      assert.ok(
+        rel < 0.12 && rel > 0.003,
+        `${['x', 'w1', 'w2', 'w3'][k]}${dispatch ? ' (dispatch)' : ''}: relative L2 error ${rel} vs float32`,
+      );
       // the directional derivative along the float32 gradient, by central differences of the float32 function
       const v = g32[k];
       const eps = 1e-3;
-      const moved = (sgn: number): Tensor[] => params.map((q, j) => (j === k ? new Tensor(Float32Array.from(q.data, (a, i) => a + sgn * eps * v[i]), q.shape) : q));
+      const moved = (sgn: number): Tensor[] =>
+        params.map((q, j) =>
+          j === k
+            ? new Tensor(
+                Float32Array.from(q.data, (a, i) => a + sgn * eps * v[i]),
+                q.shape,
+              )
+            : q,
+        );
       const [a, b] = [moved(1), moved(-1)];
       const fd = (loss(f32(a[0], a[1], a[2], a[3])).item() - loss(f32(b[0], b[1], b[2], b[3])).item()) / (2 * eps);
       let an = 0;
       for (let i = 0; i < v.length; i++) an += g8[k][i] * v[i];
-      assert.ok(Math.abs(an - fd) / Math.abs(fd) < 0.03, `param ${k}${dispatch ? ' (dispatch)' : ''}: FP8 ${an} vs finite difference ${fd}`);
+      assert.ok(
+        Math.abs(an - fd) / Math.abs(fd) < 0.03,
+        `param ${k}${dispatch ? ' (dispatch)' : ''}: FP8 ${an} vs finite difference ${fd}`,
+      );
     });
   }
 });
@@ -118,7 +170,10 @@ test('dispatch: per-token 1x128 quantisation commutes with the row gather (quant
   const flat = randn([50, 300], { generator: g });
   const rows = new Tensor(Int32Array.from([7, 3, 3, 49, 0, 21]), [6], 'int32');
   const once = quantize(flat.data as Float32Array, 50, 300, { tile: TILE_ACT, scaleFmt: 'ue8m0' });
-  const gathered = quantize(indexSelect(flat, 0, rows).data as Float32Array, 6, 300, { tile: TILE_ACT, scaleFmt: 'ue8m0' });
+  const gathered = quantize(indexSelect(flat, 0, rows).data as Float32Array, 6, 300, {
+    tile: TILE_ACT,
+    scaleFmt: 'ue8m0',
+  });
   rows.data.forEach((r, i) => {
     assert.deepEqual(gathered.codes.subarray(i * 300, (i + 1) * 300), once.codes.subarray(r * 300, (r + 1) * 300));
     assert.deepEqual(gathered.scales.subarray(i * 3, (i + 1) * 3), once.scales.subarray(r * 3, (r + 1) * 3));
@@ -138,7 +193,8 @@ test('fp8SwigluMlp keeps FP8 x, h1, h3 and weights only: accounted and measured 
   assert.equal(st.bytes, s.x.byteSize, 'Linear inputs: x once; w2 input recomputed');
   assert.equal(s.x.byteSize, M * D + M * 2 * 4);
   // held: the cached FP8 tensors (sv is alive too, it holds nothing else), the FP8 weights and the output y
-  const expected = s.x.byteSize + s.h1.byteSize + s.h3.byteSize + s.w1.byteSize + s.w2.byteSize + s.w3.byteSize + M * D * 4;
+  const expected =
+    s.x.byteSize + s.h1.byteSize + s.h3.byteSize + s.w1.byteSize + s.w2.byteSize + s.w3.byteSize + M * D * 4;
   assert.ok(Math.abs(bytes - expected) < 1024, `held ${bytes} B, expected ${expected} B`);
   // the float32 MLP keeps x, h1, h3 and s: 4 B each
   const f32 = heldArrayBufferBytes(() => linear(swiglu(linear(x, w1), linear(x, w3)), w2)).bytes;
@@ -147,6 +203,9 @@ test('fp8SwigluMlp keeps FP8 x, h1, h3 and weights only: accounted and measured 
 
 test('fp8SwigluMlp rejects mismatched weights with errors that name them', () => {
   const { x, w1, w2, w3 } = setup(7);
-  assert.throws(() => fp8SwigluMlp(x, w1, w1, w3), /fp8SwigluMlp: w2 must be \(160, 136\) for w1 \[136,160\], got \[136,160\]/);
+  assert.throws(
+    () => fp8SwigluMlp(x, w1, w1, w3),
+    /fp8SwigluMlp: w2 must be \(160, 136\) for w1 \[136,160\], got \[136,160\]/,
+  );
   assert.throws(() => fp8SwigluMlp(x, w1, w2, randn([10, D])), /fp8SwigluMlp: w1 \[136,160\] and w3 \[10,160\] differ/);
 });

@@ -58,6 +58,8 @@ export function assertClose(
     }
   }
   if (worst >= 0) {
-    assert.fail(`${what}: element ${worst}: ${a[worst]} vs expected ${b[worst]} (|Δ| = ${worstErr}, atol ${atol}, rtol ${rtol})`);
+    assert.fail(
+      `${what}: element ${worst}: ${a[worst]} vs expected ${b[worst]} (|Δ| = ${worstErr}, atol ${atol}, rtol ${rtol})`,
+    );
   }
 }

@@ -13,7 +13,13 @@ function models(): [string, CausalLM][] {
   // a larger init std than 0.006 so that logits differ visibly between tokens
   return [
     ['deepseek', createModel(tinyDeepseek({ num_nextn_predict_layers: 0 }), { seed: 3, initStd: 0.2 }).eval()],
-    ['deepseek (no q_lora, tied)', createModel(tinyDeepseek({ q_lora_rank: null, tie_word_embeddings: true, num_nextn_predict_layers: 0 }), { seed: 4, initStd: 0.2 }).eval()],
+    [
+      'deepseek (no q_lora, tied)',
+      createModel(tinyDeepseek({ q_lora_rank: null, tie_word_embeddings: true, num_nextn_predict_layers: 0 }), {
+        seed: 4,
+        initStd: 0.2,
+      }).eval(),
+    ],
     ['dense', createModel(tinyDense(), { seed: 5, initStd: 0.2 }).eval()],
   ];
 }
@@ -73,7 +79,11 @@ describe('generation', () => {
           let best = 0;
           for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
           assert.equal(g.tokens[t], best, `${engine}: token ${t}`);
-          for (let v = 0; v < V; v++) assert.ok(Math.abs(step[v] - row[v]) < 1e-5, `${engine}: position ${2 + t} logit ${v}: ${step[v]} vs ${row[v]}`);
+          for (let v = 0; v < V; v++)
+            assert.ok(
+              Math.abs(step[v] - row[v]) < 1e-5,
+              `${engine}: position ${2 + t} logit ${v}: ${step[v]} vs ${row[v]}`,
+            );
           step = runner.feed(Int32Array.from([g.tokens[t]]), 1, 1);
         }
       }
@@ -87,7 +97,10 @@ describe('generation', () => {
           assert.deepEqual(batch[r].tokens, alone.tokens, `row ${r}`);
         });
         const viaModel = generate(m, prompts, { maxTokens: 6, temperature: 1, seed: 11, engine: 'model' });
-        assert.deepEqual(viaModel.map((g) => g.tokens), batch.map((g) => g.tokens));
+        assert.deepEqual(
+          viaModel.map((g) => g.tokens),
+          batch.map((g) => g.tokens),
+        );
       });
     });
   }
@@ -97,8 +110,14 @@ describe('generation', () => {
     const a = generate(m, prompts, { maxTokens: 10, seed: 1 });
     const b = generate(m, prompts, { maxTokens: 10, seed: 1, batchSize: 3 });
     const c = generate(m, prompts, { maxTokens: 10, seed: 2 });
-    assert.deepEqual(a.map((g) => g.tokens), b.map((g) => g.tokens));
-    assert.notDeepEqual(a.map((g) => g.tokens), c.map((g) => g.tokens));
+    assert.deepEqual(
+      a.map((g) => g.tokens),
+      b.map((g) => g.tokens),
+    );
+    assert.notDeepEqual(
+      a.map((g) => g.tokens),
+      c.map((g) => g.tokens),
+    );
     for (const g of a) assert.equal(g.tokens.length, 10);
   });
 
@@ -111,7 +130,12 @@ describe('generation', () => {
     assert.equal(free.finish, 'length');
     assert.equal(free.tokens.length, 12);
     const eos = free.tokens[2];
-    const [e] = generate(m, [codec.encode('hello')], { maxTokens: 12, temperature: 0, eosId: eos, decode: (ids) => codec.decode(ids) });
+    const [e] = generate(m, [codec.encode('hello')], {
+      maxTokens: 12,
+      temperature: 0,
+      eosId: eos,
+      decode: (ids) => codec.decode(ids),
+    });
     assert.equal(e.finish, 'eos');
     assert.deepEqual(e.tokens, free.tokens.slice(0, free.tokens.indexOf(eos) + 1));
     const stop = free.text.slice(3, 5);

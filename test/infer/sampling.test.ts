@@ -33,14 +33,19 @@ describe('sampling', () => {
   it('temperature sampling follows softmax(x / T)', () => {
     for (const T of [1, 0.5, 2]) {
       const want = softmax(logits, T);
-      freqs({ temperature: T }).forEach((f, i) => assert.ok(Math.abs(f - want[i]) < 0.015, `T=${T} token ${i}: ${f} vs ${want[i]}`));
+      freqs({ temperature: T }).forEach((f, i) =>
+        assert.ok(Math.abs(f - want[i]) < 0.015, `T=${T} token ${i}: ${f} vs ${want[i]}`),
+      );
     }
   });
 
   it('top-k keeps only the k most likely tokens, renormalised (ties: lower id first)', () => {
     const f = freqs({ topK: 2 });
     // the two largest are ids 1 and 3 (equal): 50/50
-    assert.deepEqual(f.map((x, i) => (x > 0 ? i : -1)).filter((i) => i >= 0), [1, 3]);
+    assert.deepEqual(
+      f.map((x, i) => (x > 0 ? i : -1)).filter((i) => i >= 0),
+      [1, 3],
+    );
     assert.ok(Math.abs(f[1] - 0.5) < 0.015);
     const g = freqs({ topK: 3 });
     const p = softmax(logits);
@@ -54,7 +59,10 @@ describe('sampling', () => {
     const two = p[1] + p[3];
     // p just below the mass of the top two: the nucleus is {1, 3}
     const f = freqs({ topP: two - 1e-3 });
-    assert.deepEqual(f.map((x, i) => (x > 0 ? i : -1)).filter((i) => i >= 0), [1, 3]);
+    assert.deepEqual(
+      f.map((x, i) => (x > 0 ? i : -1)).filter((i) => i >= 0),
+      [1, 3],
+    );
     // slightly above: token 5 joins
     const g = freqs({ topP: two + 1e-3 });
     assert.ok(g[5] > 0 && g[0] === 0);
@@ -64,7 +72,8 @@ describe('sampling', () => {
 
   it('the same u gives the same token; logProbAt is the log-softmax', () => {
     const p = checkSamplingParams({ temperature: 0.7, topP: 0.9, topK: 4 });
-    for (const u of [0.1, 0.42, 0.9]) assert.equal(sampleRow(logits, 0, V, p, u), sampleRow(logits, 0, V, p, u, samplingScratch(V)));
+    for (const u of [0.1, 0.42, 0.9])
+      assert.equal(sampleRow(logits, 0, V, p, u), sampleRow(logits, 0, V, p, u, samplingScratch(V)));
     const lp = Math.log(softmax(logits)[5]);
     assert.ok(Math.abs(logProbAt(logits, 0, V, 5) - lp) < 1e-6);
   });

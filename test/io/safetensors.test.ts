@@ -53,7 +53,10 @@ function assertHostile(bytes: Uint8Array, re: RegExp, name = 'model.safetensors'
   assert.ok(err.message.startsWith('safetensors: '), err.message);
   assert.ok(err.message.endsWith(`(${file})`), `names the file: ${err.message}`);
   assert.ok(!err.message.includes('\n'), 'one line');
-  assert.throws(() => loadSafetensors(bytes, { name: 'mem' }), (e: unknown) => e instanceof SafetensorsError && re.test(e.message));
+  assert.throws(
+    () => loadSafetensors(bytes, { name: 'mem' }),
+    (e: unknown) => e instanceof SafetensorsError && re.test(e.message),
+  );
   return err;
 }
 
@@ -65,7 +68,16 @@ test('round trip: float32, float64, int32, bool, scalar and empty tensors; value
   const tensors = new Map<string, Tensor>([
     ['layers.0.w', randn([3, 5], { generator: g })],
     ['b', tensor([1.5, -2, 1e-30])],
-    ['ids', tensor([[1, -2], [2147483647, -2147483648]], { dtype: 'int32' })],
+    [
+      'ids',
+      tensor(
+        [
+          [1, -2],
+          [2147483647, -2147483648],
+        ],
+        { dtype: 'int32' },
+      ),
+    ],
     ['mask', tensor([true, false, true])],
     ['scalar', new Tensor(new Float32Array([7]), [])],
     ['empty', new Tensor(new Float32Array(0), [0, 4])],
@@ -99,16 +111,28 @@ test('BF16 and F16 storage: values come back rounded to the format; per-tensor d
   const x = randn([4, 33], { generator: new Generator(5) });
   x.data[0] = 1 / 3;
   x.data[1] = 1e5; // overflows F16 to inf
-  const m = new Map([['x', x], ['y', x]]);
+  const m = new Map([
+    ['x', x],
+    ['y', x],
+  ]);
   const bytes = serializeSafetensors(m, { dtype: (n) => (n === 'x' ? 'BF16' : 'F16') });
   const h = readSafetensorsHeader(bytes);
-  assert.deepEqual(h.tensors.map((e) => [e.name, e.dtype]), [['x', 'BF16'], ['y', 'F16']]);
+  assert.deepEqual(
+    h.tensors.map((e) => [e.name, e.dtype]),
+    [
+      ['x', 'BF16'],
+      ['y', 'F16'],
+    ],
+  );
   const back = loadSafetensors(bytes);
   assert.deepEqual([...back.get('x')!.data], [...roundToFormat(x.data as Float32Array, BF16)]);
   assert.deepEqual([...back.get('y')!.data], [...roundToFormat(x.data as Float32Array, FP16)]);
   assert.equal(back.get('x')!.data[0], 0.333984375);
   assert.equal(back.get('y')!.data[1], Infinity);
-  assert.throws(() => serializeSafetensors(m, { dtype: 'F8_E4M3' as never }), /cannot write float tensor "x" as F8_E4M3/);
+  assert.throws(
+    () => serializeSafetensors(m, { dtype: 'F8_E4M3' as never }),
+    /cannot write float tensor "x" as F8_E4M3/,
+  );
 });
 
 test('reads every dtype of a file written by the reference safetensors library', () => {
@@ -162,7 +186,12 @@ test('the writer reproduces the reference library bytes exactly (order, header, 
 });
 
 /** Straightforward DeepSeek-V3 block quantisation of a (R, C) float32 weight: returns codes and the block scales. */
-function quantizeBlocks(w: Float32Array, rows: number, cols: number, b: number): { codes: Uint8Array; scale: Float32Array } {
+function quantizeBlocks(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  b: number,
+): { codes: Uint8Array; scale: Float32Array } {
   const sr = Math.ceil(rows / b);
   const sc = Math.ceil(cols / b);
   const scale = new Float32Array(sr * sc);
@@ -175,7 +204,8 @@ function quantizeBlocks(w: Float32Array, rows: number, cols: number, b: number):
   for (let k = 0; k < scale.length; k++) scale[k] = Math.max(scale[k], 1e-4) / 448;
   const scaled = new Float32Array(rows * cols);
   for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) scaled[i * cols + j] = w[i * cols + j] / scale[Math.floor(i / b) * sc + Math.floor(j / b)];
+    for (let j = 0; j < cols; j++)
+      scaled[i * cols + j] = w[i * cols + j] / scale[Math.floor(i / b) * sc + Math.floor(j / b)];
   }
   return { codes: encodeFloatArray(scaled, FP8_E4M3), scale };
 }
@@ -210,12 +240,15 @@ test('FP8 weights with 128x128 block scales dequantise on load (130x200: partial
   assert.deepEqual(deq.shape, [rows, cols]);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
-      const want = Math.fround(decodeFloat(codes[i * cols + j], FP8_E4M3) * scale[Math.floor(i / 128) * 2 + Math.floor(j / 128)]);
+      const want = Math.fround(
+        decodeFloat(codes[i * cols + j], FP8_E4M3) * scale[Math.floor(i / 128) * 2 + Math.floor(j / 128)],
+      );
       if (deq.data[i * cols + j] !== want) assert.fail(`(${i},${j}): ${deq.data[i * cols + j]} != ${want}`);
       // And it approximates the original weight to E4M3 precision (relative 2^-4 in the normal range).
       const orig = w[i * cols + j];
       const s = scale[Math.floor(i / 128) * 2 + Math.floor(j / 128)];
-      if (Math.abs(orig / s) >= 2 ** -6) assert.ok(Math.abs(deq.data[i * cols + j] - orig) <= 2 ** -4 * Math.abs(orig), `(${i},${j})`);
+      if (Math.abs(orig / s) >= 2 ** -6)
+        assert.ok(Math.abs(deq.data[i * cols + j] - orig) <= 2 ** -4 * Math.abs(orig), `(${i},${j})`);
     }
   }
   // dequantize: false keeps the raw FP8 values (unscaled) and the scale.
@@ -228,7 +261,10 @@ test('FP8 weights with 128x128 block scales dequantise on load (130x200: partial
   assert.deepEqual([...only.keys()], ['l.weight']);
   assert.deepEqual([...only.get('l.weight')!.data], [...deq.data]);
   // The function itself, on another block size: 64x64 blocks need a [3, 4] scale.
-  const s64 = new Tensor(new Float32Array(12).map((_, k) => k + 1), [3, 4]);
+  const s64 = new Tensor(
+    new Float32Array(12).map((_, k) => k + 1),
+    [3, 4],
+  );
   const d64 = dequantizeBlockwise(raw.get('l.weight')!, s64, [64, 64]);
   assert.equal(d64.data[129 * cols + 199], raw.get('l.weight')!.data[129 * cols + 199] * 12);
   assert.equal(d64.data[64 * cols + 63], raw.get('l.weight')!.data[64 * cols + 63] * 5);
@@ -247,17 +283,24 @@ test('FP8 weight of a reference-library file dequantises to the values numpy com
 
 test('FP8 dequantisation errors: scale of the wrong shape, weight not 2-D', () => {
   const codes = new Uint8Array(130 * 200).fill(0x38);
-  assertHostile(fp8File(codes, 130, 200, new Float32Array(2), [1, 2]),
-    /cannot dequantise "l\.weight": .*scale shape \[1,2\] does not match weight \[130,200\] with 128x128 blocks \(needs \[2,2\]\)/);
+  assertHostile(
+    fp8File(codes, 130, 200, new Float32Array(2), [1, 2]),
+    /cannot dequantise "l\.weight": .*scale shape \[1,2\] does not match weight \[130,200\] with 128x128 blocks \(needs \[2,2\]\)/,
+  );
   // 260 rows need ceil(260 / 128) = 3 block rows: a scale of 2 rows is short by one partial block.
-  assertHostile(fp8File(new Uint8Array(260 * 100).fill(0x38), 260, 100, new Float32Array(2), [2, 1]),
-    /scale shape \[2,1\] does not match weight \[260,100\] with 128x128 blocks \(needs \[3,1\]\)/);
+  assertHostile(
+    fp8File(new Uint8Array(260 * 100).fill(0x38), 260, 100, new Float32Array(2), [2, 1]),
+    /scale shape \[2,1\] does not match weight \[260,100\] with 128x128 blocks \(needs \[3,1\]\)/,
+  );
   const h = { a: entry('F8_E4M3', [2, 2, 2], [0, 8]), a_scale_inv: entry('F32', [1, 1], [8, 12]) };
   assertHostile(craft(h, new Uint8Array(12)), /cannot dequantise "a": .*weight must be 2-D, got shape \[2,2,2\]/);
 });
 
 test('hostile: header length beyond the file, 100 MB header, file too short', () => {
-  const err = assertHostile(craft({}, new Uint8Array(8), { length: 9_000_000_000_000_000_000n }), /header length 9000000000000000000 exceeds file size 18 \(/);
+  const err = assertHostile(
+    craft({}, new Uint8Array(8), { length: 9_000_000_000_000_000_000n }),
+    /header length 9000000000000000000 exceeds file size 18 \(/,
+  );
   assert.equal(err.problem, 'header length 9000000000000000000 exceeds file size 18');
   assertHostile(new Uint8Array([1, 2, 3]), /file is 3 bytes, too short for the 8-byte header length/);
   // A 100 MB + 8 header in a (sparse) file big enough to hold it: refused from the 8-byte length alone.
@@ -271,7 +314,10 @@ test('hostile: header length beyond the file, 100 MB header, file too short', ()
   fs.closeSync(fd);
   const before = process.memoryUsage().arrayBuffers;
   const t0 = Date.now();
-  assert.throws(() => loadSafetensors(file), /^SafetensorsError: safetensors: header length 100000008 exceeds the limit of 100000000 bytes \(.*huge\.safetensors\)$/);
+  assert.throws(
+    () => loadSafetensors(file),
+    /^SafetensorsError: safetensors: header length 100000008 exceeds the limit of 100000000 bytes \(.*huge\.safetensors\)$/,
+  );
   assert.ok(Date.now() - t0 < 1000, 'rejected without reading the header');
   assert.ok(process.memoryUsage().arrayBuffers - before < 50_000_000, 'no header-sized allocation');
   fs.rmSync(dir, { recursive: true });
@@ -290,44 +336,85 @@ test('hostile: header that is not a JSON object, invalid JSON, invalid UTF-8, ba
 });
 
 test('hostile: offsets that overlap, are out of order, leave gaps, run past the end; trailing bytes', () => {
-  assertHostile(craft({ a: entry('F32', [2], [0, 8]), b: entry('F32', [2], [4, 12]) }, f32(3)),
-    /tensor "b": data_offsets \[4,12\] overlap tensor "a" \[0,8\]/);
+  assertHostile(
+    craft({ a: entry('F32', [2], [0, 8]), b: entry('F32', [2], [4, 12]) }, f32(3)),
+    /tensor "b": data_offsets \[4,12\] overlap tensor "a" \[0,8\]/,
+  );
   assertHostile(craft({ a: entry('F32', [1], [8, 4]) }, f32(2)), /tensor "a": data_offsets \[8,4\] are out of order/);
-  assertHostile(craft({ a: entry('F32', [1], [0, 4]), b: entry('F32', [1], [8, 12]) }, f32(3)),
-    /tensor "b": data_offsets \[8,12\] leave a gap of 4 bytes after byte 4/);
-  assertHostile(craft({ a: entry('F32', [4], [0, 16]) }, f32(2)), /tensor "a": data_offsets \[0,16\] run past the end of the data \(8 bytes\)/);
-  assertHostile(craft({ a: entry('F32', [1], [0, 4]) }, f32(2)), /4 bytes after the last tensor are not described by the header/);
-  assertHostile(craft({ a: entry('F32', [1], [4, 8]) }, f32(2)), /tensor "a": data_offsets \[4,8\] leave a gap of 4 bytes after byte 0/);
+  assertHostile(
+    craft({ a: entry('F32', [1], [0, 4]), b: entry('F32', [1], [8, 12]) }, f32(3)),
+    /tensor "b": data_offsets \[8,12\] leave a gap of 4 bytes after byte 4/,
+  );
+  assertHostile(
+    craft({ a: entry('F32', [4], [0, 16]) }, f32(2)),
+    /tensor "a": data_offsets \[0,16\] run past the end of the data \(8 bytes\)/,
+  );
+  assertHostile(
+    craft({ a: entry('F32', [1], [0, 4]) }, f32(2)),
+    /4 bytes after the last tensor are not described by the header/,
+  );
+  assertHostile(
+    craft({ a: entry('F32', [1], [4, 8]) }, f32(2)),
+    /tensor "a": data_offsets \[4,8\] leave a gap of 4 bytes after byte 0/,
+  );
   assertHostile(craft({ a: entry('F32', [1], [0, 1e300]) }, f32(1)), /data_offsets must be two non-negative integers/);
   assertHostile(craft({ a: entry('F32', [1], [0]) }, f32(1)), /data_offsets must be two non-negative integers/);
   // Listing order in the JSON does not matter; only the offsets do.
-  const ok = loadSafetensors(craft({ b: entry('F32', [1], [4, 8]), a: entry('F32', [1], [0, 4]) }, new Uint8Array(new Float32Array([1, 2]).buffer)));
+  const ok = loadSafetensors(
+    craft(
+      { b: entry('F32', [1], [4, 8]), a: entry('F32', [1], [0, 4]) },
+      new Uint8Array(new Float32Array([1, 2]).buffer),
+    ),
+  );
   assert.deepEqual([...ok.get('a')!.data, ...ok.get('b')!.data], [1, 2]);
 });
 
 test('hostile: unknown or unsupported dtype, shape/byte-count mismatch, negative or non-integer dims', () => {
   assertHostile(craft({ a: entry('F17', [1], [0, 4]) }, f32(1)), /tensor "a": unknown dtype "F17"/);
   assertHostile(craft({ a: entry('C64', [1], [0, 8]) }, f32(2)), /tensor "a": unsupported dtype C64/);
-  assertHostile(craft({ a: { shape: [1], data_offsets: [0, 4] } }, f32(1)), /tensor "a": dtype is missing or not a string/);
-  assertHostile(craft({ a: entry('F32', [2, 3], [0, 20]) }, f32(5)),
-    /tensor "a": shape \[2,3\] of F32 needs 24 bytes but data_offsets \[0,20\] hold 20/);
+  assertHostile(
+    craft({ a: { shape: [1], data_offsets: [0, 4] } }, f32(1)),
+    /tensor "a": dtype is missing or not a string/,
+  );
+  assertHostile(
+    craft({ a: entry('F32', [2, 3], [0, 20]) }, f32(5)),
+    /tensor "a": shape \[2,3\] of F32 needs 24 bytes but data_offsets \[0,20\] hold 20/,
+  );
   assertHostile(craft({ a: entry('BF16', [3], [0, 8]) }, f32(2)), /shape \[3\] of BF16 needs 6 bytes/);
-  assertHostile(craft({ a: entry('F32', [-1, 2], [0, 8]) }, f32(2)), /tensor "a": shape must be a list of non-negative integers \(got \[-1,2\]\)/);
-  assertHostile(craft({ a: entry('F32', [1.5, 2], [0, 12]) }, f32(3)), /shape must be a list of non-negative integers \(got \[1.5,2\]\)/);
+  assertHostile(
+    craft({ a: entry('F32', [-1, 2], [0, 8]) }, f32(2)),
+    /tensor "a": shape must be a list of non-negative integers \(got \[-1,2\]\)/,
+  );
+  assertHostile(
+    craft({ a: entry('F32', [1.5, 2], [0, 12]) }, f32(3)),
+    /shape must be a list of non-negative integers \(got \[1.5,2\]\)/,
+  );
   assertHostile(craft({ a: entry('F32', '2', [0, 8]) }, f32(2)), /shape must be a list of non-negative integers/);
   // Dims whose product passes 2^53: a mismatch, not a giant allocation.
-  assertHostile(craft({ a: entry('F32', [2 ** 40, 2 ** 40], [0, 8]) }, f32(2)), /needs Infinity bytes but data_offsets \[0,8\] hold 8/);
+  assertHostile(
+    craft({ a: entry('F32', [2 ** 40, 2 ** 40], [0, 8]) }, f32(2)),
+    /needs Infinity bytes but data_offsets \[0,8\] hold 8/,
+  );
 });
 
 test('hostile: integer and bool values that r1ts cannot hold', () => {
   const big = new Uint8Array(new BigInt64Array([1n, 2n ** 40n]).buffer);
-  assertHostile(craft({ a: entry('I64', [2], [0, 16]) }, big), /tensor "a": I64 value 1099511627776 at element 1 does not fit int32/);
+  assertHostile(
+    craft({ a: entry('I64', [2], [0, 16]) }, big),
+    /tensor "a": I64 value 1099511627776 at element 1 does not fit int32/,
+  );
   const neg = new Uint8Array(new BigInt64Array([-(2n ** 31n) - 1n]).buffer);
   assertHostile(craft({ a: entry('I64', [1], [0, 8]) }, neg), /I64 value -2147483649 at element 0 does not fit int32/);
   const u64 = new Uint8Array(new BigUint64Array([2n ** 31n]).buffer);
   assertHostile(craft({ a: entry('U64', [1], [0, 8]) }, u64), /U64 value 2147483648 at element 0 does not fit int32/);
-  assertHostile(craft({ a: entry('U32', [1], [0, 4]) }, new Uint8Array([0, 0, 0, 0x80])), /U32 value 2147483648 at element 0/);
-  assertHostile(craft({ m: entry('BOOL', [3], [0, 3]) }, new Uint8Array([1, 0, 2])), /tensor "m": BOOL byte 2 at element 2 is not 0 or 1/);
+  assertHostile(
+    craft({ a: entry('U32', [1], [0, 4]) }, new Uint8Array([0, 0, 0, 0x80])),
+    /U32 value 2147483648 at element 0/,
+  );
+  assertHostile(
+    craft({ m: entry('BOOL', [3], [0, 3]) }, new Uint8Array([1, 0, 2])),
+    /tensor "m": BOOL byte 2 at element 2 is not 0 or 1/,
+  );
 });
 
 test('hostile: random corruption of a valid file gives a SafetensorsError or a load, never another exception', () => {
@@ -362,11 +449,17 @@ test('hostile: random corruption of a valid file gives a SafetensorsError or a l
 });
 
 test('missing file and unwritable names give clear errors', () => {
-  assert.throws(() => loadSafetensors('/nonexistent/x.safetensors'), /^SafetensorsError: safetensors: cannot open: ENOENT \(\/nonexistent\/x\.safetensors\)$/);
+  assert.throws(
+    () => loadSafetensors('/nonexistent/x.safetensors'),
+    /^SafetensorsError: safetensors: cannot open: ENOENT \(\/nonexistent\/x\.safetensors\)$/,
+  );
   const dir = tmpDir();
   assert.throws(() => loadSafetensors(dir), /^SafetensorsError: safetensors: not a regular file \(/);
   fs.rmSync(dir, { recursive: true });
-  assert.throws(() => serializeSafetensors(new Map([['__metadata__', tensor([1])]])), /invalid tensor name "__metadata__"/);
+  assert.throws(
+    () => serializeSafetensors(new Map([['__metadata__', tensor([1])]])),
+    /invalid tensor name "__metadata__"/,
+  );
   assert.throws(() => serializeSafetensors(new Map([['x', [1, 2] as unknown as Tensor]])), /"x" is not a Tensor/);
 });
 
@@ -378,6 +471,11 @@ test('read/write dtypes table is consistent with the reference order (wide types
     ['w', tensor([1])],
     ['v', new Tensor(new Float64Array([1]), [1])],
   ]);
-  const order = readSafetensorsHeader(serializeSafetensors(m, { dtype: (n) => (n === 'w' ? 'F16' : n === 'v' ? 'F64' : 'F32') })).tensors;
-  assert.deepEqual(order.map((e) => `${e.name}:${e.dtype as SafetensorsDtype}`), ['v:F64', 'x:F32', 'y:I32', 'w:F16', 'z:BOOL']);
+  const order = readSafetensorsHeader(
+    serializeSafetensors(m, { dtype: (n) => (n === 'w' ? 'F16' : n === 'v' ? 'F64' : 'F32') }),
+  ).tensors;
+  assert.deepEqual(
+    order.map((e) => `${e.name}:${e.dtype as SafetensorsDtype}`),
+    ['v:F64', 'x:F32', 'y:I32', 'w:F16', 'z:BOOL'],
+  );
 });

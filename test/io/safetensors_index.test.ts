@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Tensor, randn, tensor, Generator } from '../../src/index.js';
+import { type Tensor, randn, tensor, Generator } from '../../src/index.js';
 import { FP8_E4M3, decodeFloat } from '../../src/fp8/formats.js';
 import {
   INDEX_FILE,
@@ -76,7 +76,10 @@ test('small checkpoints are one model.safetensors; large ones are shards plus an
   assertSame(m, loadCheckpointDir(dir));
   assertSame(m, loadCheckpointDir(path.join(dir, INDEX_FILE)));
   const some = loadCheckpointDir(dir, { filter: (n) => n.includes('norm') });
-  assert.deepEqual([...some.keys()], ['model.layers.0.norm.weight', 'model.layers.1.norm.weight', 'model.layers.2.norm.weight']);
+  assert.deepEqual(
+    [...some.keys()],
+    ['model.layers.0.norm.weight', 'model.layers.1.norm.weight', 'model.layers.2.norm.weight'],
+  );
 
   // Saving small again removes the index and the shards.
   saveCheckpointDir(dir, m);
@@ -89,13 +92,19 @@ test('a tensor larger than the shard limit gets a shard of its own; BF16 sizes c
   const m = model();
   const files = saveCheckpointDir(dir, m, { maxShardBytes: 300, dtype: 'BF16' });
   const index = readCheckpointIndex(path.join(dir, INDEX_FILE));
-  assert.equal(index.metadata.total_size, (3 * 256 + 3 * 32 + 320) + 4);
+  assert.equal(index.metadata.total_size, 3 * 256 + 3 * 32 + 320 + 4);
   assert.equal(new Set(index.weightMap.values()).size, files.length - 1);
   const embedShard = index.weightMap.get('model.embed_tokens.weight')!; // 320 bytes > 300: alone
-  assert.deepEqual([...index.weightMap].filter(([, f]) => f === embedShard).map(([n]) => n), ['model.embed_tokens.weight']);
+  assert.deepEqual(
+    [...index.weightMap].filter(([, f]) => f === embedShard).map(([n]) => n),
+    ['model.embed_tokens.weight'],
+  );
   const back = loadCheckpointDir(dir);
   assert.equal(back.get('step')!.data[0], 7);
-  assert.equal(back.get('model.layers.1.mlp.weight')!.data[3], Math.fround(bf16(m.get('model.layers.1.mlp.weight')!.data[3])));
+  assert.equal(
+    back.get('model.layers.1.mlp.weight')!.data[3],
+    Math.fround(bf16(m.get('model.layers.1.mlp.weight')!.data[3])),
+  );
   fs.rmSync(dir, { recursive: true });
 });
 
@@ -117,13 +126,26 @@ test('an FP8 weight and its scale in different shards are dequantised together',
     out.set(data, 8 + body.length);
     fs.writeFileSync(path.join(dir, file), out);
   };
-  write('model-00001-of-00002.safetensors', { 'p.weight': { dtype: 'F8_E4M3', shape: [4, 130], data_offsets: [0, 520] } }, codes);
-  write('model-00002-of-00002.safetensors', { 'p.weight_scale_inv': { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] } },
-    new Uint8Array(new Float32Array([0.5, 3]).buffer));
-  fs.writeFileSync(path.join(dir, INDEX_FILE), JSON.stringify({
-    metadata: { total_size: 528 },
-    weight_map: { 'p.weight': 'model-00001-of-00002.safetensors', 'p.weight_scale_inv': 'model-00002-of-00002.safetensors' },
-  }));
+  write(
+    'model-00001-of-00002.safetensors',
+    { 'p.weight': { dtype: 'F8_E4M3', shape: [4, 130], data_offsets: [0, 520] } },
+    codes,
+  );
+  write(
+    'model-00002-of-00002.safetensors',
+    { 'p.weight_scale_inv': { dtype: 'F32', shape: [1, 2], data_offsets: [0, 8] } },
+    new Uint8Array(new Float32Array([0.5, 3]).buffer),
+  );
+  fs.writeFileSync(
+    path.join(dir, INDEX_FILE),
+    JSON.stringify({
+      metadata: { total_size: 528 },
+      weight_map: {
+        'p.weight': 'model-00001-of-00002.safetensors',
+        'p.weight_scale_inv': 'model-00002-of-00002.safetensors',
+      },
+    }),
+  );
   const t = loadCheckpointDir(dir);
   assert.deepEqual([...t.keys()], ['p.weight']);
   const w = t.get('p.weight')!;
@@ -142,18 +164,24 @@ test('hostile indexes: missing tensor in its shard, missing shard, invalid JSON,
   const indexPath = path.join(dir, INDEX_FILE);
   const index = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
   const expectErr = (re: RegExp, file: string): void => {
-    assert.throws(() => loadCheckpointDir(dir), (e: unknown) => {
-      assert.ok(e instanceof SafetensorsError, String(e));
-      assert.match(e.message, re);
-      assert.equal(e.file, file);
-      assert.ok(!e.message.includes('\n'));
-      return true;
-    });
+    assert.throws(
+      () => loadCheckpointDir(dir),
+      (e: unknown) => {
+        assert.ok(e instanceof SafetensorsError, String(e));
+        assert.match(e.message, re);
+        assert.equal(e.file, file);
+        assert.ok(!e.message.includes('\n'));
+        return true;
+      },
+    );
   };
   const withMap = (wm: unknown): void => fs.writeFileSync(indexPath, JSON.stringify({ ...index, weight_map: wm }));
 
   withMap({ ...index.weight_map, ghost: 'model-00002-of-00003.safetensors' });
-  expectErr(/tensor "ghost" listed in the index is missing from its shard/, path.join(dir, 'model-00002-of-00003.safetensors'));
+  expectErr(
+    /tensor "ghost" listed in the index is missing from its shard/,
+    path.join(dir, 'model-00002-of-00003.safetensors'),
+  );
   withMap({ ...index.weight_map, ghost: 'model-00009-of-00009.safetensors' });
   expectErr(/cannot open: ENOENT/, path.join(dir, 'model-00009-of-00009.safetensors'));
   withMap({ ...index.weight_map, ghost: '../etc/passwd' });
@@ -176,10 +204,14 @@ test('atomic writes: a failing write leaves the old file and no temporary file',
   const file = path.join(dir, 'model.safetensors');
   const old = serializeSafetensors(new Map([['a', tensor([1, 2])]]));
   fs.writeFileSync(file, old);
-  assert.throws(() => writeFileAtomic(file, (fd) => {
-    writeAll(fd, new Uint8Array(100));
-    throw new Error('disk full');
-  }), /disk full/);
+  assert.throws(
+    () =>
+      writeFileAtomic(file, (fd) => {
+        writeAll(fd, new Uint8Array(100));
+        throw new Error('disk full');
+      }),
+    /disk full/,
+  );
   assert.deepEqual(fs.readdirSync(dir), ['model.safetensors']);
   assert.deepEqual(new Uint8Array(fs.readFileSync(file)), old);
   writeFileAtomic(file, (fd) => writeAll(fd, new Uint8Array([1, 2, 3])));

@@ -22,22 +22,58 @@ describe('model config', () => {
 
   it('fills transformers defaults for qwen2 and llama', () => {
     const q = parseConfig({ model_type: 'qwen2' }).config;
-    assert.deepEqual([q.vocab_size, q.hidden_size, q.intermediate_size, q.max_position_embeddings], [151936, 4096, 22016, 32768]);
+    assert.deepEqual(
+      [q.vocab_size, q.hidden_size, q.intermediate_size, q.max_position_embeddings],
+      [151936, 4096, 22016, 32768],
+    );
     const l = parseConfig({ model_type: 'llama' }).config;
-    assert.deepEqual([l.vocab_size, l.intermediate_size, l.num_key_value_heads, l.max_position_embeddings], [32000, 11008, 32, 2048]);
+    assert.deepEqual(
+      [l.vocab_size, l.intermediate_size, l.num_key_value_heads, l.max_position_embeddings],
+      [32000, 11008, 32, 2048],
+    );
     assert.ok(q.model_type === 'qwen2' && q.head_dim === 128 && q.qkv_bias);
   });
 
   it('errors name the field', () => {
     assert.throws(() => parseConfig({}), /config: model_type is required/);
     assert.throws(() => parseConfig({ model_type: 'gpt2' }), /model_type must be one of "deepseek_v3"/);
-    assert.throws(() => parseConfig({ model_type: 'deepseek_v3', hidden_size: '7168' }, 'c.json'), /^Error: config \(c\.json\): hidden_size must be an integer, got "7168"$/);
-    assert.throws(() => parseConfig({ model_type: 'deepseek_v3', n_group: 3 }), /n_group \(3\) must divide n_routed_experts \(256\)/);
-    assert.throws(() => parseConfig({ model_type: 'deepseek_v3', topk_group: 9 }), /topk_group \(9\) exceeds n_group \(8\)/);
-    assert.throws(() => parseConfig({ model_type: 'deepseek_v3', num_experts_per_tok: 300 }), /num_experts_per_tok \(300\) exceeds n_routed_experts/);
-    assert.throws(() => parseConfig({ model_type: 'llama', hidden_size: 8, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 2, vocab_size: 4, num_key_value_heads: 3 }), /num_key_value_heads \(3\) must divide num_attention_heads \(2\)/);
-    assert.throws(() => parseConfig({ model_type: 'deepseek_v3', rope_scaling: { type: 'dynamic', factor: 2 } }), /rope_scaling\.type "dynamic" is not supported/);
-    assert.throws(() => parseConfig({ model_type: 'deepseek_v3', hidden_act: 'gelu' }), /hidden_act must be one of "silu"/);
+    assert.throws(
+      () => parseConfig({ model_type: 'deepseek_v3', hidden_size: '7168' }, 'c.json'),
+      /^Error: config \(c\.json\): hidden_size must be an integer, got "7168"$/,
+    );
+    assert.throws(
+      () => parseConfig({ model_type: 'deepseek_v3', n_group: 3 }),
+      /n_group \(3\) must divide n_routed_experts \(256\)/,
+    );
+    assert.throws(
+      () => parseConfig({ model_type: 'deepseek_v3', topk_group: 9 }),
+      /topk_group \(9\) exceeds n_group \(8\)/,
+    );
+    assert.throws(
+      () => parseConfig({ model_type: 'deepseek_v3', num_experts_per_tok: 300 }),
+      /num_experts_per_tok \(300\) exceeds n_routed_experts/,
+    );
+    assert.throws(
+      () =>
+        parseConfig({
+          model_type: 'llama',
+          hidden_size: 8,
+          intermediate_size: 8,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          vocab_size: 4,
+          num_key_value_heads: 3,
+        }),
+      /num_key_value_heads \(3\) must divide num_attention_heads \(2\)/,
+    );
+    assert.throws(
+      () => parseConfig({ model_type: 'deepseek_v3', rope_scaling: { type: 'dynamic', factor: 2 } }),
+      /rope_scaling\.type "dynamic" is not supported/,
+    );
+    assert.throws(
+      () => parseConfig({ model_type: 'deepseek_v3', hidden_act: 'gelu' }),
+      /hidden_act must be one of "silu"/,
+    );
   });
 
   it('keeps unknown fields and warns about them', () => {
@@ -49,7 +85,10 @@ describe('model config', () => {
   it('round-trips through configToJson', () => {
     for (const c of [tinyDeepseek(), tinyDense(), load('deepseek-v3-671b')]) {
       const again = parseConfig(configToJson(c)).config;
-      assert.deepEqual(again, { ...c, extra: { ...c.extra, architectures: again.extra.architectures, torch_dtype: 'float32' } });
+      assert.deepEqual(again, {
+        ...c,
+        extra: { ...c.extra, architectures: again.extra.architectures, torch_dtype: 'float32' },
+      });
     }
   });
 });
@@ -70,15 +109,27 @@ describe('parameter accounting (SPEC 1.5)', () => {
     const lite = countParams(load('deepseek-v2-lite-16b'));
     assert.equal(lite.total, 15_706_484_224);
     assert.ok(Math.abs(lite.total / 15.7e9 - 1) < 0.005);
-    assert.ok(Math.abs((lite.activated - 102400 * 2048) / 2.4e9 - 1) < 0.03, 'V2-Lite: 2.4B active without input embedding');
+    assert.ok(
+      Math.abs((lite.activated - 102400 * 2048) / 2.4e9 - 1) < 0.03,
+      'V2-Lite: 2.4B active without input embedding',
+    );
   });
 
   it('matches the instantiated tiny models element for element', () => {
-    for (const c of [tinyDeepseek(), tinyDeepseek({ q_lora_rank: null, num_nextn_predict_layers: 0 }), tinyDense(), tinyDense({ tie_word_embeddings: true })]) {
+    for (const c of [
+      tinyDeepseek(),
+      tinyDeepseek({ q_lora_rank: null, num_nextn_predict_layers: 0 }),
+      tinyDense(),
+      tinyDense({ tie_word_embeddings: true }),
+    ]) {
       const m = createModel(c);
       const counted = countParams(c);
       const elements = [...m.stateDict().values()].reduce((n, t) => n + t.size, 0);
-      assert.equal(counted.total + counted.mtp, elements, `${c.model_type} q_lora=${'q_lora_rank' in c ? c.q_lora_rank : '-'}`);
+      assert.equal(
+        counted.total + counted.mtp,
+        elements,
+        `${c.model_type} q_lora=${'q_lora_rank' in c ? c.q_lora_rank : '-'}`,
+      );
     }
   });
 });

@@ -3,7 +3,17 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepseekV3, Gate, MoE } from '../../src/models/index.js';
 import { sortByValueDesc } from '../../src/models/deepseek_v3.js';
-import { Generator, concat, crossEntropy, narrow, noGrad, randint, randn, tensor, Tensor } from '../../src/index.js';
+import {
+  Generator,
+  concat,
+  crossEntropy,
+  narrow,
+  noGrad,
+  randint,
+  randn,
+  tensor,
+  type Tensor,
+} from '../../src/index.js';
 import { tinyDeepseek } from './helpers.js';
 
 function maxRelErr(a: Tensor, b: Tensor): number {
@@ -32,7 +42,8 @@ describe('Multi-head Latent Attention', () => {
       const full = noGrad(() => model.forward(ids).logits);
       const cache = model.createCache();
       const parts = [noGrad(() => model.forward(narrow(ids, 1, 0, 4), { cache, attnImpl: impl }).logits)];
-      for (let t = 4; t < 9; t++) parts.push(noGrad(() => model.forward(narrow(ids, 1, t, 1), { cache, attnImpl: impl }).logits));
+      for (let t = 4; t < 9; t++)
+        parts.push(noGrad(() => model.forward(narrow(ids, 1, t, 1), { cache, attnImpl: impl }).logits));
       const inc = concat(parts, 1);
       assert.ok(maxRelErr(inc, full) < 1e-5, `rel err ${maxRelErr(inc, full)}`);
       assert.equal(cache.length, 9);
@@ -51,7 +62,13 @@ describe('Multi-head Latent Attention', () => {
 });
 
 describe('DeepSeekMoE routing', () => {
-  const c = tinyDeepseek({ n_routed_experts: 16, n_group: 4, topk_group: 2, num_experts_per_tok: 3, routed_scaling_factor: 2.5 });
+  const c = tinyDeepseek({
+    n_routed_experts: 16,
+    n_group: 4,
+    topk_group: 2,
+    num_experts_per_tok: 3,
+    routed_scaling_factor: 2.5,
+  });
   const x = randn([50, c.hidden_size], { generator: new Generator(2) });
 
   it('no selected expert falls outside the kept groups; every token gets exactly K experts; weights sum to 2.5', () => {
@@ -63,9 +80,16 @@ describe('DeepSeekMoE routing', () => {
       assert.equal(new Set(picked).size, 3, 'K distinct experts');
       // recompute group scores from biased scores: sum of top-2 per group of 4
       const biased = Array.from({ length: 16 }, (_, e) => scores.data[t * 16 + e] + gate.bias!.data[e]);
-      const gs = [0, 1, 2, 3].map((g) => biased.slice(g * 4, g * 4 + 4).sort((a, b) => b - a).slice(0, 2).reduce((a, b) => a + b));
+      const gs = [0, 1, 2, 3].map((g) =>
+        biased
+          .slice(g * 4, g * 4 + 4)
+          .sort((a, b) => b - a)
+          .slice(0, 2)
+          .reduce((a, b) => a + b),
+      );
       const kept = [0, 1, 2, 3].sort((a, b) => gs[b] - gs[a]).slice(0, 2);
-      for (const e of picked) assert.ok(kept.includes(Math.floor(e / 4)), `token ${t}: expert ${e} outside kept groups ${kept}`);
+      for (const e of picked)
+        assert.ok(kept.includes(Math.floor(e / 4)), `token ${t}: expert ${e} outside kept groups ${kept}`);
       const w = Array.from(weights.data.slice(t * 3, t * 3 + 3)).reduce((a, b) => a + b, 0);
       assert.ok(Math.abs(w - 2.5) < 1e-5, `weights sum ${w}`);
       // weights come from unbiased scores
@@ -75,13 +99,15 @@ describe('DeepSeekMoE routing', () => {
     }
   });
 
-  it('the routers\' insertion sort gives the order of the comparator sorts it stands for (ties, -0, infinities), and declines NaN', () => {
+  it("the routers' insertion sort gives the order of the comparator sorts it stands for (ties, -0, infinities), and declines NaN", () => {
     let seed = 11;
     const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const pool = [0, -0, 0.25, 0.5, 1, -1, Infinity, -Infinity, 1e-30];
     for (let trial = 0; trial < 2000; trial++) {
       const n = 1 + (trial % 12);
-      const v = Float64Array.from({ length: n }, () => (trial % 2 ? pool[Math.floor(rnd() * pool.length)] : Math.round(rnd() * 4) / 4));
+      const v = Float64Array.from({ length: n }, () =>
+        trial % 2 ? pool[Math.floor(rnd() * pool.length)] : Math.round(rnd() * 4) / 4,
+      );
       const start = Array.from({ length: n }, (_, i) => i); // any starting permutation: a Fisher-Yates shuffle
       for (let i = n - 1; i > 0; i--) {
         const j = Math.floor(rnd() * (i + 1));
@@ -120,7 +146,10 @@ describe('DeepSeekMoE routing', () => {
     gate.load.set([4, 0, 2, 2, 2, 2, 1, 3]); // mean 2
     const loads = gate.updateBias(0.001);
     assert.deepEqual([...loads], [4, 0, 2, 2, 2, 2, 1, 3]);
-    assert.deepEqual([...gate.bias!.data].map((v) => Math.round(v * 1e6) / 1e6), [-0.001, 0.001, 0, 0, 0, 0, 0.001, -0.001]);
+    assert.deepEqual(
+      [...gate.bias!.data].map((v) => Math.round(v * 1e6) / 1e6),
+      [-0.001, 0.001, 0, 0, 0, 0, 0.001, -0.001],
+    );
     assert.deepEqual([...gate.load], [0, 0, 0, 0, 0, 0, 0, 0], 'counters reset');
   });
 
@@ -142,8 +171,16 @@ describe('DeepSeekMoE routing', () => {
     m.computeLoss(ids, ids);
     const loads = m.updateRouterBias(0.001);
     assert.equal(loads.length, 3, '2 MoE layers + 1 MTP MoE');
-    assert.equal(loads[0].reduce((a, b) => a + b), 12 * 2, 'every token routed to K experts, none dropped');
-    assert.equal(loads[2].reduce((a, b) => a + b), 10 * 2, 'MTP sees T-1 positions');
+    assert.equal(
+      loads[0].reduce((a, b) => a + b),
+      12 * 2,
+      'every token routed to K experts, none dropped',
+    );
+    assert.equal(
+      loads[2].reduce((a, b) => a + b),
+      10 * 2,
+      'MTP sees T-1 positions',
+    );
     assert.ok(m.gates().some((g) => g.bias!.data.some((v) => v !== 0)));
   });
 });
@@ -169,14 +206,21 @@ describe('Multi-Token Prediction loss', () => {
     assert.ok(Math.abs(ce - r.mtpLosses[0]) < 1e-5, `${ce} vs ${r.mtpLosses[0]}`);
     const withBal = m.computeLoss(ids, targets, { balanceAlpha: 0.01 });
     assert.ok(withBal.balanceLoss > 0);
-    assert.ok(Math.abs(withBal.loss.item() - (withBal.mainLoss + 0.3 * withBal.mtpLosses[0] + withBal.balanceLoss)) < 1e-5);
+    assert.ok(
+      Math.abs(withBal.loss.item() - (withBal.mainLoss + 0.3 * withBal.mtpLosses[0] + withBal.balanceLoss)) < 1e-5,
+    );
   });
 
   it('backward reaches every parameter', () => {
-    const m = new DeepseekV3(tinyDeepseek({ n_routed_experts: 2, n_group: 1, topk_group: 1, num_experts_per_tok: 2 }), { seed: 1 });
+    const m = new DeepseekV3(tinyDeepseek({ n_routed_experts: 2, n_group: 1, topk_group: 1, num_experts_per_tok: 2 }), {
+      seed: 1,
+    });
     const ids = randint(0, 40, [2, 6], { generator: new Generator(1) });
     m.computeLoss(ids, ids, { balanceAlpha: 0.01 }).loss.backward();
-    const missing = m.namedParameters().filter(([, p]) => !p.grad).map(([n]) => n);
+    const missing = m
+      .namedParameters()
+      .filter(([, p]) => !p.grad)
+      .map(([n]) => n);
     assert.deepEqual(missing, []);
   });
 });

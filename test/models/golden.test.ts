@@ -24,7 +24,9 @@ function compare(what: string, actual: Tensor | ArrayLike<number>, expected: Ten
     num = Math.max(num, Math.abs(a[i] - b[i]));
     den = Math.max(den, Math.abs(b[i]));
   }
-  return num <= rtol * Math.max(den, 1e-6) ? null : `${what}: max |Δ| ${num.toExponential(3)} > ${rtol} x max |ref| ${den.toExponential(3)}`;
+  return num <= rtol * Math.max(den, 1e-6)
+    ? null
+    : `${what}: max |Δ| ${num.toExponential(3)} > ${rtol} x max |ref| ${den.toExponential(3)}`;
 }
 
 function runGolden(name: string, rtolGrad: number): void {
@@ -34,7 +36,8 @@ function runGolden(name: string, rtolGrad: number): void {
   const targets = g.get('targets')!;
   const alpha = g.get('balance_alpha')?.item() ?? 0;
   const lambda = g.get('mtp_lambda')?.item() ?? 0.3;
-  const ds = model instanceof DeepseekV3 ? model.computeLoss(ids, targets, { balanceAlpha: alpha, mtpLambda: lambda }) : null;
+  const ds =
+    model instanceof DeepseekV3 ? model.computeLoss(ids, targets, { balanceAlpha: alpha, mtpLambda: lambda }) : null;
   const res = ds ?? (model as CausalLM).computeLoss(ids, targets);
   res.loss.backward();
   const failures: string[] = [];

@@ -12,7 +12,7 @@ describe('RoPE / YaRN (SPEC 1.2)', () => {
     const t = ropeTables(64, 10000, c.rope_scaling);
     assert.deepEqual(t.correction, { low: 10, high: 23 });
     for (let i = 0; i < 32; i++) {
-      const base = Math.pow(10000, -(2 * i) / 64);
+      const base = 10000 ** (-(2 * i) / 64);
       if (i <= 10) assert.ok(Math.abs(t.invFreq[i] / base - 1) < 1e-15, `pair ${i}`);
       else if (i >= 23) assert.ok(Math.abs(t.invFreq[i] - base / 40) < 1e-18, `pair ${i}`);
       else {
@@ -31,9 +31,24 @@ describe('RoPE / YaRN (SPEC 1.2)', () => {
 
   it('the attention layer uses the YaRN scale', () => {
     const tiny = parseConfig({
-      model_type: 'deepseek_v3', vocab_size: 8, hidden_size: 8, intermediate_size: 8, moe_intermediate_size: 4, num_hidden_layers: 1,
-      num_attention_heads: 1, n_routed_experts: 2, n_group: 1, topk_group: 1, num_experts_per_tok: 1, q_lora_rank: null, kv_lora_rank: 4,
-      qk_nope_head_dim: 128, qk_rope_head_dim: 64, v_head_dim: 4, first_k_dense_replace: 0, rope_scaling: c.rope_scaling,
+      model_type: 'deepseek_v3',
+      vocab_size: 8,
+      hidden_size: 8,
+      intermediate_size: 8,
+      moe_intermediate_size: 4,
+      num_hidden_layers: 1,
+      num_attention_heads: 1,
+      n_routed_experts: 2,
+      n_group: 1,
+      topk_group: 1,
+      num_experts_per_tok: 1,
+      q_lora_rank: null,
+      kv_lora_rank: 4,
+      qk_nope_head_dim: 128,
+      qk_rope_head_dim: 64,
+      v_head_dim: 4,
+      first_k_dense_replace: 0,
+      rope_scaling: c.rope_scaling,
     }).config as DeepseekConfig;
     assert.ok(Math.abs(new DeepseekV3(tiny).layers[0].attn.softmaxScale - 0.1352338) < 5e-8);
   });

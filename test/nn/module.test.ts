@@ -5,7 +5,10 @@ import type { Tensor } from '../../src/index.js';
 
 class Block extends Module {
   readonly norm = this.child('norm', new RMSNorm(4));
-  readonly layers = this.childList('layers', [new Linear(4, 4, { std: 0.02, generator: new Generator(1) }), new Linear(4, 2, { std: 0.02 }, true)]);
+  readonly layers = this.childList('layers', [
+    new Linear(4, 4, { std: 0.02, generator: new Generator(1) }),
+    new Linear(4, 2, { std: 0.02 }, true),
+  ]);
   readonly scale: Tensor = this.buffer('scale', zeros([1]));
   forward(x: Tensor): Tensor {
     return this.layers[1].forward(this.layers[0].forward(this.norm.forward(x)).silu());
@@ -19,7 +22,10 @@ describe('Module', () => {
       b.namedParameters().map(([n]) => n),
       ['norm.weight', 'layers.0.weight', 'layers.1.weight', 'layers.1.bias'],
     );
-    assert.deepEqual(b.namedBuffers().map(([n]) => n), ['scale']);
+    assert.deepEqual(
+      b.namedBuffers().map(([n]) => n),
+      ['scale'],
+    );
     assert.equal(b.numParameters(), 4 + 16 + 8 + 2);
     assert.ok(b.parameters().every((p) => p.requiresGrad));
   });
@@ -41,7 +47,9 @@ describe('Module', () => {
 
   it('forward/backward reaches every parameter; zeroGrad clears; train/eval propagate', () => {
     const b = new Block();
-    b.forward(tensor([[1, 2, 3, 4]])).sum().backward();
+    b.forward(tensor([[1, 2, 3, 4]]))
+      .sum()
+      .backward();
     assert.ok(b.parameters().every((p) => p.grad !== null));
     b.zeroGrad();
     assert.ok(b.parameters().every((p) => p.grad === null));

@@ -14,7 +14,13 @@ describe('AdamW', () => {
     const ref = JSON.parse(readFileSync('test/fixtures/optim/adamw_torch.json', 'utf8')) as Ref;
     const w = tensor(ref.init.w, { shape: [3, 4], requiresGrad: true });
     const b = tensor(ref.init.b, { requiresGrad: true });
-    const opt = new AdamW([['w', w], ['b', b]], { lr: 1e-2 });
+    const opt = new AdamW(
+      [
+        ['w', w],
+        ['b', b],
+      ],
+      { lr: 1e-2 },
+    );
     for (const s of ref.steps) {
       w.grad = tensor(s.gw, { shape: [3, 4] });
       b.grad = tensor(s.gb);
@@ -29,7 +35,13 @@ describe('AdamW', () => {
   it('weight decay is decoupled and skipped for 1-D tensors', () => {
     const w = tensor([[1, 1]], { requiresGrad: true });
     const b = tensor([1, 1], { requiresGrad: true });
-    const opt = new AdamW([['w', w], ['b', b]], { lr: 0.1, weightDecay: 0.5 });
+    const opt = new AdamW(
+      [
+        ['w', w],
+        ['b', b],
+      ],
+      { lr: 0.1, weightDecay: 0.5 },
+    );
     w.grad = tensor([[0, 0]]);
     b.grad = tensor([0, 0]);
     opt.step();
@@ -38,10 +50,30 @@ describe('AdamW', () => {
   });
 
   it('state round-trips for exact resume', () => {
-    const mk = () => tensor([[0.5, -0.3], [0.1, 0.2]], { requiresGrad: true });
+    const mk = () =>
+      tensor(
+        [
+          [0.5, -0.3],
+          [0.1, 0.2],
+        ],
+        { requiresGrad: true },
+      );
     const p1 = mk();
     const o1 = new AdamW([['p', p1]], { lr: 0.01 });
-    const grads = [[[1, 2], [3, 4]], [[-1, 0.5], [0, 2]], [[0.3, 0.3], [-2, 1]]];
+    const grads = [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [-1, 0.5],
+        [0, 2],
+      ],
+      [
+        [0.3, 0.3],
+        [-2, 1],
+      ],
+    ];
     p1.grad = tensor(grads[0]);
     o1.step();
     const p2 = mk();
@@ -68,7 +100,14 @@ describe('AdamW', () => {
 
   it('adamwStep bias-corrects the first step to a sign step of size lr', () => {
     const p = new Float32Array([0, 0]);
-    adamwStep(p, new Float32Array([3, -0.01]), new Float32Array(2), new Float32Array(2), { lr: 0.1, beta1: 0.9, beta2: 0.95, eps: 1e-12, weightDecay: 0, step: 1 });
+    adamwStep(p, new Float32Array([3, -0.01]), new Float32Array(2), new Float32Array(2), {
+      lr: 0.1,
+      beta1: 0.9,
+      beta2: 0.95,
+      eps: 1e-12,
+      weightDecay: 0,
+      step: 1,
+    });
     assert.ok(Math.abs(p[0] + 0.1) < 1e-6 && Math.abs(p[1] - 0.1) < 1e-6);
   });
 });

@@ -13,16 +13,31 @@ import { Generator } from '../../src/tensor/random.js';
 import { mul } from '../../src/tensor/ops/elementwise.js';
 import { parseConfig, type DeepseekConfig } from '../../src/models/config.js';
 import { DeepseekV3 } from '../../src/models/deepseek_v3.js';
-import { type Method } from '../../src/parallel/schedule.js';
+import type { Method } from '../../src/parallel/schedule.js';
 import { PipelineTrainer, type StageTensors } from '../../src/parallel/engine.js';
 import { deepseekModelSpec, pipelineModel, stageLayers } from '../../src/parallel/deepseek_stages.js';
 
 /** 4 layers (the first dense), 4 experts in 2 groups, top-2, q_lora off, no MTP layer; float32. */
 const RAW = {
-  model_type: 'deepseek_v3', vocab_size: 32, hidden_size: 16, intermediate_size: 24, moe_intermediate_size: 8,
-  num_hidden_layers: 4, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2,
-  first_k_dense_replace: 1, q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4,
-  num_nextn_predict_layers: 0, max_position_embeddings: 64,
+  model_type: 'deepseek_v3',
+  vocab_size: 32,
+  hidden_size: 16,
+  intermediate_size: 24,
+  moe_intermediate_size: 8,
+  num_hidden_layers: 4,
+  num_attention_heads: 2,
+  n_routed_experts: 4,
+  n_group: 2,
+  topk_group: 1,
+  num_experts_per_tok: 2,
+  first_k_dense_replace: 1,
+  q_lora_rank: null,
+  kv_lora_rank: 8,
+  qk_nope_head_dim: 4,
+  qk_rope_head_dim: 4,
+  v_head_dim: 4,
+  num_nextn_predict_layers: 0,
+  max_position_embeddings: 64,
 };
 const SEED = 5;
 const T = 6;
@@ -43,7 +58,12 @@ function batch(rows: number, seed: number): { ids: Tensor; targets: Tensor } {
 }
 
 /** Single process: computeLoss (main loss) on each micro-batch, gradients of the mean over micro-batches. */
-function reference(params: Map<string, Tensor>, ids: Tensor, targets: Tensor, n: number): { loss: number; grads: Map<string, Tensor> } {
+function reference(
+  params: Map<string, Tensor>,
+  ids: Tensor,
+  targets: Tensor,
+  n: number,
+): { loss: number; grads: Map<string, Tensor> } {
   const model = new DeepseekV3(parseConfig(RAW).config as DeepseekConfig, { seed: SEED });
   model.loadStateDict(params, { strict: false });
   const rows = ids.shape[0] / n;
@@ -54,16 +74,21 @@ function reference(params: Map<string, Tensor>, ids: Tensor, targets: Tensor, n:
     mul(r.loss, 1 / n).backward();
     loss += r.mainLoss / n;
   }
-  const grads = new Map(model.namedParameters().map(([k, p]): [string, Tensor] => [k, p.grad ?? new Tensor(new Float32Array(p.size), p.shape, p.dtype)]));
+  const grads = new Map(
+    model
+      .namedParameters()
+      .map(([k, p]): [string, Tensor] => [k, p.grad ?? new Tensor(new Float32Array(p.size), p.shape, p.dtype)]),
+  );
   return { loss, grads };
 }
 
 function merge(stages: StageTensors[]): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  for (const s of stages) for (const [k, t] of s) {
-    assert.ok(!out.has(k), `${k} is on two stages`);
-    out.set(k, t);
-  }
+  for (const s of stages)
+    for (const [k, t] of s) {
+      assert.ok(!out.has(k), `${k} is on two stages`);
+      out.set(k, t);
+    }
   return out;
 }
 
@@ -83,7 +108,10 @@ function compareGrads(got: Map<string, Tensor>, ref: Map<string, Tensor>, tol: n
     const ratio = max > 0 ? diff / max : diff > 0 ? Infinity : 0;
     if (ratio >= worst.ratio) worst = { name, ratio, diff, max };
   }
-  assert.ok(worst.ratio <= tol, `worst gradient ${worst.name}: max |Δ| ${worst.diff} vs max |ref| ${worst.max} (ratio ${worst.ratio} > ${tol})`);
+  assert.ok(
+    worst.ratio <= tol,
+    `worst gradient ${worst.name}: max |Δ| ${worst.diff} vs max |ref| ${worst.max} (ratio ${worst.ratio} > ${tol})`,
+  );
 }
 
 const cases: [Method, number, number][] = [
@@ -101,17 +129,39 @@ describe('DeepSeek-V3 pipeline stages vs single-process computeLoss (float32)', 
   });
 
   it('splits layers contiguously and evenly; rejects bad configs', () => {
-    assert.deepEqual([0, 1, 2, 3].map((s) => stageLayers(4, s, 4)), [[0], [1], [2], [3]]);
-    assert.deepEqual([0, 1].map((s) => stageLayers(5, s, 2)), [[0, 1], [2, 3, 4]]);
-    assert.deepEqual([0, 1, 2, 3].map((s) => stageLayers(2, s, 4)), [[], [0], [], [1]]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((s) => stageLayers(4, s, 4)),
+      [[0], [1], [2], [3]],
+    );
+    assert.deepEqual(
+      [0, 1].map((s) => stageLayers(5, s, 2)),
+      [
+        [0, 1],
+        [2, 3, 4],
+      ],
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3].map((s) => stageLayers(2, s, 4)),
+      [[], [0], [], [1]],
+    );
     assert.throws(() => pipelineModel({ config: { ...RAW, tie_word_embeddings: true } }), /tie_word_embeddings/);
     assert.throws(() => pipelineModel({ config: { ...RAW, model_type: 'qwen2' } }), /deepseek_v3/);
     // Stage parameters are the full model's, each on exactly one stage, initialised from the seed.
     const pm = pipelineModel({ config: RAW, seed: SEED });
     const full = new DeepseekV3(parseConfig(RAW).config as DeepseekConfig, { seed: SEED });
     const merged = merge([0, 1, 2].map((s) => new Map(pm.buildStage(s, 3).namedParameters())));
-    assert.deepEqual([...merged.keys()].sort(), full.namedParameters().map(([k]) => k).sort());
-    for (const [k, p] of full.namedParameters()) assert.ok(p.data.every((v, i) => Object.is(v, merged.get(k)!.data[i])), `${k} differs from the seeded model`);
+    assert.deepEqual(
+      [...merged.keys()].sort(),
+      full
+        .namedParameters()
+        .map(([k]) => k)
+        .sort(),
+    );
+    for (const [k, p] of full.namedParameters())
+      assert.ok(
+        p.data.every((v, i) => Object.is(v, merged.get(k)!.data[i])),
+        `${k} differs from the seeded model`,
+      );
   });
 
   for (const [method, pp, n] of cases) {
@@ -142,13 +192,18 @@ describe('DeepSeek-V3 pipeline stages vs single-process computeLoss (float32)', 
     let loss = 0;
     for (let m = 0; m < 4; m++) {
       const rows = ROWS_PER_MB;
-      const slice = (t: Tensor): Tensor => new Tensor(t.data.slice(m * rows * T, (m + 1) * rows * T), [rows, T], 'int32');
+      const slice = (t: Tensor): Tensor =>
+        new Tensor(t.data.slice(m * rows * T, (m + 1) * rows * T), [rows, T], 'int32');
       const res = model.computeLoss(slice(ids), slice(targets), { balanceAlpha: 0 });
       mul(res.loss, 1 / 4).backward();
       loss += res.mainLoss / 4;
     }
     assert.ok(Math.abs(r.loss - loss) <= 1e-6 * Math.abs(loss), `loss ${r.loss} vs ${loss}`);
-    const ref = new Map(model.namedParameters().map(([k, p]): [string, Tensor] => [k, p.grad ?? new Tensor(new Float32Array(p.size), p.shape, p.dtype)]));
+    const ref = new Map(
+      model
+        .namedParameters()
+        .map(([k, p]): [string, Tensor] => [k, p.grad ?? new Tensor(new Float32Array(p.size), p.shape, p.dtype)]),
+    );
     compareGrads(merge((await trainer.gradients()).stages), ref, 1e-5);
     await trainer.close();
   });

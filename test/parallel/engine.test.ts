@@ -7,7 +7,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Tensor } from '../../src/index.js';
-import { type Method } from '../../src/parallel/schedule.js';
+import type { Method } from '../../src/parallel/schedule.js';
 import { PipelineTrainer, type StageTensors, measuredResult, sequentialStep } from '../../src/parallel/engine.js';
 import { renderText } from '../../src/parallel/render.js';
 import { toyBatch, toyModelSpec } from '../../src/parallel/toy.js';
@@ -32,7 +32,10 @@ function compare(a: StageTensors[], b: StageTensors[], what: string, maxRel: num
       }
       const cosDiff = na === 0 && nb === 0 ? 0 : 1 - dot / Math.sqrt(na * nb);
       assert.ok(cosDiff < maxCos, `${what} stage ${s} ${name}: cos diff ${cosDiff}`);
-      assert.ok(maxDiff <= maxRel * Math.max(maxAbs, 1e-30), `${what} stage ${s} ${name}: max |Δ| ${maxDiff} (max |ref| ${maxAbs})`);
+      assert.ok(
+        maxDiff <= maxRel * Math.max(maxAbs, 1e-30),
+        `${what} stage ${s} ${name}: max |Δ| ${maxDiff} (max |ref| ${maxAbs})`,
+      );
     }
   });
 }
@@ -64,7 +67,10 @@ describe('pipeline engine: worker threads vs single process (float64)', () => {
         const r = await trainer.step(x, target, { lr: 0.05 });
         const ref = await sequentialStep(spec, params, x, target, { lr: 0.05 });
         assert.equal(r.microLosses.length, n);
-        assert.ok(Math.abs(r.loss - ref.loss) <= 1e-14 * Math.abs(ref.loss), `step ${step}: loss ${r.loss} vs ${ref.loss}`);
+        assert.ok(
+          Math.abs(r.loss - ref.loss) <= 1e-14 * Math.abs(ref.loss),
+          `step ${step}: loss ${r.loss} vs ${ref.loss}`,
+        );
         const g = await trainer.gradients();
         compare(g.stages, ref.grads, `step ${step} grads`, 1e-12, 1e-13);
         const p = await trainer.parameters();
@@ -72,11 +78,14 @@ describe('pipeline engine: worker threads vs single process (float64)', () => {
         if (method === 'dualpipe') {
           for (let s = 0; s < pp; s++) {
             assert.equal(g.copies[s].length, 2, `stage ${s} is held twice`);
-            for (const [name, t] of g.copies[s][0]) assert.ok(sameBits(t, g.copies[s][1].get(name)!), `grad copies of ${s}.${name} differ`);
-            for (const [name, t] of p.copies[s][0]) assert.ok(sameBits(t, p.copies[s][1].get(name)!), `param copies of ${s}.${name} differ`);
+            for (const [name, t] of g.copies[s][0])
+              assert.ok(sameBits(t, g.copies[s][1].get(name)!), `grad copies of ${s}.${name} differ`);
+            for (const [name, t] of p.copies[s][0])
+              assert.ok(sameBits(t, p.copies[s][1].get(name)!), `param copies of ${s}.${name} differ`);
           }
         } else for (let s = 0; s < pp; s++) assert.equal(g.copies[s].length, 1);
-        for (const rank of r.ranks) assert.equal(rank.timeline.length, trainer.schedule.programs[r.ranks.indexOf(rank)].length);
+        for (const rank of r.ranks)
+          assert.equal(rank.timeline.length, trainer.schedule.programs[r.ranks.indexOf(rank)].length);
         params = ref.params;
       }
       await trainer.close();
@@ -96,19 +105,30 @@ describe('pipeline engine: worker threads vs single process (float64)', () => {
     // The measured step as a timeline: program order, no overlap on a rank, inside the wall time, drawable.
     const m = measuredResult(trainer.schedule, r);
     m.ranks.forEach((rank, i) => {
-      assert.deepEqual(rank.timeline.map((t) => t.step), trainer.schedule.programs[i]);
+      assert.deepEqual(
+        rank.timeline.map((t) => t.step),
+        trainer.schedule.programs[i],
+      );
       rank.timeline.forEach((t, j) => {
         assert.ok(t.end >= t.start && (j === 0 || t.start >= rank.timeline[j - 1].end), `rank ${i} step ${j}`);
       });
     });
     assert.ok(m.makespan > 0 && m.makespan <= r.wallMs + 1, `measured makespan ${m.makespan} within wall ${r.wallMs}`);
-    assert.equal(renderText(m).split('\n').filter((l) => l.startsWith('rank ')).length, 2);
+    assert.equal(
+      renderText(m)
+        .split('\n')
+        .filter((l) => l.startsWith('rank ')).length,
+      2,
+    );
     await trainer.close();
   });
 
   it('errors name the problem: uneven micro-batches, impossible schedules', async () => {
     const spec = toyModelSpec({ dtype: 'float64' });
-    await assert.rejects(PipelineTrainer.create({ method: 'dualpipe', pp: 3, microBatches: 6, model: spec }), /even PP/);
+    await assert.rejects(
+      PipelineTrainer.create({ method: 'dualpipe', pp: 3, microBatches: 6, model: spec }),
+      /even PP/,
+    );
     const trainer = await PipelineTrainer.create({ method: '1f1b', pp: 2, microBatches: 2, model: spec });
     open.push(trainer);
     const { x, target } = toyBatch({ dtype: 'float64' }, 5, 1);

@@ -10,7 +10,9 @@ import { renderSvg, renderText } from '../../src/parallel/render.js';
 import { parseCosts } from '../../src/cli/commands/schedule.js';
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'schedule', ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'schedule', ...args], {
+    encoding: 'utf8',
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -61,7 +63,18 @@ describe('r1ts schedule (CLI)', () => {
       const log = console.log;
       console.log = (...a: unknown[]) => void lines.push(a.join(' '));
       try {
-        await buildProgram().parseAsync(['node', 'r1ts', 'schedule', '--method', method, '--pp', '8', '--micro-batches', '20', '--json']);
+        await buildProgram().parseAsync([
+          'node',
+          'r1ts',
+          'schedule',
+          '--method',
+          method,
+          '--pp',
+          '8',
+          '--micro-batches',
+          '20',
+          '--json',
+        ]);
       } finally {
         console.log = log;
       }
@@ -72,21 +85,50 @@ describe('r1ts schedule (CLI)', () => {
 
   it('text output shows the timeline and the formula beside the simulation; --svg writes the picture', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'r1ts-')), 't.svg');
-    const r = cli('--method', 'zb1p', '--pp', '4', '--micro-batches', '8', '--cost', 'F=1,B=2,W=1,comm=0', '--svg', file);
+    const r = cli(
+      '--method',
+      'zb1p',
+      '--pp',
+      '4',
+      '--micro-batches',
+      '8',
+      '--cost',
+      'F=1,B=2,W=1,comm=0',
+      '--svg',
+      file,
+    );
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /paper \(SPEC §3\): bubble 3, params 1x, activations 4; simulated: bubble 3, params 1x, activations 4/);
+    assert.match(
+      r.out,
+      /paper \(SPEC §3\): bubble 3, params 1x, activations 4; simulated: bubble 3, params 1x, activations 4/,
+    );
     assert.equal(r.out.split('\n').filter((l) => l.startsWith('rank ')).length, 4);
     assert.match(readFileSync(file, 'utf8'), /^<svg/);
   });
 
   it('bad flags give one-line errors', async () => {
     const bad: [string[], string][] = [
-      [['--method', 'dualpipe', '--pp', '7', '--micro-batches', '28'], 'schedule: dualpipe needs an even PP (stages pair up as r and PP-1-r), got 7'],
-      [['--method', 'dualpipe', '--pp', '8', '--micro-batches', '10'], 'schedule: dualpipe needs at least 2*PP = 16 micro-batches, got 10'],
-      [['--method', 'gpipe', '--pp', '8', '--micro-batches', '10'], "schedule: --method must be one of 1f1b|zb1p|dualpipe|dualpipev, got 'gpipe'"],
+      [
+        ['--method', 'dualpipe', '--pp', '7', '--micro-batches', '28'],
+        'schedule: dualpipe needs an even PP (stages pair up as r and PP-1-r), got 7',
+      ],
+      [
+        ['--method', 'dualpipe', '--pp', '8', '--micro-batches', '10'],
+        'schedule: dualpipe needs at least 2*PP = 16 micro-batches, got 10',
+      ],
+      [
+        ['--method', 'gpipe', '--pp', '8', '--micro-batches', '10'],
+        "schedule: --method must be one of 1f1b|zb1p|dualpipe|dualpipev, got 'gpipe'",
+      ],
       [['--method', '1f1b', '--micro-batches', '10'], 'schedule: --pp is required'],
-      [['--method', '1f1b', '--pp', 'x', '--micro-batches', '10'], "schedule: --pp must be a positive integer, got 'x'"],
-      [['--method', '1f1b', '--pp', '2', '--micro-batches', '4', '--cost', 'F=1,Q=2'], "schedule: --cost: unknown key 'Q' (expected F, B, W, FB, comm)"],
+      [
+        ['--method', '1f1b', '--pp', 'x', '--micro-batches', '10'],
+        "schedule: --pp must be a positive integer, got 'x'",
+      ],
+      [
+        ['--method', '1f1b', '--pp', '2', '--micro-batches', '4', '--cost', 'F=1,Q=2'],
+        "schedule: --cost: unknown key 'Q' (expected F, B, W, FB, comm)",
+      ],
     ];
     // The whole path once through the executable (exit status 1, one line on stderr) ...
     const r = cli(...bad[0][0]);

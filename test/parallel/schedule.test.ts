@@ -1,7 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type Chunk, type Schedule, type Step, buildSchedule, checkPrograms, rankOf, stepCounts,
+  type Chunk,
+  type Schedule,
+  type Step,
+  buildSchedule,
+  checkPrograms,
+  rankOf,
+  stepCounts,
 } from '../../src/parallel/schedule.js';
 import { simulate } from '../../src/parallel/simulate.js';
 
@@ -33,7 +39,8 @@ function assertCausal(s: Schedule, comm: number): void {
       }
     }
   });
-  const lat = (c: Chunk, from: Chunk): number => (rankOf(s, c.dir, c.stage) === rankOf(s, from.dir, from.stage) ? 0 : comm);
+  const lat = (c: Chunk, from: Chunk): number =>
+    rankOf(s, c.dir, c.stage) === rankOf(s, from.dir, from.stage) ? 0 : comm;
   r.ranks.forEach((rank, ri) => {
     let prevEnd = 0;
     for (const t of rank.timeline) {
@@ -165,7 +172,10 @@ describe('schedule: DualPipeV, 1F1B, ZB1P step counts', () => {
     const i = swapped.findIndex((st) => st.op === 'BI');
     const fi = swapped.findIndex((st) => st.op === 'F' && st.chunk.mb === 0);
     [swapped[fi], swapped[i]] = [swapped[i], swapped[fi]];
-    assert.throws(() => checkPrograms({ ...s, programs: s.programs.map((x, r) => (r === 1 ? swapped : x)) }), /rank 1 step/);
+    assert.throws(
+      () => checkPrograms({ ...s, programs: s.programs.map((x, r) => (r === 1 ? swapped : x)) }),
+      /rank 1 step/,
+    );
   });
 });
 

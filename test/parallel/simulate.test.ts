@@ -40,7 +40,12 @@ describe("simulate: the paper's table (zero communication cost)", () => {
     assert.deepEqual([a.bubble, z.bubble, d.bubble, v.bubble], [21, 7, 4.5, 4.5]);
     assert.deepEqual([a.paramCopies, z.paramCopies, d.paramCopies, v.paramCopies], [1, 1, 2, 2]);
     assert.deepEqual(
-      [Math.max(...a.peakActivations), Math.max(...z.peakActivations), Math.max(...d.peakActivations), Math.max(...v.peakActivations)],
+      [
+        Math.max(...a.peakActivations),
+        Math.max(...z.peakActivations),
+        Math.max(...d.peakActivations),
+        Math.max(...v.peakActivations),
+      ],
       [8, 8, 9, 9],
     );
   });
@@ -78,7 +83,11 @@ describe("simulate: the paper's table (zero communication cost)", () => {
       // (H-1)(F - (B - W)), so the two agree exactly when a forward costs what an input-backward costs.
       const H = pp / 2;
       if (c.B >= 2 * c.W && H * c.F >= (H - 1) * (c.B - c.W)) {
-        close(derivedBubble('dualpipe', pp, c), formulaBubble('dualpipe', pp, c) + (H - 1) * (c.F - (c.B - c.W)), 'DualPipe gap');
+        close(
+          derivedBubble('dualpipe', pp, c),
+          formulaBubble('dualpipe', pp, c) + (H - 1) * (c.F - (c.B - c.W)),
+          'DualPipe gap',
+        );
       }
       const tied = { ...c, F: c.B - c.W };
       if (tied.B >= 2 * tied.W && tied.FB >= Math.max(tied.F, tied.B) && tied.FB <= tied.F + tied.B) {
@@ -114,7 +123,10 @@ describe('simulate: memory', () => {
     for (const pp of [2, 4, 8, 16]) {
       for (const n of [2 * pp, 6 * pp]) {
         const peak = (m: Method) => simulate(buildSchedule({ method: m, pp, microBatches: n })).peakActivations;
-        assert.deepEqual(peak('1f1b'), Array.from({ length: pp }, (_, r) => pp - r));
+        assert.deepEqual(
+          peak('1f1b'),
+          Array.from({ length: pp }, (_, r) => pp - r),
+        );
         assert.deepEqual(peak('zb1p'), new Array(pp).fill(pp));
         assert.deepEqual(peak('dualpipe'), new Array(pp).fill(pp + 1));
         assert.deepEqual(peak('dualpipev'), new Array(pp / 2).fill(pp + 1));
@@ -129,7 +141,13 @@ describe('simulate: errors', () => {
     // Rank 0 waits for the gradient of micro-batch 0 before sending micro-batch 1 on, while rank 1 waits for
     // micro-batch 1 before running that backward: a cycle.
     const [p0, p1] = s.programs;
-    const broken: Schedule = { ...s, programs: [[p0[0], p0[2], p0[1], p0[3]], [p1[0], p1[2], p1[1], p1[3]]] };
+    const broken: Schedule = {
+      ...s,
+      programs: [
+        [p0[0], p0[2], p0[1], p0[3]],
+        [p1[0], p1[2], p1[1], p1[3]],
+      ],
+    };
     assert.throws(() => simulate(broken), /deadlock.*rank 0 at step \d+ .*rank 1 at step/);
   });
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, randn, Generator } from '../../src/index.js';
+import { type Tensor, randn, Generator } from '../../src/index.js';
 import { backwardFull, backwardInput, backwardWeight, forwardChunk } from '../../src/parallel/stage.js';
 import { pipelineModel, toyBatch } from '../../src/parallel/toy.js';
 
@@ -43,6 +43,9 @@ describe('stage: backward split into input gradient (BI) and weight gradient (W)
     const model = pipelineModel({ dtype: 'float64' });
     const stage = model.buildStage(1, 2);
     const x = randn([2, 16], { dtype: 'float64' });
-    assert.throws(() => forwardChunk(stage, x, { first: false, last: true, model, lossScale: 1 }), /last stage needs a target/);
+    assert.throws(
+      () => forwardChunk(stage, x, { first: false, last: true, model, lossScale: 1 }),
+      /last stage needs a target/,
+    );
   });
 });

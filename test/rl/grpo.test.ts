@@ -17,7 +17,12 @@ function gradOf(logp: number[][], rest: Omit<PolicyLossArgs, 'logp'>): number[] 
 
 describe('GRPO advantages (population std)', () => {
   it('equal rewards give zero advantage, never NaN', () => {
-    for (const r of [[0, 0, 0, 0], [1, 1, 1, 1], [0.1, 0.1, 0.1, 0.1], [0.3, 0.3, 0.3]]) {
+    for (const r of [
+      [0, 0, 0, 0],
+      [1, 1, 1, 1],
+      [0.1, 0.1, 0.1, 0.1],
+      [0.3, 0.3, 0.3],
+    ]) {
       const a = groupAdvantages(r, r.length);
       for (const v of a) assert.equal(v, 0);
     }
@@ -42,20 +47,40 @@ describe('GRPO loss', () => {
   const base = { epsLow: 0.2, epsHigh: 0.2, beta: 0 };
 
   it('the k3 KL is >= 0 everywhere and 0 when the policies agree', () => {
-    for (let lp = -8; lp <= 0; lp += 0.25) for (let ref = -8; ref <= 0; ref += 0.25) assert.ok(k3(lp, ref) >= 0, `${lp} ${ref}`);
+    for (let lp = -8; lp <= 0; lp += 0.25)
+      for (let ref = -8; ref <= 0; ref += 0.25) assert.ok(k3(lp, ref) >= 0, `${lp} ${ref}`);
     assert.equal(k3(-1.3, -1.3), 0);
     // through the loss: beta * KL with zero advantages is the loss, and its KL statistic
     const w = [0.5, 0.5];
-    const r = policyLoss({ logp: new Tensor(Float64Array.from([-1, -2]), [1, 2], 'float64'), oldLogp: [-1, -2], refLogp: [-1, -2], advantages: [0], weights: w, ...base, beta: 0.1 });
+    const r = policyLoss({
+      logp: new Tensor(Float64Array.from([-1, -2]), [1, 2], 'float64'),
+      oldLogp: [-1, -2],
+      refLogp: [-1, -2],
+      advantages: [0],
+      weights: w,
+      ...base,
+      beta: 0.1,
+    });
     assert.equal(r.loss.item(), 0);
     assert.equal(r.stats.kl, 0);
-    const s = policyLoss({ logp: new Tensor(Float64Array.from([-1, -2]), [1, 2], 'float64'), oldLogp: [-1, -2], refLogp: [-0.5, -3], advantages: [0], weights: w, ...base, beta: 0.1 });
+    const s = policyLoss({
+      logp: new Tensor(Float64Array.from([-1, -2]), [1, 2], 'float64'),
+      oldLogp: [-1, -2],
+      refLogp: [-0.5, -3],
+      advantages: [0],
+      weights: w,
+      ...base,
+      beta: 0.1,
+    });
     close(s.stats.kl, (k3(-1, -0.5) + k3(-2, -3)) / 2, 1e-12);
     close(s.loss.item(), 0.1 * s.stats.kl, 1e-12);
   });
 
   it('the gradient of the KL term matches the analytic derivative and finite differences', () => {
-    const logp = [[-1.2, -0.3, -2.0], [-0.7, -1.5, -0.1]];
+    const logp = [
+      [-1.2, -0.3, -2.0],
+      [-0.7, -1.5, -0.1],
+    ];
     const ref = [-1.0, -0.8, -2.5, -0.2, -1.5, -0.9];
     const w = tokenWeights([1, 1, 1, 1, 1, 0], 2, 3, 'dapo', 3);
     const beta = 0.5;
@@ -64,7 +89,20 @@ describe('GRPO loss', () => {
     zero(g[5], 'masked token');
     const old = logp.flat().map((v) => v + 0.05);
     const x = new Tensor(Float64Array.from(logp.flat()), [2, 3], 'float64').requiresGrad_();
-    const res = gradcheck((t) => policyLoss({ logp: t, oldLogp: old, refLogp: ref, advantages: [0.7, -1.1], weights: w, epsLow: 0.2, epsHigh: 0.3, beta }).loss, [x]);
+    const res = gradcheck(
+      (t) =>
+        policyLoss({
+          logp: t,
+          oldLogp: old,
+          refLogp: ref,
+          advantages: [0.7, -1.1],
+          weights: w,
+          epsLow: 0.2,
+          epsHigh: 0.3,
+          beta,
+        }).loss,
+      [x],
+    );
     assert.ok(res.ok, res.message);
   });
 
@@ -77,19 +115,42 @@ describe('GRPO loss', () => {
     zero(g[1]);
     zero(g[2]);
     close(g[3], -0.25 * 2 * 0.7, 1e-12); // A > 0 and rho < 1 - eps: the unclipped branch is the minimum
-    const wide = gradOf(logp, { oldLogp: old, refLogp: null, advantages: [2], weights: w, epsLow: 10, epsHigh: 10, beta: 0 });
+    const wide = gradOf(logp, {
+      oldLogp: old,
+      refLogp: null,
+      advantages: [2],
+      weights: w,
+      epsLow: 10,
+      epsHigh: 10,
+      beta: 0,
+    });
     [1.1, 1.25, 1.5, 0.7].forEach((rho, i) => close(wide[i], -0.25 * 2 * rho, 1e-12));
     // A < 0: clipped below 1 - eps
     const neg = gradOf(logp, { oldLogp: old, refLogp: null, advantages: [-1], weights: w, ...base });
     close(neg[2], 0.25 * 1.5, 1e-12);
     zero(neg[3]);
-    const st = policyLoss({ logp: new Tensor(Float64Array.from(logp[0]), [1, 4], 'float64'), oldLogp: old, refLogp: null, advantages: [2], weights: w, ...base }).stats;
+    const st = policyLoss({
+      logp: new Tensor(Float64Array.from(logp[0]), [1, 4], 'float64'),
+      oldLogp: old,
+      refLogp: null,
+      advantages: [2],
+      weights: w,
+      ...base,
+    }).stats;
     assert.equal(st.clipFrac, 0.5);
   });
 
   it('clip-higher: a separate upper range', () => {
     const logp = [[Math.log(1.25)]];
-    const g = gradOf(logp, { oldLogp: [0], refLogp: null, advantages: [1], weights: [1], epsLow: 0.2, epsHigh: 0.28, beta: 0 });
+    const g = gradOf(logp, {
+      oldLogp: [0],
+      refLogp: null,
+      advantages: [1],
+      weights: [1],
+      epsLow: 0.2,
+      epsHigh: 0.28,
+      beta: 0,
+    });
     close(g[0], -1.25, 1e-12);
   });
 
@@ -110,7 +171,10 @@ describe('GRPO loss', () => {
   });
 
   it('with ratio 1 the loss value is -mean(A) (about 0), yet the gradient is not 0', () => {
-    const logp = [[-1, -2], [-0.5, -0.1]];
+    const logp = [
+      [-1, -2],
+      [-0.5, -0.1],
+    ];
     const w = tokenWeights([1, 1, 1, 1], 2, 2, 'grpo', 2);
     const x = new Tensor(Float64Array.from(logp.flat()), [2, 2], 'float64').requiresGrad_();
     const r = policyLoss({ logp: x, oldLogp: logp.flat(), refLogp: null, advantages: [1, -1], weights: w, ...base });
@@ -133,7 +197,12 @@ describe('GRPO bookkeeping (SPEC 5.3)', () => {
   });
 
   it('the reference is refreshed every 400 steps; the budget switches 32,768 -> 65,536 at step 8,200', () => {
-    const c = resolveGrpoConfig({ refResetEvery: 400, beta: 0.001, maxTokens: 32768, maxTokensRaise: { step: 8200, maxTokens: 65536 } });
+    const c = resolveGrpoConfig({
+      refResetEvery: 400,
+      beta: 0.001,
+      maxTokens: 32768,
+      maxTokensRaise: { step: 8200, maxTokens: 65536 },
+    });
     const resets = Array.from({ length: 1200 }, (_, i) => i + 1).filter((s) => refResetAfter(c, s));
     assert.deepEqual(resets, [400, 800, 1200]);
     assert.equal(refResetAfter({ ...c, beta: 0 }, 400), false, 'no reference when beta is 0');

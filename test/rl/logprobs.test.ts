@@ -11,22 +11,38 @@ const models: [string, () => CausalLM][] = [
 ];
 
 function grads(m: CausalLM): Map<string, Float32Array> {
-  return new Map(m.namedParameters().filter(([, p]) => p.grad).map(([k, p]) => [k, Float32Array.from(p.grad!.data)]));
+  return new Map(
+    m
+      .namedParameters()
+      .filter(([, p]) => p.grad)
+      .map(([k, p]) => [k, Float32Array.from(p.grad!.data)]),
+  );
 }
 
 describe('response log-probs', () => {
   for (const [name, make] of models) {
     it(`${name}: the shared-prompt path equals the packed path (values, entropies, gradients)`, () => {
       for (const prompt of [[5, 9, 2, 7], [11]]) {
-        const responses = [[3, 1, 4, 1, 5], [9, 2], [6, 5, 3, 5, 8, 9, 7]];
+        const responses = [
+          [3, 1, 4, 1, 5],
+          [9, 2],
+          [6, 5, 3, 5, 8, 9, 7],
+        ];
         const a = make();
         const b = make();
-        const pk = packedLogProbs(a, responses.map((r) => ({ prompt, response: r })), { entropy: true });
+        const pk = packedLogProbs(
+          a,
+          responses.map((r) => ({ prompt, response: r })),
+          { entropy: true },
+        );
         const sh = sharedPromptLogProbs(b, prompt, responses, { entropy: true });
         assert.equal(pk.R, 7);
         assert.equal(sh.R, 7);
         for (let i = 0; i < pk.logp.size; i++) {
-          assert.ok(Math.abs(pk.logp.data[i] - sh.logp.data[i]) < 1e-5, `logp ${i}: ${pk.logp.data[i]} vs ${sh.logp.data[i]}`);
+          assert.ok(
+            Math.abs(pk.logp.data[i] - sh.logp.data[i]) < 1e-5,
+            `logp ${i}: ${pk.logp.data[i]} vs ${sh.logp.data[i]}`,
+          );
           assert.ok(Math.abs(pk.entropy[i] - sh.entropy[i]) < 1e-4, `entropy ${i}`);
         }
         assert.ok(pk.logp.data[1 * 7 + 2] === 0 && sh.logp.data[1 * 7 + 2] === 0, 'past the end of a row');
@@ -41,7 +57,8 @@ describe('response log-probs', () => {
           assert.ok(h, `no gradient for ${k} on the shared path`);
           let scale = 1e-6;
           for (let i = 0; i < g.length; i++) scale = Math.max(scale, Math.abs(g[i]));
-          for (let i = 0; i < g.length; i++) assert.ok(Math.abs(g[i] - h[i]) <= 1e-4 * scale + 1e-6, `${k}[${i}]: ${g[i]} vs ${h[i]}`);
+          for (let i = 0; i < g.length; i++)
+            assert.ok(Math.abs(g[i] - h[i]) <= 1e-4 * scale + 1e-6, `${k}[${i}]: ${g[i]} vs ${h[i]}`);
         }
       }
     });

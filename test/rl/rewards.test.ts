@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  accuracyReward, chainOfThought, formatReward, languageReward, loadRewardModule, parseRewardWeights, scoreRewards, type RewardInput,
+  accuracyReward,
+  chainOfThought,
+  formatReward,
+  languageReward,
+  loadRewardModule,
+  parseRewardWeights,
+  scoreRewards,
+  type RewardInput,
 } from '../../src/rl/rewards.js';
 import { answersMatch } from '../../src/rl/problems.js';
 
@@ -25,21 +32,41 @@ describe('rewards', () => {
 
   it('accuracy edge cases: no answer, answer only inside the reasoning, two answers, malformed tags', () => {
     assert.equal(accuracyReward(input('<think>it is 42</think> 42')), 0, 'no tags: no answer');
-    assert.equal(accuracyReward(input('<think><answer>42</answer></think>')), 0, 'answer inside the reasoning does not count');
-    assert.equal(accuracyReward(input('<think>x</think><answer>41</answer><answer>42</answer>')), 1, 'the last answer is graded');
+    assert.equal(
+      accuracyReward(input('<think><answer>42</answer></think>')),
+      0,
+      'answer inside the reasoning does not count',
+    );
+    assert.equal(
+      accuracyReward(input('<think>x</think><answer>41</answer><answer>42</answer>')),
+      1,
+      'the last answer is graded',
+    );
     assert.equal(accuracyReward(input('<think>x</think><answer>42</answer><answer>41</answer>')), 0);
     assert.equal(accuracyReward(input('<think>x</think><answer>42')), 0, 'unclosed answer');
     assert.equal(accuracyReward(input('<think>x</think></answer>42<answer>')), 0, 'tags in the wrong order');
     assert.equal(accuracyReward(input('<think>x</think>\\boxed{42')), 0, 'unbalanced box');
     assert.equal(accuracyReward(input('<think>x</think><answer></answer>')), 0, 'empty answer');
-    assert.equal(accuracyReward({ ...input('<think>x</think><answer>1</answer>'), check: () => { throw new Error('boom'); } }), 0, 'a throwing checker scores 0');
+    assert.equal(
+      accuracyReward({
+        ...input('<think>x</think><answer>1</answer>'),
+        check: () => {
+          throw new Error('boom');
+        },
+      }),
+      0,
+      'a throwing checker scores 0',
+    );
   });
 
   it('accuracy with huge numbers is exact (no float rounding)', () => {
     const big = '123456789012345678901234567890';
     assert.equal(accuracyReward(input(`<think>x</think><answer>${big}</answer>`, big)), 1);
     assert.equal(accuracyReward(input(`<think>x</think><answer>123456789012345678901234567891</answer>`, big)), 0);
-    assert.equal(accuracyReward(input(`<think>x</think><answer>1${'0'.repeat(400)}</answer>`, `1${'0'.repeat(400)}`)), 1);
+    assert.equal(
+      accuracyReward(input(`<think>x</think><answer>1${'0'.repeat(400)}</answer>`, `1${'0'.repeat(400)}`)),
+      1,
+    );
     assert.equal(accuracyReward(input(`<think>x</think><answer>1e400</answer>`, '1')), 0);
     assert.equal(accuracyReward(input('<think>x</think><answer>1,234</answer>', '1234')), 1);
   });
@@ -58,11 +85,20 @@ describe('rewards', () => {
     const en = languageReward('en');
     assert.equal(en(input('<think>add the two numbers</think><answer>3</answer>')), 1);
     assert.equal(en(input('<think>加 the 两个 numbers</think><answer>3</answer>')), 0.5);
-    assert.equal(en(input('<think>先算</think><answer>three</answer>')), 0, 'the answer is not part of the chain of thought');
+    assert.equal(
+      en(input('<think>先算</think><answer>three</answer>')),
+      0,
+      'the answer is not part of the chain of thought',
+    );
     assert.equal(en(input('<think>1 + 2 = 3</think>')), 0, 'no words');
     assert.equal(languageReward('zh')(input('<think>先算 then 加</think>')), 2 / 3);
     assert.equal(chainOfThought('<think>abc</think>x'), 'abc');
-    for (const r of ['<think>Ωmega word 字</think>', 'no tags at all', '<think></think>', '<think>straße café</think>']) {
+    for (const r of [
+      '<think>Ωmega word 字</think>',
+      'no tags at all',
+      '<think></think>',
+      '<think>straße café</think>',
+    ]) {
       const v = en(input(r));
       assert.ok(v >= 0 && v <= 1, `${r}: ${v}`);
     }
@@ -75,18 +111,45 @@ describe('rewards', () => {
     assert.throws(() => parseRewardWeights('accuracy=x'), /weight of 'accuracy'/);
     assert.deepEqual(parseRewardWeights('mine=2', ['mine']), { mine: 2 });
     const xs = [input('<think>a</think><answer>42</answer>'), input('<think>a</think> 42')];
-    const s = scoreRewards([{ name: 'accuracy', fn: accuracyReward, weight: 1 }, { name: 'format', fn: formatReward, weight: 0.5 }], xs);
+    const s = scoreRewards(
+      [
+        { name: 'accuracy', fn: accuracyReward, weight: 1 },
+        { name: 'format', fn: formatReward, weight: 0.5 },
+      ],
+      xs,
+    );
     assert.deepEqual(Array.from(s.total), [1.5, 0]);
     assert.deepEqual(Array.from(s.per.format), [1, 0]);
-    assert.throws(() => scoreRewards([{ name: 'bad', fn: () => NaN, weight: 1 }], xs), /reward 'bad' returned NaN on sample 0/);
-    assert.throws(() => scoreRewards([{ name: 'boom', fn: () => { throw new Error('x'); }, weight: 1 }], xs), /reward 'boom' threw/);
+    assert.throws(
+      () => scoreRewards([{ name: 'bad', fn: () => NaN, weight: 1 }], xs),
+      /reward 'bad' returned NaN on sample 0/,
+    );
+    assert.throws(
+      () =>
+        scoreRewards(
+          [
+            {
+              name: 'boom',
+              fn: () => {
+                throw new Error('x');
+              },
+              weight: 1,
+            },
+          ],
+          xs,
+        ),
+      /reward 'boom' threw/,
+    );
   });
 
   it('loads user reward functions from a module (default export named after the file, and named exports)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-rew-'));
     try {
       const f = join(dir, 'brevity.mjs');
-      writeFileSync(f, 'export default (x) => 1 / (1 + x.length);\nexport const hasX = (x) => (x.response.includes("x") ? 1 : 0);\nexport const notAFunction = 3;\n');
+      writeFileSync(
+        f,
+        'export default (x) => 1 / (1 + x.length);\nexport const hasX = (x) => (x.response.includes("x") ? 1 : 0);\nexport const notAFunction = 3;\n',
+      );
       const fns = await loadRewardModule(f);
       assert.deepEqual(Object.keys(fns).sort(), ['brevity', 'hasX']);
       assert.equal(fns.brevity(input('abc')), 1 / 11);

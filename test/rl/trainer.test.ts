@@ -4,7 +4,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveGrpoConfig, type GrpoConfig } from '../../src/rl/config.js';
-import { runGrpo, sanityCheck, configuredRewards, responseMask, stepWarnings, type GrpoStepMetrics } from '../../src/rl/trainer.js';
+import {
+  runGrpo,
+  sanityCheck,
+  configuredRewards,
+  responseMask,
+  stepWarnings,
+  type GrpoStepMetrics,
+} from '../../src/rl/trainer.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { loadModelDir } from '../../src/io/model_dir.js';
@@ -12,8 +19,18 @@ import { emitX, toyCodec, toyModel, toySource } from './helpers.js';
 
 const toyConfig = (over: Partial<GrpoConfig> = {}): GrpoConfig =>
   resolveGrpoConfig({
-    steps: 12, groupSize: 8, promptsPerStep: 4, maxTokens: 8, lr: 3e-2, beta: 0, template: '{prompt}:', stop: [], rewards: { x: 1 },
-    sanityPrompts: 0, checkpointEvery: 100, ...over,
+    steps: 12,
+    groupSize: 8,
+    promptsPerStep: 4,
+    maxTokens: 8,
+    lr: 3e-2,
+    beta: 0,
+    template: '{prompt}:',
+    stop: [],
+    rewards: { x: 1 },
+    sanityPrompts: 0,
+    checkpointEvery: 100,
+    ...over,
   });
 
 function tmp(): string {
@@ -25,16 +42,47 @@ describe('GRPO loop', () => {
     const dir = tmp();
     try {
       const lines: string[] = [];
-      const r = runGrpo({ outDir: dir, policy: toyModel('deepseek'), codec: toyCodec, source: toySource, config: toyConfig(), userRewards: { x: emitX }, log: (l) => lines.push(l) });
+      const r = runGrpo({
+        outDir: dir,
+        policy: toyModel('deepseek'),
+        codec: toyCodec,
+        source: toySource,
+        config: toyConfig(),
+        userRewards: { x: emitX },
+        log: (l) => lines.push(l),
+      });
       const first = r.history.slice(0, 2).reduce((s, m) => s + m.reward, 0) / 2;
       const last = r.history.slice(-2).reduce((s, m) => s + m.reward, 0) / 2;
       assert.ok(first < 0.2, `initial reward ${first}`);
-      assert.ok(last > 0.6, `final reward ${last} (from ${first}): ${r.history.map((m) => m.reward.toFixed(2)).join(' ')}`);
+      assert.ok(
+        last > 0.6,
+        `final reward ${last} (from ${first}): ${r.history.map((m) => m.reward.toFixed(2)).join(' ')}`,
+      );
       // one readable line per step, metrics.jsonl with the same steps
       assert.equal(lines.filter((l) => l.startsWith('step ')).length, 12);
-      const jsonl = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as GrpoStepMetrics);
-      assert.deepEqual(jsonl.map((m) => m.step), Array.from({ length: 12 }, (_, i) => i + 1));
-      for (const k of ['reward', 'rewards', 'accuracy', 'formatRate', 'truncationRate', 'responseLength', 'kl', 'clipFrac', 'entropy', 'msGeneration', 'msTraining', 'gradNorm', 'signalGroups']) {
+      const jsonl = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as GrpoStepMetrics);
+      assert.deepEqual(
+        jsonl.map((m) => m.step),
+        Array.from({ length: 12 }, (_, i) => i + 1),
+      );
+      for (const k of [
+        'reward',
+        'rewards',
+        'accuracy',
+        'formatRate',
+        'truncationRate',
+        'responseLength',
+        'kl',
+        'clipFrac',
+        'entropy',
+        'msGeneration',
+        'msTraining',
+        'gradNorm',
+        'signalGroups',
+      ]) {
         assert.ok(k in jsonl[0], `metrics.jsonl lacks ${k}`);
       }
       assert.ok(existsSync(join(dir, 'model', 'config.json')) && existsSync(join(dir, 'model', 'model.safetensors')));
@@ -47,17 +95,57 @@ describe('GRPO loop', () => {
     const a = tmp();
     const b = tmp();
     try {
-      const cfg = (steps: number) => toyConfig({ steps, groupSize: 4, promptsPerStep: 2, maxTokens: 6, beta: 0.05, mu: 2, miniBatches: 2, checkpointEvery: 1, refResetEvery: 3 });
+      const cfg = (steps: number) =>
+        toyConfig({
+          steps,
+          groupSize: 4,
+          promptsPerStep: 2,
+          maxTokens: 6,
+          beta: 0.05,
+          mu: 2,
+          miniBatches: 2,
+          checkpointEvery: 1,
+          refResetEvery: 3,
+        });
       const quiet = () => {};
-      runGrpo({ outDir: a, policy: toyModel('dense'), codec: toyCodec, source: toySource, config: cfg(4), userRewards: { x: emitX }, log: quiet });
-      runGrpo({ outDir: b, policy: toyModel('dense'), codec: toyCodec, source: toySource, config: cfg(2), userRewards: { x: emitX }, log: quiet });
+      runGrpo({
+        outDir: a,
+        policy: toyModel('dense'),
+        codec: toyCodec,
+        source: toySource,
+        config: cfg(4),
+        userRewards: { x: emitX },
+        log: quiet,
+      });
+      runGrpo({
+        outDir: b,
+        policy: toyModel('dense'),
+        codec: toyCodec,
+        source: toySource,
+        config: cfg(2),
+        userRewards: { x: emitX },
+        log: quiet,
+      });
       const fresh = toyModel('dense', 99); // different init: everything must come from the checkpoint
-      runGrpo({ outDir: b, policy: fresh, codec: toyCodec, source: toySource, config: cfg(4), userRewards: { x: emitX }, resume: true, log: quiet });
+      runGrpo({
+        outDir: b,
+        policy: fresh,
+        codec: toyCodec,
+        source: toySource,
+        config: cfg(4),
+        userRewards: { x: emitX },
+        resume: true,
+        log: quiet,
+      });
       const wa = loadModelDir(join(a, 'model')).model.stateDict();
       const wb = loadModelDir(join(b, 'model')).model.stateDict();
       for (const [k, t] of wa) assert.deepEqual(wb.get(k)!.data, t.data, k);
-      const ma = readFileSync(join(a, 'metrics.jsonl'), 'utf8').split('\n').map((l) => l && JSON.parse(l).reward);
-      const mb = readFileSync(join(b, 'metrics.jsonl'), 'utf8').split('\n').map((l) => l && JSON.parse(l).reward);
+      const ma = readFileSync(join(a, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .map((l) => l && JSON.parse(l).reward);
+      const mb = readFileSync(join(b, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .map((l) => l && JSON.parse(l).reward);
       assert.deepEqual(mb, ma);
       // the checkpoint holds the policy and the reference, and the reference was reset after step 3
       const last = listCheckpoints(join(a, 'checkpoints')).pop()!;
@@ -66,8 +154,27 @@ describe('GRPO loop', () => {
       const at3 = listCheckpoints(join(b, 'checkpoints')).find((c) => c.step === 3);
       assert.ok(at3, 'checkpoint of step 3 kept');
       const step3 = loadSafetensors(join(at3.dir, 'model.safetensors'));
-      for (const [k, v] of step3) if (k.startsWith('policy.')) assert.deepEqual(step3.get('ref.' + k.slice(7))!.data, v.data, `reference = policy after the reset at step 3: ${k}`);
-      assert.throws(() => runGrpo({ outDir: b, policy: toyModel('dense'), codec: toyCodec, source: toySource, config: { ...cfg(5), lr: 1 }, resume: true, userRewards: { x: emitX }, log: quiet }), /'lr' is 1 but the run used 0.03/);
+      for (const [k, v] of step3)
+        if (k.startsWith('policy.'))
+          assert.deepEqual(
+            step3.get('ref.' + k.slice(7))!.data,
+            v.data,
+            `reference = policy after the reset at step 3: ${k}`,
+          );
+      assert.throws(
+        () =>
+          runGrpo({
+            outDir: b,
+            policy: toyModel('dense'),
+            codec: toyCodec,
+            source: toySource,
+            config: { ...cfg(5), lr: 1 },
+            resume: true,
+            userRewards: { x: emitX },
+            log: quiet,
+          }),
+        /'lr' is 1 but the run used 0.03/,
+      );
     } finally {
       rmSync(a, { recursive: true, force: true });
       rmSync(b, { recursive: true, force: true });
@@ -77,17 +184,33 @@ describe('GRPO loop', () => {
   it('keeps no reference model when beta is 0', () => {
     const dir = tmp();
     try {
-      runGrpo({ outDir: dir, policy: toyModel('dense'), codec: toyCodec, source: toySource, config: toyConfig({ steps: 1, checkpointEvery: 1 }), userRewards: { x: emitX }, log: () => {} });
+      runGrpo({
+        outDir: dir,
+        policy: toyModel('dense'),
+        codec: toyCodec,
+        source: toySource,
+        config: toyConfig({ steps: 1, checkpointEvery: 1 }),
+        userRewards: { x: emitX },
+        log: () => {},
+      });
       const t = loadSafetensors(join(listCheckpoints(join(dir, 'checkpoints')).pop()!.dir, 'model.safetensors'));
-      assert.ok([...t.keys()].every((k) => k.startsWith('policy.')), 'only policy tensors');
+      assert.ok(
+        [...t.keys()].every((k) => k.startsWith('policy.')),
+        'only policy tensors',
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('warns of entropy collapse relative to the first step, of no signal and of truncation', () => {
-    const m = (over: Partial<GrpoStepMetrics>) => ({ signalGroups: 4, entropy: 0.05, truncationRate: 0, ...over }) as GrpoStepMetrics;
-    assert.deepEqual(stepWarnings(m({}), 0, 0.08, 64), [], 'halving from 0.08 (a healthy run on worked solutions) is no collapse');
+    const m = (over: Partial<GrpoStepMetrics>) =>
+      ({ signalGroups: 4, entropy: 0.05, truncationRate: 0, ...over }) as GrpoStepMetrics;
+    assert.deepEqual(
+      stepWarnings(m({}), 0, 0.08, 64),
+      [],
+      'halving from 0.08 (a healthy run on worked solutions) is no collapse',
+    );
     const collapse = stepWarnings(m({ entropy: 0.019 }), 0, 0.08, 64);
     assert.equal(collapse.length, 1);
     assert.match(collapse[0][1], /entropy 0\.019 nats, down from 0\.080 at the first step: the policy is collapsing/);
@@ -102,12 +225,27 @@ describe('GRPO loop', () => {
   it('the sanity check reports rates and warns when RL cannot start', () => {
     const m = toyModel('dense');
     const probs = [0, 1].map((i) => toySource.at(i));
-    const never = sanityCheck(m, toyCodec, probs, toyConfig({ groupSize: 4 }), configuredRewards({ rewards: { zero: 1 }, language: 'en' }, { zero: () => 0 }));
+    const never = sanityCheck(
+      m,
+      toyCodec,
+      probs,
+      toyConfig({ groupSize: 4 }),
+      configuredRewards({ rewards: { zero: 1 }, language: 'en' }, { zero: () => 0 }),
+    );
     assert.equal(never.signalGroups, 0);
     assert.equal(never.samples, 8);
-    assert.ok(never.warnings.some((w) => w.startsWith('RL cannot start')), never.warnings.join('; '));
+    assert.ok(
+      never.warnings.some((w) => w.startsWith('RL cannot start')),
+      never.warnings.join('; '),
+    );
     assert.ok(never.truncationRate > 0.5 && never.warnings.some((w) => /hit the 8-token budget/.test(w)));
-    const first = sanityCheck(m, toyCodec, probs, toyConfig({ groupSize: 4 }), configuredRewards({ rewards: { first: 1 }, language: 'en' }, { first: (x) => x.response.charCodeAt(0) }));
+    const first = sanityCheck(
+      m,
+      toyCodec,
+      probs,
+      toyConfig({ groupSize: 4 }),
+      configuredRewards({ rewards: { first: 1 }, language: 'en' }, { first: (x) => x.response.charCodeAt(0) }),
+    );
     assert.equal(first.signalGroups, 2);
     assert.ok(!first.warnings.some((w) => w.startsWith('RL cannot start')), first.warnings.join('; '));
     assert.equal(first.passRate, 0);
@@ -121,9 +259,21 @@ describe('GRPO loop', () => {
     const dir = tmp();
     try {
       const m: GrpoStepMetrics[] = [];
-      runGrpo({ outDir: dir, policy: toyModel('dense'), codec: toyCodec, source: toySource, config: toyConfig({ steps: 1, maxTokens: 3, overlong: 'penalty', overlongPenalty: -0.5 }), userRewards: { x: emitX }, log: () => {}, onStep: (s) => m.push(s) });
+      runGrpo({
+        outDir: dir,
+        policy: toyModel('dense'),
+        codec: toyCodec,
+        source: toySource,
+        config: toyConfig({ steps: 1, maxTokens: 3, overlong: 'penalty', overlongPenalty: -0.5 }),
+        userRewards: { x: emitX },
+        log: () => {},
+        onStep: (s) => m.push(s),
+      });
       assert.ok(m[0].truncationRate > 0);
-      assert.ok(Math.abs(m[0].reward - (m[0].rewards.x - 0.5 * m[0].truncationRate)) < 1e-12, `${m[0].reward} vs ${m[0].rewards.x} - 0.5 * ${m[0].truncationRate}`);
+      assert.ok(
+        Math.abs(m[0].reward - (m[0].rewards.x - 0.5 * m[0].truncationRate)) < 1e-12,
+        `${m[0].reward} vs ${m[0].rewards.x} - 0.5 * ${m[0].truncationRate}`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

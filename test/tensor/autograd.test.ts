@@ -37,12 +37,26 @@ describe('autograd engine', () => {
   });
 
   it('errors on backward of a non-scalar without a gradient, and accepts an explicit one', () => {
-    const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     const y = x.mul(2);
     assert.throws(() => y.backward(), /backward: called on a non-scalar tensor of shape \[2,2\]/);
     assert.throws(() => y.backward(ones([3])), /gradient shape \[3\] does not match tensor shape \[2,2\]/);
-    y.backward(tensor([[1, 0], [0, 1]]));
-    assert.deepEqual(x.grad!.toArray(), [[2, 0], [0, 2]]);
+    y.backward(
+      tensor([
+        [1, 0],
+        [0, 1],
+      ]),
+    );
+    assert.deepEqual(x.grad!.toArray(), [
+      [2, 0],
+      [0, 2],
+    ]);
   });
 
   it('errors on backward of a tensor that does not require grad', () => {

@@ -61,18 +61,42 @@ const cases: Case[] = [
   { name: 'min keepdim', inputs: (g) => [r64([4, 3], g)], fn: (a) => r.min(a, 0, { keepdim: true }) },
   { name: 'logsumexp', inputs: (g) => [r64([3, 4], g)], fn: (a) => r.logsumexp(a, 1) },
   // shape
-  { name: 'reshape', inputs: (g) => [r64([2, 6], g)], fn: (a) => r.mul(r.reshape(a, [3, -1]), r.arange(4).cast('float64')) },
-  { name: 'flatten/squeeze/unsqueeze', inputs: (g) => [r64([2, 1, 3], g)], fn: (a) => r.unsqueeze(r.squeeze(r.flatten(a, 1, 2), 0), 0) },
+  {
+    name: 'reshape',
+    inputs: (g) => [r64([2, 6], g)],
+    fn: (a) => r.mul(r.reshape(a, [3, -1]), r.arange(4).cast('float64')),
+  },
+  {
+    name: 'flatten/squeeze/unsqueeze',
+    inputs: (g) => [r64([2, 1, 3], g)],
+    fn: (a) => r.unsqueeze(r.squeeze(r.flatten(a, 1, 2), 0), 0),
+  },
   { name: 'permute', inputs: (g) => [r64([2, 3, 4], g)], fn: (a) => r.permute(a, [2, 0, 1]) },
   { name: 'transpose', inputs: (g) => [r64([3, 1, 2], g)], fn: (a) => r.transpose(a, 0, 2) },
   { name: 'expand', inputs: (g) => [r64([3, 1], g)], fn: (a) => r.expand(a, [2, 3, 4]) },
-  { name: 'concat', inputs: (g) => [r64([2, 3], g), r64([2, 1], g), r64([2, 2], g)], fn: (a, b, c) => r.concat([a, b, c], 1) },
+  {
+    name: 'concat',
+    inputs: (g) => [r64([2, 3], g), r64([2, 1], g), r64([2, 2], g)],
+    fn: (a, b, c) => r.concat([a, b, c], 1),
+  },
   { name: 'stack', inputs: (g) => [r64([2, 3], g), r64([2, 3], g)], fn: (a, b) => r.stack([a, b], 1) },
-  { name: 'slice', inputs: (g) => [r64([4, 5], g)], fn: (a) => r.slice(a, [[1, 3], [-3, 5]]) },
+  {
+    name: 'slice',
+    inputs: (g) => [r64([4, 5], g)],
+    fn: (a) =>
+      r.slice(a, [
+        [1, 3],
+        [-3, 5],
+      ]),
+  },
   { name: 'narrow', inputs: (g) => [r64([2, 6, 1], g)], fn: (a) => r.narrow(a, 1, 2, 3) },
   { name: 'split', inputs: (g) => [r64([5, 2], g)], fn: (a) => r.split(a, [2, 3], 0) },
   { name: 'chunk', inputs: (g) => [r64([2, 7], g)], fn: (a) => r.chunk(a, 3, 1) },
-  { name: 'sliceScatter', inputs: (g) => [r64([4, 4], g), r64([2, 3], g)], fn: (a, b) => r.sliceScatter(a, b, [1, 0], [3, 3]) },
+  {
+    name: 'sliceScatter',
+    inputs: (g) => [r64([4, 4], g), r64([2, 3], g)],
+    fn: (a, b) => r.sliceScatter(a, b, [1, 0], [3, 3]),
+  },
   // indexing
   { name: 'gather', inputs: (g) => [r64([3, 4], g)], fn: (a) => r.gather(a, 1, idx([0, 3, 3, 1, 2, 0], [3, 2])) },
   { name: 'gather axis 0', inputs: (g) => [r64([3, 2], g)], fn: (a) => r.gather(a, 0, idx([2, 0, 1, 1], [2, 2])) },
@@ -92,20 +116,40 @@ const cases: Case[] = [
   {
     name: 'where broadcast',
     inputs: (g) => [r64([2, 3], g), r64([3], g)],
-    fn: (a, b) => r.where(tensor([[true, false, true], [false, false, true]]), a, b),
+    fn: (a, b) =>
+      r.where(
+        tensor([
+          [true, false, true],
+          [false, false, true],
+        ]),
+        a,
+        b,
+      ),
   },
   { name: 'maskedFill', inputs: (g) => [r64([2, 3], g)], fn: (a) => r.maskedFill(a, tensor([true, false, true]), -1) },
   // linear algebra
   { name: 'matmul 2-D', inputs: (g) => [r64([3, 4], g), r64([4, 5], g)], fn: (a, b) => r.matmul(a, b) },
-  { name: 'matmul transA', inputs: (g) => [r64([4, 3], g), r64([4, 2], g)], fn: (a, b) => r.matmul(a, b, { transA: true }) },
-  { name: 'matmul transB', inputs: (g) => [r64([3, 4], g), r64([2, 4], g)], fn: (a, b) => r.matmul(a, b, { transB: true }) },
+  {
+    name: 'matmul transA',
+    inputs: (g) => [r64([4, 3], g), r64([4, 2], g)],
+    fn: (a, b) => r.matmul(a, b, { transA: true }),
+  },
+  {
+    name: 'matmul transB',
+    inputs: (g) => [r64([3, 4], g), r64([2, 4], g)],
+    fn: (a, b) => r.matmul(a, b, { transB: true }),
+  },
   {
     name: 'matmul transA transB',
     inputs: (g) => [r64([4, 3], g), r64([2, 4], g)],
     fn: (a, b) => r.matmul(a, b, { transA: true, transB: true }),
   },
   { name: 'matmul batched', inputs: (g) => [r64([2, 3, 4], g), r64([2, 4, 2], g)], fn: (a, b) => r.matmul(a, b) },
-  { name: 'matmul broadcast batch', inputs: (g) => [r64([1, 3, 4], g), r64([2, 1, 4, 2], g)], fn: (a, b) => r.matmul(a, b) },
+  {
+    name: 'matmul broadcast batch',
+    inputs: (g) => [r64([1, 3, 4], g), r64([2, 1, 4, 2], g)],
+    fn: (a, b) => r.matmul(a, b),
+  },
   {
     name: 'matmul broadcast batch transB',
     inputs: (g) => [r64([2, 3, 4], g), r64([5, 4], g)],
@@ -113,7 +157,11 @@ const cases: Case[] = [
   },
   { name: 'matmul vector', inputs: (g) => [r64([4], g), r64([4, 3], g)], fn: (a, b) => r.matmul(a, b) },
   { name: 'matmul size-1 dims', inputs: (g) => [r64([1, 1], g), r64([1, 3], g)], fn: (a, b) => r.matmul(a, b) },
-  { name: 'linear with bias', inputs: (g) => [r64([2, 3, 4], g), r64([5, 4], g), r64([5], g)], fn: (x, w, b) => r.linear(x, w, b) },
+  {
+    name: 'linear with bias',
+    inputs: (g) => [r64([2, 3, 4], g), r64([5, 4], g), r64([5], g)],
+    fn: (x, w, b) => r.linear(x, w, b),
+  },
   // neural-network primitives
   { name: 'softmax last', inputs: (g) => [r64([3, 5], g)], fn: (a) => r.softmax(a) },
   { name: 'softmax axis 0', inputs: (g) => [r64([3, 2, 2], g)], fn: (a) => r.softmax(a, 0) },
@@ -124,7 +172,11 @@ const cases: Case[] = [
     inputs: (g) => [r64([2, 3, 5], g)],
     fn: (a) => r.crossEntropy(a, idx([1, -100, 4, 0, 2, -100], [2, 3])),
   },
-  { name: 'crossEntropy sum', inputs: (g) => [r64([4, 3], g)], fn: (a) => r.crossEntropy(a, idx([0, 2, 1, 1]), { reduction: 'sum' }) },
+  {
+    name: 'crossEntropy sum',
+    inputs: (g) => [r64([4, 3], g)],
+    fn: (a) => r.crossEntropy(a, idx([0, 2, 1, 1]), { reduction: 'sum' }),
+  },
   {
     name: 'crossEntropy none',
     inputs: (g) => [r64([3, 4], g)],
@@ -149,7 +201,11 @@ const cases: Case[] = [
       return r.rope(x, r.cos(ang), r.sin(ang), { interleaved: false });
     },
   },
-  { name: 'dropout (fixed generator)', inputs: (g) => [r64([4, 5], g)], fn: (a) => r.dropout(a, 0.3, { generator: new Generator(3) }) },
+  {
+    name: 'dropout (fixed generator)',
+    inputs: (g) => [r64([4, 5], g)],
+    fn: (a) => r.dropout(a, 0.3, { generator: new Generator(3) }),
+  },
   { name: 'topk values', inputs: (g) => [r64([3, 6], g)], fn: (a) => r.topk(a, 2).values },
   { name: 'topk smallest axis 0', inputs: (g) => [r64([5, 2], g)], fn: (a) => r.topk(a, 3, 0, false).values },
   {
@@ -171,16 +227,58 @@ const cases: Case[] = [
 
 // Every op that records a backward rule. A new differentiable op must be added here and get a case above.
 const DIFFERENTIABLE_OPS = [
-  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'tanh', 'erf',
-  'sin', 'cos', 'sigmoid', 'silu', 'gelu', 'swiglu', 'clamp', 'cast', 'sum', 'max', 'reshape', 'permute', 'expand', 'concat', 'slice',
-  'sliceScatter', 'gather', 'scatterAdd', 'indexSelect', 'indexAdd', 'where', 'matmul', 'softmax', 'logSoftmax',
-  'crossEntropy', 'rmsNorm', 'rope', 'topk', 'attention',
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'abs',
+  'tanh',
+  'erf',
+  'sin',
+  'cos',
+  'sigmoid',
+  'silu',
+  'gelu',
+  'swiglu',
+  'clamp',
+  'cast',
+  'sum',
+  'max',
+  'reshape',
+  'permute',
+  'expand',
+  'concat',
+  'slice',
+  'sliceScatter',
+  'gather',
+  'scatterAdd',
+  'indexSelect',
+  'indexAdd',
+  'where',
+  'matmul',
+  'softmax',
+  'logSoftmax',
+  'crossEntropy',
+  'rmsNorm',
+  'rope',
+  'topk',
+  'attention',
 ];
 
 function opsIn(outs: Tensor | readonly Tensor[]): Set<string> {
   const seen = new Set<string>();
   const visited = new Set<GradFn>();
-  const stack: GradFn[] = (Array.isArray(outs) ? (outs as Tensor[]) : [outs as Tensor]).flatMap((t) => (t.gradFn ? [t.gradFn] : []));
+  const stack: GradFn[] = (Array.isArray(outs) ? (outs as Tensor[]) : [outs as Tensor]).flatMap((t) =>
+    t.gradFn ? [t.gradFn] : [],
+  );
   while (stack.length) {
     const fn = stack.pop()!;
     if (visited.has(fn)) continue;
@@ -226,6 +324,10 @@ describe('gradcheck (float64 central differences)', () => {
 
 /** x^2 with a wrong backward rule (2x + 1). */
 function customSquare(a: Tensor): Tensor {
-  const out = new Tensor(Float64Array.from(a.data, (v) => v * v), a.shape, 'float64');
+  const out = new Tensor(
+    Float64Array.from(a.data, (v) => v * v),
+    a.shape,
+    'float64',
+  );
   return record(out, 'wrongSquare', [a], (g) => [r.mul(g, r.add(r.mul(a, 2), 1))]);
 }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, Tensor, add, randn, sum, mul, linear, tensor } from '../../src/index.js';
+import { Generator, type Tensor, add, randn, sum, mul, linear, tensor } from '../../src/index.js';
 import { forceGc, heldArrayBufferBytes } from '../../src/tensor/memory.js';
 import { fp8Linear } from '../../src/fp8/linear.js';
 
@@ -30,7 +30,10 @@ test('an intermediate no backward closure captures is collected after the forwar
   assert.equal(h.deref(), undefined, 'the graph still holds an intermediate that no backward rule reads');
   assert.notEqual(kept.deref(), undefined, 'a tensor a backward rule reads must stay alive');
   loss.backward();
-  assert.deepEqual(x.grad!.toList(), x.toList().map((v) => 2 * (3 * v + 1) * 3)); // d/dx (3x+1)^2
+  assert.deepEqual(
+    x.grad!.toList(),
+    x.toList().map((v) => 2 * (3 * v + 1) * 3),
+  ); // d/dx (3x+1)^2
 });
 
 test('retainGrad keeps a non-leaf alive and gives it its .grad; leaves re-check requiresGrad at backward time', async () => {
@@ -55,7 +58,12 @@ test('retainGrad keeps a non-leaf alive and gives it its .grad; leaves re-check 
  * A chain of Linear layers, its loss and (with `track`) WeakRefs to the intermediates' data. A WeakRef keeps its
  * target alive until the current job ends, so byte measurements (synchronous) run without them.
  */
-function chain(gemm: 'fp8' | 'fp32', ws: Tensor[], x: Tensor, track = true): { loss: Tensor; refs: WeakRef<ArrayBuffer>[] } {
+function chain(
+  gemm: 'fp8' | 'fp32',
+  ws: Tensor[],
+  x: Tensor,
+  track = true,
+): { loss: Tensor; refs: WeakRef<ArrayBuffer>[] } {
   const refs: WeakRef<ArrayBuffer>[] = [];
   let h = x;
   for (const w of ws) {
@@ -81,7 +89,11 @@ test('a chain of fp8Linear layers: the float32 intermediates are collected; the 
   assert.equal(alive, 0, `${alive} of ${built.refs.length} float32 intermediates of the FP8 chain are still alive`);
   const f32 = chain('fp32', ws, x);
   await collect();
-  assert.equal(f32.refs.filter((r) => r.deref() !== undefined).length, depth - 1, 'float32 matmul keeps its inputs (it needs them)');
+  assert.equal(
+    f32.refs.filter((r) => r.deref() !== undefined).length,
+    depth - 1,
+    'float32 matmul keeps its inputs (it needs them)',
+  );
   built.loss.backward();
   assert.ok(ws[0].grad!.data.every(Number.isFinite));
   // 2. the bytes the graph holds, measured (warm-up runs above filled any one-time caches)

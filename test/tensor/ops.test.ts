@@ -9,10 +9,22 @@ const i32 = (v: number[], shape?: number[]) => tensor(v, { dtype: 'int32', shape
 
 describe('elementwise forward', () => {
   it('broadcasting arithmetic', () => {
-    const a = tensor([[1, 2, 3], [4, 5, 6]]);
-    assert.deepEqual(r.add(a, tensor([10, 20, 30])).toArray(), [[11, 22, 33], [14, 25, 36]]);
-    assert.deepEqual(r.sub(a, tensor([[1], [4]])).toArray(), [[0, 1, 2], [0, 1, 2]]);
-    assert.deepEqual(r.mul(a, 2).toArray(), [[2, 4, 6], [8, 10, 12]]);
+    const a = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    assert.deepEqual(r.add(a, tensor([10, 20, 30])).toArray(), [
+      [11, 22, 33],
+      [14, 25, 36],
+    ]);
+    assert.deepEqual(r.sub(a, tensor([[1], [4]])).toArray(), [
+      [0, 1, 2],
+      [0, 1, 2],
+    ]);
+    assert.deepEqual(r.mul(a, 2).toArray(), [
+      [2, 4, 6],
+      [8, 10, 12],
+    ]);
     assert.deepEqual(r.div(1, tensor([2, 4])).toList(), [0.5, 0.25]);
     assert.deepEqual(r.pow(tensor([2, 3]), 2).toList(), [4, 9]);
     assert.deepEqual(r.maximum(tensor([1, 5]), tensor([3, 2])).toList(), [3, 5]);
@@ -48,7 +60,12 @@ describe('elementwise forward', () => {
     assertClose(r.silu(x), [0, 1 / (1 + Math.exp(-1)), -2 / (1 + Math.exp(2))]);
     assertClose(r.clamp(tensor([-5, 0.5, 5]), -1, 1), [-1, 0.5, 1]);
     // erf reference values (Abramowitz & Stegun table): erf(0.5) = 0.5204998778, erf(1) = 0.8427007929, erf(2) = 0.9953222650
-    assertClose(r.erf(tensor([0.5, 1, 2, -1], { dtype: 'float64' })), [0.5204998778130465, 0.8427007929497149, 0.9953222650189527, -0.8427007929497149], 1e-15, 1e-14);
+    assertClose(
+      r.erf(tensor([0.5, 1, 2, -1], { dtype: 'float64' })),
+      [0.5204998778130465, 0.8427007929497149, 0.9953222650189527, -0.8427007929497149],
+      1e-15,
+      1e-14,
+    );
     // gelu(1) = 0.5 * (1 + erf(1/sqrt 2)) = 0.8413447460685429; tanh approximation = 0.8411919906082768
     assertClose(r.gelu(tensor([1], { dtype: 'float64' })), [0.8413447460685429], 1e-14, 1e-13);
     assertClose(r.gelu(tensor([1], { dtype: 'float64' }), 'tanh'), [0.8411919906082768], 1e-14, 1e-13);
@@ -57,7 +74,10 @@ describe('elementwise forward', () => {
 });
 
 describe('reductions forward', () => {
-  const a = tensor([[1, 5, 3], [4, 2, 6]]);
+  const a = tensor([
+    [1, 5, 3],
+    [4, 2, 6],
+  ]);
   it('sum / mean / max / min / argmax', () => {
     assert.equal(r.sum(a).item(), 21);
     assert.deepEqual(r.sum(a, 0).toList(), [5, 7, 9]);
@@ -84,43 +104,161 @@ describe('reductions forward', () => {
 describe('shape ops forward', () => {
   const a = r.arange(6).cast('float32').reshape([2, 3]);
   it('permute / transpose / expand / flatten', () => {
-    assert.deepEqual(r.transpose(a).toArray(), [[0, 3], [1, 4], [2, 5]]);
+    assert.deepEqual(r.transpose(a).toArray(), [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     assert.deepEqual(r.permute(a.reshape([1, 2, 3]), [2, 0, 1]).shape, [3, 1, 2]);
-    assert.deepEqual(r.expand(tensor([[1], [2]]), [2, 3]).toArray(), [[1, 1, 1], [2, 2, 2]]);
+    assert.deepEqual(r.expand(tensor([[1], [2]]), [2, 3]).toArray(), [
+      [1, 1, 1],
+      [2, 2, 2],
+    ]);
     assert.deepEqual(r.flatten(a).shape, [6]);
     assert.deepEqual(r.unsqueeze(a, -1).shape, [2, 3, 1]);
     assert.deepEqual(r.squeeze(tensor([[[1]]])).shape, []);
   });
   it('concat / stack / split / chunk / slice / sliceScatter', () => {
     assert.deepEqual(r.concat([a, a], 0).shape, [4, 3]);
-    assert.deepEqual(r.concat([tensor([[1], [2]]), tensor([[3, 4], [5, 6]])], 1).toArray(), [[1, 3, 4], [2, 5, 6]]);
-    assert.deepEqual(r.stack([tensor([1, 2]), tensor([3, 4])], 1).toArray(), [[1, 3], [2, 4]]);
-    assert.deepEqual(r.split(a, [1, 2], 1).map((t) => t.toArray()), [[[0], [3]], [[1, 2], [4, 5]]]);
-    assert.deepEqual(r.chunk(r.arange(5), 2).map((t) => t.toList()), [[0, 1, 2], [3, 4]]);
-    assert.deepEqual(r.slice(a, [null, [1, 3]]).toArray(), [[1, 2], [4, 5]]);
+    assert.deepEqual(
+      r
+        .concat(
+          [
+            tensor([[1], [2]]),
+            tensor([
+              [3, 4],
+              [5, 6],
+            ]),
+          ],
+          1,
+        )
+        .toArray(),
+      [
+        [1, 3, 4],
+        [2, 5, 6],
+      ],
+    );
+    assert.deepEqual(r.stack([tensor([1, 2]), tensor([3, 4])], 1).toArray(), [
+      [1, 3],
+      [2, 4],
+    ]);
+    assert.deepEqual(
+      r.split(a, [1, 2], 1).map((t) => t.toArray()),
+      [
+        [[0], [3]],
+        [
+          [1, 2],
+          [4, 5],
+        ],
+      ],
+    );
+    assert.deepEqual(
+      r.chunk(r.arange(5), 2).map((t) => t.toList()),
+      [
+        [0, 1, 2],
+        [3, 4],
+      ],
+    );
+    assert.deepEqual(r.slice(a, [null, [1, 3]]).toArray(), [
+      [1, 2],
+      [4, 5],
+    ]);
     assert.deepEqual(r.slice(a, [[-1, 2]]).toArray(), [[3, 4, 5]]);
-    assert.deepEqual(r.sliceScatter(r.zeros([2, 3]), tensor([[7, 8]]), [1, 1], [2, 3]).toArray(), [[0, 0, 0], [0, 7, 8]]);
+    assert.deepEqual(r.sliceScatter(r.zeros([2, 3]), tensor([[7, 8]]), [1, 1], [2, 3]).toArray(), [
+      [0, 0, 0],
+      [0, 7, 8],
+    ]);
   });
 });
 
 describe('indexing forward', () => {
-  const x = tensor([[1, 2, 3], [4, 5, 6]]);
+  const x = tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
   it('gather / scatterAdd follow torch semantics', () => {
-    assert.deepEqual(r.gather(x, 1, i32([2, 0, 1, 1], [2, 2])).toArray(), [[3, 1], [5, 5]]);
+    assert.deepEqual(r.gather(x, 1, i32([2, 0, 1, 1], [2, 2])).toArray(), [
+      [3, 1],
+      [5, 5],
+    ]);
     assert.deepEqual(r.gather(x, 0, i32([1, 0, 1], [1, 3])).toArray(), [[4, 2, 6]]);
-    const s = r.scatterAdd(r.zeros([2, 3]), 1, i32([0, 0, 2, 1], [2, 2]), tensor([[1, 2], [3, 4]]));
-    assert.deepEqual(s.toArray(), [[3, 0, 0], [0, 4, 3]]);
+    const s = r.scatterAdd(
+      r.zeros([2, 3]),
+      1,
+      i32([0, 0, 2, 1], [2, 2]),
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
+    assert.deepEqual(s.toArray(), [
+      [3, 0, 0],
+      [0, 4, 3],
+    ]);
   });
   it('indexSelect / indexAdd / embedding', () => {
-    assert.deepEqual(r.indexSelect(x, 0, i32([1, 1, 0])).toArray(), [[4, 5, 6], [4, 5, 6], [1, 2, 3]]);
+    assert.deepEqual(r.indexSelect(x, 0, i32([1, 1, 0])).toArray(), [
+      [4, 5, 6],
+      [4, 5, 6],
+      [1, 2, 3],
+    ]);
     assert.deepEqual(r.indexSelect(x, 1, i32([2])).toArray(), [[3], [6]]);
-    assert.deepEqual(r.indexAdd(r.zeros([3, 2]), 0, i32([2, 0, 2]), tensor([[1, 1], [2, 2], [3, 3]])).toArray(), [[2, 2], [0, 0], [4, 4]]);
-    const w = tensor([[0, 0], [1, 1], [2, 2]]);
-    assert.deepEqual(r.embedding(w, i32([2, 1, 0, 2], [2, 2])).toArray(), [[[2, 2], [1, 1]], [[0, 0], [2, 2]]]);
+    assert.deepEqual(
+      r
+        .indexAdd(
+          r.zeros([3, 2]),
+          0,
+          i32([2, 0, 2]),
+          tensor([
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ]),
+        )
+        .toArray(),
+      [
+        [2, 2],
+        [0, 0],
+        [4, 4],
+      ],
+    );
+    const w = tensor([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ]);
+    assert.deepEqual(r.embedding(w, i32([2, 1, 0, 2], [2, 2])).toArray(), [
+      [
+        [2, 2],
+        [1, 1],
+      ],
+      [
+        [0, 0],
+        [2, 2],
+      ],
+    ]);
   });
   it('where / maskedFill broadcast', () => {
-    assert.deepEqual(r.where(tensor([true, false]), tensor([[1, 2], [3, 4]]), 0).toArray(), [[1, 0], [3, 0]]);
-    assert.deepEqual(r.maskedFill(x, tensor([false, true, false]), -1).toArray(), [[1, -1, 3], [4, -1, 6]]);
+    assert.deepEqual(
+      r
+        .where(
+          tensor([true, false]),
+          tensor([
+            [1, 2],
+            [3, 4],
+          ]),
+          0,
+        )
+        .toArray(),
+      [
+        [1, 0],
+        [3, 0],
+      ],
+    );
+    assert.deepEqual(r.maskedFill(x, tensor([false, true, false]), -1).toArray(), [
+      [1, -1, 3],
+      [4, -1, 6],
+    ]);
   });
   it('out-of-range indices are errors', () => {
     assert.throws(() => r.indexSelect(x, 0, i32([2])), /indexSelect: index 2 is out of range for dim 0 of size 2/);
@@ -131,23 +269,62 @@ describe('indexing forward', () => {
 
 describe('linear algebra forward', () => {
   it('matmul, transposed operands, batches, vectors', () => {
-    const a = tensor([[1, 2], [3, 4]]);
-    const b = tensor([[5, 6], [7, 8]]);
-    assert.deepEqual(r.matmul(a, b).toArray(), [[19, 22], [43, 50]]);
-    assert.deepEqual(r.matmul(a, b, { transA: true }).toArray(), [[26, 30], [38, 44]]);
-    assert.deepEqual(r.matmul(a, b, { transB: true }).toArray(), [[17, 23], [39, 53]]);
-    assert.deepEqual(r.matmul(a, b, { transA: true, transB: true }).toArray(), [[23, 31], [34, 46]]);
-    assert.deepEqual(r.matmul(r.stack([a, b]), a).toArray(), [[[7, 10], [15, 22]], [[23, 34], [31, 46]]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    const b = tensor([
+      [5, 6],
+      [7, 8],
+    ]);
+    assert.deepEqual(r.matmul(a, b).toArray(), [
+      [19, 22],
+      [43, 50],
+    ]);
+    assert.deepEqual(r.matmul(a, b, { transA: true }).toArray(), [
+      [26, 30],
+      [38, 44],
+    ]);
+    assert.deepEqual(r.matmul(a, b, { transB: true }).toArray(), [
+      [17, 23],
+      [39, 53],
+    ]);
+    assert.deepEqual(r.matmul(a, b, { transA: true, transB: true }).toArray(), [
+      [23, 31],
+      [34, 46],
+    ]);
+    assert.deepEqual(r.matmul(r.stack([a, b]), a).toArray(), [
+      [
+        [7, 10],
+        [15, 22],
+      ],
+      [
+        [23, 34],
+        [31, 46],
+      ],
+    ]);
     assert.deepEqual(r.matmul(tensor([1, 1]), a).toList(), [4, 6]);
     assert.deepEqual(r.matmul(a, tensor([1, 1])).toList(), [3, 7]);
     assert.deepEqual(r.linear(tensor([[1, 1]]), a, tensor([10, 20])).toArray(), [[13, 27]]);
   });
   it('shape errors name both shapes and the op', () => {
-    assert.throws(() => r.matmul(r.zeros([2, 3]), r.zeros([4, 5])), /^RangeError: matmul: \[2,3\] x \[4,5\]: inner dims 3 != 4$/);
+    assert.throws(
+      () => r.matmul(r.zeros([2, 3]), r.zeros([4, 5])),
+      /^RangeError: matmul: \[2,3\] x \[4,5\]: inner dims 3 != 4$/,
+    );
     assert.throws(() => r.add(r.zeros([2, 3]), r.zeros([4])), /add: shapes \[2,3\] and \[4\] cannot be broadcast/);
-    assert.throws(() => r.matmul(r.zeros([2, 2, 3]), r.zeros([3, 3, 1])), /matmul: shapes \[2\] and \[3\] cannot be broadcast/);
-    assert.throws(() => r.linear(r.zeros([2, 3]), r.zeros([5, 4])), /linear: input \[2,3\] x weight \[5,4\]ᵀ: inner dims 3 != 4/);
-    assert.throws(() => r.concat([r.zeros([2, 3]), r.zeros([3, 3])], 1), /concat: shapes \[2,3\] and \[3,3\] differ outside axis 1/);
+    assert.throws(
+      () => r.matmul(r.zeros([2, 2, 3]), r.zeros([3, 3, 1])),
+      /matmul: shapes \[2\] and \[3\] cannot be broadcast/,
+    );
+    assert.throws(
+      () => r.linear(r.zeros([2, 3]), r.zeros([5, 4])),
+      /linear: input \[2,3\] x weight \[5,4\]ᵀ: inner dims 3 != 4/,
+    );
+    assert.throws(
+      () => r.concat([r.zeros([2, 3]), r.zeros([3, 3])], 1),
+      /concat: shapes \[2,3\] and \[3,3\] differ outside axis 1/,
+    );
     assert.throws(() => r.sum(r.zeros([2]), 3), /sum: axis 3 is out of range for a tensor with 1 dims/);
   });
 });
@@ -157,12 +334,27 @@ describe('neural-network ops forward', () => {
     const x = tensor([[1, 2, 3]], { dtype: 'float64' });
     const e = [Math.exp(1), Math.exp(2), Math.exp(3)];
     const s = e[0] + e[1] + e[2];
-    assertClose(r.softmax(x), e.map((v) => v / s), 1e-12);
-    assertClose(r.logSoftmax(x), e.map((v) => Math.log(v / s)), 1e-12);
+    assertClose(
+      r.softmax(x),
+      e.map((v) => v / s),
+      1e-12,
+    );
+    assertClose(
+      r.logSoftmax(x),
+      e.map((v) => Math.log(v / s)),
+      1e-12,
+    );
     assertClose(r.softmax(tensor([[1000, 1000]])), [0.5, 0.5]);
   });
   it('crossEntropy with ignoreIndex and reductions', () => {
-    const logits = tensor([[2, 0, 0], [0, 0, 0], [1, 1, 4]], { dtype: 'float64' });
+    const logits = tensor(
+      [
+        [2, 0, 0],
+        [0, 0, 0],
+        [1, 1, 4],
+      ],
+      { dtype: 'float64' },
+    );
     const t = i32([0, -100, 2]);
     const l0 = Math.log(Math.exp(2) + 2) - 2;
     const l2 = Math.log(2 * Math.E + Math.exp(4)) - 4;
@@ -170,7 +362,10 @@ describe('neural-network ops forward', () => {
     assertClose(r.crossEntropy(logits, t, { reduction: 'sum' }), [l0 + l2], 1e-12);
     assertClose(r.crossEntropy(logits, t, { reduction: 'none' }), [l0, 0, l2], 1e-12);
     assert.equal(r.crossEntropy(logits, i32([-100, -100, -100])).item(), 0);
-    assert.throws(() => r.crossEntropy(logits, i32([0, 3, 1])), /crossEntropy: target 3 at row 1 is out of range \[0, 3\)/);
+    assert.throws(
+      () => r.crossEntropy(logits, i32([0, 3, 1])),
+      /crossEntropy: target 3 at row 1 is out of range \[0, 3\)/,
+    );
     assert.throws(() => r.crossEntropy(logits, i32([0, 1])), /logits \[3,3\] do not match targets \[2\]/);
   });
   it('rmsNorm', () => {
@@ -208,7 +403,11 @@ describe('neural-network ops forward', () => {
     const k = r.randn([1, 2, 3, 4], { dtype: 'float64', generator: g });
     const v = r.randn([1, 2, 3, 5], { dtype: 'float64', generator: g });
     const scores = r.mul(r.matmul(q, k, { transB: true }), 0.5);
-    const mask = tensor([[false, true, true], [false, false, true], [false, false, false]]);
+    const mask = tensor([
+      [false, true, true],
+      [false, false, true],
+      [false, false, false],
+    ]);
     const ref = r.matmul(r.softmax(r.maskedFill(scores, mask, -Infinity)), v);
     assertClose(r.scaledDotProductAttention(q, k, v), ref, 1e-12);
     const refFull = r.matmul(r.softmax(r.mul(scores, 2 * 0.3)), v);

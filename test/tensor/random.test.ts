@@ -60,7 +60,10 @@ describe('counter-based PRNG (Threefry-2x32-20)', () => {
   it('randint covers the range and stays inside it', () => {
     const t = randint(-2, 3, [1000], { generator: new Generator(1) });
     const seen = new Set(t.toList());
-    assert.deepEqual([...seen].sort((a, b) => a - b), [-2, -1, 0, 1, 2]);
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      [-2, -1, 0, 1, 2],
+    );
     assert.equal(t.dtype, 'int32');
   });
 

@@ -12,7 +12,19 @@ await train({
   val: new ToySource(99, 8, 16),
   resume,
   log: () => {},
-  config: { ...DEFAULT_TRAIN_CONFIG, steps: 12, seqLen: 8, batchStart: 2, batchEnd: 4, microBatch: 2, peakLr: 3e-3, warmupSteps: 2, evalEvery: 4, evalBatches: 1, checkpointEvery: 3 },
+  config: {
+    ...DEFAULT_TRAIN_CONFIG,
+    steps: 12,
+    seqLen: 8,
+    batchStart: 2,
+    batchEnd: 4,
+    microBatch: 2,
+    peakLr: 3e-3,
+    warmupSteps: 2,
+    evalEvery: 4,
+    evalBatches: 1,
+    checkpointEvery: 3,
+  },
   onStep: (m) => {
     process.stdout.write(JSON.stringify({ step: m.step, loss: m.loss }) + '\n');
     if (delayMs) {

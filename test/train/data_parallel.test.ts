@@ -18,17 +18,50 @@ import { ToySource, toyConfig } from './fixtures.js';
 
 // batch 2 -> 5 sequences in micro-batches of 1: 2 to 5 micro-batches per step, so 2 and 3 ranks split them unevenly
 const base: TrainConfig = {
-  ...DEFAULT_TRAIN_CONFIG, steps: 8, seqLen: 8, batchStart: 2, batchEnd: 5, microBatch: 1, peakLr: 1e-2, warmupSteps: 2,
-  evalEvery: 4, evalBatches: 1, checkpointEvery: 3,
+  ...DEFAULT_TRAIN_CONFIG,
+  steps: 8,
+  seqLen: 8,
+  batchStart: 2,
+  batchEnd: 5,
+  microBatch: 1,
+  peakLr: 1e-2,
+  warmupSteps: 2,
+  evalEvery: 4,
+  evalBatches: 1,
+  checkpointEvery: 3,
 };
 
 const denseConfig = (): DenseConfig =>
-  parseConfig({ model_type: 'qwen2', vocab_size: 16, hidden_size: 24, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2 }).config as DenseConfig;
+  parseConfig({
+    model_type: 'qwen2',
+    vocab_size: 16,
+    hidden_size: 24,
+    intermediate_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 6,
+    num_key_value_heads: 2,
+  }).config as DenseConfig;
 
-const makeModel = (kind: 'deepseek' | 'dense'): CausalLM => (kind === 'deepseek' ? new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 }) : new DenseLM(denseConfig(), { seed: 1, initStd: 0.1 }));
+const makeModel = (kind: 'deepseek' | 'dense'): CausalLM =>
+  kind === 'deepseek'
+    ? new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 })
+    : new DenseLM(denseConfig(), { seed: 1, initStd: 0.1 });
 
 /** The numbers of a step (not its timing), with -0 and NaN kept apart by Object.is. */
-const numbers = (m: StepMetrics) => [m.step, m.tokens, m.loss, m.mainLoss, m.mtpLoss, m.balanceLoss, m.lr, m.batch, m.gradNorm, m.imbalance, m.valLoss ?? null, m.event ?? null];
+const numbers = (m: StepMetrics) => [
+  m.step,
+  m.tokens,
+  m.loss,
+  m.mainLoss,
+  m.mtpLoss,
+  m.balanceLoss,
+  m.lr,
+  m.batch,
+  m.gradNorm,
+  m.imbalance,
+  m.valLoss ?? null,
+  m.event ?? null,
+];
 
 function sameBits(a: CausalLM, b: CausalLM, what: string): void {
   const sb = b.stateDict();
@@ -39,11 +72,18 @@ function sameBits(a: CausalLM, b: CausalLM, what: string): void {
   }
 }
 
-function assertSameRun(a: { m: StepMetrics[]; model: CausalLM }, b: { m: StepMetrics[]; model: CausalLM }, what: string): void {
+function assertSameRun(
+  a: { m: StepMetrics[]; model: CausalLM },
+  b: { m: StepMetrics[]; model: CausalLM },
+  what: string,
+): void {
   assert.equal(a.m.length, b.m.length, what);
   a.m.forEach((x, i) => {
     const [p, q] = [numbers(x), numbers(b.m[i])];
-    assert.ok(p.every((v, j) => Object.is(v, q[j])), `${what}: step ${x.step}: ${JSON.stringify(p)} vs ${JSON.stringify(q)}`);
+    assert.ok(
+      p.every((v, j) => Object.is(v, q[j])),
+      `${what}: step ${x.step}: ${JSON.stringify(p)} vs ${JSON.stringify(q)}`,
+    );
   });
   sameBits(a.model, b.model, what);
 }
@@ -59,7 +99,12 @@ async function run(
     const model = makeModel(kind);
     prep?.(model);
     const r = await train({
-      outDir: dir, model, train: new ToySource(5, 8, 16), val: new ToySource(99, 8, 16), log: () => {}, config: { ...base, ...config },
+      outDir: dir,
+      model,
+      train: new ToySource(5, 8, 16),
+      val: new ToySource(99, 8, 16),
+      log: () => {},
+      config: { ...base, ...config },
       onStep: onStep && ((m) => onStep(m, model)),
     });
     return { m: r.history, model };
@@ -85,10 +130,16 @@ describe('data-parallel training (workers)', () => {
     const one = await run('deepseek', {});
     assert.ok(one.m.every((x) => x.mtpLoss !== null && x.mtpLoss > 0 && x.balanceLoss > 0 && x.imbalance !== null));
     const bias = (one.model as DeepseekV3).gates()[0].bias!;
-    assert.ok(bias.data.some((v) => v !== 0), 'the router bias moved');
+    assert.ok(
+      bias.data.some((v) => v !== 0),
+      'the router bias moved',
+    );
     // bit equality is not a given: another accumulation order (micro-batches of 2 sequences) changes the bits
     const other = await run('deepseek', { microBatch: 2 });
-    assert.ok(other.m.some((x, i) => x.loss !== one.m[i].loss), 'a different accumulation order gives other bits');
+    assert.ok(
+      other.m.some((x, i) => x.loss !== one.m[i].loss),
+      'a different accumulation order gives other bits',
+    );
     assertSameRun(one, await run('deepseek', { workers: 2 }), 'workers 2');
     assertSameRun(one, await run('deepseek', { workers: 3 }), 'workers 3');
   });
@@ -133,10 +184,17 @@ describe('data-parallel training (workers)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-dp-resume-'));
     try {
       // fresh sources for each run, as a new process would have
-      const args = () => ({ outDir: dir, train: new ToySource(5, 8, 16), val: new ToySource(99, 8, 16), log: () => {} });
+      const args = () => ({
+        outDir: dir,
+        train: new ToySource(5, 8, 16),
+        val: new ToySource(99, 8, 16),
+        log: () => {},
+      });
       await assert.rejects(
         train({
-          ...args(), model: makeModel('deepseek'), config: { ...base, steps: 10, workers: 2 },
+          ...args(),
+          model: makeModel('deepseek'),
+          config: { ...base, steps: 10, workers: 2 },
           onStep: (m) => {
             if (m.step === 7) throw new Error('stop at step 7');
           },
@@ -145,7 +203,10 @@ describe('data-parallel training (workers)', () => {
       );
       const model = makeModel('deepseek');
       await train({ ...args(), model, resume: true, config: { ...base, steps: 10, workers: 2 } });
-      const m = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepMetrics);
+      const m = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as StepMetrics);
       assertSameRun(ref, { m, model }, 'resumed with workers 2');
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -153,7 +214,10 @@ describe('data-parallel training (workers)', () => {
   });
 
   it('an exception in a worker is an error in the main thread naming the worker, and the process exits', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/train/data_parallel_child.ts'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/train/data_parallel_child.ts'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.error, undefined, 'the child did not exit by itself');
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /data-parallel: worker 1: indexSelect: index 99 is out of range/);

@@ -26,7 +26,17 @@ try {
     model: new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 }),
     train: new PoisonedSource(5, 8, 16),
     log: (l) => process.stdout.write(l + '\n'),
-    config: { ...DEFAULT_TRAIN_CONFIG, steps: 4, seqLen: 8, batchStart: 2, batchEnd: 2, microBatch: 1, peakLr: 1e-2, warmupSteps: 1, workers: 2 },
+    config: {
+      ...DEFAULT_TRAIN_CONFIG,
+      steps: 4,
+      seqLen: 8,
+      batchStart: 2,
+      batchEnd: 2,
+      microBatch: 1,
+      peakLr: 1e-2,
+      warmupSteps: 1,
+      workers: 2,
+    },
   });
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n`);

@@ -20,7 +20,11 @@ export class ToySource implements BatchSource {
     const u = g.uniform(batch * (T + 2), 'float64');
     for (let b = 0; b < batch; b++) {
       const start = Math.floor(u[b * (T + 2)] * this.V);
-      for (let t = 0; t <= T; t++) seq[b * (T + 1) + t] = u[b * (T + 2) + t + 1] < 0.1 ? Math.floor(u[b * (T + 2) + t + 1] * 10 * this.V) % this.V : (start + t) % this.V;
+      for (let t = 0; t <= T; t++)
+        seq[b * (T + 1) + t] =
+          u[b * (T + 2) + t + 1] < 0.1
+            ? Math.floor(u[b * (T + 2) + t + 1] * 10 * this.V) % this.V
+            : (start + t) % this.V;
     }
     const inputs = new Int32Array(batch * T);
     const targets = new Int32Array(batch * T);
@@ -40,9 +44,23 @@ export class ToySource implements BatchSource {
 
 export function toyConfig(): DeepseekConfig {
   return parseConfig({
-    model_type: 'deepseek_v3', vocab_size: 16, hidden_size: 16, intermediate_size: 24, moe_intermediate_size: 8,
-    num_hidden_layers: 2, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2,
-    first_k_dense_replace: 1, q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4,
+    model_type: 'deepseek_v3',
+    vocab_size: 16,
+    hidden_size: 16,
+    intermediate_size: 24,
+    moe_intermediate_size: 8,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    n_routed_experts: 4,
+    n_group: 2,
+    topk_group: 1,
+    num_experts_per_tok: 2,
+    first_k_dense_replace: 1,
+    q_lora_rank: null,
+    kv_lora_rank: 8,
+    qk_nope_head_dim: 4,
+    qk_rope_head_dim: 4,
+    v_head_dim: 4,
     num_nextn_predict_layers: 1,
   }).config as DeepseekConfig;
 }

@@ -9,53 +9,124 @@ import { loadModelDir } from '../../src/io/model_dir.js';
 import { Tokenizer } from '../../src/data/tokenizer.js';
 
 const micro = {
-  model_type: 'deepseek_v3', hidden_size: 16, intermediate_size: 24, moe_intermediate_size: 8, num_hidden_layers: 2,
-  num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, num_experts_per_tok: 2, first_k_dense_replace: 1,
-  q_lora_rank: null, kv_lora_rank: 8, qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4, num_nextn_predict_layers: 1,
+  model_type: 'deepseek_v3',
+  hidden_size: 16,
+  intermediate_size: 24,
+  moe_intermediate_size: 8,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  n_routed_experts: 4,
+  n_group: 2,
+  topk_group: 1,
+  num_experts_per_tok: 2,
+  first_k_dense_replace: 1,
+  q_lora_rank: null,
+  kv_lora_rank: 8,
+  qk_nope_head_dim: 4,
+  qk_rope_head_dim: 4,
+  v_head_dim: 4,
+  num_nextn_predict_layers: 1,
 };
-const overrides = { seqLen: 16, batchStart: 2, batchEnd: 4, microBatch: 2, evalEvery: 2, evalBatches: 1, checkpointEvery: 2, warmupSteps: 1 };
+const overrides = {
+  seqLen: 16,
+  batchStart: 2,
+  batchEnd: 4,
+  microBatch: 2,
+  evalEvery: 2,
+  evalBatches: 1,
+  checkpointEvery: 2,
+  warmupSteps: 1,
+};
 
 describe('pretrain (library and CLI)', () => {
   it('runs on user data, exports a loadable HF model with its tokenizer, and resumes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-pt-'));
     try {
       const data = join(dir, 'data.jsonl');
-      const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ text: `${i} plus ${i + 1} is ${2 * i + 1}. The end.` }));
+      const lines = Array.from({ length: 400 }, (_, i) =>
+        JSON.stringify({ text: `${i} plus ${i + 1} is ${2 * i + 1}. The end.` }),
+      );
       writeFileSync(data, lines.join('\n') + '\n');
       const out = join(dir, 'run');
       const logs: string[] = [];
-      const r = await pretrain({ outDir: out, preset: 'tiny', modelConfig: micro, data: [data], steps: 3, overrides, log: (l) => logs.push(l) });
+      const r = await pretrain({
+        outDir: out,
+        preset: 'tiny',
+        modelConfig: micro,
+        data: [data],
+        steps: 3,
+        overrides,
+        log: (l) => logs.push(l),
+      });
       assert.equal(r.steps, 3);
       assert.ok(logs.some((l) => /^tokenizer: byte-level BPE, \d+ tokens/.test(l)));
-      assert.ok(logs.some((l) => /^step 3\/3  loss/.test(l)));
+      assert.ok(logs.some((l) => /^step 3\/3 {2}loss/.test(l)));
       const { model, config } = loadModelDir(r.modelDir);
       const tok = Tokenizer.load(join(r.modelDir, 'tokenizer.json'));
       assert.equal(config.vocab_size, tok.vocabSize);
       assert.equal(model.numParameters() > 0, true);
       // resume to 5 steps from the step-2 checkpoint... the run finished at 3, so resume continues from 3; with 2
       // workers this time (the numbers do not depend on it, so run.json does not record it)
-      const r2 = await pretrain({ outDir: out, preset: 'tiny', resume: true, steps: 5, workers: 2, log: (l) => logs.push(l) });
+      const r2 = await pretrain({
+        outDir: out,
+        preset: 'tiny',
+        resume: true,
+        steps: 5,
+        workers: 2,
+        log: (l) => logs.push(l),
+      });
       assert.equal(r2.steps, 5);
-      assert.ok(logs.some((l) => /^resumed from .*step-00000003 at step 3/.test(l)), logs.join('\n'));
-      assert.ok(logs.some((l) => /^run: .*, 2 workers, out /.test(l)), logs.join('\n'));
-      assert.equal('workers' in (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { train: object }).train, false);
-      const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number });
-      assert.deepEqual(metrics.map((m) => m.step), [1, 2, 3, 4, 5]);
+      assert.ok(
+        logs.some((l) => /^resumed from .*step-00000003 at step 3/.test(l)),
+        logs.join('\n'),
+      );
+      assert.ok(
+        logs.some((l) => /^run: .*, 2 workers, out /.test(l)),
+        logs.join('\n'),
+      );
+      assert.equal(
+        'workers' in (JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { train: object }).train,
+        false,
+      );
+      const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { step: number });
+      assert.deepEqual(
+        metrics.map((m) => m.step),
+        [1, 2, 3, 4, 5],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('CLI errors are one line', () => {
-    const cli = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...a], { encoding: 'utf8' });
+    const cli = (...a: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...a], { encoding: 'utf8' });
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-pt-'));
     try {
-      assert.equal(cli('pretrain', '--out', join(dir, 'x'), '--resume').stderr.trim(), `r1ts: pretrain: --resume: ${join(dir, 'x', 'run.json')} does not exist (nothing to resume)`);
-      assert.equal(cli('pretrain', '--out', join(dir, 'y'), '--preset', 'huge').stderr.trim(), "r1ts: unknown preset 'huge' (known: tiny, small)");
-      assert.equal(cli('pretrain', '--out', join(dir, 'z'), '--steps', '0').stderr.trim(), "r1ts: pretrain: --steps must be a positive integer, got '0'");
+      assert.equal(
+        cli('pretrain', '--out', join(dir, 'x'), '--resume').stderr.trim(),
+        `r1ts: pretrain: --resume: ${join(dir, 'x', 'run.json')} does not exist (nothing to resume)`,
+      );
+      assert.equal(
+        cli('pretrain', '--out', join(dir, 'y'), '--preset', 'huge').stderr.trim(),
+        "r1ts: unknown preset 'huge' (known: tiny, small)",
+      );
+      assert.equal(
+        cli('pretrain', '--out', join(dir, 'z'), '--steps', '0').stderr.trim(),
+        "r1ts: pretrain: --steps must be a positive integer, got '0'",
+      );
       assert.equal(existsSync(join(dir, 'y', 'run.json')), false);
-      assert.equal(cli('pretrain', '--out', join(dir, 'p'), '--precision', 'fp4').stderr.trim(), "r1ts: pretrain: --precision: expected one of fp32, bf16, fp8, got 'fp4'");
-      assert.equal(cli('pretrain', '--out', join(dir, 'w'), '--workers', '0').stderr.trim(), "r1ts: pretrain: --workers must be a positive integer or 'auto', got '0'");
+      assert.equal(
+        cli('pretrain', '--out', join(dir, 'p'), '--precision', 'fp4').stderr.trim(),
+        "r1ts: pretrain: --precision: expected one of fp32, bf16, fp8, got 'fp4'",
+      );
+      assert.equal(
+        cli('pretrain', '--out', join(dir, 'w'), '--workers', '0').stderr.trim(),
+        "r1ts: pretrain: --workers must be a positive integer or 'auto', got '0'",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

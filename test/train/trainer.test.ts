@@ -12,10 +12,25 @@ import { listCheckpoints, loadCheckpoint } from '../../src/train/checkpoint.js';
 import { AdamW } from '../../src/optim/adamw.js';
 import { ToySource, toyConfig } from './fixtures.js';
 
-const base = { ...DEFAULT_TRAIN_CONFIG, steps: 12, seqLen: 8, batchStart: 2, batchEnd: 4, microBatch: 2, peakLr: 3e-3, warmupSteps: 2, evalEvery: 4, evalBatches: 1, checkpointEvery: 3 };
+const base = {
+  ...DEFAULT_TRAIN_CONFIG,
+  steps: 12,
+  seqLen: 8,
+  batchStart: 2,
+  batchEnd: 4,
+  microBatch: 2,
+  peakLr: 3e-3,
+  warmupSteps: 2,
+  evalEvery: 4,
+  evalBatches: 1,
+  checkpointEvery: 3,
+};
 
 function readMetrics(dir: string): StepMetrics[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StepMetrics);
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as StepMetrics);
 }
 
 describe('pre-training loop', () => {
@@ -23,7 +38,14 @@ describe('pre-training loop', () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-train-'));
     try {
       const model = new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 });
-      const r = await train({ outDir: dir, model, train: new ToySource(5, 8, 16), val: new ToySource(99, 8, 16), log: () => {}, config: { ...base, steps: 30, peakLr: 1e-2 } });
+      const r = await train({
+        outDir: dir,
+        model,
+        train: new ToySource(5, 8, 16),
+        val: new ToySource(99, 8, 16),
+        log: () => {},
+        config: { ...base, steps: 30, peakLr: 1e-2 },
+      });
       assert.equal(r.steps, 30);
       const m = readMetrics(dir);
       assert.equal(m.length, 30);
@@ -32,7 +54,10 @@ describe('pre-training loop', () => {
       assert.ok(last < first - 0.3, `loss ${first} -> ${last}`);
       assert.ok(m[0].batch === 2 && m[29].batch === 4, 'batch ramp');
       assert.ok(m.every((x) => x.imbalance !== null && x.mtpLoss !== null));
-      assert.deepEqual(listCheckpoints(join(dir, 'checkpoints')).map((c) => c.step), [24, 27, 30]);
+      assert.deepEqual(
+        listCheckpoints(join(dir, 'checkpoints')).map((c) => c.step),
+        [24, 27, 30],
+      );
       assert.ok(readdirSync(join(dir, 'checkpoints')).every((n) => !n.startsWith('.tmp')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -43,23 +68,31 @@ describe('pre-training loop', () => {
     const ref = mkdtempSync(join(tmpdir(), 'r1ts-ref-'));
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-kill-'));
     try {
-      const child = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'test/train/child.ts', ...args], { encoding: 'utf8' });
+      const child = (args: string[]) =>
+        spawnSync(process.execPath, ['--import', 'tsx', 'test/train/child.ts', ...args], { encoding: 'utf8' });
       const full = child([ref, 'fresh']);
       assert.equal(full.status, 0, full.stderr);
       // start a slow run and kill it hard after step 7 (checkpoint at 6)
       await new Promise<void>((resolve, reject) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', 'test/train/child.ts', dir, 'fresh', '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn(process.execPath, ['--import', 'tsx', 'test/train/child.ts', dir, 'fresh', '150'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let out = '';
         p.stdout.on('data', (d: Buffer) => {
           out += d.toString();
           if (out.includes('"step":7,')) p.kill('SIGKILL');
         });
-        p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} before being killed: ${out}`))));
+        p.on('exit', (code, signal) =>
+          signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited ${code} before being killed: ${out}`)),
+        );
       });
       assert.equal(listCheckpoints(join(dir, 'checkpoints')).at(-1)!.step, 6);
       const resumed = child([dir, 'resume']);
       assert.equal(resumed.status, 0, resumed.stderr);
-      assert.deepEqual(readMetrics(dir).map((m) => [m.step, m.loss, m.valLoss]), readMetrics(ref).map((m) => [m.step, m.loss, m.valLoss]));
+      assert.deepEqual(
+        readMetrics(dir).map((m) => [m.step, m.loss, m.valLoss]),
+        readMetrics(ref).map((m) => [m.step, m.loss, m.valLoss]),
+      );
     } finally {
       rmSync(ref, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
@@ -73,7 +106,11 @@ describe('pre-training loop', () => {
       let poisoned = false;
       const logs: string[] = [];
       const r = await train({
-        outDir: dir, model, train: new ToySource(5, 8, 16), log: (l) => logs.push(l), config: base,
+        outDir: dir,
+        model,
+        train: new ToySource(5, 8, 16),
+        log: (l) => logs.push(l),
+        config: base,
         onStep: (m) => {
           if (m.step === 7 && !poisoned) {
             poisoned = true;
@@ -83,7 +120,10 @@ describe('pre-training loop', () => {
       });
       assert.equal(r.steps, 12);
       assert.equal(r.rollbacks, 1);
-      assert.ok(logs.some((l) => /step 8: SPIKE \(non-finite loss NaN\) -> rolled back to step 6/.test(l)), logs.join('\n'));
+      assert.ok(
+        logs.some((l) => /step 8: SPIKE \(non-finite loss NaN\) -> rolled back to step 6/.test(l)),
+        logs.join('\n'),
+      );
       const m = readMetrics(dir);
       assert.ok(m.some((x) => x.event?.startsWith('rollback to step 6')));
       assert.ok(Number.isFinite(r.finalLoss));
@@ -97,7 +137,12 @@ describe('pre-training loop', () => {
     const vals = [1, -1, 0.1, -3e-39, 0, -0, 65504, 1e-45];
     const t = tensor(Float32Array.from(vals), { shape: [2, 4] });
     flipLastBits([t]);
-    const ulp = (x: number): number => { const f = new Float32Array([x]); const u = new Uint32Array(f.buffer); u[0] ^= 1; return f[0]; };
+    const ulp = (x: number): number => {
+      const f = new Float32Array([x]);
+      const u = new Uint32Array(f.buffer);
+      u[0] ^= 1;
+      return f[0];
+    };
     for (let i = 0; i < vals.length; i++) {
       const v = Math.fround(vals[i]);
       if (v === 0 || Math.abs(v) === 2 ** -149) assert.ok(Object.is(t.data[i], v), `${v} kept`);
@@ -120,10 +165,25 @@ describe('pre-training loop', () => {
       const run = async (flip: boolean, out: string) => {
         const model = new DeepseekV3(toyConfig(), { seed: 1, initStd: 0.1 });
         const init = model.namedParameters().map(([n, p]) => [n, Float32Array.from(p.data as Float32Array)] as const);
-        await train({ outDir: join(dir, out), model, train: new ToySource(5, 8, 16), log: () => {}, config: { ...base, steps: 3, ...(flip ? { flipInitLastBit: true } : {}) } });
+        await train({
+          outDir: join(dir, out),
+          model,
+          train: new ToySource(5, 8, 16),
+          log: () => {},
+          config: { ...base, steps: 3, ...(flip ? { flipInitLastBit: true } : {}) },
+        });
         const fresh = new DeepseekV3(toyConfig(), { seed: 7, initStd: 0.1 });
-        loadCheckpoint(listCheckpoints(join(dir, out, 'checkpoints'))[0].dir, fresh, new AdamW(fresh.namedParameters(), { lr: 0 }));
-        return { init, step0: fresh.namedParameters(), final: model.parameters().map((p) => p.data), losses: readMetrics(join(dir, out)).map((m) => m.mainLoss) };
+        loadCheckpoint(
+          listCheckpoints(join(dir, out, 'checkpoints'))[0].dir,
+          fresh,
+          new AdamW(fresh.namedParameters(), { lr: 0 }),
+        );
+        return {
+          init,
+          step0: fresh.namedParameters(),
+          final: model.parameters().map((p) => p.data),
+          losses: readMetrics(join(dir, out)).map((m) => m.mainLoss),
+        };
       };
       const a = await run(false, 'a');
       const b = await run(true, 'b');
@@ -136,7 +196,11 @@ describe('pre-training loop', () => {
         assert.deepEqual(a.step0[i][1].data, a.init[i][1], `${name}: unflipped run starts from the init`);
       }
       assert.notDeepEqual(b.final, a.final, 'the nudge is carried through training');
-      for (let i = 0; i < 3; i++) assert.ok(Math.abs(b.losses[i] - a.losses[i]) < 1e-4 * a.losses[i], `step ${i + 1}: ${a.losses[i]} vs ${b.losses[i]}`);
+      for (let i = 0; i < 3; i++)
+        assert.ok(
+          Math.abs(b.losses[i] - a.losses[i]) < 1e-4 * a.losses[i],
+          `step ${i + 1}: ${a.losses[i]} vs ${b.losses[i]}`,
+        );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

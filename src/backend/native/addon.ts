@@ -9,7 +9,21 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Op codes shared with native/common.h (BinOp, BinMode, UnOp); the order must match. */
-export const BIN_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export const BIN_OPS = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+] as const;
 export type BinOpName = (typeof BIN_OPS)[number];
 export const BinMode = {
   /** a[i], b[i] */
@@ -27,7 +41,20 @@ export const BinMode = {
 } as const;
 export type BinMode = (typeof BinMode)[keyof typeof BinMode];
 export const UN_OPS = [
-  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'erf', 'sigmoid', 'silu', 'clamp', 'gelu', 'geluTanh',
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'abs',
+  'sign',
+  'tanh',
+  'erf',
+  'sigmoid',
+  'silu',
+  'clamp',
+  'gelu',
+  'geluTanh',
 ] as const;
 export type UnOpName = (typeof UN_OPS)[number];
 
@@ -35,7 +62,19 @@ type F32 = Float32Array;
 type I32 = Int32Array;
 
 export interface NativeAddon {
-  matmul(A: F32, offA: I32, B: F32, offB: I32, C: F32, batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean): void;
+  matmul(
+    A: F32,
+    offA: I32,
+    B: F32,
+    offB: I32,
+    C: F32,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
   binary(op: number, mode: BinMode, a: F32, b: F32, out: F32 | Uint8Array, n: number, period: number): void;
   unary(op: number, x: F32, out: F32, p0: number, p1: number): void;
   geluBackward(x: F32, dy: F32, out: F32, tanh: boolean): void;
@@ -45,18 +84,62 @@ export interface NativeAddon {
   softmax(log: boolean, x: F32, out: F32, outer: number, n: number, inner: number): void;
   softmaxBackward(log: boolean, y: F32, dy: F32, out: F32, outer: number, n: number, inner: number): void;
   crossEntropy(logits: F32, targets: I32, N: number, C: number, ignore: number, loss: F32, lse: F32): void;
-  crossEntropyBackward(logits: F32, targets: I32, lse: F32, dloss: F32, N: number, C: number, ignore: number, out: F32): void;
+  crossEntropyBackward(
+    logits: F32,
+    targets: I32,
+    lse: F32,
+    dloss: F32,
+    N: number,
+    C: number,
+    ignore: number,
+    out: F32,
+  ): void;
   rmsNorm(x: F32, w: F32 | null, rows: number, D: number, eps: number, y: F32, rstd: F32): void;
   rmsNormBackward(x: F32, w: F32 | null, rstd: F32, dy: F32, rows: number, D: number, dx: F32, dw: F32 | null): void;
-  rope(x: F32, cos: F32, sin: F32, rowOff: I32, rows: number, D: number, interleaved: boolean, inverse: boolean, out: F32): void;
+  rope(
+    x: F32,
+    cos: F32,
+    sin: F32,
+    rowOff: I32,
+    rows: number,
+    D: number,
+    interleaved: boolean,
+    inverse: boolean,
+    out: F32,
+  ): void;
   /** dims = [B, H, Hk, Tq, Tk, Dk, Dv] */
   attention(q: F32, k: F32, v: F32, dims: I32, causal: boolean, scale: number, out: F32, lse: F32): void;
   /** dq, dk, dv must be zero-filled. */
-  attentionBackward(q: F32, k: F32, v: F32, dims: I32, causal: boolean, scale: number, out: F32, lse: F32, dout: F32, dq: F32, dk: F32, dv: F32): void;
+  attentionBackward(
+    q: F32,
+    k: F32,
+    v: F32,
+    dims: I32,
+    causal: boolean,
+    scale: number,
+    out: F32,
+    lse: F32,
+    dout: F32,
+    dq: F32,
+    dk: F32,
+    dv: F32,
+  ): void;
   indexSelect(x: F32, idx: I32, outer: number, n: number, inner: number, m: number, out: F32): void;
   /** out (already holding x) += w[j] * src rows scattered to idx[j]; w null means weight 1. */
   indexAdd(out: F32, idx: I32, src: F32, w: F32 | null, outer: number, n: number, inner: number, m: number): void;
-  adamw(p: F32, g: F32, m: F32, v: F32, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, bc1: number, bc2: number): void;
+  adamw(
+    p: F32,
+    g: F32,
+    m: F32,
+    v: F32,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    bc1: number,
+    bc2: number,
+  ): void;
   /**
    * dst[dstOffset + sum i_d * dstStrides_d] = src[srcOffset + sum i_d * srcStrides_d] over every index of shape;
    * dims = [...shape, ...srcStrides, ...dstStrides] (1 to 8 dims). Any typed arrays of one element size, apart in memory.

@@ -78,12 +78,19 @@ function sameF32(...xs: TensorData[]): boolean {
 }
 
 /** (outer, n, inner) for reducing a contiguous run of axes, or null when the axes are not contiguous. */
-function reductionSplit(shape: readonly number[], axes: readonly number[]): { outer: number; n: number; inner: number } | null {
+function reductionSplit(
+  shape: readonly number[],
+  axes: readonly number[],
+): { outer: number; n: number; inner: number } | null {
   if (axes.length === 0) return null;
   for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1] + 1) return null;
   const first = axes[0];
   const last = axes[axes.length - 1];
-  return { outer: numel(shape.slice(0, first)), n: numel(shape.slice(first, last + 1)), inner: numel(shape.slice(last + 1)) };
+  return {
+    outer: numel(shape.slice(0, first)),
+    n: numel(shape.slice(first, last + 1)),
+    inner: numel(shape.slice(last + 1)),
+  };
 }
 
 function reduction(addon: NativeAddon, name: 'sum' | 'max') {
@@ -138,7 +145,10 @@ export function elementwiseKernels(addon: NativeAddon): Partial<Kernels> {
       const da = new Float32Array(a.data.length);
       const db = new Float32Array(a.data.length);
       addon.swigluBackward(f32(a), f32(b), f32(dy), da, db);
-      return { da: { data: da, shape: [...a.shape], dtype: 'float32' }, db: { data: db, shape: [...a.shape], dtype: 'float32' } };
+      return {
+        da: { data: da, shape: [...a.shape], dtype: 'float32' },
+        db: { data: db, shape: [...a.shape], dtype: 'float32' },
+      };
     },
     sum: reduction(addon, 'sum'),
     max: reduction(addon, 'max'),

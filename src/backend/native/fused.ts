@@ -12,27 +12,41 @@ import { type AdamWHyper, adamwStep as adamwStepRef } from '../../optim/adamw-ke
 import { addon } from './addon.js';
 
 /** One AdamW step in place over float32 buffers (native when available, else the reference; the same bits). */
-export function adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, h: AdamWHyper): void {
+export function adamwStep(
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  h: AdamWHyper,
+): void {
   const n = param.length;
   if (grad.length !== n || m.length !== n || v.length !== n) {
     throw new RangeError(`adamwStep: param has ${n} elements, grad ${grad.length}, m ${m.length}, v ${v.length}`);
   }
-  if (!Number.isInteger(h.step) || h.step < 1) throw new RangeError(`adamwStep: step must be an integer >= 1, got ${h.step}`);
+  if (!Number.isInteger(h.step) || h.step < 1)
+    throw new RangeError(`adamwStep: step must be an integer >= 1, got ${h.step}`);
   if (!addon) {
     adamwStepRef(param, grad, m, v, h);
     return;
   }
-  const bc1 = 1 - Math.pow(h.beta1, h.step);
-  const bc2 = 1 - Math.pow(h.beta2, h.step);
+  const bc1 = 1 - h.beta1 ** h.step;
+  const bc2 = 1 - h.beta2 ** h.step;
   addon.adamw(param, grad, m, v, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2);
 }
 
-function checkWeighted(x: TensorData, index: TensorData, src: TensorData, weight: TensorData): { m: number; inner: number } {
+function checkWeighted(
+  x: TensorData,
+  index: TensorData,
+  src: TensorData,
+  weight: TensorData,
+): { m: number; inner: number } {
   const m = index.data.length;
   const n = x.shape[0];
   const inner = x.shape.length === 0 ? 0 : x.data.length / Math.max(n, 1);
   const bad = (why: string) =>
-    new RangeError(`weightedIndexAdd: x ${shapeStr(x.shape)}, index ${shapeStr(index.shape)}, src ${shapeStr(src.shape)}, weight ${shapeStr(weight.shape)}: ${why}`);
+    new RangeError(
+      `weightedIndexAdd: x ${shapeStr(x.shape)}, index ${shapeStr(index.shape)}, src ${shapeStr(src.shape)}, weight ${shapeStr(weight.shape)}: ${why}`,
+    );
   if (x.shape.length === 0) throw bad('x needs at least one dim');
   if (index.dtype !== 'int32' || index.shape.length !== 1) throw bad('index must be a 1-D int32 tensor');
   if (weight.data.length !== m) throw bad('weight needs one value per index');
@@ -67,7 +81,16 @@ export function weightedIndexAdd(x: TensorData, index: TensorData, src: TensorDa
   const { m, inner } = checkWeighted(x, index, src, weight);
   const o = new Float32Array(x.data as Float32Array);
   if (m > 0 && inner > 0) {
-    addon.indexAdd(o, index.data as Int32Array, src.data as Float32Array, weight.data as Float32Array, 1, x.shape[0], inner, m);
+    addon.indexAdd(
+      o,
+      index.data as Int32Array,
+      src.data as Float32Array,
+      weight.data as Float32Array,
+      1,
+      x.shape[0],
+      inner,
+      m,
+    );
   }
   return { data: o, shape: [...x.shape], dtype: 'float32' };
 }

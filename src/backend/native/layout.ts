@@ -49,7 +49,15 @@ function offsetOf(starts: readonly number[], strides: readonly number[]): number
 export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
   type Dims = readonly number[];
   /** dst[dstOff + idx . ds] = src[srcOff + idx . ss] for every index idx of `shape`. */
-  const copy = (src: TensorData['data'], dst: TensorData['data'], shape: Dims, ss: Dims, ds: Dims, srcOff = 0, dstOff = 0) => {
+  const copy = (
+    src: TensorData['data'],
+    dst: TensorData['data'],
+    shape: Dims,
+    ss: Dims,
+    ds: Dims,
+    srcOff = 0,
+    dstOff = 0,
+  ) => {
     const nd = shape.length;
     const dims = new Int32Array(3 * nd);
     for (let d = 0; d < nd; d++) {
@@ -67,7 +75,14 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
       const strides = stridesOf(x.shape);
       const shape = perm.map((p) => x.shape[p]);
       const o = allocArray(x.dtype, numel(shape));
-      if (o.length > 0) copy(x.data, o, shape, perm.map((p) => strides[p]), stridesOf(shape));
+      if (o.length > 0)
+        copy(
+          x.data,
+          o,
+          shape,
+          perm.map((p) => strides[p]),
+          stridesOf(shape),
+        );
       return { data: o, shape, dtype: x.dtype };
     },
 
@@ -85,7 +100,9 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
       const { axis } = attrs;
       const first = xs[0];
       const fits = (x: TensorData) =>
-        x.dtype === first.dtype && x.shape.length === first.shape.length && x.shape.every((d, i) => i === axis || d === first.shape[i]);
+        x.dtype === first.dtype &&
+        x.shape.length === first.shape.length &&
+        x.shape.every((d, i) => i === axis || d === first.shape[i]);
       const axisOk = Number.isInteger(axis) && axis >= 0 && axis < first?.shape.length;
       const ok = first !== undefined && rankOk(first.shape.length) && axisOk && xs.every(fits);
       if (!ok) return ref('concat')(xs, attrs);

@@ -63,8 +63,14 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const batchB = b.shape.slice(0, -2);
       const batch = broadcastShapes(batchA, batchB, 'matmul');
       const c = out32([...batch, M, N]);
-      const offA = stridedOffsets(batch, broadcastStrides(batchA, batch).map((s) => s * M * K));
-      const offB = stridedOffsets(batch, broadcastStrides(batchB, batch).map((s) => s * K * N));
+      const offA = stridedOffsets(
+        batch,
+        broadcastStrides(batchA, batch).map((s) => s * M * K),
+      );
+      const offB = stridedOffsets(
+        batch,
+        broadcastStrides(batchB, batch).map((s) => s * K * N),
+      );
       if (c.data.length > 0) addon.matmul(a.data, offA, b.data, offB, c.data, offA.length, M, N, K, transA, transB);
       return c;
     },
@@ -91,11 +97,22 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       return { loss, lse };
     },
     crossEntropyBackward: (logits, targets, lse, dloss, attrs) => {
-      const ok = isF32(logits) && logits.shape.length === 2 && targets.data instanceof Int32Array && isF32(lse) && isF32(dloss);
-      if (!ok || targets.data.length !== logits.shape[0]) return ref('crossEntropyBackward')(logits, targets, lse, dloss, attrs);
+      const ok =
+        isF32(logits) && logits.shape.length === 2 && targets.data instanceof Int32Array && isF32(lse) && isF32(dloss);
+      if (!ok || targets.data.length !== logits.shape[0])
+        return ref('crossEntropyBackward')(logits, targets, lse, dloss, attrs);
       const [N, C] = logits.shape;
       const o = out32(logits.shape);
-      addon.crossEntropyBackward(f32(logits), targets.data as Int32Array, f32(lse), f32(dloss), N, C, attrs.ignoreIndex, o.data);
+      addon.crossEntropyBackward(
+        f32(logits),
+        targets.data as Int32Array,
+        f32(lse),
+        f32(dloss),
+        N,
+        C,
+        attrs.ignoreIndex,
+        o.data,
+      );
       return o;
     },
 
@@ -118,7 +135,16 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const rows = x.data.length / D;
       const dx = out32(x.shape);
       const dweight = weight ? out32(weight.shape) : null;
-      addon.rmsNormBackward(x.data, weight ? f32(weight) : null, rstd.data, dy.data, rows, D, dx.data, dweight ? dweight.data : null);
+      addon.rmsNormBackward(
+        x.data,
+        weight ? f32(weight) : null,
+        rstd.data,
+        dy.data,
+        rows,
+        D,
+        dx.data,
+        dweight ? dweight.data : null,
+      );
       return { dx, dweight };
     },
 
@@ -128,11 +154,20 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const lead = x.shape.slice(0, -1);
       const cLead = cos.shape.slice(0, -1);
       const ok =
-        isF32(x) && isF32(cos) && isF32(sin) && x.shape.length > 0 && D % 2 === 0 && sameShape(cos.shape, sin.shape) &&
-        cos.shape[cos.shape.length - 1] === half && cLead.length <= lead.length &&
+        isF32(x) &&
+        isF32(cos) &&
+        isF32(sin) &&
+        x.shape.length > 0 &&
+        D % 2 === 0 &&
+        sameShape(cos.shape, sin.shape) &&
+        cos.shape[cos.shape.length - 1] === half &&
+        cLead.length <= lead.length &&
         cLead.every((d, i) => d === 1 || d === lead[lead.length - cLead.length + i]);
       if (!ok || x.data.length === 0) return ref('rope')(x, cos, sin, attrs);
-      const rowOff = stridedOffsets(lead, broadcastStrides(cLead, lead).map((s) => s * half));
+      const rowOff = stridedOffsets(
+        lead,
+        broadcastStrides(cLead, lead).map((s) => s * half),
+      );
       const o = out32(x.shape);
       addon.rope(f32(x), f32(cos), f32(sin), rowOff, rowOff.length, D, attrs.interleaved, attrs.inverse, o.data);
       return o;
@@ -154,7 +189,20 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const dq = out32(q.shape);
       const dk = out32(k.shape);
       const dv = out32(v.shape);
-      addon.attentionBackward(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, f32(out), f32(lse), f32(dout), dq.data, dk.data, dv.data);
+      addon.attentionBackward(
+        f32(q),
+        f32(k),
+        f32(v),
+        dims,
+        attrs.causal,
+        attrs.scale,
+        f32(out),
+        f32(lse),
+        f32(dout),
+        dq.data,
+        dk.data,
+        dv.data,
+      );
       return { dq, dk, dv };
     },
 

@@ -57,7 +57,8 @@ const INV_SQRT_2PI = 0.3989422804014327;
 const GELU_C = 0.7978845608028654; // sqrt(2/pi)
 
 function checkSame(kernel: string, a: TensorData, b: TensorData): void {
-  if (!sameShape(a.shape, b.shape)) throw new RangeError(`${kernel}: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ`);
+  if (!sameShape(a.shape, b.shape))
+    throw new RangeError(`${kernel}: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ`);
 }
 
 export const elementwiseKernels: Partial<Kernels> = {
@@ -65,7 +66,7 @@ export const elementwiseKernels: Partial<Kernels> = {
   sub: binary('sub', (x, y) => x - y, arith),
   mul: binary('mul', (x, y) => x * y, arith),
   div: binary('div', (x, y) => x / y, trueDiv),
-  pow: binary('pow', (x, y) => Math.pow(x, y), arith),
+  pow: binary('pow', (x, y) => x ** y, arith),
   maximum: binary('maximum', (x, y) => (x !== x || y !== y ? NaN : x > y ? x : y), arith),
   minimum: binary('minimum', (x, y) => (x !== x || y !== y ? NaN : x < y ? x : y), arith),
   eq: binary('eq', (x, y) => (x === y ? 1 : 0), cmp),

@@ -16,7 +16,10 @@ export const layoutKernels: Partial<Kernels> = {
   permute: (x, { perm }) => {
     const strides = stridesOf(x.shape);
     const shape = perm.map((p) => x.shape[p]);
-    const offsets = stridedOffsets(shape, perm.map((p) => strides[p]));
+    const offsets = stridedOffsets(
+      shape,
+      perm.map((p) => strides[p]),
+    );
     const o = allocArray(x.dtype, offsets.length);
     const d = x.data;
     for (let i = 0; i < offsets.length; i++) o[i] = d[offsets[i]];

@@ -20,8 +20,14 @@ export const linalgKernels: Partial<Kernels> = {
     const batch = broadcastShapes(batchA, batchB, 'matmul');
     if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtypes ${a.dtype} and ${b.dtype} differ`);
     const c = floatOut(a, [...batch, M, N]);
-    const offA = stridedOffsets(batch, broadcastStrides(batchA, batch).map((s) => s * M * K));
-    const offB = stridedOffsets(batch, broadcastStrides(batchB, batch).map((s) => s * K * N));
+    const offA = stridedOffsets(
+      batch,
+      broadcastStrides(batchA, batch).map((s) => s * M * K),
+    );
+    const offB = stridedOffsets(
+      batch,
+      broadcastStrides(batchB, batch).map((s) => s * K * N),
+    );
     // element (i, p) of op(A) lives at i*sAi + p*sAp; element (p, j) of op(B) at p*sBp + j*sBj
     const sAi = transA ? 1 : K;
     const sAp = transA ? M : 1;

@@ -118,7 +118,9 @@ export const nnKernels: Partial<Kernels> = {
     requireFloat('rmsNorm', x);
     const D = x.shape[x.shape.length - 1];
     if (weight && (weight.shape.length !== 1 || weight.shape[0] !== D)) {
-      throw new RangeError(`rmsNorm: weight ${shapeStr(weight.shape)} does not match last dim ${D} of input ${shapeStr(x.shape)}`);
+      throw new RangeError(
+        `rmsNorm: weight ${shapeStr(weight.shape)} does not match last dim ${D} of input ${shapeStr(x.shape)}`,
+      );
     }
     const rows = D === 0 ? 0 : x.data.length / D;
     const y = floatOut(x, x.shape);
@@ -169,17 +171,23 @@ export const nnKernels: Partial<Kernels> = {
     requireFloat('rope', x, cos, sin);
     const D = x.shape[x.shape.length - 1];
     if (D % 2 !== 0) throw new RangeError(`rope: last dim ${D} of ${shapeStr(x.shape)} must be even`);
-    if (!sameShape(cos.shape, sin.shape)) throw new RangeError(`rope: cos ${shapeStr(cos.shape)} and sin ${shapeStr(sin.shape)} differ`);
+    if (!sameShape(cos.shape, sin.shape))
+      throw new RangeError(`rope: cos ${shapeStr(cos.shape)} and sin ${shapeStr(sin.shape)} differ`);
     const half = D / 2;
     if (cos.shape[cos.shape.length - 1] !== half) {
-      throw new RangeError(`rope: cos/sin last dim ${cos.shape[cos.shape.length - 1]} must be half of x's last dim ${D}`);
+      throw new RangeError(
+        `rope: cos/sin last dim ${cos.shape[cos.shape.length - 1]} must be half of x's last dim ${D}`,
+      );
     }
     const lead = x.shape.slice(0, -1);
     const cLead = cos.shape.slice(0, -1);
     if (cLead.length > lead.length || cLead.some((d, i) => d !== 1 && d !== lead[lead.length - cLead.length + i])) {
       throw new RangeError(`rope: cos/sin ${shapeStr(cos.shape)} do not broadcast against ${shapeStr(x.shape)}`);
     }
-    const rowOff = stridedOffsets(lead, broadcastStrides(cLead, lead).map((s) => s * half));
+    const rowOff = stridedOffsets(
+      lead,
+      broadcastStrides(cLead, lead).map((s) => s * half),
+    );
     const o = floatOut(x, x.shape);
     const sgn = inverse ? -1 : 1;
     for (let r = 0; r < rowOff.length; r++) {

@@ -14,7 +14,10 @@ function reductionLayout(x: TensorData, axes: readonly number[]) {
   const perm = [...keep, ...axes];
   const strides = stridesOf(x.shape);
   const permShape = perm.map((p) => x.shape[p]);
-  const offsets = stridedOffsets(permShape, perm.map((p) => strides[p]));
+  const offsets = stridedOffsets(
+    permShape,
+    perm.map((p) => strides[p]),
+  );
   const group = axes.reduce((n, a) => n * x.shape[a], 1);
   return { offsets, group, count: group === 0 ? numel(keep.map((k) => x.shape[k])) : offsets.length / group };
 }

@@ -47,7 +47,8 @@ export function floatOut(like: TensorData, shape: readonly number[]): TensorData
 
 export function requireFloat(kernel: string, ...xs: TensorData[]): void {
   for (const x of xs) {
-    if (!isFloat(x.dtype)) throw new TypeError(`${kernel}: expected a float tensor, got ${x.dtype} of shape ${shapeStr(x.shape)}`);
+    if (!isFloat(x.dtype))
+      throw new TypeError(`${kernel}: expected a float tensor, got ${x.dtype} of shape ${shapeStr(x.shape)}`);
   }
 }
 

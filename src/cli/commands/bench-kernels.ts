@@ -166,7 +166,12 @@ interface OpenBlasResult {
 }
 
 /** Times the shapes with numpy's OpenBLAS in a child process (`coretype` forces OPENBLAS_CORETYPE). */
-function openblas(shapes: [number, number, number, boolean][], threads: number, repeat: number, coretype?: string): OpenBlasResult {
+function openblas(
+  shapes: [number, number, number, boolean][],
+  threads: number,
+  repeat: number,
+  coretype?: string,
+): OpenBlasResult {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
@@ -174,7 +179,13 @@ function openblas(shapes: [number, number, number, boolean][], threads: number, 
   const cfg = JSON.stringify({ shapes, repeat, minS: 0.3, threads });
   const p = spawnSync('/usr/bin/python3', ['-c', PY, cfg], { env, encoding: 'utf8', timeout: 600_000 });
   if (p.error || p.status !== 0) {
-    return { available: false, arch: null, gflops: [], cpuGflops: [], error: p.error ? p.error.message : p.stderr.trim().split('\n').pop() };
+    return {
+      available: false,
+      arch: null,
+      gflops: [],
+      cpuGflops: [],
+      error: p.error ? p.error.message : p.stderr.trim().split('\n').pop(),
+    };
   }
   const r = JSON.parse(p.stdout) as { error?: string; arch: string | null; gflops: number[]; cpuGflops: number[] };
   if (r.error) return { available: false, arch: null, gflops: [], cpuGflops: [], error: 'numpy is not installed' };
@@ -194,13 +205,17 @@ export function runBenchKernels(opts: KernelsBenchOptions): void {
       console.log(`bench kernels: skipped, the native backend is not available (${nativeLoadError()})`);
       return;
     }
-    throw new Error(`bench kernels: the native backend is not available (${nativeLoadError()}); build it with \`npx node-gyp rebuild\``);
+    throw new Error(
+      `bench kernels: the native backend is not available (${nativeLoadError()}); build it with \`npx node-gyp rebuild\``,
+    );
   }
   const repeat = Number(opts.repeat ?? '7');
-  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bench kernels: --repeat must be a positive integer, got '${opts.repeat}'`);
+  if (!Number.isInteger(repeat) || repeat < 1)
+    throw new Error(`bench kernels: --repeat must be a positive integer, got '${opts.repeat}'`);
   const poolThreads = info.threads;
   const threads = opts.threads === undefined ? poolThreads : Number(opts.threads);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`bench kernels: --threads must be a positive integer, got '${opts.threads}'`);
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`bench kernels: --threads must be a positive integer, got '${opts.threads}'`);
   if (threads !== poolThreads) setNativeThreads(threads);
   try {
     benchAll(opts, addon, info, threads, repeat);
@@ -209,7 +224,13 @@ export function runBenchKernels(opts: KernelsBenchOptions): void {
   }
 }
 
-function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInfo, threads: number, repeat: number): void {
+function benchAll(
+  opts: KernelsBenchOptions,
+  addon: NativeAddon,
+  info: NativeInfo,
+  threads: number,
+  repeat: number,
+): void {
   const log = (s: string) => {
     if (!opts.json) console.log(s);
   };
@@ -238,9 +259,16 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
 
   // sgemm ------------------------------------------------------------------------------------------------------
   const shapes: [number, number, number, boolean][] = [
-    [256, 256, 256, false], [512, 512, 512, false], [1024, 1024, 1024, false], [2048, 2048, 2048, false],
-    [2048, 256, 1024, false], [2048, 1024, 256, false], [64, 256, 128, false],
-    [2048, 256, 1024, true], [2048, 1024, 256, true], [64, 256, 128, true],
+    [256, 256, 256, false],
+    [512, 512, 512, false],
+    [1024, 1024, 1024, false],
+    [2048, 2048, 2048, false],
+    [2048, 256, 1024, false],
+    [2048, 1024, 256, false],
+    [64, 256, 128, false],
+    [2048, 256, 1024, true],
+    [2048, 1024, 256, true],
+    [64, 256, 128, true],
   ];
   // Decide once whether OpenBLAS's own pick needs an AVX-512 comparison as well.
   const probe = openblas([[64, 64, 64, false]], threads, 1);
@@ -248,8 +276,12 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
   let forcedType: string | null = null;
   if (opts.openblasCoretype && opts.openblasCoretype !== 'none') forcedType = opts.openblasCoretype;
   else if (
-    opts.openblasCoretype !== 'none' && probe.available && info.isas.includes('avx512') && autoKernel &&
-    autoKernel !== 'NOT' && !AVX512_KERNELS.includes(autoKernel)
+    opts.openblasCoretype !== 'none' &&
+    probe.available &&
+    info.isas.includes('avx512') &&
+    autoKernel &&
+    autoKernel !== 'NOT' &&
+    !AVX512_KERNELS.includes(autoKernel)
   ) {
     forcedType = 'SkylakeX';
   }
@@ -262,7 +294,10 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
     const b = rand(tb ? [n, k] : [k, n], 2);
     const c = new Float32Array(m * n);
     const off = new Int32Array(1);
-    const t = timeIt(() => addon.matmul(a.data as Float32Array, off, b.data as Float32Array, off, c, 1, m, n, k, false, tb), repeat);
+    const t = timeIt(
+      () => addon.matmul(a.data as Float32Array, off, b.data as Float32Array, off, c, 1, m, n, k, false, tb),
+      repeat,
+    );
     const flops = 2 * m * n * k;
     const wall = flops / (t.wallMs * 1e6);
     const cpu = (flops * threads) / (t.cpuMs * 1e6);
@@ -280,7 +315,10 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
     const bestCpu = Math.max(ob?.cpuGflops ?? 0, obF?.cpuGflops ?? 0);
     return {
       shape: `${m}x${k}x${n}${tb ? ' (B^T)' : ''}`,
-      m, k, n, transB: tb,
+      m,
+      k,
+      n,
+      transB: tb,
       gflops: round(wall),
       cpuGflops: round(cpu),
       peakPct: round((100 * wall) / peak),
@@ -293,10 +331,21 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
   });
   const na = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
   log('');
-  log(`sgemm (M x K x N, float32, ${threads} threads, medians of >= ${repeat} samples; OpenBLAS: numpy np.matmul(a, b, out=c))`);
-  if (probe.available) log(`  OpenBLAS own pick (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): ${probe.arch ?? 'kernel unknown (apt-get install python3-threadpoolctl to see it)'}`);
-  else log(`  OpenBLAS: n/a (${probe.error ?? 'numpy missing'}; install it with \`apt-get install python3-numpy libopenblas0-pthread\`)`);
-  if (forcedType) log(`  OpenBLAS forced: OPENBLAS_CORETYPE=${forcedType}: ${forcedError ? `failed (${forcedError})` : forcedArch ?? 'kernel unknown'}`);
+  log(
+    `sgemm (M x K x N, float32, ${threads} threads, medians of >= ${repeat} samples; OpenBLAS: numpy np.matmul(a, b, out=c))`,
+  );
+  if (probe.available)
+    log(
+      `  OpenBLAS own pick (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): ${probe.arch ?? 'kernel unknown (apt-get install python3-threadpoolctl to see it)'}`,
+    );
+  else
+    log(
+      `  OpenBLAS: n/a (${probe.error ?? 'numpy missing'}; install it with \`apt-get install python3-numpy libopenblas0-pthread\`)`,
+    );
+  if (forcedType)
+    log(
+      `  OpenBLAS forced: OPENBLAS_CORETYPE=${forcedType}: ${forcedError ? `failed (${forcedError})` : (forcedArch ?? 'kernel unknown')}`,
+    );
   log('  wall = GFLOP/s by the clock; cpu = FLOP x threads / process CPU time (both sides count spin-waits), which');
   log('  holds up when other processes share the cores; ratio = native / the faster OpenBLAS');
   const F = forcedType ? 'forced' : '';
@@ -342,15 +391,23 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
   };
   log('');
   log(`attention forward + backward, ${attention.shape}`);
-  log(`  wall: native ${attention.nativeMs} ms (${attention.nativeGflops} GFLOP/s), reference ${attention.referenceMs} ms, speedup ${attention.speedup}x`);
-  log(`  cpu:  native ${attention.cpuGflops} GFLOP/s, speedup ${attention.cpuSpeedup}x (reference CPU time / (native CPU time / ${threads}))`);
+  log(
+    `  wall: native ${attention.nativeMs} ms (${attention.nativeGflops} GFLOP/s), reference ${attention.referenceMs} ms, speedup ${attention.speedup}x`,
+  );
+  log(
+    `  cpu:  native ${attention.cpuGflops} GFLOP/s, speedup ${attention.cpuSpeedup}x (reference CPU time / (native CPU time / ${threads}))`,
+  );
 
   // row kernels --------------------------------------------------------------------------------------------------
   const x = rand([2048, 1024], 7);
   const gate = rand([2048, 1024], 8);
   const w = rand([1024], 9);
   const logits = rand([512, 4096], 10);
-  const targets: TensorData = { data: Int32Array.from({ length: 512 }, (_, i) => (i * 37) % 4096), shape: [512], dtype: 'int32' };
+  const targets: TensorData = {
+    data: Int32Array.from({ length: 512 }, (_, i) => (i * 37) % 4096),
+    shape: [512],
+    dtype: 'int32',
+  };
   const cases: [string, (kern: typeof ref) => () => unknown][] = [
     ['softmax 2048x1024', (kern) => () => kern('softmax')(x, { axis: 1 })],
     ['rmsNorm 2048x1024', (kern) => () => kern('rmsNorm')(x, w, { eps: 1e-6 })],
@@ -371,7 +428,9 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
   });
   log('');
   log(`row kernels through the kernel API (fresh output arrays included)`);
-  log(`${'kernel (float32)'.padEnd(24)} ${'native ms'.padStart(10)} ${'ref ms'.padStart(9)} ${'speedup'.padStart(8)} ${'cpu'.padStart(7)}`);
+  log(
+    `${'kernel (float32)'.padEnd(24)} ${'native ms'.padStart(10)} ${'ref ms'.padStart(9)} ${'speedup'.padStart(8)} ${'cpu'.padStart(7)}`,
+  );
   for (const r of kernels) {
     log(
       `${r.kernel.padEnd(24)} ${r.nativeMs.toFixed(3).padStart(10)} ${r.referenceMs.toFixed(2).padStart(9)} ` +
@@ -384,17 +443,24 @@ function benchAll(opts: KernelsBenchOptions, addon: NativeAddon, info: NativeInf
       auto: { available: probe.available, kernel: probe.arch, error: probe.error ?? null },
       forced: forcedType ? { coretype: forcedType, kernel: forcedArch, error: forcedError } : null,
     };
-    console.log(JSON.stringify({ bench: 'kernels', machine, openblas: openblasInfo, sgemm: rows, attention, kernels }, null, 2));
+    console.log(
+      JSON.stringify({ bench: 'kernels', machine, openblas: openblasInfo, sgemm: rows, attention, kernels }, null, 2),
+    );
   }
 }
 
 export function registerBenchKernels(bench: Command): void {
   bench
     .command('kernels')
-    .description('native kernels: sgemm GFLOP/s vs peak and OpenBLAS (numpy), attention and row kernels vs the reference')
+    .description(
+      'native kernels: sgemm GFLOP/s vs peak and OpenBLAS (numpy), attention and row kernels vs the reference',
+    )
     .option('--repeat <n>', 'timed runs per measurement (at least)', '7')
     .option('--threads <n>', 'threads for native and OpenBLAS (default: R1TS_THREADS or all cores)')
-    .option('--openblas-coretype <name>', "also time OpenBLAS with this OPENBLAS_CORETYPE ('none' to skip; default: SkylakeX when OpenBLAS falls back to a non-AVX-512 kernel on an AVX-512 CPU)")
+    .option(
+      '--openblas-coretype <name>',
+      "also time OpenBLAS with this OPENBLAS_CORETYPE ('none' to skip; default: SkylakeX when OpenBLAS falls back to a non-AVX-512 kernel on an AVX-512 CPU)",
+    )
     .option('--json', 'print JSON')
     .action((opts: KernelsBenchOptions) => runBenchKernels(opts));
 }

@@ -42,7 +42,13 @@ export interface TrainBenchParallel {
   workers?: number;
 }
 
-export async function benchTrainR1ts(dir: string, B: number, T: number, steps: number, par: TrainBenchParallel = {}): Promise<TrainBenchRow> {
+export async function benchTrainR1ts(
+  dir: string,
+  B: number,
+  T: number,
+  steps: number,
+  par: TrainBenchParallel = {},
+): Promise<TrainBenchRow> {
   const { model } = loadModelDir(dir);
   const opt = new AdamW(model.namedParameters(), { lr: 1e-3 });
   const g = new Generator(0);
@@ -79,15 +85,31 @@ export async function benchTrainR1ts(dir: string, B: number, T: number, steps: n
   }
   const ms = median(times);
   const impl = `r1ts (${getBackend()}${M < B ? `, micro-batch ${M}` : ''}${workers > 1 ? `, ${workers} workers` : ''})`;
-  return { impl, threads: workers > 1 ? `1 x ${workers}` : (process.env.R1TS_THREADS ?? 'all'), ms_per_step: ms, tokens_per_s: (B * T) / (ms / 1000), cpu_ms_per_step: median(cpu) };
+  return {
+    impl,
+    threads: workers > 1 ? `1 x ${workers}` : (process.env.R1TS_THREADS ?? 'all'),
+    ms_per_step: ms,
+    tokens_per_s: (B * T) / (ms / 1000),
+    cpu_ms_per_step: median(cpu),
+  };
 }
 
-export function benchTrainTorch(dir: string, B: number, T: number, steps: number, threads: number): TrainBenchRow | string {
+export function benchTrainTorch(
+  dir: string,
+  B: number,
+  T: number,
+  steps: number,
+  threads: number,
+): TrainBenchRow | string {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'torch_train.py');
-  const r = spawnSync('/usr/bin/python3', [script, dir, String(B), String(T), String(steps), String(threads)], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', [script, dir, String(B), String(T), String(steps), String(threads)], {
+    encoding: 'utf8',
+  });
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop();
-    return /No module named 'torch'/.test(r.stderr ?? '') || r.error ? 'n/a (apt-get install python3-torch)' : `failed: ${why}`;
+    return /No module named 'torch'/.test(r.stderr ?? '') || r.error
+      ? 'n/a (apt-get install python3-torch)'
+      : `failed: ${why}`;
   }
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TrainBenchRow;
 }
@@ -101,26 +123,54 @@ export function registerBenchTrain(bench: Command): void {
     .option('--seq <n>', 'tokens per sequence', '128')
     .option('--steps <n>', 'timed steps (after 2 warm-up steps)', '5')
     .option('--threads <n>', 'PyTorch threads', '2')
-    .option('--micro-batch <n>', 'r1ts: sequences per forward pass (default: the whole batch; PyTorch is then left out)')
+    .option(
+      '--micro-batch <n>',
+      'r1ts: sequences per forward pass (default: the whole batch; PyTorch is then left out)',
+    )
     .option('--workers <n>', 'r1ts: threads computing the micro-batches, one kernel thread each (data parallel)', '1')
     .option('--json', 'print JSON')
-    .action(async (o: { model: string; batch: string; seq: string; steps: string; threads: string; microBatch?: string; workers: string; json?: boolean }) => {
-      const [B, T, S, th, W] = [o.batch, o.seq, o.steps, o.threads, o.workers].map(Number);
-      const M = o.microBatch === undefined ? B : Number(o.microBatch);
-      for (const [k, v] of [['--batch', B], ['--seq', T], ['--steps', S], ['--threads', th], ['--micro-batch', M], ['--workers', W]] as const) {
-        if (!Number.isInteger(v) || v < 1) throw new Error(`bench train: ${k} must be a positive integer`);
-      }
-      const ours = await benchTrainR1ts(o.model, B, T, S, { microBatch: M, workers: W });
-      const torch = M < B ? 'skipped (it runs the whole batch in one pass; leave out --micro-batch to compare)' : benchTrainTorch(o.model, B, T, S, th);
-      if (o.json) {
-        console.log(JSON.stringify({ bench: 'train', batch: B, seq: T, rows: [ours, torch] }));
-        return;
-      }
-      console.log(`training step, ${B} x ${T} tokens, median of ${S}`);
-      for (const r of [ours, torch]) {
-        if (typeof r === 'string') console.log(`  pytorch: ${r}`);
-        else console.log(`  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s${r.cpu_ms_per_step !== undefined ? `  (cpu ${r.cpu_ms_per_step.toFixed(0)} ms/step)` : ''}`);
-      }
-      if (typeof torch !== 'string') console.log(`  ratio r1ts / pytorch: ${(ours.tokens_per_s / torch.tokens_per_s).toFixed(2)}x`);
-    });
+    .action(
+      async (o: {
+        model: string;
+        batch: string;
+        seq: string;
+        steps: string;
+        threads: string;
+        microBatch?: string;
+        workers: string;
+        json?: boolean;
+      }) => {
+        const [B, T, S, th, W] = [o.batch, o.seq, o.steps, o.threads, o.workers].map(Number);
+        const M = o.microBatch === undefined ? B : Number(o.microBatch);
+        for (const [k, v] of [
+          ['--batch', B],
+          ['--seq', T],
+          ['--steps', S],
+          ['--threads', th],
+          ['--micro-batch', M],
+          ['--workers', W],
+        ] as const) {
+          if (!Number.isInteger(v) || v < 1) throw new Error(`bench train: ${k} must be a positive integer`);
+        }
+        const ours = await benchTrainR1ts(o.model, B, T, S, { microBatch: M, workers: W });
+        const torch =
+          M < B
+            ? 'skipped (it runs the whole batch in one pass; leave out --micro-batch to compare)'
+            : benchTrainTorch(o.model, B, T, S, th);
+        if (o.json) {
+          console.log(JSON.stringify({ bench: 'train', batch: B, seq: T, rows: [ours, torch] }));
+          return;
+        }
+        console.log(`training step, ${B} x ${T} tokens, median of ${S}`);
+        for (const r of [ours, torch]) {
+          if (typeof r === 'string') console.log(`  pytorch: ${r}`);
+          else
+            console.log(
+              `  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s${r.cpu_ms_per_step !== undefined ? `  (cpu ${r.cpu_ms_per_step.toFixed(0)} ms/step)` : ''}`,
+            );
+        }
+        if (typeof torch !== 'string')
+          console.log(`  ratio r1ts / pytorch: ${(ours.tokens_per_s / torch.tokens_per_s).toFixed(2)}x`);
+      },
+    );
 }

@@ -48,7 +48,8 @@ export function benchMatmul(backend: string, m: number, k: number, n: number, re
 
 function parseSizes(s: string): number[] {
   const v = s.split(',').map((x) => Number(x.trim()));
-  if (v.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`bench: --sizes must be positive integers, got '${s}'`);
+  if (v.some((x) => !Number.isInteger(x) || x <= 0))
+    throw new Error(`bench: --sizes must be positive integers, got '${s}'`);
   return v;
 }
 
@@ -63,7 +64,9 @@ function runMatmul(opts: { sizes: string; backend?: string; repeat: string; json
       const r = benchMatmul(backend, s, s, s, repeat);
       rows.push(r);
       if (!opts.json) {
-        console.log(`${backend.padEnd(9)} ${String(s).padStart(12)} ${r.medianMs.toFixed(2).padStart(12)} ${r.gflops.toFixed(2).padStart(10)}`);
+        console.log(
+          `${backend.padEnd(9)} ${String(s).padStart(12)} ${r.medianMs.toFixed(2).padStart(12)} ${r.gflops.toFixed(2).padStart(10)}`,
+        );
       }
     }
   }

@@ -68,8 +68,10 @@ async function corpusCommand(o: CorpusOpts): Promise<void> {
   const p = progress(o.quiet);
   const t0 = performance.now();
   const templateShare = Number(o.templateShare);
-  const stats = await writeCorpus(o.out, { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined, templateShare }, (docs, bytes) =>
-    p.update(`corpus: ${docs}/${n} documents, ${mb(bytes)}`),
+  const stats = await writeCorpus(
+    o.out,
+    { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined, templateShare },
+    (docs, bytes) => p.update(`corpus: ${docs}/${n} documents, ${mb(bytes)}`),
   );
   p.done();
   const secs = (performance.now() - t0) / 1000;
@@ -100,7 +102,12 @@ function readerOpts(o: { field: string; textMode?: string; skipBad?: boolean }, 
   if (o.textMode !== undefined && o.textMode !== 'blocks' && o.textMode !== 'file') {
     throw new Error(`data: --text-mode must be blocks or file, got '${o.textMode}'`);
   }
-  return { field: o.field, textMode: o.textMode as 'blocks' | 'file' | undefined, onError: o.skipBad ? 'skip' : 'throw', stats };
+  return {
+    field: o.field,
+    textMode: o.textMode as 'blocks' | 'file' | undefined,
+    onError: o.skipBad ? 'skip' : 'throw',
+    stats,
+  };
 }
 
 function reportSkipped(stats: ReaderStats): void {
@@ -112,7 +119,9 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
   const vocabSize = int('--vocab-size', o.vocabSize, 1) as number;
   const minFrequency = int('--min-frequency', o.minFrequency, 1) as number;
   if (!PRE_TOKENIZER_PRESETS[o.preTokenizer]) {
-    throw new Error(`data: unknown --pre-tokenizer '${o.preTokenizer}' (known: ${Object.keys(PRE_TOKENIZER_PRESETS).join(', ')})`);
+    throw new Error(
+      `data: unknown --pre-tokenizer '${o.preTokenizer}' (known: ${Object.keys(PRE_TOKENIZER_PRESETS).join(', ')})`,
+    );
   }
   const p = progress(o.quiet);
   const t0 = performance.now();
@@ -130,7 +139,8 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
     },
   });
   p.done();
-  const configOut = o.configOut ?? (basename(o.out) === 'tokenizer.json' ? join(dirname(o.out), 'tokenizer_config.json') : undefined);
+  const configOut =
+    o.configOut ?? (basename(o.out) === 'tokenizer.json' ? join(dirname(o.out), 'tokenizer_config.json') : undefined);
   tok.save(o.out, configOut);
   const secs = (performance.now() - t0) / 1000;
   const merges = tok.model.merges.length;
@@ -138,7 +148,8 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
     `trained a byte-level BPE tokenizer: ${tok.vocabSize} tokens (256 bytes + ${merges} merges + ${tok.addedTokens.length} special) ` +
       `in ${secs.toFixed(1)} s (counting ${countSecs.toFixed(1)} s)`,
   );
-  if (tok.vocabSize < vocabSize) console.log(`note: stopped below --vocab-size ${vocabSize}: no pair occurs ${minFrequency} times any more`);
+  if (tok.vocabSize < vocabSize)
+    console.log(`note: stopped below --vocab-size ${vocabSize}: no pair occurs ${minFrequency} times any more`);
   reportSkipped(stats);
   console.log(`wrote ${o.out}${configOut ? ` and ${configOut}` : ''}`);
 }
@@ -156,17 +167,31 @@ interface TasksOpts {
 function tasksCommand(o: TasksOpts): void {
   const n = int('--n', o.n, 1) as number;
   const seed = int('--seed', o.seed) as number;
-  if (o.split !== 'train' && o.split !== 'test') throw new Error(`data: --split must be train or test, got '${o.split}'`);
+  if (o.split !== 'train' && o.split !== 'test')
+    throw new Error(`data: --split must be train or test, got '${o.split}'`);
   const names = o.task ? o.task.split(',') : Object.keys(TASKS);
   for (const name of names) {
     const task = getTask(name.trim());
     const d = task.difficulty;
     const problems = task.problems(n, { seed, split: o.split, difficulty: o.difficulty });
     if (o.json) {
-      for (const p of problems) console.log(JSON.stringify({ task: p.task, id: p.id, split: p.split, difficulty: p.difficulty, prompt: p.prompt, answer: p.answer, solution: task.solution(p) }));
+      for (const p of problems)
+        console.log(
+          JSON.stringify({
+            task: p.task,
+            id: p.id,
+            split: p.split,
+            difficulty: p.difficulty,
+            prompt: p.prompt,
+            answer: p.answer,
+            solution: task.solution(p),
+          }),
+        );
       continue;
     }
-    console.log(`== ${task.name}: ${task.description} (difficulty ${d.min}-${d.max}, default ${d.default}, corpus ${d.corpus[0]}-${d.corpus[1]})`);
+    console.log(
+      `== ${task.name}: ${task.description} (difficulty ${d.min}-${d.max}, default ${d.default}, corpus ${d.corpus[0]}-${d.corpus[1]})`,
+    );
     for (const p of problems) {
       const sol = task.solution(p);
       console.log(`[${p.split} d=${p.difficulty}] ${o.template ? formatPrompt(p.prompt) : p.prompt}`);
@@ -188,7 +213,8 @@ interface EncodeOpts {
 
 async function encodeCommand(o: EncodeOpts): Promise<void> {
   const tok = Tokenizer.load(o.tokenizer);
-  if ((o.text === undefined) === (o.corpus === undefined)) throw new Error('data: encode needs exactly one of --text or --corpus');
+  if ((o.text === undefined) === (o.corpus === undefined))
+    throw new Error('data: encode needs exactly one of --text or --corpus');
   if (o.text !== undefined) {
     const ids = tok.encode(o.text, { addSpecialTokens: false });
     if (o.json) {
@@ -211,7 +237,13 @@ async function encodeCommand(o: EncodeOpts): Promise<void> {
   let tokens = 0;
   for (const t of texts) tokens += tok.encode(t, { addSpecialTokens: false }).length;
   const secs = (performance.now() - t0) / 1000;
-  const row = { docs: texts.length, bytes, tokens, bytesPerToken: bytes / Math.max(1, tokens), mbPerSec: bytes / 1e6 / secs };
+  const row = {
+    docs: texts.length,
+    bytes,
+    tokens,
+    bytesPerToken: bytes / Math.max(1, tokens),
+    mbPerSec: bytes / 1e6 / secs,
+  };
   if (o.json) console.log(JSON.stringify({ ...row, skipped: stats.skipped }));
   else {
     reportSkipped(stats);
@@ -229,13 +261,26 @@ export function registerData(program: Command): void {
   data
     .command('corpus')
     .description('write a pre-training corpus (JSONL) from the built-in tasks (train split only)')
-    .requiredOption('--task <name>', `${Object.keys(TASKS).join('|')}|mix, or a comma-separated list, each optionally weighted (lineq=4,add,mul)`)
+    .requiredOption(
+      '--task <name>',
+      `${Object.keys(TASKS).join('|')}|mix, or a comma-separated list, each optionally weighted (lineq=4,add,mul)`,
+    )
     .requiredOption('--out <file>', 'output JSONL file')
     .option('--n <docs>', 'number of documents', '20000')
     .option('--seed <s>', 'random seed', '0')
-    .option('--difficulty <d>', "N or A-B for every task, or per task (lineq=1-2,add=1-3); default: each task's corpus range")
-    .option('--mix <shares>', `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15 (also drill=..., copy=..., terse=...)`)
-    .option('--template-share <x>', 'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"', '1')
+    .option(
+      '--difficulty <d>',
+      "N or A-B for every task, or per task (lineq=1-2,add=1-3); default: each task's corpus range",
+    )
+    .option(
+      '--mix <shares>',
+      `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15 (also drill=..., copy=..., terse=...)`,
+    )
+    .option(
+      '--template-share <x>',
+      'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"',
+      '1',
+    )
     .option('--quiet', 'no progress output')
     .action(corpusCommand);
   data
@@ -243,10 +288,17 @@ export function registerData(program: Command): void {
     .description('train a byte-level BPE tokenizer and write tokenizer.json')
     .requiredOption('--corpus <file>', 'training text: JSONL, text or Parquet file or directory (repeatable)', collect)
     .requiredOption('--vocab-size <n>', 'total vocabulary size, special tokens included')
-    .requiredOption('--out <file>', 'tokenizer.json to write (tokenizer_config.json is written beside a file named tokenizer.json)')
+    .requiredOption(
+      '--out <file>',
+      'tokenizer.json to write (tokenizer_config.json is written beside a file named tokenizer.json)',
+    )
     .option('--min-frequency <n>', 'never merge pairs seen fewer times', '2')
     .option('--field <name>', 'JSONL field / Parquet column', 'text')
-    .option('--text-mode <mode>', 'plain text: blocks (blank-line separated documents) or file (one document per file)', 'blocks')
+    .option(
+      '--text-mode <mode>',
+      'plain text: blocks (blank-line separated documents) or file (one document per file)',
+      'blocks',
+    )
     .option('--skip-bad', 'skip and count malformed records instead of stopping')
     .option('--pre-tokenizer <name>', `${Object.keys(PRE_TOKENIZER_PRESETS).join('|')}`, 'r1ts')
     .option('--config-out <file>', 'also write tokenizer_config.json here')
@@ -270,7 +322,11 @@ export function registerData(program: Command): void {
     .option('--text <text>', 'text to encode')
     .option('--corpus <file>', 'files to encode, timing the tokenizer (repeatable)', collect)
     .option('--field <name>', 'JSONL field / Parquet column', 'text')
-    .option('--text-mode <mode>', 'plain text: blocks (blank-line separated documents) or file (one document per file)', 'blocks')
+    .option(
+      '--text-mode <mode>',
+      'plain text: blocks (blank-line separated documents) or file (one document per file)',
+      'blocks',
+    )
     .option('--skip-bad', 'skip and count malformed records instead of stopping')
     .option('--json', 'print JSON')
     .action(encodeCommand);

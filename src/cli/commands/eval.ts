@@ -28,7 +28,11 @@ interface EvalFlags {
 }
 
 /** The problems of `--task`: a JSONL file (all of it, or the first --n) or --n problems of a built-in task's split. */
-export function evalProblems(cmd: string, task: string, o: { split?: string; n?: number; difficulty?: string; seed?: number }): RLProblem[] {
+export function evalProblems(
+  cmd: string,
+  task: string,
+  o: { split?: string; n?: number; difficulty?: string; seed?: number },
+): RLProblem[] {
   if (task.endsWith('.jsonl') || (fs.existsSync(task) && fs.statSync(task).isFile())) {
     const all = loadJsonlProblems(task);
     return o.n !== undefined ? all.slice(0, o.n) : all;
@@ -43,7 +47,10 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('pass@1 over k samples, cons@k (majority vote) and greedy accuracy on a task or JSONL file')
     .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
-    .requiredOption('--task <name|file>', 'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}')
+    .requiredOption(
+      '--task <name|file>',
+      'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}',
+    )
     .option('--tokenizer <file>', 'tokenizer.json (default: the one in --model)')
     .option('--split <s>', 'train|test (built-in tasks; default test)')
     .option('--n <n>', 'problems (default 50 for tasks, the whole file for JSONL)')
@@ -68,7 +75,16 @@ export function registerEval(program: Command): void {
       const t0 = performance.now();
       const r = evaluate(model, tok, problems, { k, temperature, topP, maxTokens, seed, greedy: o.greedy });
       if (o.json) {
-        console.log(JSON.stringify({ task: o.task, n: r.n, k: r.k, 'pass@1': r['pass@1'], 'cons@k': r['cons@k'], greedy: r.greedy }));
+        console.log(
+          JSON.stringify({
+            task: o.task,
+            n: r.n,
+            k: r.k,
+            'pass@1': r['pass@1'],
+            'cons@k': r['cons@k'],
+            greedy: r.greedy,
+          }),
+        );
         return;
       }
       const p = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
@@ -76,7 +92,9 @@ export function registerEval(program: Command): void {
       console.log(`pass@1    ${p(r['pass@1'])}   (mean over ${r.k} samples)`);
       console.log(`cons@${r.k}`.padEnd(10) + `${p(r['cons@k'])}   (majority vote)`);
       console.log(`greedy    ${p(r.greedy)}`);
-      console.log(`format    ${p(r.formatRate)}   truncated ${p(r.truncationRate)}   mean length ${r.meanLength.toFixed(1)} tokens`);
+      console.log(
+        `format    ${p(r.formatRate)}   truncated ${p(r.truncationRate)}   mean length ${r.meanLength.toFixed(1)} tokens`,
+      );
       console.log(`time      ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     });
 }

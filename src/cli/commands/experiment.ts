@@ -9,7 +9,13 @@
  */
 import type { Command } from 'commander';
 import * as path from 'node:path';
-import { type Fp8ExperimentResult, type GraphMemory, type LossGap, runFp8Experiment, runFp8PresetExperiment } from '../../fp8/experiment.js';
+import {
+  type Fp8ExperimentResult,
+  type GraphMemory,
+  type LossGap,
+  runFp8Experiment,
+  runFp8PresetExperiment,
+} from '../../fp8/experiment.js';
 import type { AccumulationErrorResult } from '../../fp8/gemm.js';
 
 interface Fp8Flags {
@@ -33,18 +39,24 @@ interface Fp8Flags {
 
 /** Flags of the synthetic run that a preset sets itself (the preset runs go through `pretrain`). */
 const SYNTHETIC_ONLY: [keyof Fp8Flags, string][] = [
-  ['batch', '--batch'], ['seqLen', '--seq-len'], ['lr', '--lr'], ['scaleFmt', '--scale-fmt'], ['promoteEvery', '--promote-every'],
+  ['batch', '--batch'],
+  ['seqLen', '--seq-len'],
+  ['lr', '--lr'],
+  ['scaleFmt', '--scale-fmt'],
+  ['promoteEvery', '--promote-every'],
   ['specialCases', '--no-special-cases'],
 ];
 
 function posInt(s: string, flag: string): number {
   const v = Number(s);
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`experiment fp8: ${flag} must be a positive integer, got '${s}'`);
+  if (!Number.isSafeInteger(v) || v < 1)
+    throw new Error(`experiment fp8: ${flag} must be a positive integer, got '${s}'`);
   return v;
 }
 
 function choice<T extends string>(s: string, flag: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(s)) throw new Error(`experiment fp8: ${flag} must be one of ${choices.join(', ')}, got '${s}'`);
+  if (!(choices as readonly string[]).includes(s))
+    throw new Error(`experiment fp8: ${flag} must be one of ${choices.join(', ')}, got '${s}'`);
   return s as T;
 }
 
@@ -63,7 +75,10 @@ function gapLine(g: LossGap): string {
 export function memoryLines(memory: readonly GraphMemory[], baseline: string, ratio: number): string[] {
   return [
     'autograd graph after one forward pass of that micro-batch (measured: live ArrayBuffer bytes after a full GC, loss alive):',
-    ...memory.map((m) => `  ${m.precision.padEnd(5)} ${bytes(m.graphBytes).padStart(12)}   (of which Linear inputs as accounted: ${bytes(m.saved.bytes)})`),
+    ...memory.map(
+      (m) =>
+        `  ${m.precision.padEnd(5)} ${bytes(m.graphBytes).padStart(12)}   (of which Linear inputs as accounted: ${bytes(m.saved.bytes)})`,
+    ),
     `  ${baseline} / fp8: ${ratio.toFixed(2)}x`,
   ];
 }
@@ -113,8 +128,10 @@ export function registerExperiment(program: Command): void {
   const exp = program.command('experiment').description('reproduce a claim of the DeepSeek papers at small scale');
   exp
     .command('fp8')
-    .description('train the same DeepSeek-V3 in high precision and in FP8 (a toy on synthetic data, or --preset); report the loss gap, activation memory and GEMM accumulation error')
-    .option('--steps <n>', 'optimizer steps per run (default 400; with --preset the preset\'s)')
+    .description(
+      'train the same DeepSeek-V3 in high precision and in FP8 (a toy on synthetic data, or --preset); report the loss gap, activation memory and GEMM accumulation error',
+    )
+    .option('--steps <n>', "optimizer steps per run (default 400; with --preset the preset's)")
     .option('--baseline <p>', 'high-precision run: fp32 or bf16', 'fp32')
     .option('--seed <n>', 'seed of the init and the data', '0')
     .option('--batch <n>', 'sequences per step (default 8)')
@@ -122,17 +139,36 @@ export function registerExperiment(program: Command): void {
     .option('--lr <x>', 'peak learning rate (default 3e-3)')
     .option('--moments <m>', 'AdamW moments of the FP8 run: bf16 (V3) or fp32', 'bf16')
     .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3, default) or ue8m0 (powers of two, V3.1)')
-    .option('--promote-every <n>', 'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128; default 128)')
+    .option(
+      '--promote-every <n>',
+      'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128; default 128)',
+    )
     .option('--no-reference', 'skip the reference run (the other high precision, whose gap is the yardstick)')
-    .option('--no-noise-floor', 'skip the noise-floor run (the baseline again with every initial weight one ulp off: how far rounding-sized noise alone moves the curve)')
-    .option('--no-special-cases', "FP8 without V3's special cases (E5M6 attention-output cache, SwiGLU recompute, FP8 dispatch): plain FP8 Linears")
-    .option('--preset <name>', "instead of the toy: pretrain a preset's model on its built-in corpus (e.g. tiny), once per precision")
-    .option('--out <dir>', 'with --preset: where the runs go (default runs/fp8-experiment-NAME); completed runs there are reused, interrupted ones resumed')
-    .option('--workers <n>', "with --preset: data-parallel worker threads per run, or auto (same numbers as 1; see pretrain --workers)")
+    .option(
+      '--no-noise-floor',
+      'skip the noise-floor run (the baseline again with every initial weight one ulp off: how far rounding-sized noise alone moves the curve)',
+    )
+    .option(
+      '--no-special-cases',
+      "FP8 without V3's special cases (E5M6 attention-output cache, SwiGLU recompute, FP8 dispatch): plain FP8 Linears",
+    )
+    .option(
+      '--preset <name>',
+      "instead of the toy: pretrain a preset's model on its built-in corpus (e.g. tiny), once per precision",
+    )
+    .option(
+      '--out <dir>',
+      'with --preset: where the runs go (default runs/fp8-experiment-NAME); completed runs there are reused, interrupted ones resumed',
+    )
+    .option(
+      '--workers <n>',
+      'with --preset: data-parallel worker threads per run, or auto (same numbers as 1; see pretrain --workers)',
+    )
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Fp8Flags) => {
       const seed = Number(o.seed);
-      if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`experiment fp8: --seed must be a non-negative integer, got '${o.seed}'`);
+      if (!Number.isSafeInteger(seed) || seed < 0)
+        throw new Error(`experiment fp8: --seed must be a non-negative integer, got '${o.seed}'`);
       const steps = o.steps === undefined ? undefined : posInt(o.steps, '--steps');
       const baseline = choice(o.baseline, '--baseline', ['fp32', 'bf16'] as const);
       const moments = choice(o.moments, '--moments', ['fp32', 'bf16'] as const);
@@ -140,18 +176,38 @@ export function registerExperiment(program: Command): void {
       let r: Fp8ExperimentResult;
       if (o.preset !== undefined) {
         for (const [k, flag] of SYNTHETIC_ONLY) {
-          if (k === 'specialCases' ? !o.specialCases : o[k] !== undefined) throw new Error(`experiment fp8: ${flag} does not apply with --preset (the preset's runs use its own settings and V3's FP8 defaults)`);
+          if (k === 'specialCases' ? !o.specialCases : o[k] !== undefined)
+            throw new Error(
+              `experiment fp8: ${flag} does not apply with --preset (the preset's runs use its own settings and V3's FP8 defaults)`,
+            );
         }
         const outDir = o.out ?? path.join('runs', `fp8-experiment-${o.preset}`);
         const workers = o.workers === undefined || o.workers === 'auto' ? o.workers : posInt(o.workers, '--workers');
-        r = await runFp8PresetExperiment({ preset: o.preset, outDir, steps, baseline, seed, moments, reference: o.reference, noiseFloor: o.noiseFloor, workers, log });
+        r = await runFp8PresetExperiment({
+          preset: o.preset,
+          outDir,
+          steps,
+          baseline,
+          seed,
+          moments,
+          reference: o.reference,
+          noiseFloor: o.noiseFloor,
+          workers,
+          log,
+        });
       } else {
-        if (o.out !== undefined) throw new Error('experiment fp8: --out needs --preset (the synthetic runs are not kept)');
-        if (o.workers !== undefined) throw new Error('experiment fp8: --workers needs --preset (the synthetic runs are one small model on one thread)');
+        if (o.out !== undefined)
+          throw new Error('experiment fp8: --out needs --preset (the synthetic runs are not kept)');
+        if (o.workers !== undefined)
+          throw new Error(
+            'experiment fp8: --workers needs --preset (the synthetic runs are one small model on one thread)',
+          );
         const lr = Number(o.lr ?? '3e-3');
-        if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`experiment fp8: --lr must be a positive number, got '${o.lr}'`);
+        if (!(lr > 0) || !Number.isFinite(lr))
+          throw new Error(`experiment fp8: --lr must be a positive number, got '${o.lr}'`);
         const promoteEvery = posInt(o.promoteEvery ?? '128', '--promote-every');
-        if (128 % promoteEvery !== 0) throw new Error(`experiment fp8: --promote-every must divide the 128-wide scale tiles, got ${promoteEvery}`);
+        if (128 % promoteEvery !== 0)
+          throw new Error(`experiment fp8: --promote-every must divide the 128-wide scale tiles, got ${promoteEvery}`);
         r = await runFp8Experiment({
           steps,
           baseline,

@@ -14,28 +14,50 @@ import { generateText } from '../../infer/generate.js';
 import { promptText } from '../../rl/rollout.js';
 
 /** Parses a numeric flag; the error names the flag and the allowed range. */
-export function numFlag(cmd: string, flag: string, v: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+export function numFlag(
+  cmd: string,
+  flag: string,
+  v: string | undefined,
+  opts: { int?: boolean; min?: number; max?: number } = {},
+): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  const ok = v.trim() !== '' && Number.isFinite(x) && (!opts.int || Number.isInteger(x)) && (opts.min === undefined || x >= opts.min) && (opts.max === undefined || x <= opts.max);
+  const ok =
+    v.trim() !== '' &&
+    Number.isFinite(x) &&
+    (!opts.int || Number.isInteger(x)) &&
+    (opts.min === undefined || x >= opts.min) &&
+    (opts.max === undefined || x <= opts.max);
   if (!ok) {
-    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' and ');
-    throw new Error(`${cmd}: ${flag} must be ${opts.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got '${v}'`);
+    const range = [opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    throw new Error(
+      `${cmd}: ${flag} must be ${opts.int ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got '${v}'`,
+    );
   }
   return x;
 }
 
 /** Loads DIR's model and the tokenizer beside it (or at `tokenizer`); warnings go to stderr. */
-export function loadModelAndTokenizer(cmd: string, dir: string, tokenizer?: string): { model: CausalLM; tok: Tokenizer } {
+export function loadModelAndTokenizer(
+  cmd: string,
+  dir: string,
+  tokenizer?: string,
+): { model: CausalLM; tok: Tokenizer } {
   const { model, warnings } = loadModelDir(dir);
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const tp = tokenizer ?? dir;
   if (!tokenizer && !fs.existsSync(path.join(dir, 'tokenizer.json'))) {
-    throw new Error(`${cmd}: ${dir} has no tokenizer.json (pass --tokenizer FILE, the tokenizer the model was trained with)`);
+    throw new Error(
+      `${cmd}: ${dir} has no tokenizer.json (pass --tokenizer FILE, the tokenizer the model was trained with)`,
+    );
   }
   const tok = Tokenizer.load(tp);
   if (tok.vocabSize > model.config.vocab_size) {
-    throw new Error(`${cmd}: the tokenizer has ${tok.vocabSize} tokens but the model's vocab_size is ${model.config.vocab_size}`);
+    throw new Error(
+      `${cmd}: the tokenizer has ${tok.vocabSize} tokens but the model's vocab_size is ${model.config.vocab_size}`,
+    );
   }
   model.eval();
   return { model, tok };
@@ -82,7 +104,8 @@ export function registerGenerate(program: Command): void {
       const topP = numFlag(c, '--top-p', o.topP, { min: 0, max: 1 }) ?? 1;
       const topK = numFlag(c, '--top-k', o.topK, { int: true, min: 0 }) ?? 0;
       const seed = numFlag(c, '--seed', o.seed, { int: true, min: 0 }) ?? 0;
-      if (o.engine !== undefined && o.engine !== 'fast' && o.engine !== 'model') throw new Error(`generate: --engine must be fast or model, got '${o.engine}'`);
+      if (o.engine !== undefined && o.engine !== 'fast' && o.engine !== 'model')
+        throw new Error(`generate: --engine must be fast or model, got '${o.engine}'`);
       const { model, tok } = loadModelAndTokenizer(c, o.model, o.tokenizer);
       const prompt = o.r1Zero ? promptText(o.prompt) : o.prompt;
       const t0 = performance.now();
@@ -98,13 +121,21 @@ export function registerGenerate(program: Command): void {
       const sec = (performance.now() - t0) / 1000;
       const tokens = gens.reduce((s, g) => s + g.tokens.length, 0);
       if (o.json) {
-        console.log(JSON.stringify({ samples: gens.map((g) => ({ text: g.text, tokens: g.tokens, finish: g.finish })), seconds: sec, tokensPerSecond: tokens / sec }));
+        console.log(
+          JSON.stringify({
+            samples: gens.map((g) => ({ text: g.text, tokens: g.tokens, finish: g.finish })),
+            seconds: sec,
+            tokensPerSecond: tokens / sec,
+          }),
+        );
         return;
       }
       gens.forEach((g, i) => {
         console.log(`--- sample ${i + 1}/${n} (${g.tokens.length} tokens, ${g.finish})`);
         console.log(g.text);
       });
-      console.log(`--- ${tokens} tokens in ${sec.toFixed(2)} s (${(tokens / sec).toFixed(0)} tokens/s, ${n} sample(s) batched)`);
+      console.log(
+        `--- ${tokens} tokens in ${sec.toFixed(2)} s (${(tokens / sec).toFixed(0)} tokens/s, ${n} sample(s) batched)`,
+      );
     });
 }

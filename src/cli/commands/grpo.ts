@@ -54,7 +54,8 @@ interface RunSpec {
 }
 
 function problemSource(task: string, c: GrpoConfig): ProblemSource {
-  if (task.endsWith('.jsonl') || (fs.existsSync(task) && fs.statSync(task).isFile())) return listSource(task, loadJsonlProblems(task), c.seed);
+  if (task.endsWith('.jsonl') || (fs.existsSync(task) && fs.statSync(task).isFile()))
+    return listSource(task, loadJsonlProblems(task), c.seed);
   return taskSource(task, { split: 'train', seed: c.seed, difficulty: c.difficulty ?? undefined });
 }
 
@@ -63,7 +64,8 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
   const runFile = path.join(o.out, 'run.json');
   let base: RunSpec | null = null;
   if (o.resume) {
-    if (!fs.existsSync(runFile)) throw new Error(`grpo --resume: ${runFile} not found (start the run without --resume first)`);
+    if (!fs.existsSync(runFile))
+      throw new Error(`grpo --resume: ${runFile} not found (start the run without --resume first)`);
     base = JSON.parse(fs.readFileSync(runFile, 'utf8')) as RunSpec;
   }
   const model = o.model ?? base?.model;
@@ -103,15 +105,32 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
   const { model: policy, tok } = loadModelAndTokenizer(c, model, o.tokenizer ?? base?.tokenizer ?? undefined);
   const source = problemSource(task, config);
   fs.mkdirSync(o.out, { recursive: true });
-  const spec: RunSpec = { model, task, tokenizer: o.tokenizer ?? base?.tokenizer ?? null, rewardModules: modules, config };
+  const spec: RunSpec = {
+    model,
+    task,
+    tokenizer: o.tokenizer ?? base?.tokenizer ?? null,
+    rewardModules: modules,
+    config,
+  };
   const json = JSON.stringify(spec, null, 1) + '\n';
   writeFileAtomic(runFile, (fd) => writeAll(fd, new TextEncoder().encode(json)));
   const t0 = performance.now();
-  const r = runGrpo({ outDir: o.out, policy, codec: tok, source, config, userRewards: user, resume: o.resume, meta: { model, task } });
+  const r = runGrpo({
+    outDir: o.out,
+    policy,
+    codec: tok,
+    source,
+    config,
+    userRewards: user,
+    resume: o.resume,
+    meta: { model, task },
+  });
   const last = r.history[r.history.length - 1];
   console.log(
     `done: ${r.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
-      (last ? `; last reward ${last.reward.toFixed(3)}${last.accuracy !== null ? `, accuracy ${(100 * last.accuracy).toFixed(1)}%` : ''}` : '') +
+      (last
+        ? `; last reward ${last.reward.toFixed(3)}${last.accuracy !== null ? `, accuracy ${(100 * last.accuracy).toFixed(1)}%` : ''}`
+        : '') +
       `\nmodel   ${r.modelDir}\nmetrics ${path.join(o.out, 'metrics.jsonl')}`,
   );
 }
@@ -119,10 +138,15 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
 export function registerGrpo(program: Command): void {
   program
     .command('grpo')
-    .description('R1-Zero RL with GRPO and rule-based rewards on a built-in task or JSONL problems (checkpointed, resumable)')
+    .description(
+      'R1-Zero RL with GRPO and rule-based rewards on a built-in task or JSONL problems (checkpointed, resumable)',
+    )
     .requiredOption('--out <dir>', 'run directory (runs/NAME)')
     .option('--model <dir>', 'base model directory (config.json, model.safetensors, tokenizer.json)')
-    .option('--task <name|file>', 'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}')
+    .option(
+      '--task <name|file>',
+      'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}',
+    )
     .option('--tokenizer <file>', 'tokenizer.json (default: the one in --model)')
     .option('--config <file>', 'JSON object of GRPO settings (camelCase keys), under the flags')
     .option('--steps <n>', 'rollout steps (default 50)')

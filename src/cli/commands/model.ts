@@ -11,7 +11,13 @@ import { Tensor, noGrad } from '../../tensor/tensor.js';
 import { crossEntropy, narrow } from '../../tensor/ops/index.js';
 
 function fmtB(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n);
+  return n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(2)}M`
+      : n >= 1e3
+        ? `${(n / 1e3).toFixed(1)}K`
+        : String(n);
 }
 
 function parseIds(s: string, vocab: number): Int32Array {
@@ -19,8 +25,10 @@ function parseIds(s: string, vocab: number): Int32Array {
   const ids = new Int32Array(parts.length);
   parts.forEach((p, i) => {
     const v = Number(p);
-    if (p === '' || !Number.isInteger(v)) throw new Error(`logits: --ids must be comma-separated integers, got '${p}' at position ${i}`);
-    if (v < 0 || v >= vocab) throw new Error(`logits: token id ${v} at position ${i} is outside the vocabulary [0, ${vocab})`);
+    if (p === '' || !Number.isInteger(v))
+      throw new Error(`logits: --ids must be comma-separated integers, got '${p}' at position ${i}`);
+    if (v < 0 || v >= vocab)
+      throw new Error(`logits: token id ${v} at position ${i} is outside the vocabulary [0, ${vocab})`);
     ids[i] = v;
   });
   return ids;
@@ -48,8 +56,13 @@ export function registerModel(program: Command): void {
       }
       console.log(`model_type  ${config.model_type}`);
       console.log(`total       ${p.total.toLocaleString('en-US')} (${fmtB(p.total)})`);
-      console.log(`activated   ${p.activated.toLocaleString('en-US')} (${fmtB(p.activated)}) per token, incl. embedding and output head`);
-      if (isDeepseek(config)) console.log(`mtp         ${p.mtp.toLocaleString('en-US')} (${fmtB(p.mtp)}) unique, ${config.num_nextn_predict_layers} module(s)`);
+      console.log(
+        `activated   ${p.activated.toLocaleString('en-US')} (${fmtB(p.activated)}) per token, incl. embedding and output head`,
+      );
+      if (isDeepseek(config))
+        console.log(
+          `mtp         ${p.mtp.toLocaleString('en-US')} (${fmtB(p.mtp)}) unique, ${config.num_nextn_predict_layers} module(s)`,
+        );
     });
 
   program
@@ -66,12 +79,16 @@ export function registerModel(program: Command): void {
       if (!(std > 0)) throw new Error(`init: --init-std must be a positive number, got '${o.initStd}'`);
       const p = countParams(config);
       if ((p.total + p.mtp) * 4 > 8 * 2 ** 30) {
-        throw new Error(`init: ${fmtB(p.total + p.mtp)} parameters need ${fmtB((p.total + p.mtp) * 4)}B of float32; too large for this tool (limit 8 GiB)`);
+        throw new Error(
+          `init: ${fmtB(p.total + p.mtp)} parameters need ${fmtB((p.total + p.mtp) * 4)}B of float32; too large for this tool (limit 8 GiB)`,
+        );
       }
       const t0 = performance.now();
       const model = createModel(config, { seed: parseSeed(o.seed), initStd: std });
       const files = saveModelDir(o.out, model);
-      console.log(`wrote ${o.out}/config.json and ${files.join(', ')}: ${model.numParameters().toLocaleString('en-US')} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(
+        `wrote ${o.out}/config.json and ${files.join(', ')}: ${model.numParameters().toLocaleString('en-US')} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     });
 
   program
@@ -103,6 +120,10 @@ export function registerModel(program: Command): void {
         const head = Array.from(row.subarray(0, Math.min(6, V)), (v) => v.toFixed(4)).join(', ');
         console.log(`pos ${t} id ${ids[t]}: argmax ${best}  [${head}${V > 6 ? ', ...' : ''}]`);
       }
-      console.log(loss === null ? 'loss: n/a (one token)' : `loss: ${loss.toFixed(6)} (mean next-token cross-entropy over ${T - 1} positions)`);
+      console.log(
+        loss === null
+          ? 'loss: n/a (one token)'
+          : `loss: ${loss.toFixed(6)} (mean next-token cross-entropy over ${T - 1} positions)`,
+      );
     });
 }

@@ -33,41 +33,73 @@ export function registerPretrain(program: Command): void {
     .command('pretrain')
     .description('pre-train a DeepSeek-V3-style model (built-in reasoning corpus by default); resumable')
     .requiredOption('--out <dir>', 'run directory (checkpoints, metrics.jsonl, final model)')
-    .option('--preset <name>', `model + run size: ${Object.entries(PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`, 'tiny')
+    .option(
+      '--preset <name>',
+      `model + run size: ${Object.entries(PRESETS)
+        .map(([k, p]) => `${k} (${p.description})`)
+        .join('; ')}`,
+      'tiny',
+    )
     .option('--config <file>', 'Hugging Face config.json for the model instead of the preset model')
-    .option('--data <file...>', 'training data: JSONL {"text"}, plain text or Parquet files/directories (default: built-in corpus)')
+    .option(
+      '--data <file...>',
+      'training data: JSONL {"text"}, plain text or Parquet files/directories (default: built-in corpus)',
+    )
     .option('--tokenizer <file>', 'use this tokenizer.json instead of training one on the data')
     .option('--steps <n>', 'optimizer steps (default: the preset)')
     .option('--seed <n>', 'seed for corpus, init and shuffling', '0')
     .option('--micro-batch <n>', 'sequences per forward pass (gradient accumulation beyond it)')
     .option('--lr <x>', 'peak learning rate (default: the preset)')
     .option('--precision <p>', 'Linear GEMMs: fp32 (default), bf16, or fp8 (DeepSeek-V3 FP8 with BF16 AdamW moments)')
-    .option('--workers <n>', "threads computing each step's micro-batches, one kernel thread each; same numbers as 1 (auto: 2 on 2+ cores for models of hidden size <= 256 whose batch has 2+ micro-batches)", '1')
+    .option(
+      '--workers <n>',
+      "threads computing each step's micro-batches, one kernel thread each; same numbers as 1 (auto: 2 on 2+ cores for models of hidden size <= 256 whose batch has 2+ micro-batches)",
+      '1',
+    )
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .action(async (o: { out: string; preset: string; config?: string; data?: string[]; tokenizer?: string; steps?: string; seed: string; microBatch?: string; lr?: string; precision?: string; workers: string; resume?: boolean }) => {
-      const seed = Number(o.seed);
-      if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`pretrain: --seed must be a non-negative integer, got '${o.seed}'`);
-      const lr = o.lr === undefined ? undefined : Number(o.lr);
-      if (lr !== undefined && !(lr > 0)) throw new Error(`pretrain: --lr must be a positive number, got '${o.lr}'`);
-      const micro = positiveInt('--micro-batch', o.microBatch);
-      const precision = o.precision === undefined ? undefined : parsePrecision(o.precision, 'pretrain: --precision');
-      const workers = o.workers === 'auto' ? 'auto' : Number(o.workers);
-      if (workers !== 'auto' && !(Number.isInteger(workers) && workers >= 1)) throw new Error(`pretrain: --workers must be a positive integer or 'auto', got '${o.workers}'`);
-      await pretrain({
-        outDir: o.out,
-        preset: o.preset,
-        modelConfig: o.config ? readJson(o.config, 'config') : undefined,
-        data: o.data,
-        tokenizer: o.tokenizer,
-        steps: positiveInt('--steps', o.steps),
-        seed,
-        resume: o.resume,
-        workers,
-        overrides: {
-          ...(lr !== undefined ? { peakLr: lr } : {}),
-          ...(micro !== undefined ? { microBatch: micro } : {}),
-          ...(precision !== undefined ? { precision, optimizerMoments: precision === 'fp8' ? ('bf16' as const) : undefined } : {}),
-        },
-      });
-    });
+    .action(
+      async (o: {
+        out: string;
+        preset: string;
+        config?: string;
+        data?: string[];
+        tokenizer?: string;
+        steps?: string;
+        seed: string;
+        microBatch?: string;
+        lr?: string;
+        precision?: string;
+        workers: string;
+        resume?: boolean;
+      }) => {
+        const seed = Number(o.seed);
+        if (!Number.isSafeInteger(seed) || seed < 0)
+          throw new Error(`pretrain: --seed must be a non-negative integer, got '${o.seed}'`);
+        const lr = o.lr === undefined ? undefined : Number(o.lr);
+        if (lr !== undefined && !(lr > 0)) throw new Error(`pretrain: --lr must be a positive number, got '${o.lr}'`);
+        const micro = positiveInt('--micro-batch', o.microBatch);
+        const precision = o.precision === undefined ? undefined : parsePrecision(o.precision, 'pretrain: --precision');
+        const workers = o.workers === 'auto' ? 'auto' : Number(o.workers);
+        if (workers !== 'auto' && !(Number.isInteger(workers) && workers >= 1))
+          throw new Error(`pretrain: --workers must be a positive integer or 'auto', got '${o.workers}'`);
+        await pretrain({
+          outDir: o.out,
+          preset: o.preset,
+          modelConfig: o.config ? readJson(o.config, 'config') : undefined,
+          data: o.data,
+          tokenizer: o.tokenizer,
+          steps: positiveInt('--steps', o.steps),
+          seed,
+          resume: o.resume,
+          workers,
+          overrides: {
+            ...(lr !== undefined ? { peakLr: lr } : {}),
+            ...(micro !== undefined ? { microBatch: micro } : {}),
+            ...(precision !== undefined
+              ? { precision, optimizerMoments: precision === 'fp8' ? ('bf16' as const) : undefined }
+              : {}),
+          },
+        });
+      },
+    );
 }

@@ -6,7 +6,14 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { METHODS, type Method, buildSchedule } from '../../parallel/schedule.js';
-import { type Costs, DEFAULT_COSTS, formulaBubble, formulaMemory, simulate, validateCosts } from '../../parallel/simulate.js';
+import {
+  type Costs,
+  DEFAULT_COSTS,
+  formulaBubble,
+  formulaMemory,
+  simulate,
+  validateCosts,
+} from '../../parallel/simulate.js';
 import { renderSvg, renderText } from '../../parallel/render.js';
 
 const COST_KEYS = ['F', 'B', 'W', 'FB', 'comm'] as const;
@@ -31,7 +38,8 @@ export function parseCosts(s: string): Costs {
 
 function parseCount(flag: string, s: string | undefined): number {
   if (s === undefined) throw new Error(`schedule: ${flag} is required`);
-  if (!/^\d+$/.test(s.trim()) || Number(s) < 1) throw new Error(`schedule: ${flag} must be a positive integer, got '${s}'`);
+  if (!/^\d+$/.test(s.trim()) || Number(s) < 1)
+    throw new Error(`schedule: ${flag} must be a positive integer, got '${s}'`);
   return Number(s);
 }
 

@@ -60,7 +60,11 @@ export function registerZero(program: Command): void {
     .option('--base <dir>', 'use this base model directory instead of pre-training one')
     .option('--task <name>', 'built-in task for RL and evaluation', 'lineq')
     .option('--difficulty <d>', 'task difficulty N or A-B', '1')
-    .option('--pretrain-steps <n>', `pre-training steps of the tiny preset (more than its own ${PRESETS.tiny.train.steps}: RL needs a base whose worked solutions are often right)`, String(ZERO_PRETRAIN_STEPS))
+    .option(
+      '--pretrain-steps <n>',
+      `pre-training steps of the tiny preset (more than its own ${PRESETS.tiny.train.steps}: RL needs a base whose worked solutions are often right)`,
+      String(ZERO_PRETRAIN_STEPS),
+    )
     .option('--steps <n>', 'GRPO steps', '100')
     .option('--lr <x>', 'GRPO learning rate', '1e-4')
     .option('--prompts-per-step <p>', 'GRPO problems per step (G = 8 samples each)', '16')
@@ -84,7 +88,10 @@ export function registerZero(program: Command): void {
         baseDir = path.join(baseRun, 'model');
         if (fs.existsSync(path.join(baseDir, 'model.safetensors'))) {
           console.log(`[1/4] reusing the base model in ${baseDir}`);
-        } else if (fs.existsSync(path.join(baseRun, 'run.json')) && latestCheckpoint(path.join(baseRun, 'checkpoints'))) {
+        } else if (
+          fs.existsSync(path.join(baseRun, 'run.json')) &&
+          latestCheckpoint(path.join(baseRun, 'checkpoints'))
+        ) {
           // an interrupted zero: carry on where pre-training stopped (the same loss curve as an uninterrupted run)
           console.log('[1/4] resuming the interrupted pre-training of the tiny base');
           await pretrain({ outDir: baseRun, preset: 'tiny', resume: true, workers: 'auto', steps: pretrainSteps });
@@ -105,14 +112,25 @@ export function registerZero(program: Command): void {
       const { model, tok } = loadModelAndTokenizer('zero', baseDir);
       const problems = taskProblems(o.task, n, { split: 'test', seed, difficulty: o.difficulty });
       const evalOpts = { k, temperature: 0.6, topP: 0.95, seed };
-      console.log(`[2/4] evaluating the base on ${problems.length} held-out ${o.task} problems (k=${k}, T=0.6, top-p 0.95)`);
+      console.log(
+        `[2/4] evaluating the base on ${problems.length} held-out ${o.task} problems (k=${k}, T=0.6, top-p 0.95)`,
+      );
       const before = evaluate(model, tok, problems, evalOpts);
       console.log(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
       const rlDir = path.join(o.out, 'grpo');
       const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty, lr, promptsPerStep });
-      const resume = !fs.existsSync(path.join(rlDir, 'model', 'model.safetensors')) && latestCheckpoint(path.join(rlDir, 'checkpoints')) !== null;
+      const resume =
+        !fs.existsSync(path.join(rlDir, 'model', 'model.safetensors')) &&
+        latestCheckpoint(path.join(rlDir, 'checkpoints')) !== null;
       if (resume) console.log('      resuming the interrupted GRPO run');
-      const res = runGrpo({ outDir: rlDir, policy: model, codec: tok, source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }), config, resume });
+      const res = runGrpo({
+        outDir: rlDir,
+        policy: model,
+        codec: tok,
+        source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }),
+        config,
+        resume,
+      });
       console.log('[4/4] evaluating the RL model');
       model.eval();
       const after = evaluate(model, tok, problems, evalOpts);

@@ -54,7 +54,10 @@ export function parseNumber(text: string): Rational | null {
   let s = text.trim().replace(/[−–]/g, '-');
   const boxed = extractBoxed(s);
   if (boxed !== null && s.startsWith('\\boxed')) s = boxed.trim();
-  s = s.replace(/^\$+|\$+$/g, '').replace(/^\\\(|\\\)$/g, '').trim();
+  s = s
+    .replace(/^\$+|\$+$/g, '')
+    .replace(/^\\\(|\\\)$/g, '')
+    .trim();
   s = s.replace(/^[A-Za-z]\s*=\s*/, ''); // "x = 5"
   s = s.replace(/\.$/, '').trim();
   s = s.replace(/^\\text\{(.*)\}$/, '$1').trim();
@@ -73,6 +76,11 @@ export function parseNumber(text: string): Rational | null {
 export function numbersEqual(text: string, expected: Rational | bigint | number | string): boolean {
   const got = parseNumber(text);
   if (got === null) return false;
-  const want = expected instanceof Rational ? expected : typeof expected === 'string' ? parseNumber(expected) : new Rational(BigInt(expected));
+  const want =
+    expected instanceof Rational
+      ? expected
+      : typeof expected === 'string'
+        ? parseNumber(expected)
+        : new Rational(BigInt(expected));
   return want !== null && got.equals(want);
 }

@@ -75,7 +75,8 @@ function longMultiplication(a: bigint, b: bigint): string[] {
     if (digit === 0) continue;
     const place = 10n ** BigInt(db.length - 1 - i);
     steps.push(digitProduct(a, digit));
-    if (place > 1n) steps.push(`${a} * ${BigInt(digit) * place} = ${a * BigInt(digit)} * ${place} = ${a * BigInt(digit) * place}`);
+    if (place > 1n)
+      steps.push(`${a} * ${BigInt(digit) * place} = ${a * BigInt(digit)} * ${place} = ${a * BigInt(digit) * place}`);
   }
   if (partials.length > 1) steps.push(`${partials.join(' + ')} = ${a * b}`);
   const last = `${a} * ${b} = ${a * b}`;

@@ -25,7 +25,11 @@ interface Node {
   steps: string[];
 }
 
-const num = (v: number): Node => ({ expr: { type: 'num', value: new Rational(v), text: String(v) }, value: v, steps: [] });
+const num = (v: number): Node => ({
+  expr: { type: 'num', value: new Rational(v), text: String(v) },
+  value: v,
+  steps: [],
+});
 
 /** Combines all `numbers` at random into one expression with positive integer intermediate values. */
 function randomTree(rng: Generator, numbers: readonly number[]): Node {
@@ -82,7 +86,10 @@ export const countdownTask = defineTask<CountdownData>({
       const tree = randomTree(rng, numbers);
       if (tree.value < 1 || tree.value > maxTarget || numbers.includes(tree.value)) continue;
       const sorted = [...numbers].sort((a, b) => a - b);
-      return { key: `countdown:${sorted.join(',')}->${tree.value}`, data: { numbers, target: tree.value, expression: formatExpr(tree.expr) } };
+      return {
+        key: `countdown:${sorted.join(',')}->${tree.value}`,
+        data: { numbers, target: tree.value, expression: formatExpr(tree.expr) },
+      };
     }
   },
   prompt: ({ numbers, target }) =>

@@ -37,7 +37,7 @@ export const TASKS: Readonly<Record<string, Task<never>>> = Object.freeze({
 
 /** The task called `name`; the error lists the known ones. */
 export function getTask(name: string): Task<unknown> {
-  const t = Object.prototype.hasOwnProperty.call(TASKS, name) ? TASKS[name] : undefined;
+  const t = Object.hasOwn(TASKS, name) ? TASKS[name] : undefined;
   if (!t) throw new Error(`unknown task '${name}' (known: ${Object.keys(TASKS).join(', ')})`);
   return t as unknown as Task<unknown>;
 }

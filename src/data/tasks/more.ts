@@ -15,7 +15,10 @@ export interface SortData {
 
 /** Parses `1, 2, 3`, `[1, 2, 3]` or `1 2 3` into integers; null if anything else is there. */
 export function parseIntList(text: string): number[] | null {
-  const s = text.trim().replace(/^\[|\]$/g, '').trim();
+  const s = text
+    .trim()
+    .replace(/^\[|\]$/g, '')
+    .trim();
   if (!s) return [];
   const parts = s.split(/\s*,\s*|\s+/);
   if (parts.some((p) => !/^-?\d+$/.test(p))) return null;
@@ -96,7 +99,11 @@ export const modpowTask = defineTask<ModPowData>({
   solve({ base, exp, mod }) {
     const b = base % mod;
     const steps = [`Multiply by ${base} again and again, keeping only the remainder mod ${mod}.`];
-    steps.push(b === base ? `power 1: remainder ${b}` : `power 1: ${base} = ${Math.floor(base / mod)} * ${mod} + ${b}, remainder ${b}`);
+    steps.push(
+      b === base
+        ? `power 1: remainder ${b}`
+        : `power 1: ${base} = ${Math.floor(base / mod)} * ${mod} + ${b}, remainder ${b}`,
+    );
     let r = b;
     for (let k = 2; k <= exp; k++) {
       const p = r * b;

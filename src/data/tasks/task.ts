@@ -110,11 +110,16 @@ export function splitOf(key: string): Split {
 export type DifficultySpec = number | readonly [number, number];
 
 /** Parses `3` or `2-4` (CLI form) into a DifficultySpec, checked against the task's range. */
-export function parseDifficulty(spec: string | DifficultySpec | undefined, task: TaskSpec<never>, use: 'default' | 'corpus' = 'default'): [number, number] {
+export function parseDifficulty(
+  spec: string | DifficultySpec | undefined,
+  task: TaskSpec<never>,
+  use: 'default' | 'corpus' = 'default',
+): [number, number] {
   const { min, max } = task.difficulty;
   let lo: number;
   let hi: number;
-  if (spec === undefined) [lo, hi] = use === 'corpus' ? task.difficulty.corpus : [task.difficulty.default, task.difficulty.default];
+  if (spec === undefined)
+    [lo, hi] = use === 'corpus' ? task.difficulty.corpus : [task.difficulty.default, task.difficulty.default];
   else if (typeof spec === 'number') lo = hi = spec;
   else if (typeof spec === 'string') {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(spec);
@@ -144,9 +149,11 @@ const MAX_TRIES = 10_000;
 /** Problem number `index` of the stream (task, seed, split, difficulty). Deterministic; repeats are possible. */
 export function problemAt<D>(task: TaskSpec<D>, index: number, opts: ProblemOptions = {}): Problem<D> {
   const split = opts.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new Error(`${task.name}: split must be train or test, got '${split}'`);
+  if (split !== 'train' && split !== 'test')
+    throw new Error(`${task.name}: split must be train or test, got '${split}'`);
   const [lo, hi] = parseDifficulty(opts.difficulty, task as TaskSpec<never>);
-  if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 31) throw new RangeError(`${task.name}: problem index ${index} out of range`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 31)
+    throw new RangeError(`${task.name}: problem index ${index} out of range`);
   const seed = opts.seed ?? 0;
   const rng = new Generator(seed);
   rng.setState({ seed, counter: (2 * index + (split === 'test' ? 1 : 0)) * STRIDE });
@@ -154,9 +161,19 @@ export function problemAt<D>(task: TaskSpec<D>, index: number, opts: ProblemOpti
     const d = lo === hi ? lo : lo + Math.min(hi - lo, Math.floor(rng.uniform(1, 'float64')[0] * (hi - lo + 1)));
     const c = task.sample(rng, d);
     if (splitOf(c.key) !== split) continue;
-    return { task: task.name, id: c.key, split, difficulty: d, prompt: task.prompt(c.data), answer: task.answer(c.data), data: c.data };
+    return {
+      task: task.name,
+      id: c.key,
+      split,
+      difficulty: d,
+      prompt: task.prompt(c.data),
+      answer: task.answer(c.data),
+      data: c.data,
+    };
   }
-  throw new Error(`${task.name}: no ${split} problem found at difficulty ${lo === hi ? lo : `${lo}-${hi}`} in ${MAX_TRIES} draws`);
+  throw new Error(
+    `${task.name}: no ${split} problem found at difficulty ${lo === hi ? lo : `${lo}-${hi}`} in ${MAX_TRIES} draws`,
+  );
 }
 
 /** `n` distinct problems (by id): indices 0, 1, ... of the stream with repeats skipped. */
@@ -166,7 +183,9 @@ export function problemSet<D>(task: TaskSpec<D>, n: number, opts: ProblemOptions
   const limit = 20 * n + 1000;
   for (let i = 0; out.length < n; i++) {
     if (i >= limit) {
-      throw new Error(`${task.name}: only ${out.length} distinct ${opts.split ?? 'train'} problems found in ${limit} draws (asked for ${n}); use a higher difficulty`);
+      throw new Error(
+        `${task.name}: only ${out.length} distinct ${opts.split ?? 'train'} problems found in ${limit} draws (asked for ${n}); use a higher difficulty`,
+      );
     }
     const p = problemAt(task, i, opts);
     if (seen.has(p.id)) continue;

@@ -5,7 +5,7 @@
 import { runKernel } from '../../backend/registry.js';
 import type { BinaryKernel } from '../../backend/kernels.js';
 import type { DType } from '../dtype.js';
-import { Tensor, record } from '../tensor.js';
+import { type Tensor, record } from '../tensor.js';
 import { type TensorLike, asTensor, sumTo, wrap } from './util.js';
 
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
@@ -41,7 +41,7 @@ function binaryOp(
   rule: (g: Tensor, s: Saved, wantX: boolean, wantY: boolean) => [Tensor | null, Tensor | null],
 ): Tensor {
   const [x, y] = operands(a, b);
-  const out = wrap((runKernel(name, x, y) as ReturnType<BinaryKernel>));
+  const out = wrap(runKernel(name, x, y) as ReturnType<BinaryKernel>);
   // What the closure below captures: the saved tensors, the inputs' shapes and dtypes, which inputs want a gradient
   // (at record time; the engine drops gradients of leaves that stopped requiring grad).
   const wantX = x.requiresGrad;
@@ -67,20 +67,38 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
 
 /** a * b (broadcasting). */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('mul', a, b, (wx, wy) => ({ x: wy, y: wx }), (g, s, wx, wy) => [wx ? mul(g, s.y!) : null, wy ? mul(g, s.x!) : null]);
+  return binaryOp(
+    'mul',
+    a,
+    b,
+    (wx, wy) => ({ x: wy, y: wx }),
+    (g, s, wx, wy) => [wx ? mul(g, s.y!) : null, wy ? mul(g, s.x!) : null],
+  );
 }
 
 /** a / b (true division, broadcasting). */
 export function div(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('div', a, b, (_wx, wy) => ({ y: true, out: wy }), (g, s, _wx, wy) => [div(g, s.y!), wy ? neg(div(mul(g, s.out!), s.y!)) : null]);
+  return binaryOp(
+    'div',
+    a,
+    b,
+    (_wx, wy) => ({ y: true, out: wy }),
+    (g, s, _wx, wy) => [div(g, s.y!), wy ? neg(div(mul(g, s.out!), s.y!)) : null],
+  );
 }
 
 /** a ** b (broadcasting). The gradient for b uses log(a) and is defined where a > 0. */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
-  return binaryOp('pow', a, b, (_wx, wy) => ({ x: true, y: true, out: wy }), (g, s, wx, wy) => [
-    wx ? mul(g, mul(s.y!, pow(s.x!, sub(s.y!, 1)))) : null,
-    wy ? mul(g, mul(s.out!, log(s.x!))) : null,
-  ]);
+  return binaryOp(
+    'pow',
+    a,
+    b,
+    (_wx, wy) => ({ x: true, y: true, out: wy }),
+    (g, s, wx, wy) => [
+      wx ? mul(g, mul(s.y!, pow(s.x!, sub(s.y!, 1)))) : null,
+      wy ? mul(g, mul(s.out!, log(s.x!))) : null,
+    ],
+  );
 }
 
 /** Elementwise maximum; ties send half the gradient to each side. */
@@ -116,13 +134,31 @@ export const gt = (a: TensorLike, b: TensorLike): Tensor => compare('gt', a, b);
 /** a >= b as a bool tensor (no gradient). */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => compare('ge', a, b);
 
-type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'abs' | 'sign' | 'tanh' | 'sin' | 'cos' | 'erf' | 'sigmoid' | 'silu';
+type UnaryName =
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'abs'
+  | 'sign'
+  | 'tanh'
+  | 'sin'
+  | 'cos'
+  | 'erf'
+  | 'sigmoid'
+  | 'silu';
 
 /**
  * A unary op whose rule reads the input (`saves` 'x'), the output ('out') or neither: the closure captures that one
  * tensor only. Rules get it as their second argument and must not capture the op's `x` themselves.
  */
-function unaryOp(name: UnaryName, x: Tensor, saves: 'x' | 'out' | null, rule: ((g: Tensor, saved: Tensor) => Tensor) | null): Tensor {
+function unaryOp(
+  name: UnaryName,
+  x: Tensor,
+  saves: 'x' | 'out' | null,
+  rule: ((g: Tensor, saved: Tensor) => Tensor) | null,
+): Tensor {
   const out = wrap(runKernel(name, x));
   if (!rule) return out;
   const saved = saves === 'x' ? x : saves === 'out' ? out : null;

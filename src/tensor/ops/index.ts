@@ -5,4 +5,4 @@ export * from './shape.js';
 export * from './indexing.js';
 export * from './linalg.js';
 export * from './nn.js';
-export { type TensorLike } from './util.js';
+export type { TensorLike } from './util.js';

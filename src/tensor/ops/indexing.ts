@@ -2,18 +2,22 @@
 import { runKernel } from '../../backend/registry.js';
 import type { TensorData } from '../../backend/kernels.js';
 import { normAxis, shapeStr } from '../shape.js';
-import { Tensor, record } from '../tensor.js';
+import { type Tensor, record } from '../tensor.js';
 import { reshape } from './shape.js';
 import { type TensorLike, asTensor, sumTo, wrap, zerosOf } from './util.js';
 
 function requireIndex(op: string, index: TensorData, oneDim: boolean): void {
   if (index.dtype !== 'int32') throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
-  if (oneDim && index.shape.length !== 1) throw new RangeError(`${op}: index must be 1-D, got ${shapeStr(index.shape)}`);
+  if (oneDim && index.shape.length !== 1)
+    throw new RangeError(`${op}: index must be 1-D, got ${shapeStr(index.shape)}`);
 }
 
 function checkGatherShapes(op: string, x: Tensor, index: Tensor, axis: number): void {
   const ok = index.ndim === x.ndim && index.shape.every((d, i) => i === axis || d <= x.shape[i]);
-  if (!ok) throw new RangeError(`${op}: index ${shapeStr(index.shape)} does not fit input ${shapeStr(x.shape)} outside axis ${axis}`);
+  if (!ok)
+    throw new RangeError(
+      `${op}: index ${shapeStr(index.shape)} does not fit input ${shapeStr(x.shape)} outside axis ${axis}`,
+    );
 }
 
 /** torch.gather: out[i][j][k] = x[i][index[i][j][k]][k] for axis 1. */
@@ -23,7 +27,9 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   checkGatherShapes('gather', x, index, a);
   const out = wrap(runKernel('gather', x, index, { axis: a }));
   const xs = x.shape; // backward closures capture shapes, not the input (../tensor.ts header)
-  return record(out, 'gather', [x], (g) => [wrap(runKernel('scatterAdd', zerosOf(xs, g.dtype), index, g, { axis: a }))]);
+  return record(out, 'gather', [x], (g) => [
+    wrap(runKernel('scatterAdd', zerosOf(xs, g.dtype), index, g, { axis: a })),
+  ]);
 }
 
 /** torch.scatter_add (returns a new tensor): out = x; out[index[i][j][k]][j][k] += src[i][j][k] for axis 0. */
@@ -31,7 +37,9 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   requireIndex('scatterAdd', index, false);
   const a = normAxis(axis, x.ndim, 'scatterAdd');
   if (index.ndim !== src.ndim || index.shape.some((d, i) => d !== src.shape[i])) {
-    throw new RangeError(`scatterAdd: index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the same shape`);
+    throw new RangeError(
+      `scatterAdd: index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the same shape`,
+    );
   }
   checkGatherShapes('scatterAdd', x, index, a);
   const out = wrap(runKernel('scatterAdd', x, index, src, { axis: a }));
@@ -44,7 +52,9 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   const a = normAxis(axis, x.ndim, 'indexSelect');
   const out = wrap(runKernel('indexSelect', x, index, { axis: a }));
   const xs = x.shape;
-  return record(out, 'indexSelect', [x], (g) => [wrap(runKernel('indexAdd', zerosOf(xs, g.dtype), index, g, { axis: a }))]);
+  return record(out, 'indexSelect', [x], (g) => [
+    wrap(runKernel('indexAdd', zerosOf(xs, g.dtype), index, g, { axis: a })),
+  ]);
 }
 
 /** torch.index_add (returns a new tensor): out = x; out[index[j]] += src[j] along `axis` (duplicates accumulate). */
@@ -53,7 +63,9 @@ export function indexAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): T
   const a = normAxis(axis, x.ndim, 'indexAdd');
   const ok = src.ndim === x.ndim && src.shape.every((d, i) => (i === a ? d === index.size : d === x.shape[i]));
   if (!ok) {
-    throw new RangeError(`indexAdd: src ${shapeStr(src.shape)} does not match input ${shapeStr(x.shape)} with ${index.size} indices on axis ${a}`);
+    throw new RangeError(
+      `indexAdd: src ${shapeStr(src.shape)} does not match input ${shapeStr(x.shape)} with ${index.size} indices on axis ${a}`,
+    );
   }
   const out = wrap(runKernel('indexAdd', x, index, src, { axis: a }));
   return record(out, 'indexAdd', [x, src], indexAddRule(index, a));

@@ -1,7 +1,7 @@
 /** Matrix products with autograd. Backward reads transposed operands in place (no transpose copies). */
 import { runKernel } from '../../backend/registry.js';
 import { shapeStr } from '../shape.js';
-import { Tensor, record } from '../tensor.js';
+import { type Tensor, record } from '../tensor.js';
 import { add } from './elementwise.js';
 import { reshape } from './shape.js';
 import { sumTo, wrap } from './util.js';
@@ -22,7 +22,8 @@ function mm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
  * a row (left) or column (right) vector and the added dim is removed again, as in NumPy.
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  if (a.ndim === 0 || b.ndim === 0) throw new RangeError(`matmul: ${shapeStr(a.shape)} x ${shapeStr(b.shape)}: scalars are not matrices`);
+  if (a.ndim === 0 || b.ndim === 0)
+    throw new RangeError(`matmul: ${shapeStr(a.shape)} x ${shapeStr(b.shape)}: scalars are not matrices`);
   if (a.ndim === 1 || b.ndim === 1) {
     const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]]) : a;
     const b2 = b.ndim === 1 ? reshape(b, [b.shape[0], 1]) : b;
@@ -49,8 +50,16 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   if (weight.ndim !== 2) throw new RangeError(`linear: weight must be (out, in), got ${shapeStr(weight.shape)}`);
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new RangeError(`linear: input ${shapeStr(x.shape)} x weight ${shapeStr(weight.shape)}ᵀ: inner dims ${x.shape[x.ndim - 1]} != ${weight.shape[1]}`);
+    throw new RangeError(
+      `linear: input ${shapeStr(x.shape)} x weight ${shapeStr(weight.shape)}ᵀ: inner dims ${x.shape[x.ndim - 1]} != ${weight.shape[1]}`,
+    );
   }
-  const y = x.ndim === 2 ? matmul(x, weight, { transB: true }) : reshape(matmul(reshape(x, [-1, weight.shape[1]]), weight, { transB: true }), [...x.shape.slice(0, -1), weight.shape[0]]);
+  const y =
+    x.ndim === 2
+      ? matmul(x, weight, { transB: true })
+      : reshape(matmul(reshape(x, [-1, weight.shape[1]]), weight, { transB: true }), [
+          ...x.shape.slice(0, -1),
+          weight.shape[0],
+        ]);
   return bias ? add(y, bias) : y;
 }

@@ -3,7 +3,7 @@
  * scaled-dot-product attention. The fused ones call a forward and a backward kernel so a fast backend can replace both.
  */
 import { runKernel } from '../../backend/registry.js';
-import { Generator, getDefaultGenerator } from '../random.js';
+import { type Generator, getDefaultGenerator } from '../random.js';
 import { normAxis, sameShape, shapeStr } from '../shape.js';
 import { Tensor, record } from '../tensor.js';
 import { mul } from './elementwise.js';
@@ -39,7 +39,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   const reduction = opts.reduction ?? 'mean';
   if (targets.dtype !== 'int32') throw new TypeError(`crossEntropy: targets must be int32, got ${targets.dtype}`);
   if (logits.ndim < 1 || !sameShape(logits.shape.slice(0, -1), targets.shape)) {
-    throw new RangeError(`crossEntropy: logits ${shapeStr(logits.shape)} do not match targets ${shapeStr(targets.shape)} (expected logits [...targets, C])`);
+    throw new RangeError(
+      `crossEntropy: logits ${shapeStr(logits.shape)} do not match targets ${shapeStr(targets.shape)} (expected logits [...targets, C])`,
+    );
   }
   const C = logits.shape[logits.ndim - 1];
   const N = targets.size;
@@ -94,7 +96,9 @@ export interface RopeOptions {
  */
 export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: RopeOptions): Tensor {
   const out = wrap(runKernel('rope', x, cos, sin, { interleaved: opts.interleaved, inverse: false }));
-  return record(out, 'rope', [x], (g) => [wrap(runKernel('rope', g, cos, sin, { interleaved: opts.interleaved, inverse: true }))]);
+  return record(out, 'rope', [x], (g) => [
+    wrap(runKernel('rope', g, cos, sin, { interleaved: opts.interleaved, inverse: true })),
+  ]);
 }
 
 export interface DropoutOptions {
@@ -120,7 +124,9 @@ export function topk(x: Tensor, k: number, axis = -1, largest = true): { values:
   const r = runKernel('topk', x, { k, axis: a, largest });
   const indices = wrap(r.indices);
   const xs = x.shape; // backward closures capture shapes, not the input (../tensor.ts header)
-  const values = record(wrap(r.values), 'topk', [x], (g) => [wrap(runKernel('scatterAdd', zerosOf(xs, g.dtype), indices, g, { axis: a }))]);
+  const values = record(wrap(r.values), 'topk', [x], (g) => [
+    wrap(runKernel('scatterAdd', zerosOf(xs, g.dtype), indices, g, { axis: a })),
+  ]);
   return { values, indices };
 }
 
@@ -145,4 +151,3 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     return [wrap(dq), wrap(dk), wrap(dv)];
   });
 }
-

@@ -1,7 +1,7 @@
 /** Reductions with autograd: sum, mean, max, min over any axes (keepdim), argmax, logsumexp. */
 import { runKernel } from '../../backend/registry.js';
 import { normAxes, normAxis } from '../shape.js';
-import { Tensor, record } from '../tensor.js';
+import { type Tensor, record } from '../tensor.js';
 import { add, cast, div, eq, exp, log, mul, neg, sub } from './elementwise.js';
 import { reshape } from './shape.js';
 import { wrap } from './util.js';
@@ -67,5 +67,10 @@ export function logsumexp(x: Tensor, axes?: number | readonly number[], opts: Re
   for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) m.data[i] = 0;
   const s = log(sum(exp(sub(x, m)), ax, { keepdim: true }));
   const r = add(s, m);
-  return opts.keepdim ? r : reshape(r, x.shape.filter((_, i) => !ax.includes(i)));
+  return opts.keepdim
+    ? r
+    : reshape(
+        r,
+        x.shape.filter((_, i) => !ax.includes(i)),
+      );
 }

@@ -11,13 +11,22 @@ import { sumTo, wrap, zerosOf } from './util.js';
 // written inside an op shares one scope object with every other arrow there (V8 allocates one context per call), so a
 // helper like `shape.map((d, i) => x.shape[i])` would make the rule keep the op's input tensor alive.
 type Rule = (g: Tensor) => Tensor[];
-const reshapeRule = (xs: readonly number[]): Rule => (g) => [reshape(g, xs)];
-const permuteRule = (inv: readonly number[]): Rule => (g) => [permute(g, inv)];
-const sumToRule = (xs: readonly number[]): Rule => (g) => [sumTo(g, xs)];
-const splitRule = (sizes: readonly number[], axis: number): Rule => (g) => split(g, sizes, axis);
-const sliceRule = (xs: readonly number[], starts: number[], ends: number[]): Rule => (g) => [
-  wrap(runKernel('sliceScatter', zerosOf(xs, g.dtype), g, { starts, ends })),
-];
+const reshapeRule =
+  (xs: readonly number[]): Rule =>
+  (g) => [reshape(g, xs)];
+const permuteRule =
+  (inv: readonly number[]): Rule =>
+  (g) => [permute(g, inv)];
+const sumToRule =
+  (xs: readonly number[]): Rule =>
+  (g) => [sumTo(g, xs)];
+const splitRule =
+  (sizes: readonly number[], axis: number): Rule =>
+  (g) =>
+    split(g, sizes, axis);
+const sliceRule =
+  (xs: readonly number[], starts: number[], ends: number[]): Rule =>
+  (g) => [wrap(runKernel('sliceScatter', zerosOf(xs, g.dtype), g, { starts, ends }))];
 
 /** Resolves one -1 entry and checks the element count. */
 function resolveShape(x: Tensor, shape: readonly number[], op: string): number[] {
@@ -26,12 +35,15 @@ function resolveShape(x: Tensor, shape: readonly number[], op: string): number[]
   if (free !== out.lastIndexOf(-1)) throw new RangeError(`${op}: only one dim can be -1 in ${shapeStr(shape)}`);
   if (free >= 0) {
     const rest = numel(out.filter((_, i) => i !== free));
-    if (rest === 0 || x.size % rest !== 0) throw new RangeError(`${op}: cannot reshape ${shapeStr(x.shape)} into ${shapeStr(shape)}`);
+    if (rest === 0 || x.size % rest !== 0)
+      throw new RangeError(`${op}: cannot reshape ${shapeStr(x.shape)} into ${shapeStr(shape)}`);
     out[free] = x.size / rest;
   }
   checkShape(out, op);
   if (numel(out) !== x.size) {
-    throw new RangeError(`${op}: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) into ${shapeStr(shape)} (${numel(out)})`);
+    throw new RangeError(
+      `${op}: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) into ${shapeStr(shape)} (${numel(out)})`,
+    );
   }
   return out;
 }
@@ -61,7 +73,11 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 
 /** Removes size-1 dims (all, or the given one). */
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const a = normAxis(axis, x.ndim, 'squeeze');
   if (x.shape[a] !== 1) return x;
   return reshape(x, [...x.shape.slice(0, a), ...x.shape.slice(a + 1)]);
@@ -107,19 +123,31 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const a = normAxis(axis, first.ndim, 'concat');
   for (const x of xs) {
     const ok = x.ndim === first.ndim && x.shape.every((d, i) => i === a || d === first.shape[i]);
-    if (!ok) throw new RangeError(`concat: shapes ${shapeStr(first.shape)} and ${shapeStr(x.shape)} differ outside axis ${a}`);
+    if (!ok)
+      throw new RangeError(`concat: shapes ${shapeStr(first.shape)} and ${shapeStr(x.shape)} differ outside axis ${a}`);
     if (x.dtype !== first.dtype) throw new TypeError(`concat: dtypes ${first.dtype} and ${x.dtype} differ`);
   }
   if (xs.length === 1) return first;
   const out = wrap(runKernel('concat', xs, { axis: a }));
-  return record(out, 'concat', xs, splitRule(xs.map((x) => x.shape[a]), a));
+  return record(
+    out,
+    'concat',
+    xs,
+    splitRule(
+      xs.map((x) => x.shape[a]),
+      a,
+    ),
+  );
 }
 
 /** Stacks same-shape tensors along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new RangeError('stack: needs at least one tensor');
   const a = normAxis(axis, xs[0].ndim + 1, 'stack');
-  return concat(xs.map((x) => unsqueeze(x, a)), a);
+  return concat(
+    xs.map((x) => unsqueeze(x, a)),
+    a,
+  );
 }
 
 /** Slices `x` along every dim: `ranges[i] = [start, end]` (negative values count from the end; missing = whole dim). */
