@@ -91,7 +91,7 @@ export {
   generate,
   generateText,
   createModelRunner,
-  createFastRunner,
+  createDecoder,
   CharCodec,
   type TextCodec,
   type GenerateOptions,
@@ -152,7 +152,18 @@ export {
   MLA,
   loadImbalance,
   ropeTables,
+  MLP,
+  registerModelFamily,
+  modelFamilies,
+  familyOf,
   type CausalLM,
+  type KVCache,
+  type Decoder,
+  type CausalLMOutput,
+  type AfterStepOptions,
+  type AfterStepResult,
+  type ModelFamily,
+  type ModelInitOptions,
   type ModelConfig,
   type DeepseekConfig,
   type DenseConfig,
@@ -162,7 +173,7 @@ export {
   type LossResult,
 } from './models/index.js';
 export { loadModelDir, saveModelDir, readConfigFile, type LoadedModel } from './io/model_dir.js';
-export { toHFName, exportStateDict, importStateDict } from './io/hf.js';
+export { toHFName, hfNameOf, exportStateDict, importStateDict } from './io/hf.js';
 /** Optimizers and DeepSeek-V3's schedules; the pre-training loop, checkpoints and presets. */
 export {
   AdamW,

@@ -55,3 +55,12 @@ export function runKernel<K extends KernelName>(name: K, ...args: Parameters<Ker
   if (!impl) throw new Error(`kernel '${name}' has no implementation (backend '${activeName}')`);
   return impl(...args);
 }
+
+/**
+ * The active backend's own implementation of `name`, or undefined when the active backend is the reference or falls
+ * back to it. For code that has a hand-written loop equal to the reference (src/models' decoders over flat buffers)
+ * and should switch to a faster kernel only when one is active.
+ */
+export function acceleratedKernel<K extends KernelName>(name: K): Kernels[K] | undefined {
+  return active === reference ? undefined : active[name];
+}

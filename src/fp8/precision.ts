@@ -18,7 +18,7 @@
  */
 import { Linear, type LinearGemm } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
-import { MLP } from '../models/deepseek_v3.js';
+import { MLP } from '../models/mlp.js';
 import { type Fp8LinearOptions, bf16Linear, fp32Linear, fp8Linear } from './linear.js';
 import { fp8SwigluMlp } from './swiglu.js';
 

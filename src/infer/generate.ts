@@ -12,20 +12,16 @@
  * Randomness: row r of a call with seed s draws from its own counter-based stream (s, block offset (firstRow + r) *
  * 2^32), one uniform per sampled token, so a row's samples do not depend on the batch it runs in.
  *
- * Two runners feed the model (`engine`): 'model' calls the model's own forward (DeepSeek: absorbed MLA over the latent
- * cache; dense: K/V cache) and is the reference; 'fast' (fast.ts) is a hand-written decoder over flat buffers for
- * the same models, tested against 'model'.
+ * Two decoders feed the model (`engine`): 'model' calls the model's own forward with its KV cache (DeepSeek: absorbed
+ * MLA over the latent cache) and is the reference; 'fast' is the family's decoder over flat buffers
+ * (`CausalLM.createDecoder`, src/models/*_decode.ts), tested against 'model'. A family without one runs 'model'.
  *
  * Not here: chat / R1-Zero prompt formatting (src/data), the sampling filters (sampling.ts).
  */
-import type { CausalLM } from '../models/index.js';
-import { DeepseekV3, type MLACache } from '../models/deepseek_v3.js';
-import type { DenseCache } from '../models/dense.js';
+import type { CausalLM, Decoder, KVCache } from '../models/causal_lm.js';
 import { Tensor, noGrad } from '../tensor/tensor.js';
-import { indexSelect } from '../tensor/ops/index.js';
 import { Generator } from '../tensor/random.js';
 import { checkSamplingParams, samplingScratch, sampleRow, type SamplingParams } from './sampling.js';
-import { createFastRunner } from './fast.js';
 
 /** Text <-> token ids: the r1ts Tokenizer satisfies it, and so does a toy character codec (codec.ts). */
 export interface TextCodec {
@@ -66,54 +62,29 @@ export interface Generation {
   text: string;
 }
 
-/**
- * What the decoding loop needs from a model: feed ids (B, T) to every row's cache and get the logits of each row's
- * last position (B, V); rebuild the batch from some of its rows (dropping finished rows, copying a shared prefill).
- */
-export interface DecodeRunner {
-  readonly vocabSize: number;
-  feed(ids: Int32Array, B: number, T: number): Float32Array;
-  /** The new batch's row j is the old row rows[j] (any order, repeats allowed). */
-  selectRows(rows: readonly number[]): void;
-}
-
-/** A runner over the model's own forward and cache (the reference path). */
-export function createModelRunner(model: CausalLM): DecodeRunner {
+/** A decoder over the model's own forward and KV cache (the reference path). */
+export function createModelRunner(model: CausalLM): Decoder {
   const V = model.config.vocab_size;
-  let cache: MLACache | DenseCache = model.createCache();
+  const cache: KVCache = model.createCache();
   return {
     vocabSize: V,
     feed(ids, B, T) {
       return noGrad(() => {
-        const x = new Tensor(ids, [B, T], 'int32');
-        const { logits } =
-          model instanceof DeepseekV3
-            ? model.forward(x, { cache: cache as MLACache, attnImpl: 'absorb' })
-            : model.forward(x, { cache: cache as DenseCache });
+        const { logits } = model.forward(new Tensor(ids, [B, T], 'int32'), { cache });
         const out = new Float32Array(B * V);
         for (let b = 0; b < B; b++) out.set(logits.data.subarray((b * T + T - 1) * V, (b * T + T) * V), b * V);
         return out;
       });
     },
     selectRows(rows) {
-      noGrad(() => {
-        const idx = new Tensor(Int32Array.from(rows), [rows.length], 'int32');
-        const pick = (t: Tensor | null) => (t ? indexSelect(t, 0, idx) : null);
-        const next = model.createCache();
-        next.length = cache.length;
-        if ('kv' in cache.layers[0]) {
-          (cache as MLACache).layers.forEach((l, i) =>
-            Object.assign((next as MLACache).layers[i], { kv: pick(l.kv), pe: pick(l.pe) }),
-          );
-        } else {
-          (cache as DenseCache).layers.forEach((l, i) =>
-            Object.assign((next as DenseCache).layers[i], { k: pick(l.k), v: pick(l.v) }),
-          );
-        }
-        cache = next;
-      });
+      cache.select(rows);
     },
   };
+}
+
+/** The decoder `engine` names for `model`: its fast decoder ('fast', when the family has one) or its forward. */
+export function createDecoder(model: CausalLM, engine: 'fast' | 'model' = 'fast'): Decoder {
+  return (engine === 'fast' ? model.createDecoder?.() : undefined) ?? createModelRunner(model);
 }
 
 /** Blocks of the random stream reserved per row (one block per sampled token). */
@@ -162,7 +133,7 @@ function generateBatch(
   const seed = opts.seed ?? 0;
   const eos = opts.eosId ?? null;
   const stops = opts.stop ?? [];
-  const runner = (opts.engine ?? 'fast') === 'fast' ? createFastRunner(model) : createModelRunner(model);
+  const runner = createDecoder(model, opts.engine ?? 'fast');
   const V = runner.vocabSize;
   const n = prompts.length;
   const gens = prompts.map((p, r) => ({

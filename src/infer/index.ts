@@ -1,5 +1,4 @@
-/** Generation: batched sampling with a KV cache, the fast decoder, sampling filters, a toy character codec. */
+/** Generation: batched sampling with a KV cache (the model's fast decoder or its forward), sampling filters, a toy character codec. */
 export * from './generate.js';
 export * from './sampling.js';
-export { createFastRunner } from './fast.js';
 export { CharCodec } from './codec.js';

@@ -8,7 +8,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { type ModelConfig, isDeepseek } from '../models/config.js';
-import type { Module } from '../nn/module.js';
+import type { CausalLM } from '../models/causal_lm.js';
 
 /** r1ts sub-module name -> HF sub-module name, inside a decoder layer. */
 const LAYER_TABLE: [string, string][] = [
@@ -84,11 +84,17 @@ function mtpCopies(config: ModelConfig): Map<string, string> {
   return out;
 }
 
+/** The HF name of `model`'s tensor `name`: the family's own mapping when it has one, else this file's table. */
+export function hfNameOf(model: CausalLM, name: string): string {
+  return model.hfName ? model.hfName(name) : toHFName(name, model.config);
+}
+
 /** The model's tensors under HF names (live tensors, not copies), plus the MTP embedding/head copies. */
-export function exportStateDict(model: Module, config: ModelConfig): Map<string, Tensor> {
+export function exportStateDict(model: CausalLM): Map<string, Tensor> {
+  const config = model.config;
   const out = new Map<string, Tensor>();
   const own = model.stateDict();
-  for (const [name, t] of own) out.set(toHFName(name, config), t);
+  for (const [name, t] of own) out.set(hfNameOf(model, name), t);
   for (const [hf, ours] of mtpCopies(config)) {
     const t = own.get(ours);
     if (t) out.set(hf, t);
@@ -105,9 +111,10 @@ export interface ImportReport {
  * Loads HF-named tensors into `model`. Every model tensor must be present with the right shape (errors name it);
  * the MTP embedding/head copies are ignored, and other unused tensors are reported.
  */
-export function importStateDict(model: Module, config: ModelConfig, tensors: Map<string, Tensor>): ImportReport {
+export function importStateDict(model: CausalLM, tensors: Map<string, Tensor>): ImportReport {
+  const config = model.config;
   const byHF = new Map<string, string>();
-  for (const [name] of model.stateDict()) byHF.set(toHFName(name, config), name);
+  for (const [name] of model.stateDict()) byHF.set(hfNameOf(model, name), name);
   const copies = mtpCopies(config);
   const state = new Map<string, Tensor>();
   const unused: string[] = [];

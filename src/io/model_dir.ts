@@ -39,7 +39,7 @@ export function loadModelDir(dir: string): LoadedModel {
   const { config, warnings } = readConfigFile(path.join(dir, 'config.json'));
   const model = createModel(config);
   const tensors = loadCheckpointDir(dir);
-  const { unused } = importStateDict(model, config, tensors);
+  const { unused } = importStateDict(model, tensors);
   if (unused.length)
     warnings.push(`${dir}: ${unused.length} checkpoint tensor(s) not used by the model, e.g. ${unused[0]}`);
   return { model, config, warnings };
@@ -54,7 +54,7 @@ export function saveModelDir(
   fs.mkdirSync(dir, { recursive: true });
   const json = JSON.stringify(configToJson(model.config), null, 2) + '\n';
   writeFileAtomic(path.join(dir, 'config.json'), (fd) => writeAll(fd, new TextEncoder().encode(json)));
-  return saveCheckpointDir(dir, exportStateDict(model, model.config), {
+  return saveCheckpointDir(dir, exportStateDict(model), {
     dtype: opts.dtype,
     maxShardBytes: opts.maxShardBytes,
   });

@@ -41,10 +41,21 @@ import {
   softmax,
   split,
   sum,
-  swiglu,
 } from '../tensor/ops/index.js';
 import type { DeepseekConfig } from './config.js';
+import { MLP } from './mlp.js';
+import { LayerTensorCache } from './kv_cache.js';
 import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
+import type {
+  AfterStepOptions,
+  AfterStepResult,
+  CausalLM,
+  CausalLMForwardOptions,
+  CausalLMOutput,
+  LossOptions,
+  LossResult,
+} from './causal_lm.js';
+import { DeepseekDecoder } from './deepseek_v3_decode.js';
 
 /** Per-forward context shared by all layers. */
 export interface Ctx {
@@ -62,38 +73,15 @@ export interface MLALayerCache {
   pe: Tensor | null;
 }
 
-export class MLACache {
-  readonly layers: MLALayerCache[];
-  length = 0;
+/** The latent KV cache of a DeepSeek-V3 model: per layer the normed c_kv and the post-RoPE k_pe of every token. */
+export class MLACache extends LayerTensorCache<'kv' | 'pe'> {
   constructor(numLayers: number) {
-    this.layers = Array.from({ length: numLayers }, () => ({ kv: null, pe: null }));
+    super(numLayers, ['kv', 'pe']);
   }
   /** Values held per token per layer (kv_lora_rank + qk_rope_head_dim for MLA). */
   valuesPerToken(): number {
     const l = this.layers[0];
     return l.kv && l.pe ? l.kv.shape[2] + l.pe.shape[2] : 0;
-  }
-}
-
-export class MLP extends Module {
-  readonly w1: Linear;
-  readonly w2: Linear;
-  readonly w3: Linear;
-  /**
-   * A fused replacement of forward, (x, this) -> y, or null for three Linears and `swiglu`. `setModelPrecision` sets it
-   * for fp8 (src/fp8/swiglu.ts: FP8 SwiGLU inputs, recomputed output, FP8 dispatch for routed experts).
-   */
-  fused: ((x: Tensor, mlp: MLP) => Tensor) | null = null;
-  constructor(dim: number, inter: number, init: InitOptions) {
-    super();
-    this.w1 = this.child('w1', new Linear(dim, inter, init));
-    this.w2 = this.child('w2', new Linear(inter, dim, init));
-    this.w3 = this.child('w3', new Linear(dim, inter, init));
-  }
-  /** SwiGLU: w2(silu(w1 x) * w3 x). */
-  forward(x: Tensor): Tensor {
-    if (this.fused) return this.fused(x, this);
-    return this.w2.forward(swiglu(this.w1.forward(x), this.w3.forward(x)));
   }
 }
 
@@ -410,31 +398,21 @@ export interface DeepseekOptions {
   seed?: number;
 }
 
-export interface ForwardOptions {
-  /** Latent KV cache for incremental decoding (positions continue from cache.length). */
-  cache?: MLACache;
-  /** 'naive' (default: expands K/V, used for training) or 'absorb' (attends in latent space). */
+export interface ForwardOptions extends CausalLMForwardOptions {
+  /**
+   * 'naive' expands K/V (training); 'absorb' attends in latent space. Default: 'absorb' with a cache (decoding),
+   * 'naive' without.
+   */
   attnImpl?: 'naive' | 'absorb';
   /** Sequence-wise balance loss weight (0 = off). */
   balanceAlpha?: number;
 }
 
-export interface LossOptions extends ForwardOptions {
-  /** MTP loss weight lambda (default 0.3). */
-  mtpLambda?: number;
-  /** Targets equal to this are ignored (default -100). */
-  ignoreIndex?: number;
+export interface DeepseekLossOptions extends LossOptions {
+  attnImpl?: 'naive' | 'absorb';
 }
 
-export interface LossResult {
-  loss: Tensor;
-  mainLoss: number;
-  mtpLosses: number[];
-  balanceLoss: number;
-  logits: Tensor;
-}
-
-export class DeepseekV3 extends Module {
+export class DeepseekV3 extends Module implements CausalLM {
   readonly embed: Embedding;
   readonly layers: Block[];
   readonly norm: RMSNorm;
@@ -471,6 +449,11 @@ export class DeepseekV3 extends Module {
     return new MLACache(this.config.num_hidden_layers);
   }
 
+  /** The fast decoder over flat buffers (absorbed MLA, ./deepseek_v3_decode.ts) with an empty cache. */
+  createDecoder(): DeepseekDecoder {
+    return new DeepseekDecoder(this);
+  }
+
   private context(start: number, T: number, o: ForwardOptions, balanceLosses: Tensor[]): Ctx {
     const { cos, sin } = ropeCosSin(this.ropeTables, start, T);
     const half = this.config.qk_rope_head_dim / 2;
@@ -478,7 +461,7 @@ export class DeepseekV3 extends Module {
       cos: reshape(cos, [T, 1, half]),
       sin: reshape(sin, [T, 1, half]),
       interleaved: this.config.rope_interleave,
-      attnImpl: o.attnImpl ?? 'naive',
+      attnImpl: o.attnImpl ?? (o.cache ? 'absorb' : 'naive'),
       balanceAlpha: o.balanceAlpha ?? 0,
       balanceLosses,
     };
@@ -499,18 +482,22 @@ export class DeepseekV3 extends Module {
   }
 
   /** ids (B, T) int32 -> logits (B, T, V) and the last hidden state before the final norm (B, T, D). */
-  forward(ids: Tensor, opts: ForwardOptions = {}): { logits: Tensor; hidden: Tensor; balanceLosses: Tensor[] } {
+  forward(ids: Tensor, opts: ForwardOptions = {}): CausalLMOutput & { balanceLosses: Tensor[] } {
     if (ids.ndim !== 2 || ids.dtype !== 'int32')
       throw new TypeError(`DeepseekV3.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
+    const cache = opts.cache;
+    if (cache !== undefined && !(cache instanceof MLACache)) {
+      throw new TypeError('DeepseekV3.forward: the cache must come from this model family (createCache())');
+    }
     const [, T] = ids.shape;
-    const start = opts.cache?.length ?? 0;
+    const start = cache?.length ?? 0;
     const balanceLosses: Tensor[] = [];
     const ctx = this.context(start, T, opts, balanceLosses);
     let h = this.embed.forward(ids);
     this.layers.forEach((layer, i) => {
-      h = layer.forward(h, ctx, opts.cache ? opts.cache.layers[i] : null);
+      h = layer.forward(h, ctx, cache ? cache.layers[i] : null);
     });
-    if (opts.cache) opts.cache.length += T;
+    if (cache) cache.length += T;
     return { logits: this.logitsOf(h), hidden: h, balanceLosses };
   }
 
@@ -518,7 +505,7 @@ export class DeepseekV3 extends Module {
    * Training loss: mean next-token cross-entropy, plus (lambda / D) * sum of MTP depth losses, plus the balance loss.
    * targets (B, T) are the next tokens of ids; MTP depth k predicts targets[:, k:] from h[:, :T-k] and ids[:, k:].
    */
-  computeLoss(ids: Tensor, targets: Tensor, opts: LossOptions = {}): LossResult {
+  computeLoss(ids: Tensor, targets: Tensor, opts: DeepseekLossOptions = {}): LossResult {
     const ignoreIndex = opts.ignoreIndex ?? -100;
     const { logits, hidden, balanceLosses } = this.forward(ids, { ...opts, cache: undefined });
     const main = crossEntropy(logits, targets, { ignoreIndex });
@@ -560,6 +547,33 @@ export class DeepseekV3 extends Module {
   /** Current per-layer expert loads (selections since the last bias update). */
   expertLoads(): Float64Array[] {
     return this.gates().map((g) => Float64Array.from(g.load));
+  }
+
+  /** The router-bias update (gamma 0 still clears the loads); imbalance = mean over MoE layers of max / mean load. */
+  afterStep(opts: AfterStepOptions): AfterStepResult {
+    const loads = this.updateRouterBias(opts.gamma);
+    return { imbalance: loads.length ? loads.reduce((s, l) => s + loadImbalance(l), 0) / loads.length : null };
+  }
+
+  /** The expert loads per MoE layer, cleared. */
+  takeStepCounters(): Float64Array[] {
+    return this.gates().map((g) => {
+      const l = Float64Array.from(g.load);
+      g.load.fill(0);
+      return l;
+    });
+  }
+
+  addStepCounters(counters: readonly Float64Array[]): void {
+    const gates = this.gates();
+    if (counters.length !== gates.length) {
+      throw new RangeError(
+        `DeepseekV3.addStepCounters: ${counters.length} expert-load vectors for ${gates.length} gates`,
+      );
+    }
+    counters.forEach((c, i) => {
+      for (let e = 0; e < c.length; e++) gates[i].load[e] += c[e];
+    });
   }
 }
 

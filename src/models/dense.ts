@@ -18,8 +18,18 @@ import {
   scaledDotProductAttention,
 } from '../tensor/ops/index.js';
 import type { DenseConfig } from './config.js';
-import { MLP } from './deepseek_v3.js';
+import { MLP } from './mlp.js';
+import { LayerTensorCache } from './kv_cache.js';
 import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
+import type {
+  AfterStepResult,
+  CausalLM,
+  CausalLMForwardOptions,
+  CausalLMOutput,
+  LossOptions,
+  LossResult,
+} from './causal_lm.js';
+import { DenseDecoder } from './dense_decode.js';
 
 /** K/V cache of one layer: (B, Hkv, T, Dh) each. */
 export interface DenseLayerCache {
@@ -27,11 +37,14 @@ export interface DenseLayerCache {
   v: Tensor | null;
 }
 
-export class DenseCache {
-  readonly layers: DenseLayerCache[];
-  length = 0;
+/** The K/V cache of a dense model: per layer K and V of every token, (B, Hkv, T, Dh) each. */
+export class DenseCache extends LayerTensorCache<'k' | 'v'> {
   constructor(n: number) {
-    this.layers = Array.from({ length: n }, () => ({ k: null, v: null }));
+    super(n, ['k', 'v']);
+  }
+  valuesPerToken(): number {
+    const l = this.layers[0];
+    return l.k && l.v ? l.k.shape[1] * l.k.shape[3] + l.v.shape[1] * l.v.shape[3] : 0;
   }
 }
 
@@ -104,7 +117,7 @@ export interface DenseOptions {
   seed?: number;
 }
 
-export class DenseLM extends Module {
+export class DenseLM extends Module implements CausalLM {
   readonly embed: Embedding;
   readonly layers: DenseBlock[];
   readonly norm: RMSNorm;
@@ -131,30 +144,49 @@ export class DenseLM extends Module {
     return new DenseCache(this.config.num_hidden_layers);
   }
 
-  forward(ids: Tensor, opts: { cache?: DenseCache } = {}): { logits: Tensor; hidden: Tensor } {
+  /** The fast decoder over flat buffers (./dense_decode.ts) with an empty cache. */
+  createDecoder(): DenseDecoder {
+    return new DenseDecoder(this);
+  }
+
+  forward(ids: Tensor, opts: CausalLMForwardOptions = {}): CausalLMOutput {
     if (ids.ndim !== 2 || ids.dtype !== 'int32')
       throw new TypeError(`DenseLM.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
+    const cache = opts.cache;
+    if (cache !== undefined && !(cache instanceof DenseCache)) {
+      throw new TypeError('DenseLM.forward: the cache must come from this model family (createCache())');
+    }
     const T = ids.shape[1];
-    const { cos, sin } = ropeCosSin(this.ropeTables, opts.cache?.length ?? 0, T);
+    const { cos, sin } = ropeCosSin(this.ropeTables, cache?.length ?? 0, T);
     const half = this.config.head_dim / 2;
     const ctx = { cos: reshape(cos, [T, 1, half]), sin: reshape(sin, [T, 1, half]) };
     let h = this.embed.forward(ids);
     this.layers.forEach((l, i) => {
-      h = l.forward(h, ctx, opts.cache ? opts.cache.layers[i] : null);
+      h = l.forward(h, ctx, cache ? cache.layers[i] : null);
     });
-    if (opts.cache) opts.cache.length += T;
+    if (cache) cache.length += T;
     const n = this.norm.forward(h);
     return { logits: this.head ? this.head.forward(n) : linear(n, this.embed.weight), hidden: h };
   }
 
-  /** Mean next-token cross-entropy of targets (B, T). */
-  computeLoss(
-    ids: Tensor,
-    targets: Tensor,
-    opts: { ignoreIndex?: number } = {},
-  ): { loss: Tensor; mainLoss: number; logits: Tensor } {
+  /** Mean next-token cross-entropy of targets (B, T); a dense model has no MTP or balance terms. */
+  computeLoss(ids: Tensor, targets: Tensor, opts: LossOptions = {}): LossResult {
     const { logits } = this.forward(ids);
     const loss = crossEntropy(logits, targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
-    return { loss, mainLoss: loss.item(), logits };
+    return { loss, mainLoss: loss.item(), mtpLosses: [], balanceLoss: 0, logits };
+  }
+
+  /** Nothing to do per step (no router). */
+  afterStep(): AfterStepResult {
+    return { imbalance: null };
+  }
+
+  takeStepCounters(): Float64Array[] {
+    return [];
+  }
+
+  addStepCounters(counters: readonly Float64Array[]): void {
+    if (counters.length)
+      throw new RangeError(`DenseLM.addStepCounters: a dense model has no counters (got ${counters.length})`);
   }
 }

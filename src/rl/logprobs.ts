@@ -12,11 +12,9 @@
  *   of G (P + R). DeepSeek models use the absorbed MLA path here, which attends over the cached latents without
  *   re-expanding the prompt's keys for every row. Right padding is harmless: causal attention never looks later.
  */
-import type { CausalLM } from '../models/index.js';
-import { DeepseekV3, type MLACache } from '../models/deepseek_v3.js';
-import type { DenseCache } from '../models/dense.js';
+import type { CausalLM, KVCache } from '../models/causal_lm.js';
 import { Tensor } from '../tensor/tensor.js';
-import { crossEntropy, expand, gather, mul, neg } from '../tensor/ops/index.js';
+import { crossEntropy, gather, mul, neg } from '../tensor/ops/index.js';
 
 export interface ResponseLogProbs {
   /** (n, R), differentiable; 0 past each row's end. */
@@ -38,12 +36,6 @@ function rowEntropy(x: ArrayLike<number>, at: number, V: number): number {
     s += e * (x[at + v] - m);
   }
   return Math.log(z) - s / z;
-}
-
-/** Logits of ids (B, T); DeepSeek models use `attnImpl` (dense models have one attention path). */
-function forward(model: CausalLM, ids: Tensor, attnImpl: 'naive' | 'absorb', cache?: MLACache | DenseCache): Tensor {
-  if (model instanceof DeepseekV3) return model.forward(ids, { cache: cache as MLACache | undefined, attnImpl }).logits;
-  return model.forward(ids, { cache: cache as DenseCache | undefined }).logits;
 }
 
 /** Response-aligned log-probs and entropies from logits (n, L, V) where row i's response token k is predicted at start_i + k. */
@@ -85,27 +77,13 @@ export function packedLogProbs(
   const L = Math.max(...rows.map((r) => r.prompt.length + r.response.length)) - 1;
   const ids = new Int32Array(rows.length * L);
   rows.forEach((r, i) => ids.set([...r.prompt, ...r.response].slice(0, L), i * L));
-  const logits = forward(model, new Tensor(ids, [rows.length, L], 'int32'), 'naive');
+  const logits = model.forward(new Tensor(ids, [rows.length, L], 'int32')).logits;
   return fromLogits(
     logits,
     rows.map((r) => r.response),
     rows.map((r) => r.prompt.length - 1),
     opts.entropy ?? false,
   );
-}
-
-/** Copies every cache tensor's single row to `n` rows (differentiably). */
-function expandCache(cache: MLACache | DenseCache, n: number): void {
-  const x = (t: Tensor | null) => (t ? expand(t, [n, ...t.shape.slice(1)]) : null);
-  for (const l of cache.layers) {
-    if ('kv' in l) {
-      l.kv = x(l.kv);
-      l.pe = x(l.pe);
-    } else {
-      l.k = x(l.k);
-      l.v = x(l.v);
-    }
-  }
 }
 
 /** The GRPO path: one prompt shared by all `responses` (a group), run once through a KV cache. */
@@ -118,11 +96,11 @@ export function sharedPromptLogProbs(
   if (prompt.length === 0) throw new RangeError('sharedPromptLogProbs: empty prompt');
   const n = responses.length;
   const R = Math.max(1, ...responses.map((r) => r.length));
-  let cache: MLACache | DenseCache | undefined;
+  // a cache even for a one-token prompt, so that every row takes the cached (DeepSeek: absorbed) attention path
+  const cache: KVCache = model.createCache();
   if (prompt.length > 1) {
-    cache = model.createCache();
-    forward(model, new Tensor(Int32Array.from(prompt.slice(0, -1)), [1, prompt.length - 1], 'int32'), 'absorb', cache);
-    expandCache(cache, n);
+    model.forward(new Tensor(Int32Array.from(prompt.slice(0, -1)), [1, prompt.length - 1], 'int32'), { cache });
+    cache.expand(n);
   }
   // Row i reads [last prompt token, response[0..R-2]]; position k predicts response[k].
   const ids = new Int32Array(n * R);
@@ -130,6 +108,6 @@ export function sharedPromptLogProbs(
     ids[i * R] = prompt[prompt.length - 1];
     for (let k = 1; k < R && k - 1 < r.length; k++) ids[i * R + k] = r[k - 1];
   });
-  const logits = forward(model, new Tensor(ids, [n, R], 'int32'), 'absorb', cache);
+  const logits = model.forward(new Tensor(ids, [n, R], 'int32'), { cache }).logits;
   return fromLogits(logits, responses, Array(n).fill(0), opts.entropy ?? false);
 }

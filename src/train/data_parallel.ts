@@ -9,8 +9,9 @@
  * (`.grad` cleared before each) and sends each back packed in one transferred buffer. The main thread adds them to
  * `.grad` in micro-batch order with `accumulateGrad` (what `backward` does between micro-batches), so the sum is
  * ((g1 + g2) + g3) + ... as in sequential accumulation, and `workers: N` trains the same bits as `workers: 1`. Losses
- * come back per micro-batch (the caller sums them in order); MoE expert loads (integer counts, so their sum does not
- * depend on the order) are added to the main model's gates, where `updateRouterBias` reads them.
+ * come back per micro-batch (the caller sums them in order); the model's step counters (`takeStepCounters`: MoE expert
+ * loads, integer counts, so their sum does not depend on the order) are added to the main model, where `afterStep`
+ * reads them.
  *
  * Threads: the native kernels' thread pool is one per process, shared by all worker threads, so while a DataParallel
  * is open the pool has one thread: each rank computes on its own core with one-thread kernels (kernel results do not
@@ -26,7 +27,7 @@ import type { DType } from '../tensor/dtype.js';
 import { mul } from '../tensor/ops/elementwise.js';
 import { getBackend } from '../backend/registry.js';
 import { nativeAvailable, nativeInfo, setNativeThreads } from '../backend/native/index.js';
-import { DeepseekV3, MLP, type CausalLM, type ModelConfig } from '../models/index.js';
+import { MLP, type CausalLM, type ModelConfig } from '../models/index.js';
 import { Linear } from '../nn/layers.js';
 import type { Precision } from '../fp8/precision.js';
 import { type TensorPayload, toPayload } from '../parallel/wire.js';
@@ -61,19 +62,14 @@ export interface MicroResult {
  * parameters' `.grad` accumulate. The same code runs in the sequential loop, in rank 0 and in the workers.
  */
 export function runMicroBatch(model: CausalLM, b: MicroBatch, s: LossSettings): MicroResult {
-  if (model instanceof DeepseekV3) {
-    const r = model.computeLoss(b.inputs, b.targets, { balanceAlpha: s.balanceAlpha, mtpLambda: s.mtpLambda });
-    mul(r.loss, b.weight).backward();
-    return {
-      loss: r.loss.item(),
-      mainLoss: r.mainLoss,
-      balanceLoss: r.balanceLoss,
-      mtpLoss: r.mtpLosses.length ? r.mtpLosses[0] : null,
-    };
-  }
-  const r = model.computeLoss(b.inputs, b.targets);
+  const r = model.computeLoss(b.inputs, b.targets, { balanceAlpha: s.balanceAlpha, mtpLambda: s.mtpLambda });
   mul(r.loss, b.weight).backward();
-  return { loss: r.mainLoss, mainLoss: r.mainLoss, balanceLoss: 0, mtpLoss: null };
+  return {
+    loss: r.loss.item(),
+    mainLoss: r.mainLoss,
+    balanceLoss: r.balanceLoss,
+    mtpLoss: r.mtpLosses.length ? r.mtpLosses[0] : null,
+  };
 }
 
 /** Micro-batches per rank: contiguous runs as equal as possible, the longer ones first (rank 0 = the main thread). */
@@ -156,7 +152,7 @@ export interface DpMicroReply {
 
 export type DpReply =
   | { id: number; type: 'ready' }
-  | { id: number; type: 'ok'; micro: DpMicroReply[]; loads: Float64Array[] }
+  | { id: number; type: 'ok'; micro: DpMicroReply[]; counters: Float64Array[] }
   | { id: number; type: 'error'; message: string };
 
 interface Pending {
@@ -297,7 +293,7 @@ export class DataParallel {
 
   /**
    * Forward and backward of every micro-batch, in micro-batch order as far as the numbers go: afterwards the model's
-   * `.grad` and its gates' loads are what running `runMicroBatch` on each micro-batch in turn leaves. The gradients
+   * `.grad` and its step counters are what running `runMicroBatch` on each micro-batch in turn leaves. The gradients
    * must be cleared (`zeroGrad`) before. Returns the per-micro-batch losses in order.
    */
   async run(micro: MicroBatch[], settings: LossSettings): Promise<MicroResult[]> {
@@ -319,7 +315,6 @@ export class DataParallel {
     }
     const results = micro.slice(0, sizes[0]).map((m) => runMicroBatch(this.model, m, settings));
     const params = this.model.parameters();
-    const gates = this.model instanceof DeepseekV3 ? this.model.gates() : [];
     for (const p of replies) {
       const r = await p;
       for (const m of r.micro) {
@@ -332,11 +327,7 @@ export class DataParallel {
         });
         results.push(m.result);
       }
-      if (r.loads.length !== gates.length)
-        throw new Error(`data-parallel: a worker sent ${r.loads.length} expert-load vectors for ${gates.length} gates`);
-      r.loads.forEach((l, i) => {
-        for (let e = 0; e < l.length; e++) gates[i].load[e] += l[e];
-      });
+      this.model.addStepCounters(r.counters);
     }
     return results;
   }

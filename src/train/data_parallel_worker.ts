@@ -2,14 +2,15 @@
  * One data-parallel rank in a worker thread: a replica of the model (built from the main model's config, switched to
  * the same precision) that, per step, copies the current parameters and buffers in from the shared buffer, runs
  * forward and backward of each micro-batch it is given with `.grad` cleared before each, and sends back per
- * micro-batch the losses and the packed gradients (a transferred buffer), plus the MoE expert loads of the step.
+ * micro-batch the losses and the packed gradients (a transferred buffer), plus the model's step counters (MoE expert
+ * loads).
  *
  * Started by ./data_parallel.ts; not meant to be run directly.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import '../tensor/index.js';
 import { getBackend, setBackend } from '../backend/registry.js';
-import { DeepseekV3, createModel } from '../models/index.js';
+import { createModel } from '../models/index.js';
 import { setModelPrecision } from '../fp8/precision.js';
 import { fromPayload } from '../parallel/wire.js';
 import {
@@ -61,9 +62,7 @@ function step(msg: DpRequest): DpReply {
     return { result, grads, has };
   });
   model.zeroGrad();
-  const loads = model instanceof DeepseekV3 ? model.gates().map((g) => Float64Array.from(g.load)) : [];
-  if (model instanceof DeepseekV3) for (const g of model.gates()) g.load.fill(0);
-  return { id: msg.id, type: 'ok', micro, loads };
+  return { id: msg.id, type: 'ok', micro, counters: model.takeStepCounters() };
 }
 
 parentPort!.on('message', (msg: DpRequest) => {

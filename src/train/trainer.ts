@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/tensor.js';
 import { getDefaultGenerator, type GeneratorState } from '../tensor/random.js';
-import { DeepseekV3, loadImbalance, type CausalLM } from '../models/index.js';
+import type { CausalLM } from '../models/causal_lm.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
 import { type ScheduleConfig, batchSizeAt, gammaAt, lrAt, mtpLambdaAt, scaledV3Schedule } from '../optim/schedule.js';
 import { SpikeDetector, type SpikeOptions, type SpikeState } from './spike.js';
@@ -264,7 +264,6 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
 
   const history: StepMetrics[] = [];
   const tty = process.stderr.isTTY === true;
-  const isDeepseek = model instanceof DeepseekV3;
   const writeMetrics = (m: StepMetrics) => fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
   let consecutiveRollbacks = 0;
   const runStart = performance.now();
@@ -349,11 +348,7 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
       consecutiveRollbacks = 0;
       opt.step(lr);
       opt.zeroGrad();
-      let imbalance: number | null = null;
-      if (isDeepseek) {
-        const loads = (model as DeepseekV3).updateRouterBias(gamma);
-        if (loads.length) imbalance = loads.reduce((s, l) => s + loadImbalance(l), 0) / loads.length;
-      }
+      const { imbalance } = model.afterStep({ gamma });
       detector.observe(main);
       st.step++;
       st.tokens += batch * c.seqLen;

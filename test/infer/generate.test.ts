@@ -5,7 +5,6 @@ import { getBackend, listBackends, setBackend } from '../../src/backend/registry
 import { createModel, type CausalLM } from '../../src/models/index.js';
 import { Tensor, noGrad } from '../../src/tensor/tensor.js';
 import { createModelRunner, generate, generateText } from '../../src/infer/generate.js';
-import { createFastRunner } from '../../src/infer/fast.js';
 import { CharCodec } from '../../src/infer/codec.js';
 import { tinyDeepseek, tinyDense } from '../models/helpers.js';
 
@@ -45,7 +44,7 @@ describe('generation', () => {
     it(`${name}: the fast decoder matches the model's forward with its cache (prefill + decode)`, () => {
       eachBackend((backend) => {
         const a = createModelRunner(m);
-        const b = createFastRunner(m);
+        const b = m.createDecoder!();
         const ids = Int32Array.from([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]);
         let max = 0;
         const cmp = (x: Float32Array, y: Float32Array) => {
@@ -72,7 +71,7 @@ describe('generation', () => {
         const [g] = generate(m, [[3, 1, 4]], { maxTokens: 8, temperature: 0, engine });
         const seq = [3, 1, 4, ...g.tokens];
         const full = noGrad(() => m.forward(new Tensor(Int32Array.from(seq), [1, seq.length], 'int32')).logits).data;
-        const runner = engine === 'fast' ? createFastRunner(m) : createModelRunner(m);
+        const runner = engine === 'fast' ? m.createDecoder!() : createModelRunner(m);
         let step = runner.feed(Int32Array.from(seq.slice(0, 3)), 1, 3);
         for (let t = 0; t < g.tokens.length; t++) {
           const row = full.subarray((2 + t) * V, (3 + t) * V);

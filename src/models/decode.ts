@@ -1,28 +1,26 @@
 /**
- * The fast decoder: the DeepSeek-V3 and dense models' inference forward written as plain loops over flat Float32Array
+ * The flat-buffer machinery of the fast decoders: the inference forward written as plain loops over Float32Array
  * buffers, in the style of llm.c — no tensors, no autograd records, no allocation per op, caches pre-allocated and
- * grown by doubling. It reads the live parameters of a model (no copy) and is the default runner of generate.ts;
- * the model's own forward (`engine: 'model'`) is the reference it is tested against (same logits to float32
- * rounding, same greedy tokens).
+ * grown by doubling. `FastDecoder` drives the shared parts (token embedding, pre-norm residual blocks, final norm and
+ * head, the caches); each family supplies its attention and feed-forward (./deepseek_v3_decode.ts, ./dense_decode.ts).
+ * They read a model's live parameters (no copy) and are tested against the model's own `forward` with a cache (same
+ * logits to float32 rounding, same greedy tokens).
  *
- * DeepSeek-V3: MLA in its absorbed form over the latent cache (per token and layer kv_lora_rank normed latents plus
- * qk_rope_head_dim post-RoPE key values, exactly what MLACache holds); routing reuses the model's own Gate so the
- * selection rules (sigmoid scores, bias for selection only, group limits) cannot drift. Dense: grouped-query attention
- * over a K/V cache. MTP modules are not used when decoding.
+ * With a faster backend active (native SIMD), matrix products and attention run on its kernels (looked up with
+ * `acceleratedKernel`); otherwise loops that sum in the reference kernels' order. Dot products accumulate in double,
+ * as the reference kernels do.
  *
- * Dot products accumulate in double, as the reference kernels do.
+ * Not here: sampling and the decoding loop (src/infer/generate.ts).
  */
-import type { CausalLM } from '../models/index.js';
-import { DeepseekV3, type MLP, MoE, type MLA } from '../models/deepseek_v3.js';
-import type { DenseLM, GQAttention } from '../models/dense.js';
-import { ropeCosSin } from '../models/rope.js';
 import type { Linear, RMSNorm } from '../nn/layers.js';
-import { Tensor, noGrad } from '../tensor/tensor.js';
-import { getBackend, getKernel } from '../backend/registry.js';
-import type { DecodeRunner } from './generate.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { acceleratedKernel } from '../backend/registry.js';
+import type { Kernels } from '../backend/kernels.js';
+import type { Decoder } from './causal_lm.js';
+import { ropeCosSin, type RopeTables } from './rope.js';
 
 /** The parts of a Linear layer the loops read. */
-type Lin = Pick<Linear, 'weight' | 'bias' | 'outFeatures' | 'inFeatures'>;
+export type Lin = Pick<Linear, 'weight' | 'bias' | 'outFeatures' | 'inFeatures'>;
 
 /** Weights at least this large (O * I) go to the active backend's matmul when it is not the reference ('ts'). */
 const BACKEND_MATMUL_MIN = 1024;
@@ -33,11 +31,10 @@ const BACKEND_MATMUL_MIN = 1024;
  * does not depend on the batch it is in). Otherwise four rows share each weight load; every output is still one
  * left-to-right sum over i, as in the reference matmul, so results are identical to it.
  */
-function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void {
+export function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void {
   const O = l.outFeatures;
   const I = l.inFeatures;
-  const backend = getBackend();
-  const mm = backend !== 'ts' && O * I >= BACKEND_MATMUL_MIN ? getKernel(backend, 'matmul') : undefined;
+  const mm = O * I >= BACKEND_MATMUL_MIN ? acceleratedKernel('matmul') : undefined;
   if (mm && l.weight.dtype === 'float32') {
     const y = mm({ data: x.subarray(0, N * I), shape: [N, I], dtype: 'float32' }, l.weight, {
       transA: false,
@@ -92,7 +89,7 @@ function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void
  * Batched product C (batch, M, N) = A (batch, M, K) B (batch, K, N), or A B^T with B (batch, N, K) when transB: the
  * active backend's matmul when it is not the reference, else loops that sum over K in order as the reference does.
  */
-function bmm(
+export function bmm(
   a: Float32Array,
   b: Float32Array,
   batch: number,
@@ -101,8 +98,7 @@ function bmm(
   N: number,
   transB: boolean,
 ): Float32Array {
-  const backend = getBackend();
-  const mm = backend !== 'ts' ? getKernel(backend, 'matmul') : undefined;
+  const mm = acceleratedKernel('matmul');
   if (mm) {
     const A = { data: a.subarray(0, batch * M * K), shape: [batch, M, K], dtype: 'float32' as const };
     const B = {
@@ -139,7 +135,7 @@ function bmm(
 }
 
 /** Copies blocks of `width` floats from layout (P, Q, width) to (Q, P, width). */
-function swapBlocks(
+export function swapBlocks(
   src: Float32Array,
   dst: Float32Array,
   P: number,
@@ -157,7 +153,15 @@ function swapBlocks(
 }
 
 /** RMSNorm of N rows of width D (row stride `stride`, starting at `off`) into out (N, D). */
-function rmsRows(out: Float32Array, x: Float32Array, N: number, D: number, norm: RMSNorm, stride = D, off = 0): void {
+export function rmsRows(
+  out: Float32Array,
+  x: Float32Array,
+  N: number,
+  D: number,
+  norm: RMSNorm,
+  stride = D,
+  off = 0,
+): void {
   const w = norm.weight.data;
   for (let n = 0; n < N; n++) {
     const base = off + n * stride;
@@ -169,7 +173,7 @@ function rmsRows(out: Float32Array, x: Float32Array, N: number, D: number, norm:
 }
 
 /** Rotates x[off, off + D) in place by the angles of cos/sin row `c` (D/2 entries each). */
-function ropeAt(
+export function ropeAt(
   x: Float32Array,
   off: number,
   D: number,
@@ -192,12 +196,12 @@ function ropeAt(
 }
 
 /** silu(a) * b elementwise into a. */
-function swigluInPlace(a: Float32Array, b: Float32Array, n: number): void {
+export function swigluInPlace(a: Float32Array, b: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) a[i] = (a[i] / (1 + Math.exp(-a[i]))) * b[i];
 }
 
 /** Scratch buffers by name that grow to the largest request (float32, or float64 for scores and accumulators). */
-class Pool {
+export class Pool {
   private readonly bufs = new Map<string, Float32Array | Float64Array>();
   private take<A extends Float32Array | Float64Array>(name: string, n: number, make: (n: number) => A): A {
     let b = this.bufs.get(name) as A | undefined;
@@ -215,53 +219,11 @@ class Pool {
   }
 }
 
-/** SwiGLU MLP over N rows of x (N, D) into out (N, D). */
-function mlpRows(out: Float32Array, x: Float32Array, N: number, m: MLP, pool: Pool): void {
-  const inter = m.w1.outFeatures;
-  const a = pool.get('mlp.a', N * inter);
-  const b = pool.get('mlp.b', N * inter);
-  linearRows(a, x, N, m.w1);
-  linearRows(b, x, N, m.w3);
-  swigluInPlace(a, b, N * inter);
-  linearRows(out, a, N, m.w2);
-}
-
-/** DeepSeekMoE over N rows: the model's Gate picks experts; tokens are grouped per expert as in MoE.forward. */
-function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoE, pool: Pool): void {
-  const D = moe.c.hidden_size;
-  const K = moe.c.num_experts_per_tok;
-  const E = moe.c.n_routed_experts;
-  const { indices, weights } = noGrad(() => moe.gate.forward(new Tensor(x.subarray(0, N * D), [N, D])));
-  const w = weights.data;
-  out.fill(0, 0, N * D);
-  const rows = pool.get('moe.in', N * D);
-  const res = pool.get('moe.out', N * D);
-  const tok = new Int32Array(N * K);
-  for (let e = 0; e < E; e++) {
-    let n = 0;
-    for (let i = 0; i < N * K; i++) if (indices[i] === e) tok[n++] = i;
-    if (n === 0) continue;
-    for (let j = 0; j < n; j++)
-      rows.set(x.subarray(Math.floor(tok[j] / K) * D, (Math.floor(tok[j] / K) + 1) * D), j * D);
-    mlpRows(res, rows, n, moe.experts[e], pool);
-    for (let j = 0; j < n; j++) {
-      const t = Math.floor(tok[j] / K);
-      const g = Math.fround(w[tok[j]]);
-      for (let d = 0; d < D; d++) out[t * D + d] += Math.fround(res[j * D + d] * g);
-    }
-  }
-  if (moe.shared_experts) {
-    const sh = pool.get('moe.shared', N * D);
-    mlpRows(sh, x, N, moe.shared_experts, pool);
-    for (let i = 0; i < N * D; i++) out[i] += sh[i];
-  }
-}
-
 /**
  * A growable cache of `dim` floats per token and head for `B` rows, laid out (B, heads, cap, dim): the positions of
  * one (row, head) are contiguous, so attention reads them in order and a kernel gets them with one copy.
  */
-class FlatCache {
+export class FlatCache {
   data: Float32Array;
   cap: number;
   constructor(
@@ -305,7 +267,7 @@ class FlatCache {
 }
 
 /** Where the keys and values of a cached attention live. */
-interface KV {
+export interface KV {
   k: FlatCache;
   v: FlatCache;
 }
@@ -366,7 +328,7 @@ function attendLoops(
  * (B, heads, T, d) layout (one block copy per row and head), then the output back.
  */
 function attendKernel(
-  kernel: NonNullable<ReturnType<typeof getKernel<'attention'>>>,
+  kernel: Kernels['attention'],
   q: Float32Array,
   out: Float32Array,
   B: number,
@@ -412,26 +374,52 @@ function attendKernel(
   }
 }
 
-/** A pre-norm block: its two norms and its FFN (the attention is the runner's). */
-interface BlockLike {
+/** The SwiGLU MLP weights the loops read (w2(silu(w1 x) * w3 x)). */
+export interface MlpWeights {
+  w1: Lin;
+  w2: Lin;
+  w3: Lin;
+}
+
+/** SwiGLU MLP over N rows of x (N, D) into out (N, D). */
+export function mlpRows(out: Float32Array, x: Float32Array, N: number, m: MlpWeights, pool: Pool): void {
+  const inter = m.w1.outFeatures;
+  const a = pool.get('mlp.a', N * inter);
+  const b = pool.get('mlp.b', N * inter);
+  linearRows(a, x, N, m.w1);
+  linearRows(b, x, N, m.w3);
+  swigluInPlace(a, b, N * inter);
+  linearRows(out, a, N, m.w2);
+}
+
+/** What the shared driver reads of a model: embedding, final norm, head (null = tied), RoPE tables, sizes. */
+export interface DecodableModel {
+  readonly config: { hidden_size: number; vocab_size: number };
+  readonly embed: { weight: Tensor };
+  readonly norm: RMSNorm;
+  readonly head: Linear | null;
+  readonly ropeTables: RopeTables;
+}
+
+/** A pre-norm block's two norms (its attention and feed-forward are the family's). */
+export interface NormPair {
   attn_norm: RMSNorm;
   ffn_norm: RMSNorm;
-  ffn: MLP | MoE;
 }
 
 /**
  * Shared driver: token embedding, the pre-norm residual blocks, final norm and head, and the caches (a list of
- * FlatCaches whose widths the model family gives); subclasses supply the attention.
+ * FlatCaches whose widths the family gives); subclasses supply the attention and the feed-forward.
  */
-abstract class FastRunner implements DecodeRunner {
+export abstract class FastDecoder implements Decoder {
   readonly vocabSize: number;
   protected len = 0;
   protected B = -1;
   protected caches: FlatCache[] = [];
   protected readonly pool = new Pool();
   constructor(
-    protected readonly model: CausalLM,
-    private readonly blocks: readonly BlockLike[],
+    protected readonly model: DecodableModel,
+    private readonly blocks: readonly NormPair[],
   ) {
     this.vocabSize = model.config.vocab_size;
   }
@@ -447,6 +435,8 @@ abstract class FastRunner implements DecodeRunner {
     cos: Float32Array,
     sin: Float32Array,
   ): void;
+  /** Feed-forward of layer li over normed rows n (N, D) into out (N, D). */
+  protected abstract feedForward(li: number, n: Float32Array, out: Float32Array, N: number): void;
 
   feed(ids: Int32Array, B: number, T: number): Float32Array {
     if (this.B < 0) {
@@ -474,8 +464,7 @@ abstract class FastRunner implements DecodeRunner {
       this.attention(li, n, y, B, T, cos.data as Float32Array, sin.data as Float32Array);
       for (let i = 0; i < N * D; i++) x[i] += y[i];
       rmsRows(n, x, N, D, blk.ffn_norm);
-      if (blk.ffn instanceof MoE) moeRows(y, n, N, blk.ffn, this.pool);
-      else mlpRows(y, n, N, blk.ffn, this.pool);
+      this.feedForward(li, n, y, N);
       for (let i = 0; i < N * D; i++) x[i] += y[i];
     });
     this.len += T;
@@ -489,10 +478,9 @@ abstract class FastRunner implements DecodeRunner {
     return logits;
   }
 
-  /** Attention of q (B*T, H, dk) over the caches into out (B*T, H, dv): the backend's kernel when it is not 'ts'. */
+  /** Attention of q (B*T, H, dk) over the caches into out (B*T, H, dv): the active backend's kernel when it is not the reference. */
   protected attend(q: Float32Array, out: Float32Array, B: number, T: number, H: number, kv: KV, scale: number): void {
-    const backend = getBackend();
-    const kernel = backend !== 'ts' ? getKernel(backend, 'attention') : undefined;
+    const kernel = acceleratedKernel('attention');
     if (kernel) attendKernel(kernel, q, out, B, T, H, this.len, kv, scale, this.pool);
     else attendLoops(q, out, B, T, H, this.len, kv, scale, this.pool);
   }
@@ -504,155 +492,4 @@ abstract class FastRunner implements DecodeRunner {
     for (const c of this.caches) c.select(rows);
     this.B = rows.length;
   }
-}
-
-/**
- * DeepSeek-V3: absorbed MLA over the latent cache, dense MLP or DeepSeekMoE. Layer l keeps its keys [c ; k_pe] in cache
- * 2l and the values c again in cache 2l+1 (the latent stored twice, so that both are contiguous per row).
- */
-class FastDeepseek extends FastRunner {
-  /** Per layer W_UK (H, nope, kvRank) and W_UV (H, vDim, kvRank), contiguous copies of wkv_b's blocks. */
-  private readonly absorbed: { uk: Float32Array; uv: Float32Array }[];
-  constructor(private readonly m: DeepseekV3) {
-    super(m, m.layers);
-    this.absorbed = m.layers.map(({ attn: a }) => {
-      const w = a.wkv_b.weight.data as Float32Array; // (H * (nope + vDim), kvRank)
-      const per = (a.nope + a.vDim) * a.kvRank;
-      const uk = new Float32Array(a.H * a.nope * a.kvRank);
-      const uv = new Float32Array(a.H * a.vDim * a.kvRank);
-      for (let h = 0; h < a.H; h++) {
-        uk.set(w.subarray(h * per, h * per + a.nope * a.kvRank), h * a.nope * a.kvRank);
-        uv.set(w.subarray(h * per + a.nope * a.kvRank, (h + 1) * per), h * a.vDim * a.kvRank);
-      }
-      return { uk, uv };
-    });
-  }
-  protected cacheShapes(): [number, number][] {
-    return this.m.layers.flatMap((l): [number, number][] => [
-      [1, l.attn.kvRank + l.attn.rope],
-      [1, l.attn.kvRank],
-    ]);
-  }
-
-  /** Absorbed MLA: q~ = W_UK^T q_nope, scores over [c ; k_pe], values c, then W_UV and wo. */
-  protected attention(
-    li: number,
-    n: Float32Array,
-    out: Float32Array,
-    B: number,
-    T: number,
-    cos: Float32Array,
-    sin: Float32Array,
-  ): void {
-    const at: MLA = this.m.layers[li].attn;
-    const kc = this.caches[2 * li];
-    const vc = this.caches[2 * li + 1];
-    const { H, nope, rope: R, vDim, kvRank } = at;
-    const N = B * T;
-    const qk = nope + R;
-    const interleaved = this.m.config.rope_interleave;
-    // Queries (N, H, qk).
-    const q = this.pool.get('q', N * H * qk);
-    if (at.wq) linearRows(q, n, N, at.wq);
-    else {
-      const qa = this.pool.get('qa', N * at.wq_a!.outFeatures);
-      linearRows(qa, n, N, at.wq_a!);
-      const qn = this.pool.get('qn', N * at.wq_a!.outFeatures);
-      rmsRows(qn, qa, N, at.wq_a!.outFeatures, at.q_norm!);
-      linearRows(q, qn, N, at.wq_b!);
-    }
-    // Latents: c = kv_norm(first kvRank), k_pe = rope(rest); appended to the cache at positions len..len+T-1.
-    const kva = this.pool.get('kva', N * (kvRank + R));
-    linearRows(kva, n, N, at.wkv_a);
-    const W = kvRank + R;
-    const cn = this.pool.get('cn', N * kvRank);
-    rmsRows(cn, kva, N, kvRank, at.kv_norm, W, 0);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const row = b * T + t;
-        const o = kc.at(b, 0, this.len + t);
-        kc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), o);
-        kc.data.set(kva.subarray(row * W + kvRank, (row + 1) * W), o + kvRank);
-        ropeAt(kc.data, o + kvRank, R, cos, sin, t, interleaved);
-        vc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), vc.at(b, 0, this.len + t));
-        for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * qk + nope, R, cos, sin, t, interleaved);
-      }
-    }
-    // Absorb W_UK into the query: q~ = [W_UK^T q_nope ; q_pe] per head; attend over the latents; expand with W_UV.
-    const { uk, uv } = this.absorbed[li];
-    const qNope = this.pool.get('qnope', H * N * nope);
-    swapBlocks(q, qNope, N, H, nope, qk, 0); // (N, H, qk) -> (H, N, nope)
-    const qLat = bmm(qNope, uk, H, N, nope, kvRank, false); // (H, N, kvRank)
-    const qAbs = this.pool.get('qabs', N * H * W); // (N, H, kvRank + R)
-    for (let i = 0; i < N; i++) {
-      for (let h = 0; h < H; h++) {
-        const o = (i * H + h) * W;
-        qAbs.set(qLat.subarray((h * N + i) * kvRank, (h * N + i + 1) * kvRank), o);
-        qAbs.set(q.subarray((i * H + h) * qk + nope, (i * H + h + 1) * qk), o + kvRank);
-      }
-    }
-    const oLat = this.pool.get('olat', N * H * kvRank);
-    this.attend(qAbs, oLat, B, T, H, { k: kc, v: vc }, at.softmaxScale);
-    const oT = this.pool.get('olatT', H * N * kvRank);
-    swapBlocks(oLat, oT, N, H, kvRank); // -> (H, N, kvRank)
-    const o = bmm(oT, uv, H, N, kvRank, vDim, true); // (H, N, vDim)
-    const ctx = this.pool.get('ctx', N * H * vDim);
-    swapBlocks(o, ctx, H, N, vDim); // -> (N, H, vDim)
-    linearRows(out, ctx, N, at.wo);
-  }
-}
-
-/** Dense (Qwen2 / Llama): grouped-query attention over a K/V cache (caches 2l and 2l+1 of layer l), SwiGLU MLP. */
-class FastDense extends FastRunner {
-  constructor(private readonly m: DenseLM) {
-    super(m, m.layers);
-  }
-  protected cacheShapes(): [number, number][] {
-    const { num_key_value_heads: h, head_dim: d } = this.m.config;
-    return this.m.layers.flatMap((): [number, number][] => [
-      [h, d],
-      [h, d],
-    ]);
-  }
-
-  protected attention(
-    li: number,
-    n: Float32Array,
-    out: Float32Array,
-    B: number,
-    T: number,
-    cos: Float32Array,
-    sin: Float32Array,
-  ): void {
-    const at: GQAttention = this.m.layers[li].attn;
-    const kc = this.caches[2 * li];
-    const vc = this.caches[2 * li + 1];
-    const { H, Hkv, Dh } = at;
-    const N = B * T;
-    const q = this.pool.get('q', N * H * Dh);
-    const k = this.pool.get('k', N * Hkv * Dh);
-    const v = this.pool.get('v', N * Hkv * Dh);
-    linearRows(q, n, N, at.wq);
-    linearRows(k, n, N, at.wk);
-    linearRows(v, n, N, at.wv);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const row = b * T + t;
-        for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * Dh, Dh, cos, sin, t, false);
-        for (let h = 0; h < Hkv; h++) ropeAt(k, (row * Hkv + h) * Dh, Dh, cos, sin, t, false);
-        for (let h = 0; h < Hkv; h++) {
-          kc.data.set(k.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), kc.at(b, h, this.len + t));
-          vc.data.set(v.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), vc.at(b, h, this.len + t));
-        }
-      }
-    }
-    const ctx = this.pool.get('ctx', N * H * Dh);
-    this.attend(q, ctx, B, T, H, { k: kc, v: vc }, Dh ** -0.5);
-    linearRows(out, ctx, N, at.wo);
-  }
-}
-
-/** The fast decoder for `model` (a fresh, empty cache). */
-export function createFastRunner(model: CausalLM): DecodeRunner {
-  return model instanceof DeepseekV3 ? new FastDeepseek(model) : new FastDense(model as DenseLM);
 }

@@ -1,0 +1,189 @@
+/**
+ * DeepSeek-V3's fast decoder (see ./decode.ts for the shared machinery): MLA in its absorbed form over the latent cache
+ * (per token and layer kv_lora_rank normed latents plus qk_rope_head_dim post-RoPE key values, exactly what
+ * `MLACache` holds), the dense MLP or DeepSeekMoE. Routing calls the model's own Gate, so the selection rules (sigmoid
+ * scores, bias for selection only, group limits) cannot drift. MTP modules are not used when decoding.
+ *
+ * It reads the model through the structural types below (not the classes of ./deepseek_v3.ts, which imports this
+ * file), so the two files do not import each other.
+ */
+import type { Linear, RMSNorm } from '../nn/layers.js';
+import { Tensor, noGrad } from '../tensor/tensor.js';
+import type { DeepseekConfig } from './config.js';
+import {
+  type DecodableModel,
+  FastDecoder,
+  type MlpWeights,
+  type NormPair,
+  type Pool,
+  bmm,
+  linearRows,
+  mlpRows,
+  rmsRows,
+  ropeAt,
+  swapBlocks,
+} from './decode.js';
+
+/** The MLA weights and sizes the decoder reads (`MLA` of ./deepseek_v3.ts). */
+export interface MlaWeights {
+  readonly wq: Linear | null;
+  readonly wq_a: Linear | null;
+  readonly q_norm: RMSNorm | null;
+  readonly wq_b: Linear | null;
+  readonly wkv_a: Linear;
+  readonly kv_norm: RMSNorm;
+  readonly wkv_b: Linear;
+  readonly wo: Linear;
+  readonly H: number;
+  readonly nope: number;
+  readonly rope: number;
+  readonly vDim: number;
+  readonly kvRank: number;
+  readonly softmaxScale: number;
+}
+
+/** The DeepSeekMoE parts the decoder reads (`MoE` of ./deepseek_v3.ts). */
+export interface MoEWeights {
+  readonly c: DeepseekConfig;
+  readonly gate: { forward(x: Tensor): { indices: Int32Array; weights: Tensor } };
+  readonly experts: readonly MlpWeights[];
+  readonly shared_experts: MlpWeights | null;
+}
+
+export interface DecodableDeepseek extends DecodableModel {
+  readonly config: DeepseekConfig;
+  readonly layers: readonly (NormPair & { readonly attn: MlaWeights; readonly ffn: MlpWeights | MoEWeights })[];
+}
+
+/** DeepSeekMoE over N rows: the model's Gate picks experts; tokens are grouped per expert as in MoE.forward. */
+function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoEWeights, pool: Pool): void {
+  const D = moe.c.hidden_size;
+  const K = moe.c.num_experts_per_tok;
+  const E = moe.c.n_routed_experts;
+  const { indices, weights } = noGrad(() => moe.gate.forward(new Tensor(x.subarray(0, N * D), [N, D])));
+  const w = weights.data;
+  out.fill(0, 0, N * D);
+  const rows = pool.get('moe.in', N * D);
+  const res = pool.get('moe.out', N * D);
+  const tok = new Int32Array(N * K);
+  for (let e = 0; e < E; e++) {
+    let n = 0;
+    for (let i = 0; i < N * K; i++) if (indices[i] === e) tok[n++] = i;
+    if (n === 0) continue;
+    for (let j = 0; j < n; j++)
+      rows.set(x.subarray(Math.floor(tok[j] / K) * D, (Math.floor(tok[j] / K) + 1) * D), j * D);
+    mlpRows(res, rows, n, moe.experts[e], pool);
+    for (let j = 0; j < n; j++) {
+      const t = Math.floor(tok[j] / K);
+      const g = Math.fround(w[tok[j]]);
+      for (let d = 0; d < D; d++) out[t * D + d] += Math.fround(res[j * D + d] * g);
+    }
+  }
+  if (moe.shared_experts) {
+    const sh = pool.get('moe.shared', N * D);
+    mlpRows(sh, x, N, moe.shared_experts, pool);
+    for (let i = 0; i < N * D; i++) out[i] += sh[i];
+  }
+}
+
+/**
+ * DeepSeek-V3: absorbed MLA over the latent cache, dense MLP or DeepSeekMoE. Layer l keeps its keys [c ; k_pe] in cache
+ * 2l and the values c again in cache 2l+1 (the latent stored twice, so that both are contiguous per row).
+ */
+export class DeepseekDecoder extends FastDecoder {
+  /** Per layer W_UK (H, nope, kvRank) and W_UV (H, vDim, kvRank), contiguous copies of wkv_b's blocks. */
+  private readonly absorbed: { uk: Float32Array; uv: Float32Array }[];
+  constructor(private readonly m: DecodableDeepseek) {
+    super(m, m.layers);
+    this.absorbed = m.layers.map(({ attn: a }) => {
+      const w = a.wkv_b.weight.data as Float32Array; // (H * (nope + vDim), kvRank)
+      const per = (a.nope + a.vDim) * a.kvRank;
+      const uk = new Float32Array(a.H * a.nope * a.kvRank);
+      const uv = new Float32Array(a.H * a.vDim * a.kvRank);
+      for (let h = 0; h < a.H; h++) {
+        uk.set(w.subarray(h * per, h * per + a.nope * a.kvRank), h * a.nope * a.kvRank);
+        uv.set(w.subarray(h * per + a.nope * a.kvRank, (h + 1) * per), h * a.vDim * a.kvRank);
+      }
+      return { uk, uv };
+    });
+  }
+  protected cacheShapes(): [number, number][] {
+    return this.m.layers.flatMap((l): [number, number][] => [
+      [1, l.attn.kvRank + l.attn.rope],
+      [1, l.attn.kvRank],
+    ]);
+  }
+
+  protected feedForward(li: number, n: Float32Array, out: Float32Array, N: number): void {
+    const ffn = this.m.layers[li].ffn;
+    if ('gate' in ffn) moeRows(out, n, N, ffn, this.pool);
+    else mlpRows(out, n, N, ffn, this.pool);
+  }
+
+  /** Absorbed MLA: q~ = W_UK^T q_nope, scores over [c ; k_pe], values c, then W_UV and wo. */
+  protected attention(
+    li: number,
+    n: Float32Array,
+    out: Float32Array,
+    B: number,
+    T: number,
+    cos: Float32Array,
+    sin: Float32Array,
+  ): void {
+    const at = this.m.layers[li].attn;
+    const kc = this.caches[2 * li];
+    const vc = this.caches[2 * li + 1];
+    const { H, nope, rope: R, vDim, kvRank } = at;
+    const N = B * T;
+    const qk = nope + R;
+    const interleaved = this.m.config.rope_interleave;
+    // Queries (N, H, qk).
+    const q = this.pool.get('q', N * H * qk);
+    if (at.wq) linearRows(q, n, N, at.wq);
+    else {
+      const qa = this.pool.get('qa', N * at.wq_a!.outFeatures);
+      linearRows(qa, n, N, at.wq_a!);
+      const qn = this.pool.get('qn', N * at.wq_a!.outFeatures);
+      rmsRows(qn, qa, N, at.wq_a!.outFeatures, at.q_norm!);
+      linearRows(q, qn, N, at.wq_b!);
+    }
+    // Latents: c = kv_norm(first kvRank), k_pe = rope(rest); appended to the cache at positions len..len+T-1.
+    const kva = this.pool.get('kva', N * (kvRank + R));
+    linearRows(kva, n, N, at.wkv_a);
+    const W = kvRank + R;
+    const cn = this.pool.get('cn', N * kvRank);
+    rmsRows(cn, kva, N, kvRank, at.kv_norm, W, 0);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        const row = b * T + t;
+        const o = kc.at(b, 0, this.len + t);
+        kc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), o);
+        kc.data.set(kva.subarray(row * W + kvRank, (row + 1) * W), o + kvRank);
+        ropeAt(kc.data, o + kvRank, R, cos, sin, t, interleaved);
+        vc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), vc.at(b, 0, this.len + t));
+        for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * qk + nope, R, cos, sin, t, interleaved);
+      }
+    }
+    // Absorb W_UK into the query: q~ = [W_UK^T q_nope ; q_pe] per head; attend over the latents; expand with W_UV.
+    const { uk, uv } = this.absorbed[li];
+    const qNope = this.pool.get('qnope', H * N * nope);
+    swapBlocks(q, qNope, N, H, nope, qk, 0); // (N, H, qk) -> (H, N, nope)
+    const qLat = bmm(qNope, uk, H, N, nope, kvRank, false); // (H, N, kvRank)
+    const qAbs = this.pool.get('qabs', N * H * W); // (N, H, kvRank + R)
+    for (let i = 0; i < N; i++) {
+      for (let h = 0; h < H; h++) {
+        const o = (i * H + h) * W;
+        qAbs.set(qLat.subarray((h * N + i) * kvRank, (h * N + i + 1) * kvRank), o);
+        qAbs.set(q.subarray((i * H + h) * qk + nope, (i * H + h + 1) * qk), o + kvRank);
+      }
+    }
+    const oLat = this.pool.get('olat', N * H * kvRank);
+    this.attend(qAbs, oLat, B, T, H, { k: kc, v: vc }, at.softmaxScale);
+    const oT = this.pool.get('olatT', H * N * kvRank);
+    swapBlocks(oLat, oT, N, H, kvRank); // -> (H, N, kvRank)
+    const o = bmm(oT, uv, H, N, kvRank, vDim, true); // (H, N, vDim)
+    const ctx = this.pool.get('ctx', N * H * vDim);
+    swapBlocks(o, ctx, H, N, vDim); // -> (N, H, vDim)
+    linearRows(out, ctx, N, at.wo);
+  }
+}
