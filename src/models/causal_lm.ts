@@ -40,8 +40,10 @@ export interface CausalLMForwardOptions {
 export interface CausalLMOutput {
   /** (B, T, V) next-token logits. */
   logits: Tensor;
-  /** (B, T, D) the last hidden state before the final norm. */
+  /** (B, T, D) the last hidden state before the final norm (what DeepSeek-V3's MTP modules read). */
   hidden: Tensor;
+  /** (B, T, D) the final hidden state after the final norm: what the output head reads, and a reward model's score head. */
+  normed: Tensor;
 }
 
 /** Settings of the training objective; a family ignores what it has no part for (a dense model: MTP and balance). */

@@ -481,7 +481,7 @@ export class DeepseekV3 extends Module implements CausalLM {
     return this.head ? this.head.forward(n) : linear(n, this.embed.weight);
   }
 
-  /** ids (B, T) int32 -> logits (B, T, V) and the last hidden state before the final norm (B, T, D). */
+  /** ids (B, T) int32 -> logits (B, T, V), the last hidden state before the final norm (B, T, D) and after it. */
   forward(ids: Tensor, opts: ForwardOptions = {}): CausalLMOutput & { balanceLosses: Tensor[] } {
     if (ids.ndim !== 2 || ids.dtype !== 'int32')
       throw new TypeError(`DeepseekV3.forward: ids must be int32 (B, T), got ${ids.dtype} [${ids.shape}]`);
@@ -498,7 +498,9 @@ export class DeepseekV3 extends Module implements CausalLM {
       h = layer.forward(h, ctx, cache ? cache.layers[i] : null);
     });
     if (cache) cache.length += T;
-    return { logits: this.logitsOf(h), hidden: h, balanceLosses };
+    const normed = this.norm.forward(h);
+    const logits = this.head ? this.head.forward(normed) : linear(normed, this.embed.weight);
+    return { logits, hidden: h, normed, balanceLosses };
   }
 
   /**

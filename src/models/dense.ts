@@ -165,8 +165,8 @@ export class DenseLM extends Module implements CausalLM {
       h = l.forward(h, ctx, cache ? cache.layers[i] : null);
     });
     if (cache) cache.length += T;
-    const n = this.norm.forward(h);
-    return { logits: this.head ? this.head.forward(n) : linear(n, this.embed.weight), hidden: h };
+    const normed = this.norm.forward(h);
+    return { logits: this.head ? this.head.forward(normed) : linear(normed, this.embed.weight), hidden: h, normed };
   }
 
   /** Mean next-token cross-entropy of targets (B, T); a dense model has no MTP or balance terms. */

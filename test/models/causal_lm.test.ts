@@ -86,7 +86,7 @@ class PrevTokenLM extends Module implements CausalLM {
       cache.length += T;
     }
     const logits = add(this.a.forward(ids), embedding(this.b.weight, new Tensor(prev, [B, T], 'int32')));
-    return { logits, hidden: logits };
+    return { logits, hidden: logits, normed: logits };
   }
   computeLoss(ids: Tensor, targets: Tensor, opts: LossOptions = {}): LossResult {
     const { logits } = this.forward(ids);
