@@ -25,7 +25,7 @@
  * Output: float32. `fp8Gemm` runs the native kernel (native/fp8.cc, bit-exact) when the active backend is 'native';
  * `fp8GemmTs` is the reference.
  */
-import { FP8_E4M3, FP8_E5M2, decodeTable } from './formats.js';
+import { FP8_E4M3, FP8_E5M2, decodeTable } from '../tensor/formats.js';
 import { activeNativeFp8 } from './native.js';
 import { type QuantizedMatrix, quantize } from './quant.js';
 import { Generator } from '../tensor/random.js';

@@ -24,17 +24,17 @@ import {
   FP8_E4M3,
   FP8_E5M2,
   type FloatFormat,
+  type ScaleFormat,
   decodeFloatArray,
   encodeFloatArray,
   packCodes12,
   packedBytes12,
   ue8m0Scale,
   unpackCodes12,
-} from './formats.js';
+} from '../tensor/formats.js';
 import { activeNativeFp8, transposeBytesNative } from './native.js';
 
-/** How a tile's scale is stored: float32 (`amax / 448`, DeepSeek-V3) or a power of two (UE8M0, DeepSeek-V3.1). */
-export type ScaleFormat = 'fp32' | 'ue8m0';
+export type { ScaleFormat } from '../tensor/formats.js';
 
 /** The amax floor of DeepSeek's kernels: an all-zero tile gets scale 1e-4 / 448 instead of 0 (no 0 / 0). */
 export const AMAX_FLOOR = 1e-4;

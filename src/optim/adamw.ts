@@ -9,7 +9,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { getBackend } from '../backend/registry.js';
 import { adamwStep as nativeAdamwStep } from '../backend/native/index.js';
-import { BF16, decodeFloatArray, encodeFloatArray } from '../fp8/formats.js';
+import { BF16, decodeFloatArray, encodeFloatArray } from '../tensor/formats.js';
 import { adamwStep } from './adamw-kernel.js';
 
 export interface AdamWOptions {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, randn, sum, mul, getBackend, setBackend } from '../../src/index.js';
-import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/fp8/formats.js';
+import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/tensor/formats.js';
 import { type AccumulatorModel, HOPPER_ACCUMULATOR, fp8Gemm, fp8GemmTs } from '../../src/fp8/gemm.js';
 import { fp8Linear } from '../../src/fp8/linear.js';
 import { nativeFp8Kernels } from '../../src/fp8/native.js';
