@@ -9,4 +9,3 @@ export * from './gemm.js';
 export * from './linear.js';
 export * from './swiglu.js';
 export * from './precision.js';
-export { nativeFp8Kernels, type NativeFp8 } from './native.js';
