@@ -15,7 +15,15 @@ export {
   runKernel,
   type BackendKernels,
 } from './backend/registry.js';
-export type { Kernels, KernelName, TensorData } from './backend/kernels.js';
+export {
+  KERNEL_NAMES,
+  type Kernels,
+  type KernelName,
+  type TensorData,
+  type QuantizedData,
+  type AdamWHyper,
+  type AccumulatorModel,
+} from './backend/kernels.js';
 export * from './nn/index.js';
 export {
   FP8_E4M3,

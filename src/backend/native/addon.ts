@@ -202,7 +202,7 @@ export interface NativeAddon {
  * Where the addon is built: <repo>/build/Release, three levels above both src/backend/native and dist/backend/native.
  * R1TS_NATIVE_PATH points elsewhere (another build; a missing file makes r1ts behave as if the build had failed).
  */
-export const ADDON_PATH =
+const ADDON_PATH =
   process.env.R1TS_NATIVE_PATH || fileURLToPath(new URL('../../../build/Release/r1ts_native.node', import.meta.url));
 
 function load(): { addon: NativeAddon | null; error: string | null } {

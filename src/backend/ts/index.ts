@@ -14,7 +14,7 @@ import { attentionKernels } from './attention.js';
 import { optimKernels } from './optim.js';
 import { fp8Kernels } from './fp8.js';
 
-export const tsKernels = {
+const tsKernels = {
   ...elementwiseKernels,
   ...reduceKernels,
   ...layoutKernels,
