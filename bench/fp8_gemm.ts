@@ -9,8 +9,8 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Generator, matmul, randn, setBackend } from '../src/index.js';
-import { fp8Gemm, fp8GemmTs } from '../src/fp8/gemm.js';
-import { quantize, quantizeTs } from '../src/fp8/quant.js';
+import { fp8Gemm } from '../src/fp8/gemm.js';
+import { quantize } from '../src/fp8/quant.js';
 import { nativeInfo, setNativeThreads } from '../src/backend/native/index.js';
 
 const { values } = parseArgs({ options: { repeat: { type: 'string', default: '30' } } });
@@ -19,6 +19,18 @@ setBackend('native');
 const info = nativeInfo();
 if (!info) throw new Error('fp8_gemm: the native backend is not built');
 setNativeThreads(1);
+
+/** fn on the TypeScript reference backend (the same ops, the kernels of src/backend/ts). */
+function onTs<T>(fn: () => T): T {
+  setBackend('ts');
+  try {
+    return fn();
+  } finally {
+    setBackend('native');
+  }
+}
+const quantizeTs = (...a: Parameters<typeof quantize>) => onTs(() => quantize(...a));
+const fp8GemmTs = (...a: Parameters<typeof fp8Gemm>) => onTs(() => fp8Gemm(...a));
 
 function median(fn: () => unknown, n: number): number {
   fn();

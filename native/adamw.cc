@@ -1,4 +1,4 @@
-// The AdamW step in double precision, bit-exact with the reference src/optim/adamw-kernel.ts, so that the optimizer
+// The AdamW step in double precision, bit-exact with the reference src/backend/ts/optim.ts, so that the optimizer
 // gives the same parameters on either backend: every operation is the reference's, in the reference's order, on
 // doubles, and m, v and the parameter are rounded to float32 once each, as a Float32Array store rounds.
 // Compiled with the addon (generic x86-64 flags and -ffp-contract=off: no FMA contraction, no reassociation), so each

@@ -347,17 +347,17 @@ Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
-// indexAdd(out, idx, src, w|null, outer, n, inner, m): out (already a copy of x) += w[j] * src rows at idx[j]
+// indexAdd(out, idx, src, outer, n, inner, m): out (already a copy of x) += src rows at idx[j]
 Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
   Args a(info, "indexAdd");
-  const long outer = a.num(4), n = a.num(5), inner = a.num(6), m = a.num(7);
+  const long outer = a.num(3), n = a.num(4), inner = a.num(5), m = a.num(6);
   const int32_t* idx = a.indices(1, m, n);
-  kt().index_add(a.f32(0, outer * n * inner), idx, a.f32(2, outer * m * inner), a.f32_opt(3, m), outer, n, inner, m);
+  kt().index_add(a.f32(0, outer * n * inner), idx, a.f32(2, outer * m * inner), outer, n, inner, m);
   return Undef(info);
 }
 
 // adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2): in place, bit-exact with
-// src/optim/adamw-kernel.ts (adamw.cc)
+// src/backend/ts/optim.ts (adamw.cc)
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
   Args a(info, "adamw");
   size_t n = a.length(0);

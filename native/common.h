@@ -60,7 +60,7 @@ struct AttnArgs {
  * part[r * tiles * fp8_tile + j] = the sum of A[r, k] * B[k, j] over k in [k0, k1), added in k order in groups of
  * `group` products, each group's running sum then rounded: kind 0 not at all, 1 to float32, 2 by `mask` on its bits
  * (truncation). The values are decoded FP8 codes, whose products are exact in a double, so any FMA contraction gives
- * the same bits as a separate multiply and add: every ISA matches fp8.cc's scalar loop (and src/fp8/gemm.ts).
+ * the same bits as a separate multiply and add: every ISA matches fp8.cc's scalar loop (and src/backend/ts/fp8.ts).
  */
 struct Fp8IntervalArgs {
   const double* A;  // 4 rows: A[r * lda + k]
@@ -73,7 +73,7 @@ struct Fp8IntervalArgs {
   double* part;  // (4, tiles * fp8_tile)
 };
 
-/** AdamW hyper-parameters, as the reference src/optim/adamw-kernel.ts has them (bc1 = 1 - beta1^t, bc2 = 1 - beta2^t). */
+/** AdamW hyper-parameters, as the reference src/backend/ts/optim.ts has them (bc1 = 1 - beta1^t, bc2 = 1 - beta2^t). */
 struct AdamWArgs {
   double lr, beta1, beta2, eps, weight_decay, bc1, bc2;
 };
@@ -108,9 +108,8 @@ struct KernelTable {
                              float* dk, float* dv);
   // Gathers / scatter-adds of (inner)-long rows along the middle dim of (outer, n, inner); src/out have m rows.
   void (*index_select)(const float* x, const int32_t* idx, long outer, long n, long inner, long m, float* out);
-  /** out[a, idx[j]] += w[j] * src[a, j] (w may be null: weight 1); out already holds x. */
-  void (*index_add)(float* out, const int32_t* idx, const float* src, const float* w, long outer, long n, long inner,
-                    long m);
+  /** out[a, idx[j]] += src[a, j]; out already holds x. */
+  void (*index_add)(float* out, const int32_t* idx, const float* src, long outer, long n, long inner, long m);
   /**
    * Strided copy behind the layout kernels: dst[sum i_d * dst_strides_d] = src[sum i_d * src_strides_d] over every
    * index of `shape` (1 <= ndim <= 8), elements of `esize` bytes (1, 2, 4 or 8) moved bit for bit.
@@ -123,7 +122,7 @@ struct KernelTable {
   int fp8_tile;
   /**
    * out[i] = the 8-bit code of x[i] / s[i] (float32 division), round to nearest even, saturating at the largest finite
-   * code, NaN to the format's NaN code with the sign kept: src/fp8/formats.ts's encoder bit for bit.
+   * code, NaN to the format's NaN code with the sign kept: src/tensor/formats.ts's encoder bit for bit.
    * m, bias, max_code, nan_code describe the format (E4M3: 3, 7, 0x7e, 0x7f; E5M2: 2, 15, 0x7b, 0x7e).
    */
   void (*fp8_encode)(const float* x, const float* s, long n, int m, int bias, int max_code, int nan_code, uint8_t* out);

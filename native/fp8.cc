@@ -1,5 +1,6 @@
-// r1ts native FP8 kernels: the fast twins of src/fp8/quant.ts (quantize, dequantize) and src/fp8/gemm.ts (fp8Gemm),
-// bit-exact with them (test/fp8/native.test.ts checks every code, scale and output bit on random shapes).
+// r1ts native FP8 kernels: the fast twins of the references in src/backend/ts/fp8.ts (fp8Quantize, fp8Dequantize,
+// fp8Gemm; registered by src/backend/native/fp8.ts), bit-exact with them (test/fp8/native.test.ts and
+// test/backend/fast_kernels.test.ts check every code, scale and output bit on random shapes).
 //
 // fp8Quantize: per tile amax (NaN propagates), a = max(amax, 1e-4f), s = a / 448 (E4M3) or / 57344 (E5M2) in float32,
 //   optionally rounded up to a power of two (UE8M0); code = round-to-nearest-even(x / s) in float32, saturating (the

@@ -1,5 +1,5 @@
 // r1ts native FP8 kernels (fp8.cc): fine-grained quantise / dequantise and the FP8 GEMM emulation with a
-// limited-precision accumulator and promotion, bit-exact with the TypeScript reference in src/fp8/.
+// limited-precision accumulator and promotion, bit-exact with the TypeScript reference in src/backend/ts/fp8.ts.
 #pragma once
 #include <napi.h>
 

@@ -15,7 +15,15 @@ export {
   runKernel,
   type BackendKernels,
 } from './backend/registry.js';
-export type { Kernels, KernelName, TensorData } from './backend/kernels.js';
+export {
+  KERNEL_NAMES,
+  type Kernels,
+  type KernelName,
+  type TensorData,
+  type QuantizedData,
+  type AdamWHyper,
+  type AccumulatorModel,
+} from './backend/kernels.js';
 export * from './nn/index.js';
 export {
   FP8_E4M3,
@@ -33,16 +41,13 @@ export {
   ue8m0Scale,
   encodeUE8M0,
   decodeUE8M0,
-} from './fp8/formats.js';
+} from './tensor/formats.js';
 export {
   loadSafetensors,
   saveSafetensors,
   serializeSafetensors,
   readSafetensorsHeader,
   dequantizeBlockwise,
-  loadCheckpointDir,
-  saveCheckpointDir,
-  readCheckpointIndex,
   SafetensorsError,
   MAX_HEADER_BYTES,
   type SafetensorsDtype,
@@ -51,9 +56,14 @@ export {
   type SafetensorsEntry,
   type SafetensorsLoadOptions,
   type SafetensorsSaveOptions,
+} from './io/safetensors.js';
+export {
+  loadCheckpointDir,
+  saveCheckpointDir,
+  readCheckpointIndex,
   type CheckpointSaveOptions,
   type CheckpointIndex,
-} from './io/safetensors.js';
+} from './io/safetensors_index.js';
 /** Pipeline parallelism (1F1B, ZB1P, DualPipe, DualPipeV): schedules, simulator, worker-thread engine. */
 export * as parallel from './parallel/index.js';
 /** Data: byte-level BPE tokenizer (tokenizer.json), chat templates, readers, packing loader, built-in tasks, corpus. */
@@ -127,8 +137,10 @@ export {
   type EvalResult,
   type EvalOptions,
 } from './eval/index.js';
-/** FP8 mixed precision (DeepSeek-V3): quantisation, FP8 GEMM emulation, FP8/BF16 Linear, precision switch, experiment. */
+/** FP8 mixed precision (DeepSeek-V3): number formats, quantisation, FP8 GEMM emulation, FP8/BF16 Linear, precision switch. */
 export * as fp8 from './fp8/index.js';
+/** Experiments that train models to check a paper's claim: the FP8 validation experiment (runFp8Experiment, ...). */
+export * as experiments from './experiments/index.js';
 export {
   setModelPrecision,
   parsePrecision,

@@ -342,21 +342,14 @@ void index_select(const float* x, const int32_t* idx, long outer, long n, long i
 }
 
 /** Rows are accumulated in index order, so duplicates add up exactly as in the reference. */
-void index_add(float* out, const int32_t* idx, const float* src, const float* w, long outer, long n, long inner,
-               long m) {
+void index_add(float* out, const int32_t* idx, const float* src, long outer, long n, long inner, long m) {
   auto cols = [&](long a, long c0, long c1) {
     for (long j = 0; j < m; j++) {
       float* o = out + (a * n + idx[j]) * inner;
       const float* s = src + (a * m + j) * inner;
       long c = c0;
-      if (w) {
-        const vf wv = vset1(w[j]);
-        for (; c + VW <= c1; c += VW) vstore(o + c, vload(o + c) + wv * vload(s + c));
-        for (; c < c1; c++) o[c] += w[j] * s[c];
-      } else {
-        for (; c + VW <= c1; c += VW) vstore(o + c, vload(o + c) + vload(s + c));
-        for (; c < c1; c++) o[c] += s[c];
-      }
+      for (; c + VW <= c1; c += VW) vstore(o + c, vload(o + c) + vload(s + c));
+      for (; c < c1; c++) o[c] += s[c];
     }
   };
   const long work = outer * m * inner;

@@ -93,7 +93,7 @@ void fp8_interval(const Fp8IntervalArgs& g) {
 typedef uint32_t vu __attribute__((vector_size(VW * 4)));
 typedef uint8_t vb __attribute__((vector_size(VW)));
 
-/** The rule of encodeBits32 in src/fp8/formats.ts on VW lanes: the same integer steps, each branch a select. */
+/** The rule of encodeBits32 in src/tensor/formats.ts on VW lanes: the same integer steps, each branch a select. */
 static inline vi encode_lanes(vf y, int m, int bias, int max_code, int nan_code) {
   const vi u = as_int(y);
   const vi a = u & 0x7fffffff;

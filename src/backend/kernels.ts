@@ -5,10 +5,16 @@
  * registry falls back to the reference for the rest.
  *
  * Conventions: inputs are contiguous row-major buffers; kernels never mutate their inputs and always return freshly
- * allocated outputs; float kernels keep the input's float dtype (float32 or float64), so gradient checks run the same
- * code in double precision.
+ * allocated outputs (one exception: `adamwStep` updates the optimizer state in place); float kernels keep the input's
+ * float dtype (float32 or float64), so gradient checks run the same code in double precision.
+ *
+ * Besides the tensor primitives the contract holds every other hot loop that a faster backend replaces: the AdamW
+ * step, the FP8 quantise / dequantise / GEMM of DeepSeek-V3's mixed precision, and the strided copy (FP8 transposes).
+ * Their callers (src/optim, src/fp8) go through the registry like the ops do, so which backend runs is decided in
+ * one place (../backend/select.ts) and every fast path has its reference beside it. docs/kernels.md has the list.
  */
 import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { FloatFormat, ScaleFormat } from '../tensor/formats.js';
 
 /** A contiguous buffer with its shape and element type. A Tensor is one. */
 export interface TensorData {
@@ -25,6 +31,42 @@ export interface AxesAttrs {
   axes: readonly number[];
   keepdim: boolean;
 }
+
+/** The hyper-parameters of one AdamW step (`adamwStep`). */
+export interface AdamWHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number (for bias correction). */
+  step: number;
+}
+
+/**
+ * A (rows, cols) matrix of 8-bit float codes (row-major) with one float32 scale per (tileRows, tileCols) tile
+ * (row-major over the tile grid, edge tiles partial): element (r, c) is `decode(codes[r * cols + c]) * scale of its
+ * tile`. src/fp8/quant.ts's `QuantizedMatrix` is one.
+ */
+export interface QuantizedData {
+  readonly codes: Uint8Array;
+  readonly scales: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly tileRows: number;
+  readonly tileCols: number;
+  readonly format: FloatFormat<8>;
+}
+
+/**
+ * How the FP8 GEMM's tensor core accumulates products between promotions (src/fp8/gemm.ts's header has the model):
+ * a float of `mantissaBits` fraction bits rounded after every `groupSize` products (truncated or to nearest even),
+ * float32 rounding after every group, or exact sums.
+ */
+export type AccumulatorModel =
+  | { kind: 'limited'; mantissaBits: number; groupSize: number; rounding: 'truncate' | 'nearest' }
+  | { kind: 'fp32'; groupSize: number }
+  | { kind: 'exact' };
 
 export interface Kernels {
   // Elementwise with NumPy broadcasting. Arithmetic promotes dtypes; comparisons return bool.
@@ -171,6 +213,53 @@ export interface Kernels {
     x: TensorData,
     attrs: { k: number; axis: number; largest: boolean },
   ) => { values: TensorData; indices: TensorData };
+
+  // Memory.
+  /**
+   * A strided view gathered into a fresh contiguous array of src's type: out[i] = src[offset + sum_d i_d * strides[d]]
+   * for every index i of `shape`, in row-major order. Any typed array (FP8 codes and scales included); values move
+   * unchanged. The caller checks that every index lands inside src.
+   */
+  stridedCopy: (
+    src: TypedArray,
+    attrs: { shape: readonly number[]; strides: readonly number[]; offset: number },
+  ) => TypedArray;
+
+  // Optimizer.
+  /**
+   * One AdamW step (decoupled weight decay) over flat float32 buffers of one length, IN PLACE on param, m and v (the
+   * optimizer state lives in them); grad is read only. Per element, in double precision and in this order:
+   *   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g g
+   *   p = p - (lr wd) p - (lr (m / (1 - b1^t))) / (sqrt(v / (1 - b2^t)) + eps)
+   * with m, v and p each rounded to float32 once. Every backend gives the reference's bits (exact resume). The
+   * caller checks lengths and the step number.
+   */
+  adamwStep: (param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, attrs: AdamWHyper) => void;
+
+  // FP8 (DeepSeek-V3 fine-grained quantisation and FP8 GEMM emulation; the ops are src/fp8/quant.ts and gemm.ts).
+  /**
+   * Quantises x (rows, cols), float32 or float64 (rounded to float32 first), tile by tile: each (tileRows, tileCols)
+   * tile gets the scale s = fround(max(amax, 1e-4)) / format.maxFinite in float32 (UE8M0: rounded up to a power of
+   * two), and each element the code of fround(x) / s (float32 division, round to nearest even, saturating). A NaN
+   * makes its tile's scale NaN. Tiles are clamped by the caller (tileRows <= max(rows, 1), same for columns).
+   */
+  fp8Quantize: (
+    x: TensorData,
+    attrs: { tileRows: number; tileCols: number; format: FloatFormat<8>; scaleFmt: ScaleFormat },
+  ) => { codes: Uint8Array; scales: Float32Array };
+  /** The values a quantised matrix stands for: fround(decode(code) * scale), a float32 (rows, cols) tensor. */
+  fp8Dequantize: (q: QuantizedData) => TensorData;
+  /**
+   * C (M, N) = A (M, K) · B (N, K)ᵀ on the codes, as an FP8 tensor core with promotion computes it: partial sums
+   * rounded by `accumulator` after each group of products, promoted every `interval` elements of K into a float32
+   * accumulator as fround(acc + partial * fround(sa * sb)). The caller checks that both K match and that `interval`
+   * (<= K) divides both operands' tile widths along K unless it is K. Returns a float32 (M, N) tensor.
+   */
+  fp8Gemm: (
+    a: QuantizedData,
+    b: QuantizedData,
+    attrs: { accumulator: AccumulatorModel; interval: number },
+  ) => TensorData;
 }
 
 export type KernelName = keyof Kernels;
@@ -235,6 +324,11 @@ export const KERNEL_NAMES = [
   'attention',
   'attentionBackward',
   'topk',
+  'stridedCopy',
+  'adamwStep',
+  'fp8Quantize',
+  'fp8Dequantize',
+  'fp8Gemm',
 ] as const satisfies readonly KernelName[];
 
 type MissingKernel = Exclude<KernelName, (typeof KERNEL_NAMES)[number]>;

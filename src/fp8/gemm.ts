@@ -22,19 +22,18 @@
  * With these defaults a K = 4096 GEMM of random matrices shows ~2% max relative error without promotion and about 50x
  * less with N_C = 128 (see `accumulationError`, `r1ts experiment fp8`), matching the ~2% DeepSeek-V3 reports.
  * `{ kind: 'fp32' }` models an FP32 accumulator (each group's sum rounded to float32), `{ kind: 'exact' }` none at all.
- * Output: float32. `fp8Gemm` runs the native kernel (native/fp8.cc, bit-exact) when the active backend is 'native';
- * `fp8GemmTs` is the reference.
+ * Output: float32. `fp8Gemm` checks its operands and runs the `fp8Gemm` kernel through the registry: the reference
+ * loop is src/backend/ts/fp8.ts, and the native kernel (native/fp8.cc) gives the same bits.
  */
-import { FP8_E4M3, FP8_E5M2, decodeTable } from './formats.js';
-import { activeNativeFp8 } from './native.js';
+import '../backend/ts/index.js'; // the reference kernels register before any GEMM can run
+import type { AccumulatorModel } from '../backend/kernels.js';
+import { runKernel } from '../backend/registry.js';
+import { decodeValues, roundMantissa, truncateMantissa } from '../backend/ts/fp8.js';
 import { type QuantizedMatrix, quantize } from './quant.js';
 import { Generator } from '../tensor/random.js';
 
-/** How the tensor core accumulates products between promotions. */
-export type AccumulatorModel =
-  | { kind: 'limited'; mantissaBits: number; groupSize: number; rounding: 'truncate' | 'nearest' }
-  | { kind: 'fp32'; groupSize: number }
-  | { kind: 'exact' };
+export type { AccumulatorModel } from '../backend/kernels.js';
+export { roundMantissa, truncateMantissa };
 
 /** The default: 13 fraction bits (14-bit significand), 4 products per step, truncation (see the file header). */
 export const HOPPER_ACCUMULATOR: AccumulatorModel = Object.freeze({
@@ -54,38 +53,6 @@ export interface Fp8GemmOptions {
   promoteEvery?: number | null;
 }
 
-// Little-endian view of one float64, to cut mantissa bits with integer masks (x86-64 and arm64 are little-endian).
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-f64[0] = 1;
-if (u32[1] !== 0x3ff00000) throw new Error('fp8/gemm: needs a little-endian platform');
-
-/** Rounds toward zero to `mantissaBits` fraction bits (any finite double; exact bit masking). */
-export function truncateMantissa(v: number, mantissaBits: number): number {
-  if (mantissaBits >= 52) return v;
-  f64[0] = v;
-  if (mantissaBits >= 20) {
-    u32[0] &= ~((2 ** (52 - mantissaBits) - 1) >>> 0) >>> 0;
-  } else {
-    u32[0] = 0;
-    u32[1] &= ~((1 << (20 - mantissaBits)) - 1);
-  }
-  return f64[0];
-}
-
-/** Rounds to nearest (ties to even) at `mantissaBits` fraction bits. */
-export function roundMantissa(v: number, mantissaBits: number): number {
-  if (v === 0 || !Number.isFinite(v) || mantissaBits >= 52) return v;
-  f64[0] = v;
-  const e = ((u32[1] >>> 20) & 0x7ff) - 1023; // normal doubles only: products of FP8 values never go subnormal
-  const q = 2 ** (e - mantissaBits);
-  const s = Math.abs(v) / q;
-  const fl = Math.floor(s);
-  const d = s - fl;
-  const r = d > 0.5 || (d === 0.5 && fl % 2 === 1) ? fl + 1 : fl;
-  return Math.sign(v) * r * q;
-}
-
 function checkModel(m: AccumulatorModel): void {
   if (m.kind === 'exact') return;
   if (!Number.isInteger(m.groupSize) || m.groupSize < 1)
@@ -96,59 +63,10 @@ function checkModel(m: AccumulatorModel): void {
 }
 
 /**
- * Rounds every partial sum in `part` (a float64 array, viewed as 32-bit words in `words`) as the accumulator model does
- * after one step. Truncation is a mask on the bit pattern (sign-magnitude: clearing low bits rounds toward zero).
- */
-function roundStep(part: Float64Array, words: Uint32Array, m: AccumulatorModel): void {
-  if (m.kind === 'exact') return;
-  const n = part.length;
-  if (m.kind === 'fp32') {
-    for (let j = 0; j < n; j++) part[j] = Math.fround(part[j]);
-    return;
-  }
-  const mb = m.mantissaBits;
-  if (m.rounding === 'nearest') {
-    for (let j = 0; j < n; j++) part[j] = roundMantissa(part[j], mb);
-    return;
-  }
-  if (mb >= 52) return;
-  const lowMask = mb >= 20 ? ~((2 ** (52 - mb) - 1) >>> 0) >>> 0 : 0;
-  const hiMask = mb >= 20 ? -1 : ~((1 << (20 - mb)) - 1);
-  for (let j = 0; j < 2 * n; j += 2) {
-    words[j] &= lowMask;
-    words[j + 1] &= hiMask;
-  }
-}
-
-/** Decoded (unscaled) values of the codes, as float64 for the inner loop. */
-function decodeValues(q: QuantizedMatrix): Float64Array {
-  const table = decodeTable(q.format);
-  const f = new Float32Array(1);
-  const bits = new Uint32Array(f.buffer);
-  const lut = new Float64Array(256);
-  for (let c = 0; c < 256; c++) {
-    bits[0] = table[c];
-    lut[c] = f[0];
-  }
-  const out = new Float64Array(q.codes.length);
-  for (let i = 0; i < out.length; i++) out[i] = lut[q.codes[i]];
-  return out;
-}
-
-/**
  * C = A · Bᵀ for quantised A (M, K) and B (N, K), emulating the FP8 tensor-core GEMM with promotion (file header).
  * Returns C as a row-major float32 (M, N) array.
  */
 export function fp8Gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions = {}): Float32Array {
-  return gemm(a, b, opts, true);
-}
-
-/** The TypeScript reference of `fp8Gemm` (the definition the native kernel is tested against). */
-export function fp8GemmTs(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions = {}): Float32Array {
-  return gemm(a, b, opts, false);
-}
-
-function gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions, allowNative: boolean): Float32Array {
   const model = opts.accumulator ?? HOPPER_ACCUMULATOR;
   checkModel(model);
   const M = a.rows;
@@ -177,73 +95,7 @@ function gemm(a: QuantizedMatrix, b: QuantizedMatrix, opts: Fp8GemmOptions, allo
       );
     }
   }
-  const native = allowNative ? activeNativeFp8() : null;
-  const fmtId = (q: QuantizedMatrix): number => (q.format === FP8_E4M3 ? 0 : q.format === FP8_E5M2 ? 1 : -1);
-  if (native && fmtId(a) >= 0 && fmtId(a) === fmtId(b)) {
-    const C = new Float32Array(M * N);
-    const kind = model.kind === 'exact' ? 0 : model.kind === 'fp32' ? 1 : 2;
-    native.fp8Gemm(
-      a.codes,
-      a.scales,
-      M,
-      K,
-      a.tileRows,
-      a.tileCols,
-      b.codes,
-      b.scales,
-      N,
-      b.tileRows,
-      b.tileCols,
-      fmtId(a),
-      kind,
-      model.kind === 'limited' ? model.mantissaBits : 52,
-      model.kind === 'exact' ? 1 : model.groupSize,
-      model.kind === 'limited' && model.rounding === 'nearest',
-      interval,
-      C,
-    );
-    return C;
-  }
-  // Row-at-a-time over all N outputs: B's values transposed to (K, N) so every inner loop is contiguous. Each step
-  // adds `g` products (exact: FP8 x FP8 products have <= 8 significant bits; a small group plus the accumulator sums
-  // in a double exactly or within 2^-53 relative, far below what the model then drops) and rounds.
-  const av = decodeValues(a);
-  const bv = decodeValues(b);
-  const bt = new Float64Array(K * N);
-  for (let j = 0; j < N; j++) for (let k = 0; k < K; k++) bt[k * N + j] = bv[j * K + k];
-  const g = model.kind === 'exact' ? interval : model.groupSize;
-  const C = new Float32Array(M * N);
-  const acc32 = new Float64Array(N);
-  const part = new Float64Array(N);
-  const words = new Uint32Array(part.buffer);
-  const scale = new Float64Array(N);
-  const bsc = b.scaleCols;
-  for (let i = 0; i < M; i++) {
-    const aOff = i * K;
-    const aS = Math.floor(i / a.tileRows) * a.scaleCols;
-    acc32.fill(0);
-    for (let k0 = 0; k0 < K; k0 += interval) {
-      const kEnd = Math.min(K, k0 + interval);
-      part.fill(0);
-      for (let s0 = k0; s0 < kEnd; s0 += g) {
-        const sEnd = Math.min(kEnd, s0 + g);
-        for (let k = s0; k < sEnd; k++) {
-          const ak = av[aOff + k];
-          if (ak === 0) continue;
-          const row = k * N;
-          for (let j = 0; j < N; j++) part[j] += ak * bt[row + j];
-        }
-        roundStep(part, words, model);
-      }
-      // promotion: FP32 += partial * (sa * sb) on the CUDA cores, one rounding (FMA)
-      const sa = a.scales[aS + Math.floor(k0 / ta)];
-      const tk = Math.floor(k0 / tb);
-      for (let j = 0; j < N; j++) scale[j] = Math.fround(sa * b.scales[Math.floor(j / b.tileRows) * bsc + tk]);
-      for (let j = 0; j < N; j++) acc32[j] = Math.fround(acc32[j] + part[j] * scale[j]);
-    }
-    C.set(acc32, i * N);
-  }
-  return C;
+  return runKernel('fp8Gemm', a, b, { accumulator: model, interval }).data as Float32Array;
 }
 
 /** C = A · Bᵀ in float64 from the dequantised values: the reference the accumulator error is measured against. */

@@ -29,7 +29,7 @@ import { runKernel } from '../backend/registry.js';
 import { Tensor, isGradEnabled, record } from '../tensor/tensor.js';
 import { linear } from '../tensor/ops/linalg.js';
 import { shapeStr } from '../tensor/shape.js';
-import { BF16, decodeFloatArray, encodeFloatArray } from './formats.js';
+import { BF16, decodeFloatArray, encodeFloatArray } from '../tensor/formats.js';
 import { type AccumulatorModel, fp8Gemm } from './gemm.js';
 import {
   type E5M6Matrix,

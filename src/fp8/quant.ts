@@ -9,35 +9,35 @@
  * (exact: moves codes and scales), `retile` (dequantise, re-quantise with another tile), the power-of-2 (UE8M0)
  * scale option of DeepSeek-V3.1 (`scale_fmt: "ue8m0"`: s = 2^ceil(log2 s)), and `E5M6Matrix` (12-bit codes packed
  * 2-in-3 bytes, power-of-2 scales: V3's cache of the attention-output Linear's input).
- * What it is not: the GEMM (./gemm.ts) or the autograd op (./linear.ts). The number formats are ./formats.ts.
+ * What it is not: the GEMM (./gemm.ts) or the autograd op (./linear.ts). The number formats are src/tensor/formats.ts.
  *
  * Arithmetic follows the reference kernel: amax and the scale are float32 (`s = fround(amax / 448)`), the element is
  * divided by the scale in float32 and then rounded to E4M3; dequantisation is `fround(code * s)`. With float32 scales
  * the tile's amax maps exactly to +-448; with UE8M0 scales it maps into [224, 448].
  * Non-finite input: NaN anywhere in a tile makes its scale NaN and so the whole tile NaN (training's non-finite check
  * catches it); this is a deliberate "fail loudly", not an attempt at recovery.
- * `quantize` / `dequantize` run the native kernels (native/fp8.cc, bit-exact) when the active backend is 'native' and
- * the format is E4M3 or E5M2; `quantizeTs` / `dequantizeTs` are the references.
+ * `quantize`, `dequantize` and `transposeQuantized` run kernels through the registry (`fp8Quantize`, `fp8Dequantize`,
+ * `stridedCopy`), so the active backend decides which code runs: the references are src/backend/ts/fp8.ts and
+ * src/backend/ts/layout.ts, and the native kernels (native/fp8.cc) give the same bits.
  */
+import '../backend/ts/index.js'; // the reference kernels register before any quantisation can run
+import type { QuantizedData } from '../backend/kernels.js';
+import { runKernel } from '../backend/registry.js';
+import { AMAX_FLOOR, applyTileScales, tileScales } from '../backend/ts/fp8.js';
 import {
   E5M6,
   FP8_E4M3,
-  FP8_E5M2,
   type FloatFormat,
+  type ScaleFormat,
   decodeFloatArray,
   encodeFloatArray,
   packCodes12,
   packedBytes12,
-  ue8m0Scale,
   unpackCodes12,
-} from './formats.js';
-import { activeNativeFp8, transposeBytesNative } from './native.js';
+} from '../tensor/formats.js';
 
-/** How a tile's scale is stored: float32 (`amax / 448`, DeepSeek-V3) or a power of two (UE8M0, DeepSeek-V3.1). */
-export type ScaleFormat = 'fp32' | 'ue8m0';
-
-/** The amax floor of DeepSeek's kernels: an all-zero tile gets scale 1e-4 / 448 instead of 0 (no 0 / 0). */
-export const AMAX_FLOOR = 1e-4;
+export type { ScaleFormat } from '../tensor/formats.js';
+export { AMAX_FLOOR, tileScales };
 
 /** The tile shapes V3 uses: activations 1x128, weights 128x128, activations re-tiled for Wgrad 128x1. */
 export const TILE_ACT: readonly [number, number] = [1, 128];
@@ -55,9 +55,10 @@ export interface QuantizeOptions {
 
 /**
  * A (rows, cols) matrix stored as 8-bit codes (row-major) plus one float32 scale per tile (row-major over the tile
- * grid, edge tiles partial). Element (r, c) is `decode(codes[r * cols + c]) * scales[tile of (r, c)]`.
+ * grid, edge tiles partial). Element (r, c) is `decode(codes[r * cols + c]) * scales[tile of (r, c)]`. It is the
+ * `QuantizedData` the FP8 kernels take.
  */
-export class QuantizedMatrix {
+export class QuantizedMatrix implements QuantizedData {
   constructor(
     readonly codes: Uint8Array,
     readonly scales: Float32Array,
@@ -100,13 +101,8 @@ function checkTile(tile: readonly [number, number], what: string): void {
   }
 }
 
-/** Native format id (native/fp8.cc), or -1 for a format only the reference handles. */
-function nativeFormat(fmt: FloatFormat<8>): number {
-  return fmt === FP8_E4M3 ? 0 : fmt === FP8_E5M2 ? 1 : -1;
-}
-
 /**
- * Quantises a row-major (rows, cols) matrix tile by tile with online max-abs scaling.
+ * Quantises a row-major (rows, cols) matrix tile by tile with online max-abs scaling (the `fp8Quantize` kernel).
  * `x` may be float32 or float64 (float64 input is rounded to float32 first).
  */
 export function quantize(
@@ -117,136 +113,23 @@ export function quantize(
 ): QuantizedMatrix {
   checkTile(opts.tile, 'quantize');
   if (x.length !== rows * cols) throw new RangeError(`quantize: ${x.length} values do not fill ${rows}x${cols}`);
-  const fmt = opts.format ?? FP8_E4M3;
-  if (fmt.bits !== 8) throw new RangeError(`quantize: ${fmt.name} is not an 8-bit format`);
-  const native = activeNativeFp8();
-  const id = nativeFormat(fmt);
-  if (!native || id < 0) return quantizeTs(x, rows, cols, opts);
+  const format = opts.format ?? FP8_E4M3;
+  if (format.bits !== 8) throw new RangeError(`quantize: ${format.name} is not an 8-bit format`);
   const scaleFmt = opts.scaleFmt ?? 'fp32';
   const tr = Math.min(opts.tile[0], Math.max(rows, 1));
   const tc = Math.min(opts.tile[1], Math.max(cols, 1));
-  const codes = new Uint8Array(rows * cols);
-  const scales = new Float32Array(Math.ceil(rows / tr) * Math.ceil(cols / tc));
-  native.fp8Quantize(
-    x instanceof Float32Array ? x : Float32Array.from(x),
-    rows,
-    cols,
-    tr,
-    tc,
-    id,
-    scaleFmt === 'ue8m0',
-    codes,
-    scales,
+  const dtype = x instanceof Float64Array ? 'float64' : 'float32';
+  const { codes, scales } = runKernel(
+    'fp8Quantize',
+    { data: x, shape: [rows, cols], dtype },
+    { tileRows: tr, tileCols: tc, format, scaleFmt },
   );
-  return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, fmt, scaleFmt);
+  return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, format, scaleFmt);
 }
 
-/** The TypeScript reference of `quantize` (the definition the native kernel is tested against). */
-export function quantizeTs(
-  x: Float32Array | Float64Array,
-  rows: number,
-  cols: number,
-  opts: QuantizeOptions,
-): QuantizedMatrix {
-  checkTile(opts.tile, 'quantize');
-  if (x.length !== rows * cols) throw new RangeError(`quantize: ${x.length} values do not fill ${rows}x${cols}`);
-  const fmt = opts.format ?? FP8_E4M3;
-  if (fmt.bits !== 8) throw new RangeError(`quantize: ${fmt.name} is not an 8-bit format`);
-  const scaleFmt = opts.scaleFmt ?? 'fp32';
-  const tr = Math.min(opts.tile[0], Math.max(rows, 1));
-  const tc = Math.min(opts.tile[1], Math.max(cols, 1));
-  const scales = tileScales(x, rows, cols, tr, tc, fmt.maxFinite, scaleFmt);
-  // x / s in float32, then one rounding to the 8-bit format (fast float32 bit-pattern encoder)
-  const codes = encodeFloatArray(
-    applyTileScales(x, new Float32Array(rows * cols), rows, cols, tr, tc, scales, true),
-    fmt,
-    { saturate: true },
-  );
-  return new QuantizedMatrix(codes, scales, rows, cols, tr, tc, fmt, scaleFmt);
-}
-
-/**
- * One scale per (tr, tc) tile of a row-major (rows, cols) matrix: `fround(max(amax, AMAX_FLOOR)) / maxFinite` in
- * float32, rounded up to a power of two for UE8M0. A NaN in a tile makes its scale NaN.
- */
-export function tileScales(
-  x: Float32Array | Float64Array,
-  rows: number,
-  cols: number,
-  tr: number,
-  tc: number,
-  maxFinite: number,
-  scaleFmt: ScaleFormat,
-): Float32Array {
-  const sr = Math.ceil(rows / tr);
-  const sc = Math.ceil(cols / tc);
-  const scales = new Float32Array(sr * sc);
-  const amax = new Float64Array(sr * sc);
-  for (let r = 0; r < rows; r++) {
-    const rowTile = Math.floor(r / tr) * sc;
-    const off = r * cols;
-    for (let t = 0; t < sc; t++) {
-      const end = Math.min(cols, (t + 1) * tc);
-      let m = amax[rowTile + t];
-      for (let c = t * tc; c < end; c++) {
-        const a = Math.abs(x[off + c]);
-        if (a > m || a !== a) m = a !== a ? NaN : a;
-      }
-      amax[rowTile + t] = m;
-    }
-  }
-  for (let i = 0; i < scales.length; i++) {
-    const a = Math.fround(Math.max(amax[i], AMAX_FLOOR)); // NaN stays NaN through Math.max
-    let s = Math.fround(a / maxFinite);
-    if (scaleFmt === 'ue8m0' && Number.isFinite(s)) s = ue8m0Scale(s);
-    scales[i] = s;
-  }
-  return scales;
-}
-
-/**
- * dst = src / (its tile's scale) (`divide`, src rounded to float32 first) or src * scale, per element, in float32.
- * `dst` may be `src`.
- */
-function applyTileScales(
-  src: Float32Array | Float64Array,
-  dst: Float32Array,
-  rows: number,
-  cols: number,
-  tr: number,
-  tc: number,
-  scales: Float32Array,
-  divide: boolean,
-): Float32Array {
-  const sc = Math.ceil(cols / tc);
-  for (let r = 0; r < rows; r++) {
-    const rowTile = Math.floor(r / tr) * sc;
-    const off = r * cols;
-    for (let t = 0; t < sc; t++) {
-      const s = scales[rowTile + t];
-      const end = Math.min(cols, (t + 1) * tc);
-      for (let c = t * tc; c < end; c++) dst[off + c] = divide ? Math.fround(src[off + c]) / s : src[off + c] * s;
-    }
-  }
-  return dst;
-}
-
-/** The values a quantised matrix stands for: `fround(decode(code) * scale)`, float32, row-major. */
-export function dequantize(q: QuantizedMatrix, out?: Float32Array): Float32Array {
-  const native = activeNativeFp8();
-  const id = nativeFormat(q.format);
-  if (!native || id < 0) return dequantizeTs(q, out);
-  const dst = out ?? new Float32Array(q.rows * q.cols);
-  if (dst.length !== q.rows * q.cols)
-    throw new RangeError(`dequantize: out has ${dst.length} elements, the matrix ${q.rows * q.cols}`);
-  native.fp8Dequantize(q.codes, q.scales, q.rows, q.cols, q.tileRows, q.tileCols, id, dst);
-  return dst;
-}
-
-/** The TypeScript reference of `dequantize`. */
-export function dequantizeTs(q: QuantizedMatrix, out?: Float32Array): Float32Array {
-  const v = decodeFloatArray(q.codes, q.format, out);
-  return applyTileScales(v, v, q.rows, q.cols, q.tileRows, q.tileCols, q.scales, false);
+/** The values a quantised matrix stands for: `fround(decode(code) * scale)`, float32, row-major (`fp8Dequantize`). */
+export function dequantize(q: QuantizedMatrix): Float32Array {
+  return runKernel('fp8Dequantize', q).data as Float32Array;
 }
 
 /**
@@ -256,13 +139,11 @@ export function dequantizeTs(q: QuantizedMatrix, out?: Float32Array): Float32Arr
  */
 export function transposeQuantized(q: QuantizedMatrix): QuantizedMatrix {
   const { rows, cols } = q;
-  const codes = new Uint8Array(rows * cols);
-  if (!transposeBytesNative(q.codes, codes, rows, cols))
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) codes[c * rows + r] = q.codes[r * cols + c];
-  const sr = q.scaleRows;
-  const sc = q.scaleCols;
-  const scales = new Float32Array(sr * sc);
-  for (let i = 0; i < sr; i++) for (let j = 0; j < sc; j++) scales[j * sr + i] = q.scales[i * sc + j];
+  // out (cols, rows) reads src (rows, cols) with strides (1, cols): the `stridedCopy` kernel, for codes and scales
+  const transposed = <T extends Uint8Array | Float32Array>(src: T, r: number, c: number): T =>
+    runKernel('stridedCopy', src, { shape: [c, r], strides: [1, c], offset: 0 }) as T;
+  const codes = transposed(q.codes, rows, cols);
+  const scales = transposed(q.scales, q.scaleRows, q.scaleCols);
   return new QuantizedMatrix(codes, scales, cols, rows, q.tileCols, q.tileRows, q.format, q.scaleFmt);
 }
 

@@ -4,7 +4,8 @@
  * Format (github.com/huggingface/safetensors): 8-byte little-endian header length N, N bytes of JSON
  * `{"__metadata__": {str: str}?, name: {"dtype", "shape", "data_offsets": [begin, end]}, ...}` (padded with spaces),
  * then the byte buffer; offsets are relative to the buffer, and the tensors must tile it exactly (no gaps, no
- * overlaps, nothing after the last one). Sharded checkpoint directories are in ./safetensors_index.ts.
+ * overlaps, nothing after the last one). Sharded checkpoint directories are in ./safetensors_index.ts (which imports
+ * this file; this file never imports it).
  *
  * Reading returns r1ts Tensors: F32/F16/BF16/F8_* decode to float32 (exactly: every such value is a float32), F64 stays
  * float64, integer types become int32 (I64/U32/U64 with a range check), BOOL becomes bool. An F8 weight `W` with a
@@ -27,7 +28,7 @@ import { endianness } from 'node:os';
 import * as path from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
-import { BF16, FP16, FP8_E4M3, FP8_E5M2, decodeFloatArray, decodeUE8M0, encodeFloatArray } from '../fp8/formats.js';
+import { BF16, FP16, FP8_E4M3, FP8_E5M2, decodeFloatArray, decodeUE8M0, encodeFloatArray } from '../tensor/formats.js';
 import { writeAll, writeFileAtomic } from './atomic.js';
 
 /** Largest header accepted (the reference implementation's limit). */
@@ -677,15 +678,3 @@ export function saveSafetensors(
     for (const p of plan) writeAll(fd, tensorBytes(p));
   });
 }
-
-// Checkpoint directories (single file or sharded with an index) live in ./safetensors_index.ts.
-export {
-  loadCheckpointDir,
-  saveCheckpointDir,
-  readCheckpointIndex,
-  type CheckpointIndex,
-  type CheckpointSaveOptions,
-  SINGLE_FILE,
-  INDEX_FILE,
-  DEFAULT_MAX_SHARD_BYTES,
-} from './safetensors_index.js';

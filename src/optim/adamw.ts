@@ -4,13 +4,36 @@
  * Master weights and gradients are float32. Moments are float32, or BF16 (`moments: 'bf16'`, as DeepSeek-V3 stores
  * them: half the optimizer memory): each step widens them to float32, updates, and rounds back to nearest even.
  * State is exportable for checkpoints (exact resume; BF16 moments export as the float32 values they hold).
- * The update is `adamwStep` of ./adamw-kernel.ts, or on the native backend its C++ twin, which gives the same bits.
+ * The update is the `adamwStep` kernel, run through the kernel registry on the active backend: the reference is
+ * src/backend/ts/optim.ts, and every backend gives its bits (so resuming a run on another backend is exact).
  */
+import '../backend/ts/index.js'; // the reference kernels register before any step can run
+import type { AdamWHyper } from '../backend/kernels.js';
+import { runKernel } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { getBackend } from '../backend/registry.js';
-import { adamwStep as nativeAdamwStep } from '../backend/native/index.js';
-import { BF16, decodeFloatArray, encodeFloatArray } from '../fp8/formats.js';
-import { adamwStep } from './adamw-kernel.js';
+import { BF16, decodeFloatArray, encodeFloatArray } from '../tensor/formats.js';
+
+export type { AdamWHyper } from '../backend/kernels.js';
+
+/**
+ * One AdamW step in place over float32 buffers of one length (param, m and v are updated; grad is read), on the
+ * active backend. Throws a RangeError naming the mismatch for buffers of different lengths or a step below 1.
+ */
+export function adamwStep(
+  param: Float32Array,
+  grad: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  h: AdamWHyper,
+): void {
+  const n = param.length;
+  if (grad.length !== n || m.length !== n || v.length !== n) {
+    throw new RangeError(`adamwStep: param has ${n} elements, grad ${grad.length}, m ${m.length}, v ${v.length}`);
+  }
+  if (!Number.isInteger(h.step) || h.step < 1)
+    throw new RangeError(`adamwStep: step must be an integer >= 1, got ${h.step}`);
+  runKernel('adamwStep', param, grad, m, v, h);
+}
 
 export interface AdamWOptions {
   /** Learning rate (overridden per step by `step(lr)`). */
@@ -73,7 +96,6 @@ export class AdamW {
   /** One update of every parameter that has a gradient, at learning rate `lr` (default: the constructor's). */
   step(lr = this.lr): void {
     this.stepCount++;
-    const update = getBackend() === 'native' ? nativeAdamwStep : adamwStep;
     for (const s of this.params) {
       const g = s.p.grad;
       if (!g) continue;
@@ -86,12 +108,12 @@ export class AdamW {
         step: this.stepCount,
       };
       if (s.m instanceof Float32Array && s.v instanceof Float32Array) {
-        update(s.p.data as Float32Array, g.data as Float32Array, s.m, s.v, hyper);
+        adamwStep(s.p.data as Float32Array, g.data as Float32Array, s.m, s.v, hyper);
       } else {
         // BF16 storage: widen (exact), update in float32, round back to nearest even
         const m = decodeFloatArray(s.m as Uint16Array, BF16);
         const v = decodeFloatArray(s.v as Uint16Array, BF16);
-        update(s.p.data as Float32Array, g.data as Float32Array, m, v, hyper);
+        adamwStep(s.p.data as Float32Array, g.data as Float32Array, m, v, hyper);
         encodeFloatArray(m, BF16, { out: s.m as Uint16Array });
         encodeFloatArray(v, BF16, { out: s.v as Uint16Array });
       }

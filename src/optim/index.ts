@@ -1,4 +1,3 @@
 /** Optimizers and schedules. */
-export { AdamW, clipGradNorm, type AdamWOptions, type AdamWState } from './adamw.js';
-export { adamwStep, type AdamWHyper } from './adamw-kernel.js';
+export { AdamW, adamwStep, clipGradNorm, type AdamWHyper, type AdamWOptions, type AdamWState } from './adamw.js';
 export * from './schedule.js';

@@ -2,7 +2,7 @@
  * Element types. Storage is always a JS typed array; `float32` is the default compute type, `float64` exists so that
  * gradient checks can run in double precision through the very same kernels, `int32` holds indices and token ids, and
  * `bool` holds masks (one byte per element). Reduced-precision storage (bf16, fp8) arrives with its own module and
- * converts to float32 for compute.
+ * converts to float32 for compute (./formats.ts).
  */
 
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';

@@ -1,8 +1,8 @@
 /**
  * Parity of the native backend (native/, src/backend/native) with the TypeScript reference backend, on random
  * float32 inputs (seeded) with sizes 1, 7, 129 and 1000, every transpose combination and broadcast batches, under
- * every instruction set this CPU runs (AVX-512, AVX2, portable). Also: delegation of other dtypes, the fused helpers
- * (AdamW, weighted index-add), backend selection, and that RSS stays flat over 10k native ops.
+ * every instruction set this CPU runs (AVX-512, AVX2, portable). Also: delegation of other dtypes, the AdamW step
+ * kernel (and the op's argument check), backend selection, and that RSS stays flat over 10k native ops.
  *
  * Tolerances (|native - ref| <= atol + rtol * |ref| per element; u = 2^-24 ~ 6e-8 is float32's unit roundoff; the
  * reference accumulates in double and rounds once):
@@ -26,17 +26,14 @@ import '../../src/tensor/index.js';
 import type { KernelName, Kernels, TensorData } from '../../src/backend/kernels.js';
 import { getKernel } from '../../src/backend/registry.js';
 import {
-  adamwStep,
   nativeAvailable,
   nativeInfo,
   nativeKernels,
   nativeLoadError,
   setNativeIsa,
   setNativeThreads,
-  weightedIndexAdd,
-  weightedIndexAddRef,
 } from '../../src/backend/native/index.js';
-import { adamwStep as adamwStepRef } from '../../src/optim/adamw-kernel.js';
+import { adamwStep } from '../../src/optim/adamw.js';
 
 const SKIP = nativeAvailable()
   ? false
@@ -874,33 +871,8 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
   });
 });
 
-describe('native backend: fused helpers', { skip: SKIP }, () => {
-  it('weightedIndexAdd (MoE combine) matches its reference', () => {
-    const r = rng(30);
-    for (const [T, D, m] of [
-      [129, 64, 300],
-      [7, 1000, 7],
-      [1, 1, 1],
-      [1000, 7, 129],
-    ]) {
-      const x = f32([T, D], r);
-      const index = i32([m], r, T);
-      const src = f32([m, D], r);
-      const w = f32([m], r, 0, 1);
-      const e = weightedIndexAddRef(x, index, src, w);
-      eachIsa((isa) =>
-        check(
-          `weightedIndexAdd ${T}x${D} m=${m} [${isa}]`,
-          weightedIndexAdd(x, index, src, w),
-          e,
-          1e-6 * Math.max(1, maxAbs(e)),
-          0,
-        ),
-      );
-    }
-  });
-
-  it('adamwStep gives the bits of src/optim/adamw-kernel.ts over several steps (special values included)', () => {
+describe('native backend: the AdamW step', { skip: SKIP }, () => {
+  it('adamwStep gives the bits of src/backend/ts/optim.ts over several steps (special values included)', () => {
     const r = rng(31);
     const specials = [0, -0, 1e-40, -1e-45, 1e30, -3e38, NaN, Infinity];
     for (const n of [1, 7, 129, 1000, 100003]) {
@@ -912,8 +884,8 @@ describe('native backend: fused helpers', { skip: SKIP }, () => {
         const grad = f32([n], r).data as Float32Array;
         if (n > 100) grad.set(specials.slice(0, step + 2), (37 * step) % (n - 8));
         const h = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: step === 3 ? 0 : 0.1, step };
-        adamwStep(p[0], grad, m[0], v[0], h);
-        adamwStepRef(p[1], grad, m[1], v[1], h);
+        nat('adamwStep')(p[0], grad, m[0], v[0], h);
+        ref('adamwStep')(p[1], grad, m[1], v[1], h);
         const t = (d: Float32Array): TensorData => ({ data: d, shape: [n], dtype: 'float32' });
         exact(`adamw p n=${n} step ${step}`, t(p[0]), t(p[1]));
         exact(`adamw m n=${n} step ${step}`, t(m[0]), t(m[1]));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, Tensor, randn } from '../../src/index.js';
 import { AdamW } from '../../src/optim/adamw.js';
-import { BF16, roundToFormat } from '../../src/fp8/formats.js';
+import { BF16, roundToFormat } from '../../src/tensor/formats.js';
 
 function setup(moments: 'fp32' | 'bf16'): { p: Tensor; opt: AdamW; grads: Float32Array[] } {
   const g = new Generator(1);

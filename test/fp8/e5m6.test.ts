@@ -15,7 +15,7 @@ import {
   packCodes12,
   unpackCodes12,
   packedBytes12,
-} from '../../src/fp8/formats.js';
+} from '../../src/tensor/formats.js';
 import { E5M6Matrix, dequantizeE5M6, quantizeE5M6 } from '../../src/fp8/quant.js';
 import { Generator } from '../../src/index.js';
 

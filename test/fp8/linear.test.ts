@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator, Tensor, randn, sum, mul, linear } from '../../src/index.js';
 import { EXACT, assertClose, leaf, refNT, transpose } from './helpers.js';
-import { BF16, roundToFormat } from '../../src/fp8/formats.js';
+import { BF16, roundToFormat } from '../../src/tensor/formats.js';
 import { type Fp8Saved, bf16Linear, fp32Linear, fp8Linear, savedActivations } from '../../src/fp8/linear.js';
 import {
   QuantizedMatrix,

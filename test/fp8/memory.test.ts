@@ -10,7 +10,7 @@ import { DeepseekV3, MLP, parseConfig, type DeepseekConfig } from '../../src/mod
 import { Linear } from '../../src/nn/layers.js';
 import { setModelPrecision } from '../../src/fp8/precision.js';
 import { forceGc } from '../../src/tensor/memory.js';
-import { SyntheticSource, experimentModelConfig, graphMemoryByPrecision } from '../../src/fp8/experiment.js';
+import { SyntheticSource, experimentModelConfig, graphMemoryByPrecision } from '../../src/experiments/fp8.js';
 import { toyConfig } from '../train/fixtures.js';
 
 /** The toy model with q_lora (wq_a, q_norm, wq_b) so that every Linear of MLA is there. */

@@ -2,25 +2,18 @@
  * Native FP8 kernels (native/fp8.cc) against the TypeScript references, bit for bit: quantise (every code and scale,
  * E4M3 and E5M2, float32 and UE8M0 scales, all tile shapes, edge tiles, zero tiles, extreme magnitudes), dequantise,
  * and the FP8 GEMM under every accumulator model and promotion interval; then an fp8Linear forward + backward run on
- * both backends. Skipped when the addon is not built.
+ * both backends. The references are the same ops run on the 'ts' backend (the kernels of src/backend/ts/fp8.ts).
+ * Skipped when the addon is not built.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, randn, sum, mul, getBackend, setBackend } from '../../src/index.js';
-import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/fp8/formats.js';
-import { type AccumulatorModel, HOPPER_ACCUMULATOR, fp8Gemm, fp8GemmTs } from '../../src/fp8/gemm.js';
+import { Generator, randn, sum, mul, getBackend, getKernel, setBackend } from '../../src/index.js';
+import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/tensor/formats.js';
+import { type AccumulatorModel, HOPPER_ACCUMULATOR, fp8Gemm } from '../../src/fp8/gemm.js';
 import { fp8Linear } from '../../src/fp8/linear.js';
-import { nativeFp8Kernels } from '../../src/fp8/native.js';
-import {
-  type QuantizedMatrix,
-  dequantize,
-  dequantizeTs,
-  quantize,
-  quantizeTs,
-  transposeQuantized,
-} from '../../src/fp8/quant.js';
+import { type QuantizedMatrix, dequantize, quantize, transposeQuantized } from '../../src/fp8/quant.js';
 
-const skip = nativeFp8Kernels() === null ? 'native addon without FP8 kernels (not built)' : false;
+const skip = getKernel('native', 'fp8Gemm') === undefined ? 'native addon without FP8 kernels (not built)' : false;
 
 function onBackend<T>(name: string, fn: () => T): T {
   const prev = getBackend();
@@ -31,6 +24,11 @@ function onBackend<T>(name: string, fn: () => T): T {
     setBackend(prev);
   }
 }
+
+/** The references: the same ops on the reference backend. */
+const quantizeTs = (...a: Parameters<typeof quantize>): QuantizedMatrix => onBackend('ts', () => quantize(...a));
+const dequantizeTs = (q: QuantizedMatrix): Float32Array => onBackend('ts', () => dequantize(q));
+const fp8GemmTs = (...a: Parameters<typeof fp8Gemm>): Float32Array => onBackend('ts', () => fp8Gemm(...a));
 
 /** Values over many binades, with zeros, a zero tile and subnormal-range elements. */
 function data(n: number, g: Generator): Float32Array {

@@ -15,7 +15,7 @@ import { type QuantizeEvent, savedActivations, setFp8Trace } from '../../src/fp8
 import { parsePrecision, setModelPrecision } from '../../src/fp8/precision.js';
 import { dequantize, quantize } from '../../src/fp8/quant.js';
 import { DEFAULT_TRAIN_CONFIG, train } from '../../src/train/trainer.js';
-import { emaCurve } from '../../src/fp8/experiment.js';
+import { emaCurve } from '../../src/experiments/fp8.js';
 import { ToySource, toyConfig } from '../train/fixtures.js';
 
 /** True when every 1x128 tile of x survives an E4M3 round trip unchanged (the tensor carries no more than FP8). */

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Generator } from '../../src/index.js';
-import { FP8_E4M3, decodeFloat, decodeUE8M0, encodeUE8M0 } from '../../src/fp8/formats.js';
+import { FP8_E4M3, decodeFloat, decodeUE8M0, encodeUE8M0 } from '../../src/tensor/formats.js';
 import {
   AMAX_FLOOR,
   type QuantizedMatrix,

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Tensor, tensor, randn, Generator } from '../../src/index.js';
-import { BF16, FP16, FP8_E4M3, decodeFloat, encodeFloatArray, roundToFormat } from '../../src/fp8/formats.js';
+import { BF16, FP16, FP8_E4M3, decodeFloat, encodeFloatArray, roundToFormat } from '../../src/tensor/formats.js';
 import {
   SafetensorsError,
   type SafetensorsDtype,

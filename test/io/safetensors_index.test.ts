@@ -8,16 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Tensor, randn, tensor, Generator } from '../../src/index.js';
-import { FP8_E4M3, decodeFloat } from '../../src/fp8/formats.js';
+import { FP8_E4M3, decodeFloat } from '../../src/tensor/formats.js';
+import { SafetensorsError, readSafetensorsHeader, serializeSafetensors } from '../../src/io/safetensors.js';
 import {
   INDEX_FILE,
-  SafetensorsError,
   loadCheckpointDir,
   readCheckpointIndex,
-  readSafetensorsHeader,
   saveCheckpointDir,
-  serializeSafetensors,
-} from '../../src/io/safetensors.js';
+} from '../../src/io/safetensors_index.js';
 import { writeAll, writeFileAtomic } from '../../src/io/atomic.js';
 
 function tmpDir(): string {

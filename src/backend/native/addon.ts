@@ -125,8 +125,8 @@ export interface NativeAddon {
     dv: F32,
   ): void;
   indexSelect(x: F32, idx: I32, outer: number, n: number, inner: number, m: number, out: F32): void;
-  /** out (already holding x) += w[j] * src rows scattered to idx[j]; w null means weight 1. */
-  indexAdd(out: F32, idx: I32, src: F32, w: F32 | null, outer: number, n: number, inner: number, m: number): void;
+  /** out (already holding x) += src rows scattered to idx[j]. */
+  indexAdd(out: F32, idx: I32, src: F32, outer: number, n: number, inner: number, m: number): void;
   adamw(
     p: F32,
     g: F32,
@@ -145,6 +145,49 @@ export interface NativeAddon {
    * dims = [...shape, ...srcStrides, ...dstStrides] (1 to 8 dims). Any typed arrays of one element size, apart in memory.
    */
   stridedCopy(src: ArrayBufferView, dst: ArrayBufferView, dims: I32, srcOffset: number, dstOffset: number): void;
+  /** FP8 kernels (native/fp8.cc). Format: 0 = E4M3, 1 = E5M2. */
+  fp8Quantize(
+    x: F32,
+    rows: number,
+    cols: number,
+    tileRows: number,
+    tileCols: number,
+    format: number,
+    ue8m0: boolean,
+    codes: Uint8Array,
+    scales: F32,
+  ): void;
+  fp8Dequantize(
+    codes: Uint8Array,
+    scales: F32,
+    rows: number,
+    cols: number,
+    tileRows: number,
+    tileCols: number,
+    format: number,
+    out: F32,
+  ): void;
+  /** kind: 0 exact, 1 fp32, 2 limited (mantissaBits, groupSize, nearest). */
+  fp8Gemm(
+    aCodes: Uint8Array,
+    aScales: F32,
+    M: number,
+    K: number,
+    aTileRows: number,
+    aTileCols: number,
+    bCodes: Uint8Array,
+    bScales: F32,
+    N: number,
+    bTileRows: number,
+    bTileCols: number,
+    format: number,
+    kind: number,
+    mantissaBits: number,
+    groupSize: number,
+    nearest: boolean,
+    interval: number,
+    C: F32,
+  ): void;
   info(): { isa: string; isas: string[]; threads: number; vectorFloats: number };
   /** Switches the kernel table (one of info().isas); false if this CPU lacks it. For tests and benchmarks. */
   setIsa(isa: string): boolean;
@@ -159,7 +202,7 @@ export interface NativeAddon {
  * Where the addon is built: <repo>/build/Release, three levels above both src/backend/native and dist/backend/native.
  * R1TS_NATIVE_PATH points elsewhere (another build; a missing file makes r1ts behave as if the build had failed).
  */
-export const ADDON_PATH =
+const ADDON_PATH =
   process.env.R1TS_NATIVE_PATH || fileURLToPath(new URL('../../../build/Release/r1ts_native.node', import.meta.url));
 
 function load(): { addon: NativeAddon | null; error: string | null } {

@@ -5,22 +5,31 @@
  *
  * Implements, for float32: matmul, the elementwise binary ops (same-shape, scalar and row broadcasts), unary ops and
  * activations, swiglu, geluBackward, sum / max over contiguous axes, softmax and log-softmax, cross-entropy, RMSNorm,
- * RoPE and attention (each with its backward), indexSelect and indexAdd; for every dtype, the layout kernels (permute,
- * broadcastTo, concat, slice, sliceScatter). Every other kernel, dtype or layout runs the TypeScript reference.
+ * RoPE and attention (each with its backward), indexSelect and indexAdd, the AdamW step; for every dtype, the strided
+ * copy and the layout kernels on it (permute, broadcastTo, concat, slice, sliceScatter); the FP8 quantise, dequantise
+ * and GEMM for E4M3 and E5M2. Every other kernel, dtype, format or layout runs the TypeScript reference.
+ * Nothing outside src/backend calls the addon's kernels directly: they are reached through the registry.
  */
 import type { Kernels } from '../kernels.js';
 import { registerBackend } from '../registry.js';
 import { addon, addonError } from './addon.js';
 import { elementwiseKernels } from './elementwise.js';
+import { fp8Kernels } from './fp8.js';
 import { layoutKernels } from './layout.js';
 import { nnKernels } from './nn.js';
+import { optimKernels } from './optim.js';
 
-export { adamwStep, weightedIndexAdd, weightedIndexAddRef } from './fused.js';
 export type { NativeAddon } from './addon.js';
 
 /** The native kernels, or null when the addon is not available. */
 export const nativeKernels: Partial<Kernels> | null = addon
-  ? { ...elementwiseKernels(addon), ...layoutKernels(addon), ...nnKernels(addon) }
+  ? {
+      ...elementwiseKernels(addon),
+      ...layoutKernels(addon),
+      ...nnKernels(addon),
+      ...optimKernels(addon),
+      ...fp8Kernels(addon),
+    }
   : null;
 
 if (nativeKernels) registerBackend('native', nativeKernels);

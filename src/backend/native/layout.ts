@@ -1,7 +1,7 @@
 /**
- * Native layout kernels: permute, broadcastTo, concat, slice and sliceScatter, each one call of the addon's strided
- * copy per input (native/isa/layout.cc: merges dims that stay contiguous, copies whole rows with memcpy, splits large
- * copies across the thread pool). Every dtype: elements are moved bit for bit, so results equal the reference's
+ * Native layout kernels: stridedCopy itself, and permute, broadcastTo, concat, slice and sliceScatter, each one call
+ * of the addon's strided copy per input (native/isa/layout.cc: merges dims that stay contiguous, copies whole rows with
+ * memcpy, splits large copies across the thread pool). Every dtype: elements are moved bit for bit, so results equal the reference's
  * exactly. What the reference leaves to the ops to check (a permutation, a region inside the tensor, shapes that
  * broadcast, one dtype) is checked here, and anything else (rank 0 or above 8 dims, a bad argument) runs the reference,
  * so results and errors stay the reference's.
@@ -69,6 +69,15 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
   };
 
   return {
+    stridedCopy: (src, attrs) => {
+      const { shape, strides, offset } = attrs;
+      const ok = rankOk(shape.length) && strides.length === shape.length && strides.every((st) => st >= 0);
+      if (!ok) return ref('stridedCopy')(src, attrs);
+      const o = new (src.constructor as new (n: number) => TensorData['data'])(numel(shape));
+      if (o.length > 0) copy(src, o, shape, strides, stridesOf(shape), offset);
+      return o;
+    },
+
     permute: (x, attrs) => {
       const { perm } = attrs;
       if (!rankOk(x.shape.length) || !isPermutation(perm, x.shape.length)) return ref('permute')(x, attrs);

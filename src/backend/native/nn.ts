@@ -224,7 +224,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       }
       const o = out32(x.shape);
       o.data.set(x.data);
-      if (m > 0 && inner > 0) addon.indexAdd(o.data, index.data as Int32Array, src.data, null, outer, n, inner, m);
+      if (m > 0 && inner > 0) addon.indexAdd(o.data, index.data as Int32Array, src.data, outer, n, inner, m);
       return o;
     },
   };

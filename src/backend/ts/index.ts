@@ -1,4 +1,7 @@
-/** The TypeScript reference backend: every kernel, readable and obviously correct. Registered as 'ts'. */
+/**
+ * The TypeScript reference backend: every kernel of ../kernels.ts (the tensor primitives, the strided copy, the AdamW
+ * step and the FP8 kernels), readable and obviously correct. Registered as 'ts'.
+ */
 import type { Kernels } from '../kernels.js';
 import { registerBackend } from '../registry.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -8,8 +11,10 @@ import { indexingKernels } from './indexing.js';
 import { linalgKernels } from './linalg.js';
 import { nnKernels } from './nn.js';
 import { attentionKernels } from './attention.js';
+import { optimKernels } from './optim.js';
+import { fp8Kernels } from './fp8.js';
 
-export const tsKernels = {
+const tsKernels = {
   ...elementwiseKernels,
   ...reduceKernels,
   ...layoutKernels,
@@ -17,6 +22,8 @@ export const tsKernels = {
   ...linalgKernels,
   ...nnKernels,
   ...attentionKernels,
+  ...optimKernels,
+  ...fp8Kernels,
 } as Kernels;
 
 registerBackend('ts', tsKernels);

@@ -1,8 +1,15 @@
-/** Reference layout kernels: permute, broadcast, concat, slice and slice-scatter. */
+/** Reference layout kernels: permute, broadcast, concat, slice and slice-scatter, and the strided copy under them. */
 import type { Kernels } from '../kernels.js';
-import { allocArray } from '../../tensor/dtype.js';
+import { type TypedArray, allocArray } from '../../tensor/dtype.js';
 import { broadcastStrides, numel, shapeStr, stridesOf } from '../../tensor/shape.js';
 import { concatLayout, stridedOffsets } from './util.js';
+
+/** out[i] = src[offsets[i]], in a fresh array of src's type. */
+function gather(src: TypedArray, offsets: Int32Array): TypedArray {
+  const o = new (src.constructor as new (n: number) => TypedArray)(offsets.length);
+  for (let i = 0; i < offsets.length; i++) o[i] = src[offsets[i]];
+  return o;
+}
 
 function sliceOffsets(shape: readonly number[], starts: readonly number[], ends: readonly number[]) {
   const strides = stridesOf(shape);
@@ -13,6 +20,8 @@ function sliceOffsets(shape: readonly number[], starts: readonly number[], ends:
 }
 
 export const layoutKernels: Partial<Kernels> = {
+  stridedCopy: (src, { shape, strides, offset }) => gather(src, stridedOffsets(shape, strides, offset)),
+
   permute: (x, { perm }) => {
     const strides = stridesOf(x.shape);
     const shape = perm.map((p) => x.shape[p]);
@@ -20,17 +29,12 @@ export const layoutKernels: Partial<Kernels> = {
       shape,
       perm.map((p) => strides[p]),
     );
-    const o = allocArray(x.dtype, offsets.length);
-    const d = x.data;
-    for (let i = 0; i < offsets.length; i++) o[i] = d[offsets[i]];
-    return { data: o, shape, dtype: x.dtype };
+    return { data: gather(x.data, offsets), shape, dtype: x.dtype };
   },
 
   broadcastTo: (x, { shape }) => {
     const offsets = stridedOffsets(shape, broadcastStrides(x.shape, shape));
-    const o = allocArray(x.dtype, offsets.length);
-    for (let i = 0; i < offsets.length; i++) o[i] = x.data[offsets[i]];
-    return { data: o, shape: [...shape], dtype: x.dtype };
+    return { data: gather(x.data, offsets), shape: [...shape], dtype: x.dtype };
   },
 
   concat: (xs, { axis }) => {
@@ -45,9 +49,7 @@ export const layoutKernels: Partial<Kernels> = {
 
   slice: (x, { starts, ends }) => {
     const { outShape, offsets } = sliceOffsets(x.shape, starts, ends);
-    const o = allocArray(x.dtype, offsets.length);
-    for (let i = 0; i < offsets.length; i++) o[i] = x.data[offsets[i]];
-    return { data: o, shape: outShape, dtype: x.dtype };
+    return { data: gather(x.data, offsets), shape: outShape, dtype: x.dtype };
   },
 
   sliceScatter: (base, src, { starts, ends }) => {

@@ -1,7 +1,7 @@
 /**
  * Experiments that reproduce a claim of the papers:
  *   r1ts experiment fp8 [--steps N] [--json] [--baseline fp32|bf16] [--preset tiny [--out DIR]] ...
- * trains the same small DeepSeek-V3 from the same seed and data in high precision and in FP8 (src/fp8/experiment.ts):
+ * trains the same small DeepSeek-V3 from the same seed and data in high precision and in FP8 (src/experiments/fp8.ts):
  * a toy on synthetic data, or with --preset the preset's model on its built-in corpus through `pretrain` (resumable)
  * and reports the relative loss gap (final and along the EMA-smoothed curve), the saved-activation bytes of each mode
  * (as the Linear ops account them, and as measured on the autograd graph), and the K = 4096 accumulation error with and
@@ -15,7 +15,7 @@ import {
   type LossGap,
   runFp8Experiment,
   runFp8PresetExperiment,
-} from '../../fp8/experiment.js';
+} from '../../experiments/fp8.js';
 import type { AccumulationErrorResult } from '../../fp8/gemm.js';
 
 interface Fp8Flags {

@@ -21,7 +21,7 @@ import {
   float32FromBits,
   roundToFormat,
   ue8m0Scale,
-} from '../../src/fp8/formats.js';
+} from '../../src/tensor/formats.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 
 const FORMATS: FloatFormat[] = [FP8_E4M3, FP8_E5M2, BF16, FP16];

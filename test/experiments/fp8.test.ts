@@ -15,7 +15,7 @@ import {
   readRunMetrics,
   runFp8Experiment,
   runFp8PresetExperiment,
-} from '../../src/fp8/experiment.js';
+} from '../../src/experiments/fp8.js';
 import { formatFp8Report, noiseFloorLines } from '../../src/cli/commands/experiment.js';
 import { toyConfig } from '../train/fixtures.js';
 import { latestCheckpoint } from '../../src/train/checkpoint.js';

@@ -21,9 +21,11 @@
  * one ulp off (`TrainConfig.flipInitLastBit`): that run's gap to the baseline is the noise floor, how far rounding-sized
  * noise alone moves the curve. Where the noise floor is above the 0.25% target (a run whose loss drops in steep,
  * chaotically timed phase changes, as the tiny preset's does), no precision can be judged against the target on that
- * run, FP32 itself included. On the native backend the runs use one thread (restored afterwards): some native
- * kernels split their sums by thread count, so this keeps the numbers the same on every machine, whatever its core
- * count.
+ * run, FP32 itself included. While the runs train, the native thread pool (when the addon is loaded) has one thread
+ * (restored afterwards): some native kernels split their sums by thread count, so this keeps the numbers the same on
+ * every machine, whatever its core count.
+ *
+ * It lives in experiments/ because it trains models (train/, io/); the numerics it measures are src/fp8.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -37,11 +39,10 @@ import { pretrain } from '../train/pretrain.js';
 import { getPreset } from '../train/presets.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../io/model_dir.js';
-import { getBackend } from '../backend/registry.js';
 import { nativeInfo, setNativeThreads } from '../backend/native/index.js';
-import { type AccumulationErrorResult, accumulationError } from './gemm.js';
-import { type Fp8LinearOptions, type SavedActivationStats, savedActivations } from './linear.js';
-import { type Precision, type PrecisionOptions, PRECISIONS, setModelPrecision } from './precision.js';
+import { type AccumulationErrorResult, accumulationError } from '../fp8/gemm.js';
+import { type Fp8LinearOptions, type SavedActivationStats, savedActivations } from '../fp8/linear.js';
+import { type Precision, type PrecisionOptions, PRECISIONS, setModelPrecision } from '../fp8/precision.js';
 import { heldArrayBufferBytes } from '../tensor/memory.js';
 
 /** EMA-smoothed curve, s_0 = x_0, s_t = beta s_{t-1} + (1 - beta) x_t (the paper smooths with 0.9). */
@@ -367,7 +368,7 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
       saved,
     };
   };
-  const threads = getBackend() === 'native' ? (nativeInfo()?.threads ?? null) : null;
+  const threads = nativeInfo()?.threads ?? null; // null without the addon; on the ts backend the pool is idle anyway
   if (threads !== null && threads > 1) setNativeThreads(1);
   try {
     const baselinePrecision = o.baseline ?? 'fp32';

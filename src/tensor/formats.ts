@@ -5,7 +5,9 @@
  *
  * What it is: encode (number -> code) with round-to-nearest-even, decode (code -> number), array versions of both, and
  * `roundToFormat` (encode then decode: the value a format stores, used to emulate low-precision storage in float32).
- * What it is not: quantisation with scales (tiles, blocks, amax) or FP8 GEMMs; those build on this file.
+ * What it is not: quantisation with scales (tiles, blocks, amax: src/fp8/quant.ts) or FP8 GEMMs (src/fp8/gemm.ts);
+ * those build on this file. It sits in tensor/ because every layer that stores reduced-precision numbers uses it: the
+ * FP8 kernels (src/backend), BF16 optimizer moments (src/optim), safetensors I/O (src/io) and FP8 training (src/fp8).
  *
  * Two encoders, tested to agree: `encodeFloat` is the simple, exact one (plain arithmetic on a JS number, so a float64
  * input is rounded once, never via float32); `encodeFloatArray` on a Float32Array works on the float32 bit patterns
@@ -19,6 +21,12 @@
  * - E5M2, BF16 and FP16 follow IEEE by default: overflow gives +-infinity; `saturate: true` clamps to the max finite.
  * NaN always encodes to NaN (sign kept where the input is a float32 bit pattern; payload canonical: quiet NaN).
  */
+
+/**
+ * How a tile's scale is stored: float32 (`amax / maxFinite`, DeepSeek-V3) or a power of two (UE8M0, DeepSeek-V3.1:
+ * `ue8m0Scale`).
+ */
+export type ScaleFormat = 'fp32' | 'ue8m0';
 
 /** A binary floating-point format of 8, 12 or 16 bits: 1 sign bit, `expBits`, `manBits`, exponent `bias`. */
 export interface FloatFormat<B extends 8 | 12 | 16 = 8 | 12 | 16> {
