@@ -57,6 +57,10 @@ class Args {
   /** A Float32Array or null/undefined (-> nullptr). */
   float* f32_opt(size_t i, size_t min_len) { return static_cast<float*>(typed(i, napi_float32_array, min_len, true)); }
   int32_t* i32(size_t i, size_t min_len) { return static_cast<int32_t*>(typed(i, napi_int32_array, min_len, false)); }
+  /** An Int32Array or null/undefined (-> nullptr). */
+  int32_t* i32_opt(size_t i, size_t min_len) {
+    return static_cast<int32_t*>(typed(i, napi_int32_array, min_len, true));
+  }
   uint8_t* u8(size_t i, size_t min_len) { return static_cast<uint8_t*>(typed(i, napi_uint8_array, min_len, false)); }
   /** An Int32Array of m indices, each in [0, n). */
   const int32_t* indices(size_t i, long m, long n) {
@@ -316,22 +320,34 @@ AttnArgs attn_args(Args& a, const Napi::CallbackInfo& info, size_t dimsAt) {
   r.q = a.f32(0, r.B * r.H * r.Tq * r.Dk);
   r.k = a.f32(1, r.B * r.Hk * r.Tk * r.Dk);
   r.v = a.f32(2, r.B * r.Hk * r.Tk * r.Dv);
+  r.key_start = nullptr;
   (void)info;
   return r;
 }
 
-// attention(q, k, v, dims[B,H,Hk,Tq,Tk,Dk,Dv], causal, scale, out, lse)
+/** The optional keyStart argument (B * Tq first keys, each >= 0) at position i. */
+void attn_key_start(Args& a, AttnArgs& r, size_t i) {
+  const int32_t* ks = a.i32_opt(i, r.B * r.Tq);
+  if (ks)
+    for (long x = 0; x < r.B * r.Tq; x++)
+      if (ks[x] < 0) a.fail(i, "first keys >= 0");
+  r.key_start = ks;
+}
+
+// attention(q, k, v, dims[B,H,Hk,Tq,Tk,Dk,Dv], causal, scale, out, lse, keyStart|null)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Args a(info, "attention");
   AttnArgs r = attn_args(a, info, 3);
+  attn_key_start(a, r, 8);
   kt().attention(r, a.f32(6, r.B * r.H * r.Tq * r.Dv), a.f32(7, r.B * r.H * r.Tq));
   return Undef(info);
 }
 
-// attentionBackward(q, k, v, dims, causal, scale, out, lse, dout, dq, dk, dv); dq/dk/dv must be zero-filled.
+// attentionBackward(q, k, v, dims, causal, scale, out, lse, dout, dq, dk, dv, keyStart|null); dq/dk/dv zero-filled.
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a(info, "attentionBackward");
   AttnArgs r = attn_args(a, info, 3);
+  attn_key_start(a, r, 12);
   const long nq = r.B * r.H * r.Tq;
   kt().attention_backward(r, a.f32(6, nq * r.Dv), a.f32(7, nq), a.f32(8, nq * r.Dv), a.f32(9, nq * r.Dk),
                          a.f32(10, r.B * r.Hk * r.Tk * r.Dk), a.f32(11, r.B * r.Hk * r.Tk * r.Dv));

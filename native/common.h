@@ -53,6 +53,8 @@ struct AttnArgs {
   bool causal;
   float scale;
   const float *q, *k, *v;
+  /** B * Tq: the first key each query sees (packed samples), or nullptr for 0. */
+  const int32_t* key_start;
 };
 
 /**

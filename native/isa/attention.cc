@@ -11,8 +11,10 @@
 // tasks, summed at the end in set order), with dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O).
 // Every kernel here gives the same bits whatever the thread count: no sum depends on which thread ran what.
 //
-// Causal alignment is the reference's: query i sees keys j <= i + Tk - Tq. A query that sees no key gets output 0
-// and lse -Infinity, and contributes nothing to the gradients. Scores use q pre-multiplied by `scale`.
+// Causal alignment is the reference's: query i sees keys j <= i + Tk - Tq, and with `key_start` no key before its own
+// first key (packed samples). A query that sees no key gets output 0 and lse -Infinity, and contributes nothing to
+// the gradients. Scores use q pre-multiplied by `scale`. Without `key_start` every first key is 0 and the arithmetic
+// is exactly that of the kernels before it existed.
 #include "gemm.h"
 
 namespace r1ts {
@@ -33,6 +35,9 @@ inline long lines(long floats) { return ceil_div(floats, 16) * 16; }
 inline long row_end(const AttnArgs& a, long i) {
   return a.causal ? lmax(0, lmin(a.Tk, i + a.Tk - a.Tq + 1)) : a.Tk;
 }
+
+/** The first key visible to query i of batch row b. */
+inline long row_begin(const AttnArgs& a, long b, long i) { return a.key_start ? a.key_start[b * a.Tq + i] : 0; }
 
 thread_local Scratch tl_shared = {nullptr, 0};  // caller thread: packed operands shared by all tasks
 thread_local Scratch tl_task = {nullptr, 0};    // each thread: per-task blocks
@@ -74,25 +79,28 @@ void attention(const AttnArgs& a, float* out, float* lse) {
       l[r] = 0.0f;
     }
     const long kend = row_end(a, i0 + bq - 1);
-    for (long j0 = 0; j0 < kend; j0 += Bk) {
+    long kbegin = Tk;  // the block's first visible key, rounded down to a whole key block
+    for (long r = 0; r < bq; r++) kbegin = lmin(kbegin, row_begin(a, b, i0 + r));
+    for (long j0 = (kbegin / Bk) * Bk; j0 < kend; j0 += Bk) {
       const long bk = lmin(Bk, kend - j0);
       gemm_packed(bq, bk, Dk, qp, kt + (j0 / NR) * Dk * NR, Dk * NR, s, Bk, false);
       for (long r = 0; r < bq; r++) {
         float* sr = s + r * Bk;
+        const long lo = lmax(0, lmin(bk, row_begin(a, b, i0 + r) - j0));
         const long valid = lmax(0, lmin(bk, row_end(a, i0 + r) - j0));
-        if (valid == 0) {
+        if (valid <= lo) {
           memset(sr, 0, bk * 4);
           continue;
         }
         vf mxv = vset1(m[r]);
-        long j = 0;
+        long j = lo;
         for (; j + VW <= valid; j += VW) mxv = vmax(mxv, vload(sr + j));
         float mx = hmax(mxv);
         for (; j < valid; j++) mx = sr[j] > mx ? sr[j] : mx;
         const float corr = m[r] == -__builtin_inff() ? 0.0f : expf(m[r] - mx);
         const vf mv = vset1(mx);
         vf acc = {};
-        for (j = 0; j + VW <= valid; j += VW) {
+        for (j = lo; j + VW <= valid; j += VW) {
           vf p = vexp(vload(sr + j) - mv);
           vstore(sr + j, p);
           acc += p;
@@ -102,6 +110,7 @@ void attention(const AttnArgs& a, float* out, float* lse) {
           sr[j] = expf(sr[j] - mx);
           sum += sr[j];
         }
+        for (j = 0; j < lo; j++) sr[j] = 0.0f;
         for (j = valid; j < bk; j++) sr[j] = 0.0f;
         l[r] = l[r] * corr + sum;
         m[r] = mx;
@@ -215,11 +224,13 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
           for (long r = 0; r < bq; r++) {
             float* sr = s + r * Bk;
             float* dr = dp + r * Bk;
-            const long valid = lmax(0, lmin(bk, row_end(a, i0 + r) - j0));
+            const long lo = lmax(0, lmin(bk, row_begin(a, b, i0 + r) - j0));
+            const long valid = lmax(lo, lmin(bk, row_end(a, i0 + r) - j0));
             const vf lv = vset1(lrow[i0 + r]);
             const vf Dr = vset1(D[i0 + r]);
             const vf sc = vset1(a.scale);
-            long j = 0;
+            for (long j = 0; j < lo; j++) sr[j] = dr[j] = 0.0f;
+            long j = lo;
             for (; j + VW <= valid; j += VW) {
               vf p = vexp(vload(sr + j) - lv);
               vstore(sr + j, p);

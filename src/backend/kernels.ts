@@ -68,6 +68,14 @@ export type AccumulatorModel =
   | { kind: 'fp32'; groupSize: number }
   | { kind: 'exact' };
 
+/** Attributes of the attention kernels (see `Kernels.attention`). */
+export interface AttentionAttrs {
+  causal: boolean;
+  scale: number;
+  /** int32 (B, Tq): the first key each query may see (default 0). */
+  keyStart?: TensorData | null;
+}
+
 export interface Kernels {
   // Elementwise with NumPy broadcasting. Arithmetic promotes dtypes; comparisons return bool.
   add: BinaryKernel;
@@ -190,14 +198,16 @@ export interface Kernels {
   ) => TensorData;
   /**
    * Scaled dot-product attention. q (B, H, Tq, Dk), k (B, Hk, Tk, Dk), v (B, Hk, Tk, Dv); H a multiple of Hk
-   * (grouped-query attention). causal: query i sees keys j <= i + Tk - Tq. Returns out (B, H, Tq, Dv) and the
-   * log-sum-exp of the scaled scores (B, H, Tq), -Infinity for a query that sees no key.
+   * (grouped-query attention). causal: query i sees keys j <= i + Tk - Tq. keyStart (int32 (B, Tq), optional): query
+   * i of row b also sees no key before keyStart[b, i] (packed samples: the start of its own sample). Returns out
+   * (B, H, Tq, Dv) and the log-sum-exp of the scaled scores (B, H, Tq), -Infinity (and output 0) for a query that
+   * sees no key.
    */
   attention: (
     q: TensorData,
     k: TensorData,
     v: TensorData,
-    attrs: { causal: boolean; scale: number },
+    attrs: AttentionAttrs,
   ) => { out: TensorData; lse: TensorData };
   attentionBackward: (
     q: TensorData,
@@ -206,7 +216,7 @@ export interface Kernels {
     out: TensorData,
     lse: TensorData,
     dout: TensorData,
-    attrs: { causal: boolean; scale: number },
+    attrs: AttentionAttrs,
   ) => { dq: TensorData; dk: TensorData; dv: TensorData };
   /** The k largest (or smallest) entries along an axis, sorted; ties keep the lower index first. */
   topk: (

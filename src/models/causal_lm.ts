@@ -35,6 +35,11 @@ export interface KVCache {
 export interface CausalLMForwardOptions {
   /** Incremental decoding: positions continue from `cache.length`, this call's keys are appended. */
   cache?: KVCache;
+  /**
+   * Packed samples (training, no cache): (B, T) int32 sample ids, equal ids one contiguous sample. Positions restart
+   * at each sample and attention stays inside it (./packing.ts).
+   */
+  segments?: Tensor;
 }
 
 export interface CausalLMOutput {
@@ -52,8 +57,10 @@ export interface LossOptions {
   ignoreIndex?: number;
   /** Multi-Token Prediction weight lambda (default 0.3). */
   mtpLambda?: number;
-  /** Sequence-wise MoE balance loss weight alpha (default 0 = off). */
+  /** Sequence-wise MoE balance loss weight alpha (default 0 = off); with packed samples a row counts as the sequence. */
   balanceAlpha?: number;
+  /** Packed samples, as in `forward` (targets across samples are the caller's to mask; MTP's are the model's). */
+  segments?: Tensor;
 }
 
 export interface LossResult {

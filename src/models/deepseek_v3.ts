@@ -45,7 +45,8 @@ import {
 import type { DeepseekConfig } from './config.js';
 import { MLP } from './mlp.js';
 import { LayerTensorCache } from './kv_cache.js';
-import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
+import { ropeCosSin, ropeCosSinAt, ropeTables, type RopeTables } from './rope.js';
+import { type SegmentLayout, maskAcrossSegments, segmentLayout } from './packing.js';
 import type {
   AfterStepOptions,
   AfterStepResult,
@@ -59,8 +60,10 @@ import { DeepseekDecoder } from './deepseek_v3_decode.js';
 
 /** Per-forward context shared by all layers. */
 export interface Ctx {
-  cos: Tensor; // (T, 1, rope/2)
+  cos: Tensor; // (T, 1, rope/2), or (B, T, 1, rope/2) for packed samples
   sin: Tensor;
+  /** (B, T) int32: each token's first visible key (packed samples), or null. */
+  keyStart: Tensor | null;
   interleaved: boolean;
   attnImpl: 'naive' | 'absorb';
   balanceAlpha: number;
@@ -150,6 +153,7 @@ export class MLA extends Module {
       o = scaledDotProductAttention(permute(q, [0, 2, 1, 3]), permute(k, [0, 2, 1, 3]), permute(v, [0, 2, 1, 3]), {
         causal: true,
         scale: this.softmaxScale,
+        keyStart: ctx.keyStart,
       });
     } else {
       // Absorbed: q~ = W_UK^T q_nope per head; attend over [c ; k_pe] as one shared key head, values = c; then W_UV.
@@ -162,6 +166,7 @@ export class MLA extends Module {
       const oLat = scaledDotProductAttention(q, k, reshape(c, [B, 1, Tk, kvRank]), {
         causal: true,
         scale: this.softmaxScale,
+        keyStart: ctx.keyStart,
       });
       o = matmul(oLat, wUV, { transB: true }); // (B, H, T, vDim)
     }
@@ -454,12 +459,38 @@ export class DeepseekV3 extends Module implements CausalLM {
     return new DeepseekDecoder(this);
   }
 
-  private context(start: number, T: number, o: ForwardOptions, balanceLosses: Tensor[]): Ctx {
-    const { cos, sin } = ropeCosSin(this.ropeTables, start, T);
+  /**
+   * The per-forward context: RoPE cos/sin for positions start..start+T-1, or with a packed-sample `layout`, each
+   * token's position in its sample (the first T of every row's positions) and its first visible key.
+   */
+  private context(
+    start: number,
+    T: number,
+    o: ForwardOptions,
+    balanceLosses: Tensor[],
+    layout: SegmentLayout | null = null,
+  ): Ctx {
     const half = this.config.qk_rope_head_dim / 2;
+    let cos: Tensor;
+    let sin: Tensor;
+    let keyStart: Tensor | null = null;
+    if (layout) {
+      const [B, Tl] = layout.keyStart.shape;
+      const pos = new Int32Array(B * T);
+      for (let b = 0; b < B; b++) pos.set(layout.positions.subarray(b * Tl, b * Tl + T), b * T);
+      ({ cos, sin } = ropeCosSinAt(this.ropeTables, pos));
+      cos = reshape(cos, [B, T, 1, half]);
+      sin = reshape(sin, [B, T, 1, half]);
+      keyStart = T === Tl ? layout.keyStart : narrow(layout.keyStart, 1, 0, T);
+    } else {
+      ({ cos, sin } = ropeCosSin(this.ropeTables, start, T));
+      cos = reshape(cos, [T, 1, half]);
+      sin = reshape(sin, [T, 1, half]);
+    }
     return {
-      cos: reshape(cos, [T, 1, half]),
-      sin: reshape(sin, [T, 1, half]),
+      cos,
+      sin,
+      keyStart,
       interleaved: this.config.rope_interleave,
       attnImpl: o.attnImpl ?? (o.cache ? 'absorb' : 'naive'),
       balanceAlpha: o.balanceAlpha ?? 0,
@@ -489,10 +520,13 @@ export class DeepseekV3 extends Module implements CausalLM {
     if (cache !== undefined && !(cache instanceof MLACache)) {
       throw new TypeError('DeepseekV3.forward: the cache must come from this model family (createCache())');
     }
-    const [, T] = ids.shape;
+    const [B, T] = ids.shape;
     const start = cache?.length ?? 0;
+    if (opts.segments && cache)
+      throw new RangeError('DeepseekV3.forward: packed segments are for training, not with a cache');
+    const layout = opts.segments ? segmentLayout(opts.segments, B, T) : null;
     const balanceLosses: Tensor[] = [];
-    const ctx = this.context(start, T, opts, balanceLosses);
+    const ctx = this.context(start, T, opts, balanceLosses, layout);
     let h = this.embed.forward(ids);
     this.layers.forEach((layer, i) => {
       h = layer.forward(h, ctx, cache ? cache.layers[i] : null);
@@ -513,15 +547,19 @@ export class DeepseekV3 extends Module implements CausalLM {
     const main = crossEntropy(logits, targets, { ignoreIndex });
     let loss = main;
     const mtpLosses: number[] = [];
-    const [, T] = ids.shape;
+    const [B, T] = ids.shape;
+    const layout = opts.segments ? segmentLayout(opts.segments, B, T) : null;
     const Dm = this.mtp.length;
     let hPrev = hidden;
     for (let k = 1; k <= Dm && T - k > 0; k++) {
-      const ctx = this.context(0, T - k, opts, balanceLosses);
+      const ctx = this.context(0, T - k, opts, balanceLosses, layout);
       const h = this.mtp[k - 1].forward(narrow(hPrev, 1, 0, T - k), this.embed.forward(narrow(ids, 1, k, T - k)), ctx);
       const n = this.mtp[k - 1].norm.forward(h);
       const lg = this.head ? this.head.forward(n) : linear(n, this.embed.weight);
-      const lk = crossEntropy(lg, narrow(targets, 1, k, T - k), { ignoreIndex });
+      let tk = narrow(targets, 1, k, T - k);
+      // packed samples: position t reads token t + k, so it predicts nothing when that token is another sample's
+      if (opts.segments) tk = maskAcrossSegments(tk, opts.segments, k, ignoreIndex);
+      const lk = crossEntropy(lg, tk, { ignoreIndex });
       mtpLosses.push(lk.item());
       loss = add(loss, mul(lk, (opts.mtpLambda ?? 0.3) / Dm));
       hPrev = h;

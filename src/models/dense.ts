@@ -20,7 +20,8 @@ import {
 import type { DenseConfig } from './config.js';
 import { MLP } from './mlp.js';
 import { LayerTensorCache } from './kv_cache.js';
-import { ropeCosSin, ropeTables, type RopeTables } from './rope.js';
+import { ropeCosSin, ropeCosSinAt, ropeTables, type RopeTables } from './rope.js';
+import { segmentLayout } from './packing.js';
 import type {
   AfterStepResult,
   CausalLM,
@@ -49,8 +50,10 @@ export class DenseCache extends LayerTensorCache<'k' | 'v'> {
 }
 
 interface Ctx {
-  cos: Tensor;
+  cos: Tensor; // (T, 1, Dh/2), or (B, T, 1, Dh/2) for packed samples
   sin: Tensor;
+  /** (B, T) int32: each token's first visible key (packed samples), or null. */
+  keyStart: Tensor | null;
 }
 
 export class GQAttention extends Module {
@@ -88,7 +91,11 @@ export class GQAttention extends Module {
       cache.k = k;
       cache.v = v;
     }
-    const o = scaledDotProductAttention(permute(q, [0, 2, 1, 3]), k, v, { causal: true, scale: Dh ** -0.5 });
+    const o = scaledDotProductAttention(permute(q, [0, 2, 1, 3]), k, v, {
+      causal: true,
+      scale: Dh ** -0.5,
+      keyStart: ctx.keyStart,
+    });
     return this.wo.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * Dh]));
   }
 }
@@ -156,10 +163,18 @@ export class DenseLM extends Module implements CausalLM {
     if (cache !== undefined && !(cache instanceof DenseCache)) {
       throw new TypeError('DenseLM.forward: the cache must come from this model family (createCache())');
     }
-    const T = ids.shape[1];
-    const { cos, sin } = ropeCosSin(this.ropeTables, cache?.length ?? 0, T);
+    const [B, T] = ids.shape;
     const half = this.config.head_dim / 2;
-    const ctx = { cos: reshape(cos, [T, 1, half]), sin: reshape(sin, [T, 1, half]) };
+    let ctx: Ctx;
+    if (opts.segments) {
+      if (cache) throw new RangeError('DenseLM.forward: packed segments are for training, not with a cache');
+      const layout = segmentLayout(opts.segments, B, T);
+      const { cos, sin } = ropeCosSinAt(this.ropeTables, layout.positions);
+      ctx = { cos: reshape(cos, [B, T, 1, half]), sin: reshape(sin, [B, T, 1, half]), keyStart: layout.keyStart };
+    } else {
+      const { cos, sin } = ropeCosSin(this.ropeTables, cache?.length ?? 0, T);
+      ctx = { cos: reshape(cos, [T, 1, half]), sin: reshape(sin, [T, 1, half]), keyStart: null };
+    }
     let h = this.embed.forward(ids);
     this.layers.forEach((l, i) => {
       h = l.forward(h, ctx, cache ? cache.layers[i] : null);
@@ -171,7 +186,7 @@ export class DenseLM extends Module implements CausalLM {
 
   /** Mean next-token cross-entropy of targets (B, T); a dense model has no MTP or balance terms. */
   computeLoss(ids: Tensor, targets: Tensor, opts: LossOptions = {}): LossResult {
-    const { logits } = this.forward(ids);
+    const { logits } = this.forward(ids, { segments: opts.segments });
     const loss = crossEntropy(logits, targets, { ignoreIndex: opts.ignoreIndex ?? -100 });
     return { loss, mainLoss: loss.item(), mtpLosses: [], balanceLoss: 0, logits };
   }

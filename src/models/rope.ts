@@ -70,3 +70,18 @@ export function ropeCosSin(t: RopeTables, start: number, length: number): { cos:
   }
   return { cos: new Tensor(cos, [length, half]), sin: new Tensor(sin, [length, half]) };
 }
+
+/** cos and sin (as `ropeCosSin`) at arbitrary positions: two float32 (N, D/2) tensors, row n for positions[n]. */
+export function ropeCosSinAt(t: RopeTables, positions: Int32Array): { cos: Tensor; sin: Tensor } {
+  const half = t.invFreq.length;
+  const cos = new Float32Array(positions.length * half);
+  const sin = new Float32Array(positions.length * half);
+  for (let n = 0; n < positions.length; n++) {
+    for (let i = 0; i < half; i++) {
+      const ang = Math.fround(positions[n] * Math.fround(t.invFreq[i]));
+      cos[n * half + i] = Math.cos(ang) * t.attentionFactor;
+      sin[n * half + i] = Math.sin(ang) * t.attentionFactor;
+    }
+  }
+  return { cos: new Tensor(cos, [positions.length, half]), sin: new Tensor(sin, [positions.length, half]) };
+}

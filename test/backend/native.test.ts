@@ -812,6 +812,49 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     }
   });
 
+  it('attention with packed samples (keyStart): forward and backward against the reference', () => {
+    const r = rng(25);
+    // [B, H, Hk, Tq, Tk, Dk, Dv]: queries at the end of the keys; sample boundaries at random, across key blocks
+    const cases: [number, number, number, number, number, number, number][] = [
+      [2, 2, 1, 9, 9, 8, 8],
+      [1, 2, 2, 300, 300, 16, 8],
+      [2, 1, 1, 5, 12, 8, 4],
+      [1, 3, 1, 130, 130, 24, 40],
+    ];
+    for (const [B, H, Hk, Tq, Tk, Dk, Dv] of cases) {
+      const q = f32([B, H, Tq, Dk], r);
+      const k = f32([B, Hk, Tk, Dk], r);
+      const v = f32([B, Hk, Tk, Dv], r);
+      const dout = f32([B, H, Tq, Dv], r);
+      const ks = new Int32Array(B * Tq);
+      for (let b = 0; b < B; b++) {
+        let start = 0;
+        for (let i = 0; i < Tq; i++) {
+          if (r() < 0.05) start = i + Tk - Tq; // a new sample begins at this query's own key
+          ks[b * Tq + i] = start;
+        }
+      }
+      ks[B * Tq - 1] = Tk; // a query that sees no key at all
+      const attrs = {
+        causal: true,
+        scale: 1 / Math.sqrt(Dk),
+        keyStart: { data: ks, shape: [B, Tq], dtype: 'int32' as const },
+      };
+      const e = ref('attention')(q, k, v, attrs);
+      const g = ref('attentionBackward')(q, k, v, e.out, e.lse, dout, attrs);
+      assert.equal(e.lse.data[B * H * Tq - 1], -Infinity);
+      const tag = JSON.stringify([B, H, Hk, Tq, Tk, Dk, Dv]);
+      eachIsa((isa) => {
+        const a = nat('attention')(q, k, v, attrs);
+        check(`packed attention out ${tag} [${isa}]`, a.out, e.out, 1e-5 * Math.max(1, maxAbs(e.out)), 1e-5);
+        check(`packed attention lse ${tag} [${isa}]`, a.lse, e.lse, 1e-5, 1e-5);
+        const b = nat('attentionBackward')(q, k, v, e.out, e.lse, dout, attrs);
+        for (const n of ['dq', 'dk', 'dv'] as const)
+          check(`packed attention ${n} ${tag} [${isa}]`, b[n], g[n], 3e-5 * Math.max(1e-3, maxAbs(g[n])), 1e-5);
+      });
+    }
+  });
+
   it('attention backward and sgemm give the same bits with 1, 2 and 3 threads', () => {
     const r = rng(26);
     // One (batch, kv-head) pair and three key blocks: the backward splits key blocks across tasks and sums dQ parts.

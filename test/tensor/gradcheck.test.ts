@@ -219,6 +219,14 @@ const cases: Case[] = [
     fn: (q, k, v) => r.scaledDotProductAttention(q, k, v, { causal: false, scale: 0.3 }),
   },
   {
+    name: 'attention causal with packed samples (keyStart), GQA',
+    inputs: (g) => [r64([2, 2, 6, 3], g), r64([2, 1, 6, 3], g), r64([2, 1, 6, 4], g)],
+    fn: (q, k, v) =>
+      r.scaledDotProductAttention(q, k, v, {
+        keyStart: new Tensor(Int32Array.from([0, 0, 2, 2, 2, 5, 0, 1, 1, 3, 3, 3]), [2, 6], 'int32'),
+      }),
+  },
+  {
     name: 'attention causal decode (Tq < Tk) with GQA',
     inputs: (g) => [r64([1, 4, 2, 3], g), r64([1, 2, 5, 3], g), r64([1, 2, 5, 4], g)],
     fn: (q, k, v) => r.scaledDotProductAttention(q, k, v),

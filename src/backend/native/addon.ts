@@ -108,7 +108,18 @@ export interface NativeAddon {
     out: F32,
   ): void;
   /** dims = [B, H, Hk, Tq, Tk, Dk, Dv] */
-  attention(q: F32, k: F32, v: F32, dims: I32, causal: boolean, scale: number, out: F32, lse: F32): void;
+  /** keyStart: per (batch row, query) the first visible key, or null for none. */
+  attention(
+    q: F32,
+    k: F32,
+    v: F32,
+    dims: I32,
+    causal: boolean,
+    scale: number,
+    out: F32,
+    lse: F32,
+    keyStart: I32 | null,
+  ): void;
   /** dq, dk, dv must be zero-filled. */
   attentionBackward(
     q: F32,
@@ -123,6 +134,7 @@ export interface NativeAddon {
     dq: F32,
     dk: F32,
     dv: F32,
+    keyStart: I32 | null,
   ): void;
   indexSelect(x: F32, idx: I32, outer: number, n: number, inner: number, m: number, out: F32): void;
   /** out (already holding x) += src rows scattered to idx[j]. */

@@ -6,6 +6,7 @@
 import { type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
+import { keyStartOf } from '../ts/attention.js';
 import type { NativeAddon } from './addon.js';
 import { f32, isF32, ref } from './util.js';
 
@@ -177,15 +178,17 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const dims = isF32(q) && isF32(k) && isF32(v) ? attentionDims(q, k, v) : null;
       if (!dims) return ref('attention')(q, k, v, attrs);
       const [B, H, , Tq, , , Dv] = dims;
+      const ks = keyStartOf(attrs, B, Tq);
       const out = out32([B, H, Tq, Dv]);
       const lse = out32([B, H, Tq]);
-      addon.attention(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, out.data, lse.data);
+      addon.attention(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, out.data, lse.data, ks);
       return { out, lse };
     },
     attentionBackward: (q, k, v, out, lse, dout, attrs) => {
       const all = [q, k, v, out, lse, dout].every(isF32);
       const dims = all ? attentionDims(q, k, v) : null;
       if (!dims || !sameShape(out.shape, dout.shape)) return ref('attentionBackward')(q, k, v, out, lse, dout, attrs);
+      const ks = keyStartOf(attrs, dims[0], dims[3]);
       const dq = out32(q.shape);
       const dk = out32(k.shape);
       const dv = out32(v.shape);
@@ -202,6 +205,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
         dq.data,
         dk.data,
         dv.data,
+        ks,
       );
       return { dq, dk, dv };
     },

@@ -1,9 +1,10 @@
 /**
  * Reference scaled-dot-product attention, forward and backward, one query row at a time. Supports different q/k and v
  * head dims (MLA: 192 vs 128), grouped-query heads (H a multiple of Hk) and a causal mask aligned to the end of the keys
- * (query i of Tq sees keys j <= i + Tk - Tq), which is what decoding with a KV cache needs.
+ * (query i of Tq sees keys j <= i + Tk - Tq), which is what decoding with a KV cache needs. An optional per-query first
+ * key (`keyStart`) keeps packed samples apart: a query sees only keys of its own sample.
  */
-import type { Kernels, TensorData } from '../kernels.js';
+import type { AttentionAttrs, Kernels, TensorData } from '../kernels.js';
 import { shapeStr } from '../../tensor/shape.js';
 import { floatOut, requireFloat } from './util.js';
 
@@ -21,10 +22,26 @@ function dims(q: TensorData, k: TensorData, v: TensorData) {
   return { B, H, Tq, Dk, Hk, Tk, Dv, group: H / Hk };
 }
 
+/** The first key each query sees: keyStart (B, Tq) when given (checked), else none (all zeros). */
+export function keyStartOf(attrs: AttentionAttrs, B: number, Tq: number): Int32Array | null {
+  const ks = attrs.keyStart;
+  if (!ks) return null;
+  if (ks.dtype !== 'int32' || ks.shape.length !== 2 || ks.shape[0] !== B || ks.shape[1] !== Tq) {
+    throw new RangeError(`attention: keyStart must be int32 (${B}, ${Tq}), got ${ks.dtype} ${shapeStr(ks.shape)}`);
+  }
+  const d = ks.data as Int32Array;
+  for (let i = 0; i < d.length; i++) {
+    if (!(d[i] >= 0)) throw new RangeError(`attention: keyStart[${i}] = ${d[i]} must be >= 0`);
+  }
+  return d;
+}
+
 export const attentionKernels: Partial<Kernels> = {
-  attention: (q, k, v, { causal, scale }) => {
+  attention: (q, k, v, attrs) => {
+    const { causal, scale } = attrs;
     requireFloat('attention', q, k, v);
     const { B, H, Tq, Dk, Hk, Tk, Dv, group } = dims(q, k, v);
+    const ks = keyStartOf(attrs, B, Tq);
     const out = floatOut(q, [B, H, Tq, Dv]);
     const lse = floatOut(q, [B, H, Tq]);
     const s = new Float64Array(Tk);
@@ -36,13 +53,14 @@ export const attentionKernels: Partial<Kernels> = {
         for (let i = 0; i < Tq; i++) {
           const qo = ((b * H + h) * Tq + i) * Dk;
           const last = causal ? Math.min(Tk - 1, i + Tk - Tq) : Tk - 1;
+          const first = ks ? ks[b * Tq + i] : 0;
           const row = (b * H + h) * Tq + i;
-          if (last < 0) {
+          if (last < first) {
             lse.data[row] = -Infinity;
             continue;
           }
           let m = -Infinity;
-          for (let j = 0; j <= last; j++) {
+          for (let j = first; j <= last; j++) {
             const ko = (kBase + j) * Dk;
             let dot = 0;
             for (let d = 0; d < Dk; d++) dot += q.data[qo + d] * k.data[ko + d];
@@ -51,7 +69,7 @@ export const attentionKernels: Partial<Kernels> = {
           }
           let sum = 0;
           acc.fill(0);
-          for (let j = 0; j <= last; j++) {
+          for (let j = first; j <= last; j++) {
             const p = Math.exp(s[j] - m);
             sum += p;
             const vo = (kBase + j) * Dv;
@@ -66,8 +84,10 @@ export const attentionKernels: Partial<Kernels> = {
     return { out, lse };
   },
 
-  attentionBackward: (q, k, v, out, lse, dout, { causal, scale }) => {
+  attentionBackward: (q, k, v, out, lse, dout, attrs) => {
+    const { causal, scale } = attrs;
     const { B, H, Tq, Dk, Hk, Tk, Dv, group } = dims(q, k, v);
+    const ks = keyStartOf(attrs, B, Tq);
     const dq = floatOut(q, q.shape);
     const dk = new Float64Array(k.data.length);
     const dv = new Float64Array(v.data.length);
@@ -79,7 +99,8 @@ export const attentionKernels: Partial<Kernels> = {
         for (let i = 0; i < Tq; i++) {
           const row = (b * H + h) * Tq + i;
           const last = causal ? Math.min(Tk - 1, i + Tk - Tq) : Tk - 1;
-          if (last < 0) continue;
+          const first = ks ? ks[b * Tq + i] : 0;
+          if (last < first) continue;
           const qo = row * Dk;
           const oo = row * Dv;
           // D = dout . out  (= sum_j p_j * dP_j)
@@ -87,7 +108,7 @@ export const attentionKernels: Partial<Kernels> = {
           for (let d = 0; d < Dv; d++) Drow += dout.data[oo + d] * out.data[oo + d];
           const l = lse.data[row];
           dqRow.fill(0);
-          for (let j = 0; j <= last; j++) {
+          for (let j = first; j <= last; j++) {
             const ko = (kBase + j) * Dk;
             const vo = (kBase + j) * Dv;
             let dot = 0;

@@ -135,6 +135,11 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Score scale; default 1/sqrt(Dk). */
   scale?: number;
+  /**
+   * int32 (B, Tq): the first key each query may see (default 0). Packed samples pass each token's sample start, so
+   * attention never crosses from one sample into another.
+   */
+  keyStart?: Tensor | null;
 }
 
 /**
@@ -144,10 +149,11 @@ export interface AttentionOptions {
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const causal = opts.causal ?? true;
   const scale = opts.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]);
-  const { out, lse } = runKernel('attention', q, k, v, { causal, scale });
+  const attrs = { causal, scale, keyStart: opts.keyStart ?? null };
+  const { out, lse } = runKernel('attention', q, k, v, attrs);
   const o = wrap(out);
   return record(o, 'attention', [q, k, v], (g) => {
-    const { dq, dk, dv } = runKernel('attentionBackward', q, k, v, o, lse, g, { causal, scale });
+    const { dq, dk, dv } = runKernel('attentionBackward', q, k, v, o, lse, g, attrs);
     return [wrap(dq), wrap(dk), wrap(dv)];
   });
 }
