@@ -1,6 +1,7 @@
 /** Test helpers: float64 random inputs, closeness checks that print max |Δ|, gradient-check assertion. */
 import assert from 'node:assert/strict';
 import { Generator, Tensor, gradcheck, randn, rand, type GradcheckOptions } from '../../src/index.js';
+import { getBackend, listBackends, setBackend } from '../../src/backend/registry.js';
 
 /** A deterministic generator per test. */
 export function gen(seed = 1): Generator {
@@ -61,5 +62,18 @@ export function assertClose(
     assert.fail(
       `${what}: element ${worst}: ${a[worst]} vs expected ${b[worst]} (|Δ| = ${worstErr}, atol ${atol}, rtol ${rtol})`,
     );
+  }
+}
+
+/** Runs fn under every registered backend, restoring the active one after. */
+export function eachBackend(fn: (backend: string) => void): void {
+  const was = getBackend();
+  try {
+    for (const { name } of listBackends()) {
+      setBackend(name);
+      fn(name);
+    }
+  } finally {
+    setBackend(was);
   }
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import '../../src/tensor/index.js'; // registers the native backend when its addon is built
-import { getBackend, listBackends, setBackend } from '../../src/backend/registry.js';
+import { eachBackend } from '../helpers/util.js';
 import { createModel, type CausalLM } from '../../src/models/index.js';
 import { Tensor, noGrad } from '../../src/tensor/tensor.js';
 import { createModelRunner, generate, generateText } from '../../src/infer/generate.js';
@@ -25,19 +25,6 @@ function models(): [string, CausalLM][] {
 
 // rows 0 and 4 (and 5) share their first token: their prefill is shared
 const prompts = [[1, 2, 3], [4, 5, 6, 7, 8, 9], [10], [11, 12, 13, 14], [1, 2, 3], [1, 7]];
-
-/** Runs fn under every registered backend (the fast decoder uses a faster backend's matmul and attention). */
-function eachBackend(fn: (backend: string) => void): void {
-  const was = getBackend();
-  try {
-    for (const { name } of listBackends()) {
-      setBackend(name);
-      fn(name);
-    }
-  } finally {
-    setBackend(was);
-  }
-}
 
 describe('generation', () => {
   for (const [name, m] of models()) {

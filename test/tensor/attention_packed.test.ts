@@ -3,23 +3,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import '../../src/tensor/index.js';
-import { getBackend, listBackends, setBackend } from '../../src/backend/registry.js';
+import { eachBackend } from '../helpers/util.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { randn } from '../../src/tensor/creation.js';
 import { Generator } from '../../src/tensor/random.js';
 import { concat, mul, narrow, scaledDotProductAttention, sum } from '../../src/tensor/ops/index.js';
-
-function eachBackend(fn: (name: string) => void): void {
-  const was = getBackend();
-  try {
-    for (const { name } of listBackends()) {
-      setBackend(name);
-      fn(name);
-    }
-  } finally {
-    setBackend(was);
-  }
-}
 
 describe('attention over packed samples (keyStart)', () => {
   it('equals attention over each sample alone, values and gradients', () => {
