@@ -204,6 +204,7 @@ describe('flags: workers and memory', () => {
     process.stderr.write = ((s: string) => writes.push(s) > 0) as typeof process.stderr.write;
     try {
       assert.equal(capWorkers('pretrain', '--workers', 2, 4), 2);
+      assert.equal(capWorkers('pretrain', '--workers', 2, 2), 2);
       assert.equal(capWorkers('pretrain', '--workers', 64, 2), 2);
     } finally {
       process.stderr.write = write;

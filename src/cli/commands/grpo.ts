@@ -202,10 +202,13 @@ export function registerGrpo(program: Command): void {
   for (const o of samplingOptions(f, { maxTokens: dflt('maxTokens'), temperature: dflt('temperature') }))
     cmd.addOption(o);
   cmd
-    .addOption(
-      f.int('--seed <s>', 'seed of the problem order, the sampling and the init', SAMPLING_RANGES.seed, dflt('seed')),
+    .addOption(f.int('--seed <s>', 'seed of the problem order and the sampling', SAMPLING_RANGES.seed, dflt('seed')))
+    .option(
+      '--rewards <list>',
+      `reward weights, e.g. accuracy=1,format=1,language=0.1 (default: ${Object.entries(DEFAULT_GRPO_CONFIG.rewards)
+        .map(([k, w]) => `${k}=${w}`)
+        .join(',')})`,
     )
-    .option('--rewards <list>', 'reward weights, e.g. accuracy=1,format=1,language=0.1 (default: accuracy=1,format=1)')
     .addOption(
       f.input(
         '--reward-module <file...>',
@@ -219,9 +222,6 @@ export function registerGrpo(program: Command): void {
       f.choice('--overlong <mode>', 'truncated responses', ['none', 'mask', 'penalty'] as const, dflt('overlong')),
     )
     .option('--difficulty <d>', "task difficulty N or A-B (default: the task's)")
-    .option(
-      '--resume',
-      'continue the run in --out from its latest checkpoint (flags not given keep the run.json values)',
-    )
+    .option('--resume', 'continue the run in --out from its latest checkpoint')
     .action(grpoCommand);
 }
