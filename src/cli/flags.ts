@@ -41,6 +41,8 @@ export function nums(min: number, max = Infinity, minExclusive = false): NumberR
 export const SEED_RANGE = ints(0);
 /** Optimizer or RL steps. */
 export const STEPS_RANGE = ints(1, 10_000_000);
+/** Problems of one evaluation (`eval --n`, `zero --n`). */
+export const PROBLEMS_RANGE = ints(1, 100_000);
 /** Worker threads before the cap at the machine's cores. */
 export const WORKERS_RANGE = ints(1, 256);
 

@@ -14,11 +14,9 @@ import { generationBytes } from '../../infer/memory.js';
 import { SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
 import { loadJsonlProblems, taskProblems, type RLProblem } from '../../rl/problems.js';
 import { promptText } from '../../rl/rollout.js';
-import { SAMPLING_FLAG_NAMES, checkFits, flagsOf, ints, samplingOptions, shownDefault } from '../flags.js';
+import { PROBLEMS_RANGE, SAMPLING_FLAG_NAMES, checkFits, flagsOf, samplingOptions, shownDefault } from '../flags.js';
 import { warn } from '../warn.js';
 
-/** Problems of one evaluation at most. */
-export const EVAL_PROBLEMS_RANGE = ints(1, 100_000);
 /** Rows decoded together (src/eval/eval.ts's default batch). */
 const EVAL_BATCH = 64;
 
@@ -67,9 +65,7 @@ export function registerEval(program: Command): void {
     )
     .addOption(f.input('--tokenizer <file>', 'tokenizer.json (default: the one in --model)', 'file or dir'))
     .addOption(f.choice('--split <s>', 'problems of a built-in task', ['train', 'test'] as const, 'test'))
-    .addOption(
-      f.int('--n <n>', 'problems', EVAL_PROBLEMS_RANGE, shownDefault('50 for a task, the whole file for JSONL')),
-    )
+    .addOption(f.int('--n <n>', 'problems', PROBLEMS_RANGE, shownDefault('50 for a task, the whole file for JSONL')))
     .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, EVAL_SAMPLING.n));
   const { temperature, topP, maxTokens } = EVAL_SAMPLING;
   for (const o of samplingOptions(f, { temperature, topP, maxTokens, seed: 0 })) cmd.addOption(o);

@@ -20,9 +20,8 @@ import { runGrpo } from '../../rl/trainer.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
 import { SAMPLING_RANGES } from '../../infer/sampling.js';
 import { GRPO_RANGES } from '../../rl/config.js';
-import { SEED_RANGE, STEPS_RANGE, flagsOf, nums, shownDefault } from '../flags.js';
+import { PROBLEMS_RANGE, SEED_RANGE, STEPS_RANGE, flagsOf, nums, shownDefault } from '../flags.js';
 import { warn } from '../warn.js';
-import { EVAL_PROBLEMS_RANGE } from './eval.js';
 
 interface ZeroFlags {
   out: string;
@@ -81,7 +80,7 @@ export function registerZero(program: Command): void {
     .addOption(
       f.int('--prompts-per-step <p>', 'GRPO problems per step (G = 8 samples each)', GRPO_RANGES.promptsPerStep!, 16),
     )
-    .addOption(f.int('--n <n>', 'held-out problems to evaluate', EVAL_PROBLEMS_RANGE, 64))
+    .addOption(f.int('--n <n>', 'held-out problems to evaluate', PROBLEMS_RANGE, 64))
     .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, 8))
     .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
     .action(async (o: ZeroFlags) => {
