@@ -9,8 +9,10 @@ import { parseArgs } from 'node:util';
 import { rewardInputs, rollout } from '../src/rl/rollout.js';
 import { accuracyReward } from '../src/rl/rewards.js';
 import { taskProblems } from '../src/rl/problems.js';
-import { loadModelAndTokenizer } from '../src/cli/commands/generate.js';
-import '../src/tensor/index.js';
+import { loadModelAndTokenizer } from '../src/io/load.js';
+import { initBackend } from '../src/backend/select.js';
+
+initBackend();
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -31,7 +33,7 @@ console.log(
 );
 console.log('model                          terse share  terse acc  worked share  worked acc  all acc');
 for (const dir of positionals) {
-  const { model, tok } = loadModelAndTokenizer('answer_modes', dir);
+  const { model, tok } = loadModelAndTokenizer(dir);
   const rolls = rollout(model, tok, problems, k, {
     maxTokens: 256,
     temperature: 0.6,

@@ -31,7 +31,9 @@ const threads = Number(arg('threads', '1'));
 const reps = Number(arg('reps', '3'));
 process.env.R1TS_THREADS = String(threads); // read when the native addon loads (below)
 
-const { getBackend } = await import('../src/tensor/index.js').then(() => import('../src/backend/registry.js'));
+const { initBackend } = await import('../src/backend/select.js');
+const { backend } = initBackend();
+const getBackend = () => backend;
 const { createModel, parseConfig } = await import('../src/models/index.js');
 const { saveModelDir, loadModelDir } = await import('../src/io/model_dir.js');
 const { getPreset } = await import('../src/train/presets.js');

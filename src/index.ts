@@ -4,8 +4,15 @@
  * The package root exports the tensor engine (Tensor, autograd, ops, random numbers), the backend registry, the
  * gradient checker, and every layer built on them: models, checkpoints, data, optimizers, training, FP8, pipeline
  * parallelism, generation, RL and evaluation.
+ *
+ * Importing it chooses the compute backend (`initBackend`: native when its addon loads, or R1TS_BACKEND).
  */
+import { initBackendOrExit } from './backend/select.js';
+
+initBackendOrExit();
+
 export * from './tensor/index.js';
+export { initBackend, type BackendChoice } from './backend/select.js';
 export {
   registerBackend,
   setBackend,
@@ -108,6 +115,13 @@ export {
   type Generation,
   type FinishReason,
   type SamplingParams,
+  type SamplingFilters,
+  type ResolvedSampling,
+  checkSamplingParams,
+  DEFAULT_SAMPLING,
+  SAMPLING_RANGES,
+  generationBytes,
+  kvCacheBytesPerToken,
 } from './infer/index.js';
 /** R1-Zero RL (rewards, GRPO, the training loop) and evaluation (pass@1, cons@k, greedy). */
 export {
@@ -185,6 +199,7 @@ export {
   type LossResult,
 } from './models/index.js';
 export { loadModelDir, saveModelDir, readConfigFile, type LoadedModel } from './io/model_dir.js';
+export { loadModelAndTokenizer, type ModelAndTokenizer } from './io/load.js';
 export { toHFName, hfNameOf, exportStateDict, importStateDict } from './io/hf.js';
 /** Optimizers and DeepSeek-V3's schedules; the pre-training loop, checkpoints and presets. */
 export {
@@ -221,5 +236,6 @@ export {
   type LossSettings,
 } from './train/data_parallel.js';
 export { pretrain, LoaderSource, type PretrainOptions, type PretrainResult } from './train/pretrain.js';
+export { checkTrainSizes, trainMicroBatchBytes, TRAIN_SIZE_RANGES } from './train/sizes.js';
 export { PRESETS, getPreset, type Preset } from './train/presets.js';
 export { VERSION } from './version.js';

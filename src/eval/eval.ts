@@ -16,6 +16,16 @@ import { extractAnswer, parseNumber } from '../data/tasks/answer.js';
 import type { RLProblem } from '../rl/problems.js';
 import { accuracyReward, afterThink, formatReward } from '../rl/rewards.js';
 import { rewardInputs, rollout, type RolloutOptions } from '../rl/rollout.js';
+import { checkSamplingParams, type ResolvedSampling } from '../infer/sampling.js';
+
+/** R1's evaluation sampling (SPEC 5.5): 16 samples per problem at temperature 0.6, top-p 0.95; 256 new tokens. */
+export const EVAL_SAMPLING: Partial<ResolvedSampling> = {
+  n: 16,
+  temperature: 0.6,
+  topP: 0.95,
+  maxTokens: 256,
+  stop: ['</answer>'],
+};
 
 export interface EvalOptions {
   /** Samples per problem (default 16). */
@@ -154,19 +164,28 @@ export function evaluate(
   problems: readonly RLProblem[],
   opts: EvalOptions = {},
 ): EvalResult {
-  const k = opts.k ?? 16;
-  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`eval: k must be a positive integer, got ${k}`);
+  const { n: k, ...sampling } = checkSamplingParams(
+    {
+      n: opts.k,
+      temperature: opts.temperature,
+      topP: opts.topP,
+      maxTokens: opts.maxTokens,
+      seed: opts.seed,
+      stop: opts.stop,
+    },
+    { who: 'eval', names: { n: 'k' }, defaults: EVAL_SAMPLING },
+  );
   if (problems.length === 0) throw new RangeError('eval: no problems');
   const base: RolloutOptions = {
     template: opts.template,
     responsePrefix: opts.responsePrefix,
-    maxTokens: opts.maxTokens ?? 256,
-    temperature: opts.temperature ?? 0.6,
-    topP: opts.topP ?? 0.95,
-    stop: opts.stop ?? ['</answer>'],
+    maxTokens: sampling.maxTokens,
+    temperature: sampling.temperature,
+    topP: sampling.topP,
+    stop: sampling.stop,
     batchSize: opts.batchSize ?? 64,
   };
-  const seed = opts.seed ?? 0;
+  const seed = sampling.seed;
   const sampled = rollout(model, codec, problems, k, { ...base, seed });
   const greedy =
     opts.greedy === false ? null : rollout(model, codec, problems, 1, { ...base, temperature: 0, topP: 1, seed });

@@ -87,6 +87,9 @@ export function createDecoder(model: CausalLM, engine: 'fast' | 'model' = 'fast'
   return (engine === 'fast' ? model.createDecoder?.() : undefined) ?? createModelRunner(model);
 }
 
+/** Sampling parameters are named in errors as the library's options are spelled. */
+const LIBRARY_NAMES = { maxTokens: 'maxTokens', topP: 'topP', topK: 'topK' } as const;
+
 /** Blocks of the random stream reserved per row (one block per sampled token). */
 const ROW_STRIDE = 2 ** 32;
 
@@ -105,9 +108,7 @@ export function generate(
   opts: GenerateOptions = {},
 ): Generation[] {
   const V = model.config.vocab_size;
-  const maxTokens = opts.maxTokens ?? 64;
-  if (!(Number.isInteger(maxTokens) && maxTokens >= 1))
-    throw new RangeError(`generate: maxTokens must be a positive integer, got ${maxTokens}`);
+  const { maxTokens } = checkSamplingParams(opts, { who: 'generate', names: LIBRARY_NAMES });
   if (opts.stop?.length && !opts.decode) throw new Error('generate: stop strings need a decode function (a tokenizer)');
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new RangeError(`generate: prompt ${i} is empty`);
@@ -129,7 +130,7 @@ function generateBatch(
   prompts: readonly (readonly number[])[],
   opts: GenerateOptions & { maxTokens: number },
 ): Generation[] {
-  const params = checkSamplingParams(opts);
+  const params = checkSamplingParams(opts, { who: 'generate', names: LIBRARY_NAMES });
   const seed = opts.seed ?? 0;
   const eos = opts.eosId ?? null;
   const stops = opts.stop ?? [];

@@ -1,4 +1,5 @@
-/** Generation: batched sampling with a KV cache (the model's fast decoder or its forward), sampling filters, a toy character codec. */
+/** Generation: batched sampling with a KV cache (the model's fast decoder or its forward), sampling parameters and their validator, memory estimates, a toy character codec. */
 export * from './generate.js';
 export * from './sampling.js';
+export * from './memory.js';
 export { CharCodec } from './codec.js';

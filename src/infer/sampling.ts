@@ -6,11 +6,15 @@
  * renormalised top-k distribution. Top-p keeps the smallest set of most likely tokens whose probability reaches p
  * (the token that crosses p is kept; at least one token always survives). Ties in ranking go to the lower token id.
  *
+ * The one `SamplingParams` object (filters, token budget, seed, stop strings, samples per prompt) and its validator
+ * live here too, shared by generation, evaluation and GRPO.
+ *
  * Not here: the decoding loop, KV caches, stop conditions (generate.ts).
  */
+import { type NumberRange, checkRange } from '../tensor/range.js';
 
-/** How to pick a token from a row of logits. */
-export interface SamplingParams {
+/** How to pick a token from a row of logits (what `sampleRow` reads). */
+export interface SamplingFilters {
   /** Softmax temperature; 0 means greedy (argmax). Default 1. */
   temperature?: number;
   /** Nucleus mass in (0, 1]; 1 turns it off. Default 1. */
@@ -19,17 +23,100 @@ export interface SamplingParams {
   topK?: number;
 }
 
-/** Checks sampling parameters; the error names the parameter. */
-export function checkSamplingParams(p: SamplingParams): Required<SamplingParams> {
-  const temperature = p.temperature ?? 1;
-  const topP = p.topP ?? 1;
-  const topK = p.topK ?? 0;
-  if (!(Number.isFinite(temperature) && temperature >= 0))
-    throw new RangeError(`sampling: temperature must be >= 0, got ${temperature}`);
-  if (!(topP > 0 && topP <= 1)) throw new RangeError(`sampling: top-p must be in (0, 1], got ${topP}`);
-  if (!(Number.isInteger(topK) && topK >= 0))
-    throw new RangeError(`sampling: top-k must be a non-negative integer, got ${topK}`);
-  return { temperature, topP, topK };
+/**
+ * How to sample responses: the filters, the token budget, the seed, stop strings and the samples per prompt. One
+ * object shared by `generate`, evaluation (n = k samples per problem) and GRPO (n = the group size G), checked by one
+ * validator, `checkSamplingParams`.
+ */
+export interface SamplingParams extends SamplingFilters {
+  /** New tokens per response at most. Default 64. */
+  maxTokens?: number;
+  /** Seed of the sampling streams. Default 0. */
+  seed?: number;
+  /** Stop when the response contains one of these (kept in the response). Default none. */
+  stop?: readonly string[];
+  /** Samples per prompt. Default 1. */
+  n?: number;
+}
+
+/** Sampling parameters with every default filled in. */
+export type ResolvedSampling = Required<SamplingFilters> & {
+  maxTokens: number;
+  seed: number;
+  stop: readonly string[];
+  n: number;
+};
+
+/** The library's defaults (those of `generate`); evaluation and GRPO pass their own. */
+export const DEFAULT_SAMPLING: ResolvedSampling = {
+  temperature: 1,
+  topP: 1,
+  topK: 0,
+  maxTokens: 64,
+  seed: 0,
+  stop: [],
+  n: 1,
+};
+
+type NumericField = Exclude<keyof SamplingParams, 'stop'>;
+
+/**
+ * The allowed values of each number. `maxTokens` and `n` are sizes (they drive the KV cache, logits and outputs), so
+ * they have upper bounds; a model's context bounds `maxTokens` further (checked where the model is known).
+ */
+export const SAMPLING_RANGES: Readonly<Record<NumericField, NumberRange>> = {
+  temperature: { min: 0, max: Infinity },
+  topP: { min: 0, max: 1, minExclusive: true },
+  topK: { min: 0, max: 2 ** 31 - 1, integer: true },
+  maxTokens: { min: 1, max: 2 ** 20, integer: true },
+  seed: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  n: { min: 1, max: 4096, integer: true },
+};
+
+/** Names of the parameters in messages (the CLI's flags are these with `--`). */
+export const SAMPLING_NAMES: Readonly<Record<keyof SamplingParams, string>> = {
+  temperature: 'temperature',
+  topP: 'top-p',
+  topK: 'top-k',
+  maxTokens: 'max-tokens',
+  seed: 'seed',
+  stop: 'stop',
+  n: 'n',
+};
+
+/** Who checks and how the parameters are named in errors. */
+export interface SamplingCheck {
+  /** Prefix of messages (default 'sampling'). */
+  who?: string;
+  /** Names of the parameters in messages (default SAMPLING_NAMES; e.g. the CLI's flags or a config's keys). */
+  names?: Partial<Record<keyof SamplingParams, string>>;
+  /** Defaults of parameters left out (default DEFAULT_SAMPLING). */
+  defaults?: Partial<ResolvedSampling>;
+  /** Whether temperature 0 (greedy) is allowed (default true; GRPO needs sampled responses). */
+  greedy?: boolean;
+}
+
+/**
+ * Checks sampling parameters against SAMPLING_RANGES and fills in the defaults; the one validator of sampling
+ * parameters. Errors are one line naming the parameter: `sampling: top-p must be a number in (0, 1], got 0`.
+ */
+export function checkSamplingParams(p: SamplingParams, how: SamplingCheck = {}): ResolvedSampling {
+  const who = how.who ?? 'sampling';
+  const name = (k: keyof SamplingParams): string => how.names?.[k] ?? SAMPLING_NAMES[k];
+  const r: ResolvedSampling = { ...DEFAULT_SAMPLING, ...how.defaults };
+  for (const k of Object.keys(SAMPLING_RANGES) as NumericField[]) {
+    const v = p[k];
+    if (v !== undefined) r[k] = checkRange(who, name(k), v, SAMPLING_RANGES[k]);
+  }
+  if (how.greedy === false && r.temperature === 0)
+    throw new RangeError(`${who}: ${name('temperature')} must be > 0 (sampled responses, not greedy ones), got 0`);
+  if (p.stop !== undefined) {
+    const bad = p.stop.findIndex((s) => typeof s !== 'string' || s === '');
+    if (bad >= 0)
+      throw new RangeError(`${who}: ${name('stop')} must be non-empty strings, got ${JSON.stringify(p.stop[bad])}`);
+    r.stop = p.stop;
+  }
+  return r;
 }
 
 /** Index of the first maximum of row[off, off+V). */
@@ -73,7 +160,7 @@ export function sampleRow(
   row: ArrayLike<number>,
   off: number,
   V: number,
-  params: Required<SamplingParams>,
+  params: Required<SamplingFilters>,
   u: number,
   scratch?: SamplingScratch,
 ): number {

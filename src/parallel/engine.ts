@@ -13,7 +13,7 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Tensor } from '../tensor/tensor.js';
-import '../tensor/index.js'; // ops on tensors + the backend choice (R1TS_BACKEND), as in the workers
+import '../tensor/index.js'; // ops on tensors and the registered backends; the workers get this thread's choice
 import { getBackend } from '../backend/registry.js';
 import { startWorkerScript } from './spawn.js';
 import { type Method, type Schedule, buildSchedule, rankOf, stagesOfRank } from './schedule.js';

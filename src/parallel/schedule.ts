@@ -89,6 +89,13 @@ export interface ScheduleOptions {
   microBatches: number;
 }
 
+/**
+ * Most (stage, micro-batch) pairs PP x N a schedule may have: building, simulating and drawing one takes time and memory
+ * in proportion (2^18 pairs: about 15 s and 1 GB on a 2-core CPU), and beyond this a pipeline is better studied with
+ * the formulas than with a timeline.
+ */
+export const MAX_SCHEDULE_PAIRS = 2 ** 18;
+
 function isInt(x: number): boolean {
   return Number.isInteger(x);
 }
@@ -100,6 +107,10 @@ export function validateOptions(o: ScheduleOptions): void {
     throw new Error(`schedule: unknown method '${method}' (expected one of ${METHODS.join(', ')})`);
   if (!isInt(pp) || pp < 1) throw new Error(`schedule: PP must be a positive integer, got ${pp}`);
   if (!isInt(n) || n < 1) throw new Error(`schedule: micro-batches must be a positive integer, got ${n}`);
+  if (pp * n > MAX_SCHEDULE_PAIRS)
+    throw new Error(
+      `schedule: PP ${pp} x ${n} micro-batches = ${pp * n} (stage, micro-batch) pairs; at most ${MAX_SCHEDULE_PAIRS} can be scheduled`,
+    );
   if (method === '1f1b' || method === 'zb1p') {
     if (n < pp) throw new Error(`schedule: ${method} needs at least PP = ${pp} micro-batches, got ${n}`);
     return;

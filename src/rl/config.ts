@@ -7,6 +7,8 @@
  * inner epoch (grpoPlan reproduces it). With one mini-batch, a step is one optimizer step.
  */
 import { R1_ZERO_TEMPLATE } from '../data/tasks/template.js';
+import { checkSamplingParams } from '../infer/sampling.js';
+import { type NumberRange, checkRange } from '../tensor/range.js';
 import { LOSS_TYPES, type LossType } from './grpo.js';
 
 export interface GrpoConfig {
@@ -106,6 +108,23 @@ export const DEFAULT_GRPO_CONFIG: GrpoConfig = {
   sanityPrompts: 8,
 };
 
+/**
+ * Ranges of the integer settings (the sampling ones are SAMPLING_RANGES). The sizes are bounded: a step holds
+ * promptsPerStep x groupSize responses, and micro-batches and generation batches are allocated whole.
+ */
+export const GRPO_RANGES: Readonly<Partial<Record<keyof GrpoConfig, NumberRange>>> = {
+  steps: { min: 0, max: 10_000_000, integer: true },
+  promptsPerStep: { min: 1, max: 4096, integer: true },
+  miniBatches: { min: 1, max: 4096, integer: true },
+  mu: { min: 1, max: 1000, integer: true },
+  refResetEvery: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true },
+  microBatch: { min: 1, max: 4096, integer: true },
+  genBatch: { min: 1, max: 4096, integer: true },
+  checkpointEvery: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true },
+  keepCheckpoints: { min: 1, max: 1000, integer: true },
+  sanityPrompts: { min: 0, max: 4096, integer: true },
+};
+
 const NULLABLE = new Set(['epsilonHigh', 'scaleAdvantages', 'maxTokensRaise', 'difficulty']);
 const KIND: Record<string, 'number' | 'boolean' | 'string' | 'string[]' | 'weights' | 'raise'> = {
   epsilonHigh: 'number',
@@ -151,24 +170,39 @@ export function resolveGrpoConfig(over: Record<string, unknown>, base: GrpoConfi
     out[k] = v;
   }
   const c = out as unknown as GrpoConfig;
-  const int = (k: keyof GrpoConfig, min: number) => {
-    const v = c[k] as number;
-    if (!Number.isInteger(v) || v < min) throw new Error(`grpo config: '${k}' must be an integer >= ${min}, got ${v}`);
-  };
-  int('steps', 0);
-  int('groupSize', 1);
-  int('promptsPerStep', 1);
-  int('miniBatches', 1);
-  int('mu', 1);
-  int('refResetEvery', 0);
-  int('maxTokens', 1);
-  int('topK', 0);
-  int('seed', 0);
-  int('microBatch', 1);
-  int('genBatch', 1);
-  int('checkpointEvery', 1);
-  int('keepCheckpoints', 1);
-  int('sanityPrompts', 0);
+  const key = (k: string) => `'${k}'`;
+  // the rollout's sampling: one validator for generate, eval and GRPO (n = the group size G)
+  checkSamplingParams(
+    {
+      temperature: c.temperature,
+      topP: c.topP,
+      topK: c.topK,
+      maxTokens: c.maxTokens,
+      seed: c.seed,
+      stop: c.stop,
+      n: c.groupSize,
+    },
+    {
+      who: 'grpo config',
+      names: {
+        temperature: key('temperature'),
+        topP: key('topP'),
+        topK: key('topK'),
+        maxTokens: key('maxTokens'),
+        seed: key('seed'),
+        stop: key('stop'),
+        n: key('groupSize'),
+      },
+      greedy: false,
+    },
+  );
+  if (c.maxTokensRaise)
+    checkSamplingParams(
+      { maxTokens: c.maxTokensRaise.maxTokens },
+      { who: 'grpo config', names: { maxTokens: key('maxTokensRaise.maxTokens') } },
+    );
+  for (const [k, r] of Object.entries(GRPO_RANGES))
+    checkRange('grpo config', key(k), c[k as keyof GrpoConfig] as number, r);
   if (c.promptsPerStep % c.miniBatches !== 0)
     throw new Error(
       `grpo config: promptsPerStep ${c.promptsPerStep} must be a multiple of miniBatches ${c.miniBatches} (mini-batches hold whole groups)`,
@@ -177,9 +211,6 @@ export function resolveGrpoConfig(over: Record<string, unknown>, base: GrpoConfi
   if (!(c.beta >= 0)) throw new Error(`grpo config: 'beta' must be >= 0, got ${c.beta}`);
   if (!(c.epsilon > 0) || (c.epsilonHigh !== null && !(c.epsilonHigh > 0)))
     throw new Error(`grpo config: epsilon and epsilonHigh must be > 0`);
-  if (!(c.temperature > 0))
-    throw new Error(`grpo config: 'temperature' must be > 0 for sampling, got ${c.temperature}`);
-  if (!(c.topP > 0 && c.topP <= 1)) throw new Error(`grpo config: 'topP' must be in (0, 1], got ${c.topP}`);
   if (!LOSS_TYPES.includes(c.loss))
     throw new Error(`grpo config: 'loss' must be one of ${LOSS_TYPES.join('|')}, got '${c.loss}'`);
   if (!['none', 'mask', 'penalty'].includes(c.overlong))

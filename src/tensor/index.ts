@@ -1,6 +1,8 @@
 /** The tensor engine: Tensor, autograd, creation, ops (functional and as methods), random numbers. */
 import '../backend/ts/index.js';
-import '../backend/select.js';
+// registers the native backend when its addon loads; which backend is active is chosen by initBackend()
+// (backend/select.ts), called by the CLI and the package root, not by importing this file
+import '../backend/native/index.js';
 import './methods.js';
 
 export { Tensor, noGrad, enableGrad, isGradEnabled, type GradFn, type GradNode } from './tensor.js';

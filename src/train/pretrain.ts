@@ -23,6 +23,7 @@ import { manualSeed } from '../tensor/random.js';
 import { type BatchSource, type Batchish, type TrainConfig, type TrainResult, train } from './trainer.js';
 import { getPreset } from './presets.js';
 import { autoWorkers } from './data_parallel.js';
+import { checkTrainSizes } from './sizes.js';
 
 /** A DataLoader as a trainer BatchSource (restoring reopens the loader at the saved position). */
 export class LoaderSource implements BatchSource {
@@ -104,6 +105,12 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     if (o.steps !== undefined) run.train.steps = o.steps;
   } else {
     const preset = getPreset(o.preset);
+    const trainConfig = {
+      ...preset.train,
+      ...(o.overrides ?? {}),
+      ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    };
+    checkTrainSizes(trainConfig, 'pretrain'); // before the corpus and the tokenizer are built
     fs.mkdirSync(o.outDir, { recursive: true });
     const seed = o.seed ?? 0;
     let data = o.data;
@@ -134,7 +141,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
       tokenizer: tokPath,
       seed,
       model: o.modelConfig ?? preset.model,
-      train: { ...preset.train, ...(o.overrides ?? {}), ...(o.steps !== undefined ? { steps: o.steps } : {}) },
+      train: trainConfig,
     };
     writeJson(runFile, run);
   }

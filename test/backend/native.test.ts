@@ -953,7 +953,7 @@ describe('native backend: the AdamW step', { skip: SKIP }, () => {
 describe('native backend: selection and memory', { skip: SKIP }, () => {
   const probe = (env: Record<string, string | undefined>) => {
     const code =
-      "import('./src/tensor/index.ts').then(async () => { const r = await import('./src/backend/registry.ts'); console.log(r.getBackend()); })";
+      "import('./src/index.ts').then(async () => { const r = await import('./src/backend/registry.ts'); console.log(r.getBackend()); })";
     const childEnv: Record<string, string | undefined> = {
       ...process.env,
       R1TS_BACKEND: undefined,

@@ -45,7 +45,7 @@ describe('r1ts CLI', () => {
   it('bad bench sizes give a one-line error', () => {
     const r = cli('bench', 'matmul', '--sizes', 'ten');
     assert.equal(r.code, 1);
-    assert.equal(r.err.trim(), "r1ts: bench: --sizes must be positive integers, got 'ten'");
+    assert.equal(r.err.trim(), "r1ts: bench matmul: --sizes item 1 must be an integer in [1, 8192], got 'ten'");
   });
 
   it('bench train --micro-batch --workers: a data-parallel row; PyTorch is left out', () => {
@@ -79,7 +79,7 @@ describe('r1ts CLI', () => {
       assert.match(out.rows[1], /^skipped/);
       assert.equal(
         cli('bench', 'train', '--model', dir, '--workers', '0').err.trim(),
-        'r1ts: bench train: --workers must be a positive integer',
+        "r1ts: bench train: --workers must be an integer in [1, 256], got '0'",
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

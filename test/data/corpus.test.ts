@@ -272,7 +272,10 @@ describe('r1ts data CLI', () => {
       join(tmpdir(), 'x.json'),
     );
     assert.equal(r.code, 1);
-    assert.match(r.err.trim(), /^r1ts: data: no such file or directory: .*missing-r1ts\.jsonl$/);
+    assert.match(
+      r.err.trim(),
+      /^r1ts: data tokenizer: --corpus must be an existing file or directory, got '.*missing-r1ts\.jsonl' \(not found\)$/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-cli-'));
     const bad = join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"text": "hello world"}\nnot json\n{"text": "hello again"}\n');

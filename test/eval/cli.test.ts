@@ -5,11 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '../../src/data/tokenizer.js';
-import { addTask } from '../../src/data/tasks/index.js';
-import { createModel } from '../../src/models/index.js';
-import { loadModelDir, saveModelDir } from '../../src/io/model_dir.js';
+import { loadModelDir } from '../../src/io/model_dir.js';
 import { generateText } from '../../src/infer/generate.js';
-import { tinyDeepseek } from '../models/helpers.js';
+import { writeToyModelDir } from '../cli/helpers.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
@@ -22,13 +20,7 @@ describe('r1ts generate / eval / grpo', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'r1ts-cli-'));
     model = join(dir, 'model');
-    const texts = addTask.problems(40, { difficulty: 1 }).map((p) => `${p.prompt} ${addTask.solution(p)}`);
-    const tok = await Tokenizer.train(texts, { vocabSize: 300 });
-    saveModelDir(
-      model,
-      createModel(tinyDeepseek({ vocab_size: tok.vocabSize, num_nextn_predict_layers: 0 }), { seed: 2 }),
-    );
-    tok.saveDir(model);
+    await writeToyModelDir(model, { seed: 2 });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -77,7 +69,7 @@ describe('r1ts generate / eval / grpo', () => {
     assert.match(t.out, /tokens\/s/);
     const bad = cli('generate', '--model', model, '--prompt', 'x', '--top-p', '2');
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /--top-p must be a number >= 0 and <= 1, got '2'/);
+    assert.equal(bad.err, "r1ts: generate: --top-p must be a number in (0, 1], got '2'\n");
   });
 
   it('eval --json prints exactly {task, n, k, pass@1, cons@k, greedy}; JSONL tasks work', () => {

@@ -254,7 +254,7 @@ test('r1ts experiment fp8: flag errors are one line that names the flag', () => 
       env: { ...process.env, R1TS_BACKEND: 'ts' },
     });
   for (const [args, msg] of [
-    [['--steps', '0'], /--steps must be a positive integer, got '0'/],
+    [['--steps', '0'], /--steps must be an integer in \[1, 10000000\], got '0'/],
     [['--baseline', 'fp16'], /--baseline must be one of fp32, bf16, got 'fp16'/],
     [['--promote-every', '96'], /--promote-every must divide the 128-wide scale tiles, got 96/],
     [['--scale-fmt', 'e8'], /--scale-fmt must be one of fp32, ue8m0/],
@@ -263,10 +263,10 @@ test('r1ts experiment fp8: flag errors are one line that names the flag', () => 
     [['--workers', '2'], /--workers needs --preset/],
     [
       ['--preset', 'tiny', '--workers', 'two', '--out', '/nonexistent/x'],
-      /--workers must be a positive integer, got 'two'/,
+      /--workers must be 'auto' or an integer in \[1, 256\], got 'two'/,
     ],
     [['--preset', 'tiny', '--no-special-cases'], /--no-special-cases does not apply with --preset/],
-    [['--preset', 'huge'], /unknown preset 'huge'/],
+    [['--preset', 'huge'], /--preset must be one of tiny, small, got 'huge'/],
   ] as const) {
     const r = cli(...args);
     assert.equal(r.status, 1, r.stderr);

@@ -1,6 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { argmaxRow, checkSamplingParams, logProbAt, sampleRow, samplingScratch } from '../../src/infer/sampling.js';
+import {
+  DEFAULT_SAMPLING,
+  SAMPLING_RANGES,
+  type SamplingParams,
+  argmaxRow,
+  checkSamplingParams,
+  logProbAt,
+  sampleRow,
+  samplingScratch,
+} from '../../src/infer/sampling.js';
 import { Generator } from '../../src/tensor/random.js';
 
 const logits = Float32Array.from([1.0, 3.0, 0.5, 3.0, -2.0, 2.0]);
@@ -82,5 +91,37 @@ describe('sampling', () => {
     assert.throws(() => checkSamplingParams({ temperature: -1 }), /temperature/);
     assert.throws(() => checkSamplingParams({ topP: 0 }), /top-p/);
     assert.throws(() => checkSamplingParams({ topK: 1.5 }), /top-k/);
+  });
+
+  it('one validator for generate, eval and GRPO: ranges, defaults, names, greedy or not', () => {
+    assert.deepEqual(checkSamplingParams({}), DEFAULT_SAMPLING);
+    assert.deepEqual(checkSamplingParams({ n: 3, stop: ['</answer>'] }, { defaults: { temperature: 0.6 } }), {
+      ...DEFAULT_SAMPLING,
+      temperature: 0.6,
+      n: 3,
+      stop: ['</answer>'],
+    });
+    const bad: [SamplingParams, string][] = [
+      [{ temperature: -1 }, 'sampling: temperature must be a number >= 0, got -1'],
+      [{ temperature: Number.POSITIVE_INFINITY }, 'sampling: temperature must be a number >= 0, got Infinity'],
+      [{ topP: 0 }, 'sampling: top-p must be a number in (0, 1], got 0'],
+      [{ topK: 1.5 }, 'sampling: top-k must be an integer in [0, 2147483647], got 1.5'],
+      [{ maxTokens: 0 }, 'sampling: max-tokens must be an integer in [1, 1048576], got 0'],
+      [{ maxTokens: 2 ** 20 + 1 }, 'sampling: max-tokens must be an integer in [1, 1048576], got 1048577'],
+      [{ seed: -1 }, 'sampling: seed must be an integer >= 0, got -1'],
+      [{ n: 1e8 }, 'sampling: n must be an integer in [1, 4096], got 100000000'],
+      [{ stop: ['a', ''] }, 'sampling: stop must be non-empty strings, got ""'],
+    ];
+    for (const [p, msg] of bad) assert.throws(() => checkSamplingParams(p), { message: msg });
+    // the same check under the caller's names: the CLI's flags, a config's keys
+    assert.throws(() => checkSamplingParams({ n: 0 }, { who: 'eval', names: { n: '--k' } }), {
+      message: 'eval: --k must be an integer in [1, 4096], got 0',
+    });
+    // GRPO needs sampled responses: temperature 0 is refused there, allowed elsewhere
+    assert.equal(checkSamplingParams({ temperature: 0 }).temperature, 0);
+    assert.throws(() => checkSamplingParams({ temperature: 0 }, { who: 'grpo', greedy: false }), {
+      message: 'grpo: temperature must be > 0 (sampled responses, not greedy ones), got 0',
+    });
+    assert.deepEqual(Object.keys(SAMPLING_RANGES).sort(), ['maxTokens', 'n', 'seed', 'temperature', 'topK', 'topP']);
   });
 });

@@ -118,16 +118,16 @@ describe('r1ts schedule (CLI)', () => {
       ],
       [
         ['--method', 'gpipe', '--pp', '8', '--micro-batches', '10'],
-        "schedule: --method must be one of 1f1b|zb1p|dualpipe|dualpipev, got 'gpipe'",
+        "schedule: --method must be one of 1f1b, zb1p, dualpipe, dualpipev, got 'gpipe'",
       ],
-      [['--method', '1f1b', '--micro-batches', '10'], 'schedule: --pp is required'],
+      [['--method', '1f1b', '--micro-batches', '10'], "error: required option '--pp <P>' not specified"],
       [
         ['--method', '1f1b', '--pp', 'x', '--micro-batches', '10'],
-        "schedule: --pp must be a positive integer, got 'x'",
+        "schedule: --pp must be an integer in [1, 512], got 'x'",
       ],
       [
         ['--method', '1f1b', '--pp', '2', '--micro-batches', '4', '--cost', 'F=1,Q=2'],
-        "schedule: --cost: unknown key 'Q' (expected F, B, W, FB, comm)",
+        "schedule: --cost item 2 must be KEY=NUMBER with KEY one of F, B, W, FB, F&B, comm, got 'Q=2'",
       ],
     ];
     // The whole path once through the executable (exit status 1, one line on stderr) ...
@@ -150,6 +150,6 @@ describe('r1ts schedule (CLI)', () => {
     assert.equal(parseCosts('F&B=2').FB, 2);
     assert.throws(() => parseCosts('W=5'), /cost W \(5\) cannot exceed B \(2\)/);
     assert.throws(() => parseCosts('F=-1'), /F must be a number >= 0, got '-1'/);
-    assert.throws(() => parseCosts('F'), /expected KEY=VALUE/);
+    assert.throws(() => parseCosts('F'), /--cost item 1 must be KEY=NUMBER/);
   });
 });

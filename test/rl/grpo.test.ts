@@ -216,8 +216,26 @@ describe('GRPO bookkeeping (SPEC 5.3)', () => {
     assert.throws(() => resolveGrpoConfig({ gropuSize: 4 }), /unknown key 'gropuSize'/);
     assert.throws(() => resolveGrpoConfig({ lr: '1e-3' }), /'lr' must be a number/);
     assert.throws(() => resolveGrpoConfig({ loss: 'ppo' }), /'loss' must be one of grpo\|dr-grpo\|dapo/);
-    assert.throws(() => resolveGrpoConfig({ groupSize: 0 }), /'groupSize' must be an integer >= 1/);
+    assert.throws(() => resolveGrpoConfig({ groupSize: 0 }), {
+      message: "grpo config: 'groupSize' must be an integer in [1, 4096], got 0",
+    });
     assert.throws(() => resolveGrpoConfig({ stop: 'x' }), /'stop' must be an array of strings/);
     assert.equal(resolveGrpoConfig({ epsilonHigh: 0.28 }).epsilonHigh, 0.28);
+  });
+
+  it('config: sizes are bounded; sampling is checked by the one sampling validator (greedy refused)', () => {
+    const bad: [Record<string, unknown>, string][] = [
+      [{ temperature: 0 }, "grpo config: 'temperature' must be > 0 (sampled responses, not greedy ones), got 0"],
+      [{ topP: 1.5 }, "grpo config: 'topP' must be a number in (0, 1], got 1.5"],
+      [{ maxTokens: 2 ** 21 }, "grpo config: 'maxTokens' must be an integer in [1, 1048576], got 2097152"],
+      [{ stop: [''] }, `grpo config: 'stop' must be non-empty strings, got ""`],
+      [{ promptsPerStep: 1e8 }, "grpo config: 'promptsPerStep' must be an integer in [1, 4096], got 100000000"],
+      [{ genBatch: 0 }, "grpo config: 'genBatch' must be an integer in [1, 4096], got 0"],
+      [
+        { maxTokensRaise: { step: 10, maxTokens: 0 } },
+        "grpo config: 'maxTokensRaise.maxTokens' must be an integer in [1, 1048576], got 0",
+      ],
+    ];
+    for (const [over, message] of bad) assert.throws(() => resolveGrpoConfig(over), { message });
   });
 });

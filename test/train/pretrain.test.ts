@@ -112,20 +112,20 @@ describe('pretrain (library and CLI)', () => {
       );
       assert.equal(
         cli('pretrain', '--out', join(dir, 'y'), '--preset', 'huge').stderr.trim(),
-        "r1ts: unknown preset 'huge' (known: tiny, small)",
+        "r1ts: pretrain: --preset must be one of tiny, small, got 'huge'",
       );
       assert.equal(
         cli('pretrain', '--out', join(dir, 'z'), '--steps', '0').stderr.trim(),
-        "r1ts: pretrain: --steps must be a positive integer, got '0'",
+        "r1ts: pretrain: --steps must be an integer in [1, 10000000], got '0'",
       );
       assert.equal(existsSync(join(dir, 'y', 'run.json')), false);
       assert.equal(
         cli('pretrain', '--out', join(dir, 'p'), '--precision', 'fp4').stderr.trim(),
-        "r1ts: pretrain: --precision: expected one of fp32, bf16, fp8, got 'fp4'",
+        "r1ts: pretrain: --precision must be one of fp32, bf16, fp8, got 'fp4'",
       );
       assert.equal(
         cli('pretrain', '--out', join(dir, 'w'), '--workers', '0').stderr.trim(),
-        "r1ts: pretrain: --workers must be a positive integer or 'auto', got '0'",
+        "r1ts: pretrain: --workers must be 'auto' or an integer in [1, 256], got '0'",
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

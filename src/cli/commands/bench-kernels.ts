@@ -27,16 +27,16 @@ import {
   nativeLoadError,
   setNativeThreads,
 } from '../../backend/native/index.js';
-import '../../tensor/index.js';
+import { flagsOf, ints, shownDefault } from '../flags.js';
 
 export interface KernelsBenchOptions {
   json?: boolean;
-  /** Timed runs per measurement (at least). */
-  repeat?: string;
+  /** Timed runs per measurement (at least; default 7). */
+  repeat?: number;
   /** OPENBLAS_CORETYPE to compare against as well ('none': only OpenBLAS's own pick). */
   openblasCoretype?: string;
   /** Threads for native and OpenBLAS (default: the native pool's size, i.e. R1TS_THREADS or all cores). */
-  threads?: string;
+  threads?: number;
   /** Print one line and return instead of failing when the native backend is unavailable (bare `r1ts bench`). */
   ifAvailable?: boolean;
 }
@@ -209,13 +209,9 @@ export function runBenchKernels(opts: KernelsBenchOptions): void {
       `bench kernels: the native backend is not available (${nativeLoadError()}); build it with \`npx node-gyp rebuild\``,
     );
   }
-  const repeat = Number(opts.repeat ?? '7');
-  if (!Number.isInteger(repeat) || repeat < 1)
-    throw new Error(`bench kernels: --repeat must be a positive integer, got '${opts.repeat}'`);
+  const repeat = opts.repeat ?? 7;
   const poolThreads = info.threads;
-  const threads = opts.threads === undefined ? poolThreads : Number(opts.threads);
-  if (!Number.isInteger(threads) || threads < 1)
-    throw new Error(`bench kernels: --threads must be a positive integer, got '${opts.threads}'`);
+  const threads = opts.threads ?? poolThreads;
   if (threads !== poolThreads) setNativeThreads(threads);
   try {
     benchAll(opts, addon, info, threads, repeat);
@@ -450,16 +446,25 @@ function benchAll(
 }
 
 export function registerBenchKernels(bench: Command): void {
-  bench
+  const cmd = bench
     .command('kernels')
     .description(
       'native kernels: sgemm GFLOP/s vs peak and OpenBLAS (numpy), attention and row kernels vs the reference',
+    );
+  const f = flagsOf(cmd);
+  cmd
+    .addOption(f.int('--repeat <n>', 'timed runs per measurement (at least)', ints(1, 1000), 7))
+    .addOption(
+      f.int(
+        '--threads <n>',
+        'threads for native and OpenBLAS',
+        ints(1, 256),
+        shownDefault('R1TS_THREADS or all cores'),
+      ),
     )
-    .option('--repeat <n>', 'timed runs per measurement (at least)', '7')
-    .option('--threads <n>', 'threads for native and OpenBLAS (default: R1TS_THREADS or all cores)')
     .option(
       '--openblas-coretype <name>',
-      "also time OpenBLAS with this OPENBLAS_CORETYPE ('none' to skip; default: SkylakeX when OpenBLAS falls back to a non-AVX-512 kernel on an AVX-512 CPU)",
+      "also time OpenBLAS with this OPENBLAS_CORETYPE ('none' to skip) (default: SkylakeX when OpenBLAS falls back to a non-AVX-512 kernel on an AVX-512 CPU)",
     )
     .option('--json', 'print JSON')
     .action((opts: KernelsBenchOptions) => runBenchKernels(opts));

@@ -12,14 +12,15 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { loadModelDir } from '../../io/model_dir.js';
+import { loadModelDir, readConfigFile } from '../../io/model_dir.js';
 import { AdamW, clipGradNorm } from '../../optim/adamw.js';
 import { Generator } from '../../tensor/random.js';
 import { randint } from '../../tensor/creation.js';
 import { narrow } from '../../tensor/ops/index.js';
 import { getBackend } from '../../backend/registry.js';
 import { DataParallel, type MicroBatch, runMicroBatch } from '../../train/data_parallel.js';
-import '../../tensor/index.js';
+import { TRAIN_SIZE_RANGES, trainMicroBatchBytes } from '../../train/sizes.js';
+import { checkFits, flagsOf, ints, shownDefault } from '../flags.js';
 
 export interface TrainBenchRow {
   impl: string;
@@ -113,63 +114,73 @@ export function benchTrainTorch(
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TrainBenchRow;
 }
 
+interface TrainBenchFlags {
+  model: string;
+  batch: number;
+  seq: number;
+  steps: number;
+  threads: number;
+  microBatch?: number;
+  workers: number;
+  json?: boolean;
+}
+
 export function registerBenchTrain(bench: Command): void {
-  bench
+  const cmd = bench
     .command('train')
-    .description('training tokens/s of a model dir in r1ts and in PyTorch (same weights, loss, optimizer)')
-    .requiredOption('--model <dir>', 'model directory (e.g. from r1ts init --config ...)')
-    .option('--batch <n>', 'sequences per step', '16')
-    .option('--seq <n>', 'tokens per sequence', '128')
-    .option('--steps <n>', 'timed steps (after 2 warm-up steps)', '5')
-    .option('--threads <n>', 'PyTorch threads', '2')
-    .option(
-      '--micro-batch <n>',
-      'r1ts: sequences per forward pass (default: the whole batch; PyTorch is then left out)',
+    .description('training tokens/s of a model dir in r1ts and in PyTorch (same weights, loss, optimizer)');
+  const f = flagsOf(cmd);
+  cmd
+    .addOption(
+      f.input('--model <dir>', 'model directory (e.g. from r1ts init --config ...)', 'dir').makeOptionMandatory(),
     )
-    .option('--workers <n>', 'r1ts: threads computing the micro-batches, one kernel thread each (data parallel)', '1')
+    .addOption(f.int('--batch <n>', 'sequences per step', ints(1, 4096), 16))
+    .addOption(f.int('--seq <n>', 'tokens per sequence', TRAIN_SIZE_RANGES.seqLen, 128))
+    .addOption(f.int('--steps <n>', 'timed steps (after 2 warm-up steps)', ints(1, 10_000), 5))
+    .addOption(f.int('--threads <n>', 'PyTorch threads', ints(1, 256), 2))
+    .addOption(
+      f.int(
+        '--micro-batch <n>',
+        'r1ts: sequences per forward pass (PyTorch is then left out)',
+        TRAIN_SIZE_RANGES.microBatch,
+        shownDefault('the whole batch'),
+      ),
+    )
+    .addOption(
+      f.workers(
+        '--workers <n>',
+        'r1ts: threads computing the micro-batches, one kernel thread each (data parallel)',
+        1,
+        false,
+      ),
+    )
     .option('--json', 'print JSON')
-    .action(
-      async (o: {
-        model: string;
-        batch: string;
-        seq: string;
-        steps: string;
-        threads: string;
-        microBatch?: string;
-        workers: string;
-        json?: boolean;
-      }) => {
-        const [B, T, S, th, W] = [o.batch, o.seq, o.steps, o.threads, o.workers].map(Number);
-        const M = o.microBatch === undefined ? B : Number(o.microBatch);
-        for (const [k, v] of [
-          ['--batch', B],
-          ['--seq', T],
-          ['--steps', S],
-          ['--threads', th],
-          ['--micro-batch', M],
-          ['--workers', W],
-        ] as const) {
-          if (!Number.isInteger(v) || v < 1) throw new Error(`bench train: ${k} must be a positive integer`);
-        }
-        const ours = await benchTrainR1ts(o.model, B, T, S, { microBatch: M, workers: W });
-        const torch =
-          M < B
-            ? 'skipped (it runs the whole batch in one pass; leave out --micro-batch to compare)'
-            : benchTrainTorch(o.model, B, T, S, th);
-        if (o.json) {
-          console.log(JSON.stringify({ bench: 'train', batch: B, seq: T, rows: [ours, torch] }));
-          return;
-        }
-        console.log(`training step, ${B} x ${T} tokens, median of ${S}`);
-        for (const r of [ours, torch]) {
-          if (typeof r === 'string') console.log(`  pytorch: ${r}`);
-          else
-            console.log(
-              `  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s${r.cpu_ms_per_step !== undefined ? `  (cpu ${r.cpu_ms_per_step.toFixed(0)} ms/step)` : ''}`,
-            );
-        }
-        if (typeof torch !== 'string')
-          console.log(`  ratio r1ts / pytorch: ${(ours.tokens_per_s / torch.tokens_per_s).toFixed(2)}x`);
-      },
-    );
+    .action(async (o: TrainBenchFlags) => {
+      const { batch: B, seq: T, steps: S, threads: th, workers: W } = o;
+      const M = Math.min(o.microBatch ?? B, B);
+      checkFits(
+        'bench train',
+        trainMicroBatchBytes(readConfigFile(o.model).config, M, T),
+        `--micro-batch ${M} sequences of --seq ${T} tokens (logits and activations, at least)`,
+      );
+      const ours = await benchTrainR1ts(o.model, B, T, S, { microBatch: M, workers: W });
+      const torch =
+        M < B
+          ? 'skipped (it runs the whole batch in one pass; leave out --micro-batch to compare)'
+          : benchTrainTorch(o.model, B, T, S, th);
+      if (o.json) {
+        console.log(JSON.stringify({ bench: 'train', batch: B, seq: T, rows: [ours, torch] }));
+        return;
+      }
+      console.log(`training step, ${B} x ${T} tokens, median of ${S}`);
+      for (const r of [ours, torch]) {
+        if (typeof r === 'string') console.log(`  pytorch: ${r}`);
+        else
+          console.log(
+            `  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s${r.cpu_ms_per_step !== undefined ? `  (cpu ${r.cpu_ms_per_step.toFixed(0)} ms/step)` : ''}`,
+          );
+      }
+      if (typeof torch !== 'string')
+        console.log(`  ratio r1ts / pytorch: ${(ours.tokens_per_s / torch.tokens_per_s).toFixed(2)}x`);
+    });
 }

@@ -6,9 +6,9 @@ import type { Command } from 'commander';
 import { getBackend, listBackends, setBackend } from '../../backend/registry.js';
 import { randn } from '../../tensor/creation.js';
 import { matmul } from '../../tensor/ops/linalg.js';
-import '../../tensor/index.js';
 import { registerBenchTrain } from './bench-train.js';
 import { registerBenchKernels, runBenchKernels } from './bench-kernels.js';
+import { flagsOf, ints, parseChoice } from '../flags.js';
 
 export interface MatmulBenchRow {
   backend: string;
@@ -46,17 +46,16 @@ export function benchMatmul(backend: string, m: number, k: number, n: number, re
   }
 }
 
-function parseSizes(s: string): number[] {
-  const v = s.split(',').map((x) => Number(x.trim()));
-  if (v.some((x) => !Number.isInteger(x) || x <= 0))
-    throw new Error(`bench: --sizes must be positive integers, got '${s}'`);
-  return v;
+interface MatmulFlags {
+  sizes: number[];
+  backend?: string;
+  repeat: number;
+  json?: boolean;
 }
 
-function runMatmul(opts: { sizes: string; backend?: string; repeat: string; json?: boolean }): void {
-  const sizes = parseSizes(opts.sizes);
+function runMatmul(opts: MatmulFlags): void {
+  const { sizes, repeat } = opts;
   const backends = opts.backend ? [opts.backend] : listBackends().map((b) => b.name);
-  const repeat = Number(opts.repeat);
   const rows: MatmulBenchRow[] = [];
   if (!opts.json) console.log('backend   size (m=k=n)   median ms    GFLOP/s');
   for (const backend of backends) {
@@ -73,21 +72,35 @@ function runMatmul(opts: { sizes: string; backend?: string; repeat: string; json
   if (opts.json) console.log(JSON.stringify({ bench: 'matmul', rows }, null, 2));
 }
 
+/** Matrix sizes of `bench matmul`: three float32 s x s matrices of at most 3 x 268 MB. */
+const MATMUL_SIZES = ints(1, 8192);
+
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('micro-benchmarks (GFLOP/s, medians); with no suite, runs all');
-  const matmulOpts = { sizes: '64,128,256', repeat: '5' };
-  bench
-    .command('matmul')
-    .description('square float32 matmul GFLOP/s per backend (median of runs)')
-    .option('--sizes <list>', 'comma-separated square sizes', matmulOpts.sizes)
-    .option('--backend <name>', 'only this backend (default: every registered backend)')
-    .option('--repeat <n>', 'timed runs per size (at least)', matmulOpts.repeat)
+  const defaults: MatmulFlags = { sizes: [64, 128, 256], repeat: 5 };
+  const matmul = bench.command('matmul').description('square float32 matmul GFLOP/s per backend (median of runs)');
+  const f = flagsOf(matmul);
+  matmul
+    .addOption(f.numberList('--sizes <list>', 'square sizes m = k = n', MATMUL_SIZES, 32, defaults.sizes))
+    .addOption(
+      f
+        .text('--backend <name>', 'only this backend, ts or native (default: every registered backend)')
+        .argParser((v: string) =>
+          parseChoice(
+            'bench matmul',
+            '--backend',
+            v,
+            listBackends().map((b) => b.name),
+          ),
+        ),
+    )
+    .addOption(f.int('--repeat <n>', 'timed runs per size (at least)', ints(1, 1000), defaults.repeat))
     .option('--json', 'print JSON')
     .action(runMatmul);
   registerBenchTrain(bench);
   registerBenchKernels(bench);
   bench.action(() => {
-    runMatmul(matmulOpts);
+    runMatmul(defaults);
     runBenchKernels({ ifAvailable: true });
   });
 }

@@ -8,19 +8,20 @@
  */
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { DOC_KINDS, parseCorpusTasks, parseMix, writeCorpus } from '../../data/corpus.js';
+import { DEFAULT_MIX, DOC_KINDS, parseCorpusTasks, parseMix, writeCorpus } from '../../data/corpus.js';
 import { newReaderStats, readTexts, type ReaderOptions, type ReaderStats } from '../../data/readers.js';
 import { getTask, TASKS } from '../../data/tasks/index.js';
-import { Tokenizer } from '../../data/tokenizer.js';
+import { DEFAULT_SPECIAL_TOKENS, Tokenizer } from '../../data/tokenizer.js';
+import { MAX_VOCAB } from '../../data/bpe.js';
 import { PRE_TOKENIZER_PRESETS } from '../../data/pretokenize.js';
 import { formatPrompt } from '../../data/tasks/template.js';
+import { SEED_RANGE, createParentDir, type Flags, flagsOf, ints, nums, shownDefault } from '../flags.js';
 
-function int(name: string, v: string | undefined, min = 0): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`data: ${name} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
+/** Documents of one generated corpus at most (about 20 GB of JSONL). */
+const CORPUS_DOCS_RANGE = ints(1, 100_000_000);
+/** Vocabulary sizes a tokenizer can be trained to: the byte alphabet and the special tokens, up to the BPE limit. */
+const VOCAB_RANGE = ints(256 + DEFAULT_SPECIAL_TOKENS.length, MAX_VOCAB - 1);
+const TEXT_MODES = ['blocks', 'file'] as const;
 
 /** Progress on stderr: rewritten in place on a terminal, a line every few seconds otherwise; silent with quiet. */
 function progress(quiet: boolean | undefined): { update(msg: string): void; done(): void } {
@@ -52,22 +53,21 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
 interface CorpusOpts {
   task: string;
   out: string;
-  n: string;
-  seed: string;
+  n: number;
+  seed: number;
   difficulty?: string;
   mix?: string;
-  templateShare: string;
+  templateShare: number;
   quiet?: boolean;
 }
 
 async function corpusCommand(o: CorpusOpts): Promise<void> {
   const tasks = o.task.split(',').map((s) => s.trim());
   parseCorpusTasks(tasks); // names a bad task or weight before anything is written
-  const n = int('--n', o.n) as number;
-  const seed = int('--seed', o.seed) as number;
+  const { n, seed, templateShare } = o;
+  createParentDir('data corpus', '--out', o.out);
   const p = progress(o.quiet);
   const t0 = performance.now();
-  const templateShare = Number(o.templateShare);
   const stats = await writeCorpus(
     o.out,
     { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined, templateShare },
@@ -87,24 +87,24 @@ async function corpusCommand(o: CorpusOpts): Promise<void> {
 
 interface TokenizerOpts {
   corpus: string[];
-  vocabSize: string;
+  vocabSize: number;
   out: string;
-  minFrequency: string;
+  minFrequency: number;
   field: string;
   preTokenizer: string;
   configOut?: string;
-  textMode: string;
+  textMode: (typeof TEXT_MODES)[number];
   skipBad?: boolean;
   quiet?: boolean;
 }
 
-function readerOpts(o: { field: string; textMode?: string; skipBad?: boolean }, stats?: ReaderStats): ReaderOptions {
-  if (o.textMode !== undefined && o.textMode !== 'blocks' && o.textMode !== 'file') {
-    throw new Error(`data: --text-mode must be blocks or file, got '${o.textMode}'`);
-  }
+function readerOpts(
+  o: { field: string; textMode: (typeof TEXT_MODES)[number]; skipBad?: boolean },
+  stats?: ReaderStats,
+): ReaderOptions {
   return {
     field: o.field,
-    textMode: o.textMode as 'blocks' | 'file' | undefined,
+    textMode: o.textMode,
     onError: o.skipBad ? 'skip' : 'throw',
     stats,
   };
@@ -116,13 +116,12 @@ function reportSkipped(stats: ReaderStats): void {
 }
 
 async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
-  const vocabSize = int('--vocab-size', o.vocabSize, 1) as number;
-  const minFrequency = int('--min-frequency', o.minFrequency, 1) as number;
-  if (!PRE_TOKENIZER_PRESETS[o.preTokenizer]) {
-    throw new Error(
-      `data: unknown --pre-tokenizer '${o.preTokenizer}' (known: ${Object.keys(PRE_TOKENIZER_PRESETS).join(', ')})`,
-    );
-  }
+  const { vocabSize, minFrequency } = o;
+  const configOut =
+    o.configOut ?? (basename(o.out) === 'tokenizer.json' ? join(dirname(o.out), 'tokenizer_config.json') : undefined);
+  // the folders of the outputs exist before the training, not only when it is done
+  createParentDir('data tokenizer', '--out', o.out);
+  if (o.configOut) createParentDir('data tokenizer', '--config-out', o.configOut);
   const p = progress(o.quiet);
   const t0 = performance.now();
   let countSecs = 0;
@@ -139,8 +138,6 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
     },
   });
   p.done();
-  const configOut =
-    o.configOut ?? (basename(o.out) === 'tokenizer.json' ? join(dirname(o.out), 'tokenizer_config.json') : undefined);
   tok.save(o.out, configOut);
   const secs = (performance.now() - t0) / 1000;
   const merges = tok.model.merges.length;
@@ -156,19 +153,16 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
 
 interface TasksOpts {
   task?: string;
-  n: string;
-  seed: string;
-  split: string;
+  n: number;
+  seed: number;
+  split: 'train' | 'test';
   difficulty?: string;
   template?: boolean;
   json?: boolean;
 }
 
 function tasksCommand(o: TasksOpts): void {
-  const n = int('--n', o.n, 1) as number;
-  const seed = int('--seed', o.seed) as number;
-  if (o.split !== 'train' && o.split !== 'test')
-    throw new Error(`data: --split must be train or test, got '${o.split}'`);
+  const { n, seed } = o;
   const names = o.task ? o.task.split(',') : Object.keys(TASKS);
   for (const name of names) {
     const task = getTask(name.trim());
@@ -206,7 +200,7 @@ interface EncodeOpts {
   text?: string;
   corpus?: string[];
   field: string;
-  textMode: string;
+  textMode: (typeof TEXT_MODES)[number];
   skipBad?: boolean;
   json?: boolean;
 }
@@ -254,80 +248,121 @@ async function encodeCommand(o: EncodeOpts): Promise<void> {
   }
 }
 
-const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+/** --field, --text-mode and --skip-bad: how the readers take JSONL, Parquet and text files apart. */
+function addReaderOptions(cmd: Command, f: Flags): Command {
+  return cmd
+    .option('--field <name>', 'JSONL field / Parquet column', 'text')
+    .addOption(
+      f.choice(
+        '--text-mode <mode>',
+        'plain text: blank-line separated documents (blocks) or one document per file (file)',
+        TEXT_MODES,
+        'blocks',
+      ),
+    )
+    .option('--skip-bad', 'skip and count malformed records instead of stopping');
+}
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('built-in corpus and tasks, tokenizer training and inspection');
-  data
+  const corpus = data
     .command('corpus')
-    .description('write a pre-training corpus (JSONL) from the built-in tasks (train split only)')
+    .description('write a pre-training corpus (JSONL) from the built-in tasks (train split only)');
+  const fc = flagsOf(corpus);
+  corpus
     .requiredOption(
       '--task <name>',
       `${Object.keys(TASKS).join('|')}|mix, or a comma-separated list, each optionally weighted (lineq=4,add,mul)`,
     )
-    .requiredOption('--out <file>', 'output JSONL file')
-    .option('--n <docs>', 'number of documents', '20000')
-    .option('--seed <s>', 'random seed', '0')
+    .addOption(fc.output('--out <file>', 'output JSONL file (its folder is created)').makeOptionMandatory())
+    .addOption(fc.int('--n <docs>', 'number of documents', CORPUS_DOCS_RANGE, 20000))
+    .addOption(fc.int('--seed <s>', 'random seed', SEED_RANGE, 0))
     .option(
       '--difficulty <d>',
-      "N or A-B for every task, or per task (lineq=1-2,add=1-3); default: each task's corpus range",
+      "N or A-B for every task, or per task (lineq=1-2,add=1-3) (default: each task's corpus range)",
     )
     .option(
       '--mix <shares>',
-      `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15 (also drill=..., copy=..., terse=...)`,
+      `document kinds and their shares (kinds: ${DOC_KINDS.join(', ')}) (default: ${Object.entries(DEFAULT_MIX)
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')})`,
     )
-    .option(
-      '--template-share <x>',
-      'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"',
-      '1',
+    .addOption(
+      fc.num(
+        '--template-share <x>',
+        'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"',
+        nums(0, 1),
+        1,
+      ),
     )
     .option('--quiet', 'no progress output')
     .action(corpusCommand);
-  data
-    .command('tokenizer')
-    .description('train a byte-level BPE tokenizer and write tokenizer.json')
-    .requiredOption('--corpus <file>', 'training text: JSONL, text or Parquet file or directory (repeatable)', collect)
-    .requiredOption('--vocab-size <n>', 'total vocabulary size, special tokens included')
-    .requiredOption(
-      '--out <file>',
-      'tokenizer.json to write (tokenizer_config.json is written beside a file named tokenizer.json)',
+
+  const tokenizer = data.command('tokenizer').description('train a byte-level BPE tokenizer and write tokenizer.json');
+  const ft = flagsOf(tokenizer);
+  tokenizer
+    .addOption(
+      ft
+        .input(
+          '--corpus <file>',
+          'training text: JSONL, text or Parquet file or directory (repeatable)',
+          'file or dir',
+          true,
+        )
+        .makeOptionMandatory(),
     )
-    .option('--min-frequency <n>', 'never merge pairs seen fewer times', '2')
-    .option('--field <name>', 'JSONL field / Parquet column', 'text')
-    .option(
-      '--text-mode <mode>',
-      'plain text: blocks (blank-line separated documents) or file (one document per file)',
-      'blocks',
+    .addOption(
+      ft.int('--vocab-size <n>', 'total vocabulary size, special tokens included', VOCAB_RANGE).makeOptionMandatory(),
     )
-    .option('--skip-bad', 'skip and count malformed records instead of stopping')
-    .option('--pre-tokenizer <name>', `${Object.keys(PRE_TOKENIZER_PRESETS).join('|')}`, 'r1ts')
-    .option('--config-out <file>', 'also write tokenizer_config.json here')
+    .addOption(
+      ft
+        .output(
+          '--out <file>',
+          'tokenizer.json to write (its folder is created; tokenizer_config.json is written beside a file named tokenizer.json)',
+        )
+        .makeOptionMandatory(),
+    )
+    .addOption(ft.int('--min-frequency <n>', 'never merge pairs seen fewer times', ints(1), 2));
+  addReaderOptions(tokenizer, ft)
+    .addOption(ft.choice('--pre-tokenizer <name>', 'pre-tokenizer', Object.keys(PRE_TOKENIZER_PRESETS), 'r1ts'))
+    .addOption(
+      ft.output(
+        '--config-out <file>',
+        'also write tokenizer_config.json here',
+        shownDefault('beside --out when it is named tokenizer.json'),
+      ),
+    )
     .option('--quiet', 'no progress output')
     .action(tokenizerCommand);
-  data
-    .command('tasks')
-    .description('show problems of the built-in tasks with worked solutions')
+
+  const tasks = data.command('tasks').description('show problems of the built-in tasks with worked solutions');
+  const fk = flagsOf(tasks);
+  tasks
     .option('--task <name>', 'one task or a comma-separated list (default: all)')
-    .option('--n <n>', 'problems per task', '1')
-    .option('--seed <s>', 'random seed', '0')
-    .option('--split <split>', 'train or test', 'train')
-    .option('--difficulty <d>', 'N or A-B (default: the task default)')
+    .addOption(fk.int('--n <n>', 'problems per task', ints(1, 100_000), 1))
+    .addOption(fk.int('--seed <s>', 'random seed', SEED_RANGE, 0))
+    .addOption(fk.choice('--split <split>', 'problems of', ['train', 'test'] as const, 'train'))
+    .option('--difficulty <d>', "N or A-B (default: the task's)")
     .option('--template', 'show the prompt inside the R1-Zero template')
     .option('--json', 'one JSON object per problem')
     .action(tasksCommand);
-  data
+
+  const encode = data
     .command('encode')
-    .description('tokenize a text (ids, tokens, round trip) or a corpus (throughput)')
-    .requiredOption('--tokenizer <file>', 'tokenizer.json (or its directory)')
-    .option('--text <text>', 'text to encode')
-    .option('--corpus <file>', 'files to encode, timing the tokenizer (repeatable)', collect)
-    .option('--field <name>', 'JSONL field / Parquet column', 'text')
-    .option(
-      '--text-mode <mode>',
-      'plain text: blocks (blank-line separated documents) or file (one document per file)',
-      'blocks',
-    )
-    .option('--skip-bad', 'skip and count malformed records instead of stopping')
-    .option('--json', 'print JSON')
-    .action(encodeCommand);
+    .description('tokenize a text (ids, tokens, round trip) or a corpus (throughput)');
+  const fe = flagsOf(encode);
+  encode
+    .addOption(fe.input('--tokenizer <file>', 'tokenizer.json (or its directory)', 'file or dir').makeOptionMandatory())
+    .option('--text <text>', 'text to encode; give --text or --corpus (default: none)')
+    .addOption(
+      fe.input(
+        '--corpus <file>',
+        'files to encode, timing the tokenizer (repeatable)',
+        'file or dir',
+        true,
+        shownDefault('none'),
+      ),
+    );
+  addReaderOptions(encode, fe).option('--json', 'print JSON').action(encodeCommand);
 }

@@ -7,73 +7,95 @@
  */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { evaluate } from '../../eval/eval.js';
+import { EVAL_SAMPLING, evaluate } from '../../eval/eval.js';
+import { readConfigFile } from '../../io/model_dir.js';
+import { loadModelAndTokenizer } from '../../io/load.js';
+import { generationBytes } from '../../infer/memory.js';
+import { SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
 import { loadJsonlProblems, taskProblems, type RLProblem } from '../../rl/problems.js';
-import { loadModelAndTokenizer, numFlag } from './generate.js';
+import { promptText } from '../../rl/rollout.js';
+import { PROBLEMS_RANGE, SAMPLING_FLAG_NAMES, checkFits, flagsOf, samplingOptions, shownDefault } from '../flags.js';
+import { warn } from '../warn.js';
+
+/** Rows decoded together (src/eval/eval.ts's default batch). */
+const EVAL_BATCH = 64;
 
 interface EvalFlags {
   model: string;
   task: string;
   tokenizer?: string;
-  split?: string;
-  n?: string;
-  k?: string;
-  temperature?: string;
-  topP?: string;
-  maxTokens?: string;
+  split: 'train' | 'test';
+  n?: number;
+  k: number;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
   difficulty?: string;
-  seed?: string;
+  seed: number;
   greedy: boolean;
   json?: boolean;
 }
 
 /** The problems of `--task`: a JSONL file (all of it, or the first --n) or --n problems of a built-in task's split. */
 export function evalProblems(
-  cmd: string,
   task: string,
-  o: { split?: string; n?: number; difficulty?: string; seed?: number },
+  o: { split?: 'train' | 'test'; n?: number; difficulty?: string; seed?: number },
 ): RLProblem[] {
   if (task.endsWith('.jsonl') || (fs.existsSync(task) && fs.statSync(task).isFile())) {
     const all = loadJsonlProblems(task);
     return o.n !== undefined ? all.slice(0, o.n) : all;
   }
-  const split = o.split ?? 'test';
-  if (split !== 'train' && split !== 'test') throw new Error(`${cmd}: --split must be train or test, got '${split}'`);
-  return taskProblems(task, o.n ?? 50, { split, difficulty: o.difficulty, seed: o.seed });
+  return taskProblems(task, o.n ?? 50, { split: o.split ?? 'test', difficulty: o.difficulty, seed: o.seed });
 }
 
 export function registerEval(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
-    .description('pass@1 over k samples, cons@k (majority vote) and greedy accuracy on a task or JSONL file')
-    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
+    .description('pass@1 over k samples, cons@k (majority vote) and greedy accuracy on a task or JSONL file');
+  const f = flagsOf(cmd);
+  cmd
+    .addOption(
+      f
+        .input('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)', 'dir')
+        .makeOptionMandatory(),
+    )
     .requiredOption(
       '--task <name|file>',
       'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}',
     )
-    .option('--tokenizer <file>', 'tokenizer.json (default: the one in --model)')
-    .option('--split <s>', 'train|test (built-in tasks; default test)')
-    .option('--n <n>', 'problems (default 50 for tasks, the whole file for JSONL)')
-    .option('--k <k>', 'samples per problem (default 16)')
-    .option('--temperature <t>', 'sampling temperature (default 0.6)')
-    .option('--top-p <p>', 'nucleus mass (default 0.95)')
-    .option('--max-tokens <n>', 'response budget (default 256)')
-    .option('--difficulty <d>', 'task difficulty N or A-B (default: the task default)')
-    .option('--seed <s>', 'sampling seed (default 0)')
+    .addOption(f.input('--tokenizer <file>', 'tokenizer.json (default: the one in --model)', 'file or dir'))
+    .addOption(f.choice('--split <s>', 'problems of a built-in task', ['train', 'test'] as const, 'test'))
+    .addOption(f.int('--n <n>', 'problems', PROBLEMS_RANGE, shownDefault('50 for a task, the whole file for JSONL')))
+    .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, EVAL_SAMPLING.n));
+  const { temperature, topP, maxTokens } = EVAL_SAMPLING;
+  for (const o of samplingOptions(f, { temperature, topP, maxTokens, seed: 0 })) cmd.addOption(o);
+  cmd
+    .option('--difficulty <d>', "task difficulty N or A-B (default: the task's)")
     .option('--no-greedy', 'skip the greedy pass')
     .option('--json', 'print {"task", "n", "k", "pass@1", "cons@k", "greedy"}')
     .action((o: EvalFlags) => {
       const c = 'eval';
-      const k = numFlag(c, '--k', o.k, { int: true, min: 1 }) ?? 16;
-      const n = numFlag(c, '--n', o.n, { int: true, min: 1 });
-      const temperature = numFlag(c, '--temperature', o.temperature, { min: 0 }) ?? 0.6;
-      const topP = numFlag(c, '--top-p', o.topP, { min: 0, max: 1 }) ?? 0.95;
-      const maxTokens = numFlag(c, '--max-tokens', o.maxTokens, { int: true, min: 1 }) ?? 256;
-      const seed = numFlag(c, '--seed', o.seed, { int: true, min: 0 }) ?? 0;
-      const problems = evalProblems(c, o.task, { split: o.split, n, difficulty: o.difficulty });
-      const { model, tok } = loadModelAndTokenizer(c, o.model, o.tokenizer);
+      const { n: k, ...sampling } = checkSamplingParams(
+        { n: o.k, temperature: o.temperature, topP: o.topP, maxTokens: o.maxTokens, seed: o.seed },
+        { who: c, names: { ...SAMPLING_FLAG_NAMES, n: '--k' }, defaults: EVAL_SAMPLING },
+      );
+      const problems = evalProblems(o.task, { split: o.split, n: o.n, difficulty: o.difficulty });
+      const promptTokens = Math.max(...problems.map((p) => Buffer.byteLength(promptText(p.question)))) + 2;
+      const samples = problems.length * (k + (o.greedy ? 1 : 0));
+      checkFits(
+        c,
+        generationBytes(readConfigFile(o.model).config, {
+          rows: Math.min(EVAL_BATCH, samples),
+          promptTokens,
+          maxTokens: sampling.maxTokens,
+          samples,
+        }),
+        `${problems.length} problems x --k ${k} samples of up to ${promptTokens} + --max-tokens ${sampling.maxTokens} tokens`,
+      );
+      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
+      warn(...warnings);
       const t0 = performance.now();
-      const r = evaluate(model, tok, problems, { k, temperature, topP, maxTokens, seed, greedy: o.greedy });
+      const r = evaluate(model, tok, problems, { ...sampling, k, greedy: o.greedy, batchSize: EVAL_BATCH });
       if (o.json) {
         console.log(
           JSON.stringify({
@@ -88,7 +110,9 @@ export function registerEval(program: Command): void {
         return;
       }
       const p = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
-      console.log(`task      ${o.task} (${r.n} problems, k = ${r.k}, T = ${temperature}, top-p ${topP})`);
+      console.log(
+        `task      ${o.task} (${r.n} problems, k = ${r.k}, T = ${sampling.temperature}, top-p ${sampling.topP})`,
+      );
       console.log(`pass@1    ${p(r['pass@1'])}   (mean over ${r.k} samples)`);
       console.log(`cons@${r.k}`.padEnd(10) + `${p(r['cons@k'])}   (majority vote)`);
       console.log(`greedy    ${p(r.greedy)}`);

@@ -13,27 +13,30 @@ import {
   type Fp8ExperimentResult,
   type GraphMemory,
   type LossGap,
+  experimentModelConfig,
   runFp8Experiment,
   runFp8PresetExperiment,
 } from '../../experiments/fp8.js';
 import type { AccumulationErrorResult } from '../../fp8/gemm.js';
+import { PRESETS } from '../../train/presets.js';
+import { SEED_RANGE, STEPS_RANGE, flagsOf, ints, nums, shownDefault } from '../flags.js';
 
 interface Fp8Flags {
-  steps?: string;
-  baseline: string;
-  seed: string;
-  batch?: string;
-  seqLen?: string;
-  lr?: string;
-  moments: string;
-  scaleFmt?: string;
-  promoteEvery?: string;
+  steps?: number;
+  baseline: 'fp32' | 'bf16';
+  seed: number;
+  batch?: number;
+  seqLen?: number;
+  lr?: number;
+  moments: 'fp32' | 'bf16';
+  scaleFmt?: 'fp32' | 'ue8m0';
+  promoteEvery?: number;
   reference: boolean;
   noiseFloor: boolean;
   specialCases: boolean;
   preset?: string;
   out?: string;
-  workers?: string;
+  workers?: number | 'auto';
   json?: boolean;
 }
 
@@ -46,19 +49,6 @@ const SYNTHETIC_ONLY: [keyof Fp8Flags, string][] = [
   ['promoteEvery', '--promote-every'],
   ['specialCases', '--no-special-cases'],
 ];
-
-function posInt(s: string, flag: string): number {
-  const v = Number(s);
-  if (!Number.isSafeInteger(v) || v < 1)
-    throw new Error(`experiment fp8: ${flag} must be a positive integer, got '${s}'`);
-  return v;
-}
-
-function choice<T extends string>(s: string, flag: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(s))
-    throw new Error(`experiment fp8: ${flag} must be one of ${choices.join(', ')}, got '${s}'`);
-  return s as T;
-}
 
 const pct = (x: number, d = 3): string => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(d)}%`;
 const bytes = (n: number): string => `${n.toLocaleString('en-US')} B`;
@@ -126,22 +116,45 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
 
 export function registerExperiment(program: Command): void {
   const exp = program.command('experiment').description('reproduce a claim of the DeepSeek papers at small scale');
-  exp
+  const fp8 = exp
     .command('fp8')
     .description(
       'train the same DeepSeek-V3 in high precision and in FP8 (a toy on synthetic data, or --preset); report the loss gap, activation memory and GEMM accumulation error',
+    );
+  const f = flagsOf(fp8);
+  const precisions = ['fp32', 'bf16'] as const;
+  fp8
+    .addOption(
+      f.int('--steps <n>', 'optimizer steps per run', STEPS_RANGE, shownDefault("400; with --preset the preset's")),
     )
-    .option('--steps <n>', "optimizer steps per run (default 400; with --preset the preset's)")
-    .option('--baseline <p>', 'high-precision run: fp32 or bf16', 'fp32')
-    .option('--seed <n>', 'seed of the init and the data', '0')
-    .option('--batch <n>', 'sequences per step (default 8)')
-    .option('--seq-len <n>', 'tokens per sequence (default 32)')
-    .option('--lr <x>', 'peak learning rate (default 3e-3)')
-    .option('--moments <m>', 'AdamW moments of the FP8 run: bf16 (V3) or fp32', 'bf16')
-    .option('--scale-fmt <f>', 'FP8 scales: fp32 (V3, default) or ue8m0 (powers of two, V3.1)')
-    .option(
-      '--promote-every <n>',
-      'N_C: promote the tensor-core accumulator to FP32 every n elements of K (a divisor of 128; default 128)',
+    .addOption(f.choice('--baseline <p>', 'high-precision run', precisions, 'fp32'))
+    .addOption(f.int('--seed <n>', 'seed of the init and the data', SEED_RANGE, 0))
+    .addOption(f.int('--batch <n>', 'sequences per step', ints(1, 1024), shownDefault('8')))
+    .addOption(
+      f.int(
+        '--seq-len <n>',
+        "tokens per sequence, at most the toy model's context",
+        ints(1, experimentModelConfig().max_position_embeddings),
+        shownDefault('32'),
+      ),
+    )
+    .addOption(f.num('--lr <x>', 'peak learning rate', nums(0, Infinity, true), shownDefault('3e-3')))
+    .addOption(f.choice('--moments <m>', 'AdamW moments of the FP8 run (V3: bf16)', precisions, 'bf16'))
+    .addOption(
+      f.choice(
+        '--scale-fmt <f>',
+        'FP8 scales (V3: fp32; ue8m0 = powers of two, V3.1)',
+        ['fp32', 'ue8m0'] as const,
+        shownDefault('fp32'),
+      ),
+    )
+    .addOption(
+      f.int(
+        '--promote-every <n>',
+        'N_C: promote the tensor-core accumulator to FP32 every n elements of K, a divisor of 128',
+        ints(1, 128),
+        shownDefault('128'),
+      ),
     )
     .option('--no-reference', 'skip the reference run (the other high precision, whose gap is the yardstick)')
     .option(
@@ -152,26 +165,28 @@ export function registerExperiment(program: Command): void {
       '--no-special-cases',
       "FP8 without V3's special cases (E5M6 attention-output cache, SwiGLU recompute, FP8 dispatch): plain FP8 Linears",
     )
-    .option(
-      '--preset <name>',
-      "instead of the toy: pretrain a preset's model on its built-in corpus (e.g. tiny), once per precision",
+    .addOption(
+      f.choice(
+        '--preset <name>',
+        "instead of the toy: pretrain a preset's model on its built-in corpus, once per precision",
+        Object.keys(PRESETS),
+        shownDefault('the toy on synthetic data'),
+      ),
     )
     .option(
       '--out <dir>',
-      'with --preset: where the runs go (default runs/fp8-experiment-NAME); completed runs there are reused, interrupted ones resumed',
+      'with --preset: where the runs go; completed runs there are reused, interrupted ones resumed (default: runs/fp8-experiment-NAME)',
     )
-    .option(
-      '--workers <n>',
-      'with --preset: data-parallel worker threads per run, or auto (same numbers as 1; see pretrain --workers)',
+    .addOption(
+      f.workers(
+        '--workers <n>',
+        'with --preset: data-parallel worker threads per run (same numbers as 1; see pretrain --workers)',
+        shownDefault('1'),
+      ),
     )
     .option('--json', 'print the result as one JSON object')
     .action(async (o: Fp8Flags) => {
-      const seed = Number(o.seed);
-      if (!Number.isSafeInteger(seed) || seed < 0)
-        throw new Error(`experiment fp8: --seed must be a non-negative integer, got '${o.seed}'`);
-      const steps = o.steps === undefined ? undefined : posInt(o.steps, '--steps');
-      const baseline = choice(o.baseline, '--baseline', ['fp32', 'bf16'] as const);
-      const moments = choice(o.moments, '--moments', ['fp32', 'bf16'] as const);
+      const { steps, baseline, seed, moments } = o;
       const log = (l: string): void => void process.stderr.write(l + '\n');
       let r: Fp8ExperimentResult;
       if (o.preset !== undefined) {
@@ -182,7 +197,6 @@ export function registerExperiment(program: Command): void {
             );
         }
         const outDir = o.out ?? path.join('runs', `fp8-experiment-${o.preset}`);
-        const workers = o.workers === undefined || o.workers === 'auto' ? o.workers : posInt(o.workers, '--workers');
         r = await runFp8PresetExperiment({
           preset: o.preset,
           outDir,
@@ -192,7 +206,7 @@ export function registerExperiment(program: Command): void {
           moments,
           reference: o.reference,
           noiseFloor: o.noiseFloor,
-          workers,
+          workers: o.workers,
           log,
         });
       } else {
@@ -202,21 +216,18 @@ export function registerExperiment(program: Command): void {
           throw new Error(
             'experiment fp8: --workers needs --preset (the synthetic runs are one small model on one thread)',
           );
-        const lr = Number(o.lr ?? '3e-3');
-        if (!(lr > 0) || !Number.isFinite(lr))
-          throw new Error(`experiment fp8: --lr must be a positive number, got '${o.lr}'`);
-        const promoteEvery = posInt(o.promoteEvery ?? '128', '--promote-every');
+        const promoteEvery = o.promoteEvery ?? 128;
         if (128 % promoteEvery !== 0)
           throw new Error(`experiment fp8: --promote-every must divide the 128-wide scale tiles, got ${promoteEvery}`);
         r = await runFp8Experiment({
           steps,
           baseline,
           seed,
-          batch: posInt(o.batch ?? '8', '--batch'),
-          seqLen: posInt(o.seqLen ?? '32', '--seq-len'),
-          lr,
+          batch: o.batch ?? 8,
+          seqLen: o.seqLen ?? 32,
+          lr: o.lr ?? 3e-3,
           moments,
-          fp8: { scaleFmt: choice(o.scaleFmt ?? 'fp32', '--scale-fmt', ['fp32', 'ue8m0'] as const), promoteEvery },
+          fp8: { scaleFmt: o.scaleFmt ?? 'fp32', promoteEvery },
           reference: o.reference,
           noiseFloor: o.noiseFloor,
           specialCases: o.specialCases,

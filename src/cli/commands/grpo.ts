@@ -12,35 +12,41 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic, writeAll } from '../../io/atomic.js';
-import { resolveGrpoConfig, type GrpoConfig } from '../../rl/config.js';
+import { loadModelAndTokenizer } from '../../io/load.js';
+import { SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
+import { DEFAULT_GRPO_CONFIG, GRPO_RANGES, resolveGrpoConfig, type GrpoConfig } from '../../rl/config.js';
+import { LOSS_TYPES } from '../../rl/grpo.js';
 import { listSource, loadJsonlProblems, taskSource, type ProblemSource } from '../../rl/problems.js';
 import { loadRewardModule, parseRewardWeights, type RewardFn } from '../../rl/rewards.js';
 import { runGrpo } from '../../rl/trainer.js';
-import { loadModelAndTokenizer, numFlag } from './generate.js';
+import { readConfigFile } from '../../io/model_dir.js';
+import { generationBytes } from '../../infer/memory.js';
+import { SAMPLING_FLAG_NAMES, type Flags, checkFits, flagsOf, nums, samplingOptions, shownDefault } from '../flags.js';
+import { warn } from '../warn.js';
 
 interface GrpoFlags {
   model?: string;
   task?: string;
   out: string;
   tokenizer?: string;
-  config?: string;
-  steps?: string;
-  groupSize?: string;
-  promptsPerStep?: string;
-  miniBatches?: string;
-  mu?: string;
-  lr?: string;
-  beta?: string;
-  epsilon?: string;
-  epsilonHigh?: string;
+  config?: Record<string, unknown>;
+  steps?: number;
+  groupSize?: number;
+  promptsPerStep?: number;
+  miniBatches?: number;
+  mu?: number;
+  lr?: number;
+  beta?: number;
+  epsilon?: number;
+  epsilonHigh?: number;
   loss?: string;
-  maxTokens?: string;
-  temperature?: string;
+  maxTokens?: number;
+  temperature?: number;
   rewards?: string;
   rewardModule?: string[];
   overlong?: string;
   difficulty?: string;
-  seed?: string;
+  seed?: number;
   resume?: boolean;
 }
 
@@ -75,34 +81,45 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
   const modules = o.rewardModule ?? base?.rewardModules ?? [];
   const user: Record<string, RewardFn> = {};
   for (const m of modules) Object.assign(user, await loadRewardModule(m));
-  let fileCfg: Record<string, unknown> = {};
-  if (o.config) {
-    try {
-      fileCfg = JSON.parse(fs.readFileSync(o.config, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`grpo: cannot read --config ${o.config} (${(e as Error).message})`);
-    }
-  }
+  // the sampling flags given, checked as the library checks them (GRPO samples: temperature > 0)
+  checkSamplingParams(
+    { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, n: o.groupSize },
+    { who: c, names: { ...SAMPLING_FLAG_NAMES, n: '--group-size' }, greedy: false },
+  );
   const flags: Record<string, unknown> = {
-    steps: numFlag(c, '--steps', o.steps, { int: true, min: 0 }),
-    groupSize: numFlag(c, '--group-size', o.groupSize, { int: true, min: 1 }),
-    promptsPerStep: numFlag(c, '--prompts-per-step', o.promptsPerStep, { int: true, min: 1 }),
-    miniBatches: numFlag(c, '--mini-batches', o.miniBatches, { int: true, min: 1 }),
-    mu: numFlag(c, '--mu', o.mu, { int: true, min: 1 }),
-    lr: numFlag(c, '--lr', o.lr, { min: 0 }),
-    beta: numFlag(c, '--beta', o.beta, { min: 0 }),
-    epsilon: numFlag(c, '--epsilon', o.epsilon, { min: 0 }),
-    epsilonHigh: numFlag(c, '--epsilon-high', o.epsilonHigh, { min: 0 }),
+    steps: o.steps,
+    groupSize: o.groupSize,
+    promptsPerStep: o.promptsPerStep,
+    miniBatches: o.miniBatches,
+    mu: o.mu,
+    lr: o.lr,
+    beta: o.beta,
+    epsilon: o.epsilon,
+    epsilonHigh: o.epsilonHigh,
     loss: o.loss,
-    maxTokens: numFlag(c, '--max-tokens', o.maxTokens, { int: true, min: 1 }),
-    temperature: numFlag(c, '--temperature', o.temperature, { min: 0 }),
+    maxTokens: o.maxTokens,
+    temperature: o.temperature,
     rewards: o.rewards !== undefined ? parseRewardWeights(o.rewards, Object.keys(user)) : undefined,
     overlong: o.overlong,
     difficulty: o.difficulty,
-    seed: numFlag(c, '--seed', o.seed, { int: true, min: 0 }),
+    seed: o.seed,
   };
-  const config = resolveGrpoConfig(flags, resolveGrpoConfig(fileCfg, base?.config));
-  const { model: policy, tok } = loadModelAndTokenizer(c, model, o.tokenizer ?? base?.tokenizer ?? undefined);
+  const config = resolveGrpoConfig(flags, resolveGrpoConfig(o.config ?? {}, base?.config));
+  // a step keeps promptsPerStep x G responses; the prompt is at least the template
+  const samples = config.promptsPerStep * config.groupSize;
+  const maxTokens = Math.max(config.maxTokens, config.maxTokensRaise?.maxTokens ?? 0);
+  checkFits(
+    c,
+    generationBytes(readConfigFile(model).config, {
+      rows: Math.min(config.genBatch, samples),
+      promptTokens: Buffer.byteLength(config.template),
+      maxTokens,
+      samples,
+    }),
+    `--prompts-per-step ${config.promptsPerStep} x --group-size ${config.groupSize} responses of up to --max-tokens ${maxTokens} tokens`,
+  );
+  const { model: policy, tok, warnings } = loadModelAndTokenizer(model, o.tokenizer ?? base?.tokenizer ?? undefined);
+  warn(...warnings);
   const source = problemSource(task, config);
   fs.mkdirSync(o.out, { recursive: true });
   const spec: RunSpec = {
@@ -135,37 +152,76 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
   );
 }
 
+/** `(default: X)` for a GRPO setting: the library's default (a resumed run keeps its own unless the flag is given). */
+const dflt = (k: keyof GrpoConfig) => shownDefault(String(DEFAULT_GRPO_CONFIG[k]));
+
+function grpoIntOption(f: Flags, flags: string, description: string, k: keyof typeof GRPO_RANGES) {
+  return f.int(flags, description, GRPO_RANGES[k]!, dflt(k));
+}
+
 export function registerGrpo(program: Command): void {
-  program
+  const cmd = program
     .command('grpo')
     .description(
       'R1-Zero RL with GRPO and rule-based rewards on a built-in task or JSONL problems (checkpointed, resumable)',
-    )
+    );
+  const f = flagsOf(cmd);
+  const positive = nums(0, Infinity, true);
+  cmd
     .requiredOption('--out <dir>', 'run directory (runs/NAME)')
-    .option('--model <dir>', 'base model directory (config.json, model.safetensors, tokenizer.json)')
-    .option(
-      '--task <name|file>',
-      'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}',
+    .addOption(
+      f.input(
+        '--model <dir>',
+        'base model directory (config.json, model.safetensors, tokenizer.json); required for a new run',
+        'dir',
+        false,
+        shownDefault("the run's, with --resume"),
+      ),
     )
-    .option('--tokenizer <file>', 'tokenizer.json (default: the one in --model)')
-    .option('--config <file>', 'JSON object of GRPO settings (camelCase keys), under the flags')
-    .option('--steps <n>', 'rollout steps (default 50)')
-    .option('--group-size <g>', 'samples per problem, G (default 8; R1-Zero 16)')
-    .option('--prompts-per-step <p>', 'problems per rollout (default 8)')
-    .option('--mini-batches <k>', 'optimizer steps per rollout (default 1)')
-    .option('--mu <m>', 'inner epochs per rollout (default 1)')
-    .option('--lr <x>', 'learning rate (default 1e-4)')
-    .option('--beta <b>', 'KL weight; 0 keeps no reference model (default 0.001)')
-    .option('--epsilon <e>', 'clip range (default 0.2)')
-    .option('--epsilon-high <e>', 'upper clip range for clip-higher (default = epsilon)')
-    .option('--loss <type>', 'grpo|dr-grpo|dapo (default grpo)')
-    .option('--max-tokens <n>', 'response budget (default 128)')
-    .option('--temperature <t>', 'rollout temperature (default 1)')
-    .option('--rewards <list>', 'weights, e.g. accuracy=1,format=1,language=0.1')
-    .option('--reward-module <file...>', 'JS/TS module(s) exporting reward functions (name them in --rewards)')
-    .option('--overlong <mode>', 'truncated responses: none|mask|penalty (default none)')
-    .option('--difficulty <d>', 'task difficulty N or A-B')
-    .option('--seed <s>', 'seed (default 0)')
+    .addOption(
+      f.text(
+        '--task <name|file>',
+        'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}; required for a new run',
+        shownDefault("the run's, with --resume"),
+      ),
+    )
+    .addOption(f.input('--tokenizer <file>', 'tokenizer.json (default: the one in --model)', 'file or dir'))
+    .addOption(
+      f.json('--config <file>', 'JSON object of GRPO settings (camelCase keys), under the flags', shownDefault('none')),
+    )
+    .addOption(grpoIntOption(f, '--steps <n>', 'rollout steps', 'steps'))
+    .addOption(f.int('--group-size <g>', 'samples per problem, G (R1-Zero: 16)', SAMPLING_RANGES.n, dflt('groupSize')))
+    .addOption(grpoIntOption(f, '--prompts-per-step <p>', 'problems per rollout', 'promptsPerStep'))
+    .addOption(grpoIntOption(f, '--mini-batches <k>', 'optimizer steps per rollout', 'miniBatches'))
+    .addOption(grpoIntOption(f, '--mu <m>', 'inner epochs per rollout', 'mu'))
+    .addOption(f.num('--lr <x>', 'learning rate', positive, dflt('lr')))
+    .addOption(f.num('--beta <b>', 'KL weight; 0 keeps no reference model', nums(0), dflt('beta')))
+    .addOption(f.num('--epsilon <e>', 'clip range', positive, dflt('epsilon')))
+    .addOption(f.num('--epsilon-high <e>', 'upper clip range for clip-higher', positive, shownDefault('= --epsilon')))
+    .addOption(f.choice('--loss <type>', 'policy loss', LOSS_TYPES, dflt('loss')));
+  for (const o of samplingOptions(f, { maxTokens: dflt('maxTokens'), temperature: dflt('temperature') }))
+    cmd.addOption(o);
+  cmd
+    .addOption(f.int('--seed <s>', 'seed of the problem order and the sampling', SAMPLING_RANGES.seed, dflt('seed')))
+    .option(
+      '--rewards <list>',
+      `reward weights, e.g. accuracy=1,format=1,language=0.1 (default: ${Object.entries(DEFAULT_GRPO_CONFIG.rewards)
+        .map(([k, w]) => `${k}=${w}`)
+        .join(',')})`,
+    )
+    .addOption(
+      f.input(
+        '--reward-module <file...>',
+        'JS/TS module(s) exporting reward functions (name them in --rewards)',
+        'file',
+        true,
+        shownDefault('none'),
+      ),
+    )
+    .addOption(
+      f.choice('--overlong <mode>', 'truncated responses', ['none', 'mask', 'penalty'] as const, dflt('overlong')),
+    )
+    .option('--difficulty <d>', "task difficulty N or A-B (default: the task's)")
     .option('--resume', 'continue the run in --out from its latest checkpoint')
     .action(grpoCommand);
 }

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { VERSION } from '../../version.js';
 import { getBackend, listBackends } from '../../backend/registry.js';
 import { KERNEL_NAMES } from '../../backend/kernels.js';
-import '../../tensor/index.js';
 
 export function registerInfo(program: Command): void {
   program

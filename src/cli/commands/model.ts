@@ -9,6 +9,8 @@ import { countParams, createModel, isDeepseek } from '../../models/index.js';
 import { loadModelDir, readConfigFile, saveModelDir } from '../../io/model_dir.js';
 import { Tensor, noGrad } from '../../tensor/tensor.js';
 import { crossEntropy, narrow } from '../../tensor/ops/index.js';
+import { SEED_RANGE, flagsOf, ints, nums } from '../flags.js';
+import { warn } from '../warn.js';
 
 function fmtB(n: number): string {
   return n >= 1e9
@@ -20,35 +22,23 @@ function fmtB(n: number): string {
         : String(n);
 }
 
-function parseIds(s: string, vocab: number): Int32Array {
-  const parts = s.split(',').map((x) => x.trim());
-  const ids = new Int32Array(parts.length);
-  parts.forEach((p, i) => {
-    const v = Number(p);
-    if (p === '' || !Number.isInteger(v))
-      throw new Error(`logits: --ids must be comma-separated integers, got '${p}' at position ${i}`);
-    if (v < 0 || v >= vocab)
-      throw new Error(`logits: token id ${v} at position ${i} is outside the vocabulary [0, ${vocab})`);
-    ids[i] = v;
-  });
-  return ids;
-}
-
-function parseSeed(s: string): number {
-  const v = Number(s);
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`init: --seed must be a non-negative integer, got '${s}'`);
-  return v;
-}
+/** Token ids per `logits` call at most (the model's context bounds them further). */
+const MAX_IDS = 1 << 16;
 
 export function registerModel(program: Command): void {
-  program
+  const params = program
     .command('params')
-    .description('count total, activated (per token, incl. embedding and head) and MTP parameters of a config')
-    .requiredOption('--config <file>', 'Hugging Face config.json (deepseek_v3, deepseek_v2, qwen2, llama)')
+    .description('count total, activated (per token, incl. embedding and head) and MTP parameters of a config');
+  params
+    .addOption(
+      flagsOf(params)
+        .input('--config <file>', 'Hugging Face config.json (deepseek_v3, deepseek_v2, qwen2, llama)', 'file or dir')
+        .makeOptionMandatory(),
+    )
     .option('--json', 'print {"total", "activated", "mtp"}')
     .action((o: { config: string; json?: boolean }) => {
       const { config, warnings } = readConfigFile(o.config);
-      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      warn(...warnings);
       const p = countParams(config);
       if (o.json) {
         console.log(JSON.stringify({ total: p.total, activated: p.activated, mtp: p.mtp }));
@@ -65,18 +55,18 @@ export function registerModel(program: Command): void {
         );
     });
 
-  program
+  const init = program
     .command('init')
-    .description('write a randomly initialised model (normal, std 0.006) as DIR/config.json + DIR/model.safetensors')
-    .requiredOption('--config <file>', 'Hugging Face config.json')
+    .description('write a randomly initialised model (normal, std 0.006) as DIR/config.json + DIR/model.safetensors');
+  const fi = flagsOf(init);
+  init
+    .addOption(fi.input('--config <file>', 'Hugging Face config.json', 'file or dir').makeOptionMandatory())
     .requiredOption('--out <dir>', 'output directory')
-    .option('--seed <n>', 'init seed', '0')
-    .option('--init-std <x>', 'std of the normal init', '0.006')
-    .action((o: { config: string; out: string; seed: string; initStd: string }) => {
+    .addOption(fi.int('--seed <n>', 'init seed', SEED_RANGE, 0))
+    .addOption(fi.num('--init-std <x>', 'std of the normal init', nums(0, Infinity, true), 0.006))
+    .action((o: { config: string; out: string; seed: number; initStd: number }) => {
       const { config, warnings } = readConfigFile(o.config);
-      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      const std = Number(o.initStd);
-      if (!(std > 0)) throw new Error(`init: --init-std must be a positive number, got '${o.initStd}'`);
+      warn(...warnings);
       const p = countParams(config);
       if ((p.total + p.mtp) * 4 > 8 * 2 ** 30) {
         throw new Error(
@@ -84,28 +74,37 @@ export function registerModel(program: Command): void {
         );
       }
       const t0 = performance.now();
-      const model = createModel(config, { seed: parseSeed(o.seed), initStd: std });
+      const model = createModel(config, { seed: o.seed, initStd: o.initStd });
       const files = saveModelDir(o.out, model);
       console.log(
         `wrote ${o.out}/config.json and ${files.join(', ')}: ${model.numParameters().toLocaleString('en-US')} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
     });
 
-  program
+  const logitsCmd = program
     .command('logits')
-    .description('run a model on token ids; prints logits of every position and the mean next-token loss')
-    .requiredOption('--model <dir>', 'model directory (config.json + model.safetensors)')
-    .requiredOption('--ids <list>', 'comma-separated token ids, e.g. 3,1,4,1,5')
+    .description('run a model on token ids; prints logits of every position and the mean next-token loss');
+  const fl = flagsOf(logitsCmd);
+  logitsCmd
+    .addOption(
+      fl.input('--model <dir>', 'model directory (config.json + model.safetensors)', 'dir').makeOptionMandatory(),
+    )
+    .addOption(
+      fl.numberList('--ids <list>', 'token ids, e.g. 3,1,4,1,5', ints(0, 2 ** 31 - 1), MAX_IDS).makeOptionMandatory(),
+    )
     .option('--json', 'print {"shape": [T, V], "logits": [...], "loss": number|null}')
-    .action((o: { model: string; ids: string; json?: boolean }) => {
+    .action((o: { model: string; ids: number[]; json?: boolean }) => {
       const { model, config, warnings } = loadModelDir(o.model);
-      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      const ids = parseIds(o.ids, config.vocab_size);
+      warn(...warnings);
+      const V = config.vocab_size;
+      o.ids.forEach((id, i) => {
+        if (id >= V) throw new Error(`logits: --ids item ${i + 1} is ${id}, outside the model's vocabulary [0, ${V})`);
+      });
+      const ids = Int32Array.from(o.ids);
       const T = ids.length;
       model.eval();
       const x = new Tensor(ids, [1, T], 'int32');
       const logits = noGrad(() => model.forward(x).logits);
-      const V = config.vocab_size;
       // mean next-token cross-entropy over positions 0..T-2 (null for a single token)
       const loss =
         T > 1 ? noGrad(() => crossEntropy(narrow(logits, 1, 0, T - 1), narrow(x, 1, 1, T - 1))).item() : null;

@@ -1,105 +1,133 @@
 /**
  * `r1ts pretrain --out runs/NAME [--preset tiny|small] [--config MODEL.json] [--data FILE] [--steps N] [--workers N|auto] [--resume]`
+ * A new run's sizes (steps, micro-batch) and the memory of one micro-batch are checked before the corpus and the
+ * tokenizer are built.
  */
-import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import { parseConfig } from '../../models/config.js';
+import { PRECISIONS, type Precision } from '../../fp8/precision.js';
 import { pretrain } from '../../train/pretrain.js';
-import { PRESETS } from '../../train/presets.js';
-import { parsePrecision } from '../../fp8/precision.js';
+import { PRESETS, getPreset } from '../../train/presets.js';
+import { TRAIN_SIZE_RANGES, checkTrainSizes, trainMicroBatchBytes } from '../../train/sizes.js';
+import type { TrainConfig } from '../../train/trainer.js';
+import { SEED_RANGE, checkFits, flagsOf, nums, shownDefault } from '../flags.js';
 
-function positiveInt(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`pretrain: ${flag} must be a positive integer, got '${v}'`);
-  return n;
+interface PretrainFlags {
+  out: string;
+  preset: string;
+  config?: Record<string, unknown>;
+  data?: string[];
+  tokenizer?: string;
+  steps?: number;
+  seed: number;
+  microBatch?: number;
+  lr?: number;
+  precision?: Precision;
+  workers: number | 'auto';
+  resume?: boolean;
 }
 
-function readJson(file: string, what: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`pretrain: cannot read ${what} ${file}`);
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`pretrain: ${file} is not valid JSON (${(e as Error).message})`);
-  }
+/** What a new run trains: the preset's TrainConfig under the flags, checked with the flags' names, before any work. */
+function checkNewRun(o: PretrainFlags, overrides: Partial<TrainConfig>): void {
+  const preset = getPreset(o.preset);
+  const train = { ...preset.train, ...overrides, ...(o.steps !== undefined ? { steps: o.steps } : {}) };
+  checkTrainSizes(train, 'pretrain', { steps: '--steps', microBatch: '--micro-batch' });
+  const { config } = parseConfig({ vocab_size: preset.vocabSize, ...(o.config ?? preset.model) }, 'model config');
+  checkFits(
+    'pretrain',
+    trainMicroBatchBytes(config, train.microBatch, train.seqLen),
+    `--micro-batch ${train.microBatch} sequences of ${train.seqLen} tokens (logits and activations, at least)`,
+  );
 }
 
 export function registerPretrain(program: Command): void {
-  program
+  const cmd = program
     .command('pretrain')
-    .description('pre-train a DeepSeek-V3-style model (built-in reasoning corpus by default); resumable')
+    .description('pre-train a DeepSeek-V3-style model (built-in reasoning corpus by default); resumable');
+  const f = flagsOf(cmd);
+  cmd
     .requiredOption('--out <dir>', 'run directory (checkpoints, metrics.jsonl, final model)')
-    .option(
-      '--preset <name>',
-      `model + run size: ${Object.entries(PRESETS)
-        .map(([k, p]) => `${k} (${p.description})`)
-        .join('; ')}`,
-      'tiny',
+    .addOption(
+      f.choice(
+        '--preset <name>',
+        `model + run size: ${Object.entries(PRESETS)
+          .map(([k, p]) => `${k} (${p.description})`)
+          .join('; ')}`,
+        Object.keys(PRESETS),
+        'tiny',
+      ),
     )
-    .option('--config <file>', 'Hugging Face config.json for the model instead of the preset model')
-    .option(
-      '--data <file...>',
-      'training data: JSONL {"text"}, plain text or Parquet files/directories (default: built-in corpus)',
+    .addOption(
+      f.json(
+        '--config <file>',
+        'Hugging Face config.json for the model instead of the preset model',
+        shownDefault("the preset's model"),
+      ),
     )
-    .option('--tokenizer <file>', 'use this tokenizer.json instead of training one on the data')
-    .option('--steps <n>', 'optimizer steps (default: the preset)')
-    .option('--seed <n>', 'seed for corpus, init and shuffling', '0')
-    .option('--micro-batch <n>', 'sequences per forward pass (gradient accumulation beyond it)')
-    .option('--lr <x>', 'peak learning rate (default: the preset)')
-    .option('--precision <p>', 'Linear GEMMs: fp32 (default), bf16, or fp8 (DeepSeek-V3 FP8 with BF16 AdamW moments)')
-    .option(
-      '--workers <n>',
-      "threads computing each step's micro-batches, one kernel thread each; same numbers as 1 (auto: 2 on 2+ cores for models of hidden size <= 256 whose batch has 2+ micro-batches)",
-      '1',
+    .addOption(
+      f.input(
+        '--data <file...>',
+        'training data: JSONL {"text"}, plain text or Parquet files/directories (default: built-in corpus)',
+        'file or dir',
+        true,
+      ),
+    )
+    .addOption(
+      f.input(
+        '--tokenizer <file>',
+        'use this tokenizer.json instead of training one on the data',
+        'file',
+        false,
+        shownDefault('one trained on the data'),
+      ),
+    )
+    .addOption(f.int('--steps <n>', 'optimizer steps', TRAIN_SIZE_RANGES.steps, shownDefault("the preset's")))
+    .addOption(f.int('--seed <n>', 'seed for corpus, init and shuffling', SEED_RANGE, 0))
+    .addOption(
+      f.int(
+        '--micro-batch <n>',
+        "sequences per forward pass (gradient accumulation beyond it), at most the preset's batch",
+        TRAIN_SIZE_RANGES.microBatch,
+        shownDefault("the preset's"),
+      ),
+    )
+    .addOption(f.num('--lr <x>', 'peak learning rate', nums(0, Infinity, true), shownDefault("the preset's")))
+    .addOption(
+      f.choice(
+        '--precision <p>',
+        'Linear GEMMs (fp8: DeepSeek-V3 FP8 with BF16 AdamW moments)',
+        PRECISIONS,
+        shownDefault('fp32'),
+      ),
+    )
+    .addOption(
+      f.workers(
+        '--workers <n>',
+        "threads computing each step's micro-batches, one kernel thread each; same numbers as 1 (auto: 2 on 2+ cores for models of hidden size <= 256 whose batch has 2+ micro-batches)",
+        1,
+      ),
     )
     .option('--resume', 'continue the run in --out from its last checkpoint')
-    .action(
-      async (o: {
-        out: string;
-        preset: string;
-        config?: string;
-        data?: string[];
-        tokenizer?: string;
-        steps?: string;
-        seed: string;
-        microBatch?: string;
-        lr?: string;
-        precision?: string;
-        workers: string;
-        resume?: boolean;
-      }) => {
-        const seed = Number(o.seed);
-        if (!Number.isSafeInteger(seed) || seed < 0)
-          throw new Error(`pretrain: --seed must be a non-negative integer, got '${o.seed}'`);
-        const lr = o.lr === undefined ? undefined : Number(o.lr);
-        if (lr !== undefined && !(lr > 0)) throw new Error(`pretrain: --lr must be a positive number, got '${o.lr}'`);
-        const micro = positiveInt('--micro-batch', o.microBatch);
-        const precision = o.precision === undefined ? undefined : parsePrecision(o.precision, 'pretrain: --precision');
-        const workers = o.workers === 'auto' ? 'auto' : Number(o.workers);
-        if (workers !== 'auto' && !(Number.isInteger(workers) && workers >= 1))
-          throw new Error(`pretrain: --workers must be a positive integer or 'auto', got '${o.workers}'`);
-        await pretrain({
-          outDir: o.out,
-          preset: o.preset,
-          modelConfig: o.config ? readJson(o.config, 'config') : undefined,
-          data: o.data,
-          tokenizer: o.tokenizer,
-          steps: positiveInt('--steps', o.steps),
-          seed,
-          resume: o.resume,
-          workers,
-          overrides: {
-            ...(lr !== undefined ? { peakLr: lr } : {}),
-            ...(micro !== undefined ? { microBatch: micro } : {}),
-            ...(precision !== undefined
-              ? { precision, optimizerMoments: precision === 'fp8' ? ('bf16' as const) : undefined }
-              : {}),
-          },
-        });
-      },
-    );
+    .action(async (o: PretrainFlags) => {
+      const overrides: Partial<TrainConfig> = {
+        ...(o.lr !== undefined ? { peakLr: o.lr } : {}),
+        ...(o.microBatch !== undefined ? { microBatch: o.microBatch } : {}),
+        ...(o.precision !== undefined
+          ? { precision: o.precision, optimizerMoments: o.precision === 'fp8' ? ('bf16' as const) : undefined }
+          : {}),
+      };
+      if (!o.resume) checkNewRun(o, overrides);
+      await pretrain({
+        outDir: o.out,
+        preset: o.preset,
+        modelConfig: o.config,
+        data: o.data,
+        tokenizer: o.tokenizer,
+        steps: o.steps,
+        seed: o.seed,
+        resume: o.resume,
+        workers: o.workers,
+        overrides,
+      });
+    });
 }

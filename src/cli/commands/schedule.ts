@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { METHODS, type Method, buildSchedule } from '../../parallel/schedule.js';
+import { MAX_SCHEDULE_PAIRS, METHODS, type Method, buildSchedule } from '../../parallel/schedule.js';
 import {
   type Costs,
   DEFAULT_COSTS,
@@ -15,64 +15,74 @@ import {
   validateCosts,
 } from '../../parallel/simulate.js';
 import { renderSvg, renderText } from '../../parallel/render.js';
+import { createParentDir, flagsOf, ints, nums, parseKeyNumbers, shownDefault } from '../flags.js';
 
-const COST_KEYS = ['F', 'B', 'W', 'FB', 'comm'] as const;
+/** Keys of `--cost` (F&B is another name for FB). */
+const COST_KEYS = ['F', 'B', 'W', 'FB', 'F&B', 'comm'] as const;
 
 /** Parses `F=1,B=2,W=1,FB=2.5,comm=0` (any subset; the rest keep the defaults). */
 export function parseCosts(s: string): Costs {
-  const c: Costs = { ...DEFAULT_COSTS };
-  for (const part of s.split(',')) {
-    const m = /^\s*([A-Za-z&]+)\s*=\s*(\S+)\s*$/.exec(part);
-    if (!m) throw new Error(`schedule: --cost: expected KEY=VALUE items like F=1,B=2,W=1,FB=2.5,comm=0, got '${part}'`);
-    const key = m[1] === 'F&B' ? 'FB' : m[1];
-    if (!(COST_KEYS as readonly string[]).includes(key)) {
-      throw new Error(`schedule: --cost: unknown key '${m[1]}' (expected ${COST_KEYS.join(', ')})`);
-    }
-    const v = Number(m[2]);
-    if (!Number.isFinite(v) || v < 0) throw new Error(`schedule: --cost: ${key} must be a number >= 0, got '${m[2]}'`);
-    c[key as keyof Costs] = v;
-  }
+  const { 'F&B': fAndB, ...given } = parseKeyNumbers('schedule', '--cost', s, COST_KEYS, nums(0));
+  const c: Costs = { ...DEFAULT_COSTS, ...given, ...(fAndB !== undefined ? { FB: fAndB } : {}) };
   validateCosts(c);
   return c;
 }
 
-function parseCount(flag: string, s: string | undefined): number {
-  if (s === undefined) throw new Error(`schedule: ${flag} is required`);
-  if (!/^\d+$/.test(s.trim()) || Number(s) < 1)
-    throw new Error(`schedule: ${flag} must be a positive integer, got '${s}'`);
-  return Number(s);
-}
-
 interface ScheduleFlags {
-  method?: string;
-  pp?: string;
-  microBatches?: string;
-  cost?: string;
+  method: Method;
+  pp: number;
+  microBatches: number;
+  cost?: Costs;
   json?: boolean;
   svg?: string;
 }
 
 export function registerSchedule(program: Command): void {
-  program
+  const cmd = program
     .command('schedule')
-    .description('simulate a pipeline schedule (1F1B, ZB1P, DualPipe, DualPipeV): timeline, bubble, memory')
-    .option('--method <m>', `schedule: ${METHODS.join('|')}`)
-    .option('--pp <P>', 'pipeline stages (DualPipeV runs them on P/2 ranks)')
-    .option('--micro-batches <N>', 'micro-batches per step (DualPipe: both directions together)')
-    .option('--cost <list>', 'per-chunk costs, e.g. F=1,B=2,W=1,FB=2.5,comm=0 (B = full backward, FB = overlapped F&B)')
+    .description('simulate a pipeline schedule (1F1B, ZB1P, DualPipe, DualPipeV): timeline, bubble, memory');
+  const f = flagsOf(cmd);
+  cmd
+    .addOption(f.choice('--method <m>', 'schedule', METHODS).makeOptionMandatory())
+    .addOption(
+      f.int('--pp <P>', 'pipeline stages (DualPipeV runs them on P/2 ranks)', ints(1, 512)).makeOptionMandatory(),
+    )
+    .addOption(
+      f
+        .int(
+          '--micro-batches <N>',
+          `micro-batches per step (DualPipe: both directions together); PP x N at most ${MAX_SCHEDULE_PAIRS}`,
+          ints(1, MAX_SCHEDULE_PAIRS),
+        )
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      f
+        .text(
+          '--cost <list>',
+          'per-chunk costs, any of F, B (full backward), W, FB (overlapped F&B), comm, each a number >= 0',
+          shownDefault(
+            Object.entries(DEFAULT_COSTS)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+          ),
+        )
+        .argParser(parseCosts),
+    )
     .option('--json', 'print {method, pp, microBatches, bubble, paramCopies, peakActivations, makespan}')
-    .option('--svg <file>', 'draw the timeline as SVG')
+    .addOption(f.output('--svg <file>', 'draw the timeline as SVG', shownDefault('no SVG')))
     .action((o: ScheduleFlags) => {
-      if (o.method === undefined) throw new Error(`schedule: --method is required (${METHODS.join('|')})`);
-      if (!(METHODS as readonly string[]).includes(o.method)) {
-        throw new Error(`schedule: --method must be one of ${METHODS.join('|')}, got '${o.method}'`);
-      }
-      const method = o.method as Method;
-      const pp = parseCount('--pp', o.pp);
-      const microBatches = parseCount('--micro-batches', o.microBatches);
-      const costs = o.cost === undefined ? { ...DEFAULT_COSTS } : parseCosts(o.cost);
+      const { method, pp, microBatches } = o;
+      if (pp * microBatches > MAX_SCHEDULE_PAIRS)
+        throw new Error(
+          `schedule: --pp ${pp} x --micro-batches ${microBatches} = ${pp * microBatches} (stage, micro-batch) pairs; at most ${MAX_SCHEDULE_PAIRS} can be simulated`,
+        );
+      const costs = o.cost ?? { ...DEFAULT_COSTS };
       const result = simulate(buildSchedule({ method, pp, microBatches }), costs);
-      if (o.svg) writeFileSync(o.svg, renderSvg(result));
+      if (o.svg) {
+        createParentDir('schedule', '--svg', o.svg);
+        writeFileSync(o.svg, renderSvg(result));
+      }
       if (o.json) {
         const { bubble, paramCopies, peakActivations, makespan } = result;
         console.log(JSON.stringify({ method, pp, microBatches, bubble, paramCopies, peakActivations, makespan }));

@@ -17,21 +17,24 @@ import { evaluate, type EvalResult } from '../../eval/eval.js';
 import { taskProblems, taskSource } from '../../rl/problems.js';
 import { resolveGrpoConfig } from '../../rl/config.js';
 import { runGrpo } from '../../rl/trainer.js';
-import { loadModelAndTokenizer } from './generate.js';
-import '../../tensor/index.js';
+import { loadModelAndTokenizer } from '../../io/load.js';
+import { SAMPLING_RANGES } from '../../infer/sampling.js';
+import { GRPO_RANGES } from '../../rl/config.js';
+import { PROBLEMS_RANGE, SEED_RANGE, STEPS_RANGE, flagsOf, nums, shownDefault } from '../flags.js';
+import { warn } from '../warn.js';
 
 interface ZeroFlags {
   out: string;
   base?: string;
   task: string;
   difficulty: string;
-  pretrainSteps: string;
-  steps: string;
-  lr: string;
-  promptsPerStep: string;
-  n: string;
-  k: string;
-  seed: string;
+  pretrainSteps: number;
+  steps: number;
+  lr: number;
+  promptsPerStep: number;
+  n: number;
+  k: number;
+  seed: number;
 }
 
 /**
@@ -41,47 +44,49 @@ interface ZeroFlags {
  */
 export const ZERO_PRETRAIN_STEPS = 2000;
 
-function int(flag: string, v: string, min = 1): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`zero: ${flag} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
-
 function row(name: string, r: EvalResult): string {
   const pct = (x: number | null) => (x === null ? '   n/a' : `${(100 * x).toFixed(1).padStart(5)}%`);
   return `${name.padEnd(8)} ${pct(r['pass@1'])}  ${pct(r['cons@k'])}  ${pct(r.greedy)}  ${pct(r.formatRate)}  ${r.meanLength.toFixed(1).padStart(7)}`;
 }
 
 export function registerZero(program: Command): void {
-  program
+  const cmd = program
     .command('zero')
-    .description('R1-Zero main job: pretrain the tiny base on built-in data, evaluate, GRPO, evaluate again')
+    .description('R1-Zero main job: pretrain the tiny base on built-in data, evaluate, GRPO, evaluate again');
+  const f = flagsOf(cmd);
+  cmd
     .option('--out <dir>', 'run directory', 'runs/zero')
-    .option('--base <dir>', 'use this base model directory instead of pre-training one')
+    .addOption(
+      f.input(
+        '--base <dir>',
+        'use this base model directory instead of pre-training one',
+        'dir',
+        false,
+        shownDefault('pre-train one in OUT/base'),
+      ),
+    )
     .option('--task <name>', 'built-in task for RL and evaluation', 'lineq')
     .option('--difficulty <d>', 'task difficulty N or A-B', '1')
-    .option(
-      '--pretrain-steps <n>',
-      `pre-training steps of the tiny preset (more than its own ${PRESETS.tiny.train.steps}: RL needs a base whose worked solutions are often right)`,
-      String(ZERO_PRETRAIN_STEPS),
+    .addOption(
+      f.int(
+        '--pretrain-steps <n>',
+        `pre-training steps of the tiny preset (more than its own ${PRESETS.tiny.train.steps}: RL needs a base whose worked solutions are often right)`,
+        STEPS_RANGE,
+        ZERO_PRETRAIN_STEPS,
+      ),
     )
-    .option('--steps <n>', 'GRPO steps', '100')
-    .option('--lr <x>', 'GRPO learning rate', '1e-4')
-    .option('--prompts-per-step <p>', 'GRPO problems per step (G = 8 samples each)', '16')
-    .option('--n <n>', 'held-out problems to evaluate', '64')
-    .option('--k <k>', 'samples per problem', '8')
-    .option('--seed <s>', 'seed', '0')
+    .addOption(f.int('--steps <n>', 'GRPO steps', STEPS_RANGE, 100))
+    .addOption(f.num('--lr <x>', 'GRPO learning rate', nums(0, Infinity, true), 1e-4))
+    .addOption(
+      f.int('--prompts-per-step <p>', 'GRPO problems per step (G = 8 samples each)', GRPO_RANGES.promptsPerStep!, 16),
+    )
+    .addOption(f.int('--n <n>', 'held-out problems to evaluate', PROBLEMS_RANGE, 64))
+    .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, 8))
+    .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
     .action(async (o: ZeroFlags) => {
       const t0 = performance.now();
       const mins = (): string => `${((performance.now() - t0) / 60000).toFixed(1)} min`;
-      const steps = int('--steps', o.steps);
-      const promptsPerStep = int('--prompts-per-step', o.promptsPerStep);
-      const lr = Number(o.lr);
-      if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`zero: --lr must be a positive number, got '${o.lr}'`);
-      const n = int('--n', o.n);
-      const k = int('--k', o.k);
-      const seed = int('--seed', o.seed, 0);
-      const pretrainSteps = int('--pretrain-steps', o.pretrainSteps);
+      const { steps, promptsPerStep, lr, n, k, seed, pretrainSteps } = o;
       let baseDir = o.base;
       if (!baseDir) {
         const baseRun = path.join(o.out, 'base');
@@ -109,7 +114,8 @@ export function registerZero(program: Command): void {
         console.log(`[1/4] base model: ${baseDir}`);
       }
       console.log(`      base ready after ${mins()}`);
-      const { model, tok } = loadModelAndTokenizer('zero', baseDir);
+      const { model, tok, warnings } = loadModelAndTokenizer(baseDir);
+      warn(...warnings);
       const problems = taskProblems(o.task, n, { split: 'test', seed, difficulty: o.difficulty });
       const evalOpts = { k, temperature: 0.6, topP: 0.95, seed };
       console.log(
