@@ -26,7 +26,11 @@ describe('r1ts generate / eval / grpo', () => {
     const tok = await Tokenizer.train(texts, { vocabSize: 300 });
     saveModelDir(
       model,
-      createModel(tinyDeepseek({ vocab_size: tok.vocabSize, num_nextn_predict_layers: 0 }), { seed: 2 }),
+      // 512 positions: the R1-Zero template alone is ~340 tokens of this tokenizer, and prompt + response must fit
+      createModel(
+        tinyDeepseek({ vocab_size: tok.vocabSize, num_nextn_predict_layers: 0, max_position_embeddings: 512 }),
+        { seed: 2 },
+      ),
     );
     tok.saveDir(model);
   });
