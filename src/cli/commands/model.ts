@@ -117,7 +117,7 @@ export function registerModel(program: Command): void {
       // JSON has no NaN (it would print as null, like the one-token case), so a non-finite result is said on stderr.
       let nonFinite = 0;
       for (const v of logits.data) if (!Number.isFinite(v)) nonFinite++;
-      const why = `${nonFinite} of ${logits.size} logits are NaN or infinite (see the warnings about the weights)`;
+      const why = `${nonFinite} of ${logits.size} logits are NaN or infinite; see the warnings about the weights`;
       if (loss !== null && !Number.isFinite(loss))
         process.stderr.write(`warning: logits: the loss is ${loss}: ${why}\n`);
       else if (nonFinite) process.stderr.write(`warning: logits: ${why}\n`);
