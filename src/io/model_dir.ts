@@ -1,6 +1,8 @@
 /**
  * A model directory in Hugging Face layout: `config.json` + `model.safetensors` (or a sharded index), tensors under
- * HF names. `saveModelDir` writes both atomically; `loadModelDir` builds the model from the config and loads weights.
+ * HF names. `saveModelDir` writes both atomically; `loadModelDir` builds the model from the config and loads weights,
+ * after checking that the checkpoint holds as many values as the config describes (so a wrong config.json cannot make
+ * it allocate more than the weights on disk), and reports NaN/infinite weights as warnings naming the tensor.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

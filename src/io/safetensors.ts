@@ -18,7 +18,8 @@
  * (`safetensors: header length 9223372036854775807 exceeds file size 1024 (model.safetensors)`). The 8-byte length is
  * checked against the file size and a 100 MB cap before the header is read, and every tensor's byte count is checked
  * against its shape and the buffer before anything is allocated, so no file makes us allocate more than about its own
- * size (times 4 for FP8 -> float32).
+ * size (times 4 for FP8 -> float32). FIFOs and devices are refused before they are opened (src/util/files.ts), and
+ * values quoted in messages are cut short (a shape nested 10,000 deep is no stack overflow).
  *
  * Not supported: big-endian hosts, sub-byte dtypes (F4, F6_*), C64, lazy / memory-mapped tensors.
  */

@@ -1,7 +1,7 @@
 /**
  * Property-based tests (fast-check, fixed seeds, bounded runs) of the parsers that read untrusted files: the
  * safetensors header and tensors, config.json, tokenizer.json and the two JSONL readers. Random and mutated inputs
- * must give a value or an Error whose one-line message names the input, never a hang (each run has a 3 s budget in a
+ * must give a value or an Error whose one-line message names the input, never a hang (each run has a 5 s budget in a
  * worker thread), a crash (a non-Error throw, a stack overflow, a RangeError from deep inside a typed-array
  * constructor: anything not naming the input) or an allocation beyond the stated bound (a 512 MB heap for the worker;
  * loaded tensors at most 4x the file's bytes). Each value must also be right: a config's sizes and epsilons are

@@ -37,7 +37,7 @@ export class Sandbox {
   }
 
   /** Runs `op` on `input` in the worker; a run longer than `budgetMs` is reported as a hang. */
-  async run(op: Op, input: Record<string, unknown>, budgetMs = 3000): Promise<Outcome> {
+  async run(op: Op, input: Record<string, unknown>, budgetMs = 5000): Promise<Outcome> {
     const w = this.start();
     await this.ready;
     const id = this.nextId++;
