@@ -103,6 +103,8 @@ export {
   type Problem,
 } from './data/index.js';
 export * as data from './data/index.js';
+/** The error of every file reader for a missing, unreadable, non-regular (FIFO, device) or oversized input file. */
+export { FileAccessError } from './util/files.js';
 /** Generation: batched KV-cache sampling (temperature, top-p, top-k, stop strings), seeded and reproducible. */
 export {
   generate,
@@ -110,6 +112,8 @@ export {
   createModelRunner,
   createDecoder,
   CharCodec,
+  checkContext,
+  encodePrompt,
   type TextCodec,
   type GenerateOptions,
   type Generation,

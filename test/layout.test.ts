@@ -9,23 +9,25 @@ import * as path from 'node:path';
 /**
  * Folder -> the folders it may import. Lower folders never import higher ones; the one exception is the kernel
  * registry seam: ops in tensor/ run kernels through backend/registry.ts, and backends use tensor/'s dtype and shape
- * helpers. `(root)` is src/index.ts (the package's public API) and src/version.ts.
+ * helpers. `(root)` is src/index.ts (the package's public API) and src/version.ts. util/ (file and number formatting
+ * helpers over Node's built-ins) is below everything and imports nothing of src/.
  */
 export const ALLOWED: Record<string, readonly string[]> = {
   '(root)': ['*'],
-  tensor: ['backend'],
-  backend: ['tensor'],
-  nn: ['tensor', 'backend'],
-  optim: ['tensor', 'backend'],
-  models: ['nn', 'tensor', 'backend'],
-  fp8: ['models', 'nn', 'optim', 'tensor', 'backend'],
-  data: ['tensor'],
-  io: ['models', 'data', 'nn', 'tensor', 'backend'],
-  infer: ['models', 'data', 'nn', 'tensor', 'backend'],
-  parallel: ['models', 'nn', 'optim', 'tensor', 'backend'],
-  train: ['parallel', 'infer', 'io', 'data', 'fp8', 'models', 'optim', 'nn', 'tensor', 'backend'],
-  rl: ['train', 'infer', 'io', 'data', 'fp8', 'models', 'optim', 'nn', 'tensor', 'backend'],
-  eval: ['rl', 'infer', 'io', 'data', 'models', 'nn', 'tensor', 'backend'],
+  util: [],
+  tensor: ['backend', 'util'],
+  backend: ['tensor', 'util'],
+  nn: ['tensor', 'backend', 'util'],
+  optim: ['tensor', 'backend', 'util'],
+  models: ['nn', 'tensor', 'backend', 'util'],
+  fp8: ['models', 'nn', 'optim', 'tensor', 'backend', 'util'],
+  data: ['tensor', 'util'],
+  io: ['models', 'data', 'nn', 'tensor', 'backend', 'util'],
+  infer: ['models', 'data', 'nn', 'tensor', 'backend', 'util'],
+  parallel: ['models', 'nn', 'optim', 'tensor', 'backend', 'util'],
+  train: ['parallel', 'infer', 'io', 'data', 'fp8', 'models', 'optim', 'nn', 'tensor', 'backend', 'util'],
+  rl: ['train', 'infer', 'io', 'data', 'fp8', 'models', 'optim', 'nn', 'tensor', 'backend', 'util'],
+  eval: ['rl', 'infer', 'io', 'data', 'models', 'nn', 'tensor', 'backend', 'util'],
   experiments: [
     'eval',
     'rl',
@@ -40,6 +42,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
     'nn',
     'tensor',
     'backend',
+    'util',
   ],
   cli: ['(root)', '*'],
 };

@@ -17,6 +17,7 @@
  * Not here: what a command does with its flags (./commands), sampling parameters' cross-checks (src/infer/sampling.ts).
  */
 import * as fs from 'node:fs';
+import { notRegularKind } from '../util/files.js';
 import * as path from 'node:path';
 import os from 'node:os';
 import { type Command, Option } from 'commander';
@@ -133,9 +134,12 @@ export function parseInputPath(cmd: string, flag: string, raw: string, kind: Pat
   let why: string | null = null;
   const st = raw === '' ? 'empty' : statOf(raw);
   if (typeof st === 'string') why = st;
-  else if (kind === 'file' && !st.isFile()) why = st.isDirectory() ? 'a directory' : 'not a regular file';
+  else if (kind === 'file' && st.isDirectory()) why = 'a directory';
   else if (kind === 'dir' && !st.isDirectory()) why = 'not a directory';
-  else if (kind === 'file or dir' && !st.isFile() && !st.isDirectory()) why = 'not a regular file';
+  else if (!st.isDirectory() && notRegularKind(st)) {
+    // a FIFO or a device would hang or never end a reader: name what it is
+    throw new Error(`${cmd}: ${flag}: ${raw} is ${notRegularKind(st)}, not a regular file`);
+  }
   const what = { file: 'file', dir: 'directory', 'file or dir': 'file or directory' }[kind];
   if (why) throw new Error(`${cmd}: ${flag} must be an existing ${what}, got '${raw}' (${why})`);
   return raw;

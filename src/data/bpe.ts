@@ -9,6 +9,7 @@
  * (bpe_train.ts).
  */
 import { toByteLevel } from './bytelevel.js';
+import { jsonPreview } from '../util/format.js';
 
 /** Ids must stay below this so a pair packs into one safe integer. */
 export const MAX_VOCAB = 1 << 21;
@@ -95,7 +96,12 @@ export class BpeModel {
     this.idToToken = [];
     for (const [tok, id] of vocab) {
       if (!Number.isInteger(id) || id < 0 || id >= MAX_VOCAB)
-        throw new Error(`${where}.vocab: invalid id ${id} for ${JSON.stringify(tok)}`);
+        throw new Error(`${where}.vocab: invalid id ${jsonPreview(id)} for ${jsonPreview(tok, 100)}`);
+      const other = this.idToToken[id];
+      if (other !== undefined)
+        throw new Error(
+          `${where}.vocab: id ${id} is given to both ${jsonPreview(other, 100)} and ${jsonPreview(tok, 100)}`,
+        );
       this.idToToken[id] = tok;
     }
     merges.forEach(([a, b], rank) => {
@@ -104,18 +110,18 @@ export class BpeModel {
       const im = vocab.get(a + b);
       if (ia === undefined || ib === undefined)
         throw new Error(
-          `${where}.merges[${rank}]: ${JSON.stringify(`${a} ${b}`)} uses a token missing from the vocabulary`,
+          `${where}.merges[${rank}]: ${jsonPreview(`${a} ${b}`, 100)} uses a token missing from the vocabulary`,
         );
       if (im === undefined)
         throw new Error(
-          `${where}.merges[${rank}]: merged token ${JSON.stringify(a + b)} is missing from the vocabulary`,
+          `${where}.merges[${rank}]: merged token ${jsonPreview(a + b, 100)} is missing from the vocabulary`,
         );
       this.mergeMap.set(pairKey(ia, ib), rank * PAIR + im); // a repeated pair keeps its last rank, as in tokenizers
     });
     const unk = opts.unkToken ?? null;
     this.unkId = unk === null ? -1 : (vocab.get(unk) ?? -1);
     if (unk !== null && this.unkId < 0)
-      throw new Error(`${where}.unk_token: ${JSON.stringify(unk)} is not in the vocabulary`);
+      throw new Error(`${where}.unk_token: ${jsonPreview(unk, 100)} is not in the vocabulary`);
     this.fuseUnk = opts.fuseUnk ?? false;
     this.ignoreMerges = opts.ignoreMerges ?? false;
     this.cacheSize = opts.cacheSize ?? 200_000;

@@ -8,9 +8,13 @@
  * `\d`, `\w`, `(?i:...)` groups (ASCII letters), `\p{Han}`-style script names, `\x{HH}` and escaped punctuation.
  * Oniguruma-only constructs (atomic groups, possessive quantifiers, `\A`, `\z`, `\h`, `\K`, ...) are rejected.
  *
+ * Regexes are screened when loaded (regex_safety.ts): shapes that backtrack exponentially are refused.
+ *
  * A pre-tokenizer here maps one piece of text to the pieces BPE sees; the ByteLevel step's byte mapping is done
  * by the model afterwards (bytelevel.ts), which is equivalent because the mapping is per character.
  */
+import { jsonPreview } from '../util/format.js';
+import { checkBacktracking } from './regex_safety.js';
 
 /** `tokenizer.json` pre_tokenizer objects understood here. */
 export type PreTokenizerConfig =
@@ -73,6 +77,9 @@ export const PRE_TOKENIZER_PRESETS: Record<string, PreTokenizerConfig> = {
   gpt2: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
 };
 
+/** Deepest nesting of Sequence pre-tokenizers / normalizers accepted (real tokenizers use 1 or 2). */
+export const MAX_NESTING = 32;
+
 // Unicode White_Space (what Oniguruma's \s matches); JavaScript's \s differs (it has U+FEFF and lacks U+0085).
 const WS = '\\t\\n\\v\\f\\r \\x85\\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000';
 const WORD = '\\p{L}\\p{M}\\p{Nd}\\p{Pc}';
@@ -97,7 +104,7 @@ function validProperty(body: string): boolean {
  */
 export function toJsRegex(src: string, where = 'pattern'): string {
   const fail = (why: string): never => {
-    throw new Error(`${where}: unsupported regex (${why}): ${JSON.stringify(src)}`);
+    throw new Error(`${where}: unsupported regex (${why}): ${jsonPreview(src, 200)}`);
   };
   let out = '';
   let inClass = false;
@@ -263,13 +270,14 @@ function compileSplit(cfg: Extract<PreTokenizerConfig, { type: 'Split' }>, where
   else if (p && typeof p.String === 'string') source = escapeRegex(p.String);
   else throw new Error(`${where}.pattern: expected {"Regex": ...} or {"String": ...}`);
   if (!BEHAVIORS.includes(cfg.behavior))
-    throw new Error(`${where}.behavior: unsupported value ${JSON.stringify(cfg.behavior)}`);
+    throw new Error(`${where}.behavior: unsupported value ${jsonPreview(cfg.behavior)}`);
   let re: RegExp;
   try {
     re = new RegExp(source, 'gu');
   } catch (e) {
-    throw new Error(`${where}.pattern: ${(e as Error).message}`);
+    throw new Error(`${where}.pattern: ${(e as Error).message.slice(0, 200)}`);
   }
+  if (p && typeof p.Regex === 'string') checkBacktracking(source, `${where}.pattern.Regex`);
   const invert = cfg.invert === true;
   const behavior = cfg.behavior;
   if (behavior === 'Isolated' && !invert) {
@@ -324,7 +332,7 @@ function compileSplit(cfg: Extract<PreTokenizerConfig, { type: 'Split' }>, where
 
 function checkBool(v: unknown, where: string): boolean {
   if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw new Error(`${where}: expected a boolean, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new Error(`${where}: expected a boolean, got ${jsonPreview(v)}`);
   return v;
 }
 
@@ -373,17 +381,17 @@ export function compilePreTokenizer(cfg: unknown, where = 'pre_tokenizer'): PreT
   };
 }
 
-function flattenPre(cfg: unknown, where: string): { cfg: PreTokenizerConfig; where: string }[] {
-  if (cfg === null || typeof cfg !== 'object')
-    throw new Error(`${where}: expected an object, got ${JSON.stringify(cfg)}`);
+function flattenPre(cfg: unknown, where: string, depth = 0): { cfg: PreTokenizerConfig; where: string }[] {
+  if (cfg === null || typeof cfg !== 'object') throw new Error(`${where}: expected an object, got ${jsonPreview(cfg)}`);
   const c = cfg as { type?: unknown; pretokenizers?: unknown };
   if (c.type === 'Sequence') {
+    if (depth >= MAX_NESTING) throw new Error(`${where}: Sequences nested more than ${MAX_NESTING} deep`);
     if (!Array.isArray(c.pretokenizers)) throw new Error(`${where}.pretokenizers: expected an array`);
-    return c.pretokenizers.flatMap((p, i) => flattenPre(p, `${where}.pretokenizers[${i}]`));
+    return c.pretokenizers.flatMap((p, i) => flattenPre(p, `${where}.pretokenizers[${i}]`, depth + 1));
   }
   if (c.type === 'ByteLevel' || c.type === 'Split') return [{ cfg: cfg as PreTokenizerConfig, where }];
   throw new Error(
-    `${where}.type: unsupported pre-tokenizer ${JSON.stringify(c.type)} (supported: ByteLevel, Split, Sequence)`,
+    `${where}.type: unsupported pre-tokenizer ${jsonPreview(c.type)} (supported: ByteLevel, Split, Sequence)`,
   );
 }
 
@@ -391,8 +399,9 @@ function flattenPre(cfg: unknown, where: string): { cfg: PreTokenizerConfig; whe
 export type NormalizeFn = (text: string) => string;
 
 /** Compiles a `normalizer` object (null for none). */
-export function compileNormalizer(cfg: unknown, where = 'normalizer'): NormalizeFn | null {
+export function compileNormalizer(cfg: unknown, where = 'normalizer', depth = 0): NormalizeFn | null {
   if (cfg === null || cfg === undefined) return null;
+  if (depth > MAX_NESTING) throw new Error(`${where}: Sequences nested more than ${MAX_NESTING} deep`);
   if (typeof cfg !== 'object') throw new Error(`${where}: expected an object or null`);
   const c = cfg as { type?: unknown; normalizers?: unknown };
   switch (c.type) {
@@ -408,14 +417,14 @@ export function compileNormalizer(cfg: unknown, where = 'normalizer'): Normalize
     case 'Sequence': {
       if (!Array.isArray(c.normalizers)) throw new Error(`${where}.normalizers: expected an array`);
       const fns = c.normalizers
-        .map((n, i) => compileNormalizer(n, `${where}.normalizers[${i}]`))
+        .map((n, i) => compileNormalizer(n, `${where}.normalizers[${i}]`, depth + 1))
         .filter((f): f is NormalizeFn => f !== null);
       if (fns.length === 0) return null;
       return (t) => fns.reduce((acc, f) => f(acc), t);
     }
     default:
       throw new Error(
-        `${where}.type: unsupported normalizer ${JSON.stringify(c.type)} (supported: NFC, NFD, NFKC, NFKD, Lowercase, Sequence)`,
+        `${where}.type: unsupported normalizer ${jsonPreview(c.type)} (supported: NFC, NFD, NFKC, NFKD, Lowercase, Sequence)`,
       );
   }
 }

@@ -10,14 +10,17 @@
  *   group at a time.
  *
  * Malformed input throws an error naming file and line (`data.jsonl:17: invalid JSON (...)`,
- * `data.jsonl:3: missing field "text"`, `data.parquet: row 12: field "text" is not a string`), or with
- * `onError: 'skip'` is counted in `stats.skipped` (the first messages are kept in `stats.errors`).
+ * `data.jsonl:2: expected an object, got null`, `data.jsonl:3: missing field "text"`,
+ * `data.parquet: row 12: field "text" is not a string`), or with `onError: 'skip'` is counted in `stats.skipped` (the
+ * first messages are kept in `stats.errors`). A UTF-8 byte-order mark at the start of a file is skipped. FIFOs and
+ * devices are refused before they are opened, and a line (or a whole-file document) over 256 MiB is an error.
  *
  * Positions (`SourcePos`) are byte offsets for text and JSONL and row numbers for Parquet, so a reader restarts at
  * any document without re-reading what came before. Directories expand to their data files, sorted, recursively.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { notRegularKind, openRegularFileAsync } from '../util/files.js';
 
 /** Where a reader stands: file index in the list, byte offset (text/JSONL) or row (Parquet), 1-based line number. */
 export interface SourcePos {
@@ -71,6 +74,9 @@ export function formatOf(path: string, forced?: DataFormat): DataFormat {
   return 'text';
 }
 
+/** Longest line (JSONL record, text line) or whole-file document read: longer ones are errors, not allocations. */
+export const MAX_LINE_BYTES = 256 << 20;
+
 const DATA_EXT = new Set(['.jsonl', '.ndjson', '.json', '.parquet', '.txt', '.md', '.text']);
 
 /** Expands directories (recursively, sorted) into data files; plain files are kept as given. Missing paths throw. */
@@ -84,6 +90,8 @@ export async function expandPaths(paths: readonly string[]): Promise<string[]> {
       throw new Error(`data: no such file or directory: ${p}`);
     }
     if (!s.isDirectory()) {
+      const kind = notRegularKind(s);
+      if (kind) throw new Error(`data: ${p} is ${kind}, not a regular file`);
       out.push(p);
       continue;
     }
@@ -93,7 +101,11 @@ export async function expandPaths(paths: readonly string[]): Promise<string[]> {
       const q = join(p, n);
       const st = await stat(q);
       if (st.isDirectory()) files.push(...(await expandPaths([q])));
-      else if (DATA_EXT.has(extname(n).toLowerCase())) files.push(q);
+      else if (DATA_EXT.has(extname(n).toLowerCase())) {
+        const kind = notRegularKind(st);
+        if (kind) throw new Error(`data: ${q} is ${kind}, not a regular file`);
+        files.push(q);
+      }
     }
     out.push(...files);
   }
@@ -121,14 +133,14 @@ async function* readLines(path: string, offset: number, line: number): AsyncGene
   let pos = offset; // next file offset to read
   for (;;) {
     if (len === buf.length) {
+      if (len >= MAX_LINE_BYTES)
+        throw new Error(`${path}:${line}: line is longer than ${MAX_LINE_BYTES / 2 ** 20} MiB (no newline found)`);
       const bigger = Buffer.alloc(buf.length * 2);
       buf.copy(bigger, 0, 0, len);
       buf = bigger;
     }
     // The file is open only while a chunk is read, so an abandoned reader never leaks a descriptor.
-    const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-      throw new Error(`data: cannot open ${path} (${e.code ?? e.message})`);
-    });
+    const fh = await openRegularFileAsync(path, 'data');
     let bytesRead: number;
     try {
       ({ bytesRead } = await fh.read(buf, len, buf.length - len, pos));
@@ -177,23 +189,40 @@ function fail(msg: string, opts: ReaderOptions): void {
   }
 }
 
+/** One JSONL record: the object on a line, or why the line is not one (`invalid JSON (...)`, `expected an object`). */
+export type JsonlRecord = { ok: true; value: Record<string, unknown> } | { ok: false; problem: string };
+
+/** Parses one JSONL line that must hold a JSON object (readers of every JSONL file use this). */
+export function parseJsonlRecord(line: string): JsonlRecord {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, problem: `invalid JSON (${(e as Error).message.replace(/\s+/g, ' ').slice(0, 200)})` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    const got = v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+    return { ok: false, problem: `expected an object, got ${got}` };
+  }
+  return { ok: true, value: v as Record<string, unknown> };
+}
+
 async function* readJsonl(path: string, fi: number, from: SourcePos, opts: ReaderOptions): AsyncGenerator<SourceDoc> {
   const field = opts.field ?? 'text';
   for await (const l of readLines(path, from.offset, from.line)) {
     if (!l.text.trim()) continue;
     const where = `${path}:${l.line}`;
-    let obj: unknown;
-    try {
-      obj = JSON.parse(l.text);
-    } catch (e) {
-      fail(`${where}: invalid JSON (${(e as Error).message})`, opts);
+    const rec = parseJsonlRecord(l.text);
+    if (!rec.ok) {
+      fail(`${where}: ${rec.problem}`, opts);
       continue;
     }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj) || !(field in obj)) {
+    const obj = rec.value;
+    if (!Object.hasOwn(obj, field)) {
       fail(`${where}: missing field "${field}"`, opts);
       continue;
     }
-    const v = (obj as Record<string, unknown>)[field];
+    const v = obj[field];
     if (typeof v !== 'string') {
       fail(`${where}: field "${field}" is not a string (got ${v === null ? 'null' : typeof v})`, opts);
       continue;
@@ -210,12 +239,15 @@ async function* readJsonl(path: string, fi: number, from: SourcePos, opts: Reade
 async function* readText(path: string, fi: number, from: SourcePos, opts: ReaderOptions): AsyncGenerator<SourceDoc> {
   if (opts.textMode === 'file') {
     if (from.offset > 0) return; // the file's one document was read already
-    const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-      throw new Error(`data: cannot open ${path} (${e.code ?? e.message})`);
-    });
+    const fh = await openRegularFileAsync(path, 'data');
     let text: string;
     let size: number;
     try {
+      const { size: bytes } = await fh.stat();
+      if (bytes > MAX_LINE_BYTES)
+        throw new Error(
+          `${path}: a ${(bytes / 2 ** 20).toFixed(0)} MiB file is over the ${MAX_LINE_BYTES / 2 ** 20} MiB limit of one document`,
+        );
       const b = await fh.readFile();
       size = b.length;
       text = b.toString('utf8');
@@ -261,6 +293,7 @@ async function* readText(path: string, fi: number, from: SourcePos, opts: Reader
 
 async function* readParquet(path: string, fi: number, from: SourcePos, opts: ReaderOptions): AsyncGenerator<SourceDoc> {
   const { asyncBufferFromFile, parquetMetadataAsync, parquetRead } = await import('hyparquet');
+  await (await openRegularFileAsync(path, 'data')).close(); // refuses FIFOs and devices before hyparquet opens it
   let file;
   try {
     file = await asyncBufferFromFile(path);

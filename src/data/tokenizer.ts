@@ -12,23 +12,35 @@
  * ByteLevel. Everything else (byte_fallback, dropout, WordPiece, Metaspace, truncation, padding, ...) is an error naming
  * the field. tokenizer_config.json (bos/eos/pad tokens, chat template) is read beside it when present.
  *
+ * Trust model: tokenizer.json is code-like input, as in transformers: its pre-tokenizer regexes run on every text we
+ * encode, so load tokenizers only from sources you trust. What is checked anyway: structure (ids that collide or
+ * repeat, ids out of range, Sequences nested more than 32 deep: errors naming the field), size (files over 256 MB,
+ * FIFOs and devices are refused unopened) and regexes whose backtracking is exponential (refused at load,
+ * regex_safety.ts). See docs/reliability.md.
+ *
  * Deviation from DeepSeek-V3: tokenizers trained here split digits one by one by default (pre-tokenizer preset `r1ts`);
  * DeepSeek's own groups of up to three digits are `preTokenizer: 'deepseek-v3'`.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { appendTokenBytes, decodeUtf8, toByteLevel } from './bytelevel.js';
-import { BpeModel } from './bpe.js';
+import { type FileAccessError, readTextFile } from '../util/files.js';
+import { jsonPreview } from '../util/format.js';
+import { BYTE_CHARS, appendTokenBytes, decodeUtf8, toByteLevel } from './bytelevel.js';
+import { BpeModel, MAX_VOCAB } from './bpe.js';
 import { trainBpe } from './bpe_train.js';
 import {
   compileNormalizer,
   compilePreTokenizer,
   isWhiteSpace,
+  MAX_NESTING,
   PRE_TOKENIZER_PRESETS,
   type NormalizeFn,
   type PreTokenizeFn,
   type PreTokenizerConfig,
 } from './pretokenize.js';
+
+/** Largest tokenizer.json / tokenizer_config.json read (DeepSeek-V3's tokenizer.json is 8 MB). */
+export const MAX_TOKENIZER_BYTES = 256 << 20;
 
 /** One entry of tokenizer.json's `added_tokens`. */
 export interface AddedToken {
@@ -144,6 +156,7 @@ export class Tokenizer {
   private readonly addedByContent = new Map<string, AddedToken>();
   private readonly rawMatcher: RegExp | null;
   private readonly normMatcher: RegExp | null;
+  private maxBytes: number | undefined;
 
   private constructor(p: Parsed, config: TokenizerConfig) {
     this.model = p.model;
@@ -187,9 +200,10 @@ export class Tokenizer {
     const file = existsSync(join(path, 'tokenizer.json')) ? join(path, 'tokenizer.json') : path;
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readTextFile(file, 'tokenizer', MAX_TOKENIZER_BYTES);
     } catch (e) {
-      throw new Error(`tokenizer: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      const f = e as FileAccessError;
+      throw new Error(f.code ? `tokenizer: cannot read ${file} (${f.code})` : f.message);
     }
     let json: unknown;
     try {
@@ -200,11 +214,13 @@ export class Tokenizer {
     const cfgFile = join(dirname(file), 'tokenizer_config.json');
     let config: TokenizerConfig = {};
     if (existsSync(cfgFile)) {
+      const cfgText = readTextFile(cfgFile, 'tokenizer', MAX_TOKENIZER_BYTES);
       try {
-        config = JSON.parse(readFileSync(cfgFile, 'utf8')) as TokenizerConfig;
+        config = JSON.parse(cfgText) as TokenizerConfig;
       } catch (e) {
         throw new Error(`${cfgFile}: invalid JSON (${(e as Error).message})`);
       }
+      if (!isObj(config)) throw new Error(`${cfgFile}: expected a JSON object`);
       for (const k of ['bos_token', 'eos_token', 'pad_token'] as const) {
         const v = config[k] as unknown;
         if (isObj(v) && typeof v.content === 'string') config[k] = v.content; // {"content": ..., "__type": "AddedToken"}
@@ -386,6 +402,18 @@ export class Tokenizer {
 
   // ---------------------------------------------------------------- encoding and decoding
 
+  /**
+   * The most input bytes one token can cover, when every input byte ends up in exactly one token: no normalizer, every
+   * byte in the vocabulary (or an unfused unk token), no added token that strips whitespace. A text of N bytes then
+   * has at least ceil(N / maxBytesPerToken) tokens (src/infer/context.ts bounds prompts with it before encoding).
+   * Infinity when the tokenizer lacks the property.
+   */
+  get maxBytesPerToken(): number {
+    if (this.maxBytes === undefined)
+      this.maxBytes = computeMaxBytesPerToken(this.model, this.addedTokens, this.normalizer);
+    return this.maxBytes;
+  }
+
   /** Total number of ids (BPE vocabulary and added tokens). */
   get vocabSize(): number {
     let n = this.model.size;
@@ -518,6 +546,22 @@ export class Tokenizer {
   }
 }
 
+/** See `Tokenizer.maxBytesPerToken`. */
+function computeMaxBytesPerToken(
+  model: BpeModel,
+  added: readonly AddedToken[],
+  normalizer: NormalizeFn | null,
+): number {
+  if (normalizer) return Infinity; // normalizing may shrink the text (NFC composes, NFKC folds)
+  if (added.some((t) => t.lstrip || t.rstrip)) return Infinity; // a stripping token covers any run of whitespace
+  const unk = model.options.unkToken ?? null;
+  if ((unk === null || model.options.fuseUnk) && BYTE_CHARS.some((c) => !model.vocab.has(c))) return Infinity;
+  let max = 1;
+  for (const t of model.idToToken) if (t !== undefined && t.length > max) max = t.length; // one byte per character
+  for (const t of added) max = Math.max(max, Buffer.byteLength(t.content, 'utf8'));
+  return max;
+}
+
 // -------------------------------------------------------------------- tokenizer.json parsing
 
 function parseTokenizerJson(json: unknown, source: string): Parsed {
@@ -531,13 +575,13 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
   }
   const model = json.model;
   if (!isObj(model)) return fail('model', 'missing');
-  if (model.type !== 'BPE') fail('model.type', `unsupported model ${JSON.stringify(model.type)} (only BPE)`);
+  if (model.type !== 'BPE') fail('model.type', `unsupported model ${jsonPreview(model.type)} (only BPE)`);
   if (model.byte_fallback === true) fail('model.byte_fallback', 'true is not supported (byte-level BPE only)');
   if (model.dropout !== undefined && model.dropout !== null && model.dropout !== 0)
     fail('model.dropout', 'BPE dropout is not supported');
   for (const f of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
     if (model[f] !== undefined && model[f] !== null && model[f] !== '')
-      fail(`model.${f}`, `${JSON.stringify(model[f])} is not supported`);
+      fail(`model.${f}`, `${jsonPreview(model[f])} is not supported`);
   }
   if (!isObj(model.vocab)) return fail('model.vocab', 'expected an object of token -> id');
   if (!Array.isArray(model.merges)) return fail('model.merges', 'expected an array');
@@ -545,11 +589,11 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
   const merges: [string, string][] = (model.merges as unknown[]).map((m, i) => {
     if (typeof m === 'string') {
       const parts = m.split(' ');
-      if (parts.length !== 2) fail(`model.merges[${i}]`, `expected "a b", got ${JSON.stringify(m)}`);
+      if (parts.length !== 2) fail(`model.merges[${i}]`, `expected "a b", got ${jsonPreview(m)}`);
       return [parts[0], parts[1]];
     }
     if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return [m[0], m[1]];
-    return fail(`model.merges[${i}]`, `expected "a b" or ["a", "b"], got ${JSON.stringify(m)}`);
+    return fail(`model.merges[${i}]`, `expected "a b" or ["a", "b"], got ${jsonPreview(m)}`);
   });
   if (model.unk_token !== undefined && model.unk_token !== null && typeof model.unk_token !== 'string')
     fail('model.unk_token', 'expected a string or null');
@@ -566,10 +610,33 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
 
   const addedRaw = json.added_tokens ?? [];
   if (!Array.isArray(addedRaw)) return fail('added_tokens', 'expected an array');
+  const addedIds = new Map<number, string>();
+  const addedContents = new Set<string>();
   const added: AddedToken[] = addedRaw.map((t: unknown, i) => {
     if (!isObj(t) || typeof t.content !== 'string' || !t.content || !Number.isInteger(t.id)) {
       return fail(`added_tokens[${i}]`, 'expected {"id": int, "content": non-empty string, ...}');
     }
+    // An id means one token: it may repeat a vocabulary entry (same content, same id, as GPT-2's <|endoftext|>) but
+    // never name another string, or decoding and encoding disagree.
+    const id = t.id as number;
+    const content = t.content;
+    const at = `added_tokens[${i}]`;
+    if (id < 0 || id >= MAX_VOCAB) fail(`${at}.id`, `${id} is outside [0, ${MAX_VOCAB})`);
+    const inVocab = bpe.idToToken[id];
+    if (inVocab !== undefined && inVocab !== content)
+      fail(
+        `${at}.id`,
+        `${id} of ${jsonPreview(content, 100)} collides with vocabulary token ${jsonPreview(inVocab, 100)}`,
+      );
+    const vocabId = bpe.vocab.get(content);
+    if (vocabId !== undefined && vocabId !== id)
+      fail(`${at}.id`, `${jsonPreview(content, 100)} has id ${id} here but ${vocabId} in the vocabulary`);
+    const prev = addedIds.get(id);
+    if (prev !== undefined)
+      fail(`${at}.id`, `${id} is given to both ${jsonPreview(prev, 100)} and ${jsonPreview(content, 100)}`);
+    if (addedContents.has(content)) fail(`${at}.content`, `${jsonPreview(content, 100)} is listed twice`);
+    addedIds.set(id, content);
+    addedContents.add(content);
     return {
       id: t.id as number,
       content: t.content,
@@ -595,7 +662,9 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
     fail('pre_tokenizer', 'missing (byte-level BPE needs a ByteLevel pre-tokenizer)');
   const pre = wrap('pre_tokenizer', () => compilePreTokenizer(json.pre_tokenizer));
   checkDecoder(json.decoder, 'decoder', fail);
-  const post = parsePost(json.post_processor, 'post_processor', fail);
+  const known = (id: unknown): boolean =>
+    typeof id === 'number' && (bpe.idToToken[id] !== undefined || addedIds.has(id));
+  const post = parsePost(json.post_processor, 'post_processor', fail, known);
   const { vocab: _v, merges: _m, ...modelRest } = model;
   return {
     model: bpe,
@@ -613,26 +682,34 @@ function parseTokenizerJson(json: unknown, source: string): Parsed {
   };
 }
 
-function checkDecoder(d: unknown, where: string, fail: (f: string, why: string) => never): void {
+function checkDecoder(d: unknown, where: string, fail: (f: string, why: string) => never, depth = 0): void {
   if (!isObj(d)) fail(where, 'missing (byte-level BPE needs a ByteLevel decoder)');
   const o = d as Record<string, unknown>;
   if (o.type === 'ByteLevel') return;
   if (o.type === 'Sequence' && Array.isArray(o.decoders) && o.decoders.length > 0) {
-    o.decoders.forEach((x, i) => checkDecoder(x, `${where}.decoders[${i}]`, fail));
+    if (depth >= MAX_NESTING) fail(where, `Sequences nested more than ${MAX_NESTING} deep`);
+    o.decoders.forEach((x, i) => checkDecoder(x, `${where}.decoders[${i}]`, fail, depth + 1));
     return;
   }
-  fail(`${where}.type`, `unsupported decoder ${JSON.stringify(o.type)} (only ByteLevel)`);
+  fail(`${where}.type`, `unsupported decoder ${jsonPreview(o.type)} (only ByteLevel)`);
 }
 
-function parsePost(p: unknown, where: string, fail: (f: string, why: string) => never): PostItem[] | null {
+function parsePost(
+  p: unknown,
+  where: string,
+  fail: (f: string, why: string) => never,
+  known: (id: unknown) => boolean,
+  depth = 0,
+): PostItem[] | null {
   if (p === null || p === undefined) return null;
   if (!isObj(p)) return fail(where, 'expected an object or null');
   if (p.type === 'ByteLevel') return null; // only adjusts offsets
   if (p.type === 'Sequence') {
+    if (depth >= MAX_NESTING) fail(where, `Sequences nested more than ${MAX_NESTING} deep`);
     if (!Array.isArray(p.processors)) return fail(`${where}.processors`, 'expected an array');
     let out: PostItem[] | null = null;
     p.processors.forEach((x, i) => {
-      const items = parsePost(x, `${where}.processors[${i}]`, fail);
+      const items = parsePost(x, `${where}.processors[${i}]`, fail, known, depth + 1);
       if (items && out) fail(`${where}.processors[${i}]`, 'only one TemplateProcessing is supported');
       out = items ?? out;
     });
@@ -641,7 +718,7 @@ function parsePost(p: unknown, where: string, fail: (f: string, why: string) => 
   if (p.type !== 'TemplateProcessing')
     return fail(
       `${where}.type`,
-      `unsupported post-processor ${JSON.stringify(p.type)} (supported: ByteLevel, TemplateProcessing, Sequence)`,
+      `unsupported post-processor ${jsonPreview(p.type)} (supported: ByteLevel, TemplateProcessing, Sequence)`,
     );
   if (!Array.isArray(p.single)) return fail(`${where}.single`, 'expected an array');
   const specials = isObj(p.special_tokens) ? p.special_tokens : {};
@@ -651,7 +728,10 @@ function parsePost(p: unknown, where: string, fail: (f: string, why: string) => 
       const name = item.SpecialToken.id;
       const st = specials[name];
       if (!isObj(st) || !Array.isArray(st.ids))
-        return fail(`${where}.special_tokens`, `no entry for ${JSON.stringify(name)}`);
+        return fail(`${where}.special_tokens`, `no entry for ${jsonPreview(name, 100)}`);
+      const bad = st.ids.findIndex((id) => !known(id));
+      if (bad >= 0)
+        fail(`${where}.special_tokens`, `${jsonPreview(name, 100)}: id ${jsonPreview(st.ids[bad])} is not a token`);
       return { kind: 'special', ids: st.ids as number[] } as PostItem;
     }
     return fail(`${where}.single[${i}]`, 'expected {"Sequence": ...} or {"SpecialToken": ...}');

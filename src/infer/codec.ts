@@ -1,9 +1,18 @@
 /**
  * A character-level codec over a fixed alphabet: one token per character, plus an optional end-of-sequence token
  * after the alphabet. For toy experiments and tests where a trained BPE tokenizer (src/data/tokenizer.ts) is overkill;
- * it satisfies the same TextCodec interface.
+ * it satisfies the same TextCodec interface (defined here, the contract generation codes against).
  */
-import type { TextCodec } from './generate.js';
+
+/** Text <-> token ids: the r1ts Tokenizer satisfies it, and so does a toy character codec (codec.ts). */
+export interface TextCodec {
+  encode(text: string): number[];
+  decode(ids: ArrayLike<number>): string;
+  /** End-of-sequence id, or null when the vocabulary has none. */
+  readonly eosId: number | null;
+  /** The most input bytes one token covers, when every byte lands in one token (context.ts); else absent. */
+  readonly maxBytesPerToken?: number;
+}
 
 export class CharCodec implements TextCodec {
   readonly chars: readonly string[];

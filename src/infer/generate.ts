@@ -22,14 +22,10 @@ import type { CausalLM, Decoder, KVCache } from '../models/causal_lm.js';
 import { Tensor, noGrad } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
 import { checkSamplingParams, samplingScratch, sampleRow, type SamplingParams } from './sampling.js';
+import { checkContext, contextLength, encodePrompt } from './context.js';
+import type { TextCodec } from './codec.js';
 
-/** Text <-> token ids: the r1ts Tokenizer satisfies it, and so does a toy character codec (codec.ts). */
-export interface TextCodec {
-  encode(text: string): number[];
-  decode(ids: ArrayLike<number>): string;
-  /** End-of-sequence id, or null when the vocabulary has none. */
-  readonly eosId: number | null;
-}
+export type { TextCodec } from './codec.js';
 
 /** Why a row stopped: its EOS token, a stop string, or the token budget (truncated). */
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -100,7 +96,8 @@ export function rowGenerator(seed: number, row: number): Generator {
 
 /**
  * Generates a continuation of every prompt (token ids). Returns one Generation per prompt, in order.
- * Throws on an empty prompt or an out-of-vocabulary id, naming the prompt.
+ * Throws on an empty prompt, an out-of-vocabulary id, or a prompt + maxTokens beyond the model's context
+ * (max_position_embeddings), naming the prompt.
  */
 export function generate(
   model: CausalLM,
@@ -112,6 +109,7 @@ export function generate(
   if (opts.stop?.length && !opts.decode) throw new Error('generate: stop strings need a decode function (a tokenizer)');
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new RangeError(`generate: prompt ${i} is empty`);
+    checkContext(`generate: prompt ${i}`, p.length, maxTokens, contextLength(model));
     for (const id of p)
       if (!(Number.isInteger(id) && id >= 0 && id < V))
         throw new RangeError(`generate: prompt ${i} has token id ${id} outside the vocabulary [0, ${V})`);
@@ -227,9 +225,10 @@ export function generateText(
   prompts: readonly string[],
   opts: GenerateOptions = {},
 ): Generation[] {
+  const [maxTokens, context] = [opts.maxTokens ?? 64, contextLength(model)];
   return generate(
     model,
-    prompts.map((p) => codec.encode(p)),
+    prompts.map((p, i) => encodePrompt(codec, p, maxTokens, context, `generate: prompt ${i}`)),
     { eosId: codec.eosId, decode: (ids) => codec.decode(ids), ...opts },
   );
 }

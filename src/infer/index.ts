@@ -1,5 +1,9 @@
-/** Generation: batched sampling with a KV cache (the model's fast decoder or its forward), sampling parameters and their validator, memory estimates, a toy character codec. */
+/**
+ * Generation: batched sampling with a KV cache (the model's fast decoder or its forward), sampling parameters and their
+ * validator, memory estimates, a toy character codec, and the context bound on prompts.
+ */
 export * from './generate.js';
 export * from './sampling.js';
 export * from './memory.js';
 export { CharCodec } from './codec.js';
+export { checkContext, contextLength, encodePrompt } from './context.js';

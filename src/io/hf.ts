@@ -108,25 +108,36 @@ export interface ImportReport {
 }
 
 /**
- * Loads HF-named tensors into `model`. Every model tensor must be present with the right shape (errors name it);
- * the MTP embedding/head copies are ignored, and other unused tensors are reported.
+ * Loads HF-named tensors into `model`. Every model tensor must be present with the right shape and a float dtype for
+ * a float parameter (errors name it; `source`, e.g. the model directory, is added to them); the MTP embedding/head
+ * copies are ignored, and other unused tensors are reported.
  */
-export function importStateDict(model: CausalLM, tensors: Map<string, Tensor>): ImportReport {
+export function importStateDict(model: CausalLM, tensors: Map<string, Tensor>, source?: string): ImportReport {
   const config = model.config;
+  const from = source ? ` (${source})` : '';
+  const own = model.stateDict();
   const byHF = new Map<string, string>();
-  for (const [name] of model.stateDict()) byHF.set(hfNameOf(model, name), name);
+  for (const [name] of own) byHF.set(hfNameOf(model, name), name);
   const copies = mtpCopies(config);
   const state = new Map<string, Tensor>();
   const unused: string[] = [];
   for (const [hf, t] of tensors) {
     const ours = byHF.get(hf);
-    if (ours) state.set(ours, t);
-    else if (!copies.has(hf)) unused.push(hf);
+    if (ours) {
+      // Integer or bool storage for a float parameter would be copied as numbers (token-id-sized weights): refuse.
+      const isFloat = (d: string) => d === 'float32' || d === 'float64';
+      if (isFloat(own.get(ours)!.dtype) && !isFloat(t.dtype))
+        throw new Error(
+          `hf: tensor ${hf} holds ${t.dtype === 'bool' ? 'booleans (BOOL)' : 'integers (an I*/U* dtype)'}, but the ` +
+            `model's weights are floating point: store it as F32, F16, BF16 or F8${from}`,
+        );
+      state.set(ours, t);
+    } else if (!copies.has(hf)) unused.push(hf);
   }
   const missing = [...byHF.entries()].filter(([, ours]) => !state.has(ours)).map(([hf]) => hf);
   if (missing.length) {
     throw new Error(
-      `hf: checkpoint lacks ${missing.length} tensor(s) the model needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+      `hf: checkpoint lacks ${missing.length} tensor(s) the model needs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}${from}`,
     );
   }
   model.loadStateDict(state);

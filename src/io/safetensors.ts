@@ -19,7 +19,8 @@
  * (`safetensors: header length 9223372036854775807 exceeds file size 1024 (model.safetensors)`). The 8-byte length is
  * checked against the file size and a 100 MB cap before the header is read, and every tensor's byte count is checked
  * against its shape and the buffer before anything is allocated, so no file makes us allocate more than about its own
- * size (times 4 for FP8 -> float32).
+ * size (times 4 for FP8 -> float32). FIFOs and devices are refused before they are opened (src/util/files.ts), and
+ * values quoted in messages are cut short (a shape nested 10,000 deep is no stack overflow).
  *
  * Not supported: big-endian hosts, sub-byte dtypes (F4, F6_*), C64, lazy / memory-mapped tensors.
  */
@@ -30,6 +31,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
 import { BF16, FP16, FP8_E4M3, FP8_E5M2, decodeFloatArray, decodeUE8M0, encodeFloatArray } from '../tensor/formats.js';
 import { writeAll, writeFileAtomic } from './atomic.js';
+import { type FileAccessError, openRegularFile } from '../util/files.js';
+import { jsonPreview } from '../util/format.js';
 
 /** Largest header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -142,19 +145,16 @@ interface Source {
 
 function fileSource(file: string): Source {
   let fd: number;
+  let size: number;
   try {
-    fd = fs.openSync(file, 'r');
+    ({ fd, size } = openRegularFile(file, 'safetensors'));
   } catch (e) {
-    throw new SafetensorsError(`cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
-  }
-  const stat = fs.fstatSync(fd);
-  if (!stat.isFile()) {
-    fs.closeSync(fd);
-    throw new SafetensorsError('not a regular file', file);
+    const f = e as FileAccessError;
+    throw new SafetensorsError(f.code ? `cannot open: ${f.code}` : f.problem.replace(/^is /, ''), file);
   }
   return {
     name: file,
-    size: stat.size,
+    size,
     read(pos, len, into) {
       let done = 0;
       while (done < len) {
@@ -227,17 +227,17 @@ function numelOf(shape: readonly number[]): number {
 }
 
 function parseEntry(name: string, v: unknown, dataBytes: number, fail: (p: string) => never): SafetensorsEntry {
-  const what = `tensor ${JSON.stringify(name)}`;
+  const what = `tensor ${jsonPreview(name, 200)}`;
   if (!isPlainObject(v)) fail(`${what}: entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = v;
   if (typeof dtype !== 'string') fail(`${what}: dtype is missing or not a string`);
   if (UNSUPPORTED_DTYPES.has(dtype)) fail(`${what}: unsupported dtype ${dtype}`);
-  if (!Object.hasOwn(DTYPE_BYTES, dtype)) fail(`${what}: unknown dtype ${JSON.stringify(dtype).slice(0, 40)}`);
+  if (!Object.hasOwn(DTYPE_BYTES, dtype)) fail(`${what}: unknown dtype ${jsonPreview(dtype, 40)}`);
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    fail(`${what}: shape must be a list of non-negative integers (got ${JSON.stringify(shape)?.slice(0, 60)})`);
+    fail(`${what}: shape must be a list of non-negative integers (got ${jsonPreview(shape)})`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
-    fail(`${what}: data_offsets must be two non-negative integers (got ${JSON.stringify(offsets)?.slice(0, 60)})`);
+    fail(`${what}: data_offsets must be two non-negative integers (got ${jsonPreview(offsets)})`);
   }
   const [begin, end] = offsets as number[];
   if (end < begin) fail(`${what}: data_offsets [${begin},${end}] are out of order (end before begin)`);
@@ -287,7 +287,7 @@ function readHeaderFrom(s: Source): SafetensorsHeader {
       if (v === null) continue;
       if (!isPlainObject(v)) fail('__metadata__ is not an object');
       for (const [k, mv] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof mv !== 'string') fail(`__metadata__ value of ${JSON.stringify(k)} is not a string`);
+        if (typeof mv !== 'string') fail(`__metadata__ value of ${jsonPreview(k, 200)} is not a string`);
         metadata[k] = mv as string;
       }
       continue;
@@ -302,10 +302,10 @@ function readHeaderFrom(s: Source): SafetensorsHeader {
     const where = `data_offsets [${t.begin},${t.end}]`;
     if (t.begin < at)
       fail(
-        `tensor ${JSON.stringify(t.name)}: ${where} overlap tensor ${JSON.stringify(prev!.name)} [${prev!.begin},${prev!.end}]`,
+        `tensor ${jsonPreview(t.name, 200)}: ${where} overlap tensor ${jsonPreview(prev!.name, 200)} [${prev!.begin},${prev!.end}]`,
       );
     if (t.begin > at)
-      fail(`tensor ${JSON.stringify(t.name)}: ${where} leave a gap of ${t.begin - at} bytes after byte ${at}`);
+      fail(`tensor ${jsonPreview(t.name, 200)}: ${where} leave a gap of ${t.begin - at} bytes after byte ${at}`);
     at = t.end;
     prev = t;
   }
@@ -330,7 +330,7 @@ function readTensor(s: Source, h: SafetensorsHeader, e: SafetensorsEntry): Tenso
   const n = nbytes / DTYPE_BYTES[e.dtype];
   const bytes = (into: Uint8Array): Uint8Array => s.read(pos, nbytes, into);
   const fail = (problem: string): never => {
-    throw new SafetensorsError(`tensor ${JSON.stringify(e.name)}: ${problem}`, s.name);
+    throw new SafetensorsError(`tensor ${jsonPreview(e.name, 200)}: ${problem}`, s.name);
   };
   switch (e.dtype) {
     case 'F32': {

@@ -15,11 +15,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeAll, writeFileAtomic } from './atomic.js';
+import { type FileAccessError, notRegularKind, readTextFile, statRegularFile } from '../util/files.js';
 import {
   DEFAULT_BLOCK_SIZE,
   type SafetensorsLoadOptions,
   type RawTensors,
   type SafetensorsDtype,
+  type SafetensorsEntry,
   type SafetensorsSaveOptions,
   SafetensorsError,
   MAX_HEADER_BYTES,
@@ -54,12 +56,13 @@ export function readCheckpointIndex(file: string): CheckpointIndex {
   };
   let text: string;
   try {
-    const size = fs.statSync(file).size;
+    const { size } = statRegularFile(file, 'safetensors');
     if (size > MAX_HEADER_BYTES) fail(`index file of ${size} bytes exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file, 'safetensors', MAX_HEADER_BYTES);
   } catch (e) {
     if (e instanceof SafetensorsError) throw e;
-    fail(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const f = e as FileAccessError;
+    fail(f.code ? `cannot read: ${f.code}` : f.problem.replace(/^is /, ''));
   }
   let json: unknown;
   try {
@@ -123,19 +126,42 @@ function loadIndexed(indexFile: string, opts: SafetensorsLoadOptions): Map<strin
  * path of a `.safetensors` file or of an index `.json` directly. Options as for `loadSafetensors`.
  */
 export function loadCheckpointDir(dirOrFile: string, opts: SafetensorsLoadOptions = {}): Map<string, Tensor> {
+  const { file, indexed } = resolveCheckpoint(dirOrFile);
+  return indexed ? loadIndexed(file, opts) : loadSafetensors(file, opts);
+}
+
+/** The file a checkpoint path stands for: a single safetensors file, or an index (`indexed`). */
+function resolveCheckpoint(dirOrFile: string): { file: string; indexed: boolean } {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dirOrFile);
   } catch (e) {
     throw new SafetensorsError(`cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, dirOrFile);
   }
-  if (stat.isFile())
-    return dirOrFile.endsWith('.json') ? loadIndexed(dirOrFile, opts) : loadSafetensors(dirOrFile, opts);
+  if (stat.isFile()) return { file: dirOrFile, indexed: dirOrFile.endsWith('.json') };
+  if (!stat.isDirectory()) throw new SafetensorsError(`${notRegularKind(stat)}, not a file or directory`, dirOrFile);
   const single = path.join(dirOrFile, SINGLE_FILE);
-  if (fs.existsSync(single)) return loadSafetensors(single, opts);
+  if (fs.existsSync(single)) return { file: single, indexed: false };
   const index = path.join(dirOrFile, INDEX_FILE);
-  if (fs.existsSync(index)) return loadIndexed(index, opts);
+  if (fs.existsSync(index)) return { file: index, indexed: true };
   throw new SafetensorsError(`no ${SINGLE_FILE} or ${INDEX_FILE} in the directory`, dirOrFile);
+}
+
+/**
+ * How many tensor elements a checkpoint (as `loadCheckpointDir` would load it) holds, from the headers alone: a bound
+ * on what a model needs before anything is allocated. For an index, only the tensors it lists count.
+ */
+export function checkpointNumel(dirOrFile: string): number {
+  const { file, indexed } = resolveCheckpoint(dirOrFile);
+  const numel = (e: SafetensorsEntry): number => e.shape.reduce((a, d) => a * d, 1);
+  if (!indexed) return readSafetensorsHeader(file).tensors.reduce((n, e) => n + numel(e), 0);
+  const { weightMap } = readCheckpointIndex(file);
+  let n = 0;
+  for (const shard of new Set(weightMap.values())) {
+    for (const e of readSafetensorsHeader(path.join(path.dirname(file), shard)).tensors)
+      if (weightMap.get(e.name) === shard) n += numel(e);
+  }
+  return n;
 }
 
 export interface CheckpointSaveOptions extends SafetensorsSaveOptions {

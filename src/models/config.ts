@@ -5,7 +5,14 @@
  *
  * Unknown fields are kept in `extra` and reported as warnings (HF configs carry many bookkeeping keys); fields r1ts
  * needs but cannot honour (an unsupported rope_scaling type, hidden_act other than silu, ...) are errors.
+ *
+ * Hostile or mistaken values: sizes must be safe integers; `null` for a size is an error (not the default), except
+ * where transformers derives a value from None (num_key_value_heads, head_dim, q_lora_rank); values that make the
+ * model NaN (rms_norm_eps <= 0, rope_theta <= 0, a YaRN factor <= 0) are errors; a size field that is missing takes
+ * transformers' default, which is the full-size model's, and a warning lists each one so that a forgotten
+ * `hidden_size` does not silently describe a 671B model.
  */
+import { jsonPreview } from '../util/format.js';
 
 export type ModelType = 'deepseek_v3' | 'deepseek_v2' | 'qwen2' | 'llama';
 
@@ -107,8 +114,13 @@ const IGNORED_KEYS = new Set([
 
 type Json = Record<string, unknown>;
 
+/** A token id as configs write them: any safe integer (some write -1 for "none"). */
+const isTokenId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+
 class Reader {
   readonly seen = new Set<string>();
+  /** `key=value` of size fields that were missing and took the default. */
+  readonly defaulted: string[] = [];
   constructor(
     readonly raw: Json,
     readonly source: string,
@@ -123,39 +135,61 @@ class Reader {
     return this.raw[key];
   }
 
-  int(key: string, def?: number, min = 0): number {
-    const v = this.get(key) ?? def;
+  /**
+   * An integer field. Missing: `def` (required when there is none). `null` is an error (transformers would fail on
+   * None too), except where `nullMeansDefault` (fields transformers derives when None, like num_key_value_heads).
+   */
+  int(key: string, def?: number, min = 0, nullMeansDefault = false): number {
+    const raw = this.get(key);
+    const v = raw === undefined || (raw === null && nullMeansDefault) ? def : raw;
     if (v === undefined) this.fail(key, 'is required');
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `must be an integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(key, `must be an integer, got ${jsonPreview(v)}`);
     if (v < min) this.fail(key, `must be >= ${min}, got ${v}`);
     return v;
   }
 
+  /**
+   * A size that sets the model's memory (a width, the vocabulary, layers, heads, experts): as `int`, and a missing one
+   * that takes the (full-size model's) default is recorded for a warning.
+   */
+  size(key: string, def: number, min = 1): number {
+    if (this.raw[key] === undefined) this.defaulted.push(`${key}=${def}`);
+    return this.int(key, def, min);
+  }
+
   intOrNull(key: string, def: number | null): number | null {
     const v = this.get(key);
-    if (v === undefined) return def;
+    if (v === undefined) {
+      if (def !== null) this.defaulted.push(`${key}=${def}`);
+      return def;
+    }
     if (v === null) return null;
     this.seen.delete(key);
     return this.int(key);
   }
 
-  num(key: string, def?: number): number {
-    const v = this.get(key) ?? def;
+  /** A finite number; `positive` requires > 0 (epsilons and bases that make the model NaN otherwise). */
+  num(key: string, def?: number, positive = false): number {
+    const raw = this.get(key);
+    const v = raw === undefined ? def : raw;
     if (v === undefined) this.fail(key, 'is required');
-    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a number, got ${jsonPreview(v)}`);
+    if (positive && !(v > 0)) this.fail(key, `must be > 0, got ${v} (the model's outputs would be NaN)`);
     return v;
   }
 
   bool(key: string, def: boolean): boolean {
-    const v = this.get(key) ?? def;
-    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
+    const raw = this.get(key);
+    const v = raw === undefined ? def : raw;
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${jsonPreview(v)}`);
     return v;
   }
 
   oneOf<T extends string>(key: string, options: readonly T[], def: T): T {
-    const v = this.get(key) ?? def;
+    const raw = this.get(key);
+    const v = raw === undefined ? def : raw;
     if (typeof v !== 'string' || !options.includes(v as T)) {
-      this.fail(key, `must be one of ${options.map((o) => `"${o}"`).join(', ')}, got ${JSON.stringify(v)}`);
+      this.fail(key, `must be one of ${options.map((o) => `"${o}"`).join(', ')}, got ${jsonPreview(v)}`);
     }
     return v as T;
   }
@@ -164,9 +198,8 @@ class Reader {
     const v = this.get(key);
     if (v === undefined) return def;
     if (v === null) return null;
-    if (Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x))) return v[0] as number;
-    if (typeof v !== 'number' || !Number.isInteger(v))
-      this.fail(key, `must be an integer token id, got ${JSON.stringify(v)}`);
+    if (Array.isArray(v) && v.length > 0 && v.every((x) => isTokenId(x))) return v[0] as number;
+    if (!isTokenId(v)) this.fail(key, `must be an integer token id, got ${jsonPreview(v)}`);
     return v;
   }
 
@@ -177,17 +210,18 @@ class Reader {
     const o = v as Json;
     const type = o.type ?? o.rope_type;
     if (type === 'default' || type === undefined) return null;
-    if (type !== 'yarn') this.fail('rope_scaling.type', `"${String(type)}" is not supported (supported: "yarn")`);
-    const n = (k: string, d?: number): number => {
+    if (type !== 'yarn') this.fail('rope_scaling.type', `${jsonPreview(type)} is not supported (supported: "yarn")`);
+    const n = (k: string, d?: number, positive = false): number => {
       const x = o[k] ?? d;
       if (typeof x !== 'number' || !Number.isFinite(x))
-        this.fail(`rope_scaling.${k}`, `must be a number, got ${JSON.stringify(x)}`);
+        this.fail(`rope_scaling.${k}`, `must be a number, got ${jsonPreview(x)}`);
+      if (positive && !(x > 0)) this.fail(`rope_scaling.${k}`, `must be > 0, got ${x}`);
       return x;
     };
     return {
       type: 'yarn',
-      factor: n('factor'),
-      original_max_position_embeddings: n('original_max_position_embeddings'),
+      factor: n('factor', undefined, true),
+      original_max_position_embeddings: n('original_max_position_embeddings', undefined, true),
       beta_fast: n('beta_fast', 32),
       beta_slow: n('beta_slow', 1),
       mscale: n('mscale', 1),
@@ -228,21 +262,21 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
     : modelType === 'qwen2'
       ? { vocab: 151936, hidden: 4096, inter: 22016, layers: 32, heads: 32, maxPos: 32768 }
       : { vocab: 32000, hidden: 4096, inter: 11008, layers: 32, heads: 32, maxPos: 2048 };
-  const hidden = r.int('hidden_size', d.hidden, 1);
-  const heads = r.int('num_attention_heads', d.heads, 1);
+  const hidden = r.size('hidden_size', d.hidden);
+  const heads = r.size('num_attention_heads', d.heads);
   const common: CommonConfig = {
     model_type: modelType,
-    vocab_size: r.int('vocab_size', d.vocab, 1),
+    vocab_size: r.size('vocab_size', d.vocab),
     hidden_size: hidden,
-    intermediate_size: r.int('intermediate_size', d.inter, 1),
-    num_hidden_layers: r.int('num_hidden_layers', d.layers, 1),
+    intermediate_size: r.size('intermediate_size', d.inter),
+    num_hidden_layers: r.size('num_hidden_layers', d.layers),
     num_attention_heads: heads,
-    num_key_value_heads: r.int('num_key_value_heads', heads, 1),
+    num_key_value_heads: r.int('num_key_value_heads', heads, 1, true),
     hidden_act: r.oneOf('hidden_act', ['silu'] as const, 'silu'),
-    max_position_embeddings: r.int('max_position_embeddings', d.maxPos, 1),
+    max_position_embeddings: r.size('max_position_embeddings', d.maxPos),
     initializer_range: r.num('initializer_range', 0.02),
-    rms_norm_eps: r.num('rms_norm_eps', 1e-6),
-    rope_theta: r.num('rope_theta', 10000),
+    rms_norm_eps: r.num('rms_norm_eps', 1e-6, true),
+    rope_theta: r.num('rope_theta', 10000, true),
     rope_scaling: r.ropeScaling(),
     tie_word_embeddings: r.bool('tie_word_embeddings', false),
     attention_bias: r.bool('attention_bias', false),
@@ -257,9 +291,9 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
     config = {
       ...common,
       model_type: modelType as 'deepseek_v3' | 'deepseek_v2',
-      moe_intermediate_size: r.int('moe_intermediate_size', 2048, 1),
+      moe_intermediate_size: r.size('moe_intermediate_size', 2048),
       n_shared_experts: r.int('n_shared_experts', 1, 0),
-      n_routed_experts: r.int('n_routed_experts', 256, 1),
+      n_routed_experts: r.size('n_routed_experts', 256),
       num_experts_per_tok: r.int('num_experts_per_tok', 8, 1),
       n_group: r.int('n_group', 8, 1),
       topk_group: r.int('topk_group', 4, 1),
@@ -273,10 +307,10 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
       ),
       first_k_dense_replace: r.int('first_k_dense_replace', 3, 0),
       q_lora_rank: r.intOrNull('q_lora_rank', 1536),
-      kv_lora_rank: r.int('kv_lora_rank', 512, 1),
-      qk_nope_head_dim: r.int('qk_nope_head_dim', 128, 0),
-      qk_rope_head_dim: r.int('qk_rope_head_dim', 64, 2),
-      v_head_dim: r.int('v_head_dim', 128, 1),
+      kv_lora_rank: r.size('kv_lora_rank', 512),
+      qk_nope_head_dim: r.size('qk_nope_head_dim', 128, 0),
+      qk_rope_head_dim: r.size('qk_rope_head_dim', 64, 2),
+      v_head_dim: r.size('v_head_dim', 128),
       rope_interleave: r.bool('rope_interleave', true),
       num_nextn_predict_layers: r.int('num_nextn_predict_layers', 0, 0),
     };
@@ -286,15 +320,20 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
     config = {
       ...common,
       model_type: modelType as 'qwen2' | 'llama',
-      head_dim: r.int('head_dim', Number.isInteger(defHead) ? defHead : undefined, 2),
+      head_dim: r.int('head_dim', Number.isInteger(defHead) ? defHead : undefined, 2, true),
       qkv_bias: modelType === 'qwen2' ? true : r.bool('attention_bias', false),
     };
   }
   config.extra = r.extras();
   validate(config, source);
+  const where = `config${source ? ` (${source})` : ''}`;
   const warnings = Object.keys(config.extra)
     .filter((k) => !IGNORED_KEYS.has(k))
-    .map((k) => `config${source ? ` (${source})` : ''}: unknown field ${k} (kept, not used)`);
+    .map((k) => `${where}: unknown field ${k.length <= 100 ? k : jsonPreview(k, 100)} (kept, not used)`);
+  if (r.defaulted.length) {
+    const model = ds ? 'DeepSeek-V3 671B' : modelType === 'qwen2' ? 'Qwen2 7B' : 'Llama 2 7B';
+    warnings.push(`${where}: missing size field(s) set to the ${model} defaults: ${r.defaulted.join(', ')}`);
+  }
   return { config, warnings };
 }
 

@@ -6,8 +6,9 @@
  *
  * Not here: reward functions (rewards.ts), prompt templates (src/data/tasks/template.ts).
  */
-import * as fs from 'node:fs';
 import { parseNumber } from '../data/tasks/answer.js';
+import { parseJsonlRecord } from '../data/readers.js';
+import { type FileAccessError, readTextFile } from '../util/files.js';
 import { getTask } from '../data/tasks/index.js';
 import type { DifficultySpec, Split } from '../data/tasks/task.js';
 
@@ -83,23 +84,27 @@ export function gsm8kAnswer(text: string): string {
         .replace(/,/g, '');
 }
 
-/** Reads a JSONL file of problems; errors name the file and line. */
+/** Largest problem file read whole (a JSONL file of problems is usually a few MB). */
+export const MAX_PROBLEM_FILE_BYTES = 256 << 20;
+
+/**
+ * Reads a JSONL file of problems; errors name the file and line. A byte-order mark is skipped; FIFOs, devices and
+ * files over 256 MiB are refused before reading.
+ */
 export function loadJsonlProblems(file: string): RLProblem[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file, 'problems', MAX_PROBLEM_FILE_BYTES);
   } catch (e) {
-    throw new Error(`problems: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const f = e as FileAccessError;
+    throw new Error(f.code ? `problems: cannot read ${file} (${f.code})` : f.message);
   }
   const out: RLProblem[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: invalid JSON (${(e as Error).message})`);
-    }
+    const rec = parseJsonlRecord(line.endsWith('\r') ? line.slice(0, -1) : line);
+    if (!rec.ok) throw new Error(`${file}:${i + 1}: ${rec.problem}`);
+    const o = rec.value;
     const q = o.prompt ?? o.question;
     const a = o.answer;
     if (typeof q !== 'string') throw new Error(`${file}:${i + 1}: needs a string "prompt" (or "question")`);

@@ -9,6 +9,7 @@
 import type { CausalLM } from '../models/index.js';
 import { R1_ZERO_TEMPLATE, formatPrompt } from '../data/tasks/template.js';
 import { generate, type Generation, type TextCodec } from '../infer/generate.js';
+import { contextLength, encodePrompt } from '../infer/context.js';
 import type { RLProblem } from './problems.js';
 import type { RewardInput } from './rewards.js';
 
@@ -55,7 +56,9 @@ export function rollout(
   G: number,
   opts: RolloutOptions & { seed: number; firstRow?: number },
 ): Rollout[] {
-  const prompts = problems.map((p) => codec.encode(promptText(p.question, opts)));
+  // Each prompt must leave room for maxTokens in the context; one far too long is refused before it is tokenized.
+  const context = contextLength(model);
+  const prompts = problems.map((p) => encodePrompt(codec, promptText(p.question, opts), opts.maxTokens, context, p.id));
   const rows: number[][] = [];
   for (const ids of prompts) for (let g = 0; g < G; g++) rows.push(ids);
   const gens = generate(model, rows, {

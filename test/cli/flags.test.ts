@@ -157,7 +157,7 @@ describe('flags: paths', () => {
     const fifo = join(dir, 'fifo');
     if (spawnSync('mkfifo', [fifo]).status !== 0) return;
     assert.throws(() => parseInputPath('data encode', '--tokenizer', fifo, 'file or dir'), {
-      message: `data encode: --tokenizer must be an existing file or directory, got '${fifo}' (not a regular file)`,
+      message: `data encode: --tokenizer: ${fifo} is a FIFO (named pipe), not a regular file`,
     });
   });
 

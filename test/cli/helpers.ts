@@ -16,7 +16,13 @@ export async function writeToyModelDir(
   const tok = await Tokenizer.train(texts, { vocabSize: opts.vocabSize ?? 300 });
   saveModelDir(
     dir,
-    createModel(tinyDeepseek({ vocab_size: tok.vocabSize, num_nextn_predict_layers: 0 }), { seed: opts.seed ?? 0 }),
+    // 512 positions: the R1-Zero template alone is ~340 tokens of this tokenizer, and prompt + response must fit
+    createModel(
+      tinyDeepseek({ vocab_size: tok.vocabSize, num_nextn_predict_layers: 0, max_position_embeddings: 512 }),
+      {
+        seed: opts.seed ?? 0,
+      },
+    ),
   );
   tok.saveDir(dir);
 }

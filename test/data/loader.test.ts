@@ -85,7 +85,7 @@ describe('readers', () => {
     assert.equal(stats.skipped, 4);
     assert.match(stats.errors[1], /bad\.jsonl:5: missing field "text"$/);
     assert.match(stats.errors[2], /bad\.jsonl:6: field "text" is not a string \(got number\)$/);
-    assert.match(stats.errors[3], /bad\.jsonl:7: missing field "text"$/);
+    assert.match(stats.errors[3], /bad\.jsonl:7: expected an object, got an array$/);
   });
 
   it('plain text: blank-line separated blocks (BOM and CRLF handled) or one document per file; directories expand', async () => {

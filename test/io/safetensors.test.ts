@@ -454,7 +454,7 @@ test('missing file and unwritable names give clear errors', () => {
     /^SafetensorsError: safetensors: cannot open: ENOENT \(\/nonexistent\/x\.safetensors\)$/,
   );
   const dir = tmpDir();
-  assert.throws(() => loadSafetensors(dir), /^SafetensorsError: safetensors: not a regular file \(/);
+  assert.throws(() => loadSafetensors(dir), /^SafetensorsError: safetensors: a directory, not a regular file \(/);
   fs.rmSync(dir, { recursive: true });
   assert.throws(
     () => serializeSafetensors(new Map([['__metadata__', tensor([1])]])),

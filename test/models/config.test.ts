@@ -78,7 +78,13 @@ describe('model config', () => {
 
   it('keeps unknown fields and warns about them', () => {
     const r = parseConfig({ model_type: 'deepseek_v3', my_field: 1, architectures: ['X'] });
-    assert.deepEqual(r.warnings, ['config: unknown field my_field (kept, not used)']);
+    assert.deepEqual(r.warnings, [
+      'config: unknown field my_field (kept, not used)',
+      'config: missing size field(s) set to the DeepSeek-V3 671B defaults: hidden_size=7168, ' +
+        'num_attention_heads=128, vocab_size=129280, intermediate_size=18432, num_hidden_layers=61, ' +
+        'max_position_embeddings=4096, moe_intermediate_size=2048, n_routed_experts=256, q_lora_rank=1536, ' +
+        'kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128',
+    ]);
     assert.equal(r.config.extra.my_field, 1);
   });
 

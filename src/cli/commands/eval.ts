@@ -80,11 +80,14 @@ export function registerEval(program: Command): void {
         { who: c, names: { ...SAMPLING_FLAG_NAMES, n: '--k' }, defaults: EVAL_SAMPLING },
       );
       const problems = evalProblems(o.task, { split: o.split, n: o.n, difficulty: o.difficulty });
-      const promptTokens = Math.max(...problems.map((p) => Buffer.byteLength(promptText(p.question)))) + 2;
+      const { config } = readConfigFile(o.model);
+      // bytes bound tokens from above; a prompt beyond the context is refused with its own message when it is encoded
+      const promptBytes = Math.max(...problems.map((p) => Buffer.byteLength(promptText(p.question)))) + 2;
+      const promptTokens = Math.min(promptBytes, config.max_position_embeddings);
       const samples = problems.length * (k + (o.greedy ? 1 : 0));
       checkFits(
         c,
-        generationBytes(readConfigFile(o.model).config, {
+        generationBytes(config, {
           rows: Math.min(EVAL_BATCH, samples),
           promptTokens,
           maxTokens: sampling.maxTokens,

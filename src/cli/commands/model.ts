@@ -11,6 +11,7 @@ import { Tensor, noGrad } from '../../tensor/tensor.js';
 import { crossEntropy, narrow } from '../../tensor/ops/index.js';
 import { SEED_RANGE, flagsOf, ints, nums } from '../flags.js';
 import { warn } from '../warn.js';
+import { formatBytes, formatCount } from '../../util/format.js';
 
 function fmtB(n: number): string {
   return n >= 1e9
@@ -70,7 +71,7 @@ export function registerModel(program: Command): void {
       const p = countParams(config);
       if ((p.total + p.mtp) * 4 > 8 * 2 ** 30) {
         throw new Error(
-          `init: ${fmtB(p.total + p.mtp)} parameters need ${fmtB((p.total + p.mtp) * 4)}B of float32; too large for this tool (limit 8 GiB)`,
+          `init: ${formatCount(p.total + p.mtp)} parameters need ${formatBytes((p.total + p.mtp) * 4)} of float32; too large for this tool (limit 8 GiB)`,
         );
       }
       const t0 = performance.now();
@@ -102,12 +103,23 @@ export function registerModel(program: Command): void {
       });
       const ids = Int32Array.from(o.ids);
       const T = ids.length;
+      if (T > config.max_position_embeddings)
+        throw new Error(
+          `logits: --ids has ${T} tokens, more than the model's context of ${config.max_position_embeddings} positions (max_position_embeddings in ${o.model}/config.json)`,
+        );
       model.eval();
       const x = new Tensor(ids, [1, T], 'int32');
       const logits = noGrad(() => model.forward(x).logits);
       // mean next-token cross-entropy over positions 0..T-2 (null for a single token)
       const loss =
         T > 1 ? noGrad(() => crossEntropy(narrow(logits, 1, 0, T - 1), narrow(x, 1, 1, T - 1))).item() : null;
+      // JSON has no NaN (it would print as null, like the one-token case), so a non-finite result is said on stderr.
+      let nonFinite = 0;
+      for (const v of logits.data) if (!Number.isFinite(v)) nonFinite++;
+      const why = `${nonFinite} of ${logits.size} logits are NaN or infinite; see the warnings about the weights`;
+      if (loss !== null && !Number.isFinite(loss))
+        process.stderr.write(`warning: logits: the loss is ${loss}: ${why}\n`);
+      else if (nonFinite) process.stderr.write(`warning: logits: ${why}\n`);
       if (o.json) {
         console.log(JSON.stringify({ shape: [T, V], logits: Array.from(logits.data), loss }));
         return;
@@ -122,7 +134,9 @@ export function registerModel(program: Command): void {
       console.log(
         loss === null
           ? 'loss: n/a (one token)'
-          : `loss: ${loss.toFixed(6)} (mean next-token cross-entropy over ${T - 1} positions)`,
+          : Number.isFinite(loss)
+            ? `loss: ${loss.toFixed(6)} (mean next-token cross-entropy over ${T - 1} positions)`
+            : `loss: ${loss} (not a number: ${why})`,
       );
     });
 }
