@@ -157,6 +157,16 @@ export interface ProblemOptions {
 const STRIDE = 2 ** 20;
 const MAX_TRIES = 10_000;
 
+/**
+ * The generator of position `index` of the stream (seed, split): a fixed counter offset (index * 2^20 blocks), so a
+ * position is reached without drawing the ones before it. Shared by the reasoning and the SFT tasks.
+ */
+export function streamRng(seed: number, index: number, split: Split): Generator {
+  const rng = new Generator(seed);
+  rng.setState({ seed, counter: (2 * index + (split === 'test' ? 1 : 0)) * STRIDE });
+  return rng;
+}
+
 /** Problem number `index` of the stream (task, seed, split, difficulty). Deterministic; repeats are possible. */
 export function problemAt<D>(task: TaskSpec<D>, index: number, opts: ProblemOptions = {}): Problem<D> {
   const split = opts.split ?? 'train';
@@ -167,9 +177,7 @@ export function problemAt<D>(task: TaskSpec<D>, index: number, opts: ProblemOpti
   const [lo, hi] = parseDifficulty(opts.difficulty, task as TaskSpec<never>);
   if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 31)
     throw new RangeError(`${task.name}: problem index ${index} out of range`);
-  const seed = opts.seed ?? 0;
-  const rng = new Generator(seed);
-  rng.setState({ seed, counter: (2 * index + (split === 'test' ? 1 : 0)) * STRIDE });
+  const rng = streamRng(opts.seed ?? 0, index, split);
   for (let t = 0; t < MAX_TRIES; t++) {
     const d = lo === hi ? lo : lo + Math.min(hi - lo, Math.floor(rng.uniform(1, 'float64')[0] * (hi - lo + 1)));
     const c = task.sample(rng, d);
