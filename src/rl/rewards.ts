@@ -20,7 +20,7 @@
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
 import { dominantLanguage, isLang, languageShare, type Lang } from '../data/language.js';
-import { extractAnswer, isR1Format } from '../data/tasks/answer.js';
+import { chainOfThought, extractAnswer, isR1Format } from '../data/tasks/answer.js';
 import type { FinishReason } from '../infer/generate.js';
 
 /** Everything a reward function may look at. */
@@ -73,13 +73,7 @@ const SCRIPT_ALIASES: Record<string, string> = {
   ar: 'Arabic',
 };
 
-/** The chain of thought: text after the first `<think>` (if any) and before the last `</think>` (or the end). */
-export function chainOfThought(response: string): string {
-  const close = response.lastIndexOf('</think>');
-  const body = close < 0 ? response : response.slice(0, close);
-  const open = body.indexOf('<think>');
-  return open < 0 ? body : body.slice(open + '<think>'.length);
-}
+export { chainOfThought };
 
 /** The language a response to `x` should reason in: the problem's, else the dominant one of the question. */
 export function promptLanguage(x: Pick<RewardInput, 'lang' | 'question'>): Lang {

@@ -141,16 +141,29 @@ function itemAt<D>(task: SftTaskSpec<D>, index: number, opts: SftOptions): SftIt
 }
 
 function itemSet<D>(task: SftTaskSpec<D>, n: number, opts: SftOptions): SftItem<D>[] {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${task.name}: n must be a non-negative integer, got ${n}`);
-  const out: SftItem<D>[] = [];
+  return distinctStream(
+    task.name,
+    n,
+    (i) => itemAt(task, i, opts),
+    (item) => item.prompt,
+  );
+}
+
+/**
+ * `n` values of the stream `at(0), at(1), ...`, skipping those whose `keyOf` was seen while new ones keep coming;
+ * after 200 draws in a row with nothing new (a small pool), repeats are taken.
+ */
+export function distinctStream<T>(who: string, n: number, at: (i: number) => T, keyOf: (x: T) => string): T[] {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${who}: n must be a non-negative integer, got ${n}`);
+  const out: T[] = [];
   const seen = new Set<string>();
   let stale = 0; // draws in a row that found nothing new
   for (let i = 0; out.length < n; i++) {
-    const item = itemAt(task, i, opts);
-    const fresh = !seen.has(item.prompt);
-    if (fresh || stale >= 200) {
-      out.push(item);
-      seen.add(item.prompt);
+    const x = at(i);
+    const key = keyOf(x);
+    if (!seen.has(key) || stale >= 200) {
+      out.push(x);
+      seen.add(key);
       stale = 0;
     } else stale++;
   }

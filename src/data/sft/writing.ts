@@ -206,7 +206,7 @@ export const writingTask = defineSftTask<WritingData>({
       reference: factAnswer(d.fact, lang).toUpperCase(),
     };
   },
-  check(d, lang, answer) {
+  check(d, _lang, answer) {
     if (d.kind === 'words') {
       const named = fold(answer)
         .split(' ')
