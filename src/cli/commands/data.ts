@@ -1,14 +1,22 @@
 /**
- * `r1ts data`: the built-in corpus, tokenizer training and inspection of tasks and tokenization.
+ * `r1ts data`: the built-in corpus, SFT data and preference pairs, tokenizer training and inspection of tasks and
+ * tokenization.
  *
- *   r1ts data corpus --task add|mul|countdown|lineq|sort|modpow|mix|lineq=4,add,... --out FILE.jsonl [--n N] [--seed S] [--difficulty D]
+ *   r1ts data corpus --task add|mul|countdown|lineq|sort|modpow|mix|lineq=4,add,... --out FILE.jsonl [--n N] [--seed S]
+ *                    [--difficulty D] [--languages en=0.7,es=0.3] [--mix worked=0.6,...,switched=0.05,facts=0.1]
+ *   r1ts data sft --task factqa|identity|translate|writing|all --out FILE.jsonl [--split S] [--n N] [--lang L] [--seed S]
+ *   r1ts data prefs --kind helpful|harmless --out FILE.jsonl [--split S] [--n N] [--lang en|es|mix] [--seed S]
  *   r1ts data tokenizer --corpus FILE... --vocab-size N --out tokenizer.json [--min-frequency 2]
- *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S]
+ *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S] [--lang en|es]
  *   r1ts data encode --tokenizer tokenizer.json (--text TEXT | --corpus FILE...)
  */
+import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { DOC_KINDS, parseCorpusTasks, parseMix, writeCorpus } from '../../data/corpus.js';
+import { DOC_KINDS, parseCorpusTasks, parseLanguages, parseMix, writeCorpus } from '../../data/corpus.js';
+import { parseLang } from '../../data/language.js';
+import { conversational, PREF_KINDS, type PrefKind, prefPairs } from '../../data/prefs/index.js';
+import { getSftTask, SFT_TASKS, type LangOption, sftRecord } from '../../data/sft/index.js';
 import { newReaderStats, readTexts, type ReaderOptions, type ReaderStats } from '../../data/readers.js';
 import { getTask, TASKS } from '../../data/tasks/index.js';
 import { Tokenizer } from '../../data/tokenizer.js';
@@ -56,6 +64,7 @@ interface CorpusOpts {
   seed: string;
   difficulty?: string;
   mix?: string;
+  languages?: string;
   templateShare: string;
   quiet?: boolean;
 }
@@ -70,7 +79,15 @@ async function corpusCommand(o: CorpusOpts): Promise<void> {
   const templateShare = Number(o.templateShare);
   const stats = await writeCorpus(
     o.out,
-    { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined, templateShare },
+    {
+      tasks,
+      n,
+      seed,
+      difficulty: o.difficulty,
+      mix: o.mix ? parseMix(o.mix) : undefined,
+      languages: o.languages ? parseLanguages(o.languages) : undefined,
+      templateShare,
+    },
     (docs, bytes) => p.update(`corpus: ${docs}/${n} documents, ${mb(bytes)}`),
   );
   p.done();
@@ -162,18 +179,91 @@ interface TasksOpts {
   difficulty?: string;
   template?: boolean;
   json?: boolean;
+  lang: string;
+}
+
+function split(v: string): 'train' | 'test' {
+  if (v !== 'train' && v !== 'test') throw new Error(`data: --split must be train or test, got '${v}'`);
+  return v;
+}
+
+function langOption(v: string): LangOption {
+  if (v !== 'en' && v !== 'es' && v !== 'mix') throw new Error(`data: --lang must be en, es or mix, got '${v}'`);
+  return v;
+}
+
+/** Writes JSONL records; the error names the file. */
+function writeJsonl(path: string, records: readonly unknown[]): void {
+  try {
+    writeFileSync(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  } catch (e) {
+    throw new Error(`data: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** `en 12, es 8` */
+function countBy<T>(xs: readonly T[], key: (x: T) => string): string {
+  const c = new Map<string, number>();
+  for (const x of xs) c.set(key(x), (c.get(key(x)) ?? 0) + 1);
+  return [...c].map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+interface SftOpts {
+  task: string;
+  out: string;
+  split: string;
+  n: string;
+  lang: string;
+  seed: string;
+}
+
+function sftCommand(o: SftOpts): void {
+  const n = int('--n', o.n, 1) as number;
+  const seed = int('--seed', o.seed) as number;
+  const opts = { seed, split: split(o.split), lang: langOption(o.lang) };
+  const names = o.task === 'all' ? Object.keys(SFT_TASKS) : o.task.split(',').map((t) => t.trim());
+  const tasks = names.map((name) => getSftTask(name));
+  const records = tasks.flatMap((t) => t.items(n, opts).map(sftRecord));
+  writeJsonl(o.out, records);
+  console.log(
+    `wrote ${records.length} ${opts.split} records to ${o.out}: ${countBy(records, (r) => r.task)}; ${countBy(records, (r) => r.lang)}`,
+  );
+}
+
+interface PrefsOpts {
+  kind: string;
+  out: string;
+  split: string;
+  n: string;
+  lang: string;
+  seed: string;
+  format: string;
+}
+
+function prefsCommand(o: PrefsOpts): void {
+  if (!PREF_KINDS.includes(o.kind as PrefKind))
+    throw new Error(`data: --kind must be ${PREF_KINDS.join(' or ')}, got '${o.kind}'`);
+  if (o.format !== 'standard' && o.format !== 'conversational')
+    throw new Error(`data: --format must be standard or conversational, got '${o.format}'`);
+  const n = int('--n', o.n, 1) as number;
+  const seed = int('--seed', o.seed) as number;
+  const pairs = prefPairs(o.kind as PrefKind, n, { seed, split: split(o.split), lang: langOption(o.lang) });
+  writeJsonl(o.out, o.format === 'conversational' ? pairs.map(conversational) : pairs);
+  console.log(
+    `wrote ${pairs.length} ${o.kind} pairs (${o.split}) to ${o.out}: ${countBy(pairs, (p) => p.flaw)}; ${countBy(pairs, (p) => p.lang)}`,
+  );
 }
 
 function tasksCommand(o: TasksOpts): void {
   const n = int('--n', o.n, 1) as number;
   const seed = int('--seed', o.seed) as number;
-  if (o.split !== 'train' && o.split !== 'test')
-    throw new Error(`data: --split must be train or test, got '${o.split}'`);
+  split(o.split);
+  const lang = parseLang(o.lang, 'data: --lang');
   const names = o.task ? o.task.split(',') : Object.keys(TASKS);
   for (const name of names) {
     const task = getTask(name.trim());
     const d = task.difficulty;
-    const problems = task.problems(n, { seed, split: o.split, difficulty: o.difficulty });
+    const problems = task.problems(n, { seed, split: o.split as 'train' | 'test', difficulty: o.difficulty, lang });
     if (o.json) {
       for (const p of problems)
         console.log(
@@ -182,6 +272,7 @@ function tasksCommand(o: TasksOpts): void {
             id: p.id,
             split: p.split,
             difficulty: p.difficulty,
+            lang: p.lang,
             prompt: p.prompt,
             answer: p.answer,
             solution: task.solution(p),
@@ -274,8 +365,9 @@ export function registerData(program: Command): void {
     )
     .option(
       '--mix <shares>',
-      `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15 (also drill=..., copy=..., terse=...)`,
+      `document kinds, e.g. worked=0.6,answer=0.15,partial=0.1,text=0.15 (also drill, copy, terse, switched, facts)`,
     )
+    .option('--languages <shares>', 'document languages, e.g. en=0.7,es=0.3 (default: all English)')
     .option(
       '--template-share <x>',
       'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"',
@@ -314,7 +406,29 @@ export function registerData(program: Command): void {
     .option('--difficulty <d>', 'N or A-B (default: the task default)')
     .option('--template', 'show the prompt inside the R1-Zero template')
     .option('--json', 'one JSON object per problem')
+    .option('--lang <lang>', 'language of the prompts and worked solutions: en or es', 'en')
     .action(tasksCommand);
+  data
+    .command('sft')
+    .description('write {"messages": [...]} records of the non-reasoning SFT tasks (JSONL)')
+    .requiredOption('--task <name>', `${Object.keys(SFT_TASKS).join('|')}|all, or a comma-separated list`)
+    .requiredOption('--out <file>', 'output JSONL file')
+    .option('--split <split>', 'train or test', 'train')
+    .option('--n <n>', 'records per task', '100')
+    .option('--lang <lang>', 'en, es or mix (half and half)', 'en')
+    .option('--seed <s>', 'random seed', '0')
+    .action(sftCommand);
+  data
+    .command('prefs')
+    .description('write preference pairs whose ground truth is known: {"prompt", "chosen", "rejected", "kind", ...}')
+    .requiredOption('--kind <kind>', 'helpful or harmless')
+    .requiredOption('--out <file>', 'output JSONL file')
+    .option('--split <split>', 'train or test', 'train')
+    .option('--n <n>', 'number of pairs', '100')
+    .option('--lang <lang>', 'en, es or mix (half and half)', 'en')
+    .option('--seed <s>', 'random seed', '0')
+    .option('--format <f>', 'standard (strings) or conversational (message lists, as TRL takes)', 'standard')
+    .action(prefsCommand);
   data
     .command('encode')
     .description('tokenize a text (ids, tokens, round trip) or a corpus (throughput)')
