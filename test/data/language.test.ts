@@ -1,7 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { corpusDocuments } from '../../src/data/corpus.js';
+import { prefPairs } from '../../src/data/prefs/index.js';
+import { SFT_TASKS } from '../../src/data/sft/index.js';
+import { R1_ZERO_TEMPLATE, TASKS } from '../../src/data/tasks/index.js';
 import {
   dominantLanguage,
+  type Lang,
+  LANGUAGES,
   languageCounts,
   languageOfWord,
   languageShare,
@@ -78,5 +84,60 @@ describe('language identification by word lists', () => {
   it('parseLang names the field', () => {
     assert.equal(parseLang('es'), 'es');
     assert.throws(() => parseLang('zh', '--lang'), /--lang must be en or es, got 'zh'/);
+  });
+});
+
+describe('word lists cover the built-in data', () => {
+  it('every word the built-in tasks, corpus, templates, SFT tasks and pairs write is in a list, in its language', () => {
+    const texts: { lang: Lang; text: string; source: string; bilingual: boolean }[] = [
+      { lang: 'en', text: R1_ZERO_TEMPLATE, source: 'template', bilingual: false },
+    ];
+    for (const lang of LANGUAGES) {
+      for (const t of Object.values(TASKS))
+        for (const p of t.problems(40, { seed: 3, lang, difficulty: t.difficulty.corpus as [number, number] }))
+          texts.push(
+            { lang, text: p.prompt, source: t.name, bilingual: false },
+            { lang, text: t.solution(p, 1), source: t.name, bilingual: false },
+          );
+      const docs = corpusDocuments({
+        tasks: ['mix'],
+        n: 600,
+        seed: 2,
+        languages: { [lang]: 1 },
+        mix: { text: 1, facts: 1, answer: 0.2 },
+      });
+      for (const d of docs)
+        texts.push({
+          lang,
+          text: d.text,
+          source: `corpus ${d.kind}`,
+          bilingual: d.text.includes('English - Spanish') || d.text.includes('Español - inglés'),
+        });
+      for (const [name, t] of Object.entries(SFT_TASKS))
+        for (const split of ['train', 'test'] as const)
+          for (const it of t.items(150, { seed: 1, lang, split }))
+            texts.push(
+              { lang, text: it.prompt, source: name, bilingual: name === 'translate' },
+              { lang, text: it.reference, source: name, bilingual: name === 'translate' },
+            );
+      for (const kind of ['helpful', 'harmless'] as const)
+        for (const p of prefPairs(kind, 200, { seed: 1, lang }))
+          for (const text of [p.prompt, p.chosen, p.rejected])
+            texts.push({ lang, text, source: kind, bilingual: p.source === 'translate' || p.flaw === 'off-topic' });
+    }
+    // chemical symbols and names that are also words of the other language (Si, Ni; Buenos Aires, Llama)
+    const NAMES = /^(si|fe|ni|al|o|u|i|buenos|llama)$/i;
+    const unknown = new Set<string>();
+    const foreign = new Set<string>();
+    for (const { lang, text, source, bilingual } of texts) {
+      for (const w of words(text)) {
+        const l = languageOfWord(w);
+        if (l === 'unknown') unknown.add(`${w} (${source})`);
+        else if (!bilingual && source !== 'template' && l !== 'neutral' && l !== lang && !NAMES.test(w))
+          foreign.add(`${w} (${lang} ${source})`);
+      }
+    }
+    assert.deepEqual([...unknown], [], 'words in no list: add them to src/data/wordlists/vocabulary.ts');
+    assert.deepEqual([...foreign], [], 'words counted as the other language');
   });
 });
