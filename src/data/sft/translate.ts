@@ -7,8 +7,8 @@
  * leading article: `el gato` and `gato` both count). Accents count: `arbol` is not `árbol`.
  *
  * Split: a word is held out in both directions (`gloss:<english>`). Sentences use only words of the train split, and
- * are split by their own content, so a held-out word never appears in any training item; the corpus's glossary
- * documents list every word (the knowledge), never a translation prompt.
+ * are split by their own content, so a held-out word never appears in any training translation item; the corpus's
+ * glossary documents list every word (the knowledge), never a translation prompt.
  *
  * Not here: the glossary itself (glossary.ts).
  */
