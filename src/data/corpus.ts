@@ -16,18 +16,40 @@
  *   answer (`<think>\n5x - 4 = -24\n</think>\n<answer>-4</answer>`). Mixed with `worked` documents under the same
  *   prompt, it gives a base that sometimes works a problem out and sometimes guesses, as a pre-trained model that has
  *   seen both careful and offhand answers does: R1-Zero's RL then has a longer, more accurate way of answering to find.
+ * - `switched` (0% unless asked for): a worked document whose chain of thought changes language for a run of steps
+ *   (some steps in the other language, as web text does), so that a base can mix languages in its reasoning; tasks
+ *   whose solutions cannot be switched (mul's English steps have no words) are skipped, and a problem whose steps
+ *   allow no such run (rare) is written unswitched;
+ * - `facts` (0% unless asked for): the knowledge the non-reasoning SFT tasks need, as prose (corpus_text.ts).
+ *
+ * Languages: with `languages` (`{en: 0.7, es: 0.3}`) each document draws its language: the question and worked
+ * solution, worksheets (`P:` / `R:`), generic text and facts are then written in it; the template stays the English
+ * R1-Zero scaffolding around the question, as R1's did. Without it every document is English, and the stream is the
+ * one of the versions before languages (every default document is byte-identical).
  * Difficulties default to each task's `corpus` range, which reaches beyond its evaluation default so that the hardest
  * problems stay out of reach of a small model. Everything is a function of the seed.
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Generator as Rng } from '../tensor/random.js';
+import { copyText, factsText, genericText } from './corpus_text.js';
+import { isLang, type Lang, languageCounts, LANGUAGES, otherLang } from './language.js';
 import { getTask, TASKS } from './tasks/index.js';
 import { formatPrompt, R1_ZERO_TEMPLATE } from './tasks/template.js';
 import { parseDifficulty, randInt, type Task } from './tasks/task.js';
 
-export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill' | 'copy' | 'terse';
-export const DOC_KINDS: readonly DocKind[] = ['worked', 'answer', 'partial', 'text', 'drill', 'copy', 'terse'];
+export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill' | 'copy' | 'terse' | 'switched' | 'facts';
+export const DOC_KINDS: readonly DocKind[] = [
+  'worked',
+  'answer',
+  'partial',
+  'text',
+  'drill',
+  'copy',
+  'terse',
+  'switched',
+  'facts',
+];
 
 /** One corpus document. */
 export interface CorpusDoc {
@@ -37,6 +59,8 @@ export interface CorpusDoc {
   task?: string;
   /** Problem ids it contains. */
   ids?: string[];
+  /** The document's language (for `switched`: the language it starts in); absent for language-free kinds. */
+  lang?: Lang;
 }
 
 export interface CorpusOptions {
@@ -58,6 +82,8 @@ export interface CorpusOptions {
   mix?: Partial<Record<DocKind, number>>;
   /** Prompt template with `{prompt}` (default R1-Zero). */
   template?: string;
+  /** Shares of the document languages (normalised), e.g. `{en: 0.7, es: 0.3}`; default every document English. */
+  languages?: Partial<Record<Lang, number>>;
   /**
    * Share of the worked and partial documents written with `template`; the others use the short form
    * `User: {prompt} Assistant:` (the template's tail), which packs about twice as many problems into the same tokens.
@@ -74,6 +100,8 @@ export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = {
   drill: 0,
   copy: 0,
   terse: 0,
+  switched: 0,
+  facts: 0,
 };
 
 /** A count or share of 0 for every document kind. */
@@ -105,6 +133,68 @@ export function parseMix(spec: string): Partial<Record<DocKind, number>> {
       throw new Error(`corpus: --mix expects kind=share,... with kinds ${DOC_KINDS.join(', ')}; got '${part}'`);
     }
     out[m[1] as DocKind] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Parses `en=0.7,es=0.3` (CLI form) into language shares. */
+export function parseLanguages(spec: string): Partial<Record<Lang, number>> {
+  const out: Partial<Record<Lang, number>> = {};
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\w+)\s*=\s*([0-9.]+)\s*$/.exec(part);
+    if (!m || !isLang(m[1]) || !Number.isFinite(Number(m[2]))) {
+      throw new Error(
+        `corpus: --languages expects lang=share,... with languages ${LANGUAGES.join(', ')}; got '${part}'`,
+      );
+    }
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+/** A language picker for the `languages` option (null when it is not set: every document is English, no draw). */
+function languagePicker(languages: CorpusOptions['languages']): ((rng: Rng) => Lang) | null {
+  if (languages === undefined) return null;
+  const shares = LANGUAGES.map((l) => languages[l] ?? 0);
+  const total = shares.reduce((a, b) => a + b, 0);
+  if (!(total > 0) || shares.some((x) => !(x >= 0)))
+    throw new Error('corpus: the language shares must be non-negative with a positive sum');
+  return (rng) => {
+    const u = uniform(rng) * total;
+    return u < shares[0] ? LANGUAGES[0] : LANGUAGES[1];
+  };
+}
+
+/** `items` with the given weights: an index, drawn in proportion (weights of 0 are never drawn). */
+function weightedPick(rng: Rng, weights: readonly number[], sum: number): number {
+  let u = uniform(rng) * sum;
+  for (let i = 0; i < weights.length; i++) {
+    if (weights[i] === 0) continue;
+    if (u < weights[i]) return i;
+    u -= weights[i];
+  }
+  let last = weights.length - 1;
+  while (weights[last] === 0) last--;
+  return last;
+}
+
+/** The steps of a worked solution's chain of thought (without the tags). */
+const thinkSteps = (solution: string): string[] =>
+  solution.slice('<think>\n'.length, solution.indexOf('\n</think>')).split('\n');
+
+/**
+ * Every way of writing `base`'s steps with one run [i, j) of them taken from `other` (aligned from the end: the two
+ * languages may differ by a leading line) such that the result holds words of both languages.
+ */
+function switchedVersions(base: readonly string[], other: readonly string[]): string[][] {
+  const offset = other.length - base.length;
+  const out: string[][] = [];
+  for (let i = Math.max(0, -offset); i < base.length; i++) {
+    for (let j = i + 1; j <= base.length; j++) {
+      const steps = [...base.slice(0, i), ...other.slice(i + offset, j + offset), ...base.slice(j)];
+      const c = languageCounts(steps.join('\n'));
+      if (c.en > 0 && c.es > 0) out.push(steps);
+    }
   }
   return out;
 }
@@ -171,6 +261,7 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     }
     return weights.length - 1;
   };
+  const pickLang = languagePicker(opts.languages);
   const mix = { ...(opts.mix ? zeroPerKind() : DEFAULT_MIX), ...opts.mix };
   const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
@@ -181,11 +272,11 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
   if (!(templateShare >= 0 && templateShare <= 1))
     throw new Error(`corpus: templateShare must be in [0, 1], got ${templateShare}`);
   const next = new Map<string, number>(); // next problem index per task
-  const draw = (ti: number) => {
+  const draw = (ti: number, lang: Lang = 'en') => {
     const t = tasks[ti];
     const i = next.get(t.name) ?? 0;
     next.set(t.name, i + 1);
-    return t.problemAt(i, { seed, split: 'train', difficulty: ranges[ti] });
+    return t.problemAt(i, { seed, split: 'train', difficulty: ranges[ti], lang });
   };
   // drill sheets come from the tasks whose worked solutions calculate (sort's do not), with the same weights
   const drillWeights = weights.map((w, i) =>
@@ -198,17 +289,19 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
   const drillSum = drillWeights.reduce((a, b) => a + b, 0);
   if (mix.drill > 0 && drillSum === 0)
     throw new Error(`corpus: drill documents need a task whose solutions calculate; none of ${names.join(', ')} does`);
-  const pickDrillTask = (): number => {
-    let u = uniform(rng) * drillSum;
-    for (let i = 0; i < drillWeights.length; i++) {
-      if (drillWeights[i] === 0) continue;
-      if (u < drillWeights[i]) return i;
-      u -= drillWeights[i];
-    }
-    let last = drillWeights.length - 1;
-    while (drillWeights[last] === 0) last--;
-    return last;
-  };
+  // switched documents come from the tasks whose solutions have words in both languages (mul's English has none)
+  const switchWeights = weights.map((w, i) => {
+    if (!(mix.switched > 0)) return 0;
+    const p = tasks[i].problemAt(0, { seed, split: 'train', difficulty: ranges[i] });
+    const steps = (lang: Lang) => thinkSteps(tasks[i].solution(p, 0, lang));
+    const [en, es] = [steps('en'), steps('es')];
+    return switchedVersions(en, es).length > 0 && switchedVersions(es, en).length > 0 ? w : 0;
+  });
+  const switchSum = switchWeights.reduce((a, b) => a + b, 0);
+  if (mix.switched > 0 && switchSum === 0)
+    throw new Error(
+      `corpus: switched documents need a task with words in its solutions; none of ${names.join(', ')} has`,
+    );
   for (let d = 0; d < opts.n; d++) {
     let u = uniform(rng) * total;
     let kind: DocKind = 'text';
@@ -219,24 +312,37 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
       }
       u -= mix[k];
     }
+    const lang: Lang = pickLang ? pickLang(rng) : 'en';
+    const tag = pickLang ? { lang } : {};
     if (kind === 'text') {
-      yield { text: genericText(rng), kind };
+      yield { text: genericText(rng, lang), kind, ...tag };
       continue;
     }
     if (kind === 'copy') {
       yield { text: copyText(rng), kind };
       continue;
     }
-    const ti = kind === 'drill' ? pickDrillTask() : pickTask();
+    if (kind === 'facts') {
+      yield { text: factsText(rng, lang), kind, lang };
+      continue;
+    }
+    const ti =
+      kind === 'drill'
+        ? weightedPick(rng, drillWeights, drillSum)
+        : kind === 'switched'
+          ? weightedPick(rng, switchWeights, switchSum)
+          : pickTask();
     const task = tasks[ti];
     if (kind === 'answer') {
       const k = randInt(rng, 2, 6);
-      const ps = Array.from({ length: k }, () => draw(ti));
+      const ps = Array.from({ length: k }, () => draw(ti, lang));
+      const [q, a] = lang === 'en' ? ['Q', 'A'] : ['P', 'R'];
       yield {
-        text: ps.map((p) => `Q: ${p.prompt}\nA: ${p.answer}`).join('\n\n'),
+        text: ps.map((p) => `${q}: ${p.prompt}\n${a}: ${p.answer}`).join('\n\n'),
         kind,
         task: task.name,
         ids: ps.map((p) => p.id),
+        ...tag,
       };
       continue;
     }
@@ -254,7 +360,7 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
       yield { text: lines.join('\n'), kind, task: task.name, ids };
       continue;
     }
-    const p = draw(ti);
+    const p = draw(ti, lang);
     const solution = task.solution(p, d);
     // no draw when every document has the template: the stream of earlier versions
     const prompt = formatPrompt(
@@ -262,7 +368,15 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
       templateShare === 1 || uniform(rng) < templateShare ? template : SHORT_TEMPLATE,
     );
     if (kind === 'worked') {
-      yield { text: `${prompt} ${solution}`, kind, task: task.name, ids: [p.id] };
+      yield { text: `${prompt} ${solution}`, kind, task: task.name, ids: [p.id], ...tag };
+      continue;
+    }
+    if (kind === 'switched') {
+      // one run of steps in the other language, among the runs that leave words of both languages
+      const versions = switchedVersions(thinkSteps(solution), thinkSteps(task.solution(p, d, otherLang(lang))));
+      const steps = versions.length > 0 ? versions[randInt(rng, 0, versions.length - 1)] : thinkSteps(solution);
+      const tail = solution.slice(solution.indexOf('\n</think>'));
+      yield { text: `${prompt} <think>\n${steps.join('\n')}${tail}`, kind, task: task.name, ids: [p.id], lang };
       continue;
     }
     const thinkEnd = solution.indexOf('\n</think>');
@@ -274,12 +388,13 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
         kind,
         task: task.name,
         ids: [p.id],
+        ...tag,
       };
       continue;
     }
     // partial: keep `<think>` and 1..(steps - 1) of its lines
     const keep = lines.length > 2 ? randInt(rng, 2, lines.length - 1) : lines.length;
-    yield { text: `${prompt} ${lines.slice(0, keep).join('\n')}`, kind, task: task.name, ids: [p.id] };
+    yield { text: `${prompt} ${lines.slice(0, keep).join('\n')}`, kind, task: task.name, ids: [p.id], ...tag };
   }
 }
 
@@ -317,74 +432,4 @@ export async function writeCorpus(
   out.end();
   await Promise.race([once(out, 'finish'), failed]);
   return stats;
-}
-
-// ------------------------------------------------------------------ generic text
-
-const METHOD_TEXTS = [
-  'To add two numbers, write them one above the other and add the digits column by column, starting from the right. ' +
-    'When a column adds up to 10 or more, write the last digit and carry 1 to the next column.',
-  'To multiply by a number with several digits, multiply by each digit on its own, shift each partial product by its ' +
-    'place value, and add the partial products.',
-  'To solve a linear equation, collect the terms with x on one side and the numbers on the other side, then divide by ' +
-    'the coefficient of x. Put the answer back into the equation to check it.',
-  'In the Countdown game you get a few numbers and a target. Combine the numbers with addition, subtraction, ' +
-    'multiplication and division, using each number once, until you reach the target. If an attempt misses, try another.',
-  'To sort a list from smallest to largest, repeatedly take the smallest number that is left and write it down.',
-  'To find the remainder of a power, multiply step by step and keep only the remainder after each step; the numbers ' +
-    'stay small and the final remainder is the same.',
-  'A good answer first thinks step by step inside <think> and </think>, checks the steps, and then gives only the ' +
-    'final result inside <answer> and </answer>.',
-];
-
-/** A short generic document: a method description or true facts about random numbers. */
-function genericText(rng: Rng): string {
-  if (uniform(rng) < 0.4) return METHOD_TEXTS[randInt(rng, 0, METHOD_TEXTS.length - 1)];
-  const facts: string[] = [];
-  const k = randInt(rng, 2, 4);
-  for (let i = 0; i < k; i++) {
-    const n = randInt(rng, 2, 999);
-    const pick = randInt(rng, 0, 3);
-    if (pick === 0) facts.push(`${n} is ${n % 2 === 0 ? 'even' : 'odd'}.`);
-    else if (pick === 1) {
-      const digits = String(n).split('');
-      facts.push(
-        digits.length > 1
-          ? `The digits of ${n} add up to ${digits.join(' + ')} = ${digits.reduce((s, c) => s + Number(c), 0)}.`
-          : `${n} has one digit.`,
-      );
-    } else if (pick === 2) {
-      const m = randInt(rng, 2, 12);
-      facts.push(`${n} * ${m} = ${n * m}, and ${n * m} / ${m} = ${n}.`);
-    } else {
-      const m = randInt(rng, 2, 999);
-      facts.push(`${n} + ${m} = ${n + m}, so ${n + m} - ${m} = ${n}.`);
-    }
-  }
-  return facts.join(' ');
-}
-
-/** One random equation-like line: signed numbers of 1-3 digits, `Nx` terms and operators. */
-function copyLine(rng: Rng): string {
-  const n = randInt(rng, 5, 12);
-  const parts: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const pick = randInt(rng, 0, 5);
-    const v = randInt(rng, -999, 999);
-    if (pick <= 2) parts.push(String(v));
-    else if (pick === 3) parts.push(`${randInt(rng, 2, 99)}x`);
-    else parts.push(['+', '-', '*', '/', '='][randInt(rng, 0, 4)]);
-  }
-  return parts.join(' ');
-}
-
-/** A copying exercise: 3-6 random lines, each followed by its exact copy. */
-function copyText(rng: Rng): string {
-  const k = randInt(rng, 3, 6);
-  const out: string[] = [];
-  for (let i = 0; i < k; i++) {
-    const line = copyLine(rng);
-    out.push(`Copy: ${line}`, `Again: ${line}`);
-  }
-  return out.join('\n');
 }

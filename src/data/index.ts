@@ -1,6 +1,8 @@
 /**
  * Data: the byte-level BPE tokenizer (tokenizer.json in and out), chat templates, streaming readers, the packing
- * loader with exact resume, the built-in verifiable tasks and the pre-training corpus built from them.
+ * loader with exact resume, the built-in verifiable tasks and the pre-training corpus built from them, in English and
+ * Spanish; language identification by word lists; the non-reasoning SFT tasks, preference pairs with known ground
+ * truth, and R1's readability filters.
  */
 export { BYTE_CHARS, toByteLevel, decodeUtf8 } from './bytelevel.js';
 export { BpeModel, type BpeOptions } from './bpe.js';
@@ -60,6 +62,7 @@ export {
   corpusDocuments,
   writeCorpus,
   parseMix,
+  parseLanguages,
   DEFAULT_MIX,
   DOC_KINDS,
   type CorpusDoc,
@@ -68,3 +71,56 @@ export {
   type DocKind,
 } from './corpus.js';
 export * from './tasks/index.js';
+export {
+  words,
+  languageOfWord,
+  languageCounts,
+  languageShare,
+  dominantLanguage,
+  mixedLanguage,
+  parseLang,
+  isLang,
+  otherLang,
+  LANGUAGES,
+  LANGUAGE_NAMES,
+  MIXED_SHARE,
+  type Lang,
+  type WordLanguage,
+  type LanguageCounts,
+} from './language.js';
+export {
+  READABILITY_FILTERS,
+  readabilityFailures,
+  isReadable,
+  isReadableFormat,
+  hasMixedLanguage,
+  hasCodeBlock,
+  hasOverlongParagraph,
+  longestParagraph,
+  MAX_PARAGRAPH_CHARS,
+  type ReadabilityOptions,
+} from './readability.js';
+export {
+  SFT_TASKS,
+  getSftTask,
+  sftRecord,
+  sftResponse,
+  identityTask,
+  DEFAULT_IDENTITY,
+  type SftTask,
+  type SftItem,
+  type SftRecord,
+  type SftOptions,
+  type LangOption,
+  type Identity,
+} from './sft/index.js';
+export {
+  prefPairs,
+  prefPairAt,
+  conversational,
+  PREF_KINDS,
+  type PrefPair,
+  type PrefKind,
+  type Flaw,
+  type ConversationalPair,
+} from './prefs/index.js';

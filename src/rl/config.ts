@@ -51,7 +51,7 @@ export interface GrpoConfig {
   overlongPenalty: number;
   /** Reward weights by name: built-ins accuracy, format, language, and loaded user functions. */
   rewards: Record<string, number>;
-  /** Target language or script of the language reward. */
+  /** Target of the language reward: `prompt` (the problem's language), `en`, `es`, or a non-Latin script. */
   language: string;
   /** Prompt template with {prompt} (SPEC 5.2: the R1-Zero template). */
   template: string;
@@ -95,7 +95,7 @@ export const DEFAULT_GRPO_CONFIG: GrpoConfig = {
   overlong: 'none',
   overlongPenalty: -1,
   rewards: { accuracy: 1, format: 1 },
-  language: 'en',
+  language: 'prompt',
   template: R1_ZERO_TEMPLATE,
   responsePrefix: '',
   stop: ['</answer>'],

@@ -1,11 +1,13 @@
 /**
  * Verifiable problems for RL and evaluation, from two places: the built-in tasks of src/data/tasks (seeded streams,
  * train/test split, the task's own checker) and JSONL files of `{"prompt", "answer"}` (also `question` for `prompt`,
- * and GSM8K's `answer` with the reasoning before `#### 72`). A JSONL answer is checked numerically when both sides
- * parse as numbers (`1,234` = `1234.0` = `2468/2`), otherwise as text with whitespace collapsed.
+ * GSM8K's `answer` with the reasoning before `#### 72`, and an optional `lang`, en or es). A JSONL answer is checked
+ * numerically when both sides parse as numbers (`1,234` = `1234.0` = `2468/2`), otherwise as text with whitespace
+ * collapsed.
  *
  * Not here: reward functions (rewards.ts), prompt templates (src/data/tasks/template.ts).
  */
+import { isLang, type Lang } from '../data/language.js';
 import { parseNumber } from '../data/tasks/answer.js';
 import { parseJsonlRecord } from '../data/readers.js';
 import { type FileAccessError, readTextFile } from '../util/files.js';
@@ -21,6 +23,8 @@ export interface RLProblem {
   answer: string;
   /** Whether a bare final answer (already extracted from the response) is correct. */
   check: (finalAnswer: string) => boolean;
+  /** The question's language, when known (the language reward's default target). */
+  lang?: Lang;
 }
 
 /** An indexable stream of problems: problem i is a pure function of i (so a run resumes at a data position). */
@@ -44,18 +48,20 @@ export interface TaskSourceOptions {
   split?: Split;
   seed?: number;
   difficulty?: DifficultySpec | string;
+  /** Language of the questions (default 'en'). */
+  lang?: Lang;
 }
 
 /** Problems of a built-in task (`add`, `countdown`, ...), checked by the task itself. */
 export function taskSource(taskName: string, opts: TaskSourceOptions = {}): ProblemSource {
   const task = getTask(taskName);
-  const po = { split: opts.split ?? 'train', seed: opts.seed ?? 0, difficulty: opts.difficulty };
+  const po = { split: opts.split ?? 'train', seed: opts.seed ?? 0, difficulty: opts.difficulty, lang: opts.lang };
   return {
     name: taskName,
     size: Infinity,
     at(i) {
       const p = task.problemAt(i, po);
-      return { id: p.id, question: p.prompt, answer: p.answer, check: (a) => task.verify(p, a) };
+      return { id: p.id, question: p.prompt, answer: p.answer, check: (a) => task.verify(p, a), lang: p.lang };
     },
   };
 }
@@ -64,12 +70,13 @@ export function taskSource(taskName: string, opts: TaskSourceOptions = {}): Prob
 export function taskProblems(taskName: string, n: number, opts: TaskSourceOptions = {}): RLProblem[] {
   const task = getTask(taskName);
   return task
-    .problems(n, { split: opts.split ?? 'test', seed: opts.seed ?? 0, difficulty: opts.difficulty })
+    .problems(n, { split: opts.split ?? 'test', seed: opts.seed ?? 0, difficulty: opts.difficulty, lang: opts.lang })
     .map((p) => ({
       id: p.id,
       question: p.prompt,
       answer: p.answer,
       check: (a: string) => task.verify(p, a),
+      lang: p.lang,
     }));
 }
 
@@ -110,8 +117,12 @@ export function loadJsonlProblems(file: string): RLProblem[] {
     if (typeof q !== 'string') throw new Error(`${file}:${i + 1}: needs a string "prompt" (or "question")`);
     if (typeof a !== 'string' && typeof a !== 'number')
       throw new Error(`${file}:${i + 1}: needs an "answer" (string or number)`);
+    if (o.lang !== undefined && !isLang(o.lang))
+      throw new Error(`${file}:${i + 1}: "lang" must be en or es, got ${JSON.stringify(o.lang)}`);
     const answer = gsm8kAnswer(String(a));
-    out.push({ id: `${file}:${i + 1}`, question: q, answer, check: (got) => answersMatch(got, answer) });
+    const p: RLProblem = { id: `${file}:${i + 1}`, question: q, answer, check: (got) => answersMatch(got, answer) };
+    if (o.lang !== undefined) p.lang = o.lang;
+    out.push(p);
   });
   if (out.length === 0) throw new Error(`problems: ${file} has no problems`);
   return out;

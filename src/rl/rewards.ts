@@ -7,15 +7,20 @@
  *   without `</think>` scores 0 and an answer written inside the reasoning does not count. When a response has several
  *   answers, the last one is graded.
  * - format: 1 for `<think>...</think>` then `<answer>...</answer>` and nothing else around them, else 0.
- * - language: Num(words in the target script) / Num(words) over the chain of thought (the text before `</think>`,
- *   after `<think>`), in [0, 1]; 0 when the chain of thought has no words at all. A word is a run of letters; it is in
- *   the target script when all its letters are (Unicode script property, e.g. Latin, Han, Cyrillic).
+ * - language ([R1v1] 2.3.2): Num(words in the target language) / Num(language words) over the chain of thought (the
+ *   text before `</think>`, after `<think>`), in [0, 1]; 0 when the chain of thought has no language word. For English
+ *   and Spanish, words are counted by word lists (src/data/language.ts), so that a Spanish chain of thought scores 0
+ *   for an English target although both are Latin script; words in both languages (`no`, numbers, symbols) do not
+ *   count. The target is the prompt's language by default (the problem's `lang`, else the dominant language of the
+ *   question). A target that is a non-Latin Unicode script (`zh` = Han, `ru` = Cyrillic, `el`, `ar`, or a script
+ *   name) is counted by script: Num(words all in the script) / Num(words).
  *
  * Not here: advantages and the loss (grpo.ts), the problems and their checkers (problems.ts, src/data/tasks).
  */
 import { pathToFileURL } from 'node:url';
 import * as path from 'node:path';
-import { extractAnswer, isR1Format } from '../data/tasks/answer.js';
+import { dominantLanguage, isLang, languageShare, type Lang } from '../data/language.js';
+import { chainOfThought, extractAnswer, isR1Format } from '../data/tasks/answer.js';
 import type { FinishReason } from '../infer/generate.js';
 
 /** Everything a reward function may look at. */
@@ -32,6 +37,8 @@ export interface RewardInput {
   finish: FinishReason;
   /** Number of generated tokens. */
   length: number;
+  /** The problem's language (`en`, `es`), when it states one. */
+  lang?: Lang;
 }
 
 /** A reward function: a plain function of one response, returning a finite number. */
@@ -60,35 +67,36 @@ export const accuracyReward: RewardFn = (x) => {
 export const formatReward: RewardFn = (x) => (isR1Format(x.response) ? 1 : 0);
 
 const SCRIPT_ALIASES: Record<string, string> = {
-  en: 'Latin',
-  latin: 'Latin',
   zh: 'Han',
   ru: 'Cyrillic',
   el: 'Greek',
   ar: 'Arabic',
 };
 
-/** The chain of thought: text after the first `<think>` (if any) and before the last `</think>` (or the end). */
-export function chainOfThought(response: string): string {
-  const close = response.lastIndexOf('</think>');
-  const body = close < 0 ? response : response.slice(0, close);
-  const open = body.indexOf('<think>');
-  return open < 0 ? body : body.slice(open + '<think>'.length);
+export { chainOfThought };
+
+/** The language a response to `x` should reason in: the problem's, else the dominant one of the question. */
+export function promptLanguage(x: Pick<RewardInput, 'lang' | 'question'>): Lang {
+  return x.lang ?? dominantLanguage(x.question, 'en');
 }
 
 /**
- * Language-consistency reward for a target script: a language code (en, zh, ru, el, ar) or a Unicode script name
- * (Latin, Han, Cyrillic, ...). Throws when the script is unknown.
+ * Language-consistency reward (see the file header). `target`: `prompt` (default: the prompt's language), `en`, `es`,
+ * or a non-Latin script (`zh`, `ru`, `el`, `ar` or a Unicode script name such as Han). Throws when the target is
+ * unknown, and for Latin, which cannot tell English from Spanish.
  */
-export function languageReward(target = 'en'): RewardFn {
+export function languageReward(target = 'prompt'): RewardFn {
+  if (target === 'prompt') return (x) => languageShare(chainOfThought(x.response), promptLanguage(x));
+  if (isLang(target)) return (x) => languageShare(chainOfThought(x.response), target);
   const script = SCRIPT_ALIASES[target.toLowerCase()] ?? target;
+  const known = 'use prompt, en, es, zh, ru, el, ar or a non-Latin Unicode script name';
+  if (script.toLowerCase() === 'latin')
+    throw new Error(`language reward: '${target}' is a script shared by English and Spanish (${known})`);
   let inScript: RegExp;
   try {
     inScript = new RegExp(`^\\p{Script=${script}}+$`, 'u');
   } catch {
-    throw new Error(
-      `language reward: unknown script or language '${target}' (use en, zh, ru, el, ar or a Unicode script name)`,
-    );
+    throw new Error(`language reward: unknown script or language '${target}' (${known})`);
   }
   return (x) => {
     const words = chainOfThought(x.response).match(/\p{L}+/gu) ?? [];
@@ -106,7 +114,7 @@ export interface WeightedReward {
   weight: number;
 }
 
-/** The built-in rewards by name. */
+/** The built-in rewards by name; `opts.language` is the language reward's target (default: the prompt's language). */
 export function builtinReward(name: string, opts: { language?: string } = {}): RewardFn | null {
   if (name === 'accuracy') return accuracyReward;
   if (name === 'format') return formatReward;

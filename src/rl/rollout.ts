@@ -95,5 +95,6 @@ export function rewardInputs(rs: readonly Rollout[]): RewardInput[] {
     check: r.problem.check,
     finish: r.gen.finish,
     length: r.gen.tokens.length,
+    ...(r.problem.lang ? { lang: r.problem.lang } : {}),
   }));
 }

@@ -7,13 +7,16 @@ import {
   accuracyReward,
   chainOfThought,
   formatReward,
+  builtinReward,
   languageReward,
   loadRewardModule,
+  promptLanguage,
   parseRewardWeights,
   scoreRewards,
   type RewardInput,
 } from '../../src/rl/rewards.js';
-import { answersMatch } from '../../src/rl/problems.js';
+import { answersMatch, taskProblems } from '../../src/rl/problems.js';
+import { getTask } from '../../src/data/tasks/index.js';
 
 function input(response: string, answer = '42'): RewardInput {
   return { response, question: 'q', answer, check: (a) => answersMatch(a, answer), finish: 'stop', length: 10 };
@@ -81,17 +84,28 @@ describe('rewards', () => {
     assert.equal(formatReward(input('<think>a</think><answer>b</answer><answer>c</answer>')), 0);
   });
 
-  it('language: share of chain-of-thought words in the target script, in [0, 1]', () => {
+  it('language: share of chain-of-thought words in the target language, counted by word lists', () => {
     const en = languageReward('en');
+    const es = languageReward('es');
     assert.equal(en(input('<think>add the two numbers</think><answer>3</answer>')), 1);
-    assert.equal(en(input('<think>加 the 两个 numbers</think><answer>3</answer>')), 0.5);
+    assert.equal(es(input('<think>add the two numbers</think><answer>3</answer>')), 0);
+    // Latin script throughout: a script-based detector calls this English; the word lists call it Spanish
+    const spanish = '<think>Sumamos las dos cifras y llevamos una</think><answer>3</answer>';
+    assert.equal(en(input(spanish)), 0);
+    assert.equal(es(input(spanish)), 1);
+    // 'no', numbers and symbols count for neither language; 'the' and 'numbers' for English, 'sumamos' and 'los' Spanish
+    assert.equal(en(input('<think>sumamos los numbers: 1 + 2 = 3, no</think>')), 1 / 3);
     assert.equal(
-      en(input('<think>先算</think><answer>three</answer>')),
-      0,
+      en(input('<think>add the numbers</think><answer>sumamos los dos</answer>')),
+      1,
       'the answer is not part of the chain of thought',
     );
-    assert.equal(en(input('<think>1 + 2 = 3</think>')), 0, 'no words');
-    assert.equal(languageReward('zh')(input('<think>先算 then 加</think>')), 2 / 3);
+    assert.equal(en(input('<think>1 + 2 = 3</think>')), 0, 'no language words');
+    assert.equal(
+      languageReward('zh')(input('<think>先算 then 加</think>')),
+      2 / 3,
+      'non-Latin targets count by script',
+    );
     assert.equal(chainOfThought('<think>abc</think>x'), 'abc');
     for (const r of [
       '<think>Ωmega word 字</think>',
@@ -99,10 +113,30 @@ describe('rewards', () => {
       '<think></think>',
       '<think>straße café</think>',
     ]) {
-      const v = en(input(r));
-      assert.ok(v >= 0 && v <= 1, `${r}: ${v}`);
+      for (const f of [en, es, languageReward()]) {
+        const v = f(input(r));
+        assert.ok(v >= 0 && v <= 1, `${r}: ${v}`);
+      }
     }
-    assert.throws(() => languageReward('klingon'), /unknown script/);
+    assert.throws(() => languageReward('klingon'), /unknown script or language 'klingon'/);
+    assert.throws(() => languageReward('latin'), /shared by English and Spanish/);
+  });
+
+  it("language: the target is the prompt's language by default (the problem's lang, else the question's)", () => {
+    const byPrompt = languageReward();
+    const cot = '<think>Restamos 4 en ambos lados y dividimos entre 2</think><answer>3</answer>';
+    assert.equal(byPrompt({ ...input(cot), lang: 'es' }), 1);
+    assert.equal(byPrompt({ ...input(cot), lang: 'en' }), 0);
+    assert.equal(byPrompt({ ...input(cot), question: 'Resuelve la ecuación para x: 2x + 4 = 10.' }), 1);
+    assert.equal(byPrompt({ ...input(cot), question: 'Solve for x: 2x + 4 = 10.' }), 0);
+    assert.equal(promptLanguage({ question: '2 + 2 = ?' }), 'en', 'no words: English');
+    assert.equal(builtinReward('language')!({ ...input(cot), lang: 'es' }), 1);
+    // a Spanish problem of a built-in task carries its language into the reward input
+    const [p] = taskProblems('lineq', 1, { lang: 'es' });
+    assert.equal(p.lang, 'es');
+    const solution = getTask('lineq').solution(getTask('lineq').problems(1, { split: 'test', lang: 'es' })[0]);
+    assert.equal(byPrompt({ ...input(solution), question: p.question, lang: p.lang }), 1);
+    assert.equal(byPrompt({ ...input(solution), question: p.question, lang: 'en' }), 0);
   });
 
   it('weights, totals and errors that name the reward', () => {

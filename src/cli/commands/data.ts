@@ -1,14 +1,21 @@
 /**
- * `r1ts data`: the built-in corpus, tokenizer training and inspection of tasks and tokenization.
+ * `r1ts data`: the built-in corpus, SFT data and preference pairs, tokenizer training and inspection of tasks and
+ * tokenization.
  *
- *   r1ts data corpus --task add|mul|countdown|lineq|sort|modpow|mix|lineq=4,add,... --out FILE.jsonl [--n N] [--seed S] [--difficulty D]
+ *   r1ts data corpus --task add|mul|countdown|lineq|sort|modpow|mix|lineq=4,add,... --out FILE.jsonl [--n N] [--seed S]
+ *                    [--difficulty D] [--languages en=0.7,es=0.3] [--mix worked=0.6,...,switched=0.05,facts=0.1]
+ *   r1ts data sft --task factqa|identity|translate|writing|all --out FILE.jsonl [--split S] [--n N] [--lang L] [--seed S]
+ *   r1ts data prefs --kind helpful|harmless --out FILE.jsonl [--split S] [--n N] [--lang en|es|mix] [--seed S]
  *   r1ts data tokenizer --corpus FILE... --vocab-size N --out tokenizer.json [--min-frequency 2]
- *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S]
+ *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S] [--lang en|es]
  *   r1ts data encode --tokenizer tokenizer.json (--text TEXT | --corpus FILE...)
  */
+import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_MIX, DOC_KINDS, parseCorpusTasks, parseMix, writeCorpus } from '../../data/corpus.js';
+import { DEFAULT_MIX, DOC_KINDS, parseCorpusTasks, parseLanguages, parseMix, writeCorpus } from '../../data/corpus.js';
+import { conversational, PREF_KINDS, prefPairs } from '../../data/prefs/index.js';
+import { getSftTask, SFT_TASKS, sftRecord } from '../../data/sft/index.js';
 import { newReaderStats, readTexts, type ReaderOptions, type ReaderStats } from '../../data/readers.js';
 import { getTask, TASKS } from '../../data/tasks/index.js';
 import { DEFAULT_SPECIAL_TOKENS, Tokenizer } from '../../data/tokenizer.js';
@@ -57,6 +64,7 @@ interface CorpusOpts {
   seed: number;
   difficulty?: string;
   mix?: string;
+  languages?: string;
   templateShare: number;
   quiet?: boolean;
 }
@@ -70,7 +78,15 @@ async function corpusCommand(o: CorpusOpts): Promise<void> {
   const t0 = performance.now();
   const stats = await writeCorpus(
     o.out,
-    { tasks, n, seed, difficulty: o.difficulty, mix: o.mix ? parseMix(o.mix) : undefined, templateShare },
+    {
+      tasks,
+      n,
+      seed,
+      difficulty: o.difficulty,
+      mix: o.mix ? parseMix(o.mix) : undefined,
+      languages: o.languages ? parseLanguages(o.languages) : undefined,
+      templateShare,
+    },
     (docs, bytes) => p.update(`corpus: ${docs}/${n} documents, ${mb(bytes)}`),
   );
   p.done();
@@ -159,15 +175,73 @@ interface TasksOpts {
   difficulty?: string;
   template?: boolean;
   json?: boolean;
+  lang: 'en' | 'es';
+}
+
+/** Writes JSONL records (the folder is created); the error names the file. */
+function writeJsonl(cmd: string, path: string, records: readonly unknown[]): void {
+  createParentDir(cmd, '--out', path);
+  try {
+    writeFileSync(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  } catch (e) {
+    throw new Error(`${cmd}: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** `en 12, es 8` */
+function countBy<T>(xs: readonly T[], key: (x: T) => string): string {
+  const c = new Map<string, number>();
+  for (const x of xs) c.set(key(x), (c.get(key(x)) ?? 0) + 1);
+  return [...c].map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+const LANG_OPTIONS = ['en', 'es', 'mix'] as const;
+
+interface SftOpts {
+  task: string;
+  out: string;
+  split: 'train' | 'test';
+  n: number;
+  lang: (typeof LANG_OPTIONS)[number];
+  seed: number;
+}
+
+function sftCommand(o: SftOpts): void {
+  const opts = { seed: o.seed, split: o.split, lang: o.lang };
+  const names = o.task === 'all' ? Object.keys(SFT_TASKS) : o.task.split(',').map((t) => t.trim());
+  const tasks = names.map((name) => getSftTask(name));
+  const records = tasks.flatMap((t) => t.items(o.n, opts).map(sftRecord));
+  writeJsonl('data sft', o.out, records);
+  console.log(
+    `wrote ${records.length} ${opts.split} records to ${o.out}: ${countBy(records, (r) => r.task)}; ${countBy(records, (r) => r.lang)}`,
+  );
+}
+
+interface PrefsOpts {
+  kind: (typeof PREF_KINDS)[number];
+  out: string;
+  split: 'train' | 'test';
+  n: number;
+  lang: (typeof LANG_OPTIONS)[number];
+  seed: number;
+  format: 'standard' | 'conversational';
+}
+
+function prefsCommand(o: PrefsOpts): void {
+  const pairs = prefPairs(o.kind, o.n, { seed: o.seed, split: o.split, lang: o.lang });
+  writeJsonl('data prefs', o.out, o.format === 'conversational' ? pairs.map(conversational) : pairs);
+  console.log(
+    `wrote ${pairs.length} ${o.kind} pairs (${o.split}) to ${o.out}: ${countBy(pairs, (p) => p.flaw)}; ${countBy(pairs, (p) => p.lang)}`,
+  );
 }
 
 function tasksCommand(o: TasksOpts): void {
-  const { n, seed } = o;
+  const { n, seed, lang } = o;
   const names = o.task ? o.task.split(',') : Object.keys(TASKS);
   for (const name of names) {
     const task = getTask(name.trim());
     const d = task.difficulty;
-    const problems = task.problems(n, { seed, split: o.split, difficulty: o.difficulty });
+    const problems = task.problems(n, { seed, split: o.split, difficulty: o.difficulty, lang });
     if (o.json) {
       for (const p of problems)
         console.log(
@@ -176,6 +250,7 @@ function tasksCommand(o: TasksOpts): void {
             id: p.id,
             split: p.split,
             difficulty: p.difficulty,
+            lang: p.lang,
             prompt: p.prompt,
             answer: p.answer,
             solution: task.solution(p),
@@ -288,6 +363,7 @@ export function registerData(program: Command): void {
         .map(([k, v]) => `${k}=${v}`)
         .join(',')})`,
     )
+    .option('--languages <shares>', 'document languages and their shares, e.g. en=0.7,es=0.3 (default: en=1)')
     .addOption(
       fc.num(
         '--template-share <x>',
@@ -346,7 +422,42 @@ export function registerData(program: Command): void {
     .option('--difficulty <d>', "N or A-B (default: the task's)")
     .option('--template', 'show the prompt inside the R1-Zero template')
     .option('--json', 'one JSON object per problem')
+    .addOption(fk.choice('--lang <lang>', 'language of the prompts and worked solutions', ['en', 'es'] as const, 'en'))
     .action(tasksCommand);
+
+  const sft = data
+    .command('sft')
+    .description('write {"messages": [...]} records of the non-reasoning SFT tasks (JSONL)');
+  const fs = flagsOf(sft);
+  sft
+    .requiredOption('--task <name>', `${Object.keys(SFT_TASKS).join('|')}|all, or a comma-separated list`)
+    .addOption(fs.output('--out <file>', 'output JSONL file (its folder is created)').makeOptionMandatory())
+    .addOption(fs.choice('--split <split>', 'records of', ['train', 'test'] as const, 'train'))
+    .addOption(fs.int('--n <n>', 'records per task', ints(1, 10_000_000), 100))
+    .addOption(fs.choice('--lang <lang>', 'language of the records (mix: half and half)', LANG_OPTIONS, 'en'))
+    .addOption(fs.int('--seed <s>', 'random seed', SEED_RANGE, 0))
+    .action(sftCommand);
+
+  const prefs = data
+    .command('prefs')
+    .description('write preference pairs whose ground truth is known: {"prompt", "chosen", "rejected", "kind", ...}');
+  const fp = flagsOf(prefs);
+  prefs
+    .addOption(fp.choice('--kind <kind>', 'what the pairs judge', PREF_KINDS).makeOptionMandatory())
+    .addOption(fp.output('--out <file>', 'output JSONL file (its folder is created)').makeOptionMandatory())
+    .addOption(fp.choice('--split <split>', 'pairs of', ['train', 'test'] as const, 'train'))
+    .addOption(fp.int('--n <n>', 'number of pairs', ints(1, 10_000_000), 100))
+    .addOption(fp.choice('--lang <lang>', 'language of the pairs (mix: half and half)', LANG_OPTIONS, 'en'))
+    .addOption(fp.int('--seed <s>', 'random seed', SEED_RANGE, 0))
+    .addOption(
+      fp.choice(
+        '--format <f>',
+        'standard (strings) or conversational (message lists, as TRL takes)',
+        ['standard', 'conversational'] as const,
+        'standard',
+      ),
+    )
+    .action(prefsCommand);
 
   const encode = data
     .command('encode')

@@ -44,6 +44,14 @@ export function extractAnswer(text: string): string | null {
   return boxed === null ? null : boxed.trim();
 }
 
+/** The chain of thought: text after the first `<think>` (if any) and before the last `</think>` (or the end). */
+export function chainOfThought(response: string): string {
+  const close = response.lastIndexOf('</think>');
+  const body = close < 0 ? response : response.slice(0, close);
+  const open = body.indexOf('<think>');
+  return open < 0 ? body : body.slice(open + '<think>'.length);
+}
+
 /** Whether `text` has the R1 layout: `<think>...</think>` then `<answer>...</answer>`, nothing else around them. */
 export function isR1Format(text: string): boolean {
   return /^\s*<think>(?:(?!<\/?think>)[\s\S])*<\/think>\s*<answer>(?:(?!<\/?answer>)[\s\S])*<\/answer>\s*$/.test(text);

@@ -5,9 +5,11 @@
  * Problems are generated from a random expression over all the numbers whose intermediate values are positive
  * integers, so every problem is solvable. Answers are checked by the safe parser and exact rational evaluation (any
  * correct expression counts, not just the reference one); unary minus and numbers not given are rejected.
- * The worked solution sometimes shows a failed attempt first, then the combination that works.
+ * The worked solution sometimes shows a failed attempt first, then the combination that works (in Spanish:
+ * `Pruebo: 3 + 5 = 8. 8 no es 24.`).
  */
 import type { Generator } from '../../tensor/random.js';
+import type { Lang } from '../language.js';
 import { evaluate, formatExpr, hasNegation, literals, parseExpr, Rational, type Expr } from './exact.js';
 import { defineTask, randInt, r1Solution } from './task.js';
 
@@ -74,6 +76,23 @@ function randomTree(rng: Generator, numbers: readonly number[]): Node {
 
 const MAX_NUMBER = [0, 20, 50, 100, 100, 100, 100];
 
+const TEXT = {
+  en: {
+    prompt: (numbers: string, target: number) =>
+      `Using the numbers ${numbers}, write an expression that equals ${target}. Use each number exactly once, with + - * / and parentheses.`,
+    start: (numbers: string, target: number) => `Numbers ${numbers}; target ${target}.`,
+    miss: (steps: string, value: number, target: number) => `Try: ${steps}. ${value} is not ${target}.`,
+    hit: (steps: string, target: number) => `Try: ${steps}. This reaches ${target}.`,
+  },
+  es: {
+    prompt: (numbers: string, target: number) =>
+      `Con los números ${numbers}, escribe una expresión que dé ${target}. Usa cada número exactamente una vez, con + - * / y paréntesis.`,
+    start: (numbers: string, target: number) => `Números ${numbers}; objetivo ${target}.`,
+    miss: (steps: string, value: number, target: number) => `Pruebo: ${steps}. ${value} no es ${target}.`,
+    hit: (steps: string, target: number) => `Pruebo: ${steps}. Así llego a ${target}.`,
+  },
+};
+
 export const countdownTask = defineTask<CountdownData>({
   name: 'countdown',
   description: 'reach a target from d+2 numbers with + - * / (each number once)',
@@ -92,8 +111,7 @@ export const countdownTask = defineTask<CountdownData>({
       };
     }
   },
-  prompt: ({ numbers, target }) =>
-    `Using the numbers ${numbers.join(', ')}, write an expression that equals ${target}. Use each number exactly once, with + - * / and parentheses.`,
+  prompt: ({ numbers, target }, lang = 'en') => TEXT[lang].prompt(numbers.join(', '), target),
   answer: ({ expression }) => expression,
   check: ({ numbers, target }, text) => {
     let t = text.trim();
@@ -108,15 +126,16 @@ export const countdownTask = defineTask<CountdownData>({
     if (a.length !== b.length || a.some((v, i) => v !== b[i])) return false;
     return evaluate(e).equals(new Rational(target));
   },
-  solve({ numbers, target, expression }, rng) {
-    const steps = [`Numbers ${numbers.join(', ')}; target ${target}.`];
+  solve({ numbers, target, expression }, rng, lang: Lang = 'en') {
+    const T = TEXT[lang];
+    const steps = [T.start(numbers.join(', '), target)];
     if (numbers.length > 2 && rng.uniform(1, 'float64')[0] < 0.5) {
       const miss = randomTree(rng, numbers);
-      if (miss.value !== target) steps.push(`Try: ${miss.steps.join(', ')}. ${miss.value} is not ${target}.`);
+      if (miss.value !== target) steps.push(T.miss(miss.steps.join(', '), miss.value, target));
     }
     const expr = parseExpr(expression);
     const tree = replay(expr);
-    steps.push(`Try: ${tree.steps.join(', ')}. This reaches ${target}.`);
+    steps.push(T.hit(tree.steps.join(', '), target));
     steps.push(`${expression} = ${target}`);
     return r1Solution(steps, expression);
   },

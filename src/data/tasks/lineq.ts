@@ -4,8 +4,9 @@
  * - difficulty 2: the same with a in -20..20 (not 0, ±1), x in -50..50, b in -100..100;
  * - difficulty 3: `a x + b = c x + e`, a != c in -12..12 (not 0, ±1), x in -20..20.
  * Worked solution: collect x terms, move constants, divide, then check by substitution. Answers `5` and `x = 5` both
- * count.
+ * count. In Spanish: `Resuelve la ecuación para x: 3x + 4 = 10.`, `Restamos 4 en ambos lados: ...`.
  */
+import type { Lang } from '../language.js';
 import { numbersEqual } from './answer.js';
 import { defineTask, randInt, r1Solution } from './task.js';
 
@@ -36,6 +37,31 @@ function nonTrivial(rng: Parameters<typeof randInt>[0], lo: number, hi: number):
   }
 }
 
+const TEXT = {
+  en: {
+    prompt: (eq: string) => `Solve for x: ${eq}.`,
+    subtractX: (term: string) => `Subtract ${term} from both sides.`,
+    addX: (term: string) => `Add ${term} to both sides.`,
+    collect: (a: number, c: string, k: number, rest: string) => `x terms: ${a} - ${c} = ${k}, so ${rest}`,
+    subtract: (b: number, rest: string) => `Subtract ${b} from both sides: ${rest}`,
+    add: (b: number, rest: string) => `Add ${b} to both sides: ${rest}`,
+    divide: (k: string, rest: string) => `Divide both sides by ${k}: ${rest}`,
+    check: (calc: string) => `Check: ${calc}`,
+    and: ' and ',
+  },
+  es: {
+    prompt: (eq: string) => `Resuelve la ecuación para x: ${eq}.`,
+    subtractX: (term: string) => `Restamos ${term} en ambos lados.`,
+    addX: (term: string) => `Sumamos ${term} en ambos lados.`,
+    collect: (a: number, c: string, k: number, rest: string) => `Términos con x: ${a} - ${c} = ${k}, así que ${rest}`,
+    subtract: (b: number, rest: string) => `Restamos ${b} en ambos lados: ${rest}`,
+    add: (b: number, rest: string) => `Sumamos ${b} en ambos lados: ${rest}`,
+    divide: (k: string, rest: string) => `Dividimos ambos lados entre ${k}: ${rest}`,
+    check: (calc: string) => `Comprobación: ${calc}`,
+    and: ' y ',
+  },
+};
+
 export const lineqTask = defineTask<LinEqData>({
   name: 'lineq',
   description: 'solve a linear equation for an integer x',
@@ -63,28 +89,29 @@ export const lineqTask = defineTask<LinEqData>({
     const e = a * x + b - c * x;
     return { key: `lineq:${a},${b},${c},${e}`, data: { a, b, c, e, x } };
   },
-  prompt: ({ a, b, c, e }) => `Solve for x: ${side(a, b)} = ${side(c, e)}.`,
+  prompt: ({ a, b, c, e }, lang = 'en') => TEXT[lang].prompt(`${side(a, b)} = ${side(c, e)}`),
   answer: ({ x }) => String(x),
   check: ({ x }, text) => numbersEqual(text, x),
-  solve({ a, b, c, e, x }) {
+  solve({ a, b, c, e, x }, _rng, lang: Lang = 'en') {
+    const T = TEXT[lang];
     const steps = [`${side(a, b)} = ${side(c, e)}`];
     const k = a - c; // coefficient after collecting x on the left
     if (c !== 0) {
-      const move = c > 0 ? `Subtract ${side(c, 0)} from` : `Add ${side(-c, 0)} to`;
-      steps.push(`${move} both sides. x terms: ${a} - ${op(c)} = ${k}, so ${side(k, b)} = ${e}`);
+      const move = c > 0 ? T.subtractX(side(c, 0)) : T.addX(side(-c, 0));
+      steps.push(`${move} ${T.collect(a, op(c), k, `${side(k, b)} = ${e}`)}`);
     }
     let rhs = e;
     if (b !== 0) {
       rhs = e - b;
       steps.push(
         b > 0
-          ? `Subtract ${b} from both sides: ${side(k, 0)} = ${e} - ${b} = ${rhs}`
-          : `Add ${-b} to both sides: ${side(k, 0)} = ${e} + ${-b} = ${rhs}`,
+          ? T.subtract(b, `${side(k, 0)} = ${e} - ${b} = ${rhs}`)
+          : T.add(-b, `${side(k, 0)} = ${e} + ${-b} = ${rhs}`),
       );
     }
-    if (k !== 1) steps.push(`Divide both sides by ${k}: x = ${rhs} / ${op(k)} = ${x}`);
+    if (k !== 1) steps.push(T.divide(String(k), `x = ${rhs} / ${op(k)} = ${x}`));
     const lhsCheck = `${a} * ${op(x)} + ${op(b)} = ${a * x + b}`;
-    steps.push(c === 0 ? `Check: ${lhsCheck}` : `Check: ${lhsCheck} and ${c} * ${op(x)} + ${op(e)} = ${c * x + e}`);
+    steps.push(T.check(c === 0 ? lhsCheck : `${lhsCheck}${T.and}${c} * ${op(x)} + ${op(e)} = ${c * x + e}`));
     return r1Solution(steps, String(x));
   },
 });

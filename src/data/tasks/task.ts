@@ -2,6 +2,10 @@
  * The task contract and the machinery every built-in task shares: seeded problem streams, the train/test split, and
  * difficulty ranges.
  *
+ * Every task states its prompt and writes its worked solution in English or Spanish (`lang`, default English, whose
+ * text is unchanged from before there was a choice). The language is applied after a problem is drawn: the problem,
+ * its content key and so its split are the same in both languages, so a held-out problem is held out in both.
+ *
  * The split is a function of a problem's content: `splitOf(key)` hashes its canonical key (FNV-1a, then a
  * murmur3 finalizer) and puts 10% of all possible problems in `test`. A train stream rejects test problems and vice
  * versa, so train and test never overlap, for any seeds, and a corpus built from train problems never contains an
@@ -12,6 +16,7 @@
  * it can be produced directly, without the problems before it: a data position for RL is just an index.
  */
 import { Generator } from '../../tensor/random.js';
+import type { Lang } from '../language.js';
 import { extractAnswer } from './answer.js';
 
 export type Split = 'train' | 'test';
@@ -24,6 +29,8 @@ export interface Problem<D = unknown> {
   id: string;
   split: Split;
   difficulty: number;
+  /** The language of `prompt` and of the worked solution. */
+  lang: Lang;
   /** The question, without any chat or R1-Zero template. */
   prompt: string;
   /** Reference final answer, as text. */
@@ -45,7 +52,8 @@ export interface TaskSpec<D = unknown> {
   difficulty: { min: number; max: number; default: number; corpus: [number, number] };
   /** Draws one problem at `difficulty` (before split filtering). */
   sample(rng: Generator, difficulty: number): Candidate<D>;
-  prompt(data: D): string;
+  /** The question in `lang` (default English). */
+  prompt(data: D, lang?: Lang): string;
   answer(data: D): string;
   /**
    * Whether `answerText` solves the problem. It may be the bare answer or a whole response (the answer is then
@@ -53,10 +61,11 @@ export interface TaskSpec<D = unknown> {
    */
   check(data: D, answer: string): boolean;
   /**
-   * Worked solution in R1 format: `<think>\n...steps...\n</think>\n<answer>X</answer>`. `rng` varies the wording
-   * or adds a failed attempt; steps are always correct.
+   * Worked solution in R1 format: `<think>\n...steps...\n</think>\n<answer>X</answer>`, its steps written in `lang`
+   * (default English). `rng` varies the wording or adds a failed attempt, drawing the same numbers in every language;
+   * steps are always correct.
    */
-  solve(data: D, rng: Generator): string;
+  solve(data: D, rng: Generator, lang?: Lang): string;
 }
 
 /** A task with its problem streams and checkers bound (what `defineTask` returns). */
@@ -67,8 +76,8 @@ export interface Task<D = unknown> extends TaskSpec<D> {
   problems(n: number, opts?: ProblemOptions): Problem<D>[];
   /** Whether a response or bare answer solves `problem`; never throws. */
   verify(problem: Problem<D>, answerText: string): boolean;
-  /** The worked R1-format solution of `problem`, deterministic per (problem, variant). */
-  solution(problem: Problem<D>, variant?: number): string;
+  /** The worked R1-format solution of `problem` in `lang` (default: the problem's), deterministic per (problem, variant). */
+  solution(problem: Problem<D>, variant?: number, lang?: Lang): string;
 }
 
 /** Binds the shared machinery to a task spec. */
@@ -78,7 +87,7 @@ export function defineTask<D>(spec: TaskSpec<D>): Task<D> {
     problemAt: (index, opts) => problemAt(task, index, opts),
     problems: (n, opts) => problemSet(task, n, opts),
     verify: (problem, text) => verify(task, problem, text),
-    solution: (problem, variant) => solve(task, problem, variant),
+    solution: (problem, variant, lang) => solve(task, problem, variant, lang),
   };
   return task;
 }
@@ -140,23 +149,35 @@ export interface ProblemOptions {
   split?: Split;
   /** Default: the task's default difficulty. */
   difficulty?: DifficultySpec | string;
+  /** Language of the prompt and worked solution (not of the problem itself). Default 'en'. */
+  lang?: Lang;
 }
 
 /** Blocks of the random stream reserved per problem index. */
 const STRIDE = 2 ** 20;
 const MAX_TRIES = 10_000;
 
+/**
+ * The generator of position `index` of the stream (seed, split): a fixed counter offset (index * 2^20 blocks), so a
+ * position is reached without drawing the ones before it. Shared by the reasoning and the SFT tasks.
+ */
+export function streamRng(seed: number, index: number, split: Split): Generator {
+  const rng = new Generator(seed);
+  rng.setState({ seed, counter: (2 * index + (split === 'test' ? 1 : 0)) * STRIDE });
+  return rng;
+}
+
 /** Problem number `index` of the stream (task, seed, split, difficulty). Deterministic; repeats are possible. */
 export function problemAt<D>(task: TaskSpec<D>, index: number, opts: ProblemOptions = {}): Problem<D> {
   const split = opts.split ?? 'train';
   if (split !== 'train' && split !== 'test')
     throw new Error(`${task.name}: split must be train or test, got '${split}'`);
+  const lang = opts.lang ?? 'en';
+  if (lang !== 'en' && lang !== 'es') throw new Error(`${task.name}: language must be en or es, got '${lang}'`);
   const [lo, hi] = parseDifficulty(opts.difficulty, task as TaskSpec<never>);
   if (!Number.isSafeInteger(index) || index < 0 || index >= 2 ** 31)
     throw new RangeError(`${task.name}: problem index ${index} out of range`);
-  const seed = opts.seed ?? 0;
-  const rng = new Generator(seed);
-  rng.setState({ seed, counter: (2 * index + (split === 'test' ? 1 : 0)) * STRIDE });
+  const rng = streamRng(opts.seed ?? 0, index, split);
   for (let t = 0; t < MAX_TRIES; t++) {
     const d = lo === hi ? lo : lo + Math.min(hi - lo, Math.floor(rng.uniform(1, 'float64')[0] * (hi - lo + 1)));
     const c = task.sample(rng, d);
@@ -166,7 +187,8 @@ export function problemAt<D>(task: TaskSpec<D>, index: number, opts: ProblemOpti
       id: c.key,
       split,
       difficulty: d,
-      prompt: task.prompt(c.data),
+      lang,
+      prompt: task.prompt(c.data, lang),
       answer: task.answer(c.data),
       data: c.data,
     };
@@ -206,9 +228,17 @@ export function verify<D>(task: TaskSpec<D>, problem: Problem<D>, answerText: st
   }
 }
 
-/** The worked solution of a problem (deterministic per problem id and `variant`). */
-export function solve<D>(task: TaskSpec<D>, problem: Problem<D>, variant = 0): string {
-  return task.solve(problem.data, new Generator(hash32(`${problem.id}#${variant}`)));
+/**
+ * The worked solution of a problem in `lang` (default: the problem's language), deterministic per problem id and
+ * `variant`; the variant's random draws are the same in both languages (the same failed attempt, in other words).
+ */
+export function solve<D>(
+  task: TaskSpec<D>,
+  problem: Problem<D>,
+  variant = 0,
+  lang: Lang = problem.lang ?? 'en',
+): string {
+  return task.solve(problem.data, new Generator(hash32(`${problem.id}#${variant}`)), lang);
 }
 
 /** Uniform integer in [lo, hi] (inclusive). */
