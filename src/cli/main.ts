@@ -17,6 +17,7 @@ import { registerGrpo } from './commands/grpo.js';
 import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerZero } from './commands/zero.js';
+import { registerExport } from './commands/export.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerPretrain(program);
   registerZero(program);
+  registerExport(program);
   return program;
 }
 
