@@ -36,6 +36,8 @@ export const Q8_0_BLOCK_BYTES = 34;
 /** ggml's GGML_MAX_NAME: tensor names are shorter than this (in bytes). */
 const MAX_TENSOR_NAME = 64;
 const MAX_DIMS = 4;
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
 // ---- values ------------------------------------------------------------------------------------------------------
 
@@ -266,7 +268,7 @@ class ByteWriter {
     this.length += b.length;
   }
   string(s: string): void {
-    const b = new TextEncoder().encode(s);
+    const b = utf8.encode(s);
     this.u64(b.length);
     this.bytes(b);
   }
@@ -382,7 +384,7 @@ export function writeGguf(file: string, content: GgufContent): number {
   for (const t of tensors) {
     if (names.has(t.name)) throw new Error(`gguf: tensor ${t.name} is listed twice`);
     names.add(t.name);
-    if (new TextEncoder().encode(t.name).length >= MAX_TENSOR_NAME)
+    if (utf8.encode(t.name).length >= MAX_TENSOR_NAME)
       throw new Error(`gguf: tensor name ${t.name} is ${MAX_TENSOR_NAME} bytes or longer`);
     if (t.shape.length < 1 || t.shape.length > MAX_DIMS)
       throw new Error(`gguf: tensor ${t.name}: ${t.shape.length} dimensions (1 to ${MAX_DIMS} allowed)`);
@@ -479,7 +481,7 @@ export function readGguf(source: string | Uint8Array, name?: string): GgufFile {
   const str = (what: string): string => {
     const n = u64(`${what} length`);
     need(n, what);
-    const s = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(pos, pos + n));
+    const s = utf8Decoder.decode(bytes.subarray(pos, pos + n));
     pos += n;
     return s;
   };

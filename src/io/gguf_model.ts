@@ -20,8 +20,12 @@
  * follow the converter: 1-D tensors, norms, the router (`ffn_gate_inp`) and biases stay F32; other weights take the
  * requested dtype, and Q8_0 falls back to F16 for rows that are not whole 32-value blocks.
  *
+ * `ggufToHfTensors` reads such a file back under Hugging Face names with every transform undone (round-trip tests, and
+ * running r1ts on exactly the weights a quantized file stores).
+ *
  * What it is not: the GGUF file format (./gguf.ts) or the tokenizer metadata (src/data/gguf_vocab.ts builds the
- * `GgufVocab` this file writes).
+ * `GgufVocab` this file writes). Weights are read from the live float32 model; loading released sizes lazily is not
+ * here.
  */
 import { type DeepseekConfig, type DenseConfig, type ModelConfig, isDeepseek } from '../models/config.js';
 import type { CausalLM } from '../models/causal_lm.js';

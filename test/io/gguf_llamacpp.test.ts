@@ -41,6 +41,9 @@ const TEXTS = [
   'The cat sat on the mat. 1234567 3.14159 naïve café 日本語 中文',
   '<｜begin▁of▁sentence｜><｜User｜>hi<｜Assistant｜><think>\n\n</think>',
   '  two  spaces,\ttab,\nnewline\n\n and emoji 😀👍🏽 ½ ²³',
+  // Where the pre-tokenizers differ: DeepSeek-V3 splits ASCII punctuation + ASCII letters from following accents,
+  // Qwen2 does not; contractions; marks.
+  "(café) .naïve «word» it's 'Stuff e\u0301te",
 ];
 
 interface RunnerResult {
@@ -50,6 +53,7 @@ interface RunnerResult {
   logprobs: (number | null)[][];
   bos: number | null;
   eos: number | null;
+  addBos: boolean;
   chatTemplate: string | null;
   error?: string;
 }
@@ -169,6 +173,7 @@ describe('GGUF export runs in llama.cpp (node-llama-cpp 3.21.1)', { skip: SKIP }
         assert.equal(c.result.detokenized[i], text);
       });
       assert.equal(c.result.bos, c.tok.bosId);
+      assert.equal(c.result.addBos, true, 'llama.cpp prepends BOS, as the post-processor does');
       assert.equal(c.result.eos, c.tok.eosId);
       assert.equal(c.result.chatTemplate, R1_CHAT_TEMPLATE);
     });

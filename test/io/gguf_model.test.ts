@@ -80,6 +80,48 @@ describe('GGUF model layouts', () => {
     });
   }
 
+  it('f16, bf16 and q8_0 exports read back within their rounding of every weight', () => {
+    const model = buildModel(family('llama').config);
+    const hf = exportStateDict(model);
+    for (const dtype of ['f16', 'bf16', 'q8_0'] as const) {
+      const back = ggufToHfTensors(exported('llama', dtype).g, model.config);
+      for (const [name, { data }] of back) {
+        const x = hf.get(name)!.data;
+        const cols = hf.get(name)!.shape.at(-1)!;
+        for (let i = 0; i < x.length; i++) {
+          // f16/bf16: half an ulp (relative 2^-11 / 2^-8; f16 subnormals 2^-25 absolute); q8_0: half a step d = amax/127
+          // of the 32-value block (plus d's own fp16 rounding), blocks along rows. 1-D tensors and norms stay f32.
+          let bound = dtype === 'f16' ? Math.abs(x[i]) * 2 ** -11 + 2 ** -25 : Math.abs(x[i]) * 2 ** -8;
+          if (dtype === 'q8_0' && cols % 32 === 0) {
+            const b = i - (i % 32);
+            let amax = 0;
+            for (let j = b; j < b + 32; j++) amax = Math.max(amax, Math.abs(x[j]));
+            bound = amax / 254 + amax * 2 ** -11;
+          }
+          if (Math.abs(data[i] - x[i]) > bound) assert.fail(`${dtype} ${name}[${i}]: ${data[i]} vs ${x[i]}`);
+        }
+      }
+    }
+  });
+
+  it('the vocabulary is written under llama.cpp tokenizer keys', () => {
+    const { g } = exported('qwen2');
+    const want: Record<string, unknown> = {
+      'tokenizer.ggml.model': 'gpt2',
+      'tokenizer.ggml.pre': 'deepseek-v3',
+      'tokenizer.ggml.bos_token_id': 0,
+      'tokenizer.ggml.eos_token_id': 1,
+      'tokenizer.ggml.padding_token_id': undefined,
+      'tokenizer.ggml.add_bos_token': true,
+      'tokenizer.ggml.add_eos_token': false,
+      'tokenizer.chat_template': undefined,
+    };
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(md(g, k), v, k);
+    assert.deepEqual(md(g, 'tokenizer.ggml.tokens'), vocab().tokens);
+    assert.equal(g.metadata.get('tokenizer.ggml.token_type')?.type, 'array');
+    assert.deepEqual(md(g, 'tokenizer.ggml.merges'), []);
+  });
+
   it('deepseek2: tensor names, ggml shapes and storage types as llama.cpp loads them (q8_0)', () => {
     const { g, notes } = exported('deepseek_v3', 'q8_0');
     // [H, kv_lora, nope] etc. are row-major; ggml's ne is the reverse.

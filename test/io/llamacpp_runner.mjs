@@ -3,7 +3,7 @@
 // failure cannot take the test runner down. Reads one JSON job list on stdin, writes one JSON result list on stdout:
 //   in:  {"threads": 2, "jobs": [{"file", "vocabSize", "texts": [..], "prompt": [ids], "forced": [ids], "greedy": N}]}
 //   out: [{"tokenized": [[ids]..], "detokenized": [..], "greedy": [ids], "logprobs": [[log(p / p_max) or null]..],
-//          "bos", "eos", "chatTemplate"} | {"error": "..."}]
+//          "bos", "eos", "addBos", "chatTemplate"} | {"error": "..."}]
 // `greedy` tokens are llama.cpp's own temperature-0 continuation of `prompt`; `logprobs` has one row per position of
 // prompt + forced (the next-token distribution there, full vocabulary, relative to its most likely token).
 import { readFileSync } from 'node:fs';
@@ -58,6 +58,7 @@ async function run(job) {
     logprobs,
     bos: model.tokens.bos,
     eos: model.tokens.eos,
+    addBos: model.tokens.shouldPrependBosToken,
     chatTemplate: model.fileInfo.metadata?.tokenizer?.chat_template ?? null,
   };
   await context.dispose();
