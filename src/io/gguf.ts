@@ -140,21 +140,21 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
   const nb = x.length / Q8_0_BLOCK;
   const out = new Uint8Array(nb * Q8_0_BLOCK_BYTES);
   const dv = new DataView(out.buffer);
-  const one = new Float32Array(1);
+  const scales = new Float32Array(nb);
   for (let b = 0; b < nb; b++) {
     const base = b * Q8_0_BLOCK;
     let amax = 0;
     for (let j = 0; j < Q8_0_BLOCK; j++) amax = Math.max(amax, Math.abs(x[base + j]));
     const d = Math.fround(amax / 127);
     const id = d ? Math.fround(1 / d) : 0;
-    one[0] = d;
-    dv.setUint16(b * Q8_0_BLOCK_BYTES, encodeFloatArray(one, FP16)[0], true);
+    scales[b] = d;
     for (let j = 0; j < Q8_0_BLOCK; j++) {
       const x0 = Math.fround(x[base + j] * id);
-      const q = Math.sign(x0) * Math.floor(Math.abs(x0) + 0.5);
-      dv.setInt8(b * Q8_0_BLOCK_BYTES + 2 + j, q);
+      dv.setInt8(b * Q8_0_BLOCK_BYTES + 2 + j, Math.sign(x0) * Math.floor(Math.abs(x0) + 0.5));
     }
   }
+  const codes = encodeFloatArray(scales, FP16);
+  for (let b = 0; b < nb; b++) dv.setUint16(b * Q8_0_BLOCK_BYTES, codes[b], true);
   return out;
 }
 
