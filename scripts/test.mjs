@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node's built-in test runner (TypeScript through tsx).
 // Extra arguments are passed to node (e.g. --test-name-pattern=matmul); R1TS_TEST_FILTER=substr limits the files.
+// node_modules folders (test/interop's, when installed) are not searched.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +10,7 @@ function find(dir) {
   const out = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
+    if (name === 'node_modules') continue;
     if (statSync(p).isDirectory()) out.push(...find(p));
     else if (name.endsWith('.test.ts')) out.push(p);
   }

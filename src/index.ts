@@ -211,6 +211,35 @@ export {
 export { loadModelDir, saveModelDir, readConfigFile, type LoadedModel } from './io/model_dir.js';
 export { loadModelAndTokenizer, type ModelAndTokenizer } from './io/load.js';
 export { toHFName, hfNameOf, exportStateDict, importStateDict } from './io/hf.js';
+/** GGUF: the file format and llama.cpp's layouts (`r1ts export gguf`); the tokenizer side is `ggufVocab`. */
+export {
+  writeGguf,
+  readGguf,
+  ggufTensorData,
+  ggufGet,
+  gguf,
+  quantizeQ8_0,
+  dequantizeQ8_0,
+  type GgufContent,
+  type GgufFile,
+  type GgufMetadata,
+  type GgufTensor,
+  type GgufTensorInfo,
+  type GgufValue,
+  type GgmlType,
+} from './io/gguf.js';
+export {
+  modelToGguf,
+  checkLlamaCppSupport,
+  llamaCppArch,
+  ggufToHfTensors,
+  GGUF_DTYPES,
+  type GgufDtype,
+  type GgufVocab,
+  type GgufExport,
+  type GgufExportOptions,
+} from './io/gguf_model.js';
+export { ggufVocab, llamaCppPreTokenizer } from './data/gguf_vocab.js';
 /** Optimizers and DeepSeek-V3's schedules; the pre-training loop, checkpoints and presets. */
 export {
   AdamW,
