@@ -4,18 +4,22 @@
  *   r1ts grpo --model DIR --task TASK --out runs/NAME [--steps N] [--group-size G] [--prompts-per-step P] [--lr X]
  *             [--beta B] [--epsilon E] [--epsilon-high E] [--loss grpo|dr-grpo|dapo] [--mu M] [--mini-batches K]
  *             [--max-tokens N] [--temperature T] [--rewards accuracy=1,format=1] [--reward-module FILE]...
- *             [--overlong none|mask|penalty] [--difficulty D] [--seed S] [--config FILE.json] [--resume]
- * Writes OUT/run.json (what was asked), OUT/metrics.jsonl, OUT/checkpoints/step-*, and the final OUT/model.
- * `--resume` continues the run in OUT with its saved settings (only --steps may change, to extend it).
+ *             [--overlong none|mask|penalty] [--difficulty D] [--seed S] [--config FILE.json] [--resume | --overwrite]
+ * OUT is a run directory (src/train/run_dir.ts): run.json (what was asked, and the history of resumes), metrics.jsonl,
+ * checkpoints/step-*, and the final model/. `--resume` continues the run with its recorded settings; the flags that
+ * GRPO_RESUME_RULE allows (--steps, --lr, --max-tokens, ...) may change and are recorded, the others are an error.
+ * Ctrl-C / SIGTERM stop at the end of a step with a checkpoint and exit 130 / 143.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { writeFileAtomic, writeAll } from '../../io/atomic.js';
+import { readJsonObject } from '../../io/json.js';
 import { resolveGrpoConfig, type GrpoConfig } from '../../rl/config.js';
 import { listSource, loadJsonlProblems, taskSource, type ProblemSource } from '../../rl/problems.js';
 import { loadRewardModule, parseRewardWeights, type RewardFn } from '../../rl/rewards.js';
-import { runGrpo } from '../../rl/trainer.js';
+import { GRPO_RESUME_RULE, runGrpoAsync } from '../../rl/trainer.js';
+import { RunDir } from '../../train/run_dir.js';
+import { StopRequests, stopExitCode } from '../../train/signals.js';
 import { loadModelAndTokenizer, numFlag } from './generate.js';
 
 interface GrpoFlags {
@@ -42,18 +46,21 @@ interface GrpoFlags {
   difficulty?: string;
   seed?: string;
   resume?: boolean;
+  overwrite?: boolean;
 }
 
 /** What `run.json` records so that `--resume` can rebuild the run. */
-interface RunSpec {
+export interface GrpoRunSpec {
   model: string;
   task: string;
   tokenizer: string | null;
   rewardModules: string[];
   config: GrpoConfig;
+  [key: string]: unknown;
 }
 
-function problemSource(task: string, c: GrpoConfig): ProblemSource {
+/** The problems of a task name or a .jsonl file of problems. */
+export function problemSource(task: string, c: GrpoConfig): ProblemSource {
   if (task.endsWith('.jsonl') || (fs.existsSync(task) && fs.statSync(task).isFile()))
     return listSource(task, loadJsonlProblems(task), c.seed);
   return taskSource(task, { split: 'train', seed: c.seed, difficulty: c.difficulty ?? undefined });
@@ -61,28 +68,36 @@ function problemSource(task: string, c: GrpoConfig): ProblemSource {
 
 async function grpoCommand(o: GrpoFlags): Promise<void> {
   const c = 'grpo';
-  const runFile = path.join(o.out, 'run.json');
-  let base: RunSpec | null = null;
-  if (o.resume) {
-    if (!fs.existsSync(runFile))
-      throw new Error(`grpo --resume: ${runFile} not found (start the run without --resume first)`);
-    base = JSON.parse(fs.readFileSync(runFile, 'utf8')) as RunSpec;
+  if (o.resume && o.overwrite) throw new Error('grpo: --resume and --overwrite exclude each other');
+  const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
+  let run: RunDir | null = null;
+  try {
+    run = RunDir.open({
+      dir: o.out,
+      command: c,
+      mode: o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new',
+      inputs: [o.model, o.task, o.tokenizer, o.config, ...(o.rewardModule ?? [])].filter((x) => x !== undefined),
+      log: (l) => console.log(l),
+      stops,
+    });
+    await grpoIn(run, o);
+  } finally {
+    run?.close();
+    stops.dispose();
   }
-  const model = o.model ?? base?.model;
+}
+
+async function grpoIn(run: RunDir, o: GrpoFlags): Promise<void> {
+  const c = 'grpo';
+  const base = run.mode === 'resume' ? (run.settings as GrpoRunSpec) : null;
+  const model = o.model !== undefined ? path.resolve(o.model) : base?.model;
   const task = o.task ?? base?.task;
   if (!model) throw new Error('grpo: --model is required');
   if (!task) throw new Error('grpo: --task is required');
   const modules = o.rewardModule ?? base?.rewardModules ?? [];
   const user: Record<string, RewardFn> = {};
   for (const m of modules) Object.assign(user, await loadRewardModule(m));
-  let fileCfg: Record<string, unknown> = {};
-  if (o.config) {
-    try {
-      fileCfg = JSON.parse(fs.readFileSync(o.config, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`grpo: cannot read --config ${o.config} (${(e as Error).message})`);
-    }
-  }
+  const fileCfg = o.config ? readJsonObject(o.config, '--config') : {};
   const flags: Record<string, unknown> = {
     steps: numFlag(c, '--steps', o.steps, { int: true, min: 0 }),
     groupSize: numFlag(c, '--group-size', o.groupSize, { int: true, min: 1 }),
@@ -102,29 +117,31 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
     seed: numFlag(c, '--seed', o.seed, { int: true, min: 0 }),
   };
   const config = resolveGrpoConfig(flags, resolveGrpoConfig(fileCfg, base?.config));
-  const { model: policy, tok } = loadModelAndTokenizer(c, model, o.tokenizer ?? base?.tokenizer ?? undefined);
-  const source = problemSource(task, config);
-  fs.mkdirSync(o.out, { recursive: true });
-  const spec: RunSpec = {
+  const spec: GrpoRunSpec = {
     model,
     task,
     tokenizer: o.tokenizer ?? base?.tokenizer ?? null,
     rewardModules: modules,
     config,
   };
-  const json = JSON.stringify(spec, null, 1) + '\n';
-  writeFileAtomic(runFile, (fd) => writeAll(fd, new TextEncoder().encode(json)));
+  if (base) run.resume(spec, GRPO_RESUME_RULE);
+  const { model: policy, tok } = loadModelAndTokenizer(c, model, o.tokenizer ?? base?.tokenizer ?? undefined);
+  const source = problemSource(task, config);
+  if (!base) run.start(spec);
   const t0 = performance.now();
-  const r = runGrpo({
-    outDir: o.out,
+  const r = await runGrpoAsync({
+    run,
     policy,
     codec: tok,
     source,
     config,
     userRewards: user,
-    resume: o.resume,
     meta: { model, task },
   });
+  if (r.stopped) {
+    process.exitCode = stopExitCode(r.stopped);
+    return;
+  }
   const last = r.history[r.history.length - 1];
   console.log(
     `done: ${r.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
@@ -166,6 +183,7 @@ export function registerGrpo(program: Command): void {
     .option('--overlong <mode>', 'truncated responses: none|mask|penalty (default none)')
     .option('--difficulty <d>', 'task difficulty N or A-B')
     .option('--seed <s>', 'seed (default 0)')
-    .option('--resume', 'continue the run in --out from its latest checkpoint')
+    .option('--resume', 'continue the run in --out from its latest checkpoint (--steps, --lr, --max-tokens may change)')
+    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it')
     .action(grpoCommand);
 }
