@@ -30,7 +30,7 @@ import { noGrad } from '../tensor/tensor.js';
 import { Generator, type GeneratorState } from '../tensor/random.js';
 import { createModel, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import { type ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
 import { saveModelDir } from '../io/model_dir.js';
@@ -374,8 +374,8 @@ function withRun<T>(a: GrpoArgs, f: (run: RunDir) => T): T {
 }
 
 /**
- * The GRPO loop as a generator: it yields after each step's checkpoint decision and receives the signal that asks it
- * to stop (null: go on). Returns the result.
+ * The GRPO loop as a generator: it yields before each step and receives the signal that asks it to stop (null: go
+ * on). Returns the result.
  */
 function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoResult, StopSignal | null> {
   const c = a.config;
@@ -430,7 +430,16 @@ function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoRe
 
   const history: GrpoStepMetrics[] = [];
   const warned: Record<string, number> = {};
+  const save = () =>
+    run.saveCheckpoint({ step: st.step, model: both, optimizer: opt, state: snapshot(), keep: c.keepCheckpoints });
   while (st.step < c.steps) {
+    // the driver passes the signal that asks the run to stop (runGrpoAsync); stop between steps with a checkpoint
+    const stop = yield;
+    if (stop) {
+      if (latestCheckpoint(run.checkpointsDir)?.step !== st.step) save();
+      run.markStopped(stop, st.step);
+      return { steps: st.step, history, sanity, modelDir: run.modelDir, stopped: stop };
+    }
     const maxTokens = maxTokensAt(c, st.step);
     const stepSeed = rng.integers(1, 0, 2 ** 31 - 1)[0];
     // ---- rollout
@@ -493,16 +502,7 @@ function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoRe
       }
     }
     a.onStep?.(m);
-    const save = () =>
-      run.saveCheckpoint({ step: st.step, model: both, optimizer: opt, state: snapshot(), keep: c.keepCheckpoints });
-    const saved = st.step % c.checkpointEvery === 0 || st.step === c.steps;
-    if (saved) save();
-    const stop = yield;
-    if (stop && st.step < c.steps) {
-      if (!saved) save();
-      run.markStopped(stop, st.step);
-      return { steps: st.step, history, sanity, modelDir: run.modelDir, stopped: stop };
-    }
+    if (st.step % c.checkpointEvery === 0 || st.step === c.steps) save();
   }
   const modelDir = run.modelDir;
   saveModelDir(modelDir, policy);

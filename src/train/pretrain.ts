@@ -130,6 +130,7 @@ export const PRETRAIN_RESUME_RULE: ResumeRule = {
     'train.peakLr': '--lr',
     'train.microBatch': '--micro-batch',
     'train.precision': '--precision',
+    'train.optimizerMoments': '--precision (AdamW moments)',
   },
 };
 
@@ -196,7 +197,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     stops: o.stops,
   });
   try {
-    const run = mode === 'resume' ? resumeSettings(dir, o) : await newSettings(dir, o, log);
+    const run = mode === 'resume' ? resumeSettings(dir, o) : await newSettings(o, log);
     return await pretrainIn(dir, run, o, log);
   } finally {
     dir.close();
@@ -221,8 +222,11 @@ function resumeSettings(dir: RunDir, o: PretrainOptions): PretrainSettings {
   );
 }
 
-/** A new run: generates the corpus (unless data is given) and the tokenizer, and records the settings. */
-async function newSettings(dir: RunDir, o: PretrainOptions, log: (line: string) => void): Promise<PretrainSettings> {
+/**
+ * The settings of a new run: generates the corpus (unless data is given) and the tokenizer. They are recorded in
+ * run.json once the data is checked, so a run refused for too little data leaves no run behind.
+ */
+async function newSettings(o: PretrainOptions, log: (line: string) => void): Promise<PretrainSettings> {
   const presetName = o.preset ?? 'tiny';
   const preset = getPreset(presetName);
   const seed = o.seed ?? 0;
@@ -248,7 +252,7 @@ async function newSettings(dir: RunDir, o: PretrainOptions, log: (line: string) 
       `tokenizer: byte-level BPE, ${tok.vocabSize} tokens -> ${tokPath} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
   }
-  return dir.start<PretrainSettings>({
+  return {
     preset: presetName,
     data: data.map((d) => path.resolve(d)),
     tokenizer: tokPath,
@@ -256,15 +260,16 @@ async function newSettings(dir: RunDir, o: PretrainOptions, log: (line: string) 
     seed,
     model: o.modelConfig ?? preset.model,
     train: recordedTrainConfig({ ...preset.train, ...defined(o.overrides ?? {}), ...defined({ steps: o.steps }) }),
-  });
+  };
 }
 
 async function pretrainIn(
   dir: RunDir,
-  run: PretrainSettings,
+  asked: PretrainSettings,
   o: PretrainOptions,
   log: (line: string) => void,
 ): Promise<PretrainResult> {
+  let run = asked;
   const tokenizer = Tokenizer.load(path.join(o.outDir, 'tokenizer.json'));
   const { config, warnings } = parseConfig(
     { vocab_size: tokenizer.vocabSize, bos_token_id: tokenizer.bosId, eos_token_id: tokenizer.eosId, ...run.model },
@@ -279,6 +284,7 @@ async function pretrainIn(
   const workers = o.workers === 'auto' ? autoWorkers(config, run.train) : o.workers;
   const c: TrainConfig = { ...run.train, ...(workers !== undefined ? { workers } : {}) };
   await checkDataSize(run, c, tokenizer, log);
+  if (dir.mode !== 'resume') run = dir.start(run);
   manualSeed(run.seed);
   const model = createModel(config, { seed: run.seed });
   const params = countParams(config);

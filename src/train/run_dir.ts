@@ -112,9 +112,30 @@ export interface OpenRunOptions {
   stops?: StopRequests;
 }
 
-/** A setting's value for messages: strings bare, others as JSON, absent as 'unset'. */
-function show(v: unknown): string {
-  return v === undefined ? 'unset' : typeof v === 'string' ? v : JSON.stringify(v);
+/** A setting's value for messages: strings bare, others as JSON, absent as 'the default'. */
+export function showSetting(v: unknown): string {
+  return v === undefined ? 'the default' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/**
+ * "--precision is fp8 but the run used fp32; --config differs in 22 settings (model.model_type is qwen2 but the run
+ * used deepseek_v3, ...)": changes grouped by flag, a group of more than two summarised.
+ */
+export function describeConflicts(changes: readonly SettingChange[]): string {
+  const groups = new Map<string, SettingChange[]>();
+  for (const c of changes) {
+    const key = c.flag?.split(' (')[0] ?? c.setting;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const one = (c: SettingChange, label = settingLabel(c)) =>
+    `${label} is ${showSetting(c.to)} but the run used ${showSetting(c.from)}`;
+  return [...groups]
+    .map(([key, cs]) =>
+      cs.length <= 2
+        ? cs.map((c) => one(c)).join('; ')
+        : `${key} differs in ${cs.length} settings (${one(cs[0], cs[0].setting)}, ...)`,
+    )
+    .join('; ');
 }
 
 /** Settings as JSON data (undefined dropped, as in run.json). */
@@ -168,7 +189,7 @@ export function settingLabel(c: SettingChange): string {
 
 /** "--steps 30 -> 45" */
 export function describeChange(c: SettingChange): string {
-  return `${settingLabel(c)} ${show(c.from)} -> ${show(c.to)}`;
+  return `${settingLabel(c)} ${showSetting(c.from)} -> ${showSetting(c.to)}`;
 }
 
 /** Reads run.json of `dir` (null when there is none); errors name the file. */
@@ -353,9 +374,8 @@ export class RunDir {
     const changes = settingsDiff(recorded, want, rule);
     const fixed = changes.filter((c) => !covered(c.setting, rule.mutable));
     if (fixed.length) {
-      const what = fixed.map((c) => `${settingLabel(c)} is ${show(c.to)} but the run used ${show(c.from)}`);
       throw new Error(
-        `${this.command} --resume: ${what.join('; ')} (${fixed.length > 1 ? 'these' : 'it'} cannot change on resume; start a new run with another --out, or --overwrite)`,
+        `${this.command} --resume: ${describeConflicts(fixed)} (${fixed.length > 1 ? 'these' : 'it'} cannot change on resume; start a new run with another --out, or --overwrite)`,
       );
     }
     this.rec = {

@@ -355,6 +355,8 @@ async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): 
   const tty = process.stderr.isTTY === true;
   const isDeepseek = model instanceof DeepseekV3;
   const writeMetrics = (m: StepMetrics) => run.appendMetrics(m);
+  const save = () =>
+    run.saveCheckpoint({ step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
   let stopped: StopSignal | null = null;
   let consecutiveRollbacks = 0;
   const runStart = performance.now();
@@ -363,6 +365,17 @@ async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): 
     (c.workers ?? 1) > 1 ? await DataParallel.create({ model, workers: c.workers!, precision: c.precision }) : null;
   try {
     while (st.step < c.steps) {
+      // Ctrl-C / SIGTERM (when the run directory watches them): stop between steps, with a checkpoint of this one
+      if (run.handlesSignals) {
+        await yieldToEventLoop();
+        stopped = run.stopRequested();
+        if (stopped) {
+          if (latestCheckpoint(ckptRoot)?.step !== st.step) save();
+          if (tty) process.stderr.write('\r\x1b[K');
+          run.markStopped(stopped, st.step);
+          break;
+        }
+      }
       const t0 = performance.now();
       const batch = batchSizeAt(schedule, st.tokens);
       const lr = lrAt(schedule, st.step, st.tokens);
@@ -484,21 +497,7 @@ async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): 
         );
       }
       a.onStep?.(m);
-      const save = () =>
-        run.saveCheckpoint({ step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
-      const saved = st.step % c.checkpointEvery === 0 || st.step === c.steps;
-      if (saved) save();
-      if (run.handlesSignals) {
-        await yieldToEventLoop();
-        const sig = run.stopRequested();
-        if (sig && st.step < c.steps) {
-          if (!saved) save();
-          if (tty) process.stderr.write('\r\x1b[K');
-          run.markStopped(sig, st.step);
-          stopped = sig;
-          break;
-        }
-      }
+      if (st.step % c.checkpointEvery === 0 || st.step === c.steps) save();
     }
   } finally {
     await dp?.close();

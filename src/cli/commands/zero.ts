@@ -25,6 +25,7 @@ import {
   runFinished,
   settingLabel,
   settingsDiff,
+  showSetting,
 } from '../../train/run_dir.js';
 import { StopRequests, type StopSignal, stopExitCode } from '../../train/signals.js';
 import { evaluate, type EvalResult } from '../../eval/eval.js';
@@ -65,8 +66,7 @@ function int(flag: string, v: string, min = 1): number {
 
 /** "--pretrain-steps 30, not 40" */
 function differences(d: SettingChange[]): string {
-  const show = (v: unknown) => (v === undefined ? 'unset' : typeof v === 'string' ? v : JSON.stringify(v));
-  return d.map((c) => `${settingLabel(c)} ${show(c.from)}, not ${show(c.to)}`).join('; ');
+  return d.map((c) => `${settingLabel(c)} ${showSetting(c.from)}, not ${showSetting(c.to)}`).join('; ');
 }
 
 /**
