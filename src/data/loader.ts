@@ -18,6 +18,9 @@
  * (byte offset or Parquet row), re-shuffles it and continues at (doc, token), so the next batches equal those of an
  * uninterrupted run. The batch size may change between calls (V3's batch-size ramp): positions count tokens, not
  * batches. The fingerprint catches a restore with different data options; the tokenizer must be the same.
+ *
+ * `measureSplits` counts the documents and tokens of both splits before training, so that a trainer can say up front
+ * whether the data holds what its settings need (src/train/pretrain.ts).
  */
 import { tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';

@@ -408,9 +408,11 @@ function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoRe
       return s.grpo;
     });
     st = { ...last.value };
+    if (c.steps < st.step)
+      throw new Error(`${run.command} --resume: --steps ${c.steps} is below step ${st.step}, where the run resumes`);
     rng.setState(st.rng);
     run.prepareMetrics(st.step);
-    run.logResumed(last.dir, st.step);
+    run.resumed(last.dir, st.step);
   } else {
     log(
       `grpo: ${P} problems x ${G} samples = ${plan.samplesPerStep} per step, ${plan.optimizerStepsPerStep} optimizer step(s) of ` +

@@ -365,7 +365,8 @@ export class RunDir {
   /**
    * Applies the resume rule: `next` (the settings asked for now, or a function of the recorded ones) is compared with
    * run.json's. A changed setting not in `rule.mutable` is an error naming its flag and both values; changed mutable
-   * ones are applied and recorded in the history. Returns the settings to run with.
+   * ones are applied. Returns the settings to run with. run.json is written (with the changes in its history) when the
+   * trainer has restored its checkpoint and calls `resumed`.
    */
   resume<S extends Settings>(next: S | ((recorded: S) => S), rule: ResumeRule): S {
     if (this.mode !== 'resume' || !this.rec) throw new Error(`${this.command}: resume() on a run not opened to resume`);
@@ -388,7 +389,6 @@ export class RunDir {
         { event: 'resume', at: new Date().toISOString(), ...(changes.length ? { changed: changes } : {}) },
       ],
     };
-    this.write();
     return want;
   }
 
@@ -401,7 +401,7 @@ export class RunDir {
   /**
    * Loads the newest checkpoint that `load` accepts (it restores the trainer's state from a checkpoint directory and
    * throws when a file is corrupt). Newer ones that failed are moved aside to `checkpoints/corrupt-step-N`, with a
-   * warning; when none loads, the error lists why each failed. Records the step in the history.
+   * warning; when none loads, the error lists why each failed.
    */
   loadLatestCheckpoint<T>(load: (dir: string) => T): CheckpointInfo & { value: T } {
     const all = listCheckpoints(this.checkpointsDir).reverse();
@@ -424,11 +424,6 @@ export class RunDir {
           `warning: checkpoint ${bad.dir} is unreadable (${why}); resuming from step ${c.step} instead (the bad one is kept as ${aside})`,
         );
       }
-      const last = this.rec?.history[this.rec.history.length - 1];
-      if (last?.event === 'resume' && last.step === undefined) {
-        last.step = c.step;
-        this.write();
-      }
       return { ...c, value };
     }
     throw new Error(
@@ -436,8 +431,16 @@ export class RunDir {
     );
   }
 
-  /** The standard resume line(s): where it continues, and the settings it changed. */
-  logResumed(checkpointDir: string, step: number, detail = ''): void {
+  /**
+   * Commits a resume once the trainer has restored the checkpoint of `step`: writes run.json (the new settings, the
+   * history entry with the step) and prints the standard lines: where it continues, and the settings it changed.
+   */
+  resumed(checkpointDir: string, step: number, detail = ''): void {
+    const last = this.rec?.history[this.rec.history.length - 1];
+    if (this.mode !== 'resume' || last?.event !== 'resume')
+      throw new Error(`${this.command}: resumed() without resume()`);
+    last.step = step;
+    this.write();
     this.log(`resumed from ${checkpointDir} at step ${step}${detail}`);
     const changes = this.resumeChanges;
     if (changes.length) this.log(`changed on resume: ${changes.map(describeChange).join(', ')} (recorded in run.json)`);

@@ -342,9 +342,11 @@ async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): 
   if (run.mode === 'resume') {
     const last = run.loadLatestCheckpoint(loadFrom);
     await restoreFrom(last.value, false);
+    if (c.steps < st.step)
+      throw new Error(`${run.command} --resume: --steps ${c.steps} is below step ${st.step}, where the run resumes`);
     // drop metrics written after the checkpoint, so the resumed file reads like an uninterrupted run's
     earlier = run.prepareMetrics(st.step) as unknown as StepMetrics[];
-    run.logResumed(last.dir, st.step, ` (${st.tokens.toLocaleString('en-US')} tokens)`);
+    run.resumed(last.dir, st.step, ` (${st.tokens.toLocaleString('en-US')} tokens)`);
   } else {
     if (c.flipInitLastBit) flipLastBits(params.map(([, p]) => p));
     // step-0 checkpoint: the first rollback target

@@ -56,6 +56,8 @@ describe('run directory protocol', () => {
       const r2 = open();
       const next = r2.resume<typeof settings>((s) => ({ ...s, train: { ...s.train, steps: 8, lr: 0.001 } }), rule);
       assert.deepEqual(next.train, { steps: 8, lr: 0.001, precision: 'fp32' });
+      assert.equal(readRunRecord(dir)!.history.length, 0, 'nothing is recorded before the checkpoint is restored');
+      r2.resumed(join(dir, 'checkpoints', 'step-00000006'), 6);
       r2.close();
       const rec = readRunRecord(dir)!;
       assert.equal(rec.command, 'test');
@@ -181,6 +183,8 @@ describe('run directory protocol', () => {
         `warning: checkpoint ${join(ckpts, 'step-00000006')} is unreadable (truncated); resuming from step 4 instead (the bad one is kept as ${join(ckpts, 'corrupt-step-00000006')})`,
       ]);
       assert.deepEqual(readdirSync(ckpts).sort(), ['corrupt-step-00000006', 'step-00000002', 'step-00000004']);
+      assert.equal(readRunRecord(dir)!.history.length, 0, 'run.json is written when the resume is committed');
+      run.resumed(got.dir, got.step);
       assert.equal(readRunRecord(dir)!.history.at(-1)!.step, 4, 'the history says where the resume started');
       assert.throws(
         () =>
