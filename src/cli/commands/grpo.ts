@@ -59,8 +59,7 @@ export interface GrpoRunSpec {
   [key: string]: unknown;
 }
 
-/** The problems of a task name or a .jsonl file of problems. */
-export function problemSource(task: string, c: GrpoConfig): ProblemSource {
+function problemSource(task: string, c: GrpoConfig): ProblemSource {
   if (task.endsWith('.jsonl') || (fs.existsSync(task) && fs.statSync(task).isFile()))
     return listSource(task, loadJsonlProblems(task), c.seed);
   return taskSource(task, { split: 'train', seed: c.seed, difficulty: c.difficulty ?? undefined });
