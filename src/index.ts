@@ -136,6 +136,8 @@ export {
 /** R1-Zero RL (rewards, GRPO, the training loop) and evaluation (pass@1, cons@k, greedy). */
 export {
   runGrpo,
+  runGrpoAsync,
+  GRPO_RESUME_RULE,
   resolveGrpoConfig,
   DEFAULT_GRPO_CONFIG,
   groupAdvantages,
@@ -257,6 +259,7 @@ export {
   train,
   validationLoss,
   DEFAULT_TRAIN_CONFIG,
+  TRAIN_RESUME_RULE,
   type TrainConfig,
   type TrainArgs,
   type TrainResult,
@@ -264,6 +267,20 @@ export {
   type StepMetrics,
 } from './train/trainer.js';
 export { saveCheckpoint, loadCheckpoint, listCheckpoints, latestCheckpoint } from './train/checkpoint.js';
+/** Run directories: the lock, run.json and its resume rule, metrics.jsonl repair, Ctrl-C (docs/run-directories.md). */
+export {
+  RunDir,
+  readRunRecord,
+  runFinished,
+  settingsDiff,
+  type ResumeRule,
+  type RunMode,
+  type RunRecord,
+  type OpenRunOptions,
+  type SettingChange,
+} from './train/run_dir.js';
+export { StopRequests, stopExitCode, type StopSignal } from './train/signals.js';
+export { readJsonFile, readJsonObject, writeJsonFile } from './io/json.js';
 export { SpikeDetector, type SpikeOptions } from './train/spike.js';
 export {
   DataParallel,
@@ -274,7 +291,14 @@ export {
   type MicroResult,
   type LossSettings,
 } from './train/data_parallel.js';
-export { pretrain, LoaderSource, type PretrainOptions, type PretrainResult } from './train/pretrain.js';
+export {
+  pretrain,
+  LoaderSource,
+  PRETRAIN_RESUME_RULE,
+  type PretrainOptions,
+  type PretrainResult,
+  type PretrainSettings,
+} from './train/pretrain.js';
 export { checkTrainSizes, trainMicroBatchBytes, TRAIN_SIZE_RANGES } from './train/sizes.js';
 export { PRESETS, getPreset, type Preset } from './train/presets.js';
 export { VERSION } from './version.js';

@@ -44,6 +44,21 @@ export const ALLOWED: Record<string, readonly string[]> = {
     'backend',
     'util',
   ],
+  posttrain: [
+    'eval',
+    'rl',
+    'train',
+    'infer',
+    'io',
+    'data',
+    'fp8',
+    'models',
+    'optim',
+    'nn',
+    'tensor',
+    'backend',
+    'util',
+  ],
   cli: ['(root)', '*'],
 };
 

@@ -18,6 +18,7 @@
  */
 import * as fs from 'node:fs';
 import { notRegularKind } from '../util/files.js';
+import { readJsonObject } from '../io/json.js';
 import * as path from 'node:path';
 import os from 'node:os';
 import { type Command, Option } from 'commander';
@@ -157,15 +158,7 @@ export function parseOutputFile(cmd: string, flag: string, raw: string): string 
 /** A JSON file holding an object: the object, or an error naming the flag and the file. */
 export function parseJsonObjectFile(cmd: string, flag: string, raw: string): Record<string, unknown> {
   parseInputPath(cmd, flag, raw, 'file');
-  let value: unknown;
-  try {
-    value = JSON.parse(fs.readFileSync(raw, 'utf8'));
-  } catch (e) {
-    throw new Error(`${cmd}: ${flag} ${raw} is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new Error(`${cmd}: ${flag} ${raw} must hold a JSON object`);
-  return value as Record<string, unknown>;
+  return readJsonObject(raw, `${cmd}: ${flag}`);
 }
 
 /** Creates the folder that `file` will be written into (before the work that produces it). */

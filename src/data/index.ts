@@ -51,6 +51,8 @@ export {
 export {
   DataLoader,
   isValidationDoc,
+  measureSplits,
+  type SplitSizes,
   type DataLoaderOptions,
   type DataPosition,
   type DataSplit,

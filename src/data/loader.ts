@@ -18,6 +18,9 @@
  * (byte offset or Parquet row), re-shuffles it and continues at (doc, token), so the next batches equal those of an
  * uninterrupted run. The batch size may change between calls (V3's batch-size ramp): positions count tokens, not
  * batches. The fingerprint catches a restore with different data options; the tokenizer must be the same.
+ *
+ * `measureSplits` counts the documents and tokens of both splits before training, so that a trainer can say up front
+ * whether the data holds what its settings need (src/train/pretrain.ts).
  */
 import { tensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
@@ -103,6 +106,52 @@ export interface LoaderStats extends ReaderStats {
 /** Whether a document text is in the validation split for `fraction`. */
 export function isValidationDoc(text: string, fraction: number): boolean {
   return fraction > 0 && hash32(`r1ts-val:${text}`) < fraction * 4294967296;
+}
+
+/** The sizes of a data set's splits as the loader streams them (tokens include each document's BOS and EOS). */
+export interface SplitSizes {
+  train: { docs: number; tokens: number; exact: boolean };
+  val: { docs: number; tokens: number };
+}
+
+/**
+ * Counts the documents and stream tokens of the train and validation splits of `opts.paths`, before training, so a
+ * trainer can say up front whether the data is enough. Validation documents are all tokenized (the count is exact);
+ * training documents are tokenized up to `sampleChars` characters and the rest is estimated from the tokens per
+ * character so far (`train.exact` says whether it was needed).
+ */
+export async function measureSplits(
+  opts: Pick<
+    DataLoaderOptions,
+    'paths' | 'tokenizer' | 'valFraction' | 'bos' | 'eos' | 'field' | 'textMode' | 'format'
+  >,
+  sampleChars = 1_000_000,
+): Promise<SplitSizes> {
+  const fraction = opts.valFraction ?? 0.01;
+  const bos = opts.bos !== undefined ? opts.bos : opts.tokenizer.bosId;
+  const special = (bos === null ? 0 : 1) + 1;
+  const encode = (t: string) => opts.tokenizer.encode(t, { addSpecialTokens: false }).length + special;
+  const train = { docs: 0, chars: 0, sampledChars: 0, sampledTokens: 0 };
+  const val = { docs: 0, tokens: 0 };
+  const readerOpts = { field: opts.field, textMode: opts.textMode, format: opts.format };
+  for await (const d of readDocuments(await expandPaths(opts.paths), readerOpts)) {
+    if (isValidationDoc(d.text, fraction)) {
+      val.docs++;
+      val.tokens += encode(d.text);
+      continue;
+    }
+    train.docs++;
+    train.chars += d.text.length;
+    if (train.sampledChars < sampleChars) {
+      train.sampledChars += d.text.length;
+      train.sampledTokens += encode(d.text);
+    }
+  }
+  const exact = train.sampledChars === train.chars;
+  const tokens = exact
+    ? train.sampledTokens
+    : Math.round((train.chars * train.sampledTokens) / Math.max(1, train.sampledChars));
+  return { train: { docs: train.docs, tokens, exact }, val };
 }
 
 /** Seed of the permutation of (seed, epoch, window): a safe integer. */

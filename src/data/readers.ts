@@ -372,3 +372,68 @@ export async function* readDocuments(
 export async function* readTexts(paths: readonly string[], opts: ReaderOptions = {}): AsyncGenerator<string> {
   for await (const d of readDocuments(await expandPaths(paths), opts)) yield d.text;
 }
+
+/** One whole record (a JSONL object or a Parquet row with all its columns) and where it came from. */
+export interface SourceRecord {
+  value: Record<string, unknown>;
+  /** `file:line` (JSONL) or `file: row N` (Parquet), for messages. */
+  where: string;
+}
+
+/**
+ * Whole records of JSONL and Parquet files or directories, in order: for data whose records have several fields (chat
+ * `messages`, `prompt` / `completion`, preference pairs). Malformed lines are errors naming file and line (or skipped
+ * and counted with `onError: 'skip'`); plain text files are refused, since they hold no records.
+ */
+export async function* readRecords(paths: readonly string[], opts: ReaderOptions = {}): AsyncGenerator<SourceRecord> {
+  for (const path of await expandPaths(paths)) {
+    const fmt = formatOf(path, opts.format);
+    if (fmt === 'text')
+      throw new Error(`data: ${path} is plain text; records need JSONL (.jsonl) or Parquet (.parquet)`);
+    if (fmt === 'jsonl') {
+      for await (const l of readLines(path, 0, 1)) {
+        if (!l.text.trim()) continue;
+        const rec = parseJsonlRecord(l.text);
+        if (!rec.ok) {
+          fail(`${path}:${l.line}: ${rec.problem}`, opts);
+          continue;
+        }
+        if (opts.stats) opts.stats.docs++;
+        yield { value: rec.value, where: `${path}:${l.line}` };
+      }
+      continue;
+    }
+    const { asyncBufferFromFile, parquetMetadataAsync, parquetRead } = await import('hyparquet');
+    await (await openRegularFileAsync(path, 'data')).close();
+    let file;
+    try {
+      file = await asyncBufferFromFile(path);
+    } catch (e) {
+      throw new Error(`data: cannot open ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    let metadata;
+    try {
+      metadata = await parquetMetadataAsync(file);
+    } catch (e) {
+      throw new Error(`${path}: not a Parquet file (${(e as Error).message})`);
+    }
+    let groupStart = 0;
+    for (const rg of metadata.row_groups) {
+      const groupEnd = groupStart + Number(rg.num_rows);
+      let rows: Record<string, unknown>[] = [];
+      await parquetRead({
+        file,
+        metadata,
+        rowStart: groupStart,
+        rowEnd: groupEnd,
+        rowFormat: 'object',
+        onComplete: (r) => (rows = r as unknown as Record<string, unknown>[]),
+      });
+      for (let i = 0; i < rows.length; i++) {
+        if (opts.stats) opts.stats.docs++;
+        yield { value: rows[i], where: `${path}: row ${groupStart + i}` };
+      }
+      groupStart = groupEnd;
+    }
+  }
+}

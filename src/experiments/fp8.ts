@@ -559,6 +559,8 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
       steps,
       seed,
       resume,
+      // a run directory with run.json but nothing to resume from is restarted (logged above), explicitly
+      overwrite: !resume && fs.existsSync(runFile),
       workers: o.workers,
       ...(shared && !resume ? shared : o.data ? { data: o.data } : {}),
       overrides: {

@@ -37,6 +37,25 @@ export function readConfigFile(file: string): { config: ModelConfig; warnings: s
   return parseConfig(raw, path.basename(p));
 }
 
+/** Files of a model (config and weights: single file, shard index, shards). */
+const MODEL_FILE =
+  /^(config\.json|model\.safetensors|model\.safetensors\.index\.json|model-\d{5}-of-\d{5}\.safetensors)$/;
+/** Files that belong to the weights they sit beside (a tokenizer trained with them, generation defaults). */
+const COMPANION_FILE = /^(tokenizer\.json|tokenizer_config\.json|generation_config\.json)$/;
+
+/**
+ * The model files in `dir` (config.json, weights, shard index, shards), sorted; [] when it holds no model. With
+ * `companions`, also the files that belong to those weights (tokenizer.json, tokenizer_config.json,
+ * generation_config.json), listed only when there is a model.
+ */
+export function modelDirFiles(dir: string, companions = false): string[] {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+  const names = fs.readdirSync(dir).sort();
+  const model = names.filter((n) => MODEL_FILE.test(n));
+  if (!model.length || !companions) return model;
+  return names.filter((n) => MODEL_FILE.test(n) || COMPANION_FILE.test(n));
+}
+
 export interface LoadedModel {
   model: CausalLM;
   config: ModelConfig;

@@ -15,19 +15,24 @@
  * - length blow-up: stop strings, the token budget, the truncation rate in every line (warned above 50%), overlong
  *   masking or penalty, and the length-unbiased 'dr-grpo' aggregation.
  *
+ * The output directory follows the run-directory protocol (src/train/run_dir.ts): a lock, no silent overwrite, the
+ * resume rule `GRPO_RESUME_RULE`, metrics.jsonl repair, the fallback past a corrupt checkpoint. `runGrpoAsync` yields to
+ * the event loop after every step, so that Ctrl-C / SIGTERM (when the run directory watches them) stop the run at a
+ * step boundary with a checkpoint; `runGrpo` is the same loop, synchronous.
+ *
  * Samples that cannot change the gradient are skipped: with beta = 0, a sample with zero advantage contributes
  * exactly zero, so it is not run through the training passes (the aggregation weights still count it). Entropy, clip
  * fraction and KL are measured on the tokens that train. The G responses of a group share their prompt, which runs
  * once per micro-batch (logprobs.ts).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/tensor.js';
 import { Generator, type GeneratorState } from '../tensor/random.js';
 import { createModel, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
+import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
+import { type ResumeRule, RunDir } from '../train/run_dir.js';
+import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
 import { saveModelDir } from '../io/model_dir.js';
 import type { FinishReason, TextCodec } from '../infer/generate.js';
 import { groupAdvantages, policyLoss, tokenWeights } from './grpo.js';
@@ -81,7 +86,13 @@ export interface SanityReport {
 }
 
 export interface GrpoArgs {
-  outDir: string;
+  /** The run directory; runGrpo opens it (command 'grpo', settings `{ config }`) and closes it. */
+  outDir?: string;
+  /**
+   * Instead of outDir: a run directory the caller opened (and closes) and whose settings it recorded or checked
+   * (GRPO_RESUME_RULE); its mode says whether this is a new run or a resume (`resume` is then ignored).
+   */
+  run?: RunDir;
   policy: CausalLM;
   codec: TextCodec;
   source: ProblemSource;
@@ -89,6 +100,8 @@ export interface GrpoArgs {
   /** User reward functions by name (loadRewardModule); weights come from config.rewards. */
   userRewards?: Record<string, RewardFn>;
   resume?: boolean;
+  /** Start a new run in outDir even if it holds one (removing it). Without it, such a directory is an error. */
+  overwrite?: boolean;
   /** Run the sanity check before step 1 (default true unless config.sanityPrompts is 0). */
   sanity?: boolean;
   log?: (line: string) => void;
@@ -100,9 +113,57 @@ export interface GrpoResult {
   steps: number;
   history: GrpoStepMetrics[];
   sanity: SanityReport | null;
-  /** The final policy in Hugging Face layout (plus the tokenizer when the codec can save itself). */
+  /** The final policy in Hugging Face layout (plus the tokenizer when the codec can save itself); not written when stopped. */
   modelDir: string;
+  /** The signal that stopped the run before its last step (a checkpoint of `steps` was saved), or null. */
+  stopped: StopSignal | null;
 }
+
+/**
+ * What may change when a GRPO run resumes (run.json paths): its length, the learning rate, the response budget
+ * (R1 raised it mid-run), the micro-batch sizes of training and generation, and the checkpoint and sanity-check
+ * settings. The model, task, tokenizer, rewards, seed, group size, prompts per step, clipping, KL, loss and sampling
+ * settings may not.
+ */
+export const GRPO_RESUME_RULE: ResumeRule = {
+  mutable: [
+    'config.steps',
+    'config.lr',
+    'config.maxTokens',
+    'config.maxTokensRaise',
+    'config.microBatch',
+    'config.genBatch',
+    'config.checkpointEvery',
+    'config.keepCheckpoints',
+    'config.sanityPrompts',
+  ],
+  flags: {
+    model: '--model',
+    task: '--task',
+    tokenizer: '--tokenizer',
+    rewardModules: '--reward-module',
+    ...Object.fromEntries(
+      [
+        'steps',
+        'groupSize',
+        'promptsPerStep',
+        'miniBatches',
+        'mu',
+        'lr',
+        'beta',
+        'epsilon',
+        'epsilonHigh',
+        'loss',
+        'maxTokens',
+        'temperature',
+        'rewards',
+        'overlong',
+        'difficulty',
+        'seed',
+      ].map((k) => [`config.${k}`, `--${k.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)}`]),
+    ),
+  },
+};
 
 /** Policy and (optional) reference as one module, so one checkpoint holds both. */
 class PolicyAndReference extends Module {
@@ -255,8 +316,68 @@ export function stepWarnings(
   return warnings;
 }
 
-/** Runs (or resumes) GRPO. */
+/** Runs (or resumes) GRPO, synchronously (no Ctrl-C handling: see runGrpoAsync). */
 export function runGrpo(a: GrpoArgs): GrpoResult {
+  return withRun(a, (run) => {
+    const steps = grpoSteps(run, a);
+    let r = steps.next();
+    while (!r.done) r = steps.next(null);
+    return r.value;
+  });
+}
+
+/**
+ * Runs (or resumes) GRPO, yielding to the event loop after every step: when the run directory watches signals
+ * (`RunDir.open({ stops })`), Ctrl-C / SIGTERM stop it at the end of a step with a checkpoint (`stopped` says so).
+ */
+export async function runGrpoAsync(a: GrpoArgs): Promise<GrpoResult> {
+  const run = a.run ?? openRun(a);
+  try {
+    const steps = grpoSteps(run, a);
+    let r = steps.next();
+    while (!r.done) {
+      await yieldToEventLoop();
+      r = steps.next(run.stopRequested());
+    }
+    return r.value;
+  } finally {
+    if (!a.run) run.close();
+  }
+}
+
+/** Opens `a.outDir` as a GRPO run directory (settings `{ config }`), checking a resume against GRPO_RESUME_RULE. */
+function openRun(a: GrpoArgs): RunDir {
+  if (!a.outDir) throw new Error('grpo: give outDir or run');
+  const run = RunDir.open({
+    dir: a.outDir,
+    command: 'grpo',
+    mode: a.resume ? 'resume' : a.overwrite ? 'overwrite' : 'new',
+    log: a.log,
+  });
+  try {
+    if (a.resume) run.resume({ config: a.config }, GRPO_RESUME_RULE);
+    else run.start({ config: a.config });
+    return run;
+  } catch (e) {
+    run.close();
+    throw e;
+  }
+}
+
+function withRun<T>(a: GrpoArgs, f: (run: RunDir) => T): T {
+  const run = a.run ?? openRun(a);
+  try {
+    return f(run);
+  } finally {
+    if (!a.run) run.close();
+  }
+}
+
+/**
+ * The GRPO loop as a generator: it yields before each step and receives the signal that asks it to stop (null: go
+ * on). Returns the result.
+ */
+function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoResult, StopSignal | null> {
   const c = a.config;
   const log = a.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const { policy, codec, source } = a;
@@ -264,9 +385,6 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
   const P = c.promptsPerStep;
   const plan = grpoPlan(c);
   const rewards = configuredRewards(c, a.userRewards);
-  const ckptRoot = path.join(a.outDir, 'checkpoints');
-  const metricsPath = path.join(a.outDir, 'metrics.jsonl');
-  fs.mkdirSync(a.outDir, { recursive: true });
   policy.eval();
   const ref = c.beta > 0 ? copyModel(policy) : null;
   const both = new PolicyAndReference(policy, ref);
@@ -282,30 +400,20 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
   });
   let sanity: SanityReport | null = null;
 
-  if (a.resume) {
-    const last = latestCheckpoint(ckptRoot);
-    if (!last) throw new Error(`grpo --resume: no checkpoint in ${ckptRoot}`);
-    const s = loadCheckpoint(last.dir, both, opt) as unknown as { grpo: RunState; config: GrpoConfig };
-    for (const k of Object.keys(c) as (keyof GrpoConfig)[]) {
-      if (k !== 'steps' && JSON.stringify(s.config[k]) !== JSON.stringify(c[k])) {
-        throw new Error(
-          `grpo --resume: '${k}' is ${JSON.stringify(c[k])} but the run used ${JSON.stringify(s.config[k])}`,
-        );
-      }
-    }
-    st = { ...s.grpo };
+  if (run.mode === 'resume') {
+    // the settings were checked against run.json (GRPO_RESUME_RULE) when the run directory was opened
+    const last = run.loadLatestCheckpoint((dir) => {
+      const s = loadCheckpoint(dir, both, opt) as unknown as { grpo?: RunState };
+      if (!s.grpo) throw new Error(`checkpoint ${dir}/state.json has no "grpo" state`);
+      return s.grpo;
+    });
+    st = { ...last.value };
+    if (c.steps < st.step)
+      throw new Error(`${run.command} --resume: --steps ${c.steps} is below step ${st.step}, where the run resumes`);
     rng.setState(st.rng);
-    if (fs.existsSync(metricsPath)) {
-      const keep = fs
-        .readFileSync(metricsPath, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() && (JSON.parse(l) as GrpoStepMetrics).step <= st.step);
-      fs.writeFileSync(metricsPath, keep.map((l) => l + '\n').join(''));
-    }
-    log(`resumed from ${last.dir} at step ${st.step}`);
+    run.prepareMetrics(st.step);
+    run.resumed(last.dir, st.step);
   } else {
-    if (fs.existsSync(metricsPath)) fs.rmSync(metricsPath);
-    if (fs.existsSync(ckptRoot)) fs.rmSync(ckptRoot, { recursive: true, force: true });
     log(
       `grpo: ${P} problems x ${G} samples = ${plan.samplesPerStep} per step, ${plan.optimizerStepsPerStep} optimizer step(s) of ` +
         `${plan.samplesPerOptimizerStep}; loss ${c.loss}, beta ${c.beta}, eps ${c.epsilon}/${c.epsilonHigh ?? c.epsilon}, lr ${c.lr}, ` +
@@ -324,7 +432,16 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
 
   const history: GrpoStepMetrics[] = [];
   const warned: Record<string, number> = {};
+  const save = () =>
+    run.saveCheckpoint({ step: st.step, model: both, optimizer: opt, state: snapshot(), keep: c.keepCheckpoints });
   while (st.step < c.steps) {
+    // the driver passes the signal that asks the run to stop (runGrpoAsync); stop between steps with a checkpoint
+    const stop = yield;
+    if (stop) {
+      if (latestCheckpoint(run.checkpointsDir)?.step !== st.step) save();
+      run.markStopped(stop, st.step);
+      return { steps: st.step, history, sanity, modelDir: run.modelDir, stopped: stop };
+    }
     const maxTokens = maxTokensAt(c, st.step);
     const stepSeed = rng.integers(1, 0, 2 ** 31 - 1)[0];
     // ---- rollout
@@ -375,7 +492,7 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
     if (st.firstEntropy === undefined && m.entropy !== null) st.firstEntropy = m.entropy;
     const warnings = stepWarnings(m, st.quietSteps, st.firstEntropy, maxTokens);
     if (warnings.length) m.warnings = warnings.map(([, w]) => w);
-    fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+    run.appendMetrics(m);
     history.push(m);
     log(stepLine(m, c.steps));
     // a warning prints when it appears and every 10 steps while it lasts (metrics.jsonl has all of them)
@@ -387,22 +504,15 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
       }
     }
     a.onStep?.(m);
-    if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
-      saveCheckpoint({
-        root: ckptRoot,
-        step: st.step,
-        model: both,
-        optimizer: opt,
-        state: snapshot(),
-        keep: c.keepCheckpoints,
-      });
-    }
+    if (st.step % c.checkpointEvery === 0 || st.step === c.steps) save();
   }
-  const modelDir = path.join(a.outDir, 'model');
+  const modelDir = run.modelDir;
   saveModelDir(modelDir, policy);
   const saver = codec as Partial<{ saveDir(dir: string): void }>;
   if (typeof saver.saveDir === 'function') saver.saveDir(modelDir);
-  return { steps: st.step, history, sanity, modelDir };
+  const last = history[history.length - 1];
+  run.markFinished({ steps: st.step, ...(last ? { reward: last.reward, accuracy: last.accuracy } : {}), modelDir });
+  return { steps: st.step, history, sanity, modelDir, stopped: null };
 }
 
 /** The readable line of a step. */

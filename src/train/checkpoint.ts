@@ -2,9 +2,11 @@
  * Training checkpoints: one directory per step (`step-00000100/`) holding the model state (r1ts names, buffers
  * included), the optimizer moments, and `state.json` (step, tokens, RNG and data positions, configs, trainer state).
  *
- * Atomic: everything is written into a hidden temporary directory next to the final one, each file fsync'ed, then the
- * directory is renamed into place (and the parent fsync'ed). A crash leaves either the previous checkpoints or the new
- * one complete; stale temporary directories are removed on the next save. The last `keep` checkpoints are kept.
+ * Atomic: everything is written into a hidden temporary directory next to the final one (`.tmp-step-N-PID`), each
+ * file fsync'ed, then the directory is renamed into place (and the parent fsync'ed). A crash leaves either the previous
+ * checkpoints or the new one complete. Temporary directories are removed only by their owner: a save removes its own
+ * process's and those of processes that no longer run, never another live writer's. The last `keep` checkpoints are
+ * kept. Which checkpoint a resume loads (and the fallback past a corrupt one) is ./run_dir.ts's job.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +16,8 @@ import type { Module } from '../nn/module.js';
 import type { AdamW } from '../optim/adamw.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import { fsyncDir, writeFileAtomic, writeAll } from '../io/atomic.js';
+import { readJsonObject } from '../io/json.js';
+import { pidAlive } from '../io/lock.js';
 
 export const CHECKPOINT_PREFIX = 'step-';
 
@@ -53,11 +57,23 @@ export interface SaveCheckpointArgs {
   keep?: number;
 }
 
+/**
+ * Removes the temporary directories in `root` left by this process or by processes that no longer run (the pid is
+ * the name's last part); a live writer's are left alone.
+ */
+export function removeStaleTemporaries(root: string): void {
+  if (!fs.existsSync(root)) return;
+  for (const n of fs.readdirSync(root)) {
+    const owner = /^\.tmp-.*-(\d+)$/.exec(n);
+    if (owner && (Number(owner[1]) === process.pid || !pidAlive(Number(owner[1]))))
+      fs.rmSync(path.join(root, n), { recursive: true, force: true });
+  }
+}
+
 /** Writes a checkpoint atomically and prunes old ones. Returns its directory. */
 export function saveCheckpoint(a: SaveCheckpointArgs): string {
   fs.mkdirSync(a.root, { recursive: true });
-  for (const n of fs.readdirSync(a.root))
-    if (n.startsWith('.tmp-')) fs.rmSync(path.join(a.root, n), { recursive: true, force: true });
+  removeStaleTemporaries(a.root);
   const final = path.join(a.root, stepDirName(a.step));
   const tmp = path.join(a.root, `.tmp-${stepDirName(a.step)}-${process.pid}`);
   fs.mkdirSync(tmp);
@@ -95,12 +111,11 @@ export function loadCheckpoint(
   optimizer: AdamW,
 ): Record<string, unknown> & { step: number } {
   const statePath = path.join(dir, 'state.json');
-  let state: Record<string, unknown> & { step: number; optimizerStep: number; format: string };
-  try {
-    state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
-  } catch (e) {
-    throw new Error(`checkpoint: cannot read ${statePath} (${(e as Error).message})`);
-  }
+  const state = readJsonObject(statePath, 'checkpoint') as Record<string, unknown> & {
+    step: number;
+    optimizerStep: number;
+    format: string;
+  };
   if (state.format !== 'r1ts-checkpoint-1')
     throw new Error(`checkpoint: ${statePath} has unknown format ${JSON.stringify(state.format)}`);
   model.loadStateDict(loadSafetensors(path.join(dir, 'model.safetensors')));

@@ -10,9 +10,11 @@
  * Data parallelism (`workers` > 1): the micro-batches of a step are computed by this thread and workers - 1 worker
  * threads holding replicas of the model (./data_parallel.ts), with the same numbers as `workers: 1` bit for bit;
  * everything else (data, clipping, AdamW, rollback, checkpoints, validation) stays in this thread.
+ *
+ * The output directory follows the run-directory protocol (./run_dir.ts): a lock, no silent overwrite, the resume
+ * rule `TRAIN_RESUME_RULE`, metrics.jsonl repair, the fallback past a corrupt checkpoint, and a stop at a step
+ * boundary on Ctrl-C / SIGTERM when the run directory watches signals.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/tensor.js';
 import { getDefaultGenerator, type GeneratorState } from '../tensor/random.js';
@@ -21,8 +23,10 @@ import { AdamW, clipGradNorm } from '../optim/adamw.js';
 import { type ScheduleConfig, batchSizeAt, gammaAt, lrAt, mtpLambdaAt, scaledV3Schedule } from '../optim/schedule.js';
 import { SpikeDetector, type SpikeOptions, type SpikeState } from './spike.js';
 import { type Precision, setModelPrecision } from '../fp8/precision.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { DataParallel, type MicroBatch, runMicroBatch } from './data_parallel.js';
+import { type ResumeRule, RunDir } from './run_dir.js';
+import { type StopSignal, yieldToEventLoop } from './signals.js';
 
 /** A deterministic stream of (inputs, targets) batches whose position can be saved and restored. */
 export interface BatchSource {
@@ -113,13 +117,21 @@ export interface StepMetrics {
 }
 
 export interface TrainArgs {
-  outDir: string;
+  /** The run directory; train() opens it (command 'train', settings `{ train: config }`) and closes it. */
+  outDir?: string;
+  /**
+   * Instead of outDir: a run directory the caller opened (and closes), whose settings it checked; its mode says whether
+   * this is a new run or a resume (`resume` is then ignored).
+   */
+  run?: RunDir;
   model: CausalLM;
   train: BatchSource;
   val?: BatchSource;
   config: TrainConfig;
   /** Continue from the latest checkpoint in outDir/checkpoints. */
   resume?: boolean;
+  /** Start a new run in outDir even if it holds one (removing it). Without it, such a directory is an error. */
+  overwrite?: boolean;
   /** Human-readable lines (default: stdout). */
   log?: (line: string) => void;
   /** Called after every step (tests use it to kill or inspect a run). */
@@ -131,10 +143,39 @@ export interface TrainArgs {
 export interface TrainResult {
   steps: number;
   tokens: number;
+  /** Main loss of the last step of the run (also when this call resumed a finished run and trained no step). */
   finalLoss: number;
   finalValLoss: number | null;
   rollbacks: number;
+  /** The steps this call trained. */
   history: StepMetrics[];
+  /** The signal that stopped the run before its last step (a checkpoint of `steps` was saved), or null. */
+  stopped: StopSignal | null;
+}
+
+/**
+ * What may change when a pre-training run resumes (run.json paths under `train`): its length, the peak learning
+ * rate, the micro-batch (memory; the data position counts tokens) and the evaluation, checkpoint and rollback
+ * settings. Everything else (sequence length, batch ramp, precision, optimizer, losses, ...) may not. `workers` is not
+ * part of a run (the numbers do not depend on it) and is not recorded.
+ */
+export const TRAIN_RESUME_RULE: ResumeRule = {
+  mutable: [
+    'train.steps',
+    'train.peakLr',
+    'train.microBatch',
+    'train.evalEvery',
+    'train.evalBatches',
+    'train.checkpointEvery',
+    'train.keepCheckpoints',
+    'train.spike.maxRollbacks',
+  ],
+};
+
+/** The TrainConfig as run.json records it (without `workers`). */
+export function recordedTrainConfig(c: TrainConfig): Omit<TrainConfig, 'workers'> {
+  const { workers: _, ...rest } = c;
+  return rest;
 }
 
 interface TrainerState {
@@ -194,20 +235,70 @@ export function flipLastBits(tensors: readonly Tensor[]): void {
 
 /** Runs (or resumes) pre-training. */
 export async function train(a: TrainArgs): Promise<TrainResult> {
-  const c = a.config;
   const log = a.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  const model = a.model;
-  const ckptRoot = path.join(a.outDir, 'checkpoints');
-  fs.mkdirSync(a.outDir, { recursive: true });
-  const metricsPath = path.join(a.outDir, 'metrics.jsonl');
-  const schedule: ScheduleConfig = scaledV3Schedule({
+  if (a.run) return trainIn(a.run, a, log);
+  if (!a.outDir) throw new Error('train: give outDir or run');
+  const run = RunDir.open({
+    dir: a.outDir,
+    command: 'train',
+    mode: a.resume ? 'resume' : a.overwrite ? 'overwrite' : 'new',
+    log,
+  });
+  try {
+    const settings = { train: recordedTrainConfig(a.config) };
+    if (a.resume) run.resume(settings, TRAIN_RESUME_RULE);
+    else run.start(settings);
+    const r = await trainIn(run, a, log);
+    if (!r.stopped) run.markFinished(trainSummary(r));
+    return r;
+  } finally {
+    run.close();
+  }
+}
+
+/**
+ * The LR / batch / gamma / MTP schedule of a run: V3's, scaled to its length (the ramp covers the same fraction of the
+ * run as V3's 469B of 14.8T, measured in steps of the full batch).
+ */
+export function runSchedule(c: TrainConfig): ScheduleConfig {
+  return scaledV3Schedule({
     totalTokens: c.steps * c.batchEnd * c.seqLen,
     peakLr: c.peakLr,
     warmupSteps: c.warmupSteps,
     batchStart: c.batchStart,
     batchEnd: c.batchEnd,
   });
-  // the ramp covers the same fraction of the run as V3's 469B of 14.8T, measured in steps of the full batch
+}
+
+/** Training rows (sequences of seqLen + 1 tokens) that `c.steps` steps read, batch ramp included. */
+export function trainRowsNeeded(c: TrainConfig): number {
+  const schedule = runSchedule(c);
+  let rows = 0;
+  let tokens = 0;
+  for (let s = 0; s < c.steps; s++) {
+    const b = batchSizeAt(schedule, tokens);
+    rows += b;
+    tokens += b * c.seqLen;
+  }
+  return rows;
+}
+
+/** run.json's summary of a finished pre-training run. */
+export function trainSummary(r: TrainResult): Record<string, unknown> {
+  return {
+    steps: r.steps,
+    tokens: r.tokens,
+    finalLoss: r.finalLoss,
+    finalValLoss: r.finalValLoss,
+    rollbacks: r.rollbacks,
+  };
+}
+
+async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): Promise<TrainResult> {
+  const c = a.config;
+  const model = a.model;
+  const ckptRoot = run.checkpointsDir;
+  const schedule = runSchedule(c);
   if (c.precision) setModelPrecision(model, c.precision);
   const params = model.namedParameters();
   const opt = new AdamW(params, { lr: c.peakLr, weightDecay: c.weightDecay, moments: c.optimizerMoments });
@@ -231,8 +322,13 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
     meta: a.meta ?? {},
   });
 
-  const restoreFrom = async (dir: string, keepData: boolean): Promise<void> => {
-    const s = loadCheckpoint(dir, model, opt) as unknown as { trainer: TrainerState };
+  const loadFrom = (dir: string): { trainer: TrainerState } => {
+    const s = loadCheckpoint(dir, model, opt) as unknown as { trainer?: TrainerState };
+    if (!s.trainer) throw new Error(`checkpoint ${dir}/state.json has no "trainer" state`);
+    return s as { trainer: TrainerState };
+  };
+  const restoreFrom = async (dir: string | { trainer: TrainerState }, keepData: boolean): Promise<void> => {
+    const s = typeof dir === 'string' ? loadFrom(dir) : dir;
     const dataPos = a.train.position();
     st = { ...s.trainer };
     getDefaultGenerator().setState(st.rng);
@@ -241,30 +337,28 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
     else await a.train.restore(st.data);
   };
 
-  if (a.resume) {
-    const last = latestCheckpoint(ckptRoot);
-    if (!last) throw new Error(`resume: no checkpoint in ${ckptRoot}`);
-    await restoreFrom(last.dir, false);
+  // metrics of the steps before this call (a resume): the final loss of a resumed finished run comes from them
+  let earlier: StepMetrics[] = [];
+  if (run.mode === 'resume') {
+    const last = run.loadLatestCheckpoint(loadFrom);
+    await restoreFrom(last.value, false);
+    if (c.steps < st.step)
+      throw new Error(`${run.command} --resume: --steps ${c.steps} is below step ${st.step}, where the run resumes`);
     // drop metrics written after the checkpoint, so the resumed file reads like an uninterrupted run's
-    if (fs.existsSync(metricsPath)) {
-      const keep = fs
-        .readFileSync(metricsPath, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() && (JSON.parse(l) as StepMetrics).step <= st.step);
-      fs.writeFileSync(metricsPath, keep.map((l) => l + '\n').join(''));
-    }
-    log(`resumed from ${last.dir} at step ${st.step} (${st.tokens.toLocaleString('en-US')} tokens)`);
+    earlier = run.prepareMetrics(st.step) as unknown as StepMetrics[];
+    run.resumed(last.dir, st.step, ` (${st.tokens.toLocaleString('en-US')} tokens)`);
   } else {
-    if (fs.existsSync(metricsPath)) fs.rmSync(metricsPath);
-    if (fs.existsSync(ckptRoot)) fs.rmSync(ckptRoot, { recursive: true, force: true });
     if (c.flipInitLastBit) flipLastBits(params.map(([, p]) => p));
     // step-0 checkpoint: the first rollback target
-    saveCheckpoint({ root: ckptRoot, step: 0, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
+    run.saveCheckpoint({ step: 0, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
   }
 
   const history: StepMetrics[] = [];
   const tty = process.stderr.isTTY === true;
-  const writeMetrics = (m: StepMetrics) => fs.appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+  const writeMetrics = (m: StepMetrics) => run.appendMetrics(m);
+  const save = () =>
+    run.saveCheckpoint({ step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
+  let stopped: StopSignal | null = null;
   let consecutiveRollbacks = 0;
   const runStart = performance.now();
   const startStep = st.step;
@@ -272,6 +366,17 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
     (c.workers ?? 1) > 1 ? await DataParallel.create({ model, workers: c.workers!, precision: c.precision }) : null;
   try {
     while (st.step < c.steps) {
+      // Ctrl-C / SIGTERM (when the run directory watches them): stop between steps, with a checkpoint of this one
+      if (run.handlesSignals) {
+        await yieldToEventLoop();
+        stopped = run.stopRequested();
+        if (stopped) {
+          if (latestCheckpoint(ckptRoot)?.step !== st.step) save();
+          if (tty) process.stderr.write('\r\x1b[K');
+          run.markStopped(stopped, st.step);
+          break;
+        }
+      }
       const t0 = performance.now();
       const batch = batchSizeAt(schedule, st.tokens);
       const lr = lrAt(schedule, st.step, st.tokens);
@@ -389,22 +494,13 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
         );
       }
       a.onStep?.(m);
-      if (st.step % c.checkpointEvery === 0 || st.step === c.steps) {
-        saveCheckpoint({
-          root: ckptRoot,
-          step: st.step,
-          model,
-          optimizer: opt,
-          state: snapshotState(),
-          keep: c.keepCheckpoints,
-        });
-      }
+      if (st.step % c.checkpointEvery === 0 || st.step === c.steps) save();
     }
   } finally {
     await dp?.close();
   }
   if (tty) process.stderr.write('\r\x1b[K');
-  const lastTrain = [...history].reverse().find((h) => !h.event);
+  const lastTrain = [...earlier, ...history].reverse().find((h) => !h.event);
   return {
     steps: st.step,
     tokens: st.tokens,
@@ -412,5 +508,6 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
     finalValLoss: st.lastValLoss,
     rollbacks: st.rollbacks,
     history,
+    stopped,
   };
 }

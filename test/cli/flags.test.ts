@@ -168,14 +168,14 @@ describe('flags: paths', () => {
     assert.throws(
       () => parseJsonObjectFile('pretrain', '--config', bad),
       (e: Error) => {
-        assert.match(e.message, new RegExp(`^pretrain: --config ${bad} is not valid JSON \\(.+\\)$`));
+        assert.match(e.message, new RegExp(`^pretrain: --config ${bad}: not valid JSON: .+$`));
         return true;
       },
     );
     const arr = join(dir, 'arr.json');
     writeFileSync(arr, '[1]');
     assert.throws(() => parseJsonObjectFile('grpo', '--config', arr), {
-      message: `grpo: --config ${arr} must hold a JSON object`,
+      message: `grpo: --config ${arr}: expected a JSON object, got an array`,
     });
   });
 

@@ -105,7 +105,7 @@ describe('r1ts generate / eval / grpo', () => {
     assert.match(g.out, /greedy +-/);
   });
 
-  it('grpo runs, checkpoints, writes the final model, and resumes (only --steps may change)', () => {
+  it('grpo runs, checkpoints, writes the final model, and resumes (an immutable flag is an error)', () => {
     const out = join(dir, 'run');
     const cfg = join(dir, 'grpo.json');
     writeFileSync(cfg, JSON.stringify({ template: '{prompt} Assistant:', sanityPrompts: 1, checkpointEvery: 1 }));
@@ -141,9 +141,9 @@ describe('r1ts generate / eval / grpo', () => {
     assert.equal(s.code, 0, s.err);
     assert.match(s.out, /resumed from .*step-00000001 at step 1/);
     assert.equal(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);
-    const bad = cli('grpo', '--out', out, '--resume', '--steps', '3', '--lr', '0.5');
+    const bad = cli('grpo', '--out', out, '--resume', '--steps', '3', '--group-size', '4');
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /'lr' is 0.5 but the run used 0.0001/);
+    assert.match(bad.err, /--group-size is 4 but the run used 2/);
     const unknown = cli('grpo', '--model', model, '--task', 'nope', '--out', join(dir, 'x'));
     assert.match(unknown.err, /unknown task 'nope'/);
   });

@@ -3,6 +3,8 @@ import { parseConfig, createModel, type CausalLM } from '../../src/models/index.
 import { CharCodec } from '../../src/infer/codec.js';
 import type { ProblemSource } from '../../src/rl/problems.js';
 import type { RewardFn } from '../../src/rl/rewards.js';
+import { resolveGrpoConfig } from '../../src/rl/config.js';
+import { runGrpo, type GrpoResult } from '../../src/rl/trainer.js';
 
 export const toyCodec = new CharCodec('abcdefghijklmnopqrstuvwxyz ?:');
 
@@ -52,3 +54,39 @@ export const toySource: ProblemSource = {
 
 /** Share of the response's characters that are 'x'. */
 export const emitX: RewardFn = (x) => [...x.response].filter((c) => c === 'x').length / Math.max(1, x.response.length);
+
+/**
+ * A short GRPO run of the dense toy model on "emit x" in `outDir` (2 steps of 2 problems x 2 samples, a checkpoint
+ * every step); `over` changes the configuration.
+ */
+export function toyGrpoRun(
+  outDir: string,
+  over: Record<string, unknown> = {},
+  resume = false,
+  log: (line: string) => void = () => {},
+): GrpoResult {
+  const config = resolveGrpoConfig({
+    steps: 2,
+    groupSize: 2,
+    promptsPerStep: 2,
+    maxTokens: 4,
+    lr: 3e-2,
+    beta: 0,
+    template: '{prompt}:',
+    stop: [],
+    rewards: { x: 1 },
+    sanityPrompts: 0,
+    checkpointEvery: 1,
+    ...over,
+  });
+  return runGrpo({
+    outDir,
+    policy: toyModel('dense'),
+    codec: toyCodec,
+    source: toySource,
+    config,
+    userRewards: { x: emitX },
+    resume,
+    log,
+  });
+}

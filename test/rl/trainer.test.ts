@@ -168,12 +168,12 @@ describe('GRPO loop', () => {
             policy: toyModel('dense'),
             codec: toyCodec,
             source: toySource,
-            config: { ...cfg(5), lr: 1 },
+            config: { ...cfg(5), groupSize: 2 },
             resume: true,
             userRewards: { x: emitX },
             log: quiet,
           }),
-        /'lr' is 1 but the run used 0.03/,
+        /grpo --resume: --group-size is 2 but the run used 4 \(it cannot change on resume/,
       );
     } finally {
       rmSync(a, { recursive: true, force: true });

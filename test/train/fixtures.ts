@@ -1,6 +1,6 @@
 /** A tiny deterministic batch source and model for trainer tests. */
 import { Generator, Tensor } from '../../src/index.js';
-import type { BatchSource } from '../../src/train/trainer.js';
+import { DEFAULT_TRAIN_CONFIG, type BatchSource, type TrainConfig } from '../../src/train/trainer.js';
 import { parseConfig, type DeepseekConfig } from '../../src/models/index.js';
 
 /** Sequences of a repeating pattern with noise, so a model can learn something in a few steps. */
@@ -43,24 +43,41 @@ export class ToySource implements BatchSource {
 }
 
 export function toyConfig(): DeepseekConfig {
-  return parseConfig({
-    model_type: 'deepseek_v3',
-    vocab_size: 16,
-    hidden_size: 16,
-    intermediate_size: 24,
-    moe_intermediate_size: 8,
-    num_hidden_layers: 2,
-    num_attention_heads: 2,
-    n_routed_experts: 4,
-    n_group: 2,
-    topk_group: 1,
-    num_experts_per_tok: 2,
-    first_k_dense_replace: 1,
-    q_lora_rank: null,
-    kv_lora_rank: 8,
-    qk_nope_head_dim: 4,
-    qk_rope_head_dim: 4,
-    v_head_dim: 4,
-    num_nextn_predict_layers: 1,
-  }).config as DeepseekConfig;
+  return parseConfig({ ...MICRO_HF_CONFIG, vocab_size: 16, num_nextn_predict_layers: 1 }).config as DeepseekConfig;
 }
+
+/** The toy run of the trainer tests with ToySource(5, 8, 16): 8-token rows, a batch ramp 2 -> 4, 12 steps. */
+export const TOY_TRAIN_CONFIG: TrainConfig = {
+  ...DEFAULT_TRAIN_CONFIG,
+  steps: 12,
+  seqLen: 8,
+  batchStart: 2,
+  batchEnd: 4,
+  microBatch: 2,
+  peakLr: 3e-3,
+  warmupSteps: 2,
+  evalEvery: 4,
+  evalBatches: 1,
+  checkpointEvery: 3,
+};
+
+/** HF config fields of a micro DeepSeek-V3 (vocab_size from the tokenizer) for fast pretrain / CLI runs. */
+export const MICRO_HF_CONFIG = {
+  model_type: 'deepseek_v3',
+  hidden_size: 16,
+  intermediate_size: 24,
+  moe_intermediate_size: 8,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  n_routed_experts: 4,
+  n_group: 2,
+  topk_group: 1,
+  num_experts_per_tok: 2,
+  first_k_dense_replace: 1,
+  q_lora_rank: null,
+  kv_lora_rank: 8,
+  qk_nope_head_dim: 4,
+  qk_rope_head_dim: 4,
+  v_head_dim: 4,
+  num_nextn_predict_layers: 0,
+};

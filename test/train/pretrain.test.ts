@@ -7,26 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { pretrain } from '../../src/train/pretrain.js';
 import { loadModelDir } from '../../src/io/model_dir.js';
 import { Tokenizer } from '../../src/data/tokenizer.js';
+import { MICRO_HF_CONFIG } from './fixtures.js';
 
-const micro = {
-  model_type: 'deepseek_v3',
-  hidden_size: 16,
-  intermediate_size: 24,
-  moe_intermediate_size: 8,
-  num_hidden_layers: 2,
-  num_attention_heads: 2,
-  n_routed_experts: 4,
-  n_group: 2,
-  topk_group: 1,
-  num_experts_per_tok: 2,
-  first_k_dense_replace: 1,
-  q_lora_rank: null,
-  kv_lora_rank: 8,
-  qk_nope_head_dim: 4,
-  qk_rope_head_dim: 4,
-  v_head_dim: 4,
-  num_nextn_predict_layers: 1,
-};
+const micro = { ...MICRO_HF_CONFIG, num_nextn_predict_layers: 1 };
 const overrides = {
   seqLen: 16,
   batchStart: 2,

@@ -11,14 +11,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { writeFileAtomic, writeAll } from '../../io/atomic.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
 import { SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
 import { DEFAULT_GRPO_CONFIG, GRPO_RANGES, resolveGrpoConfig, type GrpoConfig } from '../../rl/config.js';
 import { LOSS_TYPES } from '../../rl/grpo.js';
 import { listSource, loadJsonlProblems, taskSource, type ProblemSource } from '../../rl/problems.js';
 import { loadRewardModule, parseRewardWeights, type RewardFn } from '../../rl/rewards.js';
-import { runGrpo } from '../../rl/trainer.js';
+import { GRPO_RESUME_RULE, runGrpoAsync } from '../../rl/trainer.js';
+import { RunDir } from '../../train/run_dir.js';
+import { StopRequests, stopExitCode } from '../../train/signals.js';
 import { readConfigFile } from '../../io/model_dir.js';
 import { generationBytes } from '../../infer/memory.js';
 import { SAMPLING_FLAG_NAMES, type Flags, checkFits, flagsOf, nums, samplingOptions, shownDefault } from '../flags.js';
@@ -48,15 +49,17 @@ interface GrpoFlags {
   difficulty?: string;
   seed?: number;
   resume?: boolean;
+  overwrite?: boolean;
 }
 
 /** What `run.json` records so that `--resume` can rebuild the run. */
-interface RunSpec {
+export interface GrpoRunSpec {
   model: string;
   task: string;
   tokenizer: string | null;
   rewardModules: string[];
   config: GrpoConfig;
+  [key: string]: unknown;
 }
 
 function problemSource(task: string, c: GrpoConfig): ProblemSource {
@@ -66,15 +69,29 @@ function problemSource(task: string, c: GrpoConfig): ProblemSource {
 }
 
 async function grpoCommand(o: GrpoFlags): Promise<void> {
-  const c = 'grpo';
-  const runFile = path.join(o.out, 'run.json');
-  let base: RunSpec | null = null;
-  if (o.resume) {
-    if (!fs.existsSync(runFile))
-      throw new Error(`grpo --resume: ${runFile} not found (start the run without --resume first)`);
-    base = JSON.parse(fs.readFileSync(runFile, 'utf8')) as RunSpec;
+  if (o.resume && o.overwrite) throw new Error('grpo: --resume and --overwrite exclude each other');
+  const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
+  let run: RunDir | null = null;
+  try {
+    run = RunDir.open({
+      dir: o.out,
+      command: 'grpo',
+      mode: o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new',
+      inputs: [o.model, o.task, o.tokenizer, ...(o.rewardModule ?? [])].filter((x) => x !== undefined),
+      log: (l) => console.log(l),
+      stops,
+    });
+    await grpoIn(run, o);
+  } finally {
+    run?.close();
+    stops.dispose();
   }
-  const model = o.model ?? base?.model;
+}
+
+async function grpoIn(run: RunDir, o: GrpoFlags): Promise<void> {
+  const c = 'grpo';
+  const base = run.mode === 'resume' ? (run.settings as GrpoRunSpec) : null;
+  const model = o.model !== undefined ? path.resolve(o.model) : base?.model;
   const task = o.task ?? base?.task;
   if (!model) throw new Error('grpo: --model is required');
   if (!task) throw new Error('grpo: --task is required');
@@ -105,6 +122,14 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
     seed: o.seed,
   };
   const config = resolveGrpoConfig(flags, resolveGrpoConfig(o.config ?? {}, base?.config));
+  const spec: GrpoRunSpec = {
+    model,
+    task,
+    tokenizer: o.tokenizer ?? base?.tokenizer ?? null,
+    rewardModules: modules,
+    config,
+  };
+  if (base) run.resume(spec, GRPO_RESUME_RULE);
   // a step keeps promptsPerStep x G responses; the prompt is at least the template
   const samples = config.promptsPerStep * config.groupSize;
   const maxTokens = Math.max(config.maxTokens, config.maxTokensRaise?.maxTokens ?? 0);
@@ -121,27 +146,21 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
   const { model: policy, tok, warnings } = loadModelAndTokenizer(model, o.tokenizer ?? base?.tokenizer ?? undefined);
   warn(...warnings);
   const source = problemSource(task, config);
-  fs.mkdirSync(o.out, { recursive: true });
-  const spec: RunSpec = {
-    model,
-    task,
-    tokenizer: o.tokenizer ?? base?.tokenizer ?? null,
-    rewardModules: modules,
-    config,
-  };
-  const json = JSON.stringify(spec, null, 1) + '\n';
-  writeFileAtomic(runFile, (fd) => writeAll(fd, new TextEncoder().encode(json)));
+  if (!base) run.start(spec);
   const t0 = performance.now();
-  const r = runGrpo({
-    outDir: o.out,
+  const r = await runGrpoAsync({
+    run,
     policy,
     codec: tok,
     source,
     config,
     userRewards: user,
-    resume: o.resume,
     meta: { model, task },
   });
+  if (r.stopped) {
+    process.exitCode = stopExitCode(r.stopped);
+    return;
+  }
   const last = r.history[r.history.length - 1];
   console.log(
     `done: ${r.steps} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
@@ -222,6 +241,7 @@ export function registerGrpo(program: Command): void {
       f.choice('--overlong <mode>', 'truncated responses', ['none', 'mask', 'penalty'] as const, dflt('overlong')),
     )
     .option('--difficulty <d>', "task difficulty N or A-B (default: the task's)")
-    .option('--resume', 'continue the run in --out from its latest checkpoint')
+    .option('--resume', 'continue the run in --out from its latest checkpoint (--steps, --lr, --max-tokens may change)')
+    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it')
     .action(grpoCommand);
 }

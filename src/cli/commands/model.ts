@@ -1,12 +1,15 @@
 /**
  * Model commands (issue "DeepSeek-V3 model family"); other tools script against these, so their output is stable:
  *   r1ts params --config CONFIG.json [--json]            {"total", "activated", "mtp"}
- *   r1ts init --config CONFIG.json --out DIR [--seed N]  DIR/config.json + DIR/model.safetensors (HF names)
+ *   r1ts init --config CONFIG.json --out DIR [--seed N] [--overwrite]  DIR/config.json + DIR/model.safetensors (HF
+ *                                                        names); a DIR holding a model is refused without --overwrite
  *   r1ts logits --model DIR --ids 3,1,4 [--json]         {"shape": [T, V], "logits": [...], "loss": ...}
  */
 import type { Command } from 'commander';
 import { countParams, createModel, isDeepseek } from '../../models/index.js';
-import { loadModelDir, readConfigFile, saveModelDir } from '../../io/model_dir.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadModelDir, modelDirFiles, readConfigFile, saveModelDir } from '../../io/model_dir.js';
 import { Tensor, noGrad } from '../../tensor/tensor.js';
 import { crossEntropy, narrow } from '../../tensor/ops/index.js';
 import { SEED_RANGE, flagsOf, ints, nums } from '../flags.js';
@@ -65,7 +68,16 @@ export function registerModel(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .addOption(fi.int('--seed <n>', 'init seed', SEED_RANGE, 0))
     .addOption(fi.num('--init-std <x>', 'std of the normal init', nums(0, Infinity, true), 0.006))
-    .action((o: { config: string; out: string; seed: number; initStd: number }) => {
+    .option(
+      '--overwrite',
+      'replace a model already in --out (with its tokenizer files, which would not fit the new weights)',
+    )
+    .action((o: { config: string; out: string; seed: number; initStd: number; overwrite?: boolean }) => {
+      const existing = modelDirFiles(o.out, true);
+      if (existing.length && !o.overwrite)
+        throw new Error(
+          `init: ${o.out} already holds a model (${existing.join(', ')}); use --overwrite to replace it, or another --out`,
+        );
       const { config, warnings } = readConfigFile(o.config);
       warn(...warnings);
       const p = countParams(config);
@@ -76,6 +88,11 @@ export function registerModel(program: Command): void {
       }
       const t0 = performance.now();
       const model = createModel(config, { seed: o.seed, initStd: o.initStd });
+      if (existing.length) {
+        // the old tokenizer would otherwise stay beside weights it was not trained with
+        for (const f of existing) fs.rmSync(path.join(o.out, f), { force: true });
+        process.stderr.write(`init: removed ${existing.join(', ')} from ${o.out} (--overwrite)\n`);
+      }
       const files = saveModelDir(o.out, model);
       console.log(
         `wrote ${o.out}/config.json and ${files.join(', ')}: ${model.numParameters().toLocaleString('en-US')} parameters in ${((performance.now() - t0) / 1000).toFixed(1)} s`,

@@ -1,7 +1,11 @@
 /**
- * `r1ts pretrain --out runs/NAME [--preset tiny|small] [--config MODEL.json] [--data FILE] [--steps N] [--workers N|auto] [--resume]`
+ * `r1ts pretrain --out runs/NAME [--preset tiny|small] [--config MODEL.json] [--data FILE] [--steps N] [--workers N|auto]
+ *  [--resume | --overwrite]`
  * A new run's sizes (steps, micro-batch) and the memory of one micro-batch are checked before the corpus and the
- * tokenizer are built.
+ * tokenizer are built. The run directory follows src/train/run_dir.ts: on --resume only the flags
+ * PRETRAIN_RESUME_RULE allows may change (--steps, --lr, --micro-batch, --workers), so flags a user did not give have
+ * no commander default here (the defaults are shown, and applied by `pretrain()`). Ctrl-C / SIGTERM stop at the end of
+ * a step with a checkpoint and exit 130 / 143.
  */
 import type { Command } from 'commander';
 import { parseConfig } from '../../models/config.js';
@@ -10,26 +14,28 @@ import { pretrain } from '../../train/pretrain.js';
 import { PRESETS, getPreset } from '../../train/presets.js';
 import { TRAIN_SIZE_RANGES, checkTrainSizes, trainMicroBatchBytes } from '../../train/sizes.js';
 import type { TrainConfig } from '../../train/trainer.js';
+import { StopRequests, stopExitCode } from '../../train/signals.js';
 import { SEED_RANGE, checkFits, flagsOf, nums, shownDefault } from '../flags.js';
 
 interface PretrainFlags {
   out: string;
-  preset: string;
+  preset?: string;
   config?: Record<string, unknown>;
   data?: string[];
   tokenizer?: string;
   steps?: number;
-  seed: number;
+  seed?: number;
   microBatch?: number;
   lr?: number;
   precision?: Precision;
   workers: number | 'auto';
   resume?: boolean;
+  overwrite?: boolean;
 }
 
 /** What a new run trains: the preset's TrainConfig under the flags, checked with the flags' names, before any work. */
 function checkNewRun(o: PretrainFlags, overrides: Partial<TrainConfig>): void {
-  const preset = getPreset(o.preset);
+  const preset = getPreset(o.preset ?? 'tiny');
   const train = { ...preset.train, ...overrides, ...(o.steps !== undefined ? { steps: o.steps } : {}) };
   checkTrainSizes(train, 'pretrain', { steps: '--steps', microBatch: '--micro-batch' });
   const { config } = parseConfig({ vocab_size: preset.vocabSize, ...(o.config ?? preset.model) }, 'model config');
@@ -54,7 +60,7 @@ export function registerPretrain(program: Command): void {
           .map(([k, p]) => `${k} (${p.description})`)
           .join('; ')}`,
         Object.keys(PRESETS),
-        'tiny',
+        shownDefault('tiny'),
       ),
     )
     .addOption(
@@ -82,7 +88,7 @@ export function registerPretrain(program: Command): void {
       ),
     )
     .addOption(f.int('--steps <n>', 'optimizer steps', TRAIN_SIZE_RANGES.steps, shownDefault("the preset's")))
-    .addOption(f.int('--seed <n>', 'seed for corpus, init and shuffling', SEED_RANGE, 0))
+    .addOption(f.int('--seed <n>', 'seed for corpus, init and shuffling', SEED_RANGE, shownDefault('0')))
     .addOption(
       f.int(
         '--micro-batch <n>',
@@ -107,8 +113,10 @@ export function registerPretrain(program: Command): void {
         1,
       ),
     )
-    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--resume', 'continue the run in --out from its last checkpoint (--steps, --lr, --micro-batch may change)')
+    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it')
     .action(async (o: PretrainFlags) => {
+      if (o.resume && o.overwrite) throw new Error('pretrain: --resume and --overwrite exclude each other');
       const overrides: Partial<TrainConfig> = {
         ...(o.lr !== undefined ? { peakLr: o.lr } : {}),
         ...(o.microBatch !== undefined ? { microBatch: o.microBatch } : {}),
@@ -117,17 +125,25 @@ export function registerPretrain(program: Command): void {
           : {}),
       };
       if (!o.resume) checkNewRun(o, overrides);
-      await pretrain({
-        outDir: o.out,
-        preset: o.preset,
-        modelConfig: o.config,
-        data: o.data,
-        tokenizer: o.tokenizer,
-        steps: o.steps,
-        seed: o.seed,
-        resume: o.resume,
-        workers: o.workers,
-        overrides,
-      });
+      const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
+      try {
+        const r = await pretrain({
+          outDir: o.out,
+          preset: o.preset,
+          modelConfig: o.config,
+          data: o.data,
+          tokenizer: o.tokenizer,
+          steps: o.steps,
+          seed: o.seed,
+          resume: o.resume,
+          overwrite: o.overwrite,
+          stops,
+          workers: o.workers,
+          overrides,
+        });
+        if (r.stopped) process.exitCode = stopExitCode(r.stopped);
+      } finally {
+        stops.dispose();
+      }
     });
 }

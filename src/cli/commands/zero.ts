@@ -4,19 +4,35 @@
  *   2. evaluate it on held-out problems (pass@1 over k samples, cons@k, mean response length),
  *   3. run R1-Zero GRPO with rule-based rewards (accuracy + format) on the task's train split,
  *   4. evaluate again and print a before/after table with the paths of the models and metrics.
- * Run again with the same --out after an interruption, it carries on: a finished base is reused, and an interrupted
- * pre-training or GRPO run resumes from its last checkpoint (each resumes exactly, as `--resume` does).
+ * Run again with the same --out, it carries on: a finished stage is skipped (its settings are checked first: a stage
+ * asked with other settings is an error naming them), and an interrupted pre-training or GRPO run resumes from its
+ * last checkpoint (exactly, as `--resume` does; the settings its resume rule allows to change, such as --steps, are
+ * applied and recorded). `--overwrite` starts both stages over. Ctrl-C / SIGTERM during a stage stop it at the end of
+ * a step with a checkpoint and exit 130 / 143; the same command continues.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { pretrain } from '../../train/pretrain.js';
+import { type PretrainResult, pretrain } from '../../train/pretrain.js';
 import { PRESETS } from '../../train/presets.js';
 import { latestCheckpoint } from '../../train/checkpoint.js';
+import {
+  RunDir,
+  type RunMode,
+  type SettingChange,
+  readRunRecord,
+  runContents,
+  runFinished,
+  settingLabel,
+  settingsDiff,
+  showSetting,
+} from '../../train/run_dir.js';
+import { StopRequests, type StopSignal, stopExitCode } from '../../train/signals.js';
 import { evaluate, type EvalResult } from '../../eval/eval.js';
 import { taskProblems, taskSource } from '../../rl/problems.js';
 import { resolveGrpoConfig } from '../../rl/config.js';
-import { runGrpo } from '../../rl/trainer.js';
+import { GRPO_RESUME_RULE, type GrpoResult, runGrpoAsync } from '../../rl/trainer.js';
+import type { GrpoRunSpec } from './grpo.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
 import { SAMPLING_RANGES } from '../../infer/sampling.js';
 import { GRPO_RANGES } from '../../rl/config.js';
@@ -35,6 +51,7 @@ interface ZeroFlags {
   n: number;
   k: number;
   seed: number;
+  overwrite?: boolean;
 }
 
 /**
@@ -43,6 +60,83 @@ interface ZeroFlags {
  * (RL teaches the base to work problems out; it learns little new arithmetic from a 1-bit reward).
  */
 export const ZERO_PRETRAIN_STEPS = 2000;
+
+/** "--pretrain-steps 30, not 40" */
+function differences(d: SettingChange[]): string {
+  return d.map((c) => `${settingLabel(c)} ${showSetting(c.from)}, not ${showSetting(c.to)}`).join('; ');
+}
+
+/**
+ * How the base stage runs: reuse a finished base (its preset, seed and steps must be the ones asked), resume an
+ * interrupted one, or start one.
+ */
+function baseMode(baseRun: string, seed: number, steps: number, overwrite: boolean): RunMode | 'reuse' {
+  if (overwrite) return 'overwrite';
+  const rec = readRunRecord(baseRun);
+  if (!rec) {
+    if (fs.existsSync(path.join(baseRun, 'model', 'model.safetensors'))) return 'reuse'; // a model put there by hand
+    return 'new';
+  }
+  const asked = { preset: 'tiny', seed, train: { steps } };
+  const s = rec.settings as { preset?: unknown; seed?: unknown; train?: { steps?: unknown } };
+  const have = { preset: s.preset, seed: s.seed, train: { steps: s.train?.steps } };
+  const flags = { preset: 'preset', seed: '--seed', 'train.steps': '--pretrain-steps' };
+  const diff = settingsDiff(have, asked, { flags });
+  if (runFinished(baseRun)) {
+    if (diff.length)
+      throw new Error(
+        `zero: ${baseRun} holds a finished base with other settings (${differences(diff)}); extend it with ` +
+          `'r1ts pretrain --out ${baseRun} --resume --steps N', or use another --out, or --overwrite to start over`,
+      );
+    return 'reuse';
+  }
+  if (latestCheckpoint(path.join(baseRun, 'checkpoints'))) return 'resume';
+  console.log(`      ${baseRun} holds a pre-training run without a checkpoint: starting it over`);
+  return 'overwrite';
+}
+
+/** How the GRPO stage runs: reuse a finished run with the same settings, resume an interrupted one, or start one. */
+function grpoMode(rlDir: string, spec: GrpoRunSpec, overwrite: boolean): RunMode | 'reuse' {
+  if (overwrite) return 'overwrite';
+  const rec = readRunRecord(rlDir);
+  if (!rec) {
+    if (runContents(rlDir).length)
+      throw new Error(`zero: ${rlDir} holds a GRPO run without run.json (an older r1ts); --overwrite starts it over`);
+    return 'new';
+  }
+  const diff = settingsDiff(rec.settings, spec, GRPO_RESUME_RULE);
+  if (runFinished(rlDir)) {
+    if (diff.length)
+      throw new Error(
+        `zero: ${rlDir} holds a finished GRPO run with other settings (${differences(diff)}); use another --out, or --overwrite to redo it`,
+      );
+    return 'reuse';
+  }
+  if (latestCheckpoint(path.join(rlDir, 'checkpoints'))) return 'resume';
+  console.log(`      ${rlDir} holds a GRPO run without a checkpoint: starting it over`);
+  return 'overwrite';
+}
+
+/**
+ * Runs a training stage with Ctrl-C / SIGTERM handlers; returns the signal when the stage was stopped, or when one
+ * arrived during its last step (zero then stops before the next stage), after setting the exit status.
+ */
+async function stage<R extends { stopped: StopSignal | null }>(
+  f: (stops: StopRequests) => Promise<R>,
+): Promise<{ result: R; stopped: StopSignal | null }> {
+  const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
+  try {
+    const result = await f(stops);
+    const stopped = result.stopped ?? stops.requested;
+    if (stopped) {
+      process.exitCode = stopExitCode(stopped);
+      console.log(`zero: stopped by ${stopped}; run the same command again to continue`);
+    }
+    return { result, stopped };
+  } finally {
+    stops.dispose();
+  }
+}
 
 function row(name: string, r: EvalResult): string {
   const pct = (x: number | null) => (x === null ? '   n/a' : `${(100 * x).toFixed(1).padStart(5)}%`);
@@ -83,32 +177,38 @@ export function registerZero(program: Command): void {
     .addOption(f.int('--n <n>', 'held-out problems to evaluate', PROBLEMS_RANGE, 64))
     .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, 8))
     .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
+    .option('--overwrite', 'start over: delete the runs in --out (the base unless --base, and the GRPO run)')
     .action(async (o: ZeroFlags) => {
       const t0 = performance.now();
       const mins = (): string => `${((performance.now() - t0) / 60000).toFixed(1)} min`;
       const { steps, promptsPerStep, lr, n, k, seed, pretrainSteps } = o;
+      const overwrite = o.overwrite === true;
       let baseDir = o.base;
       if (!baseDir) {
         const baseRun = path.join(o.out, 'base');
         baseDir = path.join(baseRun, 'model');
-        if (fs.existsSync(path.join(baseDir, 'model.safetensors'))) {
-          console.log(`[1/4] reusing the base model in ${baseDir}`);
-        } else if (
-          fs.existsSync(path.join(baseRun, 'run.json')) &&
-          latestCheckpoint(path.join(baseRun, 'checkpoints'))
-        ) {
-          // an interrupted zero: carry on where pre-training stopped (the same loss curve as an uninterrupted run)
-          console.log('[1/4] resuming the interrupted pre-training of the tiny base');
-          await pretrain({ outDir: baseRun, preset: 'tiny', resume: true, workers: 'auto', steps: pretrainSteps });
+        const mode = baseMode(baseRun, seed, pretrainSteps, overwrite);
+        if (mode === 'reuse') {
+          console.log(`[1/4] reusing the finished base model in ${baseDir}`);
         } else {
-          console.log('[1/4] pre-training the tiny base model on the built-in corpus');
-          await pretrain({
-            outDir: baseRun,
-            preset: 'tiny',
-            seed,
-            workers: 'auto',
-            steps: pretrainSteps,
-          });
+          console.log(
+            mode === 'resume'
+              ? '[1/4] resuming the interrupted pre-training of the tiny base'
+              : '[1/4] pre-training the tiny base model on the built-in corpus',
+          );
+          const { stopped } = await stage<PretrainResult>((stops) =>
+            pretrain({
+              outDir: baseRun,
+              preset: 'tiny',
+              seed,
+              workers: 'auto',
+              steps: pretrainSteps,
+              resume: mode === 'resume',
+              overwrite: mode === 'overwrite',
+              stops,
+            }),
+          );
+          if (stopped) return;
         }
       } else {
         console.log(`[1/4] base model: ${baseDir}`);
@@ -122,24 +222,44 @@ export function registerZero(program: Command): void {
         `[2/4] evaluating the base on ${problems.length} held-out ${o.task} problems (k=${k}, T=0.6, top-p 0.95)`,
       );
       const before = evaluate(model, tok, problems, evalOpts);
-      console.log(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
       const rlDir = path.join(o.out, 'grpo');
       const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty, lr, promptsPerStep });
-      const resume =
-        !fs.existsSync(path.join(rlDir, 'model', 'model.safetensors')) &&
-        latestCheckpoint(path.join(rlDir, 'checkpoints')) !== null;
-      if (resume) console.log('      resuming the interrupted GRPO run');
-      const res = runGrpo({
-        outDir: rlDir,
-        policy: model,
-        codec: tok,
-        source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }),
+      const spec: GrpoRunSpec = {
+        model: path.resolve(baseDir),
+        task: o.task,
+        tokenizer: null,
+        rewardModules: [],
         config,
-        resume,
-      });
+      };
+      const mode = grpoMode(rlDir, spec, overwrite);
+      let rlModel = model;
+      if (mode === 'reuse') {
+        console.log(`[3/4] reusing the finished GRPO run in ${rlDir} (same settings)`);
+        rlModel = loadModelAndTokenizer(path.join(rlDir, 'model')).model;
+      } else {
+        console.log(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
+        if (mode === 'resume') console.log('      resuming the interrupted GRPO run');
+        const { stopped } = await stage<GrpoResult>(async (stops) => {
+          const run = RunDir.open({ dir: rlDir, command: 'grpo', mode, inputs: [baseDir], stops });
+          try {
+            if (mode === 'resume') run.resume(spec, GRPO_RESUME_RULE);
+            else run.start(spec);
+            return await runGrpoAsync({
+              run,
+              policy: model,
+              codec: tok,
+              source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }),
+              config,
+            });
+          } finally {
+            run.close();
+          }
+        });
+        if (stopped) return;
+      }
       console.log('[4/4] evaluating the RL model');
-      model.eval();
-      const after = evaluate(model, tok, problems, evalOpts);
+      rlModel.eval();
+      const after = evaluate(rlModel, tok, problems, evalOpts);
       console.log('');
       console.log(`${o.task} (difficulty ${o.difficulty}), ${problems.length} held-out problems, k=${k}`);
       console.log('model     pass@1   cons@k   greedy   format  mean len');
@@ -147,7 +267,7 @@ export function registerZero(program: Command): void {
       console.log(row('r1-zero', after));
       console.log('');
       console.log(`base model: ${baseDir}`);
-      console.log(`RL model:   ${res.modelDir}`);
+      console.log(`RL model:   ${path.join(rlDir, 'model')}`);
       console.log(`metrics:    ${path.join(rlDir, 'metrics.jsonl')}`);
       console.log(`total:      ${mins()}`);
     });
