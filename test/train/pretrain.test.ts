@@ -112,7 +112,7 @@ describe('pretrain (library and CLI)', () => {
       );
       assert.equal(
         cli('pretrain', '--out', join(dir, 'y'), '--preset', 'huge').stderr.trim(),
-        "r1ts: unknown preset 'huge' (known: tiny, small)",
+        "r1ts: unknown preset 'huge' (known: tiny, small, micro)",
       );
       assert.equal(
         cli('pretrain', '--out', join(dir, 'z'), '--steps', '0').stderr.trim(),
