@@ -175,8 +175,7 @@ async function runShell(b: CodeBlock, ctx: RunContext): Promise<void> {
     const key = commandKey(command);
     const extra = key && Object.hasOwn(SHORTEN, key) ? SHORTEN[key](command, ctx) : [];
     const cmd = `${line.replace(/\bnpx r1ts\b/, `node --import tsx ${CLI}`)} ${extra.join(' ')}`.trim();
-    const env = { ...process.env, NO_COLOR: '1', R1TS_TEST_FILTER: undefined };
-    const r = await exec('bash', ['-c', cmd], { cwd: ctx.ws, env });
+    const r = await exec('bash', ['-c', cmd], { cwd: ctx.ws, env: { ...process.env, NO_COLOR: '1' } });
     assert.equal(r.status, 0, failure(b.file, where, cmd, r));
   }
 }
