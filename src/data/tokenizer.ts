@@ -21,7 +21,7 @@
  * Deviation from DeepSeek-V3: tokenizers trained here split digits one by one by default (pre-tokenizer preset `r1ts`);
  * DeepSeek's own groups of up to three digits are `preTokenizer: 'deepseek-v3'`.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type FileAccessError, readTextFile } from '../util/files.js';
 import { jsonPreview } from '../util/format.js';
@@ -258,8 +258,10 @@ export class Tokenizer {
     };
   }
 
-  /** Writes tokenizer.json to `path`; with `configPath`, tokenizer_config.json too. */
+  /** Writes tokenizer.json to `path`; with `configPath`, tokenizer_config.json too. Missing directories are created. */
   save(path: string, configPath?: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    if (configPath) mkdirSync(dirname(configPath), { recursive: true });
     writeFileSync(path, JSON.stringify(this.toJSON(), null, 2) + '\n');
     if (configPath) writeFileSync(configPath, JSON.stringify(this.toConfigJSON(), null, 2) + '\n');
   }

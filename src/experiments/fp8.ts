@@ -34,6 +34,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { DeepseekV3 } from '../models/deepseek_v3.js';
 import { type DeepseekConfig, parseConfig } from '../models/config.js';
+import { countParams } from '../models/params.js';
 import { DEFAULT_TRAIN_CONFIG, type BatchSource, type StepMetrics, type TrainConfig, train } from '../train/trainer.js';
 import { pretrain } from '../train/pretrain.js';
 import { getPreset } from '../train/presets.js';
@@ -118,7 +119,7 @@ export class SyntheticSource implements BatchSource {
   }
 }
 
-/** The experiment's model: a small DeepSeek-V3 (0.3M parameters) with Linear inputs 64-128 wide. */
+/** The experiment's model: a small DeepSeek-V3 (142K parameters + 94K in its MTP module) with Linear inputs 64-128 wide. */
 export function experimentModelConfig(): DeepseekConfig {
   return parseConfig({
     model_type: 'deepseek_v3',
@@ -242,7 +243,10 @@ export interface Fp8ExperimentResult {
   /** The run directories (kept), by run label: only for --preset runs. */
   runDirs: Record<string, string> | null;
   steps: number;
+  /** The model's size as `r1ts params` and `pretrain` count it (SPEC 1.5): without the MTP modules... */
   parameters: number;
+  /** ...whose unique parameters are counted here. */
+  mtpParameters: number;
   tokensPerStep: number;
   baseline: Fp8RunSummary;
   fp8: Fp8RunSummary;
@@ -316,12 +320,10 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
   const tmp = o.outDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-experiment-'));
   const root = o.outDir ?? tmp!;
-  let parameters = 0;
   const run = async (precision: Precision, moments: 'fp32' | 'bf16', flip = false): Promise<Fp8RunSummary> => {
     const label = flip ? `${precision}-ulp` : precision;
     manualSeed(seed);
     const model = new DeepseekV3(cfg, { seed });
-    parameters = model.numParameters();
     // here rather than TrainConfig.precision, to pass the FP8 options
     setModelPrecision(model, precision, { fp8: o.fp8, v3SpecialCases: o.specialCases });
     const t0 = performance.now();
@@ -391,7 +393,8 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
       setup: `DeepSeek-V3 toy, synthetic data${o.specialCases === false ? ', FP8 without the V3 special cases' : ''}`,
       runDirs: null,
       steps,
-      parameters,
+      parameters: countParams(cfg).total,
+      mtpParameters: countParams(cfg).mtp,
       tokensPerStep: batch * seqLen,
       baseline,
       fp8,
@@ -605,7 +608,8 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
     setup: `preset ${o.preset}, built-in corpus`,
     runDirs: dirs,
     steps,
-    parameters: new DeepseekV3(config, { seed }).numParameters(),
+    parameters: countParams(config).total,
+    mtpParameters: countParams(config).mtp,
     tokensPerStep: Math.round(tokens / steps),
     baseline,
     fp8,

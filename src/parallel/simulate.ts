@@ -3,7 +3,7 @@
  * point-to-point communication cost, and reports each rank's timeline, bubble, peak in-flight activations, parameter
  * copies and the makespan. Also the closed-form bubbles of the paper's table ([V3] Table 2, SPEC §3) to compare with.
  *
- * Model (see src/parallel/README.md for the definitions and where it departs from the paper's formula):
+ * Model (see docs/dualpipe.md for the definitions and where it departs from the paper's formula):
  * - A rank runs its steps in program order, one at a time; a step starts when the rank is free and its inputs are there.
  * - Costs: F, B (full backward), W (weight gradient), FB (an overlapped forward+backward pair). A BI step (backward for
  *   inputs only) costs B - W. Stages are uniform (the same cost for every stage).

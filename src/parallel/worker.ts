@@ -159,7 +159,7 @@ async function runStep(
       backwardWeight(saved.get(keyOf(st.chunk))!);
       saved.delete(keyOf(st.chunk));
     } else {
-      // One thread cannot run the two halves concurrently; the pair runs back to back (see README).
+      // One thread cannot run the two halves concurrently; the pair runs back to back (see docs/dualpipe.md).
       forward(st.f, x!);
       backward(st.b, gy, false);
     }

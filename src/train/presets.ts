@@ -3,9 +3,12 @@
  * `tiny` is the newcomer's run: a 4-layer DeepSeek-V3-style MoE (MLA with q_lora, 8 routed experts in 4 groups, a
  * shared expert, one MTP module) trained on the built-in reasoning corpus in about 10 minutes on 2 cores with 2
  * data-parallel workers (`r1ts zero` trains it for 2000 steps instead of 1500).
- * `small` is the same recipe, wider and longer.
+ * `small` is the same recipe, wider and longer. `micro` is a 2-layer model of the same kind on a small corpus: a check
+ * that the whole pipeline runs (seconds, not minutes; the documentation's tests use it), not a model that learns much.
  */
 import type { CorpusOptions } from '../data/corpus.js';
+import { parseConfig } from '../models/config.js';
+import { countParams } from '../models/params.js';
 import type { TrainConfig } from './trainer.js';
 import { DEFAULT_TRAIN_CONFIG } from './trainer.js';
 
@@ -48,28 +51,75 @@ const tinyModel = {
   tie_word_embeddings: false,
 };
 
+// The main job's task (lineq) takes half of the task documents, at the difficulties RL and evaluation use; the other
+// tasks keep the base general. 60% of the worked documents use the short prompt `User: ... Assistant:`, so more
+// problems fit into the token budget. The model learns to copy the question's numbers only after 2-3M tokens
+// (validation loss drops steeply as induction forms, somewhere between steps 650 and 1250 in our runs). 30% of the
+// documents are arithmetic drill sheets (the calculations of the tasks' worked solutions, ~20 per sheet): with them
+// the base's held-out lineq pass@1 went from 17% to 34% (greedy 22% -> 47%), because a worked solution holds only one
+// or two calculations among ~100 tokens of boilerplate. Terse solutions (the problem restated, then the answer) are as
+// common as worked ones, so the base sometimes works a problem out and sometimes guesses: R1-Zero's RL has a longer,
+// more accurate way of answering to find (see `npx r1ts zero`).
+const tinyCorpus: Preset['corpus'] = {
+  tasks: ['lineq=6', 'add', 'mul', 'countdown', 'sort', 'modpow'],
+  difficulty: 'lineq=1-2,add=1-3,mul=1-2,countdown=1,sort=1-2,modpow=1-2',
+  templateShare: 0.4,
+  mix: { worked: 0.4, terse: 0.4, partial: 0.05, text: 0.05, drill: 0.3 },
+};
+
+/**
+ * "0.77M params + 0.21M MTP": the model's size as `r1ts params` and `pretrain` count it (SPEC 1.5: without the MTP
+ * modules, whose unique parameters are listed apart), for a tokenizer of `vocabSize` tokens.
+ */
+function sizeOf(model: Record<string, unknown>, vocabSize: number): string {
+  const p = countParams(parseConfig({ ...model, vocab_size: vocabSize }).config);
+  const big = p.total >= 5e5; // one unit for both figures, chosen by the total
+  const m = (n: number) => (big ? `${(n / 1e6).toFixed(2)}M` : `${Math.round(n / 1e3)}K`);
+  return `${m(p.total)} params${p.mtp ? ` + ${m(p.mtp)} MTP` : ''}`;
+}
+
+const smallModel = {
+  ...tinyModel,
+  hidden_size: 192,
+  intermediate_size: 512,
+  moe_intermediate_size: 96,
+  num_hidden_layers: 6,
+  num_attention_heads: 6,
+  num_key_value_heads: 6,
+  n_routed_experts: 16,
+  num_experts_per_tok: 4,
+  q_lora_rank: 96,
+  kv_lora_rank: 64,
+  qk_nope_head_dim: 24,
+  qk_rope_head_dim: 8,
+  v_head_dim: 24,
+};
+
+const microModel = {
+  ...tinyModel,
+  hidden_size: 32,
+  intermediate_size: 64,
+  moe_intermediate_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 2,
+  n_routed_experts: 4,
+  n_group: 2,
+  topk_group: 1,
+  q_lora_rank: 16,
+  kv_lora_rank: 16,
+  qk_nope_head_dim: 8,
+  qk_rope_head_dim: 8,
+  v_head_dim: 8,
+};
+
 export const PRESETS: Readonly<Record<string, Preset>> = {
   tiny: {
-    description:
-      '4-layer MoE (8 experts, MLA, MTP), ~0.8M params, 1500 steps of 2-3K tokens; about 10 minutes on 2 cores with 2 workers',
+    description: `4-layer MoE (8 experts, MLA, MTP), ${sizeOf(tinyModel, 512)}, 1500 steps of 2-3K tokens; about 10 minutes on 2 cores with 2 workers`,
     model: tinyModel,
     vocabSize: 512,
     corpusDocs: 60000,
-    // The main job's task (lineq) takes half of the task documents, at the difficulties RL and evaluation use; the
-    // other tasks keep the base general. 60% of the worked documents use the short prompt `User: ... Assistant:`, so
-    // more problems fit into the token budget. The model learns to copy the question's numbers only after 2-3M tokens
-    // (validation loss drops steeply as induction forms, somewhere between steps 650 and 1250 in our runs). 30% of
-    // the documents are arithmetic drill sheets (the calculations of the tasks' worked solutions, ~20 per sheet):
-    // with them the base's held-out lineq pass@1 went from 17% to 34% (greedy 22% -> 47%), because a worked solution
-    // holds only one or two calculations among ~100 tokens of boilerplate. Terse solutions (the problem restated, then
-    // the answer) are as common as worked ones, so the base sometimes works a problem out and sometimes guesses:
-    // R1-Zero's RL has a longer, more accurate way of answering to find (see `r1ts zero`).
-    corpus: {
-      tasks: ['lineq=6', 'add', 'mul', 'countdown', 'sort', 'modpow'],
-      difficulty: 'lineq=1-2,add=1-3,mul=1-2,countdown=1,sort=1-2,modpow=1-2',
-      templateShare: 0.4,
-      mix: { worked: 0.4, terse: 0.4, partial: 0.05, text: 0.05, drill: 0.3 },
-    },
+    corpus: tinyCorpus,
     train: {
       ...DEFAULT_TRAIN_CONFIG,
       steps: 1500,
@@ -87,23 +137,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     },
   },
   small: {
-    description: '6-layer MoE (16 experts, MLA, MTP), ~5M params; an hour or more on 2 cores',
-    model: {
-      ...tinyModel,
-      hidden_size: 192,
-      intermediate_size: 512,
-      moe_intermediate_size: 96,
-      num_hidden_layers: 6,
-      num_attention_heads: 6,
-      num_key_value_heads: 6,
-      n_routed_experts: 16,
-      num_experts_per_tok: 4,
-      q_lora_rank: 96,
-      kv_lora_rank: 64,
-      qk_nope_head_dim: 24,
-      qk_rope_head_dim: 8,
-      v_head_dim: 24,
-    },
+    description: `6-layer MoE (16 experts, MLA, MTP), ${sizeOf(smallModel, 1024)}; an hour or more on 2 cores`,
+    model: smallModel,
     vocabSize: 1024,
     corpusDocs: 60000,
     corpus: { tasks: ['mix'] },
@@ -119,6 +154,26 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       evalEvery: 100,
       evalBatches: 8,
       checkpointEvery: 100,
+    },
+  },
+  micro: {
+    description: `2-layer MoE (4 experts, MLA, MTP), ${sizeOf(microModel, 320)}, 20 steps on a small corpus; seconds: a check that the pipeline runs`,
+    model: microModel,
+    vocabSize: 320,
+    corpusDocs: 1000,
+    corpus: tinyCorpus,
+    train: {
+      ...DEFAULT_TRAIN_CONFIG,
+      steps: 20,
+      seqLen: 128,
+      batchStart: 4,
+      batchEnd: 4,
+      microBatch: 2,
+      peakLr: 3e-3,
+      warmupSteps: 2,
+      evalEvery: 10,
+      evalBatches: 1,
+      checkpointEvery: 10,
     },
   },
 };

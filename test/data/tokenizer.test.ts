@@ -110,7 +110,7 @@ describe('Tokenizer', () => {
   });
 
   it('saves and loads tokenizer.json + tokenizer_config.json with identical behaviour', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'r1ts-tok-'));
+    const dir = join(mkdtempSync(join(tmpdir(), 'r1ts-tok-')), 'not', 'yet'); // made by saveDir
     const tok = await Tokenizer.train(corpus(), { vocabSize: 420, chatTemplate: R1_CHAT_TEMPLATE });
     tok.saveDir(dir);
     const back = Tokenizer.load(dir);

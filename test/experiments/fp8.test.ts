@@ -176,6 +176,12 @@ test('runFp8PresetExperiment: pretrain runs per precision on the same data; gaps
     const r = await runFp8PresetExperiment({ ...opts, log: (l) => logs.push(l) });
     assert.deepEqual(Object.keys(r.runDirs!), ['fp32', 'fp8', 'bf16', 'fp32-ulp']);
     assert.match(r.setup, /^preset tiny/);
+    // the model's size as pretrain prints it (SPEC 1.5: MTP apart), not another count of the same model
+    const pretrainLine = logs.find((l) => / parameters \(/.test(l)) ?? '';
+    const [, total, mtp] = /([\d,]+) parameters \(.*MTP ([\d,]+)\)/.exec(pretrainLine) ?? [];
+    assert.equal(r.parameters.toLocaleString('en-US'), total, pretrainLine);
+    assert.equal(r.mtpParameters.toLocaleString('en-US'), mtp, pretrainLine);
+    assert.match(formatFp8Report(r)[0], new RegExp(`\\(${total} parameters \\+ MTP ${mtp}\\)`));
     const curve = (p: string): number[] => readRunMetrics(path.join(opts.outDir, p)).losses;
     assert.deepEqual(r.baseline.losses, curve('fp32'));
     assert.deepEqual(r.fp8.losses, curve('fp8'));

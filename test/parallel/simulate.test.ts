@@ -16,7 +16,7 @@ function randomCosts(g: Generator): Costs {
   return { F, B, W, FB: lo + (F + B - lo) * u(), comm: 0 };
 }
 
-/** The closed forms this simulator obeys (src/parallel/README.md), for the largest per-rank bubble. */
+/** The closed forms this simulator obeys (docs/dualpipe.md), for the largest per-rank bubble. */
 function derivedBubble(method: Method, pp: number, c: Costs): number {
   const Bi = c.B - c.W;
   const H = pp / 2;

@@ -94,7 +94,7 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
     `  ${s.label.padEnd(8)} final loss ${s.finalLoss.toFixed(4)}  EMA ${s.finalEma.toFixed(4)}  saved Linear inputs ${bytes(s.saved.bytes).padStart(12)}` +
     `  ${Math.round(s.msPerStep)} ms/step  (AdamW moments ${s.moments})`;
   return [
-    `FP8 vs ${b.precision.toUpperCase()}: ${r.setup} (${r.parameters.toLocaleString('en-US')} parameters), ${r.steps} steps x ${r.tokensPerStep} tokens, same seed and data`,
+    `FP8 vs ${b.precision.toUpperCase()}: ${r.setup} (${r.parameters.toLocaleString('en-US')} parameters + MTP ${r.mtpParameters.toLocaleString('en-US')}), ${r.steps} steps x ${r.tokensPerStep} tokens, same seed and data`,
     ...(r.runDirs ? [`runs: ${Object.values(r.runDirs).join(', ')}`] : []),
     run(b),
     run(f),
