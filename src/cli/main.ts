@@ -23,13 +23,14 @@ import { registerGenerate } from './commands/generate.js';
 import { registerGrpo } from './commands/grpo.js';
 import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
+import { registerSft } from './commands/sft.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero']],
-  ['train', ['pretrain', 'grpo']],
+  ['train', ['pretrain', 'sft', 'grpo']],
   ['sample and evaluate', ['generate', 'eval']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
@@ -75,6 +76,7 @@ export function buildProgram(): Command {
   // in the order of COMMAND_GROUPS, which `--help` lists them in
   registerZero(program);
   registerPretrain(program);
+  registerSft(program);
   registerGrpo(program);
   registerGenerate(program);
   registerEval(program);
