@@ -1,4 +1,4 @@
-import type { CausalLM } from '../models/causal_lm.js';
+import type { CausalLM, LossResult } from '../models/causal_lm.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
 import { lrAt, scaledV3Schedule, warmupCosineLrAt } from '../optim/schedule.js';
 import { mul } from '../tensor/ops/elementwise.js';
@@ -208,6 +208,18 @@ export interface SftStepMetrics {
   valLoss?: number;
 }
 
+/**
+ * The SFT objective of one packed micro-batch: the mean cross-entropy over its assistant tokens, plus DeepSeek-V3's
+ * MTP loss (lambda-weighted; the model masks MTP targets across samples) and balance loss (a row is the sequence).
+ */
+export function sftLoss(model: CausalLM, b: PackedBatch, c: Pick<SftConfig, 'mtpLambda' | 'balanceAlpha'>): LossResult {
+  return model.computeLoss(b.inputs, b.targets, {
+    segments: b.segments,
+    mtpLambda: c.mtpLambda,
+    balanceAlpha: c.balanceAlpha,
+  });
+}
+
 /** Mean cross-entropy over the assistant tokens of `batches` (token-weighted), without gradient. */
 export function heldOutLoss(model: CausalLM, batches: readonly PackedBatch[]): number {
   const wasTraining = model.training;
@@ -366,11 +378,7 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
     model.train();
     for (const b of micro) {
       const w = b.lossTokens / tokens;
-      const r = model.computeLoss(b.inputs, b.targets, {
-        segments: b.segments,
-        mtpLambda: c.mtpLambda,
-        balanceAlpha: c.balanceAlpha,
-      });
+      const r = sftLoss(model, b, c);
       mul(r.loss, w).backward();
       loss += r.mainLoss * w;
       bal += r.balanceLoss * w;
