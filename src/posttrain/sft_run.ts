@@ -24,6 +24,7 @@ import {
   SFT_RESUME_RULE,
   type SftConfig,
   type SftResult,
+  type SftStepMetrics,
   resolveSftConfig,
   runSft,
 } from './sft.js';
@@ -76,6 +77,8 @@ export interface SftOptions {
   overwrite?: boolean;
   stops?: StopRequests;
   log?: (line: string) => void;
+  /** Called after every optimizer step (tests use it to kill or inspect a run). */
+  onStep?: (m: SftStepMetrics) => void;
 }
 
 export interface SftRunResult extends SftResult {
@@ -164,13 +167,18 @@ export async function sft(o: SftOptions): Promise<SftRunResult> {
         }),
         SFT_RESUME_RULE,
       );
-    return await sftIn(dir, s, log);
+    return await sftIn(dir, s, log, o.onStep);
   } finally {
     dir.close();
   }
 }
 
-async function sftIn(dir: RunDir, asked: SftSettings, log: (line: string) => void): Promise<SftRunResult> {
+async function sftIn(
+  dir: RunDir,
+  asked: SftSettings,
+  log: (line: string) => void,
+  onStep?: (m: SftStepMetrics) => void,
+): Promise<SftRunResult> {
   let s = asked;
   const c = s.config;
   const { model, config, tok, warnings } = loadModelAndTokenizer(s.model, s.tokenizer ?? undefined);
@@ -262,6 +270,7 @@ async function sftIn(dir: RunDir, asked: SftSettings, log: (line: string) => voi
     fingerprint: samplesFingerprint(fit.kept),
     initial: evalBefore.length ? { eval: evalBefore } : undefined,
     log,
+    onStep,
   });
   if (dir.mode === 'resume') evalBefore = (r.initial?.eval as TaskEvalResult[] | undefined) ?? [];
   const modelDir = dir.modelDir;
