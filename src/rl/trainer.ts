@@ -579,6 +579,7 @@ function frozenLogProbs(
   model: CausalLM,
   rolls: readonly Rollout[],
   chunks: readonly number[][],
+  temperature: number,
 ): Map<number, Float32Array> {
   const out = new Map<number, Float32Array>();
   for (const part of chunks) {
@@ -587,6 +588,7 @@ function frozenLogProbs(
         model,
         rolls[part[0]].promptIds,
         part.map((i) => rolls[i].gen.tokens),
+        { temperature },
       );
       part.forEach((i, j) =>
         out.set(i, Float32Array.from(logp.data.subarray(j * R, j * R + rolls[i].gen.tokens.length))),
@@ -620,8 +622,9 @@ function trainOnRollouts(
   const trainIdx = Array.from({ length: N }, (_, i) => i).filter(trains);
   const needOld = c.mu > 1 || c.miniBatches > 1;
   const allChunks = groupChunks(trainIdx, G, c.microBatch);
-  const oldLp = needOld ? frozenLogProbs(policy, rolls, allChunks) : null;
-  const refLp = ref ? frozenLogProbs(ref, rolls, allChunks) : null;
+  // the ratio and the KL use the distribution the rollouts were sampled from (softmax of logits / temperature)
+  const oldLp = needOld ? frozenLogProbs(policy, rolls, allChunks, c.temperature) : null;
+  const refLp = ref ? frozenLogProbs(ref, rolls, allChunks, c.temperature) : null;
   const params = policy.parameters();
   const mbRows = N / c.miniBatches;
   let lossSum = 0;
@@ -643,7 +646,7 @@ function trainOnRollouts(
           policy,
           rolls[part[0]].promptIds,
           part.map((i) => rolls[i].gen.tokens),
-          { entropy: it === 0 },
+          { entropy: it === 0, temperature: c.temperature },
         );
         const n = part.length;
         const oldA = needOld ? new Float32Array(n * R) : Float32Array.from(logp.data);
