@@ -366,11 +366,11 @@ export interface ProgressFlags {
 }
 
 /** `--log-every N` and `--quiet` (src/util/progress.ts). */
-export function progressOptions(f: Flags): Option[] {
+export function progressOptions(f: Flags, unit = 'steps'): Option[] {
   return [
     f.int(
       '--log-every <n>',
-      'when the output is not a terminal: a progress line every n steps (on a terminal one line is redrawn in place)',
+      `when the output is not a terminal: a progress line every n ${unit} (on a terminal one line is redrawn in place)`,
       STEPS_RANGE,
       shownDefault('about 20 lines per phase'),
     ),

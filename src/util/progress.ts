@@ -6,9 +6,9 @@
  *   step / total, elapsed < ETA and the key numbers (loss, tokens/s; reward, accuracy, length), cut to the terminal's
  *   width. Messages (`line`) print above it. When the phase ends the live line is replaced by a one-line summary.
  * - On a pipe or a file: the full line of a step (what the trainer would log) with elapsed time and ETA, for the first
- *   step, every `logEvery` steps (default `autoLogEvery(total)`: about 20 lines per phase) and the last; then the
- *   summary. A default run prints tens of lines, not thousands.
- * - Colour only on a terminal and only when NO_COLOR is unset or empty (https://no-color.org).
+ *   step, every `logEvery` steps (default `autoLogEvery(total)`: about 20 lines per phase; when updates skip steps, the
+ *   first update past each multiple) and the last; then the summary. A default run prints tens of lines, not thousands.
+ * - Colour only on a terminal and only when NO_COLOR is unset or empty (the no-color.org convention).
  * - `quiet`: no live line, no step lines, no summaries and no messages but warnings (lines that start with
  *   `warning` or `WARNING`); a command's results are printed by the command itself, not through here.
  *
@@ -90,7 +90,7 @@ export function formatDuration(ms: number): string {
 
 const ESC = '\x1b[';
 const CLEAR_LINE = `\r${ESC}K`;
-const BAR_WIDTH = 20;
+const BAR_WIDTH = 12;
 
 /** A piece of the live line and its colour (an SGR code), if any. */
 type Piece = [text: string, sgr?: string];
@@ -102,6 +102,8 @@ interface Phase {
   unit: string;
   started: number;
   done: number;
+  /** Updates so far. */
+  updates: number;
   fields: Readonly<Record<string, string>>;
   every: number;
   lastDraw: number;
@@ -139,6 +141,7 @@ export class Progress implements ProgressSink {
       unit: opts.unit ?? 'steps',
       started: this.now(),
       done: from,
+      updates: 0,
       fields: {},
       every: this.o.logEvery ?? autoLogEvery(total - from),
       lastDraw: -Infinity,
@@ -149,15 +152,18 @@ export class Progress implements ProgressSink {
   update(done: number, fields: Readonly<Record<string, string>> = {}, line?: string): void {
     const p = this.phase;
     if (!p) return;
+    const prev = p.done;
     p.done = done;
     p.fields = fields;
+    p.updates++;
     if (this.o.quiet) return;
     const last = done >= p.total;
     if (this.mode === 'live') {
       if (last || this.now() - p.lastDraw >= (this.o.redrawMs ?? 100)) this.draw();
       return;
     }
-    if (last || done === p.from + 1 || done % p.every === 0) {
+    // the first update, the last, and each one that passes a multiple of `every` (updates may skip steps: batches)
+    if (last || p.updates === 1 || Math.floor(done / p.every) > Math.floor(prev / p.every)) {
       const text = line ?? `${p.name} ${done}/${p.total}${fieldText(fields)}`;
       this.write(`${text}  ${this.timing()}\n`);
     }

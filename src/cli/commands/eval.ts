@@ -84,7 +84,7 @@ export function registerEval(program: Command): void {
     .option('--no-greedy', 'skip the greedy pass')
     .option('--json', 'print {"task", "n", "k", "pass@1", "cons@k", "greedy"}');
   // progress goes to stderr: stdout holds the result (and --json's object alone)
-  for (const opt of progressOptions(f)) cmd.addOption(opt);
+  for (const opt of progressOptions(f, 'samples')) cmd.addOption(opt);
   cmd.action((o: EvalFlags) => {
     const c = 'eval';
     const { n: k, ...sampling } = checkSamplingParams(
