@@ -152,7 +152,7 @@ describe('SFT trainer', () => {
       const model = join(dir, 'base');
       await writeSftModelDir(model, 'qwen2');
       const good = identityRecords(6);
-      const long = { prompt: 'Who are you? '.repeat(40), completion: 'I am Tiny-R1.' };
+      const long = { prompt: 'Who are you?', completion: 'I am Tiny-R1. '.repeat(40) };
       const file = join(dir, 'mixed.jsonl');
       writeFileSync(
         file,
@@ -182,7 +182,7 @@ describe('SFT trainer', () => {
         text,
         /skipped 1 sample\(s\) longer than --seq-len 64 \+ 1 = 65 tokens .*mixed\.jsonl:3 \(\d+ tokens\)/,
       );
-      assert.match(text, /^sft: 9 records; train 6 samples \(1 skipped, 0 truncated\)/m);
+      assert.match(text, /^sft: 10 records; train 6 samples \(1 skipped, 0 truncated\)/m);
       const t: string[] = [];
       await sft({
         ...base,
@@ -192,7 +192,7 @@ describe('SFT trainer', () => {
         log: (l) => t.push(l),
       });
       assert.match(t.join('\n'), /truncated 1 sample\(s\) to their first 65 tokens \(--truncate\): .*mixed\.jsonl:3/);
-      assert.match(t.join('\n'), /^sft: 9 records; train 7 samples \(0 skipped, 1 truncated\)/m);
+      assert.match(t.join('\n'), /^sft: 10 records; train 7 samples \(0 skipped, 1 truncated\)/m);
     }));
 
   it('--val-share holds out by content: stable, disjoint, copies on one side', () =>
