@@ -314,3 +314,40 @@ export {
 export { checkTrainSizes, trainMicroBatchBytes, TRAIN_SIZE_RANGES } from './train/sizes.js';
 export { PRESETS, getPreset, type Preset } from './train/presets.js';
 export { VERSION } from './version.js';
+/** Post-training data: TRL record formats to chat examples, and the assistant-only loss mask of a chat template. */
+export {
+  toChatExample,
+  toPreferenceExample,
+  tokenizeChat,
+  type ChatExample,
+  type PreferenceExample,
+  type TokenizedChat,
+  type ChatRenderer,
+} from './posttrain/chat_data.js';
+/** Supervised fine-tuning (`r1ts sft`): packed chat samples, assistant-only loss, a resumable run directory. */
+export {
+  sft,
+  DEFAULT_SFT_EVAL,
+  type SftOptions,
+  type SftSettings,
+  type SftRunResult,
+  type SftEvalSettings,
+} from './posttrain/sft_run.js';
+export {
+  DEFAULT_SFT_CONFIG,
+  LR_SCHEDULES,
+  SFT_RESUME_RULE,
+  sftLoss,
+  type SftConfig,
+  type SftStepMetrics,
+  type LrSchedule,
+} from './posttrain/sft.js';
+export {
+  IGNORE_INDEX,
+  buildBatch,
+  fitSamples,
+  packFirstFit,
+  type SftSample,
+  type PackedBatch,
+} from './posttrain/packing.js';
+export { evaluateSftTasks, describeTaskEval, type TaskEvalResult, type TaskEvalOptions } from './posttrain/sft_eval.js';
