@@ -105,7 +105,10 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
     ...(w.includes('--preset') ? ['--preset', 'micro', '--workers', '1'] : []),
     ...['--steps', '2', '--no-reference', '--no-noise-floor'],
   ],
+  // SFT: two optimizer steps; the quality checks (when asked) on two items of at most 8 tokens
+  sft: () => ['--max-steps', '2', '--eval-n', '2', '--eval-max-tokens', '8'],
   'data corpus': () => ['--n', '300'],
+  'data sft': () => ['--n', '20'],
   'bench matmul': () => ['--sizes', '32', '--repeat', '1'],
   'bench/answer_modes.ts': () => ['--n', '2', '--k', '2'],
   'bench/fp8_gemm.ts': () => ['--repeat', '1'],
