@@ -276,6 +276,8 @@ export interface SampleSelection {
 interface Judging {
   keep: KeepRule;
   filters: string[];
+  /** Every prompt has a checker, so 'correct' is counted as a check. */
+  checked: boolean;
   scorer?: ResponseScorer;
   rmPart: ScoredPart;
   provenance: SampleProvenance;
@@ -303,12 +305,12 @@ function resolveJudging(prompts: readonly SamplePrompt[], opts: SelectOptions): 
     topP: SAMPLE_SAMPLING.topP!,
     ...opts.provenance,
   };
-  return { keep, filters, scorer: opts.scorer, rmPart, provenance };
+  return { keep, filters, checked: !unchecked, scorer: opts.scorer, rmPart, provenance };
 }
 
 /** Empty counts with the stages of `j` in order (so that printed and JSON counts list them in that order). */
-function emptyCounts(prompts: readonly SamplePrompt[], j: Judging): SampleCounts {
-  const checks = ['complete', ...j.filters, ...(prompts.every((p) => p.check) ? ['correct'] : [])];
+function emptyCounts(j: Judging): SampleCounts {
+  const checks = ['complete', ...j.filters, ...(j.checked ? ['correct'] : [])];
   const stages = ['complete', ...j.filters, ...(j.keep.correct ? ['correct'] : []), 'duplicate'];
   if (j.keep.threshold !== null) stages.push('threshold');
   if (j.keep.bestOfK) stages.push('best-of-k');
@@ -363,13 +365,16 @@ function runScorer(scorer: ResponseScorer, prompts: ChatMessage[][], responses: 
   return Float64Array.from(scores);
 }
 
+/** Marks `v` as dropped at `stage` and counts it. */
+function dropAt(counts: SampleCounts, v: SampleVerdict, stage: string): void {
+  v.dropped = stage;
+  counts.dropped[stage]++;
+}
+
+/** The per-response stages: complete, the filters, correct, duplicate (those that need no scores). */
 function judge(prompts: readonly SamplePrompt[], outputs: readonly (readonly SampledResponse[])[], j: Judging) {
   const verdicts: SampleVerdict[] = [];
-  const counts = emptyCounts(prompts, j);
-  const drop = (v: SampleVerdict, stage: string) => {
-    v.dropped = stage;
-    counts.dropped[stage]++;
-  };
+  const counts = emptyCounts(j);
   prompts.forEach((p, pi) => {
     const seen = new Set<string>();
     outputs[pi].forEach((out, sample) => {
@@ -379,7 +384,7 @@ function judge(prompts: readonly SamplePrompt[], outputs: readonly (readonly Sam
       for (const f of j.filters) if (!READABILITY_FILTERS[f](response, { codeTask: p.codeTask })) failed.push(f);
       const correct = p.check ? p.check(response) : null;
       if (correct === false) failed.push('correct');
-      for (const c of failed) if (c in counts.passed) counts.passed[c]--;
+      for (const c of Object.keys(counts.passed)) if (!failed.includes(c)) counts.passed[c]++;
       const v: SampleVerdict = {
         prompt: pi,
         sample,
@@ -392,13 +397,12 @@ function judge(prompts: readonly SamplePrompt[], outputs: readonly (readonly Sam
       };
       verdicts.push(v);
       const first = failed.find((c) => c in counts.dropped);
-      if (first) drop(v, first);
-      else if (seen.has(response)) drop(v, 'duplicate');
+      if (first) dropAt(counts, v, first);
+      else if (seen.has(response)) dropAt(counts, v, 'duplicate');
       else seen.add(response);
     });
     counts.samples += outputs[pi].length;
   });
-  for (const c of Object.keys(counts.passed)) counts.passed[c] += counts.samples;
   counts.prompts = prompts.length;
   return { verdicts, counts };
 }
@@ -434,11 +438,7 @@ function selectJudged(
     );
     alive.forEach((v, i) => (v.score = scores[i]));
   }
-  const dropAlive = (v: SampleVerdict, stage: string) => {
-    v.dropped = stage;
-    counts.dropped[stage]++;
-  };
-  if (j.keep.threshold !== null) for (const v of alive) if (v.score! < j.keep.threshold) dropAlive(v, 'threshold');
+  if (j.keep.threshold !== null) for (const v of alive) if (v.score! < j.keep.threshold) dropAt(counts, v, 'threshold');
   if (j.keep.bestOfK) {
     const best = new Map<number, SampleVerdict>();
     for (const v of alive) {
@@ -446,7 +446,7 @@ function selectJudged(
       const b = best.get(v.prompt);
       if (!b || v.score! > b.score!) best.set(v.prompt, v);
     }
-    for (const v of alive) if (v.dropped === null && best.get(v.prompt) !== v) dropAlive(v, 'best-of-k');
+    for (const v of alive) if (v.dropped === null && best.get(v.prompt) !== v) dropAt(counts, v, 'best-of-k');
   }
   const kept = verdicts.filter((v) => v.dropped === null);
   counts.kept = kept.length;
@@ -552,7 +552,7 @@ export function rejectionSample(
   const batchSize = opts.batchSize ?? 64;
   const chunk = Math.max(1, Math.floor(batchSize / k));
   const every = opts.progressEvery ?? chunk;
-  const total: SampleSelection = { records: [], verdicts: [], counts: emptyCounts(prompts, judging) };
+  const total: SampleSelection = { records: [], verdicts: [], counts: emptyCounts(judging) };
   const t0 = performance.now();
   let mark = every;
   for (let j0 = 0; j0 < prompts.length; j0 += chunk) {
