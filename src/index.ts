@@ -210,6 +210,18 @@ export {
   type SamplePrompt,
   type TaskPromptOptions,
 } from './posttrain/sample_prompts.js';
+/** Reports of runs: one self-contained HTML file of plots per run directory (writeReport, buildReport, ...). */
+export * as report from './report/index.js';
+/** Progress of long commands: a live line on a terminal, a line every N steps on a pipe. */
+export {
+  Progress,
+  progressOutput,
+  autoLogEvery,
+  formatDuration,
+  type ProgressSink,
+  type ProgressOptions,
+  type ProgressStream,
+} from './util/progress.js';
 export {
   setModelPrecision,
   parsePrecision,
