@@ -193,10 +193,14 @@ export function registerSample(program: Command): void {
         .makeOptionMandatory(),
     )
     .addOption(f.input('--tokenizer <file>', 'tokenizer.json (default: the one in --model)', 'file or dir'))
-    .option(
-      '--task <names>',
-      `built-in tasks, comma-separated: reasoning (checked answers) and SFT tasks: ${SAMPLE_TASKS.join('|')}`,
-      taskList,
+    .addOption(
+      f
+        .text(
+          '--task <names>',
+          `built-in tasks, comma-separated: reasoning (checked answers) and SFT tasks: ${SAMPLE_TASKS.join('|')}`,
+          shownDefault('none: give --task or --data'),
+        )
+        .argParser(taskList),
     )
     .addOption(
       f.input('--data <file>', 'JSONL or Parquet records: {"messages"} or {"prompt"}, optional "answer"', 'file'),
