@@ -203,7 +203,13 @@ export function registerSample(program: Command): void {
         .argParser(taskList),
     )
     .addOption(
-      f.input('--data <file>', 'JSONL or Parquet records: {"messages"} or {"prompt"}, optional "answer"', 'file'),
+      f.input(
+        '--data <file>',
+        'JSONL or Parquet records: {"messages"} or {"prompt"}, optional "answer"',
+        'file',
+        false,
+        shownDefault('none: give --task or --data'),
+      ),
     )
     .addOption(
       f.choice(
