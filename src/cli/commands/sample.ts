@@ -265,6 +265,8 @@ export function registerSample(program: Command): void {
         '--scorer <file>',
         'JS/TS module exporting a scorer (prompts, responses) => scores, e.g. a reward model',
         'file',
+        false,
+        shownDefault('none'),
       ),
     )
     .addOption(
