@@ -167,6 +167,49 @@ export {
 export * as fp8 from './fp8/index.js';
 /** Experiments that train models to check a paper's claim: the FP8 validation experiment (runFp8Experiment, ...). */
 export * as experiments from './experiments/index.js';
+/** Rejection sampling (`r1ts sample`): k samples per prompt kept by a checker, a scorer and readability filters. */
+export {
+  rejectionSample,
+  selectResponses,
+  renderSamplePrompt,
+  parseKeepRule,
+  parseFilters,
+  keepRuleText,
+  scoredText,
+  checkHeldOut,
+  loadScorerModule,
+  recordsJsonl,
+  describeCounts,
+  SAMPLE_FILTERS,
+  SAMPLE_SAMPLING,
+  SAMPLE_TEMPLATES,
+  DEFAULT_STOP,
+  type ResponseScorer,
+  type ScoredPart,
+  type SampleTemplate,
+  type KeepRule,
+  type SampleCodec,
+  type RenderedPrompt,
+  type SampledResponse,
+  type SampleProvenance,
+  type SampleRecord,
+  type SampleVerdict,
+  type SampleCounts,
+  type SelectOptions,
+  type SampleSelection,
+  type SampleProgress,
+  type RejectionSampleOptions,
+  type RejectionSampleResult,
+} from './posttrain/sample.js';
+export {
+  taskPrompts,
+  recordPrompt,
+  filePrompts,
+  isSampleTask,
+  SAMPLE_TASKS,
+  type SamplePrompt,
+  type TaskPromptOptions,
+} from './posttrain/sample_prompts.js';
 /** Reports of runs: one self-contained HTML file of plots per run directory (writeReport, buildReport, ...). */
 export * as report from './report/index.js';
 /** Progress of long commands: a live line on a terminal, a line every N steps on a pipe. */

@@ -100,6 +100,8 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
     ...(w.includes('--resume') ? [] : ['--prompts-per-step', '2', '--group-size', '2', '--max-tokens', '16']),
   ],
   eval: () => ['--n', '2', '--k', '2', '--max-tokens', '16'],
+  // rejection sampling: two prompts (of each task) and two samples of at most 16 tokens
+  sample: () => ['--n', '2', '--k', '2', '--max-tokens', '16'],
   generate: () => ['--max-tokens', '16'],
   'experiment fp8': (w) => [
     ...(w.includes('--preset') ? ['--preset', 'micro', '--workers', '1'] : []),

@@ -26,13 +26,14 @@ import { registerPretrain } from './commands/pretrain.js';
 import { registerSft } from './commands/sft.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
+import { registerSample } from './commands/sample.js';
 import { registerReport } from './commands/report.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero']],
   ['train', ['pretrain', 'sft', 'grpo']],
-  ['sample and evaluate', ['generate', 'eval']],
+  ['sample and evaluate', ['generate', 'eval', 'sample']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
   ['study and measure', ['report', 'schedule', 'experiment', 'bench', 'info']],
@@ -81,6 +82,7 @@ export function buildProgram(): Command {
   registerGrpo(program);
   registerGenerate(program);
   registerEval(program);
+  registerSample(program);
   registerModel(program);
   registerExport(program);
   registerData(program);
