@@ -147,7 +147,9 @@ export function registerSft(program: Command): void {
         run,
       ),
     )
-    .addOption(f.input('--val-data <file...>', 'held-out records (validation loss)', 'file or dir', true))
+    .addOption(
+      f.input('--val-data <file...>', 'held-out records (validation loss)', 'file or dir', true, shownDefault('none')),
+    )
     .addOption(
       f.num(
         '--val-share <x>',
