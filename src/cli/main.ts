@@ -25,12 +25,13 @@ import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
+import { registerServe } from './commands/serve.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero']],
   ['train', ['pretrain', 'grpo']],
-  ['sample and evaluate', ['generate', 'eval']],
+  ['sample and evaluate', ['generate', 'eval', 'serve']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
   ['study and measure', ['schedule', 'experiment', 'bench', 'info']],
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerGrpo(program);
   registerGenerate(program);
   registerEval(program);
+  registerServe(program);
   registerModel(program);
   registerExport(program);
   registerData(program);
