@@ -60,6 +60,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
     'util',
   ],
   serve: ['infer', 'data', 'models'],
+  report: ['experiments', 'eval', 'rl', 'train', 'parallel', 'io', 'models', 'util'],
   cli: ['(root)', '*'],
 };
 

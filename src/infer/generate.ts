@@ -52,6 +52,8 @@ export interface GenerateOptions extends SamplingParams {
   engine?: 'fast' | 'model';
   /** 'mtp': speculative decoding with the model's MTP module (the fast engine only). Default 'none'. */
   speculative?: 'none' | 'mtp';
+  /** Called after each batch of `batchSize` rows with the rows done so far and the total (progress). */
+  onBatch?: (done: number, total: number) => void;
 }
 
 export interface Generation {
@@ -131,6 +133,7 @@ export function generate(
   for (let s = 0; s < prompts.length; s += batch) {
     const rows = prompts.slice(s, s + batch);
     out.push(...generateBatch(model, rows, { ...opts, maxTokens, firstRow: (opts.firstRow ?? 0) + s }));
+    opts.onBatch?.(out.length, prompts.length);
   }
   return out;
 }
@@ -249,6 +252,7 @@ function generateSpeculative(
     }),
   );
   while (batcher.step());
+  opts.onBatch?.(prompts.length, prompts.length);
   return seqs.map((q, r) => {
     const finish = q.finish as FinishReason;
     const tokens = q.tokens;
