@@ -21,7 +21,15 @@
 import type { BatchDecoder, CausalLM, DecodeStep } from '../models/causal_lm.js';
 import type { Generator } from '../tensor/random.js';
 import { contextLength } from './context.js';
-import { type SamplingFilters, type SamplingScratch, argmaxRow, filteredProbs, samplingScratch, sampleProbs, sampleRow } from './sampling.js';
+import {
+  type SamplingFilters,
+  type SamplingScratch,
+  argmaxRow,
+  filteredProbs,
+  samplingScratch,
+  sampleProbs,
+  sampleRow,
+} from './sampling.js';
 import { verifyDraft } from './speculative.js';
 
 /** Why a sequence stopped: its EOS token, a stop (string, by the caller), the token budget, or a cancellation. */
@@ -87,6 +95,8 @@ export interface BatcherStats {
   /** Drafts verified, and how many were accepted. */
   drafted: number;
   accepted: number;
+  /** Sequences cancelled (a client went away, a shutdown) before they finished. */
+  cancelled: number;
 }
 
 /** A joining row's pre-fill: one prompt, the sequences that share it. */
@@ -108,7 +118,7 @@ export function hasDraftModule(model: CausalLM): boolean {
 export class Batcher {
   readonly maxBatch: number;
   readonly speculative: 'none' | 'mtp';
-  readonly stats: BatcherStats = { steps: 0, tokens: 0, drafted: 0, accepted: 0 };
+  readonly stats: BatcherStats = { steps: 0, tokens: 0, drafted: 0, accepted: 0, cancelled: 0 };
   private main: BatchDecoder | null = null;
   private drafter: BatchDecoder | null = null;
   /** Sequences in the decoder's rows, in row order. */
@@ -211,7 +221,11 @@ export class Batcher {
     const counts = feeds.map((f) => f.length);
     const out = this.main.feedRows(Int32Array.from(feeds.flat()), counts, { allPositions: spec, hidden: spec });
     const starts: number[] = [];
-    counts.reduce((at, c) => (starts.push(at), at + c), 0);
+    let at0 = 0;
+    for (const c of counts) {
+      starts.push(at0);
+      at0 += c;
+    }
     // the groups' rows become one row per member
     if (groups.some((g) => g.members.length > 1))
       this.main.selectRows([...this.live.keys(), ...groups.flatMap((g, i) => g.members.map(() => old + i))]);
@@ -244,8 +258,7 @@ export class Batcher {
     const kept = keep.map((b) => drafterFeeds[b]);
     const prev = new Float32Array(kept.reduce((n, f) => n + f.hidden.length, 0) * D);
     let at = 0;
-    for (const f of kept)
-      for (const r of f.hidden) prev.set(out.hidden!.subarray(r * D, (r + 1) * D), D * at++);
+    for (const f of kept) for (const r of f.hidden) prev.set(out.hidden!.subarray(r * D, (r + 1) * D), D * at++);
     const q = this.drafter.feedRows(
       Int32Array.from(kept.flatMap((f) => f.ids)),
       kept.map((f) => f.ids.length),
@@ -304,7 +317,13 @@ export class Batcher {
    * Verifies row b's draft against the main model's positions (p0 at `first`, p1 after it), emits one or two tokens,
    * and returns what the drafter reads next: (hidden row, token) pairs for the positions now known.
    */
-  private verify(s: Sequence, b: number, out: DecodeStep, first: number, count: number): { ids: number[]; hidden: number[] } {
+  private verify(
+    s: Sequence,
+    b: number,
+    out: DecodeStep,
+    first: number,
+    count: number,
+  ): { ids: number[]; hidden: number[] } {
     const V = this.V;
     const rng = s.req.rng;
     if (count === 1) {
@@ -336,7 +355,10 @@ export class Batcher {
     s.q = null;
     if (s.req.maxTokens - s.tokens.length < 2) return;
     const probs = filteredProbs(q, b * this.V, this.V, s.req.filters, new Float64Array(this.V), this.scratch);
-    s.draft = s.req.filters.temperature === 0 ? argmaxRow(q, b * this.V, this.V) : sampleProbs(probs, this.V, s.req.rng.uniform(1, 'float64')[0]);
+    s.draft =
+      s.req.filters.temperature === 0
+        ? argmaxRow(q, b * this.V, this.V)
+        : sampleProbs(probs, this.V, s.req.rng.uniform(1, 'float64')[0]);
     s.q = probs;
   }
 
@@ -345,7 +367,8 @@ export class Batcher {
     s.tokens.push(token);
     s.pending = token;
     this.stats.tokens++;
-    const lp = s.req.topLogprobs === undefined ? null : tokenLogprob(logits, row * this.V, this.V, token, s.req.topLogprobs);
+    const lp =
+      s.req.topLogprobs === undefined ? null : tokenLogprob(logits, row * this.V, this.V, token, s.req.topLogprobs);
     let goOn: boolean | undefined = true;
     try {
       goOn = s.req.onToken?.(token, lp);
@@ -362,6 +385,7 @@ export class Batcher {
   private end(s: Sequence, why: FinishReason | 'cancelled'): void {
     if (s.done) return;
     s.finish = why;
+    if (why === 'cancelled') this.stats.cancelled++;
     s.req.onFinish?.(s);
   }
 }

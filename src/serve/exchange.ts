@@ -72,7 +72,9 @@ function preparePrompts(ctx: ExchangeContext, r: GenerationRequest): { ids: numb
       throw badParam('messages', (e as Error).message);
     }
     try {
-      return [{ ids: encodePrompt(codec(false), text, room, context, 'messages'), thinking: opensThinking(text) || null }];
+      return [
+        { ids: encodePrompt(codec(false), text, room, context, 'messages'), thinking: opensThinking(text) || null },
+      ];
     } catch (e) {
       throw tooLong(e, 'messages');
     }
@@ -143,7 +145,8 @@ export async function runExchange(ctx: ExchangeContext, r: GenerationRequest, re
     if (delta.content) parts.push([{ content: delta.content }, false]);
     if (parts.length === 0) parts.push([{}, c.text.inReasoning]);
     parts.forEach(([d, reasoning], j) => {
-      const logprobs = lp && j === 0 ? (reasoning ? { content: [], reasoning_content: [lp] } : { content: [lp] }) : null;
+      const logprobs =
+        lp && j === 0 ? (reasoning ? { content: [], reasoning_content: [lp] } : { content: [lp] }) : null;
       write({ index: c.index, delta: d, logprobs, finish_reason: j === parts.length - 1 ? finish : null });
     });
   };
@@ -178,7 +181,8 @@ export async function runExchange(ctx: ExchangeContext, r: GenerationRequest, re
         onToken: (token, lp) => {
           const reasoning = c.text.inReasoning;
           if (reasoning) c.reasoningTokens++;
-          const entry = lp ? logprobEntry(tok, token, lp) : null;
+          // the EOS token ends the choice but is not text (decoded without special tokens): no logprob entry
+          const entry = lp && token !== tok.eosId ? logprobEntry(tok, token, lp) : null;
           if (entry) (reasoning ? c.lpReasoning : c.lpContent).push(entry);
           c.tokens.push(token);
           const delta = c.text.update(c.tokens);
@@ -252,7 +256,12 @@ export async function runExchange(ctx: ExchangeContext, r: GenerationRequest, re
 }
 
 /** Writes a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });

@@ -10,7 +10,7 @@
  *
  * Not here: tokenizing the prompt and the context bound (./server.ts), the response bodies (./responses.ts).
  */
-import { type ChatMessage } from '../data/chat.js';
+import type { ChatMessage } from '../data/chat.js';
 import { type ResolvedSampling, type SamplingParams, checkSamplingParams } from '../infer/sampling.js';
 
 /** An error with its HTTP status, in OpenAI's JSON shape. */
@@ -144,7 +144,11 @@ function kindOf(v: unknown): string {
 }
 
 function wrongType(param: string, expected: string, v: unknown): ApiError {
-  return badParam(param, `Invalid type for '${param}': expected ${expected}, but got ${kindOf(v)} instead.`, 'invalid_type');
+  return badParam(
+    param,
+    `Invalid type for '${param}': expected ${expected}, but got ${kindOf(v)} instead.`,
+    'invalid_type',
+  );
 }
 
 /** body[key] when present and not null. */
@@ -171,7 +175,11 @@ function checkFields(body: Body, known: readonly string[]): void {
       throw badParam(key, `Unrecognized request argument supplied: ${key}`, 'unknown_parameter');
     const neutral = NEUTRAL[key];
     if (neutral && body[key] !== null && !neutral[0](body[key]))
-      throw badParam(key, `'${key}' is not supported by this server; leave it out or set it to ${neutral[1]}`, 'unsupported_value');
+      throw badParam(
+        key,
+        `'${key}' is not supported by this server; leave it out or set it to ${neutral[1]}`,
+        'unsupported_value',
+      );
   }
 }
 
@@ -217,7 +225,8 @@ function streaming(body: Body): { stream: boolean; includeUsage: boolean } {
   if (!isObject(so)) throw wrongType('stream_options', 'an object', so);
   if (!stream) throw badParam('stream_options', "'stream_options' is only allowed when 'stream' is true");
   for (const k of Object.keys(so))
-    if (k !== 'include_usage') throw badParam(`stream_options.${k}`, `Unrecognized stream option: ${k}`, 'unknown_parameter');
+    if (k !== 'include_usage')
+      throw badParam(`stream_options.${k}`, `Unrecognized stream option: ${k}`, 'unknown_parameter');
   const iu = so.include_usage ?? false;
   if (typeof iu !== 'boolean') throw wrongType('stream_options.include_usage', 'a boolean', iu);
   return { stream, includeUsage: iu };
@@ -226,10 +235,16 @@ function streaming(body: Body): { stream: boolean; includeUsage: boolean } {
 /** `model`: a string naming the served model (a 404 names any other). */
 function model(body: Body, served: string): string {
   const m = body.model;
-  if (m === undefined || m === null) throw badParam('model', "you must provide a model parameter ('model')", 'missing_required_parameter');
+  if (m === undefined || m === null)
+    throw badParam('model', "you must provide a model parameter ('model')", 'missing_required_parameter');
   if (typeof m !== 'string') throw wrongType('model', 'a string', m);
   if (m !== served)
-    throw new ApiError(404, `The model '${m}' does not exist (this server serves '${served}')`, 'model', 'model_not_found');
+    throw new ApiError(
+      404,
+      `The model '${m}' does not exist (this server serves '${served}')`,
+      'model',
+      'model_not_found',
+    );
   return m;
 }
 
@@ -241,7 +256,8 @@ function contentText(v: unknown, param: string): string {
     .map((part, j) => {
       const where = `${param}[${j}]`;
       if (!isObject(part)) throw wrongType(where, 'an object', part);
-      if (part.type !== 'text') throw badParam(`${where}.type`, `only text parts are supported, got type ${JSON.stringify(part.type)}`);
+      if (part.type !== 'text')
+        throw badParam(`${where}.type`, `only text parts are supported, got type ${JSON.stringify(part.type)}`);
       if (typeof part.text !== 'string') throw wrongType(`${where}.text`, 'a string', part.text);
       return part.text;
     })
@@ -256,7 +272,8 @@ export function parseChatRequest(body: unknown, served: string): GenerationReque
   checkFields(body, CHAT_FIELDS);
   const name = model(body, served);
   const raw = body.messages;
-  if (raw === undefined || raw === null) throw badParam('messages', "you must provide 'messages'", 'missing_required_parameter');
+  if (raw === undefined || raw === null)
+    throw badParam('messages', "you must provide 'messages'", 'missing_required_parameter');
   if (!Array.isArray(raw)) throw wrongType('messages', 'an array', raw);
   if (raw.length === 0) throw badParam('messages', "'messages' must hold at least one message");
   const messages = raw.map((m, i): ChatMessage => {
@@ -301,7 +318,11 @@ export function parseCompletionRequest(body: unknown, served: string): Generatio
   const s = sampling(body, 'max_tokens');
   const bestOf = num(body, 'best_of');
   if (bestOf !== undefined && bestOf !== s.n)
-    throw badParam('best_of', `'best_of' is not supported by this server; leave it out or set it to n (${s.n})`, 'unsupported_value');
+    throw badParam(
+      'best_of',
+      `'best_of' is not supported by this server; leave it out or set it to n (${s.n})`,
+      'unsupported_value',
+    );
   const lp = num(body, 'logprobs');
   if (lp !== undefined && !(Number.isInteger(lp) && lp >= 0 && lp <= MAX_COMPLETION_LOGPROBS))
     throw badParam('logprobs', `'logprobs' must be an integer in [0, ${MAX_COMPLETION_LOGPROBS}], got ${lp}`);
@@ -320,13 +341,15 @@ export function parseCompletionRequest(body: unknown, served: string): Generatio
 
 /** `prompt`: a string, an array of strings, an array of token ids, or an array of those. */
 function promptList(v: unknown): (string | number[])[] {
-  if (v === undefined || v === null) throw badParam('prompt', "you must provide 'prompt'", 'missing_required_parameter');
+  if (v === undefined || v === null)
+    throw badParam('prompt', "you must provide 'prompt'", 'missing_required_parameter');
   const isIds = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((t) => Number.isInteger(t));
   let list: unknown[];
   if (typeof v === 'string' || isIds(v)) list = [v];
   else if (Array.isArray(v) && v.length > 0) list = v;
   else throw wrongType('prompt', 'a string, an array of strings or an array of token ids', v);
-  if (list.length > MAX_PROMPTS) throw badParam('prompt', `'prompt' holds at most ${MAX_PROMPTS} prompts, got ${list.length}`);
+  if (list.length > MAX_PROMPTS)
+    throw badParam('prompt', `'prompt' holds at most ${MAX_PROMPTS} prompts, got ${list.length}`);
   return list.map((p, i) => {
     if (typeof p === 'string' || isIds(p)) return p;
     throw wrongType(`prompt[${i}]`, 'a string or an array of token ids', p);

@@ -70,7 +70,14 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('end', () => {
       if (over)
-        reject(new ApiError(413, `The request body is ${size} bytes; the limit is ${limit} bytes`, null, 'request_too_large'));
+        reject(
+          new ApiError(
+            413,
+            `The request body is ${size} bytes; the limit is ${limit} bytes`,
+            null,
+            'request_too_large',
+          ),
+        );
       else resolve(Buffer.concat(parts));
     });
     req.on('error', reject);
@@ -86,7 +93,12 @@ async function readJson(req: http.IncomingMessage, limit: number): Promise<unkno
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (e) {
-    throw new ApiError(400, `We could not parse the JSON body of your request: ${(e as Error).message}`, null, 'invalid_json');
+    throw new ApiError(
+      400,
+      `We could not parse the JSON body of your request: ${(e as Error).message}`,
+      null,
+      'invalid_json',
+    );
   }
 }
 
@@ -106,12 +118,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const method = req.method ?? 'GET';
     const route = (methods: string[]) => {
       if (!methods.includes(method))
-        throw new ApiError(405, `${method} is not allowed on ${path} (use ${methods.join(' or ')})`, null, 'method_not_allowed');
+        throw new ApiError(
+          405,
+          `${method} is not allowed on ${path} (use ${methods.join(' or ')})`,
+          null,
+          'method_not_allowed',
+        );
     };
     if (path === '/v1/chat/completions' || path === '/v1/completions') {
       route(['POST']);
       const body = await readJson(req, limit);
-      const r = path === '/v1/chat/completions' ? parseChatRequest(body, opts.name) : parseCompletionRequest(body, opts.name);
+      const r =
+        path === '/v1/chat/completions' ? parseChatRequest(body, opts.name) : parseCompletionRequest(body, opts.name);
       await runExchange(ctx, r, res);
       return;
     }

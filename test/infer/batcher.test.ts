@@ -105,13 +105,22 @@ describe('continuous batching', () => {
     assert.deepEqual(stopped.tokens, free.tokens.slice(0, 2));
     assert.ok(lps.every(Number.isNaN), 'no logprobs unless asked');
     const withEos = new Batcher(m);
-    const e = withEos.add({ prompt: [3, 1], filters: GREEDY, maxTokens: 6, rng: rowGenerator(0, 0), eosId: free.tokens[2] });
+    const e = withEos.add({
+      prompt: [3, 1],
+      filters: GREEDY,
+      maxTokens: 6,
+      rng: rowGenerator(0, 0),
+      eosId: free.tokens[2],
+    });
     while (withEos.step());
     assert.equal(e.finish, 'eos');
     assert.deepEqual(e.tokens, free.tokens.slice(0, free.tokens.indexOf(free.tokens[2]) + 1));
     assert.throws(() => b.add({ prompt: [], filters: GREEDY, maxTokens: 1, rng: rowGenerator(0, 0) }), /empty/);
     assert.throws(() => b.add({ prompt: [99], filters: GREEDY, maxTokens: 1, rng: rowGenerator(0, 0) }), /99/);
-    assert.throws(() => b.add({ prompt: [1], filters: GREEDY, maxTokens: 128, rng: rowGenerator(0, 0) }), /context of 128/);
+    assert.throws(
+      () => b.add({ prompt: [1], filters: GREEDY, maxTokens: 128, rng: rowGenerator(0, 0) }),
+      /context of 128/,
+    );
     assert.throws(() => new Batcher(m, { speculative: 'mtp' }), /MTP module/);
   });
 
@@ -243,7 +252,8 @@ function chiSquare(counts: Float64Array, probs: Float64Array, N: number): { stat
   if (poolE >= 5) {
     stat += (poolO - poolE) ** 2 / poolE;
     cells++;
-  } else assert.ok(poolO <= poolE + 5, `tokens outside the target's support: ${poolO} seen, ${poolE.toFixed(2)} expected`);
+  } else
+    assert.ok(poolO <= poolE + 5, `tokens outside the target's support: ${poolO} seen, ${poolE.toFixed(2)} expected`);
   return { stat, dof: cells - 1 };
 }
 

@@ -42,7 +42,10 @@ async function teach(): Promise<Taught> {
   });
   const messages = [{ role: 'user', content: QUESTION }];
   const promptText = applyChatTemplate(tok, messages, { addGenerationPrompt: true });
-  const full = applyChatTemplate(tok, [...messages, { role: 'assistant', content: `<think>\n${REASONING}</think>${ANSWER}` }]);
+  const full = applyChatTemplate(tok, [
+    ...messages,
+    { role: 'assistant', content: `<think>\n${REASONING}</think>${ANSWER}` },
+  ]);
   const prompt = tok.encode(promptText, { addSpecialTokens: false });
   const sequence = tok.encode(full, { addSpecialTokens: false });
   const T = sequence.length - 1;

@@ -45,7 +45,7 @@ describe('serve: the openai client against r1ts serve', () => {
       ['toy'],
     );
     assert.equal((await api.models.retrieve('toy')).id, 'toy');
-    const health = await (await fetch(`${s.url}/health`)).json();
+    const health = (await (await fetch(`${s.url}/health`)).json()) as Record<string, unknown>;
     assert.equal(health.status, 'ok');
   });
 
@@ -66,8 +66,11 @@ describe('serve: the openai client against r1ts serve', () => {
         completion_tokens_details: undefined,
       },
     );
-    const reasoningTokens = (r.usage?.completion_tokens_details as { reasoning_tokens: number }).reasoning_tokens;
-    assert.ok(reasoningTokens > 3 && reasoningTokens < generated, `${reasoningTokens} reasoning tokens`);
+    // reasoning tokens: the generated tokens up to the one that completes `</think>`
+    const out = s.sequence.slice(s.prompt.length);
+    let thinking = 1;
+    while (!s.tok.decode(out.slice(0, thinking)).includes('</think>')) thinking++;
+    assert.equal(r.usage?.completion_tokens_details?.reasoning_tokens, thinking);
   });
 
   it('chat, streaming: reasoning deltas, then content deltas, a finish chunk, a usage chunk, [DONE]', async () => {
@@ -163,7 +166,7 @@ describe('serve: the openai client against r1ts serve', () => {
     const [loaded] = await Promise.all([api.chat.completions.create(req), ...others]);
     assert.deepEqual(loaded.choices, alone.choices);
     const lp = alone.choices[0].logprobs as { content: unknown[]; reasoning_content?: unknown[] };
-    assert.equal((lp.content.length + (lp.reasoning_content?.length ?? 0)), 24, 'one entry per token');
+    assert.equal(lp.content.length + (lp.reasoning_content?.length ?? 0), 24, 'one entry per token');
     await settled(s);
   });
 
@@ -181,15 +184,23 @@ describe('serve: the openai client against r1ts serve', () => {
       r.choices.map((c) => c.index),
       [0, 1, 2, 3],
     );
+    let tokens = 0;
     for (const c of r.choices) {
-      assert.equal(c.logprobs?.tokens?.length, 5);
+      // EOS ends a choice (finish_reason stop) and counts in usage, but is no text and has no logprob entry
+      const eos = c.finish_reason === 'stop' ? 1 : 0;
+      if (!eos) assert.equal(c.logprobs?.tokens?.length, 5);
+      tokens += (c.logprobs?.tokens?.length ?? 0) + eos;
       assert.equal(c.logprobs?.tokens?.join(''), c.text, 'the tokens spell the text');
-      assert.deepEqual(c.logprobs?.text_offset?.[0], 0);
+      if (c.logprobs?.tokens?.length) assert.equal(c.logprobs.text_offset?.[0], 0);
       assert.equal(Object.keys(c.logprobs?.top_logprobs?.[0] ?? {}).length <= 2, true);
     }
-    assert.equal(r.usage?.completion_tokens, 20);
-    const defaults = await api.completions.create({ model: 'toy', prompt: 'Add 3' });
+    assert.equal(r.usage?.completion_tokens, tokens);
+    assert.ok(r.choices.filter((c) => c.finish_reason === 'length').length >= 2, 'most choices run to max_tokens');
+    // token ids as the prompt: the taught conversation, whose greedy answer is longer than 16 tokens
+    assert.ok(s.sequence.length - s.prompt.length > 16);
+    const defaults = await api.completions.create({ model: 'toy', prompt: s.prompt, temperature: 0 });
     assert.equal(defaults.usage?.completion_tokens, 16, "OpenAI's default max_tokens");
+    assert.equal(defaults.choices[0].text, s.tok.decode(s.sequence.slice(s.prompt.length, s.prompt.length + 16)));
   });
 
   it('errors: OpenAI shapes and statuses, the field named', async () => {
@@ -224,7 +235,7 @@ describe('serve: the openai client against r1ts serve', () => {
     const raw = async (path: string, init: RequestInit, code: number) => {
       const res = await fetch(`${s.url}${path}`, init);
       assert.equal(res.status, code, path);
-      const body = await res.json();
+      const body = (await res.json()) as { error: Record<string, unknown> };
       assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message', 'param', 'type']);
       return body.error;
     };
@@ -237,19 +248,20 @@ describe('serve: the openai client against r1ts serve', () => {
   });
 
   it('a client that aborts mid-stream is cancelled and its row freed', async () => {
-    const before = s.engine.status().stats.tokens;
+    const before = s.engine.status().stats;
     const controller = new AbortController();
     const stream = await api.completions.create(
       { model: 'toy', prompt: 'Add 1', max_tokens: 200, temperature: 1, seed: 3, stream: true },
       { signal: controller.signal },
     );
     let chunks = 0;
-    await assert.rejects(async () => {
-      for await (const _ of stream) if (++chunks === 3) controller.abort();
-    }, OpenAI.APIUserAbortError);
+    // the client's stream ends quietly when its signal aborts
+    for await (const _ of stream) if (++chunks === 3) controller.abort();
+    assert.equal(chunks, 3);
     await settled(s);
-    const generated = s.engine.status().stats.tokens - before;
-    assert.ok(generated < 200, `the row stopped after ${generated} tokens`);
+    const after = s.engine.status().stats;
+    assert.equal(after.cancelled - before.cancelled, 1, 'the server cancelled the sequence');
+    assert.ok(after.tokens - before.tokens < 200, `the row stopped after ${after.tokens - before.tokens} tokens`);
   });
 });
 
@@ -269,7 +281,10 @@ describe('serve: queue and speculative decoding', () => {
       );
       const codes = await Promise.all(asks);
       assert.ok(codes.includes(429) && codes.includes(200), `statuses ${codes}`);
-      assert.ok(codes.every((c) => c === 200 || c === 429), `statuses ${codes}`);
+      assert.ok(
+        codes.every((c) => c === 200 || c === 429),
+        `statuses ${codes}`,
+      );
       await settled(s);
     } finally {
       await s.close(1000);
@@ -286,7 +301,7 @@ describe('serve: queue and speculative decoding', () => {
       assert.deepEqual(b.choices, a.choices);
       const { stats } = spec.engine.status();
       assert.ok(stats.drafted > 5 && stats.accepted > stats.drafted / 2, `${stats.accepted}/${stats.drafted} accepted`);
-      const health = await (await fetch(`${spec.url}/health`)).json();
+      const health = (await (await fetch(`${spec.url}/health`)).json()) as Record<string, unknown>;
       assert.equal(health.speculative, 'mtp');
       assert.equal(health.drafted, stats.drafted);
     } finally {

@@ -116,7 +116,9 @@ export function registerGenerate(program: Command): void {
         console.log(`--- sample ${i + 1}/${n} (${g.tokens.length} tokens, ${g.finish})`);
         console.log(g.text);
       });
-      const rate = drafted ? `, ${accepted}/${drafted} drafts accepted (${((100 * accepted) / drafted).toFixed(0)}%)` : '';
+      const rate = drafted
+        ? `, ${accepted}/${drafted} drafts accepted (${((100 * accepted) / drafted).toFixed(0)}%)`
+        : '';
       console.log(
         `--- ${tokens} tokens in ${sec.toFixed(2)} s (${(tokens / sec).toFixed(0)} tokens/s, ${n} sample(s) batched${rate})`,
       );

@@ -57,7 +57,13 @@ export function registerServe(program: Command): void {
     .addOption(
       f.num('--shutdown-timeout <s>', 'seconds running requests get to finish on shutdown', nums(0, 86_400), 30),
     )
-    .addOption(f.num('--shutdown-after <s>', 'shut down gracefully after this many seconds (scripts, smoke tests)', nums(0, 1e9, true)))
+    .addOption(
+      f.num(
+        '--shutdown-after <s>',
+        'shut down gracefully after this many seconds (scripts, smoke tests)',
+        nums(0, 1e9, true),
+      ),
+    )
     .action(async (o: ServeFlags) => {
       const c = 'serve';
       const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
@@ -112,7 +118,9 @@ export function registerServe(program: Command): void {
           return [sig, h] as const;
         });
         const timer =
-          o.shutdownAfter === undefined ? undefined : setTimeout(() => stop(`--shutdown-after ${o.shutdownAfter}`), o.shutdownAfter * 1000);
+          o.shutdownAfter === undefined
+            ? undefined
+            : setTimeout(() => stop(`--shutdown-after ${o.shutdownAfter}`), o.shutdownAfter * 1000);
         let lastTokens = 0;
         let lastAt = performance.now();
         const status = setInterval(() => {
@@ -120,7 +128,9 @@ export function registerServe(program: Command): void {
           const now = performance.now();
           if (s.stats.tokens !== lastTokens) {
             const rate = (s.stats.tokens - lastTokens) / ((now - lastAt) / 1000);
-            const spec = s.stats.drafted ? `, drafts accepted ${((100 * s.stats.accepted) / s.stats.drafted).toFixed(0)}%` : '';
+            const spec = s.stats.drafted
+              ? `, drafts accepted ${((100 * s.stats.accepted) / s.stats.drafted).toFixed(0)}%`
+              : '';
             console.log(`r1ts serve: ${s.running} running, ${s.waiting} waiting, ${rate.toFixed(0)} tokens/s${spec}`);
           }
           lastTokens = s.stats.tokens;
