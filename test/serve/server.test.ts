@@ -235,7 +235,9 @@ describe('serve: the openai client against r1ts serve', () => {
     const raw = async (path: string, init: RequestInit, code: number) => {
       const res = await fetch(`${s.url}${path}`, init);
       assert.equal(res.status, code, path);
-      const body = (await res.json()) as { error: Record<string, unknown> };
+      const body = (await res.json()) as {
+        error: { message: string; type: string; param: string | null; code: string | null };
+      };
       assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message', 'param', 'type']);
       return body.error;
     };
