@@ -61,7 +61,7 @@ export function registerServe(program: Command): void {
       f.num(
         '--shutdown-after <s>',
         'shut down gracefully after this many seconds (scripts, smoke tests)',
-        nums(0, 1e9, true),
+        nums(0, 1e9),
       ),
     )
     .action(async (o: ServeFlags) => {
