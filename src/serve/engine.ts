@@ -8,7 +8,7 @@
  * would overflow the queue is refused whole (HTTP 429). Draining (graceful shutdown) refuses new work (503), lets the
  * running sequences finish until a deadline, then cancels what is left.
  *
- * Not here: HTTP and OpenAI's shapes (./server.ts, ./responses.ts).
+ * Not here: HTTP and OpenAI's shapes (./server.ts, ./exchange.ts).
  */
 import type { CausalLM } from '../models/causal_lm.js';
 import { Batcher, type BatcherStats, type Sequence, type SequenceRequest } from '../infer/batcher.js';

@@ -8,7 +8,7 @@
  *
  * Extensions, as vLLM and DeepSeek have them: `top_k`; in responses, `reasoning_content` (./text.ts).
  *
- * Not here: tokenizing the prompt and the context bound (./server.ts), the response bodies (./responses.ts).
+ * Not here: tokenizing the prompt and the context bound and the response bodies (./exchange.ts).
  */
 import type { ChatMessage } from '../data/chat.js';
 import { type ResolvedSampling, type SamplingParams, checkSamplingParams } from '../infer/sampling.js';

@@ -11,7 +11,7 @@
  *   is content; without a `</think>` (cut by the token budget) it is all reasoning. Otherwise it is all content.
  *   The tag itself belongs to neither; text that could be the start of `</think>` is held back.
  *
- * Not here: the JSON shapes (./responses.ts), generation (src/infer/batcher.ts).
+ * Not here: the JSON shapes (./exchange.ts), generation (src/infer/batcher.ts).
  */
 
 const OPEN = '<think>';

@@ -60,7 +60,7 @@ export function registerServe(program: Command): void {
     .addOption(
       f.num(
         '--shutdown-after <s>',
-        'shut down gracefully after this many seconds (scripts, smoke tests)',
+        'shut down gracefully after this many seconds (scripts, smoke tests) (default: none, run until a signal)',
         nums(0, 1e9),
       ),
     )
