@@ -180,6 +180,49 @@ export {
 export * as fp8 from './fp8/index.js';
 /** Experiments that train models to check a paper's claim: the FP8 validation experiment (runFp8Experiment, ...). */
 export * as experiments from './experiments/index.js';
+/** Rejection sampling (`r1ts sample`): k samples per prompt kept by a checker, a scorer and readability filters. */
+export {
+  rejectionSample,
+  selectResponses,
+  renderSamplePrompt,
+  parseKeepRule,
+  parseFilters,
+  keepRuleText,
+  scoredText,
+  checkHeldOut,
+  loadScorerModule,
+  recordsJsonl,
+  describeCounts,
+  SAMPLE_FILTERS,
+  SAMPLE_SAMPLING,
+  SAMPLE_TEMPLATES,
+  DEFAULT_STOP,
+  type ResponseScorer,
+  type ScoredPart,
+  type SampleTemplate,
+  type KeepRule,
+  type SampleCodec,
+  type RenderedPrompt,
+  type SampledResponse,
+  type SampleProvenance,
+  type SampleRecord,
+  type SampleVerdict,
+  type SampleCounts,
+  type SelectOptions,
+  type SampleSelection,
+  type SampleProgress,
+  type RejectionSampleOptions,
+  type RejectionSampleResult,
+} from './posttrain/sample.js';
+export {
+  taskPrompts,
+  recordPrompt,
+  filePrompts,
+  isSampleTask,
+  SAMPLE_TASKS,
+  type SamplePrompt,
+  type TaskPromptOptions,
+} from './posttrain/sample_prompts.js';
 /** Reports of runs: one self-contained HTML file of plots per run directory (writeReport, buildReport, ...). */
 export * as report from './report/index.js';
 /** Progress of long commands: a live line on a terminal, a line every N steps on a pipe. */
@@ -330,3 +373,40 @@ export {
 export { checkTrainSizes, trainMicroBatchBytes, TRAIN_SIZE_RANGES } from './train/sizes.js';
 export { PRESETS, getPreset, type Preset } from './train/presets.js';
 export { VERSION } from './version.js';
+/** Post-training data: TRL record formats to chat examples, and the assistant-only loss mask of a chat template. */
+export {
+  toChatExample,
+  toPreferenceExample,
+  tokenizeChat,
+  type ChatExample,
+  type PreferenceExample,
+  type TokenizedChat,
+  type ChatRenderer,
+} from './posttrain/chat_data.js';
+/** Supervised fine-tuning (`r1ts sft`): packed chat samples, assistant-only loss, a resumable run directory. */
+export {
+  sft,
+  DEFAULT_SFT_EVAL,
+  type SftOptions,
+  type SftSettings,
+  type SftRunResult,
+  type SftEvalSettings,
+} from './posttrain/sft_run.js';
+export {
+  DEFAULT_SFT_CONFIG,
+  LR_SCHEDULES,
+  SFT_RESUME_RULE,
+  sftLoss,
+  type SftConfig,
+  type SftStepMetrics,
+  type LrSchedule,
+} from './posttrain/sft.js';
+export {
+  IGNORE_INDEX,
+  buildBatch,
+  fitSamples,
+  packFirstFit,
+  type SftSample,
+  type PackedBatch,
+} from './posttrain/packing.js';
+export { evaluateSftTasks, describeTaskEval, type TaskEvalResult, type TaskEvalOptions } from './posttrain/sft_eval.js';

@@ -100,6 +100,8 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
     ...(w.includes('--resume') ? [] : ['--prompts-per-step', '2', '--group-size', '2', '--max-tokens', '16']),
   ],
   eval: () => ['--n', '2', '--k', '2', '--max-tokens', '16'],
+  // rejection sampling: two prompts (of each task) and two samples of at most 16 tokens
+  sample: () => ['--n', '2', '--k', '2', '--max-tokens', '16'],
   generate: () => ['--max-tokens', '16'],
   // a server runs until stopped: here it listens on a free port and shuts down gracefully at once
   serve: () => ['--port', '0', '--shutdown-after', '0'],
@@ -107,7 +109,10 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
     ...(w.includes('--preset') ? ['--preset', 'micro', '--workers', '1'] : []),
     ...['--steps', '2', '--no-reference', '--no-noise-floor'],
   ],
+  // SFT: two optimizer steps; the quality checks (when asked) on two items of at most 8 tokens
+  sft: () => ['--max-steps', '2', '--eval-n', '2', '--eval-max-tokens', '8'],
   'data corpus': () => ['--n', '300'],
+  'data sft': () => ['--n', '20'],
   'bench matmul': () => ['--sizes', '32', '--repeat', '1'],
   'bench/answer_modes.ts': () => ['--n', '2', '--k', '2'],
   'bench/fp8_gemm.ts': () => ['--repeat', '1'],

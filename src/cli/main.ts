@@ -23,16 +23,18 @@ import { registerGenerate } from './commands/generate.js';
 import { registerGrpo } from './commands/grpo.js';
 import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
+import { registerSft } from './commands/sft.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
+import { registerSample } from './commands/sample.js';
 import { registerServe } from './commands/serve.js';
 import { registerReport } from './commands/report.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero']],
-  ['train', ['pretrain', 'grpo']],
-  ['sample and evaluate', ['generate', 'eval', 'serve']],
+  ['train', ['pretrain', 'sft', 'grpo']],
+  ['sample and evaluate', ['generate', 'eval', 'sample', 'serve']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
   ['study and measure', ['report', 'schedule', 'experiment', 'bench', 'info']],
@@ -77,9 +79,11 @@ export function buildProgram(): Command {
   // in the order of COMMAND_GROUPS, which `--help` lists them in
   registerZero(program);
   registerPretrain(program);
+  registerSft(program);
   registerGrpo(program);
   registerGenerate(program);
   registerEval(program);
+  registerSample(program);
   registerServe(program);
   registerModel(program);
   registerExport(program);

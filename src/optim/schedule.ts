@@ -106,3 +106,27 @@ export function gammaAt(s: ScheduleConfig, tokens: number): number {
 export function mtpLambdaAt(s: ScheduleConfig, tokens: number): number {
   return tokens < s.constantUntil ? s.lambdaEarly : s.lambdaLate;
 }
+
+/** Settings of `warmupCosineLrAt`. */
+export interface WarmupCosineSchedule {
+  /** Optimizer steps of the run. */
+  totalSteps: number;
+  peakLr: number;
+  /** Steps of linear warm-up from peakLr / warmupSteps to peakLr (0: none). */
+  warmupSteps: number;
+  /** The final learning rate as a share of peakLr (R1's SFT: 5e-5 -> 5e-6 is 0.1; V3's 5e-6 -> 1e-6 is 0.2). */
+  minRatio: number;
+}
+
+/**
+ * Learning rate at optimizer step `step` (0-based) of a warm-up + cosine run: linear warm-up over `warmupSteps`, then
+ * a cosine from peakLr down to peakLr * minRatio, reached at the last step (totalSteps - 1). The SFT schedule of
+ * DeepSeek-R1 and V3 (SPEC 4, 5.3, 6).
+ */
+export function warmupCosineLrAt(s: WarmupCosineSchedule, step: number): number {
+  if (step < s.warmupSteps) return (s.peakLr * (step + 1)) / s.warmupSteps;
+  const span = s.totalSteps - 1 - s.warmupSteps;
+  const p = span > 0 ? Math.min(1, (step - s.warmupSteps) / span) : 1;
+  const min = s.peakLr * s.minRatio;
+  return min + 0.5 * (s.peakLr - min) * (1 + Math.cos(Math.PI * p));
+}
