@@ -101,8 +101,10 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
   ],
   eval: () => ['--n', '2', '--k', '2', '--max-tokens', '16'],
   generate: () => ['--max-tokens', '16'],
+  // over seeds: two of them, each as short as a single run
   'experiment fp8': (w) => [
     ...(w.includes('--preset') ? ['--preset', 'micro', '--workers', '1'] : []),
+    ...(w.includes('--seeds') ? ['--seeds', '2'] : []),
     ...['--steps', '2', '--no-reference', '--no-noise-floor'],
   ],
   'data corpus': () => ['--n', '300'],

@@ -233,6 +233,17 @@ test('runFp8Seeds: runs kept per seed; a second invocation trains nothing; an in
       assert.deepEqual(r2.perSeed[i].fp8.saved, r.perSeed[i].fp8.saved, 'saved bytes of the reused model');
     }
     assert.deepEqual(r2.comparisons[0].finalEma.values.slice(0, 2), r.comparisons[0].finalEma.values);
+    // the same command a third time trains nothing at all, and reports the same statistics
+    const logs2b: string[] = [];
+    const r2b = await seedsRun([0, 1, 2], (l) => logs2b.push(l));
+    assert.deepEqual(
+      logs2b.filter((l) => /: step \d+\//.test(l)),
+      [],
+      'nothing trained',
+    );
+    assert.equal(logs2b.filter((l) => /reusing the completed run/.test(l)).length, 12);
+    assert.deepEqual(r2b.comparisons, r2.comparisons);
+    assert.deepEqual(r2b.verdict, r2.verdict);
 
     // an interrupted FP8 run (stopped in step 2 of seed 3) resumes from its last checkpoint to the same numbers
     const stop = (l: string) => {
