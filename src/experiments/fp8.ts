@@ -3,7 +3,9 @@
  * same seed on the same data in high precision (fp32 or bf16) and in FP8, then compare the loss curves, EMA-smoothed
  * with 0.9 as the paper does, and report the saved-activation bytes of each mode (as the Linear ops account them, and
  * as measured: the ArrayBuffer bytes the autograd graph holds after one forward pass, `measureGraphMemory`) and the
- * K = 4096 accumulation error with and without promotion. `r1ts experiment fp8` prints it.
+ * K = 4096 accumulation error with and without promotion. `r1ts experiment fp8` prints it. With `outDir` each toy run
+ * is a kept run directory (OUT/<label>: reused when complete, resumed when interrupted), which is how ./fp8_seeds.ts
+ * repeats the experiment over seeds; without it they train in a temporary directory.
  * `runFp8PresetExperiment` does the same with a pre-training preset's model and corpus through `pretrain`, one kept
  * (and resumable) run directory per precision.
  *
@@ -15,7 +17,7 @@
  *
  * A yardstick: on a toy model any change of numerics moves the loss curve by tenths of a percent while the loss falls
  * fast (a run reaches the same loss a few steps earlier or later); the runs are not chaotic (the noise-floor run
- * below stays within 1e-4 of the baseline over 400 steps), they respond smoothly to finite perturbations. So the
+ * below stays within about 1e-3 of the baseline over 400 steps, on seeds 0-4), they respond smoothly to finite perturbations. So the
  * experiment also trains the other high precision (BF16 when the baseline is FP32, else FP32) and reports its gap to
  * the baseline: the FP8 gap is to be read against it. And it trains the baseline once more with every initial weight
  * one ulp off (`TrainConfig.flipInitLastBit`): that run's gap to the baseline is the noise floor, how far rounding-sized
