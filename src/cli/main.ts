@@ -25,11 +25,13 @@ import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
+import { registerRm } from './commands/rm.js';
+import { registerDpo } from './commands/dpo.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero']],
-  ['train', ['pretrain', 'grpo']],
+  ['train', ['pretrain', 'grpo', 'rm', 'dpo']],
   ['sample and evaluate', ['generate', 'eval']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
@@ -76,6 +78,8 @@ export function buildProgram(): Command {
   registerZero(program);
   registerPretrain(program);
   registerGrpo(program);
+  registerRm(program);
+  registerDpo(program);
   registerGenerate(program);
   registerEval(program);
   registerModel(program);
