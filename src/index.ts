@@ -167,6 +167,18 @@ export {
 export * as fp8 from './fp8/index.js';
 /** Experiments that train models to check a paper's claim: the FP8 validation experiment (runFp8Experiment, ...). */
 export * as experiments from './experiments/index.js';
+/** Reports of runs: one self-contained HTML file of plots per run directory (writeReport, buildReport, ...). */
+export * as report from './report/index.js';
+/** Progress of long commands: a live line on a terminal, a line every N steps on a pipe. */
+export {
+  Progress,
+  progressOutput,
+  autoLogEvery,
+  formatDuration,
+  type ProgressSink,
+  type ProgressOptions,
+  type ProgressStream,
+} from './util/progress.js';
 export {
   setModelPrecision,
   parsePrecision,

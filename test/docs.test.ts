@@ -10,7 +10,8 @@
  *   see the files its earlier ones wrote. `npx r1ts` becomes `node --import tsx <repo>/src/cli/main.ts`.
  *   A command that trains or samples for minutes runs in a shortened form: the flags of SHORTEN below are appended
  *   to the line as written (the CLI takes the last value of a repeated flag), so every flag the page shows is still
- *   parsed and used. Only the commands of SKIP are not run, each for the reason given there.
+ *   parsed and used. Only the commands of SKIP are not run, each for the reason given there. A line written
+ *   `CMD || echo "exit status $?"` shows an error: CMD must exit with status 1 and print a one-line `r1ts: ` error.
  * - ```text blocks (printed output) are not run. A block with another language, or none, is an error.
  */
 import { after, before, describe, it } from 'node:test';
@@ -56,18 +57,11 @@ const PAGES = [
 const read = (page: string): string => readFileSync(join(ROOT, page), 'utf8');
 const LANGS = ['ts', 'sh', 'text'];
 
-/** Pages other branches are writing; the index links to them before they land. A missing one is not an error. */
-const PENDING_PAGES = [
-  'docs/kernels.md',
-  'docs/cli.md',
-  'docs/run-directories.md',
-  'docs/reliability.md',
-  'docs/gguf.md',
-];
-
 /** Shell commands that are not run, and why. Matched on the whole line (comment removed). */
 const SKIP: Record<string, string> = {
   'npm ci': 'installs the dependencies and builds the addon: the test runs inside an installed checkout',
+  'npm ci --prefix test/interop --ignore-scripts':
+    'installs the optional llama.cpp package (about 730 MB); the interop test skips with one line without it',
   'npm test': 'runs the whole suite, of which this test is a part',
   'npx node-gyp rebuild': 'rebuilds the native addon (about a minute): an install step, done by npm ci',
 };
@@ -114,6 +108,10 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
   'data corpus': () => ['--n', '300'],
   'bench matmul': () => ['--sizes', '32', '--repeat', '1'],
   'bench/answer_modes.ts': () => ['--n', '2', '--k', '2'],
+  'bench/fp8_gemm.ts': () => ['--repeat', '1'],
+  // a page that says how to run part of the suite: the files its filter selects are listed, not run (the suite runs
+  // them), so a filter that no longer matches a test file fails here
+  'scripts/test.mjs': () => ['--list'],
 };
 
 /** `npx r1ts` subcommand paths (`eval`, `data corpus`), from the CLI itself. */
@@ -162,6 +160,12 @@ function failure(file: string, line: number, what: string, r: Finished): string 
   return `${file}:${line}: ${what}\nexited ${r.status}; its last output:\n${r.out.split('\n').slice(-20).join('\n')}`;
 }
 
+/**
+ * How a page shows a command that must fail: `CMD || echo "exit status $?"` (the line itself then succeeds in a
+ * user's shell). The test runs CMD alone and checks that it exits with status 1 after a one-line `r1ts: ` error.
+ */
+const FAILS = ' || echo "exit status $?"';
+
 /** Runs one sh block line by line in `ctx.ws`. */
 async function runShell(b: CodeBlock, ctx: RunContext): Promise<void> {
   const lines = b.code.split('\n');
@@ -170,13 +174,21 @@ async function runShell(b: CodeBlock, ctx: RunContext): Promise<void> {
     const where = b.firstLine + i;
     if (!line || line.startsWith('#') || Object.hasOwn(SKIP, line)) continue;
     assert.ok(!line.endsWith('\\'), `${b.file}:${where}: one command per line (no continuation lines)`);
-    const { command } = splitEnv(shellWords(line));
+    const fails = line.endsWith(FAILS);
+    const run = fails ? line.slice(0, -FAILS.length) : line;
+    const { command } = splitEnv(shellWords(run));
     assert.notEqual(command[0], 'r1ts', `${b.file}:${where}: a clone has no r1ts on the PATH: write npx r1ts`);
     const key = commandKey(command);
     const extra = key && Object.hasOwn(SHORTEN, key) ? SHORTEN[key](command, ctx) : [];
-    const cmd = `${line.replace(/\bnpx r1ts\b/, `node --import tsx ${CLI}`)} ${extra.join(' ')}`.trim();
+    const cmd = `${run.replace(/\bnpx r1ts\b/g, `node --import tsx ${CLI}`)} ${extra.join(' ')}`.trim();
     const r = await exec('bash', ['-c', cmd], { cwd: ctx.ws, env: { ...process.env, NO_COLOR: '1' } });
-    assert.equal(r.status, 0, failure(b.file, where, cmd, r));
+    if (!fails) {
+      assert.equal(r.status, 0, failure(b.file, where, cmd, r));
+      continue;
+    }
+    const said = `the page shows it failing (${FAILS.trim()})`;
+    assert.equal(r.status, 1, failure(b.file, where, `${cmd}: ${said}, with exit status 1`, r));
+    assert.match(r.out, /^r1ts: /m, failure(b.file, where, `${cmd}: ${said}, with a one-line 'r1ts: ' error`, r));
   }
 }
 
@@ -303,11 +315,16 @@ describe('documentation (README.md, docs/*.md)', { concurrency: 2 }, () => {
     );
   });
 
+  it('the docs index (docs/README.md) links every page of docs/', () => {
+    const linked = new Set(relativeLinks(read('docs/README.md')).map((l) => l.target));
+    for (const page of PAGES.filter((p) => p.startsWith('docs/') && p !== 'docs/README.md'))
+      assert.ok(linked.has(page.slice('docs/'.length)), `docs/README.md: no line for ${page}`);
+  });
+
   it('relative links point to files that exist', () => {
     for (const page of [...PAGES, 'BENCHMARKS.md']) {
       for (const { line, target } of relativeLinks(read(page))) {
         const file = relative(ROOT, resolve(ROOT, dirname(page), target));
-        if (PENDING_PAGES.includes(file)) continue;
         assert.ok(existsSync(join(ROOT, file)), `${page}:${line}: link to ${target}: ${file} does not exist`);
       }
     }
@@ -326,7 +343,9 @@ describe('documentation (README.md, docs/*.md)', { concurrency: 2 }, () => {
   it("docs/style.md's table of shortened forms shows every rule of SHORTEN", () => {
     const style = read('docs/style.md');
     for (const key of Object.keys(SHORTEN)) {
-      const row = style.split('\n').find((l) => l.startsWith(`| \`npx r1ts ${key}\``) || l.includes(`tsx ${key}\``));
+      const row = style
+        .split('\n')
+        .find((l) => l.startsWith(`| \`npx r1ts ${key}\``) || (key.includes('/') && l.includes(` ${key}\``)));
       assert.ok(row, `docs/style.md: no row for '${key}' in the table of shortened forms`);
       const words = key.includes('/') ? ['node', key] : ['npx', 'r1ts', ...key.split(' ')];
       for (const flag of SHORTEN[key](words, { ws: scratch, microBase }).filter((w) => w.startsWith('--')))

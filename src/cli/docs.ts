@@ -38,7 +38,8 @@ function optionDefault(o: Option): { text: string; description: string } {
 function commandSection(cmd: Command): string[] {
   const name = commandPath(cmd);
   const options = cmd.options.filter((o) => !o.hidden);
-  const lines = [`### r1ts ${name}`, '', cmd.description(), '', '```', `r1ts ${name} ${cmd.usage()}`, '```', ''];
+  const usage = ['```text', `npx r1ts ${name} ${cmd.usage()}`, '```'];
+  const lines = [`### r1ts ${name}`, '', cmd.description(), '', ...usage, ''];
   if (cmd.commands.length) lines.push(`Subcommands: ${cmd.commands.map((c) => `\`${c.name()}\``).join(', ')}.`, '');
   if (options.length) {
     lines.push('| flag | meaning | default |', '|---|---|---|');

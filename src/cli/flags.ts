@@ -26,6 +26,7 @@ import { type NumberRange, checkRange, inRange, rangeText } from '../tensor/rang
 import { SAMPLING_NAMES, SAMPLING_RANGES, type SamplingParams } from '../infer/sampling.js';
 import { formatBytes } from '../infer/memory.js';
 import { warn } from './warn.js';
+import { Progress, type ProgressStream } from '../util/progress.js';
 
 // ---- ranges ------------------------------------------------------------------------------------------------------
 
@@ -354,4 +355,30 @@ export function checkFits(cmd: string, bytes: number, what: string, total: numbe
 /** Option builders for `command`. */
 export function flagsOf(command: Command): Flags {
   return new Flags(command);
+}
+
+// ---- progress -------------------------------------------------------------------------------------------------------
+
+/** The progress flags of a long command, parsed. */
+export interface ProgressFlags {
+  logEvery?: number;
+  quiet?: boolean;
+}
+
+/** `--log-every N` and `--quiet` (src/util/progress.ts). */
+export function progressOptions(f: Flags, unit = 'steps'): Option[] {
+  return [
+    f.int(
+      '--log-every <n>',
+      `when the output is not a terminal: a progress line every n ${unit} (on a terminal one line is redrawn in place)`,
+      STEPS_RANGE,
+      shownDefault('about 20 lines per phase'),
+    ),
+    new Option('--quiet', 'no progress and no messages but warnings; results are still printed'),
+  ];
+}
+
+/** The Progress of a command's flags, on `stream` (default stdout; NO_COLOR and TERM are read from the environment). */
+export function progressFor(o: ProgressFlags, stream: ProgressStream = process.stdout): Progress {
+  return new Progress({ stream, logEvery: o.logEvery, quiet: o.quiet === true });
 }

@@ -27,6 +27,7 @@ import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
 import { registerRm } from './commands/rm.js';
 import { registerDpo } from './commands/dpo.js';
+import { registerReport } from './commands/report.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
@@ -35,7 +36,7 @@ export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] =
   ['sample and evaluate', ['generate', 'eval']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
-  ['study and measure', ['schedule', 'experiment', 'bench', 'info']],
+  ['study and measure', ['report', 'schedule', 'experiment', 'bench', 'info']],
 ];
 
 /** Environment variables the program reads, for the help and docs/cli.md. */
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerExport(program);
   registerData(program);
+  registerReport(program);
   registerSchedule(program);
   registerExperiment(program);
   registerBench(program);

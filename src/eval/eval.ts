@@ -15,8 +15,9 @@ import type { TextCodec } from '../infer/generate.js';
 import { extractAnswer, parseNumber } from '../data/tasks/answer.js';
 import type { RLProblem } from '../rl/problems.js';
 import { accuracyReward, afterThink, formatReward } from '../rl/rewards.js';
-import { rewardInputs, rollout, type RolloutOptions } from '../rl/rollout.js';
+import { rewardInputs, rollout, type Rollout, type RolloutOptions } from '../rl/rollout.js';
 import { checkSamplingParams, type ResolvedSampling } from '../infer/sampling.js';
+import type { ProgressSink } from '../util/progress.js';
 
 /** R1's evaluation sampling (SPEC 5.5): 16 samples per problem at temperature 0.6, top-p 0.95; 256 new tokens. */
 export const EVAL_SAMPLING: Partial<ResolvedSampling> = {
@@ -40,6 +41,10 @@ export interface EvalOptions {
   stop?: readonly string[];
   seed?: number;
   batchSize?: number;
+  /** Progress of the sampling, one update per generation batch (default none: evaluation prints nothing). */
+  progress?: ProgressSink | null;
+  /** The progress phase's name (default 'eval'). */
+  phase?: string;
 }
 
 /** Per-problem outcome. */
@@ -186,9 +191,23 @@ export function evaluate(
     batchSize: opts.batchSize ?? 64,
   };
   const seed = sampling.seed;
-  const sampled = rollout(model, codec, problems, k, { ...base, seed });
-  const greedy =
-    opts.greedy === false ? null : rollout(model, codec, problems, 1, { ...base, temperature: 0, topP: 1, seed });
+  const progress = opts.progress ?? null;
+  const rows = problems.length * (k + (opts.greedy === false ? 0 : 1));
+  progress?.begin(opts.phase ?? 'eval', rows, { unit: 'samples' });
+  let sampled: Rollout[];
+  let greedy: Rollout[] | null;
+  let sampledAll = false;
+  try {
+    sampled = rollout(model, codec, problems, k, { ...base, seed, onBatch: (done) => progress?.update(done) });
+    const onGreedy = (done: number) => progress?.update(sampled.length + done);
+    greedy =
+      opts.greedy === false
+        ? null
+        : rollout(model, codec, problems, 1, { ...base, temperature: 0, topP: 1, seed, onBatch: onGreedy });
+    sampledAll = true;
+  } finally {
+    if (!sampledAll) progress?.end(); // an error: clear the live line
+  }
   const scored = scoreResponses(
     problems,
     problems.map((_, j) => ({
@@ -197,10 +216,16 @@ export function evaluate(
     })),
   );
   const inputs = rewardInputs(sampled);
-  return {
+  const result: EvalResult = {
     ...scored,
     meanLength: sampled.reduce((s, r) => s + r.gen.tokens.length, 0) / sampled.length,
     formatRate: inputs.reduce((s, x) => s + formatReward(x), 0) / inputs.length,
     truncationRate: sampled.filter((r) => r.gen.finish === 'length').length / sampled.length,
   };
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  progress?.end(
+    `${problems.length} problems, pass@1 ${pct(result['pass@1'])}, cons@${k} ${pct(result['cons@k'])}` +
+      `${result.greedy !== null ? `, greedy ${pct(result.greedy)}` : ''}, mean length ${result.meanLength.toFixed(1)}`,
+  );
+  return result;
 }

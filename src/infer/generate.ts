@@ -47,6 +47,8 @@ export interface GenerateOptions extends SamplingParams {
   batchSize?: number;
   /** 'fast' (default): the flat-buffer decoder; 'model': the model's own forward with its cache. */
   engine?: 'fast' | 'model';
+  /** Called after each batch of `batchSize` rows with the rows done so far and the total (progress). */
+  onBatch?: (done: number, total: number) => void;
 }
 
 export interface Generation {
@@ -119,6 +121,7 @@ export function generate(
   for (let s = 0; s < prompts.length; s += batch) {
     const rows = prompts.slice(s, s + batch);
     out.push(...generateBatch(model, rows, { ...opts, maxTokens, firstRow: (opts.firstRow ?? 0) + s }));
+    opts.onBatch?.(out.length, prompts.length);
   }
   return out;
 }

@@ -17,8 +17,10 @@
  * assistant-only loss does) to the end of the turn. A turn's span is found by rendering the conversation up to it and
  * up to its end: both renderings must be prefixes of the full one. A template that rewrites earlier turns (R1's drops
  * the reasoning of every assistant turn but the last) fails that test for those turns: they stay in the context
- * without loss, and the count is reported. Token boundaries must agree with the text's: the tokens of each prefix must
- * be a prefix of the full token sequence, else the record is refused.
+ * without loss, and the count is reported. Token boundaries must agree with the text's at a turn's start and end: the
+ * tokens of the conversation before the turn, and up to its end, must be prefixes of the full token sequence, else the
+ * record is refused. Inside the turn, a token that straddles the end of the role header or forced prefix (`\n\n`
+ * where the generation prompt ends in `<think>\n` and the reply opens with `<think>\n\n</think>`) is trained.
  *
  * Not here: packing rows (./packing.ts), the trainers.
  */
@@ -178,14 +180,18 @@ export function tokenizeChat(tok: ChatRenderer, messages: readonly ChatMessage[]
     const gen = render(messages.slice(0, i), true);
     let start = before.length;
     while (start < upTo.length && start < gen.length && upTo[start] === gen[start]) start++;
+    // the first trained token is the first one not wholly inside the prompt part: a token that straddles the boundary
+    // (`\n\n` where the generation prompt ends in `<think>\n` and the reply opens with an empty think block) is trained
     const a = encode(upTo.slice(0, start));
+    let first = 0;
+    while (first < a.length && first < ids.length && a[first] === ids[first]) first++;
     const b = last ? ids : encode(upTo);
-    if (!isPrefix(a, ids) || !isPrefix(b, ids)) {
+    if (!isPrefix(encode(before), ids) || first < encode(before).length || !isPrefix(b, ids)) {
       throw new Error(
         `${where}: assistant turn ${i}: its boundaries fall inside a token of the rendered text (the template joins it to its neighbours)`,
       );
     }
-    for (let t = a.length; t < b.length; t++) loss[t] = 1;
+    for (let t = first; t < b.length; t++) loss[t] = 1;
   });
   if (!loss.some((x) => x === 1)) throw new Error(`${where}: no assistant token carries loss`);
   return { ids, loss, untrainedTurns };

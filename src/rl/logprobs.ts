@@ -38,13 +38,29 @@ function rowEntropy(x: ArrayLike<number>, at: number, V: number): number {
   return Math.log(z) - s / z;
 }
 
+/** Options of the log-prob functions. */
+export interface LogProbOptions {
+  /** Also the entropy at each position (for logging). */
+  entropy?: boolean;
+  /**
+   * The temperature the responses were sampled at (default 1): log-probs are those of softmax(logits / T), the
+   * distribution the sampler drew from (top-p / top-k truncation is not modelled, as in TRL's and verl's GRPO).
+   */
+  temperature?: number;
+}
+
 /** Response-aligned log-probs and entropies from logits (n, L, V) where row i's response token k is predicted at start_i + k. */
 function fromLogits(
-  logits: Tensor,
+  raw: Tensor,
   responses: readonly (readonly number[])[],
   start: readonly number[],
-  withEntropy: boolean,
+  opts: LogProbOptions,
 ): ResponseLogProbs {
+  const T = opts.temperature ?? 1;
+  if (!(T > 0 && Number.isFinite(T))) throw new RangeError(`log-probs: temperature must be > 0, got ${T}`);
+  const withEntropy = opts.entropy ?? false;
+  // temperature 1 skips the op, so those numbers stay bit for bit what they were
+  const logits = T === 1 ? raw : mul(raw, 1 / T);
   const [n, L, V] = logits.shape;
   const R = Math.max(1, ...responses.map((r) => r.length));
   const targets = new Int32Array(n * L).fill(-100);
@@ -72,7 +88,7 @@ function fromLogits(
 export function packedLogProbs(
   model: CausalLM,
   rows: readonly { prompt: readonly number[]; response: readonly number[] }[],
-  opts: { entropy?: boolean } = {},
+  opts: LogProbOptions = {},
 ): ResponseLogProbs {
   const L = Math.max(...rows.map((r) => r.prompt.length + r.response.length)) - 1;
   const ids = new Int32Array(rows.length * L);
@@ -82,7 +98,7 @@ export function packedLogProbs(
     logits,
     rows.map((r) => r.response),
     rows.map((r) => r.prompt.length - 1),
-    opts.entropy ?? false,
+    opts,
   );
 }
 
@@ -91,7 +107,7 @@ export function sharedPromptLogProbs(
   model: CausalLM,
   prompt: readonly number[],
   responses: readonly (readonly number[])[],
-  opts: { entropy?: boolean } = {},
+  opts: LogProbOptions = {},
 ): ResponseLogProbs {
   if (prompt.length === 0) throw new RangeError('sharedPromptLogProbs: empty prompt');
   const n = responses.length;
@@ -109,5 +125,5 @@ export function sharedPromptLogProbs(
     for (let k = 1; k < R && k - 1 < r.length; k++) ids[i * R + k] = r[k - 1];
   });
   const logits = model.forward(new Tensor(ids, [n, R], 'int32'), { cache }).logits;
-  return fromLogits(logits, responses, Array(n).fill(0), opts.entropy ?? false);
+  return fromLogits(logits, responses, Array(n).fill(0), opts);
 }

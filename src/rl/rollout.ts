@@ -27,6 +27,8 @@ export interface RolloutOptions {
   /** Rows per generation batch (default 64). */
   batchSize?: number;
   engine?: 'fast' | 'model';
+  /** Called after each generation batch with the responses done so far and the total (progress). */
+  onBatch?: (done: number, total: number) => void;
 }
 
 /** One sampled response to one problem. */
@@ -73,6 +75,7 @@ export function rollout(
     decode: (ids) => codec.decode(ids),
     batchSize: opts.batchSize ?? 64,
     engine: opts.engine,
+    onBatch: opts.onBatch,
   });
   return gens.map((gen, r) => {
     const group = Math.floor(r / G);

@@ -49,6 +49,7 @@ import {
   scoreRewards,
 } from './rewards.js';
 import { rewardInputs, rollout, type Rollout, type RolloutOptions } from './rollout.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 
 /** Metrics of one GRPO step (one line of metrics.jsonl). */
 export interface GrpoStepMetrics {
@@ -114,7 +115,10 @@ export interface GrpoArgs {
   overwrite?: boolean;
   /** Run the sanity check before step 1 (default true unless config.sanityPrompts is 0). */
   sanity?: boolean;
+  /** Messages; without `progress`, every step's line too. With neither, a progress line on stdout. */
   log?: (line: string) => void;
+  /** Step progress (a live line on a terminal, a line every N steps on a pipe); messages then go to `log`. */
+  progress?: ProgressSink | null;
   onStep?: (m: GrpoStepMetrics) => void;
   meta?: Record<string, unknown>;
 }
@@ -343,11 +347,16 @@ export function stepWarnings(
 
 /** Runs (or resumes) GRPO, synchronously (no Ctrl-C handling: see runGrpoAsync). */
 export function runGrpo(a: GrpoArgs): GrpoResult {
+  const out = progressOutput(a.log, a.progress);
   return withRun(a, (run) => {
-    const steps = grpoSteps(run, a);
-    let r = steps.next();
-    while (!r.done) r = steps.next(null);
-    return r.value;
+    const steps = grpoSteps(run, a, out);
+    try {
+      let r = steps.next();
+      while (!r.done) r = steps.next(null);
+      return r.value;
+    } finally {
+      out.progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
+    }
   });
 }
 
@@ -357,8 +366,9 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
  */
 export async function runGrpoAsync(a: GrpoArgs): Promise<GrpoResult> {
   const run = a.run ?? openRun(a);
+  const out = progressOutput(a.log, a.progress);
   try {
-    const steps = grpoSteps(run, a);
+    const steps = grpoSteps(run, a, out);
     let r = steps.next();
     while (!r.done) {
       await yieldToEventLoop();
@@ -366,6 +376,7 @@ export async function runGrpoAsync(a: GrpoArgs): Promise<GrpoResult> {
     }
     return r.value;
   } finally {
+    out.progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
     if (!a.run) run.close();
   }
 }
@@ -402,9 +413,12 @@ function withRun<T>(a: GrpoArgs, f: (run: RunDir) => T): T {
  * The GRPO loop as a generator: it yields before each step and receives the signal that asks it to stop (null: go
  * on). Returns the result.
  */
-function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoResult, StopSignal | null> {
+function* grpoSteps(
+  run: RunDir,
+  a: GrpoArgs,
+  { log, progress }: ReturnType<typeof progressOutput>,
+): globalThis.Generator<void, GrpoResult, StopSignal | null> {
   const c = a.config;
-  const log = a.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const { policy, codec, source } = a;
   const G = c.groupSize;
   const P = c.promptsPerStep;
@@ -459,11 +473,13 @@ function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoRe
   const warned: Record<string, number> = {};
   const save = () =>
     run.saveCheckpoint({ step: st.step, model: both, optimizer: opt, state: snapshot(), keep: c.keepCheckpoints });
+  progress?.begin('grpo', c.steps, { from: st.step });
   while (st.step < c.steps) {
     // the driver passes the signal that asks the run to stop (runGrpoAsync); stop between steps with a checkpoint
     const stop = yield;
     if (stop) {
       if (latestCheckpoint(run.checkpointsDir)?.step !== st.step) save();
+      progress?.end();
       run.markStopped(stop, st.step);
       return { steps: st.step, history, sanity, modelDir: run.modelDir, stopped: stop };
     }
@@ -519,7 +535,8 @@ function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoRe
     if (warnings.length) m.warnings = warnings.map(([, w]) => w);
     run.appendMetrics(m);
     history.push(m);
-    log(stepLine(m, c.steps));
+    if (progress) progress.update(st.step, progressFields(m), stepLine(m, c.steps));
+    else log(stepLine(m, c.steps));
     // a warning prints when it appears and every 10 steps while it lasts (metrics.jsonl has all of them)
     for (const key of Object.keys(warned)) if (!warnings.some(([k]) => k === key)) delete warned[key];
     for (const [key, w] of warnings) {
@@ -536,8 +553,24 @@ function* grpoSteps(run: RunDir, a: GrpoArgs): globalThis.Generator<void, GrpoRe
   const saver = codec as Partial<{ saveDir(dir: string): void }>;
   if (typeof saver.saveDir === 'function') saver.saveDir(modelDir);
   const last = history[history.length - 1];
+  if (last)
+    progress?.end(
+      `reward ${last.reward.toFixed(3)}${last.accuracy !== null ? `, accuracy ${pct(last.accuracy)}` : ''}` +
+        `, length ${last.responseLength.toFixed(1)}`,
+    );
   run.markFinished({ steps: st.step, ...(last ? { reward: last.reward, accuracy: last.accuracy } : {}), modelDir });
   return { steps: st.step, history, sanity, modelDir, stopped: null };
+}
+
+/** The key numbers of a step for a progress line. */
+function progressFields(m: GrpoStepMetrics): Record<string, string> {
+  return {
+    reward: m.reward.toFixed(3),
+    ...(m.accuracy !== null ? { acc: pct(m.accuracy) } : {}),
+    len: m.responseLength.toFixed(1),
+    fmt: pct(m.formatRate),
+    kl: m.kl.toExponential(1),
+  };
 }
 
 /** The readable line of a step. */
@@ -604,6 +637,7 @@ function frozenLogProbs(
   model: CausalLM,
   rolls: readonly Rollout[],
   chunks: readonly number[][],
+  temperature: number,
 ): Map<number, Float32Array> {
   const out = new Map<number, Float32Array>();
   for (const part of chunks) {
@@ -612,6 +646,7 @@ function frozenLogProbs(
         model,
         rolls[part[0]].promptIds,
         part.map((i) => rolls[i].gen.tokens),
+        { temperature },
       );
       part.forEach((i, j) =>
         out.set(i, Float32Array.from(logp.data.subarray(j * R, j * R + rolls[i].gen.tokens.length))),
@@ -645,8 +680,9 @@ function trainOnRollouts(
   const trainIdx = Array.from({ length: N }, (_, i) => i).filter(trains);
   const needOld = c.mu > 1 || c.miniBatches > 1;
   const allChunks = groupChunks(trainIdx, G, c.microBatch);
-  const oldLp = needOld ? frozenLogProbs(policy, rolls, allChunks) : null;
-  const refLp = ref ? frozenLogProbs(ref, rolls, allChunks) : null;
+  // the ratio and the KL use the distribution the rollouts were sampled from (softmax of logits / temperature)
+  const oldLp = needOld ? frozenLogProbs(policy, rolls, allChunks, c.temperature) : null;
+  const refLp = ref ? frozenLogProbs(ref, rolls, allChunks, c.temperature) : null;
   const params = policy.parameters();
   const mbRows = N / c.miniBatches;
   let lossSum = 0;
@@ -668,7 +704,7 @@ function trainOnRollouts(
           policy,
           rolls[part[0]].promptIds,
           part.map((i) => rolls[i].gen.tokens),
-          { entropy: it === 0 },
+          { entropy: it === 0, temperature: c.temperature },
         );
         const n = part.length;
         const oldA = needOld ? new Float32Array(n * R) : Float32Array.from(logp.data);

@@ -36,6 +36,7 @@ import type { StopRequests } from './signals.js';
 import { getPreset } from './presets.js';
 import { autoWorkers } from './data_parallel.js';
 import { checkTrainSizes } from './sizes.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 
 /** A DataLoader as a trainer BatchSource (restoring reopens the loader at the saved position). */
 export class LoaderSource implements BatchSource {
@@ -88,7 +89,10 @@ export interface PretrainOptions {
   workers?: number | 'auto';
   /** Ctrl-C / SIGTERM handlers (the CLI's): the run stops at the end of a step with a checkpoint. */
   stops?: StopRequests;
+  /** Messages; without `progress`, every step's line too (see TrainArgs.log). */
   log?: (line: string) => void;
+  /** Step progress (a live line on a terminal, a line every N steps on a pipe); see TrainArgs.progress. */
+  progress?: ProgressSink | null;
 }
 
 export interface PretrainResult extends TrainResult {
@@ -186,7 +190,7 @@ async function checkDataSize(
 
 /** Prepares and runs (or resumes) a pre-training run in `o.outDir`. */
 export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
-  const log = o.log ?? ((l: string) => process.stdout.write(l + '\n'));
+  const { log, progress } = progressOutput(o.log, o.progress);
   const mode = o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new';
   // a new run's sizes before anything is written (a resume's, once run.json is read)
   if (mode !== 'resume') checkTrainSizes(askedTrainConfig(o), 'pretrain');
@@ -201,7 +205,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   });
   try {
     const run = mode === 'resume' ? resumeSettings(dir, o) : await newSettings(o, log);
-    return await pretrainIn(dir, run, o, log);
+    return await pretrainIn(dir, run, o, log, progress);
   } finally {
     dir.close();
   }
@@ -279,6 +283,7 @@ async function pretrainIn(
   asked: PretrainSettings,
   o: PretrainOptions,
   log: (line: string) => void,
+  progress: ProgressSink | null,
 ): Promise<PretrainResult> {
   let run = asked;
   const tokenizer = Tokenizer.load(path.join(o.outDir, 'tokenizer.json'));
@@ -321,6 +326,7 @@ async function pretrainIn(
     val: valSrc,
     config: c,
     log,
+    progress,
     meta: { preset: run.preset },
   });
   const modelDir = dir.modelDir;

@@ -27,6 +27,7 @@ import { latestCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { DataParallel, type MicroBatch, runMicroBatch } from './data_parallel.js';
 import { type ResumeRule, RunDir } from './run_dir.js';
 import { type StopSignal, yieldToEventLoop } from './signals.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 
 /** A deterministic stream of (inputs, targets) batches whose position can be saved and restored. */
 export interface BatchSource {
@@ -132,8 +133,15 @@ export interface TrainArgs {
   resume?: boolean;
   /** Start a new run in outDir even if it holds one (removing it). Without it, such a directory is an error. */
   overwrite?: boolean;
-  /** Human-readable lines (default: stdout). */
+  /**
+   * Human-readable lines. Without `progress`, every step's line too (one per step); with it, only the other messages
+   * (default: the sink's). With neither, a terminal progress line on stdout (src/util/progress.ts).
+   */
   log?: (line: string) => void;
+  /** Where step progress goes (a live line on a terminal, a line every N steps on a pipe); see `log`. */
+  progress?: ProgressSink | null;
+  /** The name of the progress phase (default: the run directory's command, e.g. 'pretrain'). */
+  phase?: string;
   /** Called after every step (tests use it to kill or inspect a run). */
   onStep?: (m: StepMetrics) => void;
   /** Extra JSON saved in each checkpoint (e.g. the CLI's options, to check a resume uses the same run). */
@@ -215,11 +223,6 @@ export async function validationLoss(
   return s / count;
 }
 
-function bar(frac: number, width = 24): string {
-  const full = Math.round(frac * width);
-  return `[${'='.repeat(Math.max(0, full - 1))}${full > 0 ? '>' : ''}${' '.repeat(width - full)}]`;
-}
-
 /**
  * XORs the lowest mantissa bit of every float32 element of `tensors`, in place: each value moves by one ulp (up or
  * down, as its last bit says). Zeros and the smallest subnormal (which would become zero) are left alone, so that
@@ -235,8 +238,8 @@ export function flipLastBits(tensors: readonly Tensor[]): void {
 
 /** Runs (or resumes) pre-training. */
 export async function train(a: TrainArgs): Promise<TrainResult> {
-  const log = a.log ?? ((l: string) => process.stdout.write(l + '\n'));
-  if (a.run) return trainIn(a.run, a, log);
+  const { log, progress } = progressOutput(a.log, a.progress);
+  if (a.run) return trainIn(a.run, a, log, progress);
   if (!a.outDir) throw new Error('train: give outDir or run');
   const run = RunDir.open({
     dir: a.outDir,
@@ -248,7 +251,7 @@ export async function train(a: TrainArgs): Promise<TrainResult> {
     const settings = { train: recordedTrainConfig(a.config) };
     if (a.resume) run.resume(settings, TRAIN_RESUME_RULE);
     else run.start(settings);
-    const r = await trainIn(run, a, log);
+    const r = await trainIn(run, a, log, progress);
     if (!r.stopped) run.markFinished(trainSummary(r));
     return r;
   } finally {
@@ -294,7 +297,23 @@ export function trainSummary(r: TrainResult): Record<string, unknown> {
   };
 }
 
-async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): Promise<TrainResult> {
+/** The key numbers of a step for a progress line. */
+function progressFields(m: StepMetrics): Record<string, string> {
+  return {
+    loss: m.mainLoss.toFixed(4),
+    ...(m.mtpLoss !== null ? { mtp: m.mtpLoss.toFixed(4) } : {}),
+    ...(m.valLoss !== undefined ? { val: m.valLoss.toFixed(4) } : {}),
+    'tok/s': Math.round(m.tokensPerSec).toLocaleString('en-US'),
+    lr: m.lr.toExponential(2),
+  };
+}
+
+async function trainIn(
+  run: RunDir,
+  a: TrainArgs,
+  log: (line: string) => void,
+  progress: ProgressSink | null,
+): Promise<TrainResult> {
   const c = a.config;
   const model = a.model;
   const ckptRoot = run.checkpointsDir;
@@ -354,14 +373,12 @@ async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): 
   }
 
   const history: StepMetrics[] = [];
-  const tty = process.stderr.isTTY === true;
   const writeMetrics = (m: StepMetrics) => run.appendMetrics(m);
   const save = () =>
     run.saveCheckpoint({ step: st.step, model, optimizer: opt, state: snapshotState(), keep: c.keepCheckpoints });
   let stopped: StopSignal | null = null;
   let consecutiveRollbacks = 0;
-  const runStart = performance.now();
-  const startStep = st.step;
+  progress?.begin(a.phase ?? run.command, c.steps, { from: st.step });
   const dp =
     (c.workers ?? 1) > 1 ? await DataParallel.create({ model, workers: c.workers!, precision: c.precision }) : null;
   try {
@@ -372,7 +389,7 @@ async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): 
         stopped = run.stopRequested();
         if (stopped) {
           if (latestCheckpoint(ckptRoot)?.step !== st.step) save();
-          if (tty) process.stderr.write('\r\x1b[K');
+          progress?.end();
           run.markStopped(stopped, st.step);
           break;
         }
@@ -478,28 +495,27 @@ async function trainIn(run: RunDir, a: TrainArgs, log: (line: string) => void): 
       }
       writeMetrics(m);
       history.push(m);
-      if (tty) process.stderr.write('\r\x1b[K');
-      log(
+      const line =
         `step ${String(st.step).padStart(String(c.steps).length)}/${c.steps}  loss ${main.toFixed(4)}` +
-          (m.mtpLoss !== null ? `  mtp ${m.mtpLoss.toFixed(4)}` : '') +
-          (m.valLoss !== undefined ? `  val ${m.valLoss.toFixed(4)}` : '') +
-          `  lr ${lr.toExponential(2)}  ${Math.round(m.tokensPerSec)} tok/s  ${Math.round(ms)} ms/step` +
-          (imbalance !== null ? `  imbalance ${imbalance.toFixed(2)}` : ''),
-      );
-      if (tty) {
-        const done = (st.step - startStep) / Math.max(1, c.steps - startStep);
-        const eta = ((performance.now() - runStart) / Math.max(1e-9, done)) * (1 - done);
-        process.stderr.write(
-          `${bar(st.step / c.steps)} ${((100 * st.step) / c.steps).toFixed(0)}%  eta ${Math.round(eta / 1000)} s`,
-        );
-      }
+        (m.mtpLoss !== null ? `  mtp ${m.mtpLoss.toFixed(4)}` : '') +
+        (m.valLoss !== undefined ? `  val ${m.valLoss.toFixed(4)}` : '') +
+        `  lr ${lr.toExponential(2)}  ${Math.round(m.tokensPerSec)} tok/s  ${Math.round(ms)} ms/step` +
+        (imbalance !== null ? `  imbalance ${imbalance.toFixed(2)}` : '');
+      if (progress) progress.update(st.step, progressFields(m), line);
+      else log(line);
       a.onStep?.(m);
       if (st.step % c.checkpointEvery === 0 || st.step === c.steps) save();
     }
+    const last = [...history].reverse().find((h) => !h.event);
+    if (!stopped && last)
+      progress?.end(
+        `loss ${last.mainLoss.toFixed(4)}${st.lastValLoss !== null ? `, val ${st.lastValLoss.toFixed(4)}` : ''}` +
+          `, ${st.tokens.toLocaleString('en-US')} tokens, ${st.rollbacks} rollback(s)`,
+      );
   } finally {
     await dp?.close();
+    progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
   }
-  if (tty) process.stderr.write('\r\x1b[K');
   const lastTrain = [...earlier, ...history].reverse().find((h) => !h.event);
   return {
     steps: st.step,

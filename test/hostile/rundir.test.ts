@@ -210,6 +210,8 @@ describe('run directories, tried as a hostile user would', () => {
           data,
           '--steps',
           '400',
+          '--log-every',
+          '1',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );

@@ -57,6 +57,19 @@ describe('chat data: records and the assistant-only loss mask', () => {
     assert.deepEqual(trained(tok, plain.ids, plain.loss), ['Five.<｜end▁of▁sentence｜>']);
   });
 
+  it("an empty think block after R1's forced <think>\\n: the token that straddles the boundary (\\n\\n) is trained", async () => {
+    const tok = await Tokenizer.train(['<think>\n\n</think>\n\nHello.\n\nHi.\n\n'], { vocabSize: 280 });
+    const msgs: ChatMessage[] = [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: '<think>\n\n</think>\n\nHello.' },
+    ];
+    const t = tokenizeChat(tok, msgs, 'x.jsonl:4');
+    const nl2 = tok.encode('\n\n', { addSpecialTokens: false });
+    assert.equal(nl2.length, 1, 'the tokenizer merges \\n\\n into one token');
+    const trainedText = trained(tok, t.ids, t.loss);
+    assert.deepEqual(trainedText, ['\n\n</think>\n\nHello.<｜end▁of▁sentence｜>']);
+  });
+
   it("R1's template drops earlier turns' reasoning: those turns stay in the context without loss", async () => {
     const tok = await tokenizer();
     const t = tokenizeChat(

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createModel, type CausalLM } from '../../src/models/index.js';
 import { sum } from '../../src/tensor/ops/index.js';
+import { Tensor, noGrad } from '../../src/tensor/tensor.js';
 import { packedLogProbs, sharedPromptLogProbs } from '../../src/rl/logprobs.js';
 import { tinyDeepseek, tinyDense } from '../models/helpers.js';
 
@@ -63,4 +64,47 @@ describe('response log-probs', () => {
       }
     });
   }
+
+  it('log-probs at a temperature are those of the distribution the sampler draws from (softmax of logits / T)', () => {
+    for (const [name, make] of models) {
+      const m = make();
+      const prompt = [5, 9, 2];
+      const responses = [
+        [3, 1, 4],
+        [7, 7],
+      ];
+      const T = 0.7;
+      const sh = noGrad(() => sharedPromptLogProbs(m, prompt, responses, { temperature: T, entropy: true }));
+      const pk = noGrad(() =>
+        packedLogProbs(
+          m,
+          responses.map((r) => ({ prompt, response: r })),
+          { temperature: T },
+        ),
+      );
+      const V = m.config.vocab_size;
+      responses.forEach((r, i) => {
+        const ids = [...prompt, ...r];
+        const logits = noGrad(() => m.forward(new Tensor(Int32Array.from(ids), [1, ids.length], 'int32')).logits);
+        r.forEach((tok, k) => {
+          // the sampler's probabilities (src/infer/sampling.ts: exp((l - max) / T), normalised), in float64
+          const row = logits.data.subarray((prompt.length - 1 + k) * V, (prompt.length + k) * V);
+          let mx = -Infinity;
+          for (const x of row) mx = Math.max(mx, x);
+          let z = 0;
+          for (const x of row) z += Math.exp((x - mx) / T);
+          const want = (row[tok] - mx) / T - Math.log(z);
+          const at = i * sh.R + k;
+          assert.ok(
+            Math.abs(sh.logp.data[at] - want) < 1e-5,
+            `${name}: shared ${i},${k}: ${sh.logp.data[at]} vs ${want}`,
+          );
+          assert.ok(Math.abs(pk.logp.data[at] - want) < 1e-5, `${name}: packed ${i},${k}`);
+        });
+      });
+      const at1 = noGrad(() => sharedPromptLogProbs(m, prompt, responses));
+      assert.ok(Math.abs(at1.logp.data[0] - sh.logp.data[0]) > 1e-4, `${name}: the temperature changes the log-probs`);
+      assert.throws(() => sharedPromptLogProbs(m, prompt, responses, { temperature: 0 }), /temperature must be > 0/);
+    }
+  });
 });

@@ -15,6 +15,7 @@ import {
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { listCheckpoints } from '../../src/train/checkpoint.js';
 import { loadModelDir } from '../../src/io/model_dir.js';
+import { createModel } from '../../src/models/index.js';
 import { emitX, toyCodec, toyModel, toySource } from './helpers.js';
 
 const toyConfig = (over: Partial<GrpoConfig> = {}): GrpoConfig =>
@@ -178,6 +179,29 @@ describe('GRPO loop', () => {
     } finally {
       rmSync(a, { recursive: true, force: true });
       rmSync(b, { recursive: true, force: true });
+    }
+  });
+
+  it('samples at temperature 0.7 are scored at 0.7 by the policy and the reference alike: the first update has KL 0', () => {
+    const dir = tmp();
+    try {
+      // the policy equals the reference at its first update, so a temperature applied to one and not the other would
+      // show as a KL here (test/rl/logprobs.test.ts checks the tempered values themselves)
+      // peaked logits (a wide init), so that a distribution at 0.7 is far from the one at 1
+      const policy = createModel(toyModel('dense').config, { seed: 1, initStd: 0.5 });
+      const r = runGrpo({
+        outDir: dir,
+        policy,
+        codec: toyCodec,
+        source: toySource,
+        config: toyConfig({ steps: 1, temperature: 0.7, beta: 0.01, checkpointEvery: 1 }),
+        userRewards: { x: emitX },
+        log: () => {},
+      });
+      const [m] = r.history;
+      assert.ok(Math.abs(m.kl) < 1e-7, `kl ${m.kl}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -14,13 +14,23 @@ import { generationBytes } from '../../infer/memory.js';
 import { SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
 import { loadJsonlProblems, taskProblems, type RLProblem } from '../../rl/problems.js';
 import { promptText } from '../../rl/rollout.js';
-import { PROBLEMS_RANGE, SAMPLING_FLAG_NAMES, checkFits, flagsOf, samplingOptions, shownDefault } from '../flags.js';
+import {
+  PROBLEMS_RANGE,
+  type ProgressFlags,
+  SAMPLING_FLAG_NAMES,
+  checkFits,
+  flagsOf,
+  progressFor,
+  progressOptions,
+  samplingOptions,
+  shownDefault,
+} from '../flags.js';
 import { warn } from '../warn.js';
 
 /** Rows decoded together (src/eval/eval.ts's default batch). */
 const EVAL_BATCH = 64;
 
-interface EvalFlags {
+interface EvalFlags extends ProgressFlags {
   model: string;
   task: string;
   tokenizer?: string;
@@ -72,56 +82,64 @@ export function registerEval(program: Command): void {
   cmd
     .option('--difficulty <d>', "task difficulty N or A-B (default: the task's)")
     .option('--no-greedy', 'skip the greedy pass')
-    .option('--json', 'print {"task", "n", "k", "pass@1", "cons@k", "greedy"}')
-    .action((o: EvalFlags) => {
-      const c = 'eval';
-      const { n: k, ...sampling } = checkSamplingParams(
-        { n: o.k, temperature: o.temperature, topP: o.topP, maxTokens: o.maxTokens, seed: o.seed },
-        { who: c, names: { ...SAMPLING_FLAG_NAMES, n: '--k' }, defaults: EVAL_SAMPLING },
-      );
-      const problems = evalProblems(o.task, { split: o.split, n: o.n, difficulty: o.difficulty });
-      const { config } = readConfigFile(o.model);
-      // bytes bound tokens from above; a prompt beyond the context is refused with its own message when it is encoded
-      const promptBytes = Math.max(...problems.map((p) => Buffer.byteLength(promptText(p.question)))) + 2;
-      const promptTokens = Math.min(promptBytes, config.max_position_embeddings);
-      const samples = problems.length * (k + (o.greedy ? 1 : 0));
-      checkFits(
-        c,
-        generationBytes(config, {
-          rows: Math.min(EVAL_BATCH, samples),
-          promptTokens,
-          maxTokens: sampling.maxTokens,
-          samples,
-        }),
-        `${problems.length} problems x --k ${k} samples of up to ${promptTokens} + --max-tokens ${sampling.maxTokens} tokens`,
-      );
-      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
-      warn(...warnings);
-      const t0 = performance.now();
-      const r = evaluate(model, tok, problems, { ...sampling, k, greedy: o.greedy, batchSize: EVAL_BATCH });
-      if (o.json) {
-        console.log(
-          JSON.stringify({
-            task: o.task,
-            n: r.n,
-            k: r.k,
-            'pass@1': r['pass@1'],
-            'cons@k': r['cons@k'],
-            greedy: r.greedy,
-          }),
-        );
-        return;
-      }
-      const p = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
-      console.log(
-        `task      ${o.task} (${r.n} problems, k = ${r.k}, T = ${sampling.temperature}, top-p ${sampling.topP})`,
-      );
-      console.log(`pass@1    ${p(r['pass@1'])}   (mean over ${r.k} samples)`);
-      console.log(`cons@${r.k}`.padEnd(10) + `${p(r['cons@k'])}   (majority vote)`);
-      console.log(`greedy    ${p(r.greedy)}`);
-      console.log(
-        `format    ${p(r.formatRate)}   truncated ${p(r.truncationRate)}   mean length ${r.meanLength.toFixed(1)} tokens`,
-      );
-      console.log(`time      ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    .option('--json', 'print {"task", "n", "k", "pass@1", "cons@k", "greedy"}');
+  // progress goes to stderr: stdout holds the result (and --json's object alone)
+  for (const opt of progressOptions(f, 'samples')) cmd.addOption(opt);
+  cmd.action((o: EvalFlags) => {
+    const c = 'eval';
+    const { n: k, ...sampling } = checkSamplingParams(
+      { n: o.k, temperature: o.temperature, topP: o.topP, maxTokens: o.maxTokens, seed: o.seed },
+      { who: c, names: { ...SAMPLING_FLAG_NAMES, n: '--k' }, defaults: EVAL_SAMPLING },
+    );
+    const problems = evalProblems(o.task, { split: o.split, n: o.n, difficulty: o.difficulty });
+    const { config } = readConfigFile(o.model);
+    // bytes bound tokens from above; a prompt beyond the context is refused with its own message when it is encoded
+    const promptBytes = Math.max(...problems.map((p) => Buffer.byteLength(promptText(p.question)))) + 2;
+    const promptTokens = Math.min(promptBytes, config.max_position_embeddings);
+    const samples = problems.length * (k + (o.greedy ? 1 : 0));
+    checkFits(
+      c,
+      generationBytes(config, {
+        rows: Math.min(EVAL_BATCH, samples),
+        promptTokens,
+        maxTokens: sampling.maxTokens,
+        samples,
+      }),
+      `${problems.length} problems x --k ${k} samples of up to ${promptTokens} + --max-tokens ${sampling.maxTokens} tokens`,
+    );
+    const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
+    warn(...warnings);
+    const t0 = performance.now();
+    const r = evaluate(model, tok, problems, {
+      ...sampling,
+      k,
+      greedy: o.greedy,
+      batchSize: EVAL_BATCH,
+      progress: progressFor(o, process.stderr),
     });
+    if (o.json) {
+      console.log(
+        JSON.stringify({
+          task: o.task,
+          n: r.n,
+          k: r.k,
+          'pass@1': r['pass@1'],
+          'cons@k': r['cons@k'],
+          greedy: r.greedy,
+        }),
+      );
+      return;
+    }
+    const p = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`);
+    console.log(
+      `task      ${o.task} (${r.n} problems, k = ${r.k}, T = ${sampling.temperature}, top-p ${sampling.topP})`,
+    );
+    console.log(`pass@1    ${p(r['pass@1'])}   (mean over ${r.k} samples)`);
+    console.log(`cons@${r.k}`.padEnd(10) + `${p(r['cons@k'])}   (majority vote)`);
+    console.log(`greedy    ${p(r.greedy)}`);
+    console.log(
+      `format    ${p(r.formatRate)}   truncated ${p(r.truncationRate)}   mean length ${r.meanLength.toFixed(1)} tokens`,
+    );
+    console.log(`time      ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  });
 }

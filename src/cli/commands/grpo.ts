@@ -29,10 +29,22 @@ import { RunDir } from '../../train/run_dir.js';
 import { StopRequests, stopExitCode } from '../../train/signals.js';
 import { readConfigFile } from '../../io/model_dir.js';
 import { generationBytes } from '../../infer/memory.js';
-import { SAMPLING_FLAG_NAMES, type Flags, checkFits, flagsOf, nums, samplingOptions, shownDefault } from '../flags.js';
+import {
+  type Flags,
+  type ProgressFlags,
+  SAMPLING_FLAG_NAMES,
+  checkFits,
+  flagsOf,
+  nums,
+  progressFor,
+  progressOptions,
+  samplingOptions,
+  shownDefault,
+} from '../flags.js';
+import type { Progress } from '../../util/progress.js';
 import { warn } from '../warn.js';
 
-interface GrpoFlags {
+interface GrpoFlags extends ProgressFlags {
   model?: string;
   task?: string;
   out: string;
@@ -80,6 +92,7 @@ function problemSource(task: string, c: GrpoConfig): ProblemSource {
 async function grpoCommand(o: GrpoFlags): Promise<void> {
   if (o.resume && o.overwrite) throw new Error('grpo: --resume and --overwrite exclude each other');
   const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
+  const progress = progressFor(o);
   let run: RunDir | null = null;
   try {
     run = RunDir.open({
@@ -87,17 +100,17 @@ async function grpoCommand(o: GrpoFlags): Promise<void> {
       command: 'grpo',
       mode: o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new',
       inputs: [o.model, o.task, o.tokenizer, ...(o.rewardModule ?? [])].filter((x) => x !== undefined),
-      log: (l) => console.log(l),
+      log: (l) => progress.line(l),
       stops,
     });
-    await grpoIn(run, o);
+    await grpoIn(run, o, progress);
   } finally {
     run?.close();
     stops.dispose();
   }
 }
 
-async function grpoIn(run: RunDir, o: GrpoFlags): Promise<void> {
+async function grpoIn(run: RunDir, o: GrpoFlags, progress: Progress): Promise<void> {
   const c = 'grpo';
   const base = run.mode === 'resume' ? (run.settings as GrpoRunSpec) : null;
   const model = o.model !== undefined ? path.resolve(o.model) : base?.model;
@@ -181,6 +194,7 @@ async function grpoIn(run: RunDir, o: GrpoFlags): Promise<void> {
     userRewards: user,
     rewardModels,
     meta: { model, task },
+    progress,
   });
   if (r.stopped) {
     process.exitCode = stopExitCode(r.stopped);
@@ -269,6 +283,7 @@ export function registerGrpo(program: Command): void {
     )
     .option('--difficulty <d>', "task difficulty N or A-B (default: the task's)")
     .option('--resume', 'continue the run in --out from its latest checkpoint (--steps, --lr, --max-tokens may change)')
-    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it')
-    .action(grpoCommand);
+    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it');
+  for (const opt of progressOptions(f)) cmd.addOption(opt);
+  cmd.action(grpoCommand);
 }

@@ -15,9 +15,18 @@ import { PRESETS, getPreset } from '../../train/presets.js';
 import { TRAIN_SIZE_RANGES, checkTrainSizes, trainMicroBatchBytes } from '../../train/sizes.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import { StopRequests, stopExitCode } from '../../train/signals.js';
-import { SEED_RANGE, checkFits, flagsOf, nums, shownDefault } from '../flags.js';
+import {
+  type ProgressFlags,
+  SEED_RANGE,
+  checkFits,
+  flagsOf,
+  nums,
+  progressFor,
+  progressOptions,
+  shownDefault,
+} from '../flags.js';
 
-interface PretrainFlags {
+interface PretrainFlags extends ProgressFlags {
   out: string;
   preset?: string;
   config?: Record<string, unknown>;
@@ -114,36 +123,38 @@ export function registerPretrain(program: Command): void {
       ),
     )
     .option('--resume', 'continue the run in --out from its last checkpoint (--steps, --lr, --micro-batch may change)')
-    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it')
-    .action(async (o: PretrainFlags) => {
-      if (o.resume && o.overwrite) throw new Error('pretrain: --resume and --overwrite exclude each other');
-      const overrides: Partial<TrainConfig> = {
-        ...(o.lr !== undefined ? { peakLr: o.lr } : {}),
-        ...(o.microBatch !== undefined ? { microBatch: o.microBatch } : {}),
-        ...(o.precision !== undefined
-          ? { precision: o.precision, optimizerMoments: o.precision === 'fp8' ? ('bf16' as const) : undefined }
-          : {}),
-      };
-      if (!o.resume) checkNewRun(o, overrides);
-      const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
-      try {
-        const r = await pretrain({
-          outDir: o.out,
-          preset: o.preset,
-          modelConfig: o.config,
-          data: o.data,
-          tokenizer: o.tokenizer,
-          steps: o.steps,
-          seed: o.seed,
-          resume: o.resume,
-          overwrite: o.overwrite,
-          stops,
-          workers: o.workers,
-          overrides,
-        });
-        if (r.stopped) process.exitCode = stopExitCode(r.stopped);
-      } finally {
-        stops.dispose();
-      }
-    });
+    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it');
+  for (const opt of progressOptions(f)) cmd.addOption(opt);
+  cmd.action(async (o: PretrainFlags) => {
+    if (o.resume && o.overwrite) throw new Error('pretrain: --resume and --overwrite exclude each other');
+    const overrides: Partial<TrainConfig> = {
+      ...(o.lr !== undefined ? { peakLr: o.lr } : {}),
+      ...(o.microBatch !== undefined ? { microBatch: o.microBatch } : {}),
+      ...(o.precision !== undefined
+        ? { precision: o.precision, optimizerMoments: o.precision === 'fp8' ? ('bf16' as const) : undefined }
+        : {}),
+    };
+    if (!o.resume) checkNewRun(o, overrides);
+    const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
+    try {
+      const r = await pretrain({
+        outDir: o.out,
+        preset: o.preset,
+        modelConfig: o.config,
+        data: o.data,
+        tokenizer: o.tokenizer,
+        steps: o.steps,
+        seed: o.seed,
+        resume: o.resume,
+        overwrite: o.overwrite,
+        stops,
+        workers: o.workers,
+        overrides,
+        progress: progressFor(o),
+      });
+      if (r.stopped) process.exitCode = stopExitCode(r.stopped);
+    } finally {
+      stops.dispose();
+    }
+  });
 }

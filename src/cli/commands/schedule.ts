@@ -1,9 +1,12 @@
 /**
  * `r1ts schedule`: builds a pipeline schedule (1F1B, ZB1P, DualPipe, DualPipeV), simulates it with per-chunk costs and
  * prints a text timeline with the bubble, activation memory and parameter copies next to the paper's formula;
- * `--json` prints the numbers, `--svg FILE` draws the timeline like [V3] Figure 5.
+ * `--json` prints the numbers, `--svg FILE` draws the timeline like [V3] Figure 5, `--out DIR` writes a run directory
+ * (run.json with the settings and the result, timeline.svg) that `r1ts report DIR` draws.
  */
 import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { RunDir } from '../../train/run_dir.js';
 import type { Command } from 'commander';
 import { MAX_SCHEDULE_PAIRS, METHODS, type Method, buildSchedule } from '../../parallel/schedule.js';
 import {
@@ -35,6 +38,8 @@ interface ScheduleFlags {
   cost?: Costs;
   json?: boolean;
   svg?: string;
+  out?: string;
+  overwrite?: boolean;
 }
 
 export function registerSchedule(program: Command): void {
@@ -71,6 +76,8 @@ export function registerSchedule(program: Command): void {
     )
     .option('--json', 'print {method, pp, microBatches, bubble, paramCopies, peakActivations, makespan}')
     .addOption(f.output('--svg <file>', 'draw the timeline as SVG', shownDefault('no SVG')))
+    .option('--out <dir>', 'also write a run directory: run.json (settings, result) and timeline.svg, for r1ts report')
+    .option('--overwrite', 'with --out: replace the run directory there')
     .action((o: ScheduleFlags) => {
       const { method, pp, microBatches } = o;
       if (pp * microBatches > MAX_SCHEDULE_PAIRS)
@@ -83,6 +90,23 @@ export function registerSchedule(program: Command): void {
         createParentDir('schedule', '--svg', o.svg);
         writeFileSync(o.svg, renderSvg(result));
       }
+      if (o.out) {
+        const run = RunDir.open({
+          dir: o.out,
+          command: 'schedule',
+          mode: o.overwrite ? 'overwrite' : 'new',
+          extraEntries: ['timeline.svg'],
+          log: (l) => console.error(l),
+        });
+        try {
+          run.start({ method, pp, microBatches, costs });
+          writeFileSync(path.join(o.out, 'timeline.svg'), renderSvg(result));
+          const { bubble, paramCopies, makespan } = result;
+          run.markFinished({ bubble, makespan, paramCopies, peakActivations: Math.max(...result.peakActivations) });
+        } finally {
+          run.close();
+        }
+      } else if (o.overwrite) throw new Error('schedule: --overwrite needs --out');
       if (o.json) {
         const { bubble, paramCopies, peakActivations, makespan } = result;
         console.log(JSON.stringify({ method, pp, microBatches, bubble, paramCopies, peakActivations, makespan }));
@@ -97,5 +121,6 @@ export function registerSchedule(program: Command): void {
           (costs.comm > 0 ? ' (the formula assumes comm=0)' : ''),
       );
       if (o.svg) console.log(`wrote ${o.svg}`);
+      if (o.out) console.log(`wrote ${path.join(o.out, 'run.json')} and timeline.svg (r1ts report ${o.out} draws it)`);
     });
 }

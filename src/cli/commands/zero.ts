@@ -9,6 +9,9 @@
  * last checkpoint (exactly, as `--resume` does; the settings its resume rule allows to change, such as --steps, are
  * applied and recorded). `--overwrite` starts both stages over. Ctrl-C / SIGTERM during a stage stop it at the end of
  * a step with a checkpoint and exit 130 / 143; the same command continues.
+ * At the end it writes OUT/zero.json (the before/after evaluation) and OUT/report.html (`r1ts report OUT`: the
+ * table and the curves of both stages) and prints the report's path. Progress: one live line per phase on a
+ * terminal, a line every --log-every steps on a pipe (src/util/progress.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -36,10 +39,23 @@ import type { GrpoRunSpec } from './grpo.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
 import { SAMPLING_RANGES } from '../../infer/sampling.js';
 import { GRPO_RANGES } from '../../rl/config.js';
-import { PROBLEMS_RANGE, SEED_RANGE, STEPS_RANGE, flagsOf, nums, shownDefault } from '../flags.js';
+import {
+  PROBLEMS_RANGE,
+  type ProgressFlags,
+  SEED_RANGE,
+  STEPS_RANGE,
+  flagsOf,
+  nums,
+  progressFor,
+  progressOptions,
+  shownDefault,
+} from '../flags.js';
 import { warn } from '../warn.js';
+import { writeJsonFile } from '../../io/json.js';
+import { ZERO_FILE, ZERO_FORMAT, type ZeroRecord } from '../../report/runs.js';
+import { writeReport } from '../../report/html.js';
 
-interface ZeroFlags {
+interface ZeroFlags extends ProgressFlags {
   out: string;
   base?: string;
   task: string;
@@ -177,98 +193,119 @@ export function registerZero(program: Command): void {
     .addOption(f.int('--n <n>', 'held-out problems to evaluate', PROBLEMS_RANGE, 64))
     .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, 8))
     .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
-    .option('--overwrite', 'start over: delete the runs in --out (the base unless --base, and the GRPO run)')
-    .action(async (o: ZeroFlags) => {
-      const t0 = performance.now();
-      const mins = (): string => `${((performance.now() - t0) / 60000).toFixed(1)} min`;
-      const { steps, promptsPerStep, lr, n, k, seed, pretrainSteps } = o;
-      const overwrite = o.overwrite === true;
-      let baseDir = o.base;
-      if (!baseDir) {
-        const baseRun = path.join(o.out, 'base');
-        baseDir = path.join(baseRun, 'model');
-        const mode = baseMode(baseRun, seed, pretrainSteps, overwrite);
-        if (mode === 'reuse') {
-          console.log(`[1/4] reusing the finished base model in ${baseDir}`);
-        } else {
-          console.log(
-            mode === 'resume'
-              ? '[1/4] resuming the interrupted pre-training of the tiny base'
-              : '[1/4] pre-training the tiny base model on the built-in corpus',
-          );
-          const { stopped } = await stage<PretrainResult>((stops) =>
-            pretrain({
-              outDir: baseRun,
-              preset: 'tiny',
-              seed,
-              workers: 'auto',
-              steps: pretrainSteps,
-              resume: mode === 'resume',
-              overwrite: mode === 'overwrite',
-              stops,
-            }),
-          );
-          if (stopped) return;
-        }
-      } else {
-        console.log(`[1/4] base model: ${baseDir}`);
-      }
-      console.log(`      base ready after ${mins()}`);
-      const { model, tok, warnings } = loadModelAndTokenizer(baseDir);
-      warn(...warnings);
-      const problems = taskProblems(o.task, n, { split: 'test', seed, difficulty: o.difficulty });
-      const evalOpts = { k, temperature: 0.6, topP: 0.95, seed };
-      console.log(
-        `[2/4] evaluating the base on ${problems.length} held-out ${o.task} problems (k=${k}, T=0.6, top-p 0.95)`,
-      );
-      const before = evaluate(model, tok, problems, evalOpts);
-      const rlDir = path.join(o.out, 'grpo');
-      const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty, lr, promptsPerStep });
-      const spec: GrpoRunSpec = {
-        model: path.resolve(baseDir),
-        task: o.task,
-        tokenizer: null,
-        rewardModules: [],
-        config,
-      };
-      const mode = grpoMode(rlDir, spec, overwrite);
-      let rlModel = model;
+    .option('--overwrite', 'start over: delete the runs in --out (the base unless --base, and the GRPO run)');
+  for (const opt of progressOptions(f)) cmd.addOption(opt);
+  cmd.action(async (o: ZeroFlags) => {
+    const t0 = performance.now();
+    const progress = progressFor(o);
+    const say = (l: string) => progress.line(l);
+    const mins = (): string => `${((performance.now() - t0) / 60000).toFixed(1)} min`;
+    const { steps, promptsPerStep, lr, n, k, seed, pretrainSteps } = o;
+    const overwrite = o.overwrite === true;
+    let baseDir = o.base;
+    if (!baseDir) {
+      const baseRun = path.join(o.out, 'base');
+      baseDir = path.join(baseRun, 'model');
+      const mode = baseMode(baseRun, seed, pretrainSteps, overwrite);
       if (mode === 'reuse') {
-        console.log(`[3/4] reusing the finished GRPO run in ${rlDir} (same settings)`);
-        rlModel = loadModelAndTokenizer(path.join(rlDir, 'model')).model;
+        say(`[1/4] reusing the finished base model in ${baseDir}`);
       } else {
-        console.log(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
-        if (mode === 'resume') console.log('      resuming the interrupted GRPO run');
-        const { stopped } = await stage<GrpoResult>(async (stops) => {
-          const run = RunDir.open({ dir: rlDir, command: 'grpo', mode, inputs: [baseDir], stops });
-          try {
-            if (mode === 'resume') run.resume(spec, GRPO_RESUME_RULE);
-            else run.start(spec);
-            return await runGrpoAsync({
-              run,
-              policy: model,
-              codec: tok,
-              source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }),
-              config,
-            });
-          } finally {
-            run.close();
-          }
-        });
+        say(
+          mode === 'resume'
+            ? '[1/4] resuming the interrupted pre-training of the tiny base'
+            : '[1/4] pre-training the tiny base model on the built-in corpus',
+        );
+        const { stopped } = await stage<PretrainResult>((stops) =>
+          pretrain({
+            outDir: baseRun,
+            preset: 'tiny',
+            seed,
+            workers: 'auto',
+            steps: pretrainSteps,
+            resume: mode === 'resume',
+            overwrite: mode === 'overwrite',
+            stops,
+            progress,
+          }),
+        );
         if (stopped) return;
       }
-      console.log('[4/4] evaluating the RL model');
-      rlModel.eval();
-      const after = evaluate(rlModel, tok, problems, evalOpts);
-      console.log('');
-      console.log(`${o.task} (difficulty ${o.difficulty}), ${problems.length} held-out problems, k=${k}`);
-      console.log('model     pass@1   cons@k   greedy   format  mean len');
-      console.log(row('base', before));
-      console.log(row('r1-zero', after));
-      console.log('');
-      console.log(`base model: ${baseDir}`);
-      console.log(`RL model:   ${path.join(rlDir, 'model')}`);
-      console.log(`metrics:    ${path.join(rlDir, 'metrics.jsonl')}`);
-      console.log(`total:      ${mins()}`);
-    });
+    } else {
+      say(`[1/4] base model: ${baseDir}`);
+    }
+    say(`      base ready after ${mins()}`);
+    const { model, tok, warnings } = loadModelAndTokenizer(baseDir);
+    warn(...warnings);
+    const problems = taskProblems(o.task, n, { split: 'test', seed, difficulty: o.difficulty });
+    const evalOpts = { k, temperature: 0.6, topP: 0.95, seed };
+    say(`[2/4] evaluating the base on ${problems.length} held-out ${o.task} problems (k=${k}, T=0.6, top-p 0.95)`);
+    const before = evaluate(model, tok, problems, { ...evalOpts, progress, phase: 'eval base' });
+    const rlDir = path.join(o.out, 'grpo');
+    const config = resolveGrpoConfig({ steps, seed, difficulty: o.difficulty, lr, promptsPerStep });
+    const spec: GrpoRunSpec = {
+      model: path.resolve(baseDir),
+      task: o.task,
+      tokenizer: null,
+      rewardModules: [],
+      config,
+    };
+    const mode = grpoMode(rlDir, spec, overwrite);
+    let rlModel = model;
+    if (mode === 'reuse') {
+      say(`[3/4] reusing the finished GRPO run in ${rlDir} (same settings)`);
+      rlModel = loadModelAndTokenizer(path.join(rlDir, 'model')).model;
+    } else {
+      say(`[3/4] R1-Zero GRPO: ${steps} steps on ${o.task} (train split, difficulty ${o.difficulty})`);
+      if (mode === 'resume') say('      resuming the interrupted GRPO run');
+      const { stopped } = await stage<GrpoResult>(async (stops) => {
+        const run = RunDir.open({ dir: rlDir, command: 'grpo', mode, inputs: [baseDir], stops, log: say });
+        try {
+          if (mode === 'resume') run.resume(spec, GRPO_RESUME_RULE);
+          else run.start(spec);
+          return await runGrpoAsync({
+            run,
+            policy: model,
+            codec: tok,
+            source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }),
+            config,
+            progress,
+          });
+        } finally {
+          run.close();
+        }
+      });
+      if (stopped) return;
+    }
+    say('[4/4] evaluating the RL model');
+    rlModel.eval();
+    const after = evaluate(rlModel, tok, problems, { ...evalOpts, progress, phase: 'eval r1-zero' });
+    const { problems: _b, ...baseEval } = before;
+    const { problems: _a, ...rlEval } = after;
+    const record: ZeroRecord = {
+      format: ZERO_FORMAT,
+      task: o.task,
+      difficulty: o.difficulty,
+      n: problems.length,
+      k,
+      temperature: evalOpts.temperature,
+      topP: evalOpts.topP,
+      base: baseEval,
+      rl: rlEval,
+      baseModel: path.resolve(baseDir),
+      rlModel: path.resolve(rlDir, 'model'),
+    };
+    writeJsonFile(path.join(o.out, ZERO_FILE), record);
+    const report = writeReport(o.out);
+    console.log('');
+    console.log(`${o.task} (difficulty ${o.difficulty}), ${problems.length} held-out problems, k=${k}`);
+    console.log('model     pass@1   cons@k   greedy   format  mean len');
+    console.log(row('base', before));
+    console.log(row('r1-zero', after));
+    console.log('');
+    console.log(`base model: ${baseDir}`);
+    console.log(`RL model:   ${path.join(rlDir, 'model')}`);
+    console.log(`metrics:    ${path.join(rlDir, 'metrics.jsonl')}`);
+    console.log(`report:     ${report.file}`);
+    console.log(`total:      ${mins()}`);
+  });
 }

@@ -1,0 +1,27 @@
+/**
+ * `r1ts report RUN_DIR [--out FILE]`: one self-contained HTML file (inline SVG, nothing fetched) of the plots a run
+ * directory calls for, chosen from its run.json and metrics.jsonl (src/report): pre-training, GRPO, a schedule, the
+ * zero job's folder, the FP8 experiment's folder, or any other run's numeric metrics. Prints the file's path.
+ */
+import type { Command } from 'commander';
+import { writeReport } from '../../report/html.js';
+import { createParentDir, flagsOf, parseInputPath, shownDefault } from '../flags.js';
+
+export function registerReport(program: Command): void {
+  const cmd = program
+    .command('report')
+    .description('write an HTML report with plots of a run directory (pretrain, grpo, zero, experiment fp8, schedule)')
+    .argument(
+      '<run-dir>',
+      'a run directory (run.json, metrics.jsonl) or a folder of them (zero, experiment fp8)',
+      (raw) => parseInputPath('report', 'RUN_DIR', raw, 'dir'),
+    );
+  const f = flagsOf(cmd);
+  cmd
+    .addOption(f.output('--out <file>', 'the HTML file to write', shownDefault('RUN_DIR/report.html')))
+    .action((dir: string, o: { out?: string }) => {
+      if (o.out) createParentDir('report', '--out', o.out);
+      const r = writeReport(dir, o.out);
+      console.log(`report: ${r.file} (${r.sections} section(s), ${r.plots} plot(s))`);
+    });
+}

@@ -1,0 +1,393 @@
+/**
+ * The content of a report, as data: for a run directory (or a folder of them, ./runs.ts) the sections, tables and
+ * plots to show, each plot a set of named series of (step, value) points. Chosen from what is there, by run.json's
+ * `command`:
+ *
+ * - `pretrain` / `train`: main and MTP loss (validation loss as points), learning rate, gradient norm, expert-load
+ *   imbalance, tokens/s; rollbacks (loss spikes, non-finite gradients) and resumes marked on every plot.
+ * - `grpo`: reward (total and each reward), accuracy, format rate (and truncation), mean response length, KL and
+ *   entropy per step (R1-Zero's "accuracy and average length during RL"); reference resets and resumes marked.
+ * - `schedule`: the simulated timeline (src/parallel/render.ts's SVG) and its bubble, memory and makespan.
+ * - anything else (the recipe, distillation, SFT, reward-model and DPO runs to come): every numeric field of
+ *   metrics.jsonl over step, nested objects flattened (`rewards.accuracy`), one plot each.
+ *   Known commands get those generic plots too, for the fields their own plots leave out (under "other metrics").
+ * - A folder with `zero.json` (`r1ts zero`): the before/after evaluation table, then its runs.
+ * - A folder of runs whose names (or `train.precision`) are precisions, one of them fp8 (`r1ts experiment fp8
+ *   --preset`): the precisions' main-loss curves (EMA 0.9, as V3 Figure 10) and each one's relative gap to the
+ *   baseline (fp32, else bf16) along the run, with a table of the final gaps; then its runs.
+ *
+ * Not here: reading files (./runs.ts) and drawing (./svg.ts, ./html.ts). Unit tests check what series a run yields.
+ */
+import { emaCurve, lossGap } from '../experiments/fp8.js';
+import { buildSchedule, METHODS, type Method } from '../parallel/schedule.js';
+import { type Costs, DEFAULT_COSTS, simulate, validateCosts } from '../parallel/simulate.js';
+import { renderSvg, summaryLines } from '../parallel/render.js';
+import type { MetricsRow, RunInfo, RunTree, ZeroRecord } from './runs.js';
+
+/** One curve: (step, value) points, finite values only, in step order. */
+export interface Series {
+  name: string;
+  points: [number, number][];
+  /** 'line' (default) or 'points' (sparse values, such as the validation loss: dots joined by a thin line). */
+  style?: 'line' | 'points';
+}
+
+/** A vertical mark at a step: a rollback, a resume, a reference reset. */
+export interface Marker {
+  step: number;
+  kind: 'rollback' | 'resume' | 'reference reset';
+  label: string;
+}
+
+export interface Plot {
+  /** Unique in the report (an HTML id). */
+  id: string;
+  title: string;
+  /** What the values are (the y axis). */
+  y: string;
+  series: Series[];
+  markers: Marker[];
+  /** Values shown as percentages: 'share' (of responses: the axis spans 0-100%) or 'relative' (a relative gap). */
+  percent?: 'share' | 'relative';
+}
+
+export interface Table {
+  title: string;
+  head: string[];
+  rows: string[][];
+}
+
+export interface Section {
+  /** Unique in the report (an HTML id). */
+  id: string;
+  title: string;
+  /** The run directory (or folder) it shows. */
+  dir: string;
+  /** Label / value lines: status, steps, summary. */
+  facts: [string, string][];
+  tables: Table[];
+  plots: Plot[];
+  /** The generic plots of fields the section's own plots leave out. */
+  other: Plot[];
+  /** Pictures drawn elsewhere (the schedule's timeline), as SVG text. */
+  figures: { title: string; svg: string }[];
+  /** run.json's settings, for a closer look. */
+  settings: Record<string, unknown> | null;
+}
+
+export interface Report {
+  title: string;
+  dir: string;
+  sections: Section[];
+}
+
+/** `rows`' numeric fields, nested objects flattened to dotted names, in first-seen order (without `step`). */
+export function numericFields(rows: readonly MetricsRow[]): string[] {
+  const seen = new Set<string>();
+  const walk = (v: unknown, prefix: string): void => {
+    if (typeof v === 'number') seen.add(prefix);
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}.${k}` : k);
+  };
+  for (const r of rows) for (const [k, v] of Object.entries(r)) if (k !== 'step') walk(v, k);
+  return [...seen];
+}
+
+/** The value of a dotted field of a row, or undefined. */
+function field(row: MetricsRow, name: string): unknown {
+  let v: unknown = row;
+  for (const k of name.split('.'))
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** The series of a field over step: finite values only (null, NaN and missing left out). */
+export function seriesOf(rows: readonly MetricsRow[], name: string, label = name, style?: Series['style']): Series {
+  const points: [number, number][] = [];
+  for (const r of rows) {
+    const v = field(r, name);
+    if (typeof v === 'number' && Number.isFinite(v)) points.push([r.step, v]);
+  }
+  return { name: label, points, ...(style ? { style } : {}) };
+}
+
+/** A plot of the given series, without those that have no point; null when none has one. */
+function plot(
+  id: string,
+  title: string,
+  y: string,
+  series: Series[],
+  markers: Marker[],
+  percent?: Plot['percent'],
+): Plot | null {
+  const drawn = series.filter((s) => s.points.length > 0);
+  return drawn.length ? { id, title, y, series: drawn, markers, ...(percent ? { percent } : {}) } : null;
+}
+
+const present = (p: Plot | null): p is Plot => p !== null;
+
+/** Generic plots: one per numeric field not in `skip`. */
+export function genericPlots(prefix: string, rows: readonly MetricsRow[], markers: Marker[], skip: string[] = []) {
+  return numericFields(rows)
+    .filter((f) => !skip.includes(f))
+    .map((f) => plot(`${prefix}-${f.replace(/[^\w-]/g, '_')}`, f, f, [seriesOf(rows, f)], markers))
+    .filter(present);
+}
+
+/** Resumes recorded in run.json's history, as markers. */
+function resumeMarkers(run: RunInfo): Marker[] {
+  return run.record.history
+    .filter((h) => h.event === 'resume' && typeof h.step === 'number')
+    .map((h) => ({ step: h.step!, kind: 'resume', label: `resumed at step ${h.step} (${h.at})` }));
+}
+
+/** Pre-training: loss, MTP and validation loss, lr, gradient norm, imbalance, tokens/s; rollbacks marked. */
+export function pretrainPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plot[] } {
+  const steps = run.rows.filter((r) => r.event === undefined);
+  const rollbacks: Marker[] = run.rows
+    .filter((r) => typeof r.event === 'string')
+    .map((r) => ({ step: r.step, kind: 'rollback', label: `step ${r.step}: ${r.event}` }));
+  const markers = [...rollbacks, ...resumeMarkers(run)];
+  const plots = [
+    plot(
+      `${id}-loss`,
+      'loss',
+      'cross-entropy (nats)',
+      [
+        seriesOf(steps, 'mainLoss', 'main loss'),
+        seriesOf(steps, 'mtpLoss', 'MTP loss'),
+        seriesOf(steps, 'valLoss', 'validation loss', 'points'),
+      ],
+      markers,
+    ),
+    plot(`${id}-lr`, 'learning rate', 'lr', [seriesOf(steps, 'lr', 'learning rate')], markers),
+    plot(`${id}-gradnorm`, 'gradient norm', 'global L2 norm, before clipping', [seriesOf(steps, 'gradNorm')], markers),
+    plot(
+      `${id}-imbalance`,
+      'expert-load imbalance',
+      'max / mean expert load, mean over MoE layers',
+      [seriesOf(steps, 'imbalance')],
+      markers,
+    ),
+    plot(`${id}-tps`, 'throughput', 'tokens/s', [seriesOf(steps, 'tokensPerSec', 'tokens/s')], markers),
+  ].filter(present);
+  const used = ['mainLoss', 'mtpLoss', 'valLoss', 'lr', 'gradNorm', 'imbalance', 'tokensPerSec'];
+  return { plots, other: genericPlots(id, steps, markers, used) };
+}
+
+/** GRPO / R1-Zero: reward, accuracy, format rate, response length, KL, entropy per step. */
+export function grpoPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plot[] } {
+  const rows = run.rows;
+  const resets: Marker[] = rows
+    .filter((r) => r.refReset === true)
+    .map((r) => ({ step: r.step, kind: 'reference reset', label: `step ${r.step}: reference model reset` }));
+  const markers = [...resets, ...resumeMarkers(run)];
+  const rewardNames = numericFields(rows).filter((f) => f.startsWith('rewards.'));
+  const plots = [
+    plot(
+      `${id}-reward`,
+      'reward',
+      'mean reward per response',
+      [seriesOf(rows, 'reward', 'total'), ...rewardNames.map((f) => seriesOf(rows, f, f.slice('rewards.'.length)))],
+      markers,
+    ),
+    plot(`${id}-accuracy`, 'accuracy', 'share of correct responses', [seriesOf(rows, 'accuracy')], markers, 'share'),
+    plot(
+      `${id}-format`,
+      'format rate',
+      'share of responses',
+      [seriesOf(rows, 'formatRate', 'R1 format'), seriesOf(rows, 'truncationRate', 'truncated')],
+      markers,
+      'share',
+    ),
+    plot(`${id}-length`, 'response length', 'mean tokens per response', [seriesOf(rows, 'responseLength')], markers),
+    plot(`${id}-kl`, 'KL to the reference', 'k3 estimate per token', [seriesOf(rows, 'kl', 'KL')], markers),
+    plot(`${id}-entropy`, 'entropy', 'nats per trained token', [seriesOf(rows, 'entropy')], markers),
+  ].filter(present);
+  const used = [
+    'reward',
+    ...rewardNames,
+    'accuracy',
+    'formatRate',
+    'truncationRate',
+    'responseLength',
+    'kl',
+    'entropy',
+  ];
+  return { plots, other: genericPlots(id, rows, markers, used) };
+}
+
+/** The schedule a `r1ts schedule --out DIR` run recorded, simulated again (deterministic) and drawn. */
+function scheduleFigure(run: RunInfo): { figure: { title: string; svg: string }; facts: [string, string][] } {
+  const s = run.record.settings as { method?: unknown; pp?: unknown; microBatches?: unknown; costs?: unknown };
+  if (!METHODS.includes(s.method as Method) || typeof s.pp !== 'number' || typeof s.microBatches !== 'number')
+    throw new Error(`report: ${run.dir}/run.json: a schedule run needs "method", "pp" and "microBatches"`);
+  const costs: Costs = { ...DEFAULT_COSTS, ...(s.costs as Partial<Costs> | undefined) };
+  validateCosts(costs);
+  const result = simulate(buildSchedule({ method: s.method as Method, pp: s.pp, microBatches: s.microBatches }), costs);
+  return {
+    figure: { title: `${s.method} timeline`, svg: renderSvg(result) },
+    facts: summaryLines(result).map((l, i): [string, string] => [i === 0 ? 'schedule' : 'result', l]),
+  };
+}
+
+const pct = (x: number | null | undefined, d = 1): string =>
+  typeof x === 'number' ? `${(100 * x).toFixed(d)}%` : 'n/a';
+
+/** The facts of a run: status, steps, and its run.json summary. */
+function runFacts(run: RunInfo): [string, string][] {
+  const r = run.record;
+  const last = run.rows[run.rows.length - 1];
+  const facts: [string, string][] = [
+    ['command', r.command ?? '(older than run.json records)'],
+    ['status', r.status ?? 'unknown'],
+  ];
+  if (r.created) facts.push(['created', r.created]);
+  if (last) facts.push(['metrics', `${run.rows.length} rows, last step ${last.step}`]);
+  const resumes = r.history.filter((h) => h.event === 'resume').length;
+  const stops = r.history.filter((h) => h.event === 'stop').length;
+  if (resumes || stops) facts.push(['history', `${resumes} resume(s), ${stops} stop(s)`]);
+  for (const [k, v] of Object.entries(r.summary ?? {}))
+    facts.push([k, typeof v === 'number' ? String(+v.toPrecision(6)) : String(v)]);
+  return facts;
+}
+
+/** The section of one run directory. */
+export function runSection(run: RunInfo, id: string, title = `${run.name}: ${run.record.command ?? 'run'}`): Section {
+  const base: Section = {
+    id,
+    title,
+    dir: run.dir,
+    facts: runFacts(run),
+    tables: [],
+    plots: [],
+    other: [],
+    figures: [],
+    settings: run.record.settings,
+  };
+  switch (run.record.command) {
+    case 'pretrain':
+    case 'train':
+      return { ...base, ...pretrainPlots(id, run) };
+    case 'grpo':
+      return { ...base, ...grpoPlots(id, run) };
+    case 'schedule': {
+      const { figure, facts } = scheduleFigure(run);
+      return { ...base, facts: [...base.facts, ...facts], figures: [figure] };
+    }
+    default:
+      return { ...base, plots: genericPlots(id, run.rows, resumeMarkers(run)) };
+  }
+}
+
+/** The zero job's before/after table. */
+export function zeroTable(z: ZeroRecord): Table {
+  const row = (name: string, r: ZeroRecord['base']): string[] => [
+    name,
+    pct(r['pass@1']),
+    pct(r['cons@k']),
+    pct(r.greedy),
+    pct(r.formatRate),
+    r.meanLength.toFixed(1),
+  ];
+  return {
+    title: `${z.task} (difficulty ${z.difficulty}), ${z.n} held-out problems, k=${z.k}, T=${z.temperature}, top-p ${z.topP}`,
+    head: ['model', 'pass@1', `cons@${z.k}`, 'greedy', 'format', 'mean length'],
+    rows: [row('base', z.base), row('r1-zero', z.rl)],
+  };
+}
+
+const PRECISION_NAMES = ['fp32', 'bf16', 'fp8', 'fp32-ulp', 'bf16-ulp'];
+
+/** The runs of an FP8 experiment folder (precision-named or with train.precision), or null when it is not one. */
+export function precisionRuns(children: readonly RunInfo[]): { label: string; run: RunInfo }[] | null {
+  const runs = children
+    .filter((c) => c.record.command === 'pretrain' || c.record.command === 'train')
+    .map((run) => {
+      const p = (run.record.settings.train as { precision?: unknown } | undefined)?.precision;
+      const label = PRECISION_NAMES.includes(run.name) ? run.name : typeof p === 'string' ? p : null;
+      return label ? { label, run } : null;
+    })
+    .filter((x): x is { label: string; run: RunInfo } => x !== null);
+  return runs.length >= 2 && runs.some((r) => r.label === 'fp8') ? runs : null;
+}
+
+/** The FP8 experiment: each precision's EMA(0.9) main-loss curve and its relative gap to the baseline. */
+export function fp8Section(dir: string, runs: { label: string; run: RunInfo }[]): Section {
+  const baseline = runs.find((r) => r.label === 'fp32') ?? runs.find((r) => r.label === 'bf16') ?? runs[0];
+  const curve = (run: RunInfo) => {
+    const rows = run.rows.filter((r) => r.event === undefined && typeof r.mainLoss === 'number');
+    return { steps: rows.map((r) => r.step), losses: rows.map((r) => r.mainLoss as number) };
+  };
+  const base = curve(baseline.run);
+  const baseEma = emaCurve(base.losses);
+  const loss: Series[] = runs.map(({ label, run }) => {
+    const c = curve(run);
+    const ema = emaCurve(c.losses);
+    return { name: label, points: c.steps.map((s, i): [number, number] => [s, ema[i]]) };
+  });
+  const others = runs.filter((r) => r !== baseline);
+  const gaps: Series[] = others.map(({ label, run }) => {
+    const ema = emaCurve(curve(run).losses);
+    const n = Math.min(ema.length, baseEma.length);
+    return {
+      name: `${label} vs ${baseline.label}`,
+      points: base.steps.slice(0, n).map((s, i): [number, number] => [s, (ema[i] - baseEma[i]) / baseEma[i]]),
+    };
+  });
+  const id = 'fp8';
+  const rows = others.map(({ label, run }) => {
+    const c = curve(run).losses;
+    const n = Math.min(c.length, base.losses.length);
+    const g = lossGap(base.losses.slice(0, n), c.slice(0, n));
+    return [label, String(n), pct(g.final, 3), pct(g.finalEma, 3), pct(g.maxAbsEma, 3)];
+  });
+  return {
+    id,
+    title: `FP8 experiment: ${runs.map((r) => r.label).join(', ')}`,
+    dir,
+    facts: [
+      ['baseline', baseline.label],
+      ['target', '|relative gap of the EMA(0.9) loss at the end| < 0.25% (DeepSeek-V3, §3.3)'],
+    ],
+    tables: [
+      {
+        title: `relative loss gap (x - ${baseline.label}) / ${baseline.label}`,
+        head: ['run', 'steps', 'final', 'final, EMA(0.9)', 'max |EMA gap|'],
+        rows,
+      },
+    ],
+    plots: [
+      plot(`${id}-loss`, 'main loss by precision, EMA(0.9)', 'cross-entropy (nats)', loss, []),
+      plot(`${id}-gap`, `relative gap to ${baseline.label}, EMA(0.9)`, 'relative gap', gaps, [], 'relative'),
+    ].filter(present),
+    other: [],
+    figures: [],
+    settings: null,
+  };
+}
+
+/** The report of a run directory or a folder of them. */
+export function buildReport(tree: RunTree): Report {
+  const sections: Section[] = [];
+  if (tree.run) sections.push(runSection(tree.run, 'run'));
+  if (tree.zero)
+    sections.push({
+      id: 'zero',
+      title: 'R1-Zero: before and after RL',
+      dir: tree.dir,
+      facts: [
+        ['base model', tree.zero.baseModel],
+        ['RL model', tree.zero.rlModel],
+      ],
+      tables: [zeroTable(tree.zero)],
+      plots: [],
+      other: [],
+      figures: [],
+      settings: null,
+    });
+  const fp8 = precisionRuns(tree.children);
+  if (fp8) sections.push(fp8Section(tree.dir, fp8));
+  tree.children.forEach((c, i) => sections.push(runSection(c, `run-${i}-${c.name.replace(/[^\w-]/g, '_')}`)));
+  return { title: `r1ts report: ${tree.dir}`, dir: tree.dir, sections };
+}

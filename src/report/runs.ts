@@ -1,0 +1,119 @@
+/**
+ * What `r1ts report` reads: a run directory (run.json + metrics.jsonl, src/train/run_dir.ts), or a folder of them
+ * (`r1ts zero`'s OUT with base/ and grpo/, the FP8 experiment's OUT with one run per precision), and the files the
+ * jobs above single runs write there (`zero.json`: the zero job's before/after evaluation).
+ *
+ * metrics.jsonl is read as a live run leaves it: an incomplete last line (a write in progress) is left out; a bad line
+ * elsewhere is an error naming the file and line. Not here: which plots a run yields (./plots.ts), drawing (./svg.ts,
+ * ./html.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type RunRecord, readRunRecord } from '../train/run_dir.js';
+import type { EvalResult } from '../eval/eval.js';
+import { readJsonObject } from '../io/json.js';
+import { readTextFile } from '../util/files.js';
+
+/** One line of metrics.jsonl. */
+export type MetricsRow = Record<string, unknown> & { step: number };
+
+/** A run directory as the report sees it. */
+export interface RunInfo {
+  dir: string;
+  /** The folder's name (`base`, `grpo`, `fp8`, ...). */
+  name: string;
+  record: RunRecord;
+  rows: MetricsRow[];
+}
+
+/** `zero.json`: what `r1ts zero` measured before and after RL (written into its --out). */
+export interface ZeroRecord {
+  format: typeof ZERO_FORMAT;
+  task: string;
+  difficulty: string;
+  /** Held-out problems and samples per problem. */
+  n: number;
+  k: number;
+  temperature: number;
+  topP: number;
+  /** The evaluations without their per-problem rows. */
+  base: Omit<EvalResult, 'problems'>;
+  rl: Omit<EvalResult, 'problems'>;
+  baseModel: string;
+  rlModel: string;
+}
+
+export const ZERO_FILE = 'zero.json';
+export const ZERO_FORMAT = 'r1ts-zero-1';
+
+/** The largest metrics.jsonl the report reads (a run of a million steps is ~500 MB; this is 10x the main job's). */
+const MAX_METRICS_BYTES = 512 * 1024 * 1024;
+
+/** The rows of a metrics.jsonl (none when the file is absent). */
+export function readMetrics(file: string): MetricsRow[] {
+  if (!fs.existsSync(file)) return [];
+  const lines = readTextFile(file, 'metrics', MAX_METRICS_BYTES).split('\n');
+  lines.pop(); // '' after the last newline, or a line still being written
+  const rows: MetricsRow[] = [];
+  lines.forEach((l, i) => {
+    if (!l.trim()) return;
+    let row: unknown;
+    try {
+      row = JSON.parse(l);
+    } catch (e) {
+      throw new Error(`report: ${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
+    }
+    if (row === null || typeof row !== 'object' || typeof (row as { step?: unknown }).step !== 'number')
+      throw new Error(`report: ${file}:${i + 1}: no "step" number`);
+    rows.push(row as MetricsRow);
+  });
+  return rows;
+}
+
+/** The run in `dir` (null when it has no run.json). */
+export function readRun(dir: string): RunInfo | null {
+  const record = readRunRecord(dir);
+  if (!record) return null;
+  return { dir, name: path.basename(path.resolve(dir)), record, rows: readMetrics(path.join(dir, 'metrics.jsonl')) };
+}
+
+/** What `dir` holds: its own run, or the runs of its folders (sorted by name), and the zero job's record. */
+export interface RunTree {
+  dir: string;
+  /** The run of `dir` itself, when it has a run.json. */
+  run: RunInfo | null;
+  /** Runs in the folders of `dir` (one level down), when `dir` is not a run itself. */
+  children: RunInfo[];
+  zero: ZeroRecord | null;
+}
+
+/** Reads `dir` as a run directory or a folder of them; an error naming `dir` when it holds neither. */
+export function readRunTree(dir: string): RunTree {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`report: ${dir} is not a directory`);
+  const run = readRun(dir);
+  const children = run
+    ? []
+    : fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort()
+        .map((name) => readRun(path.join(dir, name)))
+        .filter((r): r is RunInfo => r !== null);
+  const zeroFile = path.join(dir, ZERO_FILE);
+  const zero = fs.existsSync(zeroFile) ? readZeroRecord(zeroFile) : null;
+  if (!run && !children.length && !zero)
+    throw new Error(`report: ${dir} holds no run (no run.json in it or in its folders, no ${ZERO_FILE})`);
+  return { dir, run, children, zero };
+}
+
+function readZeroRecord(file: string): ZeroRecord {
+  const raw = readJsonObject(file, 'report:');
+  if (raw.format !== ZERO_FORMAT)
+    throw new Error(
+      `report: ${file}: "format" must be ${JSON.stringify(ZERO_FORMAT)}, got ${JSON.stringify(raw.format)}`,
+    );
+  for (const k of ['base', 'rl'] as const)
+    if (raw[k] === null || typeof raw[k] !== 'object') throw new Error(`report: ${file}: "${k}" must be an object`);
+  return raw as unknown as ZeroRecord;
+}
