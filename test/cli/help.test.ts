@@ -52,7 +52,8 @@ describe('r1ts --help', () => {
     });
     assert.deepEqual([...advertised].sort(), [...registered].sort());
     // no word of the description names a command that does not exist (the old text advertised distil and serve)
-    for (const word of ['distil', 'serve', 'sft', 'dpo']) assert.doesNotMatch(description, new RegExp(`\\b${word}\\b`));
+    for (const word of ['distil', 'serve', 'sft', 'dpo'].filter((w) => !registered.includes(w)))
+      assert.doesNotMatch(description, new RegExp(`\\b${word}\\b`));
   });
 
   it('every group command lists its subcommands', () => {

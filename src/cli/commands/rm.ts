@@ -151,7 +151,13 @@ export function registerRm(program: Command): void {
         )
         .makeOptionMandatory(),
     )
-    .addOption(f.text('--by <field>', 'also report pair accuracy per value of this record field (e.g. flaw, kind)'))
+    .addOption(
+      f.text(
+        '--by <field>',
+        'also report pair accuracy per value of this record field (e.g. flaw, kind)',
+        shownDefault('none'),
+      ),
+    )
     .addOption(
       f.int(
         '--max-length <n>',
