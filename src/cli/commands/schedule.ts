@@ -76,7 +76,13 @@ export function registerSchedule(program: Command): void {
     )
     .option('--json', 'print {method, pp, microBatches, bubble, paramCopies, peakActivations, makespan}')
     .addOption(f.output('--svg <file>', 'draw the timeline as SVG', shownDefault('no SVG')))
-    .option('--out <dir>', 'also write a run directory: run.json (settings, result) and timeline.svg, for r1ts report')
+    .addOption(
+      f.text(
+        '--out <dir>',
+        'also write a run directory: run.json (settings, result) and timeline.svg, for r1ts report',
+        shownDefault('none'),
+      ),
+    )
     .option('--overwrite', 'with --out: replace the run directory there')
     .action((o: ScheduleFlags) => {
       const { method, pp, microBatches } = o;
