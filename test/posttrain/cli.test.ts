@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rewardModelFromLM, saveRewardModel } from '../../src/posttrain/reward_model.js';
 import { writeToyModelDir } from '../cli/helpers.js';
-import { metricsRows } from './helpers.js';
+import { metricsRows } from './pair_helpers.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });

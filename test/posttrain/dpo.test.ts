@@ -14,7 +14,7 @@ import { noGrad } from '../../src/tensor/tensor.js';
 import { chatLogProbs } from '../../src/posttrain/dpo.js';
 import { readPreferencePairs, stepBatch } from '../../src/posttrain/pairs.js';
 import { tokenizeChat } from '../../src/posttrain/chat_data.js';
-import { metricsRows, stopAt, writeLmDir, writeToyPairs } from './helpers.js';
+import { metricsRows, stopAt, writeLmDir, writeToyPairs } from './pair_helpers.js';
 
 const TRAIN = { epochs: 2, batchSize: 8, microBatch: 8, lr: 3e-3, warmup: 0, checkpointEvery: 1 };
 const quiet = () => {};

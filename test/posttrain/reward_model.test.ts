@@ -14,7 +14,7 @@ import {
   rewardModelFromLM,
   saveRewardModel,
 } from '../../src/posttrain/reward_model.js';
-import { writeLmDir } from './helpers.js';
+import { writeLmDir } from './pair_helpers.js';
 
 const CHATML =
   "{%- for m in messages -%}{{- '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' -}}{%- endfor -%}" +

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainRewardModel } from '../../src/posttrain/rm_train.js';
 import { loadRewardModel } from '../../src/posttrain/reward_model.js';
-import { metricsRows, stopAt, writeLmDir, writeToyPairs } from './helpers.js';
+import { metricsRows, stopAt, writeLmDir, writeToyPairs } from './pair_helpers.js';
 
 function cli(...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
