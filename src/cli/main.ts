@@ -27,12 +27,14 @@ import { registerSft } from './commands/sft.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
 import { registerSample } from './commands/sample.js';
+import { registerRm } from './commands/rm.js';
+import { registerDpo } from './commands/dpo.js';
 import { registerReport } from './commands/report.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero']],
-  ['train', ['pretrain', 'sft', 'grpo']],
+  ['train', ['pretrain', 'sft', 'grpo', 'rm', 'dpo']],
   ['sample and evaluate', ['generate', 'eval', 'sample']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
@@ -80,6 +82,8 @@ export function buildProgram(): Command {
   registerPretrain(program);
   registerSft(program);
   registerGrpo(program);
+  registerRm(program);
+  registerDpo(program);
   registerGenerate(program);
   registerEval(program);
   registerSample(program);
