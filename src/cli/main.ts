@@ -30,11 +30,12 @@ import { registerSample } from './commands/sample.js';
 import { registerServe } from './commands/serve.js';
 import { registerRm } from './commands/rm.js';
 import { registerDpo } from './commands/dpo.js';
+import { registerRecipe } from './commands/recipe.js';
 import { registerReport } from './commands/report.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
-  ['main job', ['zero']],
+  ['main job', ['zero', 'recipe']],
   ['train', ['pretrain', 'sft', 'grpo', 'rm', 'dpo']],
   ['sample and evaluate', ['generate', 'eval', 'sample', 'serve']],
   ['models', ['params', 'init', 'logits', 'export']],
@@ -80,6 +81,7 @@ export function buildProgram(): Command {
     .exitOverride();
   // in the order of COMMAND_GROUPS, which `--help` lists them in
   registerZero(program);
+  registerRecipe(program);
   registerPretrain(program);
   registerSft(program);
   registerGrpo(program);
