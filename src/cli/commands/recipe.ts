@@ -41,7 +41,11 @@ export function registerRecipe(program: Command): void {
   const f = flagsOf(r1);
   r1.option('--out <dir>', 'run directory', 'runs/r1')
     .addOption(f.input('--base <dir>', 'base model directory', 'dir', false, shownDefault('pre-train one in OUT/base')))
-    .option('--stages <list>', `stages to run, comma-separated: ${RECIPE_STAGES.join(',')}`, parseStages)
+    .addOption(
+      f
+        .text('--stages <list>', `stages to run, comma-separated: ${RECIPE_STAGES.join(',')}`, shownDefault('all'))
+        .argParser(parseStages),
+    )
     .option('--quick', 'smaller stages (about a fifth of the work) for trying the recipe out')
     .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
     .option('--no-eval', 'skip the evaluations after each stage');
