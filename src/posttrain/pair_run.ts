@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import { RunDir } from '../train/run_dir.js';
 import type { StopRequests } from '../train/signals.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 import type { PreferenceExample } from './chat_data.js';
 import {
   type PairObjective,
@@ -42,7 +43,10 @@ export interface PairRunOptions {
   overwrite?: boolean;
   /** Ctrl-C / SIGTERM handlers (the CLI's): the run stops at the end of a step with a checkpoint. */
   stops?: StopRequests;
+  /** Messages; without `progress`, a step line every ~steps/25 steps too. With neither, a progress line on stdout. */
   log?: (line: string) => void;
+  /** Step progress (a live line on a terminal, a line every N steps on a pipe); messages then go to `log`. */
+  progress?: ProgressSink | null;
   /** Gets warnings (unused tensors, unknown config fields). */
   warn?: (line: string) => void;
 }
@@ -97,7 +101,7 @@ export async function runPairMethod<E>(
   o: PairRunOptions,
   m: PairMethod<E>,
 ): Promise<PairTrainResult & { settings: PairRunSettings }> {
-  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const { log, progress } = progressOutput(o.log, o.progress);
   const mode = o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new';
   const who = m.command;
   const run = RunDir.open({
@@ -144,7 +148,14 @@ export async function runPairMethod<E>(
       log(method.describe({ train: tr.pairs.length, val: va.pairs.length, from }));
     }
     const objective = method.objective(tr.pairs, va.pairs);
-    const result = await trainPairs({ run, objective, trainPairs: tr.pairs.length, config: train, log });
+    const result = await trainPairs({
+      run,
+      objective,
+      trainPairs: tr.pairs.length,
+      config: train,
+      log,
+      progress,
+    });
     return { ...result, settings };
   } finally {
     run.close();

@@ -19,6 +19,7 @@ import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
 import { type NumberRange, checkRange } from '../tensor/range.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { type PairMetrics, type PairStats, addStats, noStats, pairMetrics } from './pair_losses.js';
 import { batchesPerEpoch, stepBatch } from './pairs.js';
 
@@ -141,7 +142,10 @@ export interface PairTrainArgs {
   /** Number of training pairs. */
   trainPairs: number;
   config: PairTrainConfig;
+  /** Messages; without `progress`, a step line every ~steps/25 steps too. With neither, a progress line on stdout. */
   log?: (line: string) => void;
+  /** Step progress (a live line on a terminal, a line every N steps on a pipe); messages then go to `log`. */
+  progress?: ProgressSink | null;
 }
 
 export interface PairTrainResult {
@@ -162,10 +166,21 @@ export function describeMetrics(m: PairMetrics, valueName: string): string {
   return `loss ${m.loss.toFixed(4)}  acc ${pct(m.accuracy)}  margin ${m.margin.toFixed(3)} (${valueName} chosen ${m.chosen.toFixed(3)}, rejected ${m.rejected.toFixed(3)})`;
 }
 
+/** The key numbers of a step for a progress line (held-out accuracy on evaluation steps). */
+function progressFields(m: PairStepMetrics): Record<string, string> {
+  return {
+    loss: m.loss.toFixed(4),
+    acc: pct(m.accuracy),
+    margin: m.margin.toFixed(3),
+    ...(m.val ? { 'val acc': pct(m.val.accuracy) } : {}),
+    lr: m.lr.toExponential(2),
+  };
+}
+
 /** Runs (or resumes) the loop in `a.run`, whose settings the caller has recorded or checked. */
 export async function trainPairs(a: PairTrainArgs): Promise<PairTrainResult> {
   const { run, objective: obj, config: c } = a;
-  const log = a.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const { log, progress } = progressOutput(a.log, a.progress);
   const N = a.trainPairs;
   if (N === 0) throw new Error(`${obj.name}: no training pairs`);
   const steps = c.epochs * batchesPerEpoch(N, c.batchSize);
@@ -213,44 +228,57 @@ export async function trainPairs(a: PairTrainArgs): Promise<PairTrainResult> {
   const logEvery = Math.max(1, Math.round(steps / 25));
   const params = obj.params.map(([, p]) => p);
   let lastVal: PairMetrics | null = null;
-  while (step < steps) {
-    if (run.handlesSignals) {
-      await yieldToEventLoop();
-      const stop = run.stopRequested();
-      if (stop) {
-        if (latestCheckpoint(run.checkpointsDir)?.step !== step) save();
-        run.markStopped(stop, step);
-        return { steps: step, before, after: null, history, stopped: stop, modelDir: run.modelDir };
+  progress?.begin(obj.name, steps, { from: step });
+  try {
+    while (step < steps) {
+      if (run.handlesSignals) {
+        await yieldToEventLoop();
+        const stop = run.stopRequested();
+        if (stop) {
+          if (latestCheckpoint(run.checkpointsDir)?.step !== step) save();
+          progress?.end();
+          run.markStopped(stop, step);
+          return { steps: step, before, after: null, history, stopped: stop, modelDir: run.modelDir };
+        }
       }
-    }
-    const t0 = performance.now();
-    const { epoch, idx } = stepBatch(N, c.batchSize, c.seed, step);
-    let stats = noStats();
-    for (let s = 0; s < idx.length; s += c.microBatch) {
-      const part = idx.slice(s, s + c.microBatch);
-      stats = addStats(stats, obj.trainMicro(part, part.length / idx.length));
-    }
-    const gradNorm = clipGradNorm(params, c.maxGradNorm);
-    if (!Number.isFinite(gradNorm))
-      throw new Error(`${obj.name}: non-finite gradient norm at step ${step + 1} (lower --lr?)`);
-    const lr = pairLrAt(c, step, steps);
-    opt.step(lr);
-    opt.zeroGrad();
-    step++;
-    const m: PairStepMetrics = { step, epoch, ...pairMetrics(stats), lr, gradNorm, ms: performance.now() - t0 };
-    const evalNow = (c.evalEvery > 0 && step % c.evalEvery === 0) || step === steps;
-    if (evalNow) {
-      lastVal = evaluate();
-      if (lastVal) m.val = lastVal;
-    }
-    run.appendMetrics(m);
-    history.push(m);
-    if (step % logEvery === 0 || step === 1 || step === steps || m.val)
-      log(
+      const t0 = performance.now();
+      const { epoch, idx } = stepBatch(N, c.batchSize, c.seed, step);
+      let stats = noStats();
+      for (let s = 0; s < idx.length; s += c.microBatch) {
+        const part = idx.slice(s, s + c.microBatch);
+        stats = addStats(stats, obj.trainMicro(part, part.length / idx.length));
+      }
+      const gradNorm = clipGradNorm(params, c.maxGradNorm);
+      if (!Number.isFinite(gradNorm))
+        throw new Error(`${obj.name}: non-finite gradient norm at step ${step + 1} (lower --lr?)`);
+      const lr = pairLrAt(c, step, steps);
+      opt.step(lr);
+      opt.zeroGrad();
+      step++;
+      const m: PairStepMetrics = { step, epoch, ...pairMetrics(stats), lr, gradNorm, ms: performance.now() - t0 };
+      const evalNow = (c.evalEvery > 0 && step % c.evalEvery === 0) || step === steps;
+      if (evalNow) {
+        lastVal = evaluate();
+        if (lastVal) m.val = lastVal;
+      }
+      run.appendMetrics(m);
+      history.push(m);
+      const line =
         `step ${String(step).padStart(String(steps).length)}/${steps}  epoch ${epoch + 1}  ${describeMetrics(m, obj.valueName)}  lr ${lr.toExponential(2)}  |g| ${gradNorm.toFixed(3)}  ${Math.round(m.ms)} ms` +
-          (m.val ? `\n  held-out: ${describeMetrics(m.val, obj.valueName)} (${m.val.pairs} pairs)` : ''),
-      );
-    if (step % c.checkpointEvery === 0 || step === steps) save();
+        (m.val ? `\n  held-out: ${describeMetrics(m.val, obj.valueName)} (${m.val.pairs} pairs)` : '');
+      if (progress) progress.update(step, progressFields(m), line);
+      else if (step % logEvery === 0 || step === 1 || step === steps || m.val) log(line);
+      if (step % c.checkpointEvery === 0 || step === steps) save();
+    }
+    const lastStep = history.at(-1);
+    progress?.end(
+      lastStep
+        ? `loss ${lastStep.loss.toFixed(4)}, acc ${pct(lastStep.accuracy)}` +
+            (lastVal ? `; held-out ${describeMetrics(lastVal, obj.valueName)}` : '')
+        : 'nothing left to train',
+    );
+  } finally {
+    progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
   }
   const after = lastVal ?? evaluate();
   obj.save(run.modelDir);

@@ -9,6 +9,7 @@ import { type NumberRange, checkRange } from '../tensor/range.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 import {
   type PackPosition,
   type PackedBatch,
@@ -255,7 +256,10 @@ export interface SftTrainArgs {
   fingerprint?: string;
   /** Extra fields of the step-0 metrics row of a new run (e.g. the base model's quality checks). */
   initial?: Record<string, unknown>;
+  /** Messages; without `progress`, a step line every ~total/40 steps too. With neither, a progress line on stdout. */
   log?: (line: string) => void;
+  /** Step progress (a live line on a terminal, a line every N steps on a pipe); messages then go to `log`. */
+  progress?: ProgressSink | null;
   onStep?: (m: SftStepMetrics) => void;
 }
 
@@ -287,7 +291,7 @@ interface SftState {
 export async function runSft(a: SftTrainArgs): Promise<SftResult> {
   const { run, model } = a;
   const c = a.config;
-  const log = a.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const { log, progress } = progressOutput(a.log, a.progress);
   const padId = a.padId ?? 0;
   const stream = new PackedStream(a.train, {
     seqLen: c.seqLen,
@@ -351,78 +355,96 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
   }
 
   const history: SftStepMetrics[] = [];
-  const every = Math.max(1, Math.ceil(total / 40)); // tens of lines per run on a pipe
-  let stopped: StopSignal | null = null;
-  while (st.step < total) {
-    if (run.handlesSignals) {
-      await yieldToEventLoop();
-      stopped = run.stopRequested();
-      if (stopped) {
-        if (latestCheckpoint(run.checkpointsDir)?.step !== st.step) save();
-        run.markStopped(stopped, st.step);
-        break;
+  const every = Math.max(1, Math.ceil(total / 40)); // tens of lines per run on a pipe (without a progress sink)
+  let stopped: StopSignal | null;
+  progress?.begin(run.command, total, { from: st.step });
+  try {
+    stopped = await sftLoop();
+  } finally {
+    progress?.end(); // an error or a stop: clears the live line (a no-op once the phase has ended)
+  }
+  async function sftLoop(): Promise<StopSignal | null> {
+    while (st.step < total) {
+      if (run.handlesSignals) {
+        await yieldToEventLoop();
+        const stop = run.stopRequested();
+        if (stop) {
+          if (latestCheckpoint(run.checkpointsDir)?.step !== st.step) save();
+          progress?.end();
+          run.markStopped(stop, st.step);
+          return stop;
+        }
       }
-    }
-    const t0 = performance.now();
-    const step = stream.next();
-    if (!step) throw new Error(`sft: the data ran out at step ${st.step + 1} of ${total}`);
-    const micro: PackedBatch[] = [];
-    for (let i = 0; i < step.rows.length; i += c.microBatch)
-      micro.push(buildBatch(step.rows.slice(i, i + c.microBatch), c.seqLen, padId));
-    const tokens = micro.reduce((s, b) => s + b.lossTokens, 0);
-    const lr = sftLrAt(c, st.step, total);
-    let loss = 0;
-    let mtp = 0;
-    let hasMtp = false;
-    let bal = 0;
-    model.train();
-    for (const b of micro) {
-      const w = b.lossTokens / tokens;
-      const r = sftLoss(model, b, c);
-      mul(r.loss, w).backward();
-      loss += r.mainLoss * w;
-      bal += r.balanceLoss * w;
-      if (r.mtpLosses.length) {
-        hasMtp = true;
-        mtp += (r.mtpLosses.reduce((s, x) => s + x, 0) / r.mtpLosses.length) * w;
+      const t0 = performance.now();
+      const step = stream.next();
+      if (!step) throw new Error(`sft: the data ran out at step ${st.step + 1} of ${total}`);
+      const micro: PackedBatch[] = [];
+      for (let i = 0; i < step.rows.length; i += c.microBatch)
+        micro.push(buildBatch(step.rows.slice(i, i + c.microBatch), c.seqLen, padId));
+      const tokens = micro.reduce((s, b) => s + b.lossTokens, 0);
+      const lr = sftLrAt(c, st.step, total);
+      let loss = 0;
+      let mtp = 0;
+      let hasMtp = false;
+      let bal = 0;
+      model.train();
+      for (const b of micro) {
+        const w = b.lossTokens / tokens;
+        const r = sftLoss(model, b, c);
+        mul(r.loss, w).backward();
+        loss += r.mainLoss * w;
+        bal += r.balanceLoss * w;
+        if (r.mtpLosses.length) {
+          hasMtp = true;
+          mtp += (r.mtpLosses.reduce((s, x) => s + x, 0) / r.mtpLosses.length) * w;
+        }
       }
-    }
-    const gradNorm = clipGradNorm(
-      params.map(([, p]) => p),
-      c.clip,
-    );
-    if (!Number.isFinite(gradNorm) || !Number.isFinite(loss))
-      throw new Error(
-        `sft: step ${st.step + 1}: loss ${loss}, gradient norm ${gradNorm} (not finite; lower --lr?). The last checkpoint is in ${run.checkpointsDir}`,
+      const gradNorm = clipGradNorm(
+        params.map(([, p]) => p),
+        c.clip,
       );
-    opt.step(lr);
-    opt.zeroGrad();
-    const { imbalance } = model.afterStep({ gamma: c.gamma });
-    st.step++;
-    const ms = performance.now() - t0;
-    const filled = micro.reduce((s, b) => s + b.filled, 0);
-    const m: SftStepMetrics = {
-      step: st.step,
-      epoch: step.epochsDone,
-      loss,
-      mtpLoss: hasMtp ? mtp : null,
-      balanceLoss: bal,
-      lr,
-      gradNorm,
-      tokens,
-      tokensPerSec: filled / (ms / 1000),
-      msPerStep: ms,
-      imbalance,
-    };
-    if (val && (st.step % c.evalEvery === 0 || st.step === total)) {
-      m.valLoss = heldOutLoss(model, val);
-      st.lastValLoss = m.valLoss;
+      if (!Number.isFinite(gradNorm) || !Number.isFinite(loss))
+        throw new Error(
+          `sft: step ${st.step + 1}: loss ${loss}, gradient norm ${gradNorm} (not finite; lower --lr?). The last checkpoint is in ${run.checkpointsDir}`,
+        );
+      opt.step(lr);
+      opt.zeroGrad();
+      const { imbalance } = model.afterStep({ gamma: c.gamma });
+      st.step++;
+      const ms = performance.now() - t0;
+      const filled = micro.reduce((s, b) => s + b.filled, 0);
+      const m: SftStepMetrics = {
+        step: st.step,
+        epoch: step.epochsDone,
+        loss,
+        mtpLoss: hasMtp ? mtp : null,
+        balanceLoss: bal,
+        lr,
+        gradNorm,
+        tokens,
+        tokensPerSec: filled / (ms / 1000),
+        msPerStep: ms,
+        imbalance,
+      };
+      if (val && (st.step % c.evalEvery === 0 || st.step === total)) {
+        m.valLoss = heldOutLoss(model, val);
+        st.lastValLoss = m.valLoss;
+      }
+      run.appendMetrics(m);
+      history.push(m);
+      if (progress) progress.update(st.step, progressFields(m), stepLine(m, total));
+      else if (st.step % every === 0 || st.step === total || m.valLoss !== undefined) log(stepLine(m, total));
+      a.onStep?.(m);
+      if (st.step % c.checkpointEvery === 0 || st.step === total) save();
     }
-    run.appendMetrics(m);
-    history.push(m);
-    if (st.step % every === 0 || st.step === total || m.valLoss !== undefined) log(stepLine(m, total));
-    a.onStep?.(m);
-    if (st.step % c.checkpointEvery === 0 || st.step === total) save();
+    const lastStep = history.at(-1);
+    progress?.end(
+      lastStep
+        ? `loss ${lastStep.loss.toFixed(4)}${st.lastValLoss !== null ? `, held-out ${st.lastValLoss.toFixed(4)}` : ''}, ` +
+            `${history.reduce((n, h) => n + h.tokens, 0).toLocaleString('en-US')} assistant tokens`
+        : 'nothing left to train',
+    );
+    return null;
   }
   const last = [...earlier, ...history].at(-1);
   return {
@@ -433,6 +455,16 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
     finalLoss: last?.loss ?? Number.NaN,
     finalValLoss: st.lastValLoss,
     stopped,
+  };
+}
+
+/** The key numbers of a step for a progress line. */
+function progressFields(m: SftStepMetrics): Record<string, string> {
+  return {
+    loss: m.loss.toFixed(4),
+    ...(m.valLoss !== undefined ? { val: m.valLoss.toFixed(4) } : {}),
+    'tok/s': Math.round(m.tokensPerSec).toLocaleString('en-US'),
+    lr: m.lr.toExponential(2),
   };
 }
 

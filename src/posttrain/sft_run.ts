@@ -18,6 +18,7 @@ import { loadModelAndTokenizer } from '../io/load.js';
 import { readConfigFile, saveModelDir } from '../io/model_dir.js';
 import { RunDir } from '../train/run_dir.js';
 import type { StopRequests } from '../train/signals.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { type FitReport, PackedStream, fitSamples, trainedTokens } from './packing.js';
 import {
   DEFAULT_SFT_CONFIG,
@@ -76,7 +77,10 @@ export interface SftOptions {
   resume?: boolean;
   overwrite?: boolean;
   stops?: StopRequests;
+  /** Messages; without `progress`, a step line every ~total/40 steps too. With neither, a progress line on stdout. */
   log?: (line: string) => void;
+  /** Step progress (a live line on a terminal, a line every N steps on a pipe); messages then go to `log`. */
+  progress?: ProgressSink | null;
   /** Called after every optimizer step (tests use it to kill or inspect a run). */
   onStep?: (m: SftStepMetrics) => void;
 }
@@ -136,7 +140,7 @@ const count = (n: number) => n.toLocaleString('en-US');
 
 /** Prepares and runs (or resumes) an SFT run in `o.outDir`. */
 export async function sft(o: SftOptions): Promise<SftRunResult> {
-  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const { log, progress } = progressOutput(o.log, o.progress);
   const mode = o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new';
   if (o.resume && o.overwrite) throw new Error('sft: --resume and --overwrite exclude each other');
   const asked = mode === 'resume' ? null : newSettings(o);
@@ -167,7 +171,7 @@ export async function sft(o: SftOptions): Promise<SftRunResult> {
         }),
         SFT_RESUME_RULE,
       );
-    return await sftIn(dir, s, log, o.onStep);
+    return await sftIn(dir, s, log, progress, o.onStep);
   } finally {
     dir.close();
   }
@@ -177,6 +181,7 @@ async function sftIn(
   dir: RunDir,
   asked: SftSettings,
   log: (line: string) => void,
+  progress: ProgressSink | null,
   onStep?: (m: SftStepMetrics) => void,
 ): Promise<SftRunResult> {
   let s = asked;
@@ -270,6 +275,7 @@ async function sftIn(
     fingerprint: samplesFingerprint(fit.kept),
     initial: evalBefore.length ? { eval: evalBefore } : undefined,
     log,
+    progress,
     onStep,
   });
   if (dir.mode === 'resume') evalBefore = (r.initial?.eval as TaskEvalResult[] | undefined) ?? [];

@@ -8,11 +8,11 @@ import type { Command } from 'commander';
 import { PAIR_TRAIN_RANGES, type PairTrainConfig, type PairTrainResult } from '../../posttrain/pair_trainer.js';
 import type { PairRunOptions } from '../../posttrain/pair_run.js';
 import { StopRequests, stopExitCode } from '../../train/signals.js';
-import { flagsOf, shownDefault } from '../flags.js';
+import { type ProgressFlags, flagsOf, progressFor, progressOptions, shownDefault } from '../flags.js';
 import { warn } from '../warn.js';
 
 /** The parsed shared flags. */
-export interface PairFlags {
+export interface PairFlags extends ProgressFlags {
   out: string;
   model?: string;
   data?: string[];
@@ -92,6 +92,7 @@ export function addPairFlags(cmd: Command, d: PairTrainConfig, valShare: number,
     .addOption(f.int('--checkpoint-every <n>', 'checkpoint every N steps', r.checkpointEvery, dflt('checkpointEvery')))
     .option('--resume', 'continue the run in --out (--epochs, --lr, --micro-batch, --eval-every may change)')
     .option('--overwrite', 'start a new run in --out even if it holds one, deleting it');
+  for (const opt of progressOptions(f)) cmd.addOption(opt);
 }
 
 /** Checks flags that exclude each other, before anything is opened. */
@@ -136,7 +137,7 @@ export async function runPairCommand(
       resume: o.resume,
       overwrite: o.overwrite,
       stops,
-      log: (l) => console.log(l),
+      progress: progressFor(o),
       warn: (w) => warn(w),
     });
     if (r.stopped) {

@@ -15,9 +15,19 @@ import { LR_SCHEDULES, SFT_RANGES, type SftConfig } from '../../posttrain/sft.js
 import { DEFAULT_SFT_EVAL, type SftEvalSettings, sft } from '../../posttrain/sft_run.js';
 import { DEFAULT_SFT_CONFIG } from '../../posttrain/sft.js';
 import { StopRequests, stopExitCode } from '../../train/signals.js';
-import { type Flags, flagsOf, ints, nums, parseList, shownDefault } from '../flags.js';
+import {
+  type Flags,
+  type ProgressFlags,
+  flagsOf,
+  ints,
+  nums,
+  parseList,
+  progressFor,
+  progressOptions,
+  shownDefault,
+} from '../flags.js';
 
-interface SftFlags {
+interface SftFlags extends ProgressFlags {
   model?: string;
   tokenizer?: string;
   data?: string[];
@@ -102,7 +112,7 @@ async function sftCommand(o: SftFlags): Promise<void> {
       resume: o.resume,
       overwrite: o.overwrite,
       stops,
-      log: (l) => console.log(l),
+      progress: progressFor(o),
     });
     if (r.stopped) process.exitCode = stopExitCode(r.stopped);
   } finally {
@@ -225,6 +235,7 @@ export function registerSft(program: Command): void {
       '--resume',
       'continue the run in --out (--epochs, --max-steps, --lr, --micro-batch and the evaluation may change)',
     )
-    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it')
-    .action(sftCommand);
+    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it');
+  for (const opt of progressOptions(f)) cmd.addOption(opt);
+  cmd.action(sftCommand);
 }
