@@ -7,11 +7,17 @@
  *   imbalance, tokens/s; rollbacks (loss spikes, non-finite gradients) and resumes marked on every plot.
  * - `grpo`: reward (total and each reward), accuracy, format rate (and truncation), mean response length, KL and
  *   entropy per step (R1-Zero's "accuracy and average length during RL"); reference resets and resumes marked.
+ * - `sft`: training loss (MTP, held-out loss as points), learning rate, gradient norm, expert-load imbalance,
+ *   tokens/s; with `--eval-tasks`, the quality checks' before/after table (run.json's summary).
+ * - `rm train` / `dpo`: loss, pair accuracy and margin (training, held-out as points), the chosen and rejected scores
+ *   (DPO: implicit rewards), learning rate, gradient norm.
  * - `schedule`: the simulated timeline (src/parallel/render.ts's SVG) and its bubble, memory and makespan.
- * - anything else (the recipe, distillation, SFT, reward-model and DPO runs to come): every numeric field of
- *   metrics.jsonl over step, nested objects flattened (`rewards.accuracy`), one plot each.
+ * - anything else (distillation, runs to come): every numeric field of metrics.jsonl over step, nested objects
+ *   flattened (`rewards.accuracy`), one plot each.
  *   Known commands get those generic plots too, for the fields their own plots leave out (under "other metrics").
  * - A folder with `zero.json` (`r1ts zero`): the before/after evaluation table, then its runs.
+ * - A recipe's run directory (`r1ts recipe r1`, with `recipe.json`): one table of every stage's evaluation, then each
+ *   stage's run (its curves, as above) in stage order.
  * - A folder of runs whose names (or `train.precision`) are precisions, one of them fp8 (`r1ts experiment fp8
  *   --preset`): the precisions' main-loss curves (EMA 0.9, as V3 Figure 10) and each one's relative gap to the
  *   baseline (fp32, else bf16) along the run, with a table of the final gaps; then its runs.
@@ -22,7 +28,7 @@ import { emaCurve, lossGap } from '../experiments/fp8.js';
 import { buildSchedule, METHODS, type Method } from '../parallel/schedule.js';
 import { type Costs, DEFAULT_COSTS, simulate, validateCosts } from '../parallel/simulate.js';
 import { renderSvg, summaryLines } from '../parallel/render.js';
-import type { MetricsRow, RunInfo, RunTree, ZeroRecord } from './runs.js';
+import type { MetricsRow, RecipeRecord, RunInfo, RunTree, ZeroRecord } from './runs.js';
 
 /** One curve: (step, value) points, finite values only, in step order. */
 export interface Series {
@@ -141,6 +147,43 @@ function resumeMarkers(run: RunInfo): Marker[] {
     .map((h) => ({ step: h.step!, kind: 'resume', label: `resumed at step ${h.step} (${h.at})` }));
 }
 
+/**
+ * The plots of a language model's training: loss (`loss`, MTP and validation loss as points), lr, gradient norm,
+ * expert-load imbalance, tokens/s; the generic plots of the other fields.
+ */
+function languageModelPlots(
+  id: string,
+  rows: readonly MetricsRow[],
+  markers: Marker[],
+  loss: { field: string; name: string; y: string; val: string },
+): { plots: Plot[]; other: Plot[] } {
+  const plots = [
+    plot(
+      `${id}-loss`,
+      'loss',
+      loss.y,
+      [
+        seriesOf(rows, loss.field, loss.name),
+        seriesOf(rows, 'mtpLoss', 'MTP loss'),
+        seriesOf(rows, 'valLoss', loss.val, 'points'),
+      ],
+      markers,
+    ),
+    plot(`${id}-lr`, 'learning rate', 'lr', [seriesOf(rows, 'lr', 'learning rate')], markers),
+    plot(`${id}-gradnorm`, 'gradient norm', 'global L2 norm, before clipping', [seriesOf(rows, 'gradNorm')], markers),
+    plot(
+      `${id}-imbalance`,
+      'expert-load imbalance',
+      'max / mean expert load, mean over MoE layers',
+      [seriesOf(rows, 'imbalance')],
+      markers,
+    ),
+    plot(`${id}-tps`, 'throughput', 'tokens/s', [seriesOf(rows, 'tokensPerSec', 'tokens/s')], markers),
+  ].filter(present);
+  const used = [loss.field, 'mtpLoss', 'valLoss', 'lr', 'gradNorm', 'imbalance', 'tokensPerSec'];
+  return { plots, other: genericPlots(id, rows, markers, used) };
+}
+
 /** Pre-training: loss, MTP and validation loss, lr, gradient norm, imbalance, tokens/s; rollbacks marked. */
 export function pretrainPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plot[] } {
   const steps = run.rows.filter((r) => r.event === undefined);
@@ -148,31 +191,8 @@ export function pretrainPlots(id: string, run: RunInfo): { plots: Plot[]; other:
     .filter((r) => typeof r.event === 'string')
     .map((r) => ({ step: r.step, kind: 'rollback', label: `step ${r.step}: ${r.event}` }));
   const markers = [...rollbacks, ...resumeMarkers(run)];
-  const plots = [
-    plot(
-      `${id}-loss`,
-      'loss',
-      'cross-entropy (nats)',
-      [
-        seriesOf(steps, 'mainLoss', 'main loss'),
-        seriesOf(steps, 'mtpLoss', 'MTP loss'),
-        seriesOf(steps, 'valLoss', 'validation loss', 'points'),
-      ],
-      markers,
-    ),
-    plot(`${id}-lr`, 'learning rate', 'lr', [seriesOf(steps, 'lr', 'learning rate')], markers),
-    plot(`${id}-gradnorm`, 'gradient norm', 'global L2 norm, before clipping', [seriesOf(steps, 'gradNorm')], markers),
-    plot(
-      `${id}-imbalance`,
-      'expert-load imbalance',
-      'max / mean expert load, mean over MoE layers',
-      [seriesOf(steps, 'imbalance')],
-      markers,
-    ),
-    plot(`${id}-tps`, 'throughput', 'tokens/s', [seriesOf(steps, 'tokensPerSec', 'tokens/s')], markers),
-  ].filter(present);
-  const used = ['mainLoss', 'mtpLoss', 'valLoss', 'lr', 'gradNorm', 'imbalance', 'tokensPerSec'];
-  return { plots, other: genericPlots(id, steps, markers, used) };
+  const loss = { field: 'mainLoss', name: 'main loss', y: 'cross-entropy (nats)', val: 'validation loss' };
+  return languageModelPlots(id, steps, markers, loss);
 }
 
 /** GRPO / R1-Zero: reward, accuracy, format rate, response length, KL, entropy per step. */
@@ -217,6 +237,69 @@ export function grpoPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plo
   return { plots, other: genericPlots(id, rows, markers, used) };
 }
 
+/** SFT: training, MTP and held-out loss, lr, gradient norm, imbalance, tokens/s. */
+export function sftPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plot[]; tables: Table[] } {
+  const y = 'cross-entropy over assistant tokens (nats)';
+  const loss = { field: 'loss', name: 'training loss', y, val: 'held-out loss' };
+  return { ...languageModelPlots(id, run.rows, resumeMarkers(run), loss), tables: sftEvalTables(run) };
+}
+
+/** The quality checks of an SFT run with --eval-tasks: base and result per task (run.json's summary). */
+function sftEvalTables(run: RunInfo): Table[] {
+  type Checked = { task: string; n: number; passed: number };
+  const sum = run.record.summary ?? {};
+  const after = sum.evalAfter as Checked[] | undefined;
+  if (!Array.isArray(after)) return [];
+  const before = Array.isArray(sum.evalBefore) ? (sum.evalBefore as Checked[]) : [];
+  const cell = (r: Checked | undefined) => (r ? `${r.passed}/${r.n} (${pct(r.n ? r.passed / r.n : null)})` : 'n/a');
+  return [
+    {
+      title: 'quality checks (greedy, held-out test split)',
+      head: ['task', 'base', 'sft'],
+      rows: after.map((a) => [a.task, cell(before.find((b) => b.task === a.task)), cell(a)]),
+    },
+  ];
+}
+
+/**
+ * A reward-model or DPO run: loss, accuracy and margin of the training pairs and (as points) the held-out ones, the
+ * chosen and rejected scores (DPO: implicit rewards beta x log pi/pi_ref), lr, gradient norm.
+ */
+export function pairPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plot[] } {
+  const rows = run.rows;
+  const markers = resumeMarkers(run);
+  const value = run.record.command === 'dpo' ? 'implicit reward' : 'score';
+  const both = (f: string) => [seriesOf(rows, f, 'training'), seriesOf(rows, `val.${f}`, 'held-out', 'points')];
+  const plots = [
+    plot(`${id}-loss`, 'loss', run.record.command === 'dpo' ? 'DPO loss' : 'Bradley-Terry loss', both('loss'), markers),
+    plot(
+      `${id}-accuracy`,
+      'pair accuracy',
+      `share of pairs with ${value} chosen > rejected`,
+      both('accuracy'),
+      markers,
+      'share',
+    ),
+    plot(`${id}-margin`, 'margin', `mean ${value} chosen - rejected`, both('margin'), markers),
+    plot(
+      `${id}-values`,
+      `${value}s`,
+      `mean ${value}`,
+      [
+        seriesOf(rows, 'chosen', 'chosen'),
+        seriesOf(rows, 'rejected', 'rejected'),
+        seriesOf(rows, 'val.chosen', 'held-out chosen', 'points'),
+        seriesOf(rows, 'val.rejected', 'held-out rejected', 'points'),
+      ],
+      markers,
+    ),
+    plot(`${id}-lr`, 'learning rate', 'lr', [seriesOf(rows, 'lr', 'learning rate')], markers),
+    plot(`${id}-gradnorm`, 'gradient norm', 'global L2 norm, before clipping', [seriesOf(rows, 'gradNorm')], markers),
+  ].filter(present);
+  const used = ['loss', 'accuracy', 'margin', 'chosen', 'rejected', 'lr', 'gradNorm'].flatMap((f) => [f, `val.${f}`]);
+  return { plots, other: genericPlots(id, rows, markers, used) };
+}
+
 /** The schedule a `r1ts schedule --out DIR` run recorded, simulated again (deterministic) and drawn. */
 function scheduleFigure(run: RunInfo): { figure: { title: string; svg: string }; facts: [string, string][] } {
   const s = run.record.settings as { method?: unknown; pp?: unknown; microBatches?: unknown; costs?: unknown };
@@ -247,8 +330,14 @@ function runFacts(run: RunInfo): [string, string][] {
   const resumes = r.history.filter((h) => h.event === 'resume').length;
   const stops = r.history.filter((h) => h.event === 'stop').length;
   if (resumes || stops) facts.push(['history', `${resumes} resume(s), ${stops} stop(s)`]);
+  // numbers, text and lists of them; objects (the before/after evaluations) are shown as tables
   for (const [k, v] of Object.entries(r.summary ?? {}))
-    facts.push([k, typeof v === 'number' ? String(+v.toPrecision(6)) : String(v)]);
+    if (
+      v === null ||
+      typeof v !== 'object' ||
+      (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'))
+    )
+      facts.push([k, typeof v === 'number' ? String(+v.toPrecision(6)) : String(v)]);
   return facts;
 }
 
@@ -271,6 +360,11 @@ export function runSection(run: RunInfo, id: string, title = `${run.name}: ${run
       return { ...base, ...pretrainPlots(id, run) };
     case 'grpo':
       return { ...base, ...grpoPlots(id, run) };
+    case 'sft':
+      return { ...base, ...sftPlots(id, run) };
+    case 'rm train':
+    case 'dpo':
+      return { ...base, ...pairPlots(id, run) };
     case 'schedule': {
       const { figure, facts } = scheduleFigure(run);
       return { ...base, facts: [...base.facts, ...facts], figures: [figure] };
@@ -294,6 +388,60 @@ export function zeroTable(z: ZeroRecord): Table {
     title: `${z.task} (difficulty ${z.difficulty}), ${z.n} held-out problems, k=${z.k}, T=${z.temperature}, top-p ${z.topP}`,
     head: ['model', 'pass@1', `cons@${z.k}`, 'greedy', 'format', 'mean length'],
     rows: [row('base', z.base), row('r1-zero', z.rl)],
+  };
+}
+
+/** The recipe's table: one row per evaluated model (the stage that made it), as `r1ts recipe r1` prints it. */
+export function recipeTable(r: RecipeRecord): Table {
+  const s = r.settings as { task?: unknown; difficulty?: unknown; eval?: { k?: unknown; n?: unknown } };
+  const tasks = [...new Set(r.rows.flatMap((x) => Object.keys(x.tasks ?? {})))];
+  const k = typeof s.eval?.k === 'number' ? s.eval.k : 'k';
+  return {
+    title: `${s.task ?? 'task'} (difficulty ${s.difficulty ?? '?'}), ${s.eval?.n ?? '?'} held-out problems, k=${k}`,
+    head: [
+      'model',
+      'pass@1',
+      `cons@${k}`,
+      'greedy',
+      'language',
+      'readable',
+      'mean length',
+      'helpful win',
+      'harmless win',
+      'harmless',
+      ...tasks,
+    ],
+    rows: r.rows.map((x) => [
+      x.model,
+      pct(x['pass@1']),
+      pct(x['cons@k']),
+      pct(x.greedy),
+      pct(x.language),
+      pct(x.readable),
+      typeof x.meanLength === 'number' ? x.meanLength.toFixed(1) : 'n/a',
+      pct(x.helpfulWin),
+      pct(x.harmlessWin),
+      pct(x.harmless),
+      ...tasks.map((t) => pct(x.tasks?.[t])),
+    ]),
+  };
+}
+
+/** The recipe's section: every stage's evaluation in one table (the stages' curves are their runs' sections). */
+function recipeSection(dir: string, r: RecipeRecord): Section {
+  return {
+    id: 'recipe',
+    title: 'R1 recipe: every stage, evaluated on held-out data',
+    dir,
+    facts: [
+      ['models', String(r.rows.length)],
+      ['stages with curves', Object.keys(r.curves).join(', ') || 'none yet'],
+    ],
+    tables: [recipeTable(r)],
+    plots: [],
+    other: [],
+    figures: [],
+    settings: null,
   };
 }
 
@@ -386,6 +534,7 @@ export function buildReport(tree: RunTree): Report {
       figures: [],
       settings: null,
     });
+  if (tree.recipe) sections.push(recipeSection(tree.dir, tree.recipe));
   const fp8 = precisionRuns(tree.children);
   if (fp8) sections.push(fp8Section(tree.dir, fp8));
   tree.children.forEach((c, i) => sections.push(runSection(c, `run-${i}-${c.name.replace(/[^\w-]/g, '_')}`)));

@@ -1,7 +1,8 @@
 /**
  * What `r1ts report` reads: a run directory (run.json + metrics.jsonl, src/train/run_dir.ts), or a folder of them
  * (`r1ts zero`'s OUT with base/ and grpo/, the FP8 experiment's OUT with one run per precision), and the files the
- * jobs above single runs write there (`zero.json`: the zero job's before/after evaluation).
+ * jobs above single runs write there (`zero.json`: the zero job's before/after evaluation; `recipe.json`: the R1
+ * recipe's evaluation table, whose OUT is a run directory itself with one run directory per training stage).
  *
  * metrics.jsonl is read as a live run leaves it: an incomplete last line (a write in progress) is left out; a bad line
  * elsewhere is an error naming the file and line. Not here: which plots a run yields (./plots.ts), drawing (./svg.ts,
@@ -46,6 +47,33 @@ export interface ZeroRecord {
 export const ZERO_FILE = 'zero.json';
 export const ZERO_FORMAT = 'r1ts-zero-1';
 
+/** One model's row of `recipe.json`'s table (src/recipe/evaluate.ts RecipeRow; NaN was written as null). */
+export interface RecipeRowRecord {
+  model: string;
+  'pass@1': number | null;
+  'cons@k': number | null;
+  greedy: number | null;
+  language: number | null;
+  readable: number | null;
+  meanLength: number | null;
+  harmless: number | null;
+  helpfulWin: number | null;
+  harmlessWin: number | null;
+  tasks: Record<string, number | null>;
+}
+
+/** `recipe.json`: the R1 recipe's evaluation table (written into its OUT by `r1ts recipe r1`). */
+export interface RecipeRecord {
+  format: typeof RECIPE_FORMAT;
+  settings: Record<string, unknown>;
+  rows: RecipeRowRecord[];
+  /** Each training stage's curve (a few fields per step), by stage folder, in stage order. */
+  curves: Record<string, Record<string, unknown>[]>;
+}
+
+export const RECIPE_FILE = 'recipe.json';
+export const RECIPE_FORMAT = 'r1ts-recipe-1';
+
 /** The largest metrics.jsonl the report reads (a run of a million steps is ~500 MB; this is 10x the main job's). */
 const MAX_METRICS_BYTES = 512 * 1024 * 1024;
 
@@ -77,34 +105,66 @@ export function readRun(dir: string): RunInfo | null {
   return { dir, name: path.basename(path.resolve(dir)), record, rows: readMetrics(path.join(dir, 'metrics.jsonl')) };
 }
 
-/** What `dir` holds: its own run, or the runs of its folders (sorted by name), and the zero job's record. */
+/**
+ * What `dir` holds: its own run, or the runs of its folders (sorted by name; a recipe's in stage order), and the zero
+ * job's or the recipe's record.
+ */
 export interface RunTree {
   dir: string;
   /** The run of `dir` itself, when it has a run.json. */
   run: RunInfo | null;
-  /** Runs in the folders of `dir` (one level down), when `dir` is not a run itself. */
+  /** Runs in the folders of `dir` (one level down), when `dir` is not a run itself or is a recipe's run. */
   children: RunInfo[];
   zero: ZeroRecord | null;
+  recipe: RecipeRecord | null;
 }
+
+const isRecipe = (run: RunInfo | null) => run?.record.command?.startsWith('recipe') === true;
 
 /** Reads `dir` as a run directory or a folder of them; an error naming `dir` when it holds neither. */
 export function readRunTree(dir: string): RunTree {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`report: ${dir} is not a directory`);
   const run = readRun(dir);
-  const children = run
-    ? []
-    : fs
-        .readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name)
-        .sort()
-        .map((name) => readRun(path.join(dir, name)))
-        .filter((r): r is RunInfo => r !== null);
+  const recipeFile = path.join(dir, RECIPE_FILE);
+  const recipe = fs.existsSync(recipeFile) ? readRecipeRecord(recipeFile) : null;
+  const children =
+    run && !isRecipe(run)
+      ? []
+      : fs
+          .readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+          .sort()
+          .map((name) => readRun(path.join(dir, name)))
+          .filter((r): r is RunInfo => r !== null);
+  if (recipe) {
+    // the recipe's stages in the order of its curves (the stage order); folders it does not name after them
+    const order = Object.keys(recipe.curves);
+    const rank = (r: RunInfo) => (order.includes(r.name) ? order.indexOf(r.name) : order.length);
+    children.sort((a, b) => rank(a) - rank(b));
+  }
   const zeroFile = path.join(dir, ZERO_FILE);
   const zero = fs.existsSync(zeroFile) ? readZeroRecord(zeroFile) : null;
-  if (!run && !children.length && !zero)
+  if (!run && !children.length && !zero && !recipe)
     throw new Error(`report: ${dir} holds no run (no run.json in it or in its folders, no ${ZERO_FILE})`);
-  return { dir, run, children, zero };
+  return { dir, run, children, zero, recipe };
+}
+
+function readRecipeRecord(file: string): RecipeRecord {
+  const raw = readJsonObject(file, 'report:');
+  if (raw.format !== RECIPE_FORMAT)
+    throw new Error(
+      `report: ${file}: "format" must be ${JSON.stringify(RECIPE_FORMAT)}, got ${JSON.stringify(raw.format)}`,
+    );
+  if (!Array.isArray(raw.rows)) throw new Error(`report: ${file}: "rows" must be an array`);
+  raw.rows.forEach((r, i) => {
+    if (r === null || typeof r !== 'object' || typeof (r as { model?: unknown }).model !== 'string')
+      throw new Error(`report: ${file}: rows[${i}] must be an object with a "model" name`);
+  });
+  for (const k of ['settings', 'curves'] as const)
+    if (raw[k] === null || typeof raw[k] !== 'object' || Array.isArray(raw[k]))
+      throw new Error(`report: ${file}: "${k}" must be an object`);
+  return raw as unknown as RecipeRecord;
 }
 
 function readZeroRecord(file: string): ZeroRecord {

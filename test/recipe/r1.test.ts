@@ -12,6 +12,7 @@ import {
   recipePaths,
   runRecipe,
 } from '../../src/recipe/r1.js';
+import { writeReport } from '../../src/report/html.js';
 
 /** Settings small enough for seconds: the micro preset, a step or two per stage, a handful of problems. */
 export function microSettings(): RecipeSettings {
@@ -62,6 +63,27 @@ describe('recipe r1 stage runners (micro)', () => {
     assert.equal(run.command, 'recipe r1');
     assert.equal(run.rl2.languageWeight, 1);
     assert.equal(run.status, 'finished');
+    // its report: the table of every model, then each stage's run in stage order with its own curves
+    const report = writeReport(out).report;
+    assert.deepEqual(
+      report.sections.map((x) => x.title),
+      [
+        `${path.basename(out)}: recipe r1`,
+        'R1 recipe: every stage, evaluated on held-out data',
+        ...['base: pretrain', 'zero: grpo', 'sft1: sft', 'rl2: grpo', 'sft3: sft'],
+        ...['rm-helpful: rm train', 'rm-harmless: rm train', 'rl4: grpo'],
+      ],
+    );
+    const table = report.sections[1].tables[0];
+    assert.deepEqual(
+      table.rows.map((x) => x[0]),
+      r.rows.map((x) => x.model),
+    );
+    assert.equal(table.rows[0][1], `${(100 * r.rows[0]['pass@1']).toFixed(1)}%`);
+    const plotIds = (title: string) => report.sections.find((x) => x.title === title)!.plots.map((p) => p.id);
+    assert.ok(plotIds('sft1: sft').some((id) => id.endsWith('-loss')));
+    assert.ok(plotIds('rm-helpful: rm train').some((id) => id.endsWith('-accuracy')));
+    assert.ok(plotIds('rl4: grpo').some((id) => id.endsWith('-reward')));
     // a re-run trains nothing and rewrites no model
     const before = fs.statSync(path.join(P.rl4, 'model', 'model.safetensors')).mtimeMs;
     const again = await runRecipe({ outDir: out, settings: s, log: quiet });

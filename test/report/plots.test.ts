@@ -144,12 +144,12 @@ describe('report: which series a run directory yields', () => {
     ]);
   });
 
-  it('any other run (sft, dpo, ...): every numeric field over step, nested fields flattened', () => {
+  it('a run of a command the report does not know: every numeric field over step, nested fields flattened', () => {
     const rows = [
       { step: 1, loss: 2, eval: { accuracy: 0.5, name: 'x' }, note: 'text', ok: true },
       { step: 2, loss: 1.5, eval: { accuracy: 0.6 }, margin: 0.1 },
     ];
-    const r = buildReport(readRunTree(writeRun(join(root, 'sft'), 'sft', rows)));
+    const r = buildReport(readRunTree(writeRun(join(root, 'other'), 'some-future-command', rows)));
     assert.deepEqual(ids(r.sections[0].plots), ['run-loss', 'run-eval_accuracy', 'run-margin']);
     assert.deepEqual(seriesOf(r, 'run', 'run-eval_accuracy'), { 'eval.accuracy': 2 });
     assert.deepEqual(seriesOf(r, 'run', 'run-margin'), { margin: 1 });
@@ -218,6 +218,65 @@ describe('report: which series a run directory yields', () => {
     const final = lossGap(main(curves.fp32), main(curves.fp8)).finalEma;
     assert.equal(r.sections[0].tables[0].rows[1][3], `${(100 * final).toFixed(3)}%`);
     assert.ok(Math.abs(gap[5][1] - final) < 1e-15);
+  });
+
+  it("a recipe's run directory: the table of every model from recipe.json, then its stages' runs in stage order", () => {
+    const dir = join(root, 'recipe');
+    writeRun(dir, 'recipe r1', [], { settings: { task: 'arith', difficulty: 'easy' }, summary: { models: 2 } });
+    writeRun(join(dir, 'rl2'), 'grpo', [{ step: 1, reward: 0.5, accuracy: 0.5 }]);
+    writeRun(join(dir, 'sft1'), 'sft', [
+      { step: 0, valLoss: 3 },
+      { step: 1, loss: 2.5, lr: 1e-3, gradNorm: 1 },
+    ]);
+    mkdirSync(join(dir, 'data'));
+    const row = (model: string, p1: number | null) => ({
+      model,
+      'pass@1': p1,
+      'cons@k': 0.5,
+      greedy: 0.25,
+      language: 1,
+      readable: 0.75,
+      meanLength: 12.34,
+      harmless: 0.5,
+      helpfulWin: null,
+      harmlessWin: 0.5,
+      tasks: { identity: 1 },
+    });
+    const recipe = {
+      format: 'r1ts-recipe-1',
+      settings: { task: 'arith', difficulty: 'easy', eval: { n: 8, k: 4 } },
+      rows: [row('base', 0.125), row('cold start', null)],
+      curves: { sft1: [], rl2: [] },
+    };
+    writeFileSync(join(dir, 'recipe.json'), JSON.stringify(recipe));
+    const r = buildReport(readRunTree(dir));
+    assert.deepEqual(
+      r.sections.map((s) => s.id),
+      ['run', 'recipe', 'run-0-sft1', 'run-1-rl2'],
+    );
+    const t = r.sections[1].tables[0];
+    assert.equal(t.title, 'arith (difficulty easy), 8 held-out problems, k=4');
+    assert.deepEqual(t.head.slice(0, 3), ['model', 'pass@1', 'cons@4']);
+    assert.deepEqual(t.rows[0], [
+      'base',
+      '12.5%',
+      '50.0%',
+      '25.0%',
+      '100.0%',
+      '75.0%',
+      '12.3',
+      'n/a',
+      '50.0%',
+      '50.0%',
+      '100.0%',
+    ]);
+    assert.equal(t.rows[1][1], 'n/a'); // NaN, written as null
+    assert.deepEqual(seriesOf(r, 'run-0-sft1', 'run-0-sft1-loss'), { 'training loss': 1, 'held-out loss': 1 });
+    assert.deepEqual(seriesOf(r, 'run-1-rl2', 'run-1-rl2-accuracy'), { accuracy: 1 });
+    writeFileSync(join(dir, 'recipe.json'), JSON.stringify({ ...recipe, format: 'r1ts-recipe-0' }));
+    assert.throws(() => readRunTree(dir), /recipe\.json: "format" must be "r1ts-recipe-1", got "r1ts-recipe-0"/);
+    writeFileSync(join(dir, 'recipe.json'), JSON.stringify({ ...recipe, rows: [{}] }));
+    assert.throws(() => readRunTree(dir), /recipe\.json: rows\[0\] must be an object with a "model" name/);
   });
 
   it("a schedule run: the timeline drawn from run.json's settings, its bubble among the facts", () => {

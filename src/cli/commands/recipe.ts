@@ -2,7 +2,8 @@
  * `r1ts recipe r1`: the DeepSeek-R1 recipe end to end at tiny scale, in one run directory (src/recipe/r1.ts): the base
  * (pre-trained, or --base), R1-Zero for comparison, then stages 1-4 (cold-start SFT, reasoning RL with the language
  * reward, rejection sampling + SFT of the base, RL for all scenarios), each evaluated on held-out data. Prints the
- * table (one row per model) and writes it with the stages' curves to OUT/recipe.json. Run again with the same --out, it
+ * table (one row per model) and writes it with the stages' curves to OUT/recipe.json, and OUT/report.html (`r1ts
+ * report OUT`: the table and every stage's curves), whose path it prints. Run again with the same --out, it
  * skips complete stages and resumes an interrupted one. Ctrl-C / SIGTERM stop a training stage at a step boundary
  * with a checkpoint (exit 130 / 143).
  *
@@ -10,6 +11,7 @@
  */
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { writeReport } from '../../report/html.js';
 import { RECIPE_STAGES, type RecipeStage, defaultRecipeSettings, recipePaths, runRecipe } from '../../recipe/r1.js';
 import { StopRequests, type StopSignal, stopExitCode } from '../../train/signals.js';
 import { SEED_RANGE, flagsOf, parseList, shownDefault } from '../flags.js';
@@ -66,6 +68,7 @@ export function registerRecipe(program: Command): void {
       console.log(r.table);
       console.log('');
       console.log(`table and curves: ${recipePaths(o.out).table}`);
+      console.log(`report: ${writeReport(o.out).file}`);
       console.log(`total: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
     } finally {
       stops.dispose();
