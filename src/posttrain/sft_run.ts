@@ -89,7 +89,8 @@ export interface SftRunResult extends SftResult {
   evalAfter: TaskEvalResult[];
 }
 
-function defined<T extends object>(o: T): Partial<T> {
+/** `o` without its undefined fields (options over recorded settings). */
+export function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
@@ -167,13 +168,17 @@ export async function sft(o: SftOptions): Promise<SftRunResult> {
         }),
         SFT_RESUME_RULE,
       );
-    return await sftIn(dir, s, log, o.onStep);
+    return await sftInRun(dir, s, log, o.onStep);
   } finally {
     dir.close();
   }
 }
 
-async function sftIn(
+/**
+ * Runs (or resumes) SFT in an open run directory with resolved settings: `sft` above, and commands that prepare their
+ * own data first (`distill`), call it. Starts the run (writes run.json) unless it is a resume.
+ */
+export async function sftInRun(
   dir: RunDir,
   asked: SftSettings,
   log: (line: string) => void,
