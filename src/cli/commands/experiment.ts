@@ -8,6 +8,7 @@
  * without promotion. Progress goes to stderr; --json prints one object.
  */
 import type { Command } from 'commander';
+import { registerDistillVsRl } from './experiment_distill.js';
 import * as path from 'node:path';
 import {
   type Fp8ExperimentResult,
@@ -116,6 +117,7 @@ export function formatFp8Report(r: Fp8ExperimentResult): string[] {
 
 export function registerExperiment(program: Command): void {
   const exp = program.command('experiment').description('reproduce a claim of the DeepSeek papers at small scale');
+  registerDistillVsRl(exp);
   const fp8 = exp
     .command('fp8')
     .description(
