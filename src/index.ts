@@ -3,7 +3,7 @@
  *
  * The package root exports the tensor engine (Tensor, autograd, ops, random numbers), the backend registry, the
  * gradient checker, and every layer built on them: models, checkpoints, data, optimizers, training, FP8, pipeline
- * parallelism, generation, RL and evaluation.
+ * parallelism, generation, serving, RL and evaluation.
  *
  * Importing it chooses the compute backend (`initBackend`: native when its addon loads, or R1TS_BACKEND).
  */
@@ -132,7 +132,20 @@ export {
   SAMPLING_RANGES,
   generationBytes,
   kvCacheBytesPerToken,
+  rowGenerator,
+  Batcher,
+  Sequence,
+  hasDraftModule,
+  tokenLogprob,
+  verifyDraft,
+  type BatcherOptions,
+  type BatcherStats,
+  type SequenceRequest,
+  type TokenLogprob,
 } from './infer/index.js';
+/** Serving: an OpenAI-compatible server (chat with reasoning_content, completions) with continuous batching. */
+export * as serve from './serve/index.js';
+export { startServer, type ServeOptions, type RunningServer } from './serve/index.js';
 /** R1-Zero RL (rewards, GRPO, the training loop) and evaluation (pass@1, cons@k, greedy). */
 export {
   runGrpo,
@@ -252,6 +265,9 @@ export {
   type CausalLM,
   type KVCache,
   type Decoder,
+  type BatchDecoder,
+  type DecodeStep,
+  type DecodeStepOptions,
   type CausalLMOutput,
   type AfterStepOptions,
   type AfterStepResult,

@@ -103,8 +103,12 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
   // rejection sampling: two prompts (of each task) and two samples of at most 16 tokens
   sample: () => ['--n', '2', '--k', '2', '--max-tokens', '16'],
   generate: () => ['--max-tokens', '16'],
+  // a server runs until stopped: here it listens on a free port and shuts down gracefully at once
+  serve: () => ['--port', '0', '--shutdown-after', '0'],
+  // over seeds: two of them, each as short as a single run
   'experiment fp8': (w) => [
     ...(w.includes('--preset') ? ['--preset', 'micro', '--workers', '1'] : []),
+    ...(w.includes('--seeds') ? ['--seeds', '2'] : []),
     ...['--steps', '2', '--no-reference', '--no-noise-floor'],
   ],
   // SFT: two optimizer steps; the quality checks (when asked) on two items of at most 8 tokens

@@ -59,6 +59,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
     'backend',
     'util',
   ],
+  serve: ['infer', 'data', 'models'],
   report: ['experiments', 'eval', 'rl', 'train', 'parallel', 'io', 'models', 'util'],
   cli: ['(root)', '*'],
 };

@@ -28,13 +28,14 @@ import { registerDistill } from './commands/distill.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
 import { registerSample } from './commands/sample.js';
+import { registerServe } from './commands/serve.js';
 import { registerReport } from './commands/report.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero']],
   ['train', ['pretrain', 'sft', 'distill', 'grpo']],
-  ['sample and evaluate', ['generate', 'eval', 'sample']],
+  ['sample and evaluate', ['generate', 'eval', 'sample', 'serve']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
   ['study and measure', ['report', 'schedule', 'experiment', 'bench', 'info']],
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerEval(program);
   registerSample(program);
+  registerServe(program);
   registerModel(program);
   registerExport(program);
   registerData(program);

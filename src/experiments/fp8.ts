@@ -3,7 +3,9 @@
  * same seed on the same data in high precision (fp32 or bf16) and in FP8, then compare the loss curves, EMA-smoothed
  * with 0.9 as the paper does, and report the saved-activation bytes of each mode (as the Linear ops account them, and
  * as measured: the ArrayBuffer bytes the autograd graph holds after one forward pass, `measureGraphMemory`) and the
- * K = 4096 accumulation error with and without promotion. `r1ts experiment fp8` prints it.
+ * K = 4096 accumulation error with and without promotion. `r1ts experiment fp8` prints it. With `outDir` each toy run
+ * is a kept run directory (OUT/<label>: reused when complete, resumed when interrupted), which is how ./fp8_seeds.ts
+ * repeats the experiment over seeds; without it they train in a temporary directory.
  * `runFp8PresetExperiment` does the same with a pre-training preset's model and corpus through `pretrain`, one kept
  * (and resumable) run directory per precision.
  *
@@ -15,7 +17,7 @@
  *
  * A yardstick: on a toy model any change of numerics moves the loss curve by tenths of a percent while the loss falls
  * fast (a run reaches the same loss a few steps earlier or later); the runs are not chaotic (the noise-floor run
- * below stays within 1e-4 of the baseline over 400 steps), they respond smoothly to finite perturbations. So the
+ * below stays within about 1e-3 of the baseline over 400 steps, on seeds 0-4), they respond smoothly to finite perturbations. So the
  * experiment also trains the other high precision (BF16 when the baseline is FP32, else FP32) and reports its gap to
  * the baseline: the FP8 gap is to be read against it. And it trains the baseline once more with every initial weight
  * one ulp off (`TrainConfig.flipInitLastBit`): that run's gap to the baseline is the noise floor, how far rounding-sized
@@ -35,11 +37,22 @@ import { Generator, manualSeed } from '../tensor/random.js';
 import { DeepseekV3 } from '../models/deepseek_v3.js';
 import { type DeepseekConfig, parseConfig } from '../models/config.js';
 import { countParams } from '../models/params.js';
-import { DEFAULT_TRAIN_CONFIG, type BatchSource, type StepMetrics, type TrainConfig, train } from '../train/trainer.js';
+import {
+  DEFAULT_TRAIN_CONFIG,
+  type BatchSource,
+  type StepMetrics,
+  type TrainConfig,
+  type TrainResult,
+  recordedTrainConfig,
+  train,
+  trainSummary,
+} from '../train/trainer.js';
+import { RunDir, type Settings, describeConflicts, readRunRecord, settingsDiff } from '../train/run_dir.js';
 import { pretrain } from '../train/pretrain.js';
 import { getPreset } from '../train/presets.js';
 import { latestCheckpoint } from '../train/checkpoint.js';
 import { readConfigFile } from '../io/model_dir.js';
+import { loadSafetensors } from '../io/safetensors.js';
 import { nativeInfo, setNativeThreads } from '../backend/native/index.js';
 import { type AccumulationErrorResult, accumulationError } from '../fp8/gemm.js';
 import { type Fp8LinearOptions, type SavedActivationStats, savedActivations } from '../fp8/linear.js';
@@ -171,7 +184,11 @@ export interface Fp8ExperimentOptions {
   specialCases?: boolean;
   /** K of the accumulation check (default 4096). */
   gemmK?: number;
-  /** Where the trainer writes metrics and checkpoints (default: a temporary directory, removed afterwards). */
+  /**
+   * Where the runs go, one run directory per run (OUT/<label>), kept: a completed run there is reused, an interrupted
+   * one resumed from its last checkpoint, and a directory holding another run is an error that names the difference.
+   * Default: a temporary directory, removed afterwards.
+   */
   outDir?: string;
   /** Progress lines. */
   log?: (line: string) => void;
@@ -240,7 +257,7 @@ export function graphMemoryByPrecision(
 export interface Fp8ExperimentResult {
   /** What was trained on what: the synthetic toy, or `preset NAME` on the built-in corpus. */
   setup: string;
-  /** The run directories (kept), by run label: only for --preset runs. */
+  /** The run directories (kept), by run label; null for toy runs in a temporary directory. */
   runDirs: Record<string, string> | null;
   steps: number;
   /** The model's size as `r1ts params` and `pretrain` count it (SPEC 1.5): without the MTP modules... */
@@ -277,6 +294,8 @@ export interface LossGap {
   /** Max and mean |(b - a) / a| along the EMA curves. */
   maxAbsEma: number;
   meanAbsEma: number;
+  /** Mean (b - a) / a along the EMA curves, signed: the gap of the curve as a whole. */
+  meanEma: number;
 }
 
 /** The relative gap of curve `b` to curve `a` (same steps). */
@@ -291,6 +310,7 @@ export function lossGap(a: readonly number[], b: readonly number[]): LossGap {
     finalEma: rel[last],
     maxAbsEma: Math.max(...rel.map(Math.abs)),
     meanAbsEma: rel.reduce((s, v) => s + Math.abs(v), 0) / n,
+    meanEma: rel.reduce((s, v) => s + v, 0) / n,
   };
 }
 
@@ -308,6 +328,59 @@ function gemmCheck(
   };
 }
 
+/** Flags of the toy's settings, for the message when a directory holds another run (the others follow from them). */
+const TOY_FLAGS: Readonly<Record<string, string>> = {
+  seed: '--seed',
+  model: 'the model',
+  'fp8.scaleFmt': '--scale-fmt',
+  'fp8.promoteEvery': '--promote-every',
+  specialCases: '--no-special-cases',
+  'train.steps': '--steps',
+  'train.seqLen': '--seq-len',
+  'train.batchStart': '--batch',
+  'train.peakLr': '--lr',
+  'train.optimizerMoments': '--moments',
+};
+
+/**
+ * One toy run in its run directory (the run-directory protocol, src/train/run_dir.ts): a new run where there is none;
+ * a directory whose run.json records the same `settings` is reused when finished (returns false: nothing trained) and
+ * otherwise resumed from its last checkpoint (or started over when it has none); other settings are an error naming
+ * what differs.
+ */
+async function trainInRunDir(
+  dir: string,
+  settings: Settings,
+  log: (line: string) => void,
+  go: (run: RunDir) => Promise<TrainResult>,
+): Promise<boolean> {
+  const rec = readRunRecord(dir);
+  if (rec) {
+    const diff = settingsDiff(rec.settings, settings, { flags: TOY_FLAGS });
+    if (diff.length) {
+      const named = diff.filter((c) => c.flag !== null);
+      throw new Error(
+        `experiment fp8: ${dir} holds another run (${describeConflicts(named.length ? named : diff)}); use another --out or remove it`,
+      );
+    }
+    if (rec.status === 'finished') {
+      log(`reusing the completed run in ${dir}`);
+      return false;
+    }
+  }
+  const resume = rec !== null && latestCheckpoint(path.join(dir, 'checkpoints')) !== null;
+  if (rec) log(resume ? `resuming the run in ${dir}` : `restarting the run in ${dir} (no checkpoint)`);
+  const run = RunDir.open({ dir, command: 'experiment fp8', mode: resume ? 'resume' : rec ? 'overwrite' : 'new', log });
+  try {
+    if (resume) run.resume(settings, { mutable: [] });
+    else run.start(settings);
+    run.markFinished(trainSummary(await go(run)));
+  } finally {
+    run.close();
+  }
+  return true;
+}
+
 /** Runs the FP8-vs-high-precision experiment (see the file header). */
 export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp8ExperimentResult> {
   const steps = o.steps ?? 400;
@@ -320,45 +393,72 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     throw new RangeError(`experiment fp8: steps must be a positive integer (got ${steps})`);
   const tmp = o.outDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-experiment-'));
   const root = o.outDir ?? tmp!;
+  const dirs: Record<string, string> = {};
   const run = async (precision: Precision, moments: 'fp32' | 'bf16', flip = false): Promise<Fp8RunSummary> => {
     const label = flip ? `${precision}-ulp` : precision;
+    const dir = path.join(root, label);
+    dirs[label] = dir;
+    const config: TrainConfig = {
+      ...DEFAULT_TRAIN_CONFIG,
+      steps,
+      seqLen,
+      batchStart: batch,
+      batchEnd: batch,
+      microBatch: batch,
+      peakLr: o.lr ?? 3e-3,
+      warmupSteps: Math.max(1, Math.round(steps / 10)),
+      // checkpoints only for a resume (the toy has no rollbacks: no loss spikes); the last one is kept
+      checkpointEvery: Math.max(1, Math.round(steps / 10)),
+      keepCheckpoints: 1,
+      optimizerMoments: moments,
+      ...(flip ? { flipInitLastBit: true } : {}),
+    };
+    // everything the run's numbers depend on; the FP8 options only where they apply
+    const settings: Settings = {
+      experiment: 'fp8 toy',
+      seed,
+      precision,
+      ...(precision === 'fp8' ? { fp8: o.fp8 ?? {}, specialCases: o.specialCases ?? true } : {}),
+      model: cfg,
+      train: recordedTrainConfig(config),
+    };
     manualSeed(seed);
     const model = new DeepseekV3(cfg, { seed });
     // here rather than TrainConfig.precision, to pass the FP8 options
     setModelPrecision(model, precision, { fp8: o.fp8, v3SpecialCases: o.specialCases });
-    const t0 = performance.now();
-    const r = await train({
-      outDir: path.join(root, label),
-      model,
-      train: new SyntheticSource(seed, seqLen, cfg.vocab_size),
-      log: () => {},
-      onStep: (m: StepMetrics) => {
-        if (m.step % Math.max(1, Math.floor(steps / 10)) === 0 || m.step === steps) {
-          log(`${label}: step ${m.step}/${steps}  loss ${m.mainLoss.toFixed(4)}  ${Math.round(m.msPerStep)} ms/step`);
-        }
-      },
-      config: {
-        ...DEFAULT_TRAIN_CONFIG,
-        steps,
-        seqLen,
-        batchStart: batch,
-        batchEnd: batch,
-        microBatch: batch,
-        peakLr: o.lr ?? 3e-3,
-        warmupSteps: Math.max(1, Math.round(steps / 10)),
-        checkpointEvery: steps,
-        keepCheckpoints: 1,
-        optimizerMoments: moments,
-        ...(flip ? { flipInitLastBit: true } : {}),
-      },
-    });
-    const secs = (performance.now() - t0) / 1000;
+    const trained = await trainInRunDir(
+      dir,
+      settings,
+      (l) => log(`${label}: ${l}`),
+      (runDir) =>
+        train({
+          run: runDir,
+          model,
+          train: new SyntheticSource(seed, seqLen, cfg.vocab_size),
+          log: () => {},
+          onStep: (m: StepMetrics) => {
+            if (m.step % Math.max(1, Math.floor(steps / 10)) === 0 || m.step === steps) {
+              log(
+                `${label}: step ${m.step}/${steps}  loss ${m.mainLoss.toFixed(4)}  ${Math.round(m.msPerStep)} ms/step`,
+              );
+            }
+          },
+          config,
+        }),
+    );
+    if (!trained) {
+      // a reused run: its final weights, for the measured forward pass below
+      const last = latestCheckpoint(path.join(dir, 'checkpoints'));
+      if (last?.step !== steps) throw new Error(`experiment fp8: ${dir} has no checkpoint of step ${steps}`);
+      model.loadStateDict(loadSafetensors(path.join(last.dir, 'model.safetensors')));
+    }
     // one measured forward pass on a fresh batch, as in training (graph recorded)
     savedActivations.reset();
     const { inputs, targets } = new SyntheticSource(seed + 1, seqLen, cfg.vocab_size).next(batch);
     model.computeLoss(inputs, targets);
     const saved = savedActivations.get();
-    const losses = r.history.filter((h) => !h.event).map((h) => h.mainLoss);
+    const m = readRunMetrics(dir);
+    const losses = m.losses.slice(0, steps);
     return {
       label,
       precision,
@@ -366,7 +466,7 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
       losses,
       finalLoss: losses[losses.length - 1],
       finalEma: emaCurve(losses)[losses.length - 1],
-      msPerStep: (secs * 1000) / steps,
+      msPerStep: m.msPerStep,
       saved,
     };
   };
@@ -391,7 +491,7 @@ export async function runFp8Experiment(o: Fp8ExperimentOptions = {}): Promise<Fp
     const graphOf = (p: Precision): number => memory.find((m) => m.precision === p)!.graphBytes;
     return {
       setup: `DeepSeek-V3 toy, synthetic data${o.specialCases === false ? ', FP8 without the V3 special cases' : ''}`,
-      runDirs: null,
+      runDirs: tmp ? null : dirs,
       steps,
       parameters: countParams(cfg).total,
       mtpParameters: countParams(cfg).mtp,

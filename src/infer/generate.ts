@@ -16,6 +16,9 @@
  * MLA over the latent cache) and is the reference; 'fast' is the family's decoder over flat buffers
  * (`CausalLM.createDecoder`, src/models/*_decode.ts), tested against 'model'. A family without one runs 'model'.
  *
+ * Speculative decoding (`speculative: 'mtp'`) runs on the continuous batcher (./batcher.ts) with the same row streams:
+ * greedy output is identical to the plain path, sampled output has the same distribution.
+ *
  * Not here: chat / R1-Zero prompt formatting (src/data), the sampling filters (sampling.ts).
  */
 import type { CausalLM, Decoder, KVCache } from '../models/causal_lm.js';
@@ -24,11 +27,11 @@ import { Generator } from '../tensor/random.js';
 import { checkSamplingParams, samplingScratch, sampleRow, type SamplingParams } from './sampling.js';
 import { checkContext, contextLength, encodePrompt } from './context.js';
 import type { TextCodec } from './codec.js';
+import { Batcher, type FinishReason } from './batcher.js';
 
 export type { TextCodec } from './codec.js';
-
 /** Why a row stopped: its EOS token, a stop string, or the token budget (truncated). */
-export type FinishReason = 'eos' | 'stop' | 'length';
+export type { FinishReason } from './batcher.js';
 
 export interface GenerateOptions extends SamplingParams {
   /** New tokens per row at most (default 64). */
@@ -47,6 +50,8 @@ export interface GenerateOptions extends SamplingParams {
   batchSize?: number;
   /** 'fast' (default): the flat-buffer decoder; 'model': the model's own forward with its cache. */
   engine?: 'fast' | 'model';
+  /** 'mtp': speculative decoding with the model's MTP module (the fast engine only). Default 'none'. */
+  speculative?: 'none' | 'mtp';
   /** Called after each batch of `batchSize` rows with the rows done so far and the total (progress). */
   onBatch?: (done: number, total: number) => void;
 }
@@ -58,6 +63,9 @@ export interface Generation {
   finish: FinishReason;
   /** Decoded response (EOS excluded, cut after a stop string); '' without `decode`. */
   text: string;
+  /** With speculative decoding: drafts verified for this row, and how many were accepted. */
+  drafted?: number;
+  accepted?: number;
 }
 
 /** A decoder over the model's own forward and KV cache (the reference path). */
@@ -117,6 +125,10 @@ export function generate(
         throw new RangeError(`generate: prompt ${i} has token id ${id} outside the vocabulary [0, ${V})`);
   });
   const batch = opts.batchSize ?? Math.max(1, prompts.length);
+  if ((opts.speculative ?? 'none') !== 'none') {
+    if (opts.engine === 'model') throw new Error("generate: speculative decoding runs on the fast engine, not 'model'");
+    return generateSpeculative(model, prompts, { ...opts, maxTokens, batchSize: batch });
+  }
   const out: Generation[] = [];
   for (let s = 0; s < prompts.length; s += batch) {
     const rows = prompts.slice(s, s + batch);
@@ -208,6 +220,45 @@ function generateBatch(
     let text = g.text;
     if (g.finish !== 'stop' && opts.decode) text = opts.decode(g.finish === 'eos' ? g.tokens.slice(0, -1) : g.tokens);
     return { prompt: g.prompt, tokens: g.tokens, finish: g.finish, text };
+  });
+}
+
+/** `generate` with speculative decoding: every prompt through one continuous batcher of `batchSize` rows. */
+function generateSpeculative(
+  model: CausalLM,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions & { maxTokens: number; batchSize: number },
+): Generation[] {
+  const { temperature, topP, topK, seed } = checkSamplingParams(opts, { who: 'generate', names: LIBRARY_NAMES });
+  const stops = opts.stop ?? [];
+  const batcher = new Batcher(model, { maxBatch: opts.batchSize, speculative: opts.speculative });
+  const cut: (string | null)[] = prompts.map(() => null);
+  const seqs = prompts.map((prompt, r) =>
+    batcher.add({
+      prompt,
+      filters: { temperature, topP, topK },
+      maxTokens: opts.maxTokens,
+      rng: rowGenerator(seed, (opts.firstRow ?? 0) + r),
+      eosId: opts.eosId ?? null,
+      onToken: stops.length
+        ? () => {
+            const text = opts.decode!(seqs[r].tokens);
+            const at = firstStop(text, stops);
+            if (at < 0) return true;
+            cut[r] = text.slice(0, at);
+            return false;
+          }
+        : undefined,
+    }),
+  );
+  while (batcher.step());
+  opts.onBatch?.(prompts.length, prompts.length);
+  return seqs.map((q, r) => {
+    const finish = q.finish as FinishReason;
+    const tokens = q.tokens;
+    let text = cut[r] ?? '';
+    if (finish !== 'stop' && opts.decode) text = opts.decode(finish === 'eos' ? tokens.slice(0, -1) : tokens);
+    return { prompt: prompts[r], tokens, finish, text, drafted: q.drafted, accepted: q.accepted };
   });
 }
 

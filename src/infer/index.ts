@@ -1,8 +1,11 @@
 /**
- * Generation: batched sampling with a KV cache (the model's fast decoder or its forward), sampling parameters and their
- * validator, memory estimates, a toy character codec, and the context bound on prompts.
+ * Generation: batched sampling with a KV cache (the model's fast decoder or its forward), continuous batching with
+ * optional MTP speculative decoding, sampling parameters and their validator, memory estimates, a toy character codec,
+ * and the context bound on prompts.
  */
 export * from './generate.js';
+export * from './batcher.js';
+export { verifyDraft, type Verdict } from './speculative.js';
 export * from './sampling.js';
 export * from './memory.js';
 export { CharCodec } from './codec.js';

@@ -152,21 +152,8 @@ export function samplingScratch(V: number): SamplingScratch {
   return { prob: new Float64Array(V), ranked: new Array<number>(V) };
 }
 
-/**
- * Draws a token id from row[off, off+V) given `u` uniform in [0, 1). Greedy when temperature is 0.
- * `scratch` (length >= V, optional) avoids allocations in the decoding loop.
- */
-export function sampleRow(
-  row: ArrayLike<number>,
-  off: number,
-  V: number,
-  params: Required<SamplingFilters>,
-  u: number,
-  scratch?: SamplingScratch,
-): number {
-  const { temperature, topP, topK } = params;
-  if (temperature === 0) return argmaxRow(row, off, V);
-  const prob = scratch?.prob ?? new Float64Array(V);
+/** exp((row[i] - max) / temperature) into prob[0, V); returns their sum. */
+function expScaled(row: ArrayLike<number>, off: number, V: number, temperature: number, prob: Float64Array): number {
   let m = -Infinity;
   for (let i = 0; i < V; i++) m = Math.max(m, row[off + i]);
   let z = 0;
@@ -175,18 +162,20 @@ export function sampleRow(
     prob[i] = p;
     z += p;
   }
-  const filtered = (topK > 0 && topK < V) || topP < 1;
-  if (!filtered) {
-    // Inverse CDF in id order.
-    let target = u * z;
-    for (let i = 0; i < V; i++) {
-      target -= prob[i];
-      if (target < 0) return i;
-    }
-    return lastPositive(prob, V);
-  }
-  // Rank by probability (ties: lower id first), keep top-k, then the top-p prefix of what is left.
-  const ranked = scratch?.ranked ?? [];
+  return z;
+}
+
+/**
+ * Top-k then top-p over unnormalised prob[0, V): ranks ids into `ranked` (most likely first, ties to the lower id) and
+ * returns how many lead the ranking (`keep`) and their total (`kz`).
+ */
+function keptTokens(
+  prob: Float64Array,
+  V: number,
+  topK: number,
+  topP: number,
+  ranked: number[],
+): { keep: number; kz: number } {
   ranked.length = V;
   for (let i = 0; i < V; i++) ranked[i] = i;
   ranked.sort((a, b) => prob[b] - prob[a] || a - b);
@@ -203,12 +192,85 @@ export function sampleRow(
     keep = n;
     kz = cum;
   }
+  return { keep, kz };
+}
+
+const isFiltered = (V: number, topK: number, topP: number): boolean => (topK > 0 && topK < V) || topP < 1;
+
+/**
+ * Draws a token id from row[off, off+V) given `u` uniform in [0, 1). Greedy when temperature is 0.
+ * `scratch` (length >= V, optional) avoids allocations in the decoding loop.
+ */
+export function sampleRow(
+  row: ArrayLike<number>,
+  off: number,
+  V: number,
+  params: Required<SamplingFilters>,
+  u: number,
+  scratch?: SamplingScratch,
+): number {
+  const { temperature, topP, topK } = params;
+  if (temperature === 0) return argmaxRow(row, off, V);
+  const prob = scratch?.prob ?? new Float64Array(V);
+  const z = expScaled(row, off, V, temperature, prob);
+  if (!isFiltered(V, topK, topP)) {
+    // Inverse CDF in id order.
+    let target = u * z;
+    for (let i = 0; i < V; i++) {
+      target -= prob[i];
+      if (target < 0) return i;
+    }
+    return lastPositive(prob, V);
+  }
+  // Rank by probability (ties: lower id first), keep top-k, then the top-p prefix of what is left.
+  const ranked = scratch?.ranked ?? [];
+  const { keep, kz } = keptTokens(prob, V, topK, topP, ranked);
   let target = u * kz;
   for (let j = 0; j < keep; j++) {
     target -= prob[ranked[j]];
     if (target < 0) return ranked[j];
   }
   return ranked[keep - 1];
+}
+
+/**
+ * The distribution `sampleRow` draws from, written into out[0, V): temperature, then top-k, then top-p, renormalised
+ * (zero outside the kept tokens); one-hot at the argmax when temperature is 0. Speculative decoding compares two
+ * such distributions (./speculative.ts).
+ */
+export function filteredProbs(
+  row: ArrayLike<number>,
+  off: number,
+  V: number,
+  params: Required<SamplingFilters>,
+  out: Float64Array,
+  scratch?: SamplingScratch,
+): Float64Array {
+  const { temperature, topP, topK } = params;
+  out.fill(0, 0, V);
+  if (temperature === 0) {
+    out[argmaxRow(row, off, V)] = 1;
+    return out;
+  }
+  const z = expScaled(row, off, V, temperature, out);
+  if (!isFiltered(V, topK, topP)) {
+    for (let i = 0; i < V; i++) out[i] /= z;
+    return out;
+  }
+  const ranked = scratch?.ranked ?? [];
+  const { keep, kz } = keptTokens(out, V, topK, topP, ranked);
+  for (let j = 0; j < V; j++) out[ranked[j]] = j < keep ? out[ranked[j]] / kz : 0;
+  return out;
+}
+
+/** Inverse CDF of probs[0, V) (summing to 1) in id order at `u` in [0, 1). */
+export function sampleProbs(probs: Float64Array, V: number, u: number): number {
+  let target = u;
+  for (let i = 0; i < V; i++) {
+    target -= probs[i];
+    if (target < 0) return i;
+  }
+  return lastPositive(probs, V);
 }
 
 /** The last id with non-zero probability (guards the inverse CDF against rounding at u close to 1). */

@@ -98,6 +98,51 @@ export interface Decoder {
   selectRows(rows: readonly number[]): void;
 }
 
+/** What one ragged step returns besides the rows' last logits. */
+export interface DecodeStepOptions {
+  /** Logits of every fed position, (sum of counts, V) in feeding order, instead of each row's last one (B, V). */
+  allPositions?: boolean;
+  /** Also return the last hidden state before the final norm of every fed position, (sum of counts, D). */
+  hidden?: boolean;
+  /**
+   * The previous model's hidden states (sum of counts, D), one per fed token: what a draft decoder (DeepSeek-V3's MTP
+   * module, `createDraftDecoder`) reads beside each token. Required by a draft decoder, refused by a main one.
+   */
+  prevHidden?: Float32Array;
+}
+
+/** The result of `BatchDecoder.feedRows`. */
+export interface DecodeStep {
+  /** (B, V) each row's last position, or (sum of counts, V) with `allPositions`. */
+  logits: Float32Array;
+  /** (sum of counts, D) with `hidden`, else null. */
+  hidden: Float32Array | null;
+}
+
+/**
+ * A decoder whose rows hold their own number of tokens: continuous batching (a request joins the batch with an empty
+ * row and pre-fills its prompt while other rows decode, and leaves when done) and speculative decoding (a row feeds
+ * its draft, then forgets it when rejected). Every row's positions, RoPE angles and attention are its own: a row's
+ * results do not depend on the other rows of the batch. `feed(ids, B, T)` is `feedRows` with T tokens per row (the
+ * first call adds the B rows).
+ */
+export interface BatchDecoder extends Decoder {
+  /** Tokens held by each row, in batch order. */
+  lengths(): number[];
+  /** Appends `n` empty rows (0 tokens) at the end of the batch. */
+  addRows(n: number): void;
+  /** Feeds counts[b] >= 1 tokens to row b (the ids of row 0 first, then row 1, ...), after the tokens it holds. */
+  feedRows(ids: Int32Array, counts: readonly number[], opts?: DecodeStepOptions): DecodeStep;
+  /** Keeps the first `length` tokens of row `row` and forgets the rest (a rejected draft). */
+  truncate(row: number, length: number): void;
+  /**
+   * A decoder over the model's first multi-token-prediction module (DeepSeek-V3's MTP), for speculative decoding: fed
+   * token t_{i+1} with this decoder's hidden state h_i (`prevHidden`), it gives logits for t_{i+2}. It keeps its own
+   * cache, one position per position of this decoder. Null when the model has no such module.
+   */
+  createDraftDecoder(): BatchDecoder | null;
+}
+
 /** A decoder-only language model. */
 export interface CausalLM extends Module {
   /** The Hugging Face config it was built from (model_type says the family). */
@@ -112,7 +157,7 @@ export interface CausalLM extends Module {
    * The fast inference path for generation: a decoder over flat buffers that reads the live parameters (no copy),
    * tested against `forward` with a cache. Absent when a family has none (generation then runs `forward`).
    */
-  createDecoder?(): Decoder;
+  createDecoder?(): BatchDecoder;
   /**
    * The Hugging Face tensor name of a state-dict name, for families outside src/io/hf.ts's table (the built-in
    * families leave it out: their names are that table's).

@@ -16,8 +16,8 @@ import type { Linear, RMSNorm } from '../nn/layers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { acceleratedKernel } from '../backend/registry.js';
 import type { Kernels } from '../backend/kernels.js';
-import type { Decoder } from './causal_lm.js';
-import { ropeCosSin, type RopeTables } from './rope.js';
+import type { BatchDecoder, DecodeStep, DecodeStepOptions } from './causal_lm.js';
+import { ropeCosSinAt, type RopeTables } from './rope.js';
 
 /** The parts of a Linear layer the loops read. */
 export type Lin = Pick<Linear, 'weight' | 'bias' | 'outFeatures' | 'inFeatures'>;
@@ -221,7 +221,8 @@ export class Pool {
 
 /**
  * A growable cache of `dim` floats per token and head for `B` rows, laid out (B, heads, cap, dim): the positions of
- * one (row, head) are contiguous, so attention reads them in order and a kernel gets them with one copy.
+ * one (row, head) are contiguous, so attention reads them in order and a kernel gets them with one copy. Rows are
+ * added at the end (continuous batching) into room that grows by doubling.
  */
 export class FlatCache {
   data: Float32Array;
@@ -264,6 +265,17 @@ export class FlatCache {
     }
     this.B = rows.length;
   }
+  /** Appends `n` rows (their contents are never read before they are written). */
+  addRows(n: number): void {
+    const stride = this.heads * this.cap * this.dim;
+    const need = (this.B + n) * stride;
+    if (need > this.data.length) {
+      const next = new Float32Array(Math.max(need, 2 * this.data.length));
+      next.set(this.data.subarray(0, this.B * stride));
+      this.data = next;
+    }
+    this.B += n;
+  }
 }
 
 /** Where the keys and values of a cached attention live. */
@@ -273,30 +285,51 @@ export interface KV {
 }
 
 /**
- * Causal attention of queries q (B*T rows, H heads, dk) over the cached keys 0..len+t of each row, into out (B*T, H,
- * dv). Query head h uses key/value head floor(h / (H / heads)). JS loops; scores and sums in double as the reference.
+ * Where the tokens of one step are: row b feeds counts[b] tokens (rows after rows, starting at starts[b] of the N)
+ * after the past[b] it holds, so its token t sits at position past[b] + t and sees keys 0..past[b]+t of its own row.
  */
-function attendLoops(
-  q: Float32Array,
-  out: Float32Array,
-  B: number,
-  T: number,
-  H: number,
-  len: number,
-  kv: KV,
-  scale: number,
-  pool: Pool,
-): void {
+export interface StepLayout {
+  B: number;
+  /** Tokens fed in all (the sum of counts). */
+  N: number;
+  starts: Int32Array;
+  counts: Int32Array;
+  past: Int32Array;
+  /** Every row feeds the same count after the same past (plain batched generation): attention runs as one batch. */
+  uniform: boolean;
+}
+
+/** The layout of a step that feeds `counts` tokens to rows holding `past`. */
+export function stepLayout(counts: readonly number[], past: readonly number[]): StepLayout {
+  const B = counts.length;
+  const starts = new Int32Array(B);
+  let N = 0;
+  for (let b = 0; b < B; b++) {
+    starts[b] = N;
+    N += counts[b];
+  }
+  const uniform = counts.every((c) => c === counts[0]) && past.every((p) => p === past[0]);
+  return { B, N, starts, counts: Int32Array.from(counts), past: Int32Array.from(past), uniform };
+}
+
+/**
+ * Causal attention of queries q (N rows, H heads, dk) over each row's own cached keys, into out (N, H, dv): token t of
+ * row b sees keys 0..past[b]+t. Query head h uses key/value head floor(h / (H / heads)). JS loops; scores and sums in
+ * double as the reference.
+ */
+function attendLoops(q: Float32Array, out: Float32Array, H: number, kv: KV, scale: number, pool: Pool, s: StepLayout) {
   const { k, v } = kv;
   const { heads, dim: dk } = k;
   const dv = v.dim;
   const group = H / heads;
-  const scores = pool.get64('scores', len + T);
+  let most = 0;
+  for (let b = 0; b < s.B; b++) most = Math.max(most, s.past[b] + s.counts[b]);
+  const scores = pool.get64('scores', most);
   const acc = pool.get64('acc', dv);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const row = b * T + t;
-      const keys = len + t + 1;
+  for (let b = 0; b < s.B; b++) {
+    for (let t = 0; t < s.counts[b]; t++) {
+      const row = s.starts[b] + t;
+      const keys = s.past[b] + t + 1;
       for (let h = 0; h < H; h++) {
         const qo = (row * H + h) * dk;
         const kh = Math.floor(h / group);
@@ -324,13 +357,15 @@ function attendLoops(
 }
 
 /**
- * The same attention on a backend kernel (native SIMD): queries, keys and values are copied into the kernel's dense
- * (B, heads, T, d) layout (one block copy per row and head), then the output back.
+ * The same attention on a backend kernel (native SIMD) for `B` rows from cache row `b0` that each feed T tokens after
+ * `len` (their queries from row `q0` of q on): queries, keys and values are copied into the kernel's dense (B, heads,
+ * T, d) layout (one block copy per row and head), then the output back.
  */
 function attendKernel(
   kernel: Kernels['attention'],
   q: Float32Array,
   out: Float32Array,
+  b0: number,
   B: number,
   T: number,
   H: number,
@@ -338,6 +373,7 @@ function attendKernel(
   kv: KV,
   scale: number,
   pool: Pool,
+  q0: number,
 ): void {
   const { k, v } = kv;
   const { heads, dim: dk } = k;
@@ -348,11 +384,13 @@ function attendKernel(
   const Vv = pool.get('att.v', B * heads * Tk * dv);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++)
-      for (let h = 0; h < H; h++)
-        Q.set(q.subarray(((b * T + t) * H + h) * dk, ((b * T + t) * H + h + 1) * dk), ((b * H + h) * T + t) * dk);
+      for (let h = 0; h < H; h++) {
+        const from = ((q0 + b * T + t) * H + h) * dk;
+        Q.set(q.subarray(from, from + dk), ((b * H + h) * T + t) * dk);
+      }
     for (let h = 0; h < heads; h++) {
-      K.set(k.data.subarray(k.at(b, h, 0), k.at(b, h, Tk)), (b * heads + h) * Tk * dk);
-      Vv.set(v.data.subarray(v.at(b, h, 0), v.at(b, h, Tk)), (b * heads + h) * Tk * dv);
+      K.set(k.data.subarray(k.at(b0 + b, h, 0), k.at(b0 + b, h, Tk)), (b * heads + h) * Tk * dk);
+      Vv.set(v.data.subarray(v.at(b0 + b, h, 0), v.at(b0 + b, h, Tk)), (b * heads + h) * Tk * dv);
     }
   }
   const f32 = (data: Float32Array, shape: number[]) => ({
@@ -369,8 +407,10 @@ function attendKernel(
   }).out.data;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++)
-      for (let h = 0; h < H; h++)
-        out.set(o.subarray(((b * H + h) * T + t) * dv, ((b * H + h) * T + t + 1) * dv), ((b * T + t) * H + h) * dv);
+      for (let h = 0; h < H; h++) {
+        const from = ((b * H + h) * T + t) * dv;
+        out.set(o.subarray(from, from + dv), ((q0 + b * T + t) * H + h) * dv);
+      }
   }
 }
 
@@ -409,87 +449,151 @@ export interface NormPair {
 
 /**
  * Shared driver: token embedding, the pre-norm residual blocks, final norm and head, and the caches (a list of
- * FlatCaches whose widths the family gives); subclasses supply the attention and the feed-forward.
+ * FlatCaches whose widths the family gives); subclasses supply the attention and the feed-forward. Each row holds its
+ * own number of tokens (`lengths()`); a step feeds every row one or more tokens (`feedRows`). When every row feeds the
+ * same count after the same past, the arithmetic is exactly that of one batched call; otherwise attention runs row by
+ * row on each row's own keys. Either way a row's numbers do not depend on the other rows.
  */
-export abstract class FastDecoder implements Decoder {
+export abstract class FastDecoder implements BatchDecoder {
   readonly vocabSize: number;
-  protected len = 0;
-  protected B = -1;
+  /** Tokens held per row. */
+  protected lens: number[] = [];
+  /** Whether rows were ever added (the first `feed` adds its B rows). */
+  private started = false;
   protected caches: FlatCache[] = [];
   protected readonly pool = new Pool();
   constructor(
     protected readonly model: DecodableModel,
     private readonly blocks: readonly NormPair[],
+    private readonly finalNorm: RMSNorm = model.norm,
   ) {
     this.vocabSize = model.config.vocab_size;
   }
   /** [heads, floats per head] of each cache (one list for all layers). */
   protected abstract cacheShapes(): [number, number][];
-  /** Attention of layer li over normed rows n (N = B*T, D) into out, appending this step's keys to the caches. */
+  /**
+   * Attention of layer li over normed rows n (N, D) into out, appending this step's keys to the caches. cos/sin hold
+   * one row of RoPE angles per token (N, rope/2), at the token's own position.
+   */
   protected abstract attention(
     li: number,
     n: Float32Array,
     out: Float32Array,
-    B: number,
-    T: number,
+    s: StepLayout,
     cos: Float32Array,
     sin: Float32Array,
   ): void;
   /** Feed-forward of layer li over normed rows n (N, D) into out (N, D). */
   protected abstract feedForward(li: number, n: Float32Array, out: Float32Array, N: number): void;
+  /** A draft decoder over the model's MTP module, when the family has one. */
+  abstract createDraftDecoder(): BatchDecoder | null;
 
-  feed(ids: Int32Array, B: number, T: number): Float32Array {
-    if (this.B < 0) {
-      this.B = B;
-      this.caches = this.cacheShapes().map(([h, d]) => new FlatCache(B, h, d, 64));
-    }
-    if (B !== this.B) throw new RangeError(`fast decoder: fed ${B} rows, the cache holds ${this.B}`);
-    const c = this.model.config;
-    const D = c.hidden_size;
-    const V = c.vocab_size;
-    const N = B * T;
-    for (const cache of this.caches) cache.reserve(this.len + T);
+  /** The first block's input rows x (N, D) for `ids`: the token embedding (a draft decoder mixes in `prevHidden`). */
+  protected inputRows(x: Float32Array, ids: Int32Array, N: number, opts: DecodeStepOptions): void {
+    if (opts.prevHidden) throw new RangeError('fast decoder: prevHidden is for a draft decoder');
+    const D = this.model.config.hidden_size;
+    const V = this.vocabSize;
     const emb = this.model.embed.weight.data as Float32Array;
-    const x = this.pool.get('x', N * D);
     for (let n = 0; n < N; n++) {
       const id = ids[n];
       if (!(id >= 0 && id < V)) throw new RangeError(`fast decoder: token id ${id} outside the vocabulary [0, ${V})`);
       x.set(emb.subarray(id * D, (id + 1) * D), n * D);
     }
-    const { cos, sin } = ropeCosSin(this.model.ropeTables, this.len, T);
+  }
+
+  lengths(): number[] {
+    return [...this.lens];
+  }
+
+  addRows(n: number): void {
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`fast decoder: cannot add ${n} rows`);
+    if (this.caches.length === 0) this.caches = this.cacheShapes().map(([h, d]) => new FlatCache(0, h, d, 64));
+    for (const c of this.caches) c.addRows(n);
+    for (let i = 0; i < n; i++) this.lens.push(0);
+    this.started = true;
+  }
+
+  feed(ids: Int32Array, B: number, T: number): Float32Array {
+    if (!this.started) this.addRows(B);
+    if (B !== this.lens.length)
+      throw new RangeError(`fast decoder: fed ${B} rows, the cache holds ${this.lens.length}`);
+    return this.feedRows(ids, new Array<number>(B).fill(T)).logits;
+  }
+
+  feedRows(ids: Int32Array, counts: readonly number[], opts: DecodeStepOptions = {}): DecodeStep {
+    const B = this.lens.length;
+    if (counts.length !== B) throw new RangeError(`fast decoder: ${counts.length} counts for ${B} rows`);
+    for (const c of counts)
+      if (!(Number.isInteger(c) && c >= 1))
+        throw new RangeError(`fast decoder: a row must be fed >= 1 tokens, got ${c}`);
+    const s = stepLayout(counts, this.lens);
+    const { N } = s;
+    if (ids.length !== N) throw new RangeError(`fast decoder: ${ids.length} ids for ${N} tokens`);
+    const c = this.model.config;
+    const D = c.hidden_size;
+    const V = c.vocab_size;
+    if (opts.prevHidden && opts.prevHidden.length < N * D)
+      throw new RangeError(`fast decoder: prevHidden holds ${opts.prevHidden.length / D} rows for ${N} tokens`);
+    let most = 0;
+    for (let b = 0; b < B; b++) most = Math.max(most, s.past[b] + s.counts[b]);
+    for (const cache of this.caches) cache.reserve(most);
+    const x = this.pool.get('x', N * D);
+    this.inputRows(x, ids, N, opts);
+    const pos = new Int32Array(N);
+    for (let b = 0; b < B; b++) for (let t = 0; t < s.counts[b]; t++) pos[s.starts[b] + t] = s.past[b] + t;
+    const { cos, sin } = ropeCosSinAt(this.model.ropeTables, pos);
     const n = this.pool.get('n', N * D);
     const y = this.pool.get('y', N * D);
     this.blocks.forEach((blk, li) => {
       rmsRows(n, x, N, D, blk.attn_norm);
-      this.attention(li, n, y, B, T, cos.data as Float32Array, sin.data as Float32Array);
+      this.attention(li, n, y, s, cos.data as Float32Array, sin.data as Float32Array);
       for (let i = 0; i < N * D; i++) x[i] += y[i];
       rmsRows(n, x, N, D, blk.ffn_norm);
       this.feedForward(li, n, y, N);
       for (let i = 0; i < N * D; i++) x[i] += y[i];
     });
-    this.len += T;
-    // Final norm and head on each row's last position only.
-    const last = this.pool.get('last', B * D);
-    rmsRows(last, x, B, D, this.model.norm, T * D, (T - 1) * D);
-    const logits = new Float32Array(B * V);
+    for (let b = 0; b < B; b++) this.lens[b] += s.counts[b];
+    const hidden = opts.hidden ? x.slice(0, N * D) : null;
+    // Final norm and head on every position, or on each row's last one only.
+    const M = opts.allPositions ? N : B;
+    const last = this.pool.get('last', M * D);
+    if (opts.allPositions) rmsRows(last, x, N, D, this.finalNorm);
+    else if (s.uniform) rmsRows(last, x, B, D, this.finalNorm, s.counts[0] * D, (s.counts[0] - 1) * D);
+    else
+      for (let b = 0; b < B; b++)
+        rmsRows(last.subarray(b * D), x, 1, D, this.finalNorm, D, (s.starts[b] + s.counts[b] - 1) * D);
+    const logits = new Float32Array(M * V);
     const head = this.model.head;
-    if (head) linearRows(logits, last, B, head);
-    else linearRows(logits, last, B, { weight: this.model.embed.weight, bias: null, outFeatures: V, inFeatures: D });
-    return logits;
+    if (head) linearRows(logits, last, M, head);
+    else linearRows(logits, last, M, { weight: this.model.embed.weight, bias: null, outFeatures: V, inFeatures: D });
+    return { logits, hidden };
   }
 
-  /** Attention of q (B*T, H, dk) over the caches into out (B*T, H, dv): the active backend's kernel when it is not the reference. */
-  protected attend(q: Float32Array, out: Float32Array, B: number, T: number, H: number, kv: KV, scale: number): void {
+  /** Attention of q (N, H, dk) over the caches into out (N, H, dv): the active backend's kernel when it is not the reference. */
+  protected attend(q: Float32Array, out: Float32Array, s: StepLayout, H: number, kv: KV, scale: number): void {
     const kernel = acceleratedKernel('attention');
-    if (kernel) attendKernel(kernel, q, out, B, T, H, this.len, kv, scale, this.pool);
-    else attendLoops(q, out, B, T, H, this.len, kv, scale, this.pool);
+    if (!kernel) attendLoops(q, out, H, kv, scale, this.pool, s);
+    else if (s.uniform) attendKernel(kernel, q, out, 0, s.B, s.counts[0], H, s.past[0], kv, scale, this.pool, 0);
+    else
+      for (let b = 0; b < s.B; b++)
+        attendKernel(kernel, q, out, b, 1, s.counts[b], H, s.past[b], kv, scale, this.pool, s.starts[b]);
   }
 
   selectRows(rows: readonly number[]): void {
+    const B = this.lens.length;
     for (const r of rows)
-      if (!(Number.isInteger(r) && r >= 0 && r < this.B))
-        throw new RangeError(`fast decoder: row ${r} is not in the cache (${this.B} rows)`);
+      if (!(Number.isInteger(r) && r >= 0 && r < B))
+        throw new RangeError(`fast decoder: row ${r} is not in the cache (${B} rows)`);
     for (const c of this.caches) c.select(rows);
-    this.B = rows.length;
+    this.lens = rows.map((r) => this.lens[r]);
+  }
+
+  truncate(row: number, length: number): void {
+    const held = this.lens[row];
+    if (held === undefined)
+      throw new RangeError(`fast decoder: row ${row} is not in the cache (${this.lens.length} rows)`);
+    if (!(Number.isInteger(length) && length >= 0 && length <= held))
+      throw new RangeError(`fast decoder: row ${row} holds ${held} tokens, cannot keep ${length}`);
+    this.lens[row] = length;
   }
 }

@@ -2,7 +2,8 @@
  * DeepSeek-V3's fast decoder (see ./decode.ts for the shared machinery): MLA in its absorbed form over the latent cache
  * (per token and layer kv_lora_rank normed latents plus qk_rope_head_dim post-RoPE key values, exactly what
  * `MLACache` holds), the dense MLP or DeepSeekMoE. Routing calls the model's own Gate, so the selection rules (sigmoid
- * scores, bias for selection only, group limits) cannot drift. MTP modules are not used when decoding.
+ * scores, bias for selection only, group limits) cannot drift. The first MTP module, run the same way over its own
+ * latent cache, is the draft decoder of speculative decoding (`MtpDraftDecoder`).
  *
  * It reads the model through the structural types below (not the classes of ./deepseek_v3.ts, which imports this
  * file), so the two files do not import each other.
@@ -10,12 +11,14 @@
 import type { Linear, RMSNorm } from '../nn/layers.js';
 import { Tensor, noGrad } from '../tensor/tensor.js';
 import type { DeepseekConfig } from './config.js';
+import type { BatchDecoder, DecodeStepOptions } from './causal_lm.js';
 import {
   type DecodableModel,
   FastDecoder,
   type MlpWeights,
   type NormPair,
   type Pool,
+  type StepLayout,
   bmm,
   linearRows,
   mlpRows,
@@ -50,9 +53,22 @@ export interface MoEWeights {
   readonly shared_experts: MlpWeights | null;
 }
 
+/** A decoder block: the two norms, MLA and the dense MLP or DeepSeekMoE. */
+export type DecodableBlock = NormPair & { readonly attn: MlaWeights; readonly ffn: MlpWeights | MoEWeights };
+
+/** One MTP depth (`MTPModule` of ./deepseek_v3.ts): h' = eh_proj([enorm(Emb(t)) ; hnorm(h)]), a block, a norm. */
+export interface MtpWeights {
+  readonly enorm: RMSNorm;
+  readonly hnorm: RMSNorm;
+  readonly eh_proj: Linear;
+  readonly block: DecodableBlock;
+  readonly norm: RMSNorm;
+}
+
 export interface DecodableDeepseek extends DecodableModel {
   readonly config: DeepseekConfig;
-  readonly layers: readonly (NormPair & { readonly attn: MlaWeights; readonly ffn: MlpWeights | MoEWeights })[];
+  readonly layers: readonly DecodableBlock[];
+  readonly mtp: readonly MtpWeights[];
 }
 
 /** DeepSeekMoE over N rows: the model's Gate picks experts; tokens are grouped per expert as in MoE.forward. */
@@ -93,9 +109,14 @@ function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoEWeights,
 export class DeepseekDecoder extends FastDecoder {
   /** Per layer W_UK (H, nope, kvRank) and W_UV (H, vDim, kvRank), contiguous copies of wkv_b's blocks. */
   private readonly absorbed: { uk: Float32Array; uv: Float32Array }[];
-  constructor(private readonly m: DecodableDeepseek) {
-    super(m, m.layers);
-    this.absorbed = m.layers.map(({ attn: a }) => {
+  /** The main model's blocks, or an MTP module's one block (with its own final norm). */
+  constructor(
+    protected readonly m: DecodableDeepseek,
+    private readonly blockList: readonly DecodableBlock[] = m.layers,
+    finalNorm: RMSNorm = m.norm,
+  ) {
+    super(m, blockList, finalNorm);
+    this.absorbed = blockList.map(({ attn: a }) => {
       const w = a.wkv_b.weight.data as Float32Array; // (H * (nope + vDim), kvRank)
       const per = (a.nope + a.vDim) * a.kvRank;
       const uk = new Float32Array(a.H * a.nope * a.kvRank);
@@ -108,14 +129,14 @@ export class DeepseekDecoder extends FastDecoder {
     });
   }
   protected cacheShapes(): [number, number][] {
-    return this.m.layers.flatMap((l): [number, number][] => [
+    return this.blockList.flatMap((l): [number, number][] => [
       [1, l.attn.kvRank + l.attn.rope],
       [1, l.attn.kvRank],
     ]);
   }
 
   protected feedForward(li: number, n: Float32Array, out: Float32Array, N: number): void {
-    const ffn = this.m.layers[li].ffn;
+    const ffn = this.blockList[li].ffn;
     if ('gate' in ffn) moeRows(out, n, N, ffn, this.pool);
     else mlpRows(out, n, N, ffn, this.pool);
   }
@@ -125,16 +146,15 @@ export class DeepseekDecoder extends FastDecoder {
     li: number,
     n: Float32Array,
     out: Float32Array,
-    B: number,
-    T: number,
+    s: StepLayout,
     cos: Float32Array,
     sin: Float32Array,
   ): void {
-    const at = this.m.layers[li].attn;
+    const at = this.blockList[li].attn;
     const kc = this.caches[2 * li];
     const vc = this.caches[2 * li + 1];
     const { H, nope, rope: R, vDim, kvRank } = at;
-    const N = B * T;
+    const N = s.N;
     const qk = nope + R;
     const interleaved = this.m.config.rope_interleave;
     // Queries (N, H, qk).
@@ -147,21 +167,21 @@ export class DeepseekDecoder extends FastDecoder {
       rmsRows(qn, qa, N, at.wq_a!.outFeatures, at.q_norm!);
       linearRows(q, qn, N, at.wq_b!);
     }
-    // Latents: c = kv_norm(first kvRank), k_pe = rope(rest); appended to the cache at positions len..len+T-1.
+    // Latents: c = kv_norm(first kvRank), k_pe = rope(rest); appended to each row's cache after its past tokens.
     const kva = this.pool.get('kva', N * (kvRank + R));
     linearRows(kva, n, N, at.wkv_a);
     const W = kvRank + R;
     const cn = this.pool.get('cn', N * kvRank);
     rmsRows(cn, kva, N, kvRank, at.kv_norm, W, 0);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const row = b * T + t;
-        const o = kc.at(b, 0, this.len + t);
+    for (let b = 0; b < s.B; b++) {
+      for (let t = 0; t < s.counts[b]; t++) {
+        const row = s.starts[b] + t;
+        const o = kc.at(b, 0, s.past[b] + t);
         kc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), o);
         kc.data.set(kva.subarray(row * W + kvRank, (row + 1) * W), o + kvRank);
-        ropeAt(kc.data, o + kvRank, R, cos, sin, t, interleaved);
-        vc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), vc.at(b, 0, this.len + t));
-        for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * qk + nope, R, cos, sin, t, interleaved);
+        ropeAt(kc.data, o + kvRank, R, cos, sin, row, interleaved);
+        vc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), vc.at(b, 0, s.past[b] + t));
+        for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * qk + nope, R, cos, sin, row, interleaved);
       }
     }
     // Absorb W_UK into the query: q~ = [W_UK^T q_nope ; q_pe] per head; attend over the latents; expand with W_UV.
@@ -178,12 +198,62 @@ export class DeepseekDecoder extends FastDecoder {
       }
     }
     const oLat = this.pool.get('olat', N * H * kvRank);
-    this.attend(qAbs, oLat, B, T, H, { k: kc, v: vc }, at.softmaxScale);
+    this.attend(qAbs, oLat, s, H, { k: kc, v: vc }, at.softmaxScale);
     const oT = this.pool.get('olatT', H * N * kvRank);
     swapBlocks(oLat, oT, N, H, kvRank); // -> (H, N, kvRank)
     const o = bmm(oT, uv, H, N, kvRank, vDim, true); // (H, N, vDim)
     const ctx = this.pool.get('ctx', N * H * vDim);
     swapBlocks(o, ctx, H, N, vDim); // -> (N, H, vDim)
     linearRows(out, ctx, N, at.wo);
+  }
+
+  /** The first MTP module as a draft decoder (null without one). */
+  createDraftDecoder(): BatchDecoder | null {
+    return this.m.mtp.length > 0 ? new MtpDraftDecoder(this.m, this.m.mtp[0]) : null;
+  }
+}
+
+/**
+ * DeepSeek-V3's first MTP module as a decoder (speculative decoding's drafter): fed token t_{i+1} with the main
+ * model's hidden state h_i before its final norm (`prevHidden`), its input is eh_proj([enorm(Emb(t_{i+1})) ;
+ * hnorm(h_i)]) at position i (as in training, ./deepseek_v3.ts computeLoss), then its block over its own latent cache,
+ * its norm and the shared head: logits for t_{i+2}.
+ */
+export class MtpDraftDecoder extends DeepseekDecoder {
+  constructor(
+    m: DecodableDeepseek,
+    private readonly mtp: MtpWeights,
+  ) {
+    super(m, [mtp.block], mtp.norm);
+  }
+
+  protected override inputRows(x: Float32Array, ids: Int32Array, N: number, opts: DecodeStepOptions): void {
+    const h = opts.prevHidden;
+    if (!h) throw new RangeError('MTP draft decoder: every token needs the main model hidden state (prevHidden)');
+    const D = this.m.config.hidden_size;
+    const V = this.vocabSize;
+    const emb = this.m.embed.weight.data as Float32Array;
+    const e = this.pool.get('mtp.e', N * D);
+    for (let n = 0; n < N; n++) {
+      const id = ids[n];
+      if (!(id >= 0 && id < V))
+        throw new RangeError(`MTP draft decoder: token id ${id} outside the vocabulary [0, ${V})`);
+      e.set(emb.subarray(id * D, (id + 1) * D), n * D);
+    }
+    const en = this.pool.get('mtp.en', N * D);
+    const hn = this.pool.get('mtp.hn', N * D);
+    rmsRows(en, e, N, D, this.mtp.enorm);
+    rmsRows(hn, h, N, D, this.mtp.hnorm);
+    const cat = this.pool.get('mtp.cat', N * 2 * D); // (N, 2D): [enorm(e) ; hnorm(h)]
+    for (let n = 0; n < N; n++) {
+      cat.set(en.subarray(n * D, (n + 1) * D), n * 2 * D);
+      cat.set(hn.subarray(n * D, (n + 1) * D), n * 2 * D + D);
+    }
+    linearRows(x, cat, N, this.mtp.eh_proj);
+  }
+
+  /** An MTP module drafts for the main model; it has no draft of its own. */
+  override createDraftDecoder(): BatchDecoder | null {
+    return null;
   }
 }

@@ -4,11 +4,13 @@
  */
 import type { Linear } from '../nn/layers.js';
 import type { DenseConfig } from './config.js';
+import type { BatchDecoder } from './causal_lm.js';
 import {
   type DecodableModel,
   FastDecoder,
   type MlpWeights,
   type NormPair,
+  type StepLayout,
   linearRows,
   mlpRows,
   ropeAt,
@@ -51,8 +53,7 @@ export class DenseDecoder extends FastDecoder {
     li: number,
     n: Float32Array,
     out: Float32Array,
-    B: number,
-    T: number,
+    s: StepLayout,
     cos: Float32Array,
     sin: Float32Array,
   ): void {
@@ -60,26 +61,31 @@ export class DenseDecoder extends FastDecoder {
     const kc = this.caches[2 * li];
     const vc = this.caches[2 * li + 1];
     const { H, Hkv, Dh } = at;
-    const N = B * T;
+    const N = s.N;
     const q = this.pool.get('q', N * H * Dh);
     const k = this.pool.get('k', N * Hkv * Dh);
     const v = this.pool.get('v', N * Hkv * Dh);
     linearRows(q, n, N, at.wq);
     linearRows(k, n, N, at.wk);
     linearRows(v, n, N, at.wv);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const row = b * T + t;
-        for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * Dh, Dh, cos, sin, t, false);
-        for (let h = 0; h < Hkv; h++) ropeAt(k, (row * Hkv + h) * Dh, Dh, cos, sin, t, false);
+    for (let b = 0; b < s.B; b++) {
+      for (let t = 0; t < s.counts[b]; t++) {
+        const row = s.starts[b] + t;
+        for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * Dh, Dh, cos, sin, row, false);
+        for (let h = 0; h < Hkv; h++) ropeAt(k, (row * Hkv + h) * Dh, Dh, cos, sin, row, false);
         for (let h = 0; h < Hkv; h++) {
-          kc.data.set(k.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), kc.at(b, h, this.len + t));
-          vc.data.set(v.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), vc.at(b, h, this.len + t));
+          kc.data.set(k.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), kc.at(b, h, s.past[b] + t));
+          vc.data.set(v.subarray((row * Hkv + h) * Dh, (row * Hkv + h + 1) * Dh), vc.at(b, h, s.past[b] + t));
         }
       }
     }
     const ctx = this.pool.get('ctx', N * H * Dh);
-    this.attend(q, ctx, B, T, H, { k: kc, v: vc }, Dh ** -0.5);
+    this.attend(q, ctx, s, H, { k: kc, v: vc }, Dh ** -0.5);
     linearRows(out, ctx, N, at.wo);
+  }
+
+  /** Dense students have no MTP module to draft with. */
+  createDraftDecoder(): BatchDecoder | null {
+    return null;
   }
 }

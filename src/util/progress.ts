@@ -120,6 +120,8 @@ export class Progress implements ProgressSink {
   private phase: Phase | null = null;
   /** Whether the live line is on the screen (the cursor is at its end). */
   private shown = false;
+  /** Characters of the live line on screen (what clearing without escapes overwrites). */
+  private shownWidth = 0;
 
   constructor(private readonly o: ProgressOptions = {}) {
     this.stream = o.stream ?? process.stdout;
@@ -173,7 +175,7 @@ export class Progress implements ProgressSink {
     const p = this.phase;
     if (!p) return;
     this.phase = null;
-    if (this.shown) this.write(CLEAR_LINE);
+    if (this.shown) this.write(this.clearLine());
     this.shown = false;
     if (summary === undefined || this.o.quiet) return;
     const elapsed = formatDuration(this.now() - p.started);
@@ -186,7 +188,7 @@ export class Progress implements ProgressSink {
     if (this.o.quiet && !isWarning(text)) return;
     const body = isWarning(text) ? this.paint(text, '33') : text;
     if (this.shown) {
-      this.write(`${CLEAR_LINE}${body}\n`);
+      this.write(`${this.clearLine()}${body}\n`);
       this.shown = false;
       this.draw();
     } else this.write(`${body}\n`);
@@ -235,8 +237,15 @@ export class Progress implements ProgressSink {
     p.lastDraw = this.now();
     // one column short of the width: writing the last column makes some terminals wrap
     const width = Math.max(10, (this.stream.columns ?? 80) - 1);
-    this.write(`${this.shown ? CLEAR_LINE : '\r'}${this.liveLine(width)}`);
+    const line = this.liveLine(width);
+    this.write(`${this.shown ? this.clearLine() : '\r'}${line}`);
     this.shown = true;
+    this.shownWidth = line.length; // used only without colour, when the line holds no escapes
+  }
+
+  /** Erases the live line: an erase-in-line escape with colour, else spaces over it (NO_COLOR: no escape at all). */
+  private clearLine(): string {
+    return this.color ? CLEAR_LINE : `\r${' '.repeat(this.shownWidth)}\r`;
   }
 
   private paint(text: string, sgr: string): string {

@@ -238,6 +238,7 @@ test("noiseFloorLines: above 0.25% the target cannot be judged on the run, below
     finalEma,
     maxAbsEma: Math.abs(finalEma),
     meanAbsEma: Math.abs(finalEma),
+    meanEma: finalEma,
   });
   const chaotic = noiseFloorLines('fp32-ulp', 'fp32', gap(-0.071)).join('\n');
   assert.match(
@@ -265,7 +266,8 @@ test('r1ts experiment fp8: flag errors are one line that names the flag', () => 
     [['--promote-every', '96'], /--promote-every must divide the 128-wide scale tiles, got 96/],
     [['--scale-fmt', 'e8'], /--scale-fmt must be one of fp32, ue8m0/],
     [['--preset', 'tiny', '--batch', '4'], /--batch does not apply with --preset/],
-    [['--out', 'somewhere'], /--out needs --preset/],
+    [['--seeds', '0'], /--seeds must be an integer in \[1, 1000\], got '0'/],
+    [['--seeds', '2.5'], /--seeds must be an integer in \[1, 1000\], got '2.5'/],
     [['--workers', '2'], /--workers needs --preset/],
     [
       ['--preset', 'tiny', '--workers', 'two', '--out', '/nonexistent/x'],

@@ -1,7 +1,8 @@
 /**
  * The precision switch on a DeepSeek-V3 model: which layers run FP8 GEMMs (every Linear but the head, in all three
- * GEMMs), that the embedding, head, MoE gate and norms never see FP8 values (SPEC §2), and the toy-run loss gap
- * (FP8 within 0.25% of FP32 at equal steps, EMA-smoothed as the paper).
+ * GEMMs), that the embedding, head, MoE gate and norms never see FP8 values (SPEC §2), and that a toy trained through
+ * `TrainConfig.precision: 'fp8'` learns and tracks its FP32 run closely (a regression bound on 30 steps of one seed, not
+ * the paper's 0.25%-of-BF16 target: that is judged over seeds by `r1ts experiment fp8 --seeds`, test/experiments).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -136,7 +137,7 @@ test('parsePrecision names the flag; bf16 and fp32 switches', () => {
   assert.ok(model.layers[0].attn.wo.gemm !== null, 'fp32 installs the counted float32 op');
 });
 
-test('a toy FP8 run (BF16 moments) stays within 0.25% of the FP32 run at equal steps (EMA 0.9)', async () => {
+test('TrainConfig.precision fp8 (BF16 moments): a toy learns and its 30-step EMA(0.9) loss stays close to FP32 (regression bound)', async () => {
   const steps = 30;
   const losses: Record<string, number[]> = {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-fp8-'));

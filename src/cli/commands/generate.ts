@@ -1,7 +1,7 @@
 /**
  * `r1ts generate`: sample continuations of a prompt from a model directory (config.json + safetensors + tokenizer.json).
  *   r1ts generate --model DIR --prompt TEXT [--n K] [--max-tokens N] [--temperature T] [--top-p P] [--top-k K]
- *                 [--seed S] [--stop STR]... [--r1-zero] [--engine fast|model] [--json]
+ *                 [--seed S] [--stop STR]... [--r1-zero] [--engine fast|model] [--speculative none|mtp] [--json]
  * The sampling flags map to one SamplingParams (src/infer/sampling.ts), checked with the library's validator; the
  * memory the request needs (KV cache and logits of all K rows) is estimated from config.json before the weights load.
  */
@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { readConfigFile } from '../../io/model_dir.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
 import { generateText } from '../../infer/generate.js';
+import { NO_DRAFT_MODULE, hasDraftModule } from '../../infer/batcher.js';
 import { generationBytes } from '../../infer/memory.js';
 import { DEFAULT_SAMPLING, SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
 import { promptText } from '../../rl/rollout.js';
@@ -28,6 +29,7 @@ interface GenerateFlags {
   stop?: string[];
   r1Zero?: boolean;
   engine: 'fast' | 'model';
+  speculative: 'none' | 'mtp';
   json?: boolean;
 }
 
@@ -49,6 +51,14 @@ export function registerGenerate(program: Command): void {
     .option('--stop <str...>', 'stop strings (kept in the output) (default: none)')
     .option('--r1-zero', 'wrap the prompt in the R1-Zero template')
     .addOption(f.choice('--engine <e>', 'decoder', ['fast', 'model'] as const, 'fast'))
+    .addOption(
+      f.choice(
+        '--speculative <s>',
+        "speculative decoding: 'mtp' drafts with the model's MTP module (fast engine; greedy output unchanged)",
+        ['none', 'mtp'] as const,
+        'none',
+      ),
+    )
     .option('--json', 'print [{"text", "tokens", "finish"}, ...] and timing as one JSON object')
     .action((o: GenerateFlags) => {
       const c = 'generate';
@@ -75,17 +85,29 @@ export function registerGenerate(program: Command): void {
       );
       const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
       warn(...warnings);
+      if (o.speculative === 'mtp' && (o.engine === 'model' || !hasDraftModule(model)))
+        throw new Error(
+          `${c}: --speculative mtp ${o.engine === 'model' ? 'runs on --engine fast' : `(${o.model}): ${NO_DRAFT_MODULE}`}`,
+        );
       const t0 = performance.now();
       const { n, ...params } = sampling;
-      const gens = generateText(model, tok, Array(n).fill(prompt), { ...params, engine: o.engine });
+      const gens = generateText(model, tok, Array(n).fill(prompt), {
+        ...params,
+        engine: o.engine,
+        speculative: o.speculative,
+      });
       const sec = (performance.now() - t0) / 1000;
       const tokens = gens.reduce((s, g) => s + g.tokens.length, 0);
+      const drafted = gens.reduce((s, g) => s + (g.drafted ?? 0), 0);
+      const accepted = gens.reduce((s, g) => s + (g.accepted ?? 0), 0);
+      const speculative = o.speculative === 'none' ? undefined : { drafted, accepted };
       if (o.json) {
         console.log(
           JSON.stringify({
             samples: gens.map((g) => ({ text: g.text, tokens: g.tokens, finish: g.finish })),
             seconds: sec,
             tokensPerSecond: tokens / sec,
+            speculative,
           }),
         );
         return;
@@ -94,8 +116,11 @@ export function registerGenerate(program: Command): void {
         console.log(`--- sample ${i + 1}/${n} (${g.tokens.length} tokens, ${g.finish})`);
         console.log(g.text);
       });
+      const rate = drafted
+        ? `, ${accepted}/${drafted} drafts accepted (${((100 * accepted) / drafted).toFixed(0)}%)`
+        : '';
       console.log(
-        `--- ${tokens} tokens in ${sec.toFixed(2)} s (${(tokens / sec).toFixed(0)} tokens/s, ${n} sample(s) batched)`,
+        `--- ${tokens} tokens in ${sec.toFixed(2)} s (${(tokens / sec).toFixed(0)} tokens/s, ${n} sample(s) batched${rate})`,
       );
     });
 }
