@@ -372,6 +372,19 @@ export {
 } from './train/pretrain.js';
 export { checkTrainSizes, trainMicroBatchBytes, TRAIN_SIZE_RANGES } from './train/sizes.js';
 export { PRESETS, getPreset, type Preset } from './train/presets.js';
+export {
+  RewardModel,
+  loadRewardModel,
+  rewardModelFromLM,
+  saveRewardModel,
+  isRewardModelDir,
+  type ScoreOptions,
+} from './posttrain/reward_model.js';
+export { trainRewardModel, DEFAULT_RM_TRAIN, type RmTrainOptions, type RmTrainResult } from './posttrain/rm_train.js';
+export { trainDpo, DEFAULT_DPO_TRAIN, DEFAULT_DPO_BETA, type DpoOptions, type DpoResult } from './posttrain/dpo.js';
+export { bradleyTerryLoss, dpoLoss, type PairMetrics } from './posttrain/pair_losses.js';
+export { scoreRecords, type ScoreReport } from './posttrain/rm_score.js';
+export { winRate, sampleChat, type WinRate } from './posttrain/judge.js';
 export { VERSION } from './version.js';
 /** Post-training data: TRL record formats to chat examples, and the assistant-only loss mask of a chat template. */
 export {

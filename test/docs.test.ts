@@ -115,6 +115,12 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
   sft: () => ['--max-steps', '2', '--eval-n', '2', '--eval-max-tokens', '8'],
   'data corpus': () => ['--n', '300'],
   'data sft': () => ['--n', '20'],
+  // preference pairs: 16 per file, so that the reward model, DPO and scoring commands after them run in seconds
+  'data prefs': () => ['--n', '16'],
+  // reward models and DPO: two steps of 8 pairs on the 16 pairs above; a comparison of 2 prompts, 16 tokens each
+  'rm train': () => ['--batch-size', '8', '--micro-batch', '8'],
+  dpo: () => ['--batch-size', '8', '--micro-batch', '8'],
+  'rm compare': () => ['--limit', '2', '--n', '1', '--max-tokens', '16'],
   'bench matmul': () => ['--sizes', '32', '--repeat', '1'],
   'bench/answer_modes.ts': () => ['--n', '2', '--k', '2'],
   'bench/fp8_gemm.ts': () => ['--repeat', '1'],

@@ -29,12 +29,15 @@ import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
 import { registerSample } from './commands/sample.js';
 import { registerServe } from './commands/serve.js';
+import { registerRm } from './commands/rm.js';
+import { registerDpo } from './commands/dpo.js';
+import { registerRecipe } from './commands/recipe.js';
 import { registerReport } from './commands/report.js';
 
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
-  ['main job', ['zero']],
-  ['train', ['pretrain', 'sft', 'distill', 'grpo']],
+  ['main job', ['zero', 'recipe']],
+  ['train', ['pretrain', 'sft', 'distill', 'grpo', 'rm', 'dpo']],
   ['sample and evaluate', ['generate', 'eval', 'sample', 'serve']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
@@ -79,10 +82,13 @@ export function buildProgram(): Command {
     .exitOverride();
   // in the order of COMMAND_GROUPS, which `--help` lists them in
   registerZero(program);
+  registerRecipe(program);
   registerPretrain(program);
   registerSft(program);
   registerDistill(program);
   registerGrpo(program);
+  registerRm(program);
+  registerDpo(program);
   registerGenerate(program);
   registerEval(program);
   registerSample(program);

@@ -14,6 +14,12 @@
  *   count. The target is the prompt's language by default (the problem's `lang`, else the dominant language of the
  *   question). A target that is a non-Latin Unicode script (`zh` = Han, `ru` = Cyrillic, `el`, `ar`, or a script
  *   name) is counted by script: Num(words all in the script) / Num(words).
+ * - reward models (`rm:PATH`, `rm:PATH@summary`): a learned reward, the score of a reward model (a
+ *   `ResponseScorer`, src/posttrain/reward_model.ts) of the question as the user's turn and a part of the response as
+ *   the assistant's, rendered with the reward model's own chat template. The part is `whole` (the default: the whole
+ *   response, as R1 judges harmlessness) or `summary` (the text after the last `</think>`, as R1 judges helpfulness;
+ *   empty when there is none). It scores a step's responses in one batched call (`BatchRewardFn`); loading the model
+ *   is the caller's (the grpo CLI), since this layer cannot import src/posttrain.
  *
  * Not here: advantages and the loss (grpo.ts), the problems and their checkers (problems.ts, src/data/tasks).
  */
@@ -22,6 +28,7 @@ import * as path from 'node:path';
 import { dominantLanguage, isLang, languageShare, type Lang } from '../data/language.js';
 import { chainOfThought, extractAnswer, isR1Format } from '../data/tasks/answer.js';
 import type { FinishReason } from '../infer/generate.js';
+import type { ChatMessage } from '../data/chat.js';
 
 /** Everything a reward function may look at. */
 export interface RewardInput {
@@ -107,11 +114,63 @@ export function languageReward(target = 'prompt'): RewardFn {
   };
 }
 
+/** A reward computed for a whole batch of responses at once (a reward model's forward passes). */
+export type BatchRewardFn = (xs: readonly RewardInput[]) => ArrayLike<number>;
+
 /** A named reward with its weight in the total. */
 export interface WeightedReward {
   name: string;
+  /** The reward of one response. */
   fn: RewardFn;
   weight: number;
+  /** When present, what `scoreRewards` calls instead of `fn`: every response of the batch in one call. */
+  batch?: BatchRewardFn;
+}
+
+/** What part of a response a reward model scores: the whole response, or the summary after the last `</think>`. */
+export type ResponsePart = 'whole' | 'summary';
+export const RESPONSE_PARTS: readonly ResponsePart[] = ['whole', 'summary'];
+
+/** The prefix of reward-model rewards in --rewards: `rm:PATH[@whole|@summary]=WEIGHT`. */
+export const RM_REWARD_PREFIX = 'rm:';
+
+/**
+ * The reward model and part of a reward name `rm:PATH`, `rm:PATH@whole` or `rm:PATH@summary`; null for other names.
+ * Throws when the path is empty.
+ */
+export function parseRewardModelName(name: string): { path: string; part: ResponsePart } | null {
+  if (!name.startsWith(RM_REWARD_PREFIX)) return null;
+  let spec = name.slice(RM_REWARD_PREFIX.length);
+  let part: ResponsePart = 'whole';
+  const at = spec.lastIndexOf('@');
+  if (at >= 0 && (RESPONSE_PARTS as readonly string[]).includes(spec.slice(at + 1))) {
+    part = spec.slice(at + 1) as ResponsePart;
+    spec = spec.slice(0, at);
+  }
+  if (!spec) throw new Error(`reward weights: '${name}' names no reward model (write rm:PATH or rm:PATH@summary)`);
+  return { path: spec, part };
+}
+
+/** The part of a response a reward model scores (see ResponsePart). */
+export function responsePart(response: string, part: ResponsePart): string {
+  return part === 'whole' ? response : (afterThink(response) ?? '').trim();
+}
+
+/** Scores responses to chat prompts in batches, without gradient: what a reward model offers GRPO. */
+export interface ResponseScorer {
+  score(prompts: readonly (readonly ChatMessage[])[], responses: readonly string[]): Float64Array;
+}
+
+/**
+ * A reward model as a batched reward: the question as the user's turn, `part` of each response as the assistant's,
+ * all of a batch in one `score` call.
+ */
+export function rewardModelReward(scorer: ResponseScorer, part: ResponsePart): BatchRewardFn {
+  return (xs) =>
+    scorer.score(
+      xs.map((x) => [{ role: 'user', content: x.question }]),
+      xs.map((x) => responsePart(x.response, part)),
+    );
 }
 
 /** The built-in rewards by name; `opts.language` is the language reward's target (default: the prompt's language). */
@@ -128,16 +187,24 @@ export function builtinReward(name: string, opts: { language?: string } = {}): R
 export function parseRewardWeights(spec: string, known: readonly string[] = []): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of spec.split(',').filter((p) => p.trim())) {
-    const m = /^\s*([A-Za-z_][\w.-]*)\s*=\s*(\S+)\s*$/.exec(part);
-    if (!m) throw new Error(`reward weights: expected NAME=WEIGHT items like accuracy=1,format=1, got '${part}'`);
-    const w = Number(m[2]);
-    if (!Number.isFinite(w)) throw new Error(`reward weights: weight of '${m[1]}' must be a number, got '${m[2]}'`);
-    if (!['accuracy', 'format', 'language', ...known].includes(m[1])) {
+    const eq = part.lastIndexOf('=');
+    const name = part.slice(0, Math.max(0, eq)).trim();
+    const weight = part.slice(eq + 1).trim();
+    const m =
+      eq < 0 ? null : (/^([A-Za-z_][\w.-]*)$/.exec(name) ?? (name.startsWith(RM_REWARD_PREFIX) ? [name] : null));
+    if (!m || !weight)
       throw new Error(
-        `reward weights: unknown reward '${m[1]}' (built-in: accuracy, format, language${known.length ? `; loaded: ${known.join(', ')}` : ''})`,
+        `reward weights: expected NAME=WEIGHT items like accuracy=1,format=1 or rm:PATH@summary=0.5, got '${part}'`,
+      );
+    const w = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(weight) ? Number(weight) : Number.NaN;
+    if (!Number.isFinite(w)) throw new Error(`reward weights: weight of '${name}' must be a number, got '${weight}'`);
+    if (!parseRewardModelName(name) && !['accuracy', 'format', 'language', ...known].includes(name)) {
+      throw new Error(
+        `reward weights: unknown reward '${name}' (built-in: accuracy, format, language, rm:PATH[@summary]${known.length ? `; loaded: ${known.join(', ')}` : ''})`,
       );
     }
-    out[m[1]] = w;
+    if (name in out) throw new Error(`reward weights: '${name}' is given twice`);
+    out[name] = w;
   }
   return out;
 }
@@ -174,6 +241,24 @@ export function scoreRewards(rewards: readonly WeightedReward[], inputs: readonl
   const per: Record<string, Float64Array> = {};
   for (const r of rewards) {
     const vals = new Float64Array(inputs.length);
+    if (r.batch) {
+      let got: ArrayLike<number>;
+      try {
+        got = r.batch(inputs);
+      } catch (e) {
+        throw new Error(`reward '${r.name}' threw on a batch of ${inputs.length}: ${(e as Error).message}`);
+      }
+      if (got.length !== inputs.length)
+        throw new Error(`reward '${r.name}' returned ${got.length} values for ${inputs.length} samples`);
+      for (let i = 0; i < inputs.length; i++) {
+        if (typeof got[i] !== 'number' || !Number.isFinite(got[i]))
+          throw new Error(`reward '${r.name}' returned ${String(got[i])} on sample ${i} (expected a finite number)`);
+        vals[i] = got[i];
+        total[i] += r.weight * got[i];
+      }
+      per[r.name] = vals;
+      continue;
+    }
     inputs.forEach((x, i) => {
       let v: number;
       try {

@@ -39,7 +39,15 @@ import { groupAdvantages, policyLoss, tokenWeights } from './grpo.js';
 import { sharedPromptLogProbs } from './logprobs.js';
 import { type GrpoConfig, grpoPlan, maxTokensAt, refResetAfter } from './config.js';
 import type { ProblemSource, RLProblem } from './problems.js';
-import { builtinReward, scoreRewards, type RewardFn, type WeightedReward } from './rewards.js';
+import {
+  type ResponseScorer,
+  type RewardFn,
+  type WeightedReward,
+  builtinReward,
+  parseRewardModelName,
+  rewardModelReward,
+  scoreRewards,
+} from './rewards.js';
 import { rewardInputs, rollout, type Rollout, type RolloutOptions } from './rollout.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
 
@@ -100,6 +108,8 @@ export interface GrpoArgs {
   config: GrpoConfig;
   /** User reward functions by name (loadRewardModule); weights come from config.rewards. */
   userRewards?: Record<string, RewardFn>;
+  /** The reward models of config.rewards' `rm:PATH[@part]` names, by that name (loadRewardModel(PATH)). */
+  rewardModels?: Record<string, ResponseScorer>;
   resume?: boolean;
   /** Start a new run in outDir even if it holds one (removing it). Without it, such a directory is an error. */
   overwrite?: boolean;
@@ -146,6 +156,7 @@ export const GRPO_RESUME_RULE: ResumeRule = {
     task: '--task',
     tokenizer: '--tokenizer',
     rewardModules: '--reward-module',
+    rewardModels: '--rewards (its reward model paths)',
     ...Object.fromEntries(
       [
         'steps',
@@ -186,12 +197,26 @@ export function copyModel(model: CausalLM): CausalLM {
   return c;
 }
 
-/** The weighted rewards of a configuration. */
+/**
+ * The weighted rewards of a configuration: built-in ones, user functions by name, and reward models (`rm:PATH[@part]`
+ * names, whose loaded models `models` holds by name) as batched rewards.
+ */
 export function configuredRewards(
   c: Pick<GrpoConfig, 'rewards' | 'language'>,
   user: Record<string, RewardFn> = {},
+  models: Record<string, ResponseScorer> = {},
 ): WeightedReward[] {
   return Object.entries(c.rewards).map(([name, weight]) => {
+    const rm = parseRewardModelName(name);
+    if (rm) {
+      const scorer = models[name];
+      if (!scorer)
+        throw new Error(
+          `grpo: reward '${name}' needs its reward model (the grpo command loads ${rm.path}; in the library, pass loadRewardModel(path) in rewardModels)`,
+        );
+      const batch = rewardModelReward(scorer, rm.part);
+      return { name, weight, batch, fn: (x) => batch([x])[0] };
+    }
     const fn = user[name] ?? builtinReward(name, { language: c.language });
     if (!fn)
       throw new Error(
@@ -398,7 +423,7 @@ function* grpoSteps(
   const G = c.groupSize;
   const P = c.promptsPerStep;
   const plan = grpoPlan(c);
-  const rewards = configuredRewards(c, a.userRewards);
+  const rewards = configuredRewards(c, a.userRewards, a.rewardModels);
   policy.eval();
   const ref = c.beta > 0 ? copyModel(policy) : null;
   const both = new PolicyAndReference(policy, ref);

@@ -77,3 +77,27 @@ export function eachBackend(fn: (backend: string) => void): void {
     setBackend(was);
   }
 }
+
+/**
+ * Golden comparison: null when max |actual - expected| <= rtol x max |expected| (over the whole tensor), else a line
+ * naming the tensor with its largest |Δ|, so that a test can list every tensor that is off.
+ */
+export function goldenDiff(
+  what: string,
+  actual: Tensor | ArrayLike<number>,
+  expected: Tensor,
+  rtol: number,
+): string | null {
+  const a = 'data' in actual ? actual.data : actual;
+  const b = expected.data;
+  assert.equal(a.length, b.length, `${what}: ${a.length} values vs ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num <= rtol * Math.max(den, 1e-6)
+    ? null
+    : `${what}: max |Δ| ${num.toExponential(3)} > ${rtol} x max |ref| ${den.toExponential(3)}`;
+}

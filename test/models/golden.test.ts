@@ -5,29 +5,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { goldenDiff } from '../helpers/util.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { loadModelDir } from '../../src/io/model_dir.js';
 import { toHFName } from '../../src/io/hf.js';
 import { DeepseekV3, type CausalLM } from '../../src/models/index.js';
-import type { Tensor } from '../../src/index.js';
 
 const DIR = 'test/fixtures/models';
-
-/** max |a - b| / max |b|, printed per tensor on failure. */
-function compare(what: string, actual: Tensor | ArrayLike<number>, expected: Tensor, rtol: number): string | null {
-  const a = 'data' in actual ? actual.data : actual;
-  const b = expected.data;
-  assert.equal(a.length, b.length, `${what}: ${a.length} values vs ${b.length}`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num <= rtol * Math.max(den, 1e-6)
-    ? null
-    : `${what}: max |Δ| ${num.toExponential(3)} > ${rtol} x max |ref| ${den.toExponential(3)}`;
-}
 
 function runGolden(name: string, rtolGrad: number): void {
   const { model } = loadModelDir(`${DIR}/${name}`);
@@ -42,19 +26,19 @@ function runGolden(name: string, rtolGrad: number): void {
   res.loss.backward();
   const failures: string[] = [];
   const push = (f: string | null) => f && failures.push(f);
-  push(compare('logits', res.logits, g.get('logits')!, 1e-5));
-  push(compare('loss', [res.loss.item()], g.get('loss')!, 1e-5));
-  push(compare('main_loss', [res.mainLoss], g.get('main_loss') ?? g.get('loss')!, 1e-5));
+  push(goldenDiff('logits', res.logits, g.get('logits')!, 1e-5));
+  push(goldenDiff('loss', [res.loss.item()], g.get('loss')!, 1e-5));
+  push(goldenDiff('main_loss', [res.mainLoss], g.get('main_loss') ?? g.get('loss')!, 1e-5));
   if (ds) {
-    push(compare('mtp_loss', [ds.mtpLosses[0]], g.get('mtp_loss')!, 1e-5));
-    push(compare('balance_loss', [ds.balanceLoss], g.get('balance_loss')!, 1e-4));
+    push(goldenDiff('mtp_loss', [ds.mtpLosses[0]], g.get('mtp_loss')!, 1e-5));
+    push(goldenDiff('balance_loss', [ds.balanceLoss], g.get('balance_loss')!, 1e-4));
   }
   let checked = 0;
   for (const [n, p] of model.namedParameters()) {
     const ref = g.get(`grad.${toHFName(n, model.config)}`);
     assert.ok(ref, `fixture has no gradient for ${n}`);
     assert.ok(p.grad, `no gradient for ${n}`);
-    push(compare(`grad ${n}`, p.grad, ref, rtolGrad));
+    push(goldenDiff(`grad ${n}`, p.grad, ref, rtolGrad));
     checked++;
   }
   assert.ok(checked > 20);

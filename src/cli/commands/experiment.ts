@@ -249,6 +249,7 @@ export function registerExperiment(program: Command): void {
         '--seeds <n>',
         'repeat the experiment over seeds S..S+n-1 (S = --seed), each in OUT/seed-S; report every gap as mean and standard error over seeds, and the verdict on the 0.25% target (FP8 vs BF16)',
         ints(1, 1000),
+        shownDefault('one run, no statistics'),
       ),
     )
     .addOption(

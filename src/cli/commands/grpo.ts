@@ -3,7 +3,7 @@
  * GRPO and rule-based rewards; checkpointed and resumable.
  *   r1ts grpo --model DIR --task TASK --out runs/NAME [--steps N] [--group-size G] [--prompts-per-step P] [--lr X]
  *             [--beta B] [--epsilon E] [--epsilon-high E] [--loss grpo|dr-grpo|dapo] [--mu M] [--mini-batches K]
- *             [--max-tokens N] [--temperature T] [--rewards accuracy=1,format=1] [--reward-module FILE]...
+ *             [--max-tokens N] [--temperature T] [--rewards accuracy=1,format=1,rm:DIR@summary=0.5] [--reward-module FILE]...
  *             [--overlong none|mask|penalty] [--difficulty D] [--seed S] [--config FILE.json] [--resume]
  * Writes OUT/run.json (what was asked), OUT/metrics.jsonl, OUT/checkpoints/step-*, and the final OUT/model.
  * `--resume` continues the run in OUT with its saved settings (only --steps may change, to extend it).
@@ -16,7 +16,14 @@ import { SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
 import { DEFAULT_GRPO_CONFIG, GRPO_RANGES, resolveGrpoConfig, type GrpoConfig } from '../../rl/config.js';
 import { LOSS_TYPES } from '../../rl/grpo.js';
 import { listSource, loadJsonlProblems, taskSource, type ProblemSource } from '../../rl/problems.js';
-import { loadRewardModule, parseRewardWeights, type RewardFn } from '../../rl/rewards.js';
+import {
+  type RewardFn,
+  type ResponseScorer,
+  loadRewardModule,
+  parseRewardModelName,
+  parseRewardWeights,
+} from '../../rl/rewards.js';
+import { loadRewardModel } from '../../posttrain/reward_model.js';
 import { GRPO_RESUME_RULE, runGrpoAsync } from '../../rl/trainer.js';
 import { RunDir } from '../../train/run_dir.js';
 import { StopRequests, stopExitCode } from '../../train/signals.js';
@@ -70,6 +77,8 @@ export interface GrpoRunSpec {
   task: string;
   tokenizer: string | null;
   rewardModules: string[];
+  /** The reward models of `rm:PATH[@part]` rewards: reward name -> absolute path (absent in older runs). */
+  rewardModels?: Record<string, string>;
   config: GrpoConfig;
   [key: string]: unknown;
 }
@@ -135,11 +144,18 @@ async function grpoIn(run: RunDir, o: GrpoFlags, progress: Progress): Promise<vo
     seed: o.seed,
   };
   const config = resolveGrpoConfig(flags, resolveGrpoConfig(o.config ?? {}, base?.config));
+  const rmPaths = Object.fromEntries(
+    Object.keys(config.rewards).flatMap((name) => {
+      const rm = parseRewardModelName(name);
+      return rm ? [[name, base?.rewardModels?.[name] ?? path.resolve(rm.path)]] : [];
+    }),
+  );
   const spec: GrpoRunSpec = {
     model,
     task,
     tokenizer: o.tokenizer ?? base?.tokenizer ?? null,
     rewardModules: modules,
+    ...(Object.keys(rmPaths).length ? { rewardModels: rmPaths } : {}),
     config,
   };
   if (base) run.resume(spec, GRPO_RESUME_RULE);
@@ -158,6 +174,14 @@ async function grpoIn(run: RunDir, o: GrpoFlags, progress: Progress): Promise<vo
   );
   const { model: policy, tok, warnings } = loadModelAndTokenizer(model, o.tokenizer ?? base?.tokenizer ?? undefined);
   warn(...warnings);
+  const rewardModels: Record<string, ResponseScorer> = {};
+  for (const [name, dir] of Object.entries(rmPaths)) {
+    try {
+      rewardModels[name] = loadRewardModel(dir, { warn: (w) => warn(w) });
+    } catch (e) {
+      throw new Error(`${c}: --rewards ${name}: ${(e as Error).message}`);
+    }
+  }
   const source = problemSource(task, config);
   if (!base) run.start(spec);
   const t0 = performance.now();
@@ -168,6 +192,7 @@ async function grpoIn(run: RunDir, o: GrpoFlags, progress: Progress): Promise<vo
     source,
     config,
     userRewards: user,
+    rewardModels,
     meta: { model, task },
     progress,
   });
@@ -238,7 +263,9 @@ export function registerGrpo(program: Command): void {
     .addOption(f.int('--seed <s>', 'seed of the problem order and the sampling', SAMPLING_RANGES.seed, dflt('seed')))
     .option(
       '--rewards <list>',
-      `reward weights, e.g. accuracy=1,format=1,language=0.1 (default: ${Object.entries(DEFAULT_GRPO_CONFIG.rewards)
+      `reward weights, e.g. accuracy=1,format=1,language=0.1; a reward model: rm:DIR=W (the whole response) or rm:DIR@summary=W (the text after </think>) (default: ${Object.entries(
+        DEFAULT_GRPO_CONFIG.rewards,
+      )
         .map(([k, w]) => `${k}=${w}`)
         .join(',')})`,
     )
