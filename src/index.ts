@@ -423,3 +423,22 @@ export {
   type PackedBatch,
 } from './posttrain/packing.js';
 export { evaluateSftTasks, describeTaskEval, type TaskEvalResult, type TaskEvalOptions } from './posttrain/sft_eval.js';
+/** Distillation (`r1ts distill`): rejection-sample a teacher, fine-tune a student on the kept responses. */
+export {
+  distill,
+  DEFAULT_DISTILL_SAMPLING,
+  DEFAULT_DISTILL_SFT,
+  DISTILL_RESUME_RULE,
+  type DistillSampling,
+  type DistillSettings,
+  type DistillOptions,
+  type DistillResult,
+} from './posttrain/distill.js';
+/** The R1 paper's distillation-versus-RL comparison (`r1ts experiment distill-vs-rl`). */
+export {
+  distillVsRl,
+  comparisonTable,
+  type DistillVsRlOptions,
+  type DistillVsRlResult,
+  type ComparisonRow,
+} from './posttrain/distill_vs_rl.js';

@@ -24,6 +24,7 @@ import { registerGrpo } from './commands/grpo.js';
 import { registerEval } from './commands/eval.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerSft } from './commands/sft.js';
+import { registerDistill } from './commands/distill.js';
 import { registerZero } from './commands/zero.js';
 import { registerExport } from './commands/export.js';
 import { registerSample } from './commands/sample.js';
@@ -36,7 +37,7 @@ import { registerReport } from './commands/report.js';
 /** The commands by what they are for, as `r1ts --help` lists them; every registered command is in exactly one group. */
 export const COMMAND_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ['main job', ['zero', 'recipe']],
-  ['train', ['pretrain', 'sft', 'grpo', 'rm', 'dpo']],
+  ['train', ['pretrain', 'sft', 'distill', 'grpo', 'rm', 'dpo']],
   ['sample and evaluate', ['generate', 'eval', 'sample', 'serve']],
   ['models', ['params', 'init', 'logits', 'export']],
   ['data', ['data']],
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
   registerRecipe(program);
   registerPretrain(program);
   registerSft(program);
+  registerDistill(program);
   registerGrpo(program);
   registerRm(program);
   registerDpo(program);

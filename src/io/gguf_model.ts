@@ -117,7 +117,9 @@ export function checkLlamaCppSupport(config: ModelConfig): void {
   const arch = llamaCppArch(config);
   if (config.num_hidden_layers > 512)
     refuse(`num_hidden_layers ${config.num_hidden_layers}`, "llama.cpp's limit is 512 layers");
-  if (config.rope_scaling) {
+  if (config.rope_scaling?.type === 'llama3')
+    refuse('rope_scaling.rope_type "llama3"', 'r1ts writes no rope_freqs tensor for llama.cpp yet');
+  if (config.rope_scaling?.type === 'yarn') {
     const s = config.rope_scaling;
     if (s.beta_fast !== 32)
       refuse(
@@ -231,7 +233,7 @@ function hparams(config: ModelConfig, arch: GgufExport['arch']): GgufMetadata {
     m.set(k('attention.value_length'), gguf.uint32(config.head_dim));
   }
   const s = config.rope_scaling;
-  if (s && s.factor > 1) {
+  if (s?.type === 'yarn' && s.factor > 1) {
     const { attnFactor, logMul } = yarnKeys(config, arch);
     m.set(k('rope.scaling.type'), gguf.string('yarn'));
     m.set(k('rope.scaling.factor'), gguf.float32(s.factor));

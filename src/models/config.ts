@@ -16,7 +16,10 @@ import { jsonPreview } from '../util/format.js';
 
 export type ModelType = 'deepseek_v3' | 'deepseek_v2' | 'qwen2' | 'llama';
 
-export interface RopeScaling {
+/** YaRN (DeepSeek-V3) or Llama 3.1's frequency scaling (the Llama students); the `type` tells them apart. */
+export type RopeScaling = YarnScaling | Llama3Scaling;
+
+export interface YarnScaling {
   type: 'yarn';
   factor: number;
   original_max_position_embeddings: number;
@@ -24,6 +27,15 @@ export interface RopeScaling {
   beta_slow: number;
   mscale: number;
   mscale_all_dim: number;
+}
+
+/** Llama 3.1's `rope_type: "llama3"`: long wavelengths divided by `factor`, a smooth ramp in between, no attention scale. */
+export interface Llama3Scaling {
+  type: 'llama3';
+  factor: number;
+  low_freq_factor: number;
+  high_freq_factor: number;
+  original_max_position_embeddings: number;
 }
 
 interface CommonConfig {
@@ -210,7 +222,8 @@ class Reader {
     const o = v as Json;
     const type = o.type ?? o.rope_type;
     if (type === 'default' || type === undefined) return null;
-    if (type !== 'yarn') this.fail('rope_scaling.type', `${jsonPreview(type)} is not supported (supported: "yarn")`);
+    if (type !== 'yarn' && type !== 'llama3')
+      this.fail('rope_scaling.type', `${jsonPreview(type)} is not supported (supported: "yarn", "llama3")`);
     const n = (k: string, d?: number, positive = false): number => {
       const x = o[k] ?? d;
       if (typeof x !== 'number' || !Number.isFinite(x))
@@ -218,6 +231,18 @@ class Reader {
       if (positive && !(x > 0)) this.fail(`rope_scaling.${k}`, `must be > 0, got ${x}`);
       return x;
     };
+    if (type === 'llama3') {
+      const low = n('low_freq_factor', undefined, true);
+      const high = n('high_freq_factor', undefined, true);
+      if (!(high > low)) this.fail('rope_scaling.high_freq_factor', `must be > low_freq_factor ${low}, got ${high}`);
+      return {
+        type: 'llama3',
+        factor: n('factor', undefined, true),
+        low_freq_factor: low,
+        high_freq_factor: high,
+        original_max_position_embeddings: n('original_max_position_embeddings', undefined, true),
+      };
+    }
     return {
       type: 'yarn',
       factor: n('factor', undefined, true),
@@ -387,6 +412,10 @@ export function configToJson(c: ModelConfig): Record<string, unknown> {
   if (!isDeepseek(c)) {
     delete out.qkv_bias;
     if (c.model_type === 'llama') out.attention_bias = c.qkv_bias;
+  }
+  if (c.rope_scaling?.type === 'llama3') {
+    const { type, ...rest } = c.rope_scaling; // Llama 3.1's configs spell it rope_type
+    out.rope_scaling = { ...rest, rope_type: type };
   }
   out.torch_dtype = out.torch_dtype ?? 'float32';
   return out;

@@ -7,10 +7,14 @@
  * Attention scale: cos/sin are multiplied by mscale(factor, mscale) / mscale(factor, mscale_all_dim) and the softmax
  * scale by mscale(factor, mscale_all_dim)^2, where mscale(s, m) = 0.1 m ln s + 1 (1 for s <= 1).
  *
+ * Llama 3.1 (`rope_type: "llama3"`, HF `_compute_llama3_parameters`), per pair: wavelength w_i = 2 pi / f_i; with the
+ * original context L, w_i > L / low_freq_factor gives f_i / factor, w_i < L / high_freq_factor keeps f_i, and in between
+ * s = (L / w_i - low) / (high - low) blends f'_i = (1 - s) f_i / factor + s f_i. No attention or softmax scale.
+ *
  * Deviation from DeepSeek's inference code: like Hugging Face, YaRN applies whenever rope_scaling is set (DeepSeek's
  * reference applies it only when its max_seq_len exceeds the original context). Same numbers for long contexts.
  */
-import type { RopeScaling } from './config.js';
+import type { Llama3Scaling, RopeScaling } from './config.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export function yarnMscale(scale: number, mscale = 1): number {
@@ -38,6 +42,8 @@ export function ropeTables(dim: number, theta: number, scaling: RopeScaling | nu
   const invFreq = new Float64Array(half);
   for (let i = 0; i < half; i++) invFreq[i] = 1 / theta ** ((2 * i) / dim);
   if (!scaling) return { invFreq, attentionFactor: 1, scaleMultiplier: 1, correction: null };
+  if (scaling.type === 'llama3')
+    return { invFreq: llama3Freqs(invFreq, scaling), attentionFactor: 1, scaleMultiplier: 1, correction: null };
   const { factor, beta_fast, beta_slow, original_max_position_embeddings: orig } = scaling;
   let low = Math.floor(correctionDim(beta_fast, dim, theta, orig));
   let high = Math.ceil(correctionDim(beta_slow, dim, theta, orig));
@@ -53,6 +59,19 @@ export function ropeTables(dim: number, theta: number, scaling: RopeScaling | nu
     : yarnMscale(factor);
   const scaleMultiplier = scaling.mscale_all_dim ? yarnMscale(factor, scaling.mscale_all_dim) ** 2 : 1;
   return { invFreq, attentionFactor, scaleMultiplier, correction: { low, high } };
+}
+
+function llama3Freqs(invFreq: Float64Array, s: Llama3Scaling): Float64Array {
+  const L = s.original_max_position_embeddings;
+  const lowWavelen = L / s.low_freq_factor; // longer wavelengths: divided by factor
+  const highWavelen = L / s.high_freq_factor; // shorter ones: kept
+  return invFreq.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < highWavelen) return f;
+    if (wavelen > lowWavelen) return f / s.factor;
+    const smooth = (L / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+    return ((1 - smooth) * f) / s.factor + smooth * f;
+  });
 }
 
 /** cos and sin of angle (pos * invFreq_i), times the attention factor: two float32 (T, D/2) tensors. */

@@ -93,7 +93,8 @@ export interface SftRunResult extends SftResult {
   evalAfter: TaskEvalResult[];
 }
 
-function defined<T extends object>(o: T): Partial<T> {
+/** `o` without its undefined fields (options over recorded settings). */
+export function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
@@ -171,18 +172,23 @@ export async function sft(o: SftOptions): Promise<SftRunResult> {
         }),
         SFT_RESUME_RULE,
       );
-    return await sftIn(dir, s, log, progress, o.onStep);
+    return await sftInRun(dir, s, log, o.onStep, progress);
   } finally {
     dir.close();
   }
 }
 
-async function sftIn(
+/**
+ * Runs (or resumes) SFT in an open run directory with resolved settings: `sft` above, and commands that prepare their
+ * own data first (`distill`), call it. Starts the run (writes run.json) unless it is a resume.
+ */
+export async function sftInRun(
   dir: RunDir,
   asked: SftSettings,
   log: (line: string) => void,
-  progress: ProgressSink | null,
   onStep?: (m: SftStepMetrics) => void,
+  /** Step progress (default none: `log` gets a step line every few steps). */
+  progress: ProgressSink | null = null,
 ): Promise<SftRunResult> {
   let s = asked;
   const c = s.config;

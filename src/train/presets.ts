@@ -113,6 +113,39 @@ const microModel = {
   v_head_dim: 8,
 };
 
+// The distillation students (R1 section 4.1 distils into pre-trained dense Qwen2.5 / Llama models): a 3-layer dense
+// Qwen2-style model (grouped-query attention, q/k/v biases, tied embeddings), pre-trained on the teacher's corpus with
+// the teacher's run sizes, at most a third of the `tiny` teacher's activated parameters per token (a test checks it).
+const studentModel = {
+  model_type: 'qwen2',
+  hidden_size: 64,
+  intermediate_size: 128,
+  num_hidden_layers: 3,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 1024,
+  rope_theta: 10000,
+  tie_word_embeddings: true,
+};
+
+const studentLlamaModel = { ...studentModel, model_type: 'llama' };
+
+const tinyTrain: TrainConfig = {
+  ...DEFAULT_TRAIN_CONFIG,
+  steps: 1500,
+  // a built-in corpus document (R1-Zero template, question, worked solution) is ~200 tokens: a row must hold one
+  seqLen: 256,
+  batchStart: 8,
+  batchEnd: 12,
+  // 12 = 2 x 6: one micro-batch per rank with 2 data-parallel workers (3 x 4 left one rank idle half the step)
+  microBatch: 6,
+  peakLr: 3e-3,
+  warmupSteps: 30,
+  evalEvery: 50,
+  evalBatches: 4,
+  checkpointEvery: 50,
+};
+
 export const PRESETS: Readonly<Record<string, Preset>> = {
   tiny: {
     description: `4-layer MoE (8 experts, MLA, MTP), ${sizeOf(tinyModel, 512)}, 1500 steps of 2-3K tokens; about 10 minutes on 2 cores with 2 workers`,
@@ -120,21 +153,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     vocabSize: 512,
     corpusDocs: 60000,
     corpus: tinyCorpus,
-    train: {
-      ...DEFAULT_TRAIN_CONFIG,
-      steps: 1500,
-      // a built-in corpus document (R1-Zero template, question, worked solution) is ~200 tokens: a row must hold one
-      seqLen: 256,
-      batchStart: 8,
-      batchEnd: 12,
-      // 12 = 2 x 6: one micro-batch per rank with 2 data-parallel workers (3 x 4 left one rank idle half the step)
-      microBatch: 6,
-      peakLr: 3e-3,
-      warmupSteps: 30,
-      evalEvery: 50,
-      evalBatches: 4,
-      checkpointEvery: 50,
-    },
+    train: tinyTrain,
   },
   small: {
     description: `6-layer MoE (16 experts, MLA, MTP), ${sizeOf(smallModel, 1024)}; an hour or more on 2 cores`,
@@ -155,6 +174,22 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
       evalBatches: 8,
       checkpointEvery: 100,
     },
+  },
+  student: {
+    description: `3-layer dense Qwen2-style student (GQA, q/k/v biases, tied embeddings), ${sizeOf(studentModel, 512)}, tiny's corpus and steps`,
+    model: studentModel,
+    vocabSize: 512,
+    corpusDocs: 60000,
+    corpus: tinyCorpus,
+    train: tinyTrain,
+  },
+  'student-llama': {
+    description: `the student as a Llama-style model (no q/k/v biases), ${sizeOf(studentLlamaModel, 512)}`,
+    model: studentLlamaModel,
+    vocabSize: 512,
+    corpusDocs: 60000,
+    corpus: tinyCorpus,
+    train: tinyTrain,
   },
   micro: {
     description: `2-layer MoE (4 experts, MLA, MTP), ${sizeOf(microModel, 320)}, 20 steps on a small corpus; seconds: a check that the pipeline runs`,

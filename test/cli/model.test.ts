@@ -18,6 +18,13 @@ describe('r1ts params / init / logits', () => {
       'deepseek-v3-671b': 671_026_419_200,
       'deepseek-v2-236b': 235_741_434_880,
       'deepseek-v2-lite-16b': 15_706_484_224,
+      // the released distilled students (Hugging Face model cards: 1.78B, 7.62B, 14.8B, 32.8B, 8.03B, 70.6B)
+      'deepseek-r1-distill-qwen-1.5b': 1_777_088_000,
+      'deepseek-r1-distill-qwen-7b': 7_615_616_512,
+      'deepseek-r1-distill-qwen-14b': 14_770_033_664,
+      'deepseek-r1-distill-qwen-32b': 32_763_876_352,
+      'deepseek-r1-distill-llama-8b': 8_030_261_248,
+      'deepseek-r1-distill-llama-70b': 70_553_706_496,
     };
     for (const [f, total] of Object.entries(expect)) {
       const r = cli('params', '--config', `configs/${f}.json`, '--json');

@@ -64,3 +64,27 @@ describe('RoPE / YaRN (SPEC 1.2)', () => {
     for (let i = 0; i < 8; i++) assert.ok(Math.abs(two.data[i] - one.data[i]) < 1e-5);
   });
 });
+
+describe('RoPE: Llama 3.1 scaling (the released Llama students)', () => {
+  it('matches an independent float64 computation of rope_type "llama3" (make_llama3_rope.py)', () => {
+    const ref = JSON.parse(readFileSync('test/fixtures/models/llama3_rope.json', 'utf8')) as {
+      dim: number;
+      theta: number;
+      inv_freq: number[];
+    };
+    const { config } = parseConfig(JSON.parse(readFileSync('configs/deepseek-r1-distill-llama-8b.json', 'utf8')));
+    assert.equal(config.rope_scaling?.type, 'llama3');
+    const t = ropeTables(ref.dim, config.rope_theta, config.rope_scaling);
+    assert.equal(t.attentionFactor, 1);
+    assert.equal(t.scaleMultiplier, 1);
+    let worst = 0;
+    for (let i = 0; i < ref.inv_freq.length; i++)
+      worst = Math.max(worst, Math.abs(t.invFreq[i] - ref.inv_freq[i]) / ref.inv_freq[i]);
+    assert.ok(worst < 1e-12, `largest relative |Δ| ${worst}`);
+    // all three regimes occur: kept, blended and divided by the factor
+    const base = (i: number) => ref.theta ** (-(2 * i) / ref.dim);
+    assert.equal(t.invFreq[0], base(0));
+    assert.ok(Math.abs(t.invFreq[63] - base(63) / 8) < 1e-20);
+    assert.ok(ref.inv_freq.some((f, i) => f < base(i) && f > base(i) / 8));
+  });
+});

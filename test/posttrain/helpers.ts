@@ -27,12 +27,13 @@ export async function writeSftModelDir(
   dir: string,
   family: 'deepseek' | 'qwen2' = 'deepseek',
   seed = 0,
+  maxPositions = 256,
 ): Promise<void> {
   const chats = [...identityRecords(40), ...identityRecords(10, 'test')].map((r) =>
     applyChatTemplate({ config: {} }, r.messages),
   );
   const tok = await Tokenizer.train(chats, { vocabSize: 320 });
-  const over = { vocab_size: tok.vocabSize, max_position_embeddings: 256 };
+  const over = { vocab_size: tok.vocabSize, max_position_embeddings: maxPositions };
   const config = family === 'deepseek' ? tinyDeepseek(over) : tinyDense(over);
   saveModelDir(dir, createModel(config, { seed, initStd: 0.02 }));
   tok.saveDir(dir);

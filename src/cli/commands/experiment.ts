@@ -10,6 +10,7 @@
  * to stderr; --json prints one object.
  */
 import type { Command } from 'commander';
+import { registerDistillVsRl } from './experiment_distill.js';
 import * as path from 'node:path';
 import {
   type Fp8ExperimentResult,
@@ -181,6 +182,7 @@ export function formatFp8SeedsReport(r: Fp8SeedsResult): string[] {
 
 export function registerExperiment(program: Command): void {
   const exp = program.command('experiment').description('reproduce a claim of the DeepSeek papers at small scale');
+  registerDistillVsRl(exp);
   const fp8 = exp
     .command('fp8')
     .description(

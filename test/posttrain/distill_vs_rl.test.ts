@@ -1,0 +1,68 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { comparisonTable, distillVsRl } from '../../src/posttrain/distill_vs_rl.js';
+import { writeSftModelDir } from './helpers.js';
+
+describe('experiment distill-vs-rl (wiring, micro models)', () => {
+  it('distils and trains GRPO from the same base, evaluates four models held out, reuses finished runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-dvr-'));
+    try {
+      const teacher = join(dir, 'teacher');
+      const student = join(dir, 'student');
+      await writeSftModelDir(teacher, 'deepseek', 0, 512);
+      await writeSftModelDir(student, 'qwen2', 1, 512);
+      const opts = {
+        teacher,
+        student,
+        outDir: join(dir, 'exp'),
+        task: 'add',
+        n: 3,
+        k: 2,
+        maxTokens: 16,
+        // a random teacher: responses end at the first 'e' and all are kept, so there is something to distil
+        sampling: { n: 3, k: 2, stop: ['e'], keep: 'all', filters: 'none', template: 'chat' as const },
+        sft: { maxSteps: 2, batch: 2, microBatch: 2, seqLen: 128 },
+        rlSteps: 1,
+        rlPromptsPerStep: 2,
+        rlGroupSize: 2,
+      };
+      const lines: string[] = [];
+      const r = await distillVsRl({ ...opts, log: (l) => lines.push(l) });
+      assert.deepEqual(
+        r.rows.map((x) => x.model),
+        ['teacher', 'student base', 'distilled', 'rl'],
+      );
+      assert.equal(r.n, 3);
+      for (const x of r.rows) {
+        assert.ok(x['pass@1'] >= 0 && x['pass@1'] <= 1);
+        assert.ok(x.meanLength > 0);
+      }
+      assert.equal(r.rows[2].dir, join(dir, 'exp', 'distill', 'model'));
+      assert.ok(existsSync(join(dir, 'exp', 'grpo', 'model', 'model.safetensors')));
+      assert.ok(r.rows[2].trainMinutes !== null && r.rows[3].trainMinutes !== null);
+      // the two students start from the same base: both runs record it
+      const grpoRun = JSON.parse(readFileSync(join(dir, 'exp', 'grpo', 'run.json'), 'utf8'));
+      const distillRun = JSON.parse(readFileSync(join(dir, 'exp', 'distill', 'run.json'), 'utf8'));
+      assert.equal(grpoRun.model, student);
+      assert.equal(distillRun.model, student);
+      assert.match(comparisonTable(r), /^add, 3 held-out problems, k=2\nmodel +pass@1/);
+      assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(r))), ['task', 'n', 'k', 'rows']);
+
+      // again: both finished runs are reused, only the evaluation runs (same seeds, same numbers)
+      const again: string[] = [];
+      const r2 = await distillVsRl({ ...opts, log: (l) => again.push(l) });
+      assert.ok(again.some((l) => l.includes('reusing the finished distillation')));
+      assert.ok(again.some((l) => l.includes('reusing the finished GRPO run')));
+      assert.deepEqual(
+        r2.rows.map((x) => x['pass@1']),
+        r.rows.map((x) => x['pass@1']),
+      );
+      assert.equal(r2.rows[2].trainMinutes, null);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
