@@ -7,12 +7,12 @@
  *   imbalance, tokens/s; rollbacks (loss spikes, non-finite gradients) and resumes marked on every plot.
  * - `grpo`: reward (total and each reward), accuracy, format rate (and truncation), mean response length, KL and
  *   entropy per step (R1-Zero's "accuracy and average length during RL"); reference resets and resumes marked.
- * - `sft`: training loss (MTP, held-out loss as points), learning rate, gradient norm, expert-load imbalance,
+ * - `sft`, `distill`: training loss (MTP, held-out loss as points), learning rate, gradient norm, expert-load imbalance,
  *   tokens/s; with `--eval-tasks`, the quality checks' before/after table (run.json's summary).
  * - `rm train` / `dpo`: loss, pair accuracy and margin (training, held-out as points), the chosen and rejected scores
  *   (DPO: implicit rewards), learning rate, gradient norm.
  * - `schedule`: the simulated timeline (src/parallel/render.ts's SVG) and its bubble, memory and makespan.
- * - anything else (distillation, runs to come): every numeric field of metrics.jsonl over step, nested objects
+ * - anything else (runs to come): every numeric field of metrics.jsonl over step, nested objects
  *   flattened (`rewards.accuracy`), one plot each.
  *   Known commands get those generic plots too, for the fields their own plots leave out (under "other metrics").
  * - A folder with `zero.json` (`r1ts zero`): the before/after evaluation table, then its runs.
@@ -361,6 +361,7 @@ export function runSection(run: RunInfo, id: string, title = `${run.name}: ${run
     case 'grpo':
       return { ...base, ...grpoPlots(id, run) };
     case 'sft':
+    case 'distill': // SFT of the student on the teacher's samples: the same metrics.jsonl
       return { ...base, ...sftPlots(id, run) };
     case 'rm train':
     case 'dpo':

@@ -279,6 +279,30 @@ describe('report: which series a run directory yields', () => {
     assert.throws(() => readRunTree(dir), /recipe\.json: rows\[0\] must be an object with a "model" name/);
   });
 
+  it('sft and distill runs: training, MTP and held-out loss; lr, gradient norm, imbalance, tokens/s', () => {
+    const rows = [
+      { step: 0, valLoss: 3 },
+      ...[1, 2, 3].map((step) => ({
+        step,
+        epoch: step / 3,
+        loss: 3 - step / 4,
+        mtpLoss: 3.1 - step / 4,
+        lr: 1e-3,
+        gradNorm: 1,
+        tokensPerSec: 100,
+        imbalance: 1.2,
+        ...(step === 3 ? { valLoss: 2.5 } : {}),
+      })),
+    ];
+    for (const command of ['sft', 'distill']) {
+      const r = buildReport(readRunTree(writeRun(join(root, command), command, rows)));
+      assert.deepEqual(ids(r.sections[0].plots), ['run-loss', 'run-lr', 'run-gradnorm', 'run-imbalance', 'run-tps']);
+      assert.deepEqual(seriesOf(r, 'run', 'run-loss'), { 'training loss': 3, 'MTP loss': 3, 'held-out loss': 2 });
+      assert.equal(r.sections[0].plots[0].series[2].style, 'points');
+      assert.deepEqual(ids(r.sections[0].other), ['run-epoch']);
+    }
+  });
+
   it("a schedule run: the timeline drawn from run.json's settings, its bubble among the facts", () => {
     const dir = writeRun(join(root, 'sched'), 'schedule', [], {
       settings: { method: 'dualpipe', pp: 4, microBatches: 8, costs: { F: 1, B: 2, W: 1, FB: 2.5, comm: 0 } },
