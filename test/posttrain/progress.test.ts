@@ -120,6 +120,11 @@ describe('progress of sft, rm train and dpo', () => {
       metricsRows(out).map((x) => x.step),
       [0, 1, 2, 3, 4, 5, 6],
     );
+    // --quiet: only the result
+    const small = ['--seq-len', '96', '--batch', '2', '--micro-batch', '2', '--max-steps', '2', '--quiet'];
+    const q = cli('sft', '--model', sftModel, '--data', records, '--out', join(dir, 'sft-q'), ...small);
+    assert.equal(q.code, 0, q.err);
+    assert.equal(q.out, `done: 2 steps; model -> ${join(dir, 'sft-q', 'model')}\n`);
   });
 
   it('on a terminal: one line redrawn in place, then the summary (sft and rm train as library calls)', async () => {

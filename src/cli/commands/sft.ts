@@ -115,6 +115,8 @@ async function sftCommand(o: SftFlags): Promise<void> {
       progress: progressFor(o),
     });
     if (r.stopped) process.exitCode = stopExitCode(r.stopped);
+    // --quiet drops the messages, the last of which says this: the result is still printed
+    else if (o.quiet) console.log(`done: ${r.steps} steps; model -> ${r.modelDir}`);
   } finally {
     stops.dispose();
   }
