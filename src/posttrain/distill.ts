@@ -43,6 +43,7 @@ import {
 } from './sample.js';
 import { taskPrompts } from './sample_prompts.js';
 import { DEFAULT_SFT_CONFIG, SFT_RESUME_RULE, type SftConfig, type SftStepMetrics, resolveSftConfig } from './sft.js';
+import type { ProgressSink } from '../util/progress.js';
 import { DEFAULT_SFT_EVAL, type SftRunResult, type SftSettings, defined, sftInRun } from './sft_run.js';
 
 /** How the teacher is sampled. */
@@ -137,6 +138,9 @@ export interface DistillOptions {
   stops?: StopRequests;
   log?: (line: string) => void;
   onStep?: (m: SftStepMetrics) => void;
+  /** The SFT phase's step progress (a live line on a terminal, a line every N steps on a pipe); messages then go to
+   * `log`, or above the live line without one. */
+  progress?: ProgressSink | null;
 }
 
 /** What `distill` reports: the SFT run's result and the distillation set's counts. */
@@ -184,7 +188,8 @@ function newSettings(o: DistillOptions): DistillSettings {
 
 /** Distils `teacher` into `student` (or resumes the run in `outDir`); see the file header. */
 export async function distill(o: DistillOptions): Promise<DistillResult> {
-  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const progress = o.progress ?? null;
+  const log = o.log ?? (progress ? (l: string) => progress.line(l) : (l: string) => process.stdout.write(`${l}\n`));
   if (o.resume && o.overwrite) throw new Error('distill: --resume and --overwrite exclude each other');
   const mode = o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new';
   const asked = mode === 'resume' ? null : newSettings(o);
@@ -215,7 +220,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     const counts = sampleTeacher(s, dir.dir, log);
     if (dir.stopRequested()) throw new Error('distill: stopped while sampling the teacher; run the same command again');
     writeStudentTokenizer(s, dir.dir);
-    const r = await sftInRun(dir, s, log, o.onStep);
+    const r = await sftInRun(dir, s, log, o.onStep, progress);
     return { ...r, setFile: path.join(dir.dir, SET), counts };
   } finally {
     dir.close();

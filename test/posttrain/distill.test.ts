@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { Progress } from '../../src/util/progress.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,6 +68,15 @@ describe('distill', () => {
       const r2 = await distill({ outDir: out, resume: true, config: { maxSteps: 3 }, log: (l) => again.push(l) });
       assert.equal(r2.steps, 3);
       assert.ok(again.some((l) => l.includes('not sampled again')));
+      // with a progress sink (as the CLI passes one): step lines and the summary go to it, messages to log
+      const shown: string[] = [];
+      const pipe = { isTTY: false, write: (t: string) => shown.push(t) };
+      const msgs: string[] = [];
+      const progress = new Progress({ stream: pipe, logEvery: 1, env: {} });
+      await distill({ outDir: out, resume: true, config: { maxSteps: 4 }, log: (l) => msgs.push(l), progress });
+      assert.match(shown.join(''), /^step +4\/4 /m);
+      assert.match(shown.join(''), /^distill: 4\/4 steps/m);
+      assert.ok(!msgs.some((l) => /^step +\d/.test(l)), 'no step line among the messages');
       await assert.rejects(
         distill({ outDir: out, resume: true, sampling: { k: 3 }, log: () => {} }),
         /--k is 3 but the run used 2/,

@@ -20,9 +20,19 @@ import { SAMPLE_TEMPLATES } from '../../posttrain/sample.js';
 import { SAMPLE_TASKS } from '../../posttrain/sample_prompts.js';
 import { DEFAULT_SFT_CONFIG, SFT_RANGES, type SftConfig } from '../../posttrain/sft.js';
 import { StopRequests, stopExitCode } from '../../train/signals.js';
-import { PROBLEMS_RANGE, flagsOf, nums, parseChoice, parseList, shownDefault } from '../flags.js';
+import {
+  PROBLEMS_RANGE,
+  type ProgressFlags,
+  flagsOf,
+  nums,
+  parseChoice,
+  parseList,
+  progressFor,
+  progressOptions,
+  shownDefault,
+} from '../flags.js';
 
-interface DistillFlags {
+interface DistillFlags extends ProgressFlags {
   teacher?: string;
   student?: string;
   out: string;
@@ -89,9 +99,11 @@ async function distillCommand(o: DistillFlags): Promise<void> {
       resume: o.resume,
       overwrite: o.overwrite,
       stops,
-      log: (l) => console.log(l),
+      progress: progressFor(o),
     });
     if (r.stopped) process.exitCode = stopExitCode(r.stopped);
+    // --quiet drops the messages, the last of which says this: the result is still printed
+    else if (o.quiet) console.log(`done: ${r.steps} steps; model -> ${r.modelDir}`);
   } finally {
     stops.dispose();
   }
@@ -188,6 +200,7 @@ export function registerDistill(program: Command): void {
       ),
     )
     .option('--resume', 'continue the run in --out (--epochs, --max-steps, --lr and --micro-batch may change)')
-    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it')
-    .action(distillCommand);
+    .option('--overwrite', 'start a new run in --out even if it holds one, deleting it');
+  for (const opt of progressOptions(f)) cmd.addOption(opt);
+  cmd.action(distillCommand);
 }
