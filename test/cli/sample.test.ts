@@ -115,8 +115,16 @@ describe('r1ts sample', () => {
       scorer,
       'export default (prompts, responses) => Float64Array.from(responses, (r, i) => r.length + prompts[i].length - 1);\n',
     );
+    // the previous test's file is in --out: refused without --overwrite, replaced with it
+    const refused = cli('--model', model, '--task', 'add', '--n', '3', '--k', '4', '--out', out);
+    assert.equal(refused.code, 1);
+    assert.equal(
+      refused.err,
+      `r1ts: sample: --out ${out} already exists; use --overwrite to replace it, or another --out\n`,
+    );
+    assert.ok(readFileSync(out, 'utf8').length > 0, 'the existing file is untouched');
     const r = cli(
-      ...['--model', model, '--task', 'add', '--n', '3', '--k', '4', '--difficulty', '1', '--out', out],
+      ...['--model', model, '--task', 'add', '--n', '3', '--k', '4', '--difficulty', '1', '--out', out, '--overwrite'],
       ...['--max-tokens', '6', '--keep', 'best-of-k', '--filters', 'none', '--scorer', scorer, '--rm-part', 'all'],
       ...STOP,
     );
