@@ -173,6 +173,18 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
+// matmulBf16(X, W, C, M, N, K): C (M, N) = X (M, K) times Wᵀ, W a Uint16Array of (N, K) bfloat16 codes
+Napi::Value MatmulBf16(const Napi::CallbackInfo& info) {
+  Args a(info, "matmulBf16");
+  const long M = a.num(3), N = a.num(4), K = a.num(5);
+  const float* X = a.f32(0, M * K);
+  if (a.elementSize(1) != 2) a.fail(1, "a Uint16Array of bfloat16 codes");
+  const uint16_t* W = static_cast<const uint16_t*>(a.any(1, N * K));
+  float* C = a.f32(2, M * N);
+  kt().gemm_bf16(M, N, K, X, W, C);
+  return Undef(info);
+}
+
 // binary(op, mode, a, b, out, n, period)
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Args a(info, "binary");
@@ -484,6 +496,7 @@ Napi::Value CpuGhz(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_tables();
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("matmulBf16", Napi::Function::New(env, MatmulBf16));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));

@@ -19,6 +19,7 @@
 import * as fs from 'node:fs';
 import { notRegularKind } from '../util/files.js';
 import { readJsonObject } from '../io/json.js';
+import { WEIGHTS_IN_MEMORY } from '../io/model_dir.js';
 import * as path from 'node:path';
 import os from 'node:os';
 import { type Command, Option } from 'commander';
@@ -254,6 +255,17 @@ export class Flags {
     return withDefault(
       this.option(flags, `${description}: ${choices.join('|')}`, (raw, f) => parseChoice(this.who, f, raw, choices)),
       d,
+    );
+  }
+
+  /** `--weights`: how a loaded model keeps its weight matrices in memory (src/io/model_dir.ts), default auto. */
+  weights(): Option {
+    return this.choice(
+      '--weights <storage>',
+      'weight matrices in memory (auto = bfloat16 when the checkpoint stores BF16 and the model is dense; ' +
+        'bfloat16 is inference only, half the memory of float32)',
+      WEIGHTS_IN_MEMORY,
+      'auto',
     );
   }
 

@@ -122,6 +122,8 @@ export interface DenseOptions {
   /** Std of the normal init (default: the config's initializer_range). */
   initStd?: number;
   seed?: number;
+  /** 'bfloat16': Linear and Embedding weights as bf16 zeros to load a checkpoint into, for inference only. */
+  weightDtype?: 'float32' | 'bfloat16';
 }
 
 export class DenseLM extends Module implements CausalLM {
@@ -136,7 +138,11 @@ export class DenseLM extends Module implements CausalLM {
   ) {
     super();
     const c = config;
-    const init: InitOptions = { std: opts.initStd ?? c.initializer_range, generator: new Generator(opts.seed ?? 0) };
+    const init: InitOptions = {
+      std: opts.initStd ?? c.initializer_range,
+      generator: new Generator(opts.seed ?? 0),
+      weightDtype: opts.weightDtype,
+    };
     this.ropeTables = ropeTables(c.head_dim, c.rope_theta, c.rope_scaling);
     this.embed = this.child('embed', new Embedding(c.vocab_size, c.hidden_size, init));
     this.layers = this.childList(

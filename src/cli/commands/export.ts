@@ -47,7 +47,8 @@ export function registerExport(program: Command): void {
     .action((o: ExportGgufFlags) => {
       const t0 = performance.now();
       createParentDir('export gguf', '--out', o.out);
-      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
+      // A BF16 dense checkpoint stays bf16 in memory (half of float32's): released sizes export within memory.
+      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer, { weights: 'auto' });
       warn(...warnings);
       checkLlamaCppSupport(model.config);
       const vocab = ggufVocab(tok, model.config.vocab_size);
