@@ -198,3 +198,25 @@ describe('choosing and refusing bf16 memory', () => {
     );
   });
 });
+
+describe('non-finite bf16 weights', () => {
+  it('are reported by name, NaN and infinities counted', () => {
+    const dir = bf16Checkpoint();
+    const b16 = loadModelDir(dir, { weights: 'bfloat16' }).model;
+    const w = b16.stateDict().get('layers.1.ffn.w2.weight')!;
+    const codes = w.data as Uint16Array;
+    codes[0] = 0x7fc0; // NaN
+    codes[3] = 0xff80; // -inf
+    codes[codes.length - 1] = 0x7f80; // +inf
+    const again = fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-bf16-'));
+    dirs.push(again);
+    saveModelDir(again, b16, { dtype: 'BF16' });
+    const { warnings } = loadModelDir(again, { weights: 'bfloat16' });
+    assert.deepEqual(
+      warnings.filter((x) => x.includes('NaN')),
+      [
+        `${again}: tensor model.layers.1.mlp.down_proj.weight holds 1 NaN and 2 infinite value(s) of ${codes.length}; outputs will not be finite`,
+      ],
+    );
+  });
+});
