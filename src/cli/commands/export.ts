@@ -40,6 +40,7 @@ export function registerExport(program: Command): void {
         .makeOptionMandatory(),
     )
     .addOption(f.output('--out <file>', 'GGUF file to write (atomically; its folder is created)').makeOptionMandatory())
+    .addOption(f.overwrite('replace the --out file if it exists'))
     .addOption(f.choice('--dtype <type>', 'storage of the weight matrices', GGUF_DTYPES, 'f32'))
     .addOption(
       f.input('--tokenizer <file>', 'tokenizer.json', 'file or dir', false, shownDefault('the one in --model')),

@@ -12,7 +12,6 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Command } from 'commander';
-import * as fs from 'node:fs';
 import { writeAll, writeFileAtomic } from '../../io/atomic.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
 import { readConfigFile } from '../../io/model_dir.js';
@@ -53,7 +52,6 @@ const SAMPLE_BATCH = 64;
 
 interface SampleFlags {
   model: string;
-  overwrite?: boolean;
   tokenizer?: string;
   task?: string[];
   data?: string;
@@ -135,8 +133,6 @@ async function sampleCommand(o: SampleFlags): Promise<void> {
     `${prompts.length} prompts x --k ${sampling.n} samples of up to --max-tokens ${sampling.maxTokens} tokens`,
   );
   const scorer = o.scorer ? await loadScorerModule(o.scorer) : undefined;
-  if (fs.existsSync(o.out) && !o.overwrite)
-    throw new Error(`${c}: --out ${o.out} already exists; use --overwrite to replace it, or another --out`);
   createParentDir(c, '--out', o.out);
   const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
   warn(...warnings);
@@ -238,7 +234,7 @@ export function registerSample(program: Command): void {
     .option('--difficulty <d>', "reasoning task difficulty N or A-B (default: the task's)")
     .addOption(f.int('--k <k>', 'samples per prompt', SAMPLING_RANGES.n).makeOptionMandatory())
     .addOption(f.output('--out <file>', 'the records (JSONL)').makeOptionMandatory())
-    .option('--overwrite', 'replace the --out file if it exists')
+    .addOption(f.overwrite('replace the --out file if it exists'))
     .addOption(
       f.choice(
         '--template <t>',
