@@ -9,6 +9,8 @@
  *   r1ts data tokenizer --corpus FILE... --vocab-size N --out tokenizer.json [--min-frequency 2]
  *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S] [--lang en|es]
  *   r1ts data encode --tokenizer tokenizer.json (--text TEXT | --corpus FILE...)
+ * The writers (corpus, sft, prefs, tokenizer) refuse an existing --out or --config-out file before any work unless
+ * given --overwrite.
  */
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

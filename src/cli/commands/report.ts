@@ -1,5 +1,5 @@
 /**
- * `r1ts report RUN_DIR [--out FILE]`: one self-contained HTML file (inline SVG, nothing fetched) of the plots a run
+ * `r1ts report RUN_DIR [--out FILE [--overwrite]]`: one self-contained HTML file (inline SVG, nothing fetched) of the plots a run
  * directory calls for, chosen from its run.json and metrics.jsonl (src/report): pre-training, GRPO, a schedule, the
  * zero job's folder, the FP8 experiment's folder, or any other run's numeric metrics. Prints the file's path.
  * The default RUN_DIR/report.html is r1ts's own file inside the run directory and is regenerated each time; an

@@ -5,10 +5,10 @@
  *   r1ts sample --model DIR (--task T[,T...] [--split train] [--n N] [--lang en|es|mix] [--difficulty D] | --data FILE)
  *               --k N --out data.jsonl [--template chat|r1-zero] [--temperature 0.7] [--top-p 0.95] [--max-tokens N]
  *               [--seed S] [--stop STR...] [--keep correct|best-of-k|threshold:X|all] [--filters readable|none|LIST]
- *               [--scorer FILE --rm-part summary|all] [--allow-test] [--json]
+ *               [--scorer FILE --rm-part summary|all] [--allow-test] [--json] [--overwrite]
  * Prints how many responses passed each check and why the others were dropped (--json: the counts as one object);
  * progress goes to stderr (a line redrawn on a terminal, about ten lines on a pipe). The output file is written
- * atomically when sampling ends.
+ * atomically when sampling ends; an existing one is refused before any work without --overwrite (src/cli/flags.ts).
  */
 import { Buffer } from 'node:buffer';
 import type { Command } from 'commander';
