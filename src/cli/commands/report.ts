@@ -1,7 +1,8 @@
 /**
  * `r1ts report RUN_DIR [--out FILE]`: one self-contained HTML file (inline SVG, nothing fetched) of the plots a run
  * directory calls for, chosen from its run.json and metrics.jsonl (src/report): pre-training, GRPO, a schedule, the
- * zero job's folder, the FP8 experiment's folder, or any other run's numeric metrics. Prints the file's path.
+ * zero job's folder, the recipe's, the FP8 experiment's folder (one seed or --seeds N), distill-vs-rl's folder, or any
+ * other run's numeric metrics. Prints the file's path.
  */
 import type { Command } from 'commander';
 import { writeReport } from '../../report/html.js';
@@ -13,7 +14,7 @@ export function registerReport(program: Command): void {
     .description('write an HTML report with plots of a run directory (pretrain, grpo, zero, experiment fp8, schedule)')
     .argument(
       '<run-dir>',
-      'a run directory (run.json, metrics.jsonl) or a folder of them (zero, experiment fp8)',
+      'a run directory (run.json, metrics.jsonl) or a folder of them (zero, experiment fp8 [--seeds], distill-vs-rl)',
       (raw) => parseInputPath('report', 'RUN_DIR', raw, 'dir'),
     );
   const f = flagsOf(cmd);
