@@ -2,7 +2,7 @@
  * The R1 recipe's one progress line: a `ProgressSink` that the recipe hands to every stage's trainer (and uses for its
  * own sampling and evaluation phases), which prefixes each phase with the stage, `[k/n name]` (k the stage's place in
  * the recipe, n its number of stages), and adds the whole recipe's elapsed time. On a terminal the stages' phases
- * share one live line, redrawn in place:
+ * share one live line, redrawn in place (an illustration):
  *
  *   [5/9 rl2] grpo  45% [=====>      ] 9/20  12s<15s  recipe 3m10s  reward 0.41  acc 38%  len 96
  *
