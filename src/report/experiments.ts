@@ -30,11 +30,26 @@ function mainLosses(run: RunInfo): { steps: number[]; losses: number[] } {
   return { steps: rows.map((r) => r.step), losses: rows.map((r) => r.mainLoss as number) };
 }
 
+/** A section with nothing in it yet. */
+function emptySection(id: string, title: string, dir: string): Section {
+  return { id, title, dir, facts: [], tables: [], plots: [], other: [], figures: [], settings: null };
+}
+
 /** A seed's labelled runs (fp32, bf16, fp8, `<baseline>-ulp`); an error naming the folder when it has no FP8 pair. */
 function labelledRuns(folder: SeedFolder): { label: string; run: RunInfo }[] {
   const runs = precisionRuns(folder.runs);
   if (!runs) throw new Error(`report: ${folder.dir}: no FP8 run beside a high-precision run (fp32 or bf16)`);
   return runs;
+}
+
+/** Why a seed cannot enter the statistics yet (no FP8 pair, a run not finished), or null when it can. */
+function notReady(folder: SeedFolder): string | null {
+  const runs = precisionRuns(folder.runs);
+  if (!runs) return 'no fp8 run beside a high-precision run yet';
+  const open = runs.filter((r) => r.run.record.status !== 'finished');
+  return open.length
+    ? `not finished: ${open.map((r) => `${r.label} (${r.run.record.status ?? 'no status'})`).join(', ')}`
+    : null;
 }
 
 /**
@@ -65,8 +80,30 @@ function gapCurve(a: RunInfo, b: RunInfo): [number, number][] {
   return x.steps.slice(0, n).map((s, i): [number, number] => [s, (eb[i] - ea[i]) / ea[i]]);
 }
 
-/** The FP8 experiment over seeds: its summary section, then one section per seed. */
-export function fp8SeedsSections(dir: string, seeds: readonly SeedFolder[]): Section[] {
+/**
+ * The FP8 experiment over seeds: its summary section, then one section per seed that has an FP8 pair. The statistics
+ * take the seeds whose runs have all finished (a seed still training, or stopped, is listed as left out).
+ */
+export function fp8SeedsSections(dir: string, all: readonly SeedFolder[]): Section[] {
+  const seeds = all.filter((f) => notReady(f) === null);
+  const leftOut: [string, string][] = all
+    .filter((f) => notReady(f) !== null)
+    .map((f) => [`seed ${f.seed}`, `left out of the statistics: ${notReady(f)}`]);
+  const each = all
+    .filter((f) => precisionRuns(f.runs) !== null)
+    .map((f) => {
+      const runs = labelledRuns(f);
+      const title = `seed ${f.seed}: ${runs.length} runs${notReady(f) ? ' (not finished)' : ''}`;
+      return fp8Section(f.dir, runs, `fp8-seed-${f.seed}`, title);
+    });
+  if (!seeds.length)
+    return [
+      {
+        ...emptySection('fp8-seeds', 'FP8 experiment over seeds: no seed has finished yet', dir),
+        facts: [...leftOut, ['verdict', 'none: no seed has finished all its runs']],
+      },
+      ...each,
+    ];
   const perSeed = seeds.map(seedRuns);
   const comparisons = compareOverSeeds(perSeed);
   const verdict = fp8Verdict(comparisons);
@@ -98,6 +135,7 @@ export function fp8SeedsSections(dir: string, seeds: readonly SeedFolder[]): Sec
     dir,
     facts: [
       ['seeds', seeds.map((f) => `${f.seed} (${labelledRuns(f).length} runs)`).join(', ')],
+      ...leftOut,
       [
         'target',
         `FP8 vs BF16 within ${target} relative loss error (DeepSeek-V3, §3.3): |mean| + 2 SE of the EMA(0.9) final-loss gap < ${target}`,
@@ -128,9 +166,6 @@ export function fp8SeedsSections(dir: string, seeds: readonly SeedFolder[]): Sec
     figures: [],
     settings: null,
   };
-  const each = seeds.map((f) =>
-    fp8Section(f.dir, labelledRuns(f), `fp8-seed-${f.seed}`, `seed ${f.seed}: ${labelledRuns(f).length} runs`),
-  );
   return [summary, ...each];
 }
 
