@@ -11,7 +11,9 @@ import { createParentDir, flagsOf, parseInputPath, shownDefault } from '../flags
 export function registerReport(program: Command): void {
   const cmd = program
     .command('report')
-    .description('write an HTML report with plots of a run directory (pretrain, grpo, zero, experiment fp8, schedule)')
+    .description(
+      'write an HTML report with plots of a run directory (pretrain, grpo, sft, zero, recipe, experiment fp8 [--seeds], distill-vs-rl, schedule)',
+    )
     .argument(
       '<run-dir>',
       'a run directory (run.json, metrics.jsonl) or a folder of them (zero, experiment fp8 [--seeds], distill-vs-rl)',
