@@ -200,6 +200,29 @@ describe("distilled students' Hugging Face export (independent PyTorch reference
     checkTensors('student-llama');
   });
 
+  it('re-exporting a loaded student writes the same files: config.json as is, every tensor bit for bit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-student-reexport-'));
+    try {
+      for (const name of Object.keys(TENSORS)) {
+        const from = `${DIR}/${name}`;
+        saveModelDir(join(dir, name), loadModelDir(from).model);
+        assert.equal(readFileSync(join(dir, name, 'config.json'), 'utf8'), readFileSync(`${from}/config.json`, 'utf8'));
+        const again = loadSafetensors(join(dir, name, 'model.safetensors'));
+        const was = loadSafetensors(`${from}/model.safetensors`);
+        assert.deepEqual([...again.keys()].sort(), [...was.keys()].sort());
+        for (const [n, t] of was) {
+          assert.deepEqual(again.get(n)!.shape, t.shape, n);
+          assert.ok(
+            again.get(n)!.data.every((x, i) => x === t.data[i]),
+            `${name}: ${n} differs after a load and an export`,
+          );
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("config.json's torch_dtype is the dtype the weights were written in", () => {
     const dir = mkdtempSync(join(tmpdir(), 'r1ts-student-dtype-'));
     try {
