@@ -266,8 +266,6 @@ class Reader {
       this.get('max_window_layers');
       return;
     }
-    if (this.raw.attention_bias === true)
-      this.fail('attention_bias', "true is not supported (biases on q/k/v/o_proj; r1ts's Llama has none)");
     if (this.bool('mlp_bias', false)) this.fail('mlp_bias', "true is not supported (r1ts's MLP has no biases)");
   }
 

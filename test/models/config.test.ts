@@ -94,10 +94,6 @@ describe('model config', () => {
       /^Error: config: use_sliding_window true is not supported \(r1ts attends to the whole context in every layer\)$/,
     );
     assert.throws(
-      () => tinyDense({ model_type: 'llama', attention_bias: true }),
-      /^Error: config: attention_bias true is not supported \(biases on q\/k\/v\/o_proj; r1ts's Llama has none\)$/,
-    );
-    assert.throws(
       () => tinyDense({ model_type: 'llama', mlp_bias: true }),
       /^Error: config: mlp_bias true is not supported \(r1ts's MLP has no biases\)$/,
     );
@@ -115,6 +111,16 @@ describe('model config', () => {
     );
     const l = configToJson(tinyDense({ model_type: 'llama' }));
     assert.deepEqual([l.attention_bias, l.mlp_bias, 'use_sliding_window' in l], [false, false, false]);
+    // Llama's attention_bias is a bias on each of q/k/v/o_proj, as transformers' LlamaAttention has it
+    const biases = [
+      ...createModel(tinyDense({ model_type: 'llama', attention_bias: true }))
+        .stateDict()
+        .keys(),
+    ];
+    assert.deepEqual(
+      biases.filter((n) => n.startsWith('layers.0.') && n.endsWith('.bias')),
+      ['layers.0.attn.wq.bias', 'layers.0.attn.wk.bias', 'layers.0.attn.wv.bias', 'layers.0.attn.wo.bias'],
+    );
   });
 
   it('round-trips through configToJson', () => {
@@ -156,6 +162,7 @@ describe('parameter accounting (SPEC 1.5)', () => {
       tinyDeepseek({ q_lora_rank: null, num_nextn_predict_layers: 0 }),
       tinyDense(),
       tinyDense({ tie_word_embeddings: true }),
+      tinyDense({ model_type: 'llama', attention_bias: true }),
     ]) {
       const m = createModel(c);
       const counted = countParams(c);
