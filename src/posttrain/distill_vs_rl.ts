@@ -90,7 +90,14 @@ export async function distillVsRl(o: DistillVsRlOptions): Promise<DistillVsRlRes
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const seed = o.seed ?? 0;
   const template = o.sampling?.template ?? 'r1-zero';
-  const sampling = { tasks: [o.task], template, maxTokens: o.maxTokens, ...o.sampling, seed };
+  const sampling = {
+    tasks: [o.task],
+    template,
+    maxTokens: o.maxTokens,
+    difficulty: o.difficulty ?? null,
+    ...o.sampling,
+    seed,
+  };
   const dDir = path.join(o.outDir, 'distill');
   const minutes = (t0: number) => (performance.now() - t0) / 60_000;
 

@@ -19,6 +19,7 @@ describe('experiment distill-vs-rl (wiring, micro models)', () => {
         student,
         outDir: join(dir, 'exp'),
         task: 'add',
+        difficulty: '2',
         n: 3,
         k: 2,
         maxTokens: 16,
@@ -48,6 +49,9 @@ describe('experiment distill-vs-rl (wiring, micro models)', () => {
       const distillRun = JSON.parse(readFileSync(join(dir, 'exp', 'distill', 'run.json'), 'utf8'));
       assert.equal(grpoRun.model, student);
       assert.equal(distillRun.model, student);
+      // one difficulty for the teacher's samples, the RL run and the held-out problems
+      assert.equal(JSON.stringify(distillRun).match(/"difficulty":"?([^,}"]*)/)?.[1], '2');
+      assert.equal(grpoRun.config.difficulty, '2');
       assert.match(comparisonTable(r), /^add, 3 held-out problems, k=2\nmodel +pass@1/);
       assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(r))), ['task', 'n', 'k', 'rows']);
 
