@@ -197,14 +197,15 @@ function nonFiniteWarnings(dir: string, tensors: ReadonlyMap<string, Tensor>): s
   return bad;
 }
 
-/** Writes DIR/config.json and the weights (HF names, float32 unless `dtype` says otherwise). */
+/** Writes DIR/config.json and the weights (HF names, float32 unless `dtype` says otherwise; torch_dtype says which). */
 export function saveModelDir(
   dir: string,
   model: CausalLM,
   opts: { dtype?: 'F32' | 'BF16' | 'F16'; maxShardBytes?: number } = {},
 ): string[] {
   fs.mkdirSync(dir, { recursive: true });
-  const json = JSON.stringify(configToJson(model.config), null, 2) + '\n';
+  const torchDtype = ({ F32: 'float32', BF16: 'bfloat16', F16: 'float16' } as const)[opts.dtype ?? 'F32'];
+  const json = JSON.stringify(configToJson(model.config, torchDtype), null, 2) + '\n';
   writeFileAtomic(path.join(dir, 'config.json'), (fd) => writeAll(fd, new TextEncoder().encode(json)));
   return saveCheckpointDir(dir, exportStateDict(model), {
     dtype: opts.dtype,

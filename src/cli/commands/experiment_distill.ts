@@ -2,7 +2,7 @@
  * `r1ts experiment distill-vs-rl`: R1's distillation-versus-RL comparison (src/posttrain/distill_vs_rl.ts): from one
  * student base, a distilled student and an R1-Zero GRPO student, evaluated with the teacher and the base on held-out
  * problems.
- *   r1ts experiment distill-vs-rl --teacher DIR --student DIR [--out DIR] [--task T] [--quick] [--json]
+ *   r1ts experiment distill-vs-rl --teacher DIR --student DIR [--out DIR] [--task T] [--difficulty D] [--quick] [--json]
  * `--quick` is the same code path with small sizes (for trying it out); runs in --out are reused or resumed.
  */
 import type { Command } from 'commander';
@@ -16,6 +16,7 @@ interface Flags {
   student: string;
   out: string;
   task: string;
+  difficulty?: string;
   template: (typeof SAMPLE_TEMPLATES)[number];
   n?: number;
   k?: number;
@@ -47,6 +48,7 @@ export function registerDistillVsRl(exp: Command): void {
     )
     .option('--out <dir>', 'where the two runs go (reused or resumed when there)', 'runs/distill-vs-rl')
     .addOption(f.choice('--task <t>', 'task to distil, train by RL and evaluate', Object.keys(TASKS), 'lineq'))
+    .option('--difficulty <d>', "reasoning task difficulty N or A-B (default: the task's)")
     .addOption(
       f.choice(
         '--template <t>',
@@ -68,6 +70,7 @@ export function registerDistillVsRl(exp: Command): void {
         student: o.student,
         outDir: o.out,
         task: o.task,
+        difficulty: o.difficulty,
         n: o.n ?? z.n,
         k: o.k ?? z.k,
         maxTokens: z.maxTokens,
