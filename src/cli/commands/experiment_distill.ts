@@ -21,6 +21,9 @@ interface Flags {
   n?: number;
   k?: number;
   rlSteps?: number;
+  distillProblems?: number;
+  distillK?: number;
+  distillEpochs?: number;
   seed: number;
   quick?: boolean;
   json?: boolean;
@@ -60,6 +63,30 @@ export function registerDistillVsRl(exp: Command): void {
     .addOption(f.int('--n <n>', 'held-out test problems', PROBLEMS_RANGE, shownDefault('64; --quick 16')))
     .addOption(f.int('--k <k>', 'samples per held-out problem', ints(1, 4096), shownDefault('8; --quick 2')))
     .addOption(f.int('--rl-steps <n>', 'GRPO steps', ints(1, 1_000_000), shownDefault('100; --quick 4')))
+    .addOption(
+      f.int(
+        '--distill-problems <n>',
+        "train problems the teacher is sampled on (distill's --n)",
+        PROBLEMS_RANGE,
+        shownDefault(`${SIZES.full.problems}; --quick ${SIZES.quick.problems}`),
+      ),
+    )
+    .addOption(
+      f.int(
+        '--distill-k <k>',
+        "teacher samples per train problem (distill's --k)",
+        ints(1, 4096),
+        shownDefault(`${SIZES.full.samples}; --quick ${SIZES.quick.samples}`),
+      ),
+    )
+    .addOption(
+      f.int(
+        '--distill-epochs <n>',
+        "passes of the student's SFT over the distillation set (distill's --epochs)",
+        ints(1, 10_000),
+        shownDefault(`${SIZES.full.epochs}; --quick ${SIZES.quick.epochs}`),
+      ),
+    )
     .addOption(f.int('--seed <n>', 'seed of sampling, training and the problems', SEED_RANGE, 0))
     .option('--quick', 'small sizes, same code path: a run of minutes for trying it out')
     .option('--json', 'print one JSON object with a row per model')
@@ -74,8 +101,13 @@ export function registerDistillVsRl(exp: Command): void {
         n: o.n ?? z.n,
         k: o.k ?? z.k,
         maxTokens: z.maxTokens,
-        sampling: { template: o.template, n: z.problems, k: z.samples, maxTokens: z.maxTokens },
-        sft: { epochs: z.epochs, maxSteps: z.maxSteps },
+        sampling: {
+          template: o.template,
+          n: o.distillProblems ?? z.problems,
+          k: o.distillK ?? z.samples,
+          maxTokens: z.maxTokens,
+        },
+        sft: { epochs: o.distillEpochs ?? z.epochs, maxSteps: z.maxSteps },
         rlSteps: o.rlSteps ?? z.rlSteps,
         seed: o.seed,
         log: o.json ? () => {} : (l) => console.log(l),
