@@ -11,6 +11,7 @@
       'native/isa/layout.cc',
       'native/isa/table.cc',
       'native/isa/fp8gemm.cc',
+      'native/isa/bf16gemm.cc',
     ],
   },
   'target_defaults': {

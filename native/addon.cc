@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
+#include <algorithm>
 
 #include "common.h"
 #include "fp8.h"
@@ -170,6 +172,18 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   float* C = a.f32(4, batch * M * N);
   GemmBatch g = {batch, offA, offB, M, N, K, A, a.flag(9), B, a.flag(10), C};
   kt().gemm(g);
+  return Undef(info);
+}
+
+// matmulBf16(X, W, C, M, N, K): C (M, N) = X (M, K) times Wᵀ, W a Uint16Array of (N, K) bfloat16 codes
+Napi::Value MatmulBf16(const Napi::CallbackInfo& info) {
+  Args a(info, "matmulBf16");
+  const long M = a.num(3), N = a.num(4), K = a.num(5);
+  const float* X = a.f32(0, M * K);
+  if (a.elementSize(1) != 2) a.fail(1, "a Uint16Array of bfloat16 codes");
+  const uint16_t* W = static_cast<const uint16_t*>(a.any(1, N * K));
+  float* C = a.f32(2, M * N);
+  kt().gemm_bf16(M, N, K, X, W, C);
   return Undef(info);
 }
 
@@ -454,6 +468,56 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), kt().fma_gflops_1core(a.dbl(0)));
 }
 
+// readBandwidth(buf, passes): the machine's streaming read bandwidth in GB/s, the best of `passes` passes of a sum
+// over buf (make it much larger than the last-level cache) split over the thread pool, four independent vector
+// accumulators per task so that the adds never wait on each other. What memory-bound kernels can reach at best.
+struct ReadCtx {
+  const float* p;
+  long n, per;
+  float* partial;
+};
+void read_task(void* vctx, long t, int) {
+  typedef float v4 __attribute__((vector_size(16)));
+  const ReadCtx* c = static_cast<const ReadCtx*>(vctx);
+  const long b = t * c->per, e = std::min(c->n, b + c->per);
+  v4 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+  long i = b;
+  for (; i + 16 <= e; i += 16) {
+    v4 x0, x1, x2, x3;
+    std::memcpy(&x0, c->p + i, 16);
+    std::memcpy(&x1, c->p + i + 4, 16);
+    std::memcpy(&x2, c->p + i + 8, 16);
+    std::memcpy(&x3, c->p + i + 12, 16);
+    a0 += x0;
+    a1 += x1;
+    a2 += x2;
+    a3 += x3;
+  }
+  v4 s = (a0 + a1) + (a2 + a3);
+  float r = s[0] + s[1] + s[2] + s[3];
+  for (; i < e; i++) r += c->p[i];
+  c->partial[t] = r;
+}
+Napi::Value ReadBandwidth(const Napi::CallbackInfo& info) {
+  Args a(info, "readBandwidth");
+  const long n = (long)a.length(0), passes = a.num(1);
+  const float* p = a.f32(0, 0);
+  const long tasks = 16L * num_threads();
+  const long per = (n + tasks - 1) / tasks;
+  std::vector<float> partial(tasks);
+  ReadCtx ctx = {p, n, per, partial.data()};
+  double best = 0;
+  for (long r = 0; r < passes; r++) {
+    auto t0 = std::chrono::steady_clock::now();
+    parallel_for(tasks, &read_task, &ctx);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, n * 4.0 / dt / 1e9);
+  }
+  volatile float sink = partial[0];
+  (void)sink;
+  return Napi::Number::New(info.Env(), best);
+}
+
 // cpuGhz(seconds): core clock from a chain of dependent 64-bit multiplies (3 cycles each on every x86-64 core of
 // the last decade), the best of several rounds.
 Napi::Value CpuGhz(const Napi::CallbackInfo& info) {
@@ -484,6 +548,7 @@ Napi::Value CpuGhz(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   init_tables();
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("matmulBf16", Napi::Function::New(env, MatmulBf16));
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
@@ -508,6 +573,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   exports.Set("cpuGhz", Napi::Function::New(env, CpuGhz));
+  exports.Set("readBandwidth", Napi::Function::New(env, ReadBandwidth));
   register_fp8(env, exports);
   return exports;
 }

@@ -86,6 +86,8 @@ void adamw_step(float* p, const float* g, float* m, float* v, long n, const Adam
 struct KernelTable {
   const char* isa;
   void (*gemm)(const GemmBatch& g);
+  /** C (M, N) = A (M, K) times Wᵀ, W (N, K) bfloat16 codes (bf16gemm.cc). */
+  void (*gemm_bf16)(long M, long N, long K, const float* A, const uint16_t* W, float* C);
   void (*binary)(int op, int mode, const float* a, const float* b, void* out, long n, long period);
   void (*unary)(int op, const float* x, float* out, long n, float p0, float p1);
   void (*gelu_backward)(const float* x, const float* dy, float* out, long n, bool tanh_approx);

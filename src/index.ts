@@ -66,6 +66,8 @@ export {
 } from './io/safetensors.js';
 export {
   loadCheckpointDir,
+  loadCheckpointInto,
+  checkpointDtypes,
   saveCheckpointDir,
   readCheckpointIndex,
   type CheckpointSaveOptions,
@@ -281,7 +283,16 @@ export {
   type LossOptions,
   type LossResult,
 } from './models/index.js';
-export { loadModelDir, saveModelDir, readConfigFile, type LoadedModel } from './io/model_dir.js';
+export {
+  loadModelDir,
+  saveModelDir,
+  readConfigFile,
+  resolveWeights,
+  WEIGHTS_IN_MEMORY,
+  type LoadedModel,
+  type LoadModelOptions,
+  type WeightsInMemory,
+} from './io/model_dir.js';
 export { loadModelAndTokenizer, type ModelAndTokenizer } from './io/load.js';
 export { toHFName, hfNameOf, exportStateDict, importStateDict } from './io/hf.js';
 /** GGUF: the file format and llama.cpp's layouts (`r1ts export gguf`); the tokenizer side is `ggufVocab`. */

@@ -181,7 +181,28 @@ struct Prod {
   float* C;
   long ldc;
   bool acc;  // C += instead of C =
+  /** When set, op(B) is read from these bfloat16 codes (same strides) instead of B, widened while packing. */
+  const uint16_t* Bh = nullptr;
 };
+
+/** Packs one NR-wide panel of op(B)[0:kc, 0:nr] from bfloat16 codes (widened exactly): dst[p*NR + j]. */
+void pack_b_panel_bf16(long kc, long nr, const uint16_t* B, long rsB, long csB, float* d) {
+  for (long p = 0; p < kc; p++)
+    for (long j = nr; j < NR; j++) d[p * NR + j] = 0.0f;
+  for (long j = 0; j < nr; j++) {
+    const uint16_t* s = B + j * csB;
+    for (long p = 0; p < kc; p++) {
+      const uint32_t u = (uint32_t)s[p * rsB] << 16;
+      memcpy(d + p * NR + j, &u, 4);
+    }
+  }
+}
+
+/** Packs panel columns [jr, jr + nr) of op(B) rows [pc, pc + kc) of a product (float32 or bfloat16 B). */
+void pack_b_of(const Prod& P, long kc, long nr, long pc, long j, float* d) {
+  if (P.Bh) pack_b_panel_bf16(kc, nr, P.Bh + pc * P.rsB + j * P.csB, P.rsB, P.csB, d);
+  else pack_b_panel(kc, nr, P.B + pc * P.rsB + j * P.csB, P.rsB, P.csB, d);
+}
 
 /** C[0:mc, jr0:jr1] (+)= Ap * Bp for one packed A block and panels jr0/NR .. jr1/NR of a packed B block. */
 void macro(long mc, long jr0, long jr1, long nc, long kc, const float* Ap, const float* Bp, long bpstride, float* C,
@@ -220,8 +241,7 @@ void gemm_one_serial(const Prod& P) {
     for (long pc = 0; pc < P.K; pc += KC) {
       const long kc = lmin(KC, P.K - pc);
       const bool acc = P.acc || pc > 0;
-      for (long jr = 0; jr < nc; jr += NR)
-        pack_b_panel(kc, lmin(NR, nc - jr), P.B + pc * P.rsB + (jc + jr) * P.csB, P.rsB, P.csB, Bp + jr * kc);
+      for (long jr = 0; jr < nc; jr += NR) pack_b_of(P, kc, lmin(NR, nc - jr), pc, jc + jr, Bp + jr * kc);
       for (long ic = 0; ic < P.M; ic += MC) {
         const long mc = lmin(MC, P.M - ic);
         pack_a(mc, kc, P.A + ic * P.rsA + pc * P.csA, P.rsA, P.csA, Ap);
@@ -266,7 +286,7 @@ void gemm_one_parallel(const Prod& P) {
       pfor(ceil_div(npanels, panelsPerPack), [&](long t, int) {
         for (long q = t * panelsPerPack; q < lmin(npanels, (t + 1) * panelsPerPack); q++) {
           const long jr = q * NR;
-          pack_b_panel(kc, lmin(NR, nc - jr), P.B + pc * P.rsB + (jc + jr) * P.csB, P.rsB, P.csB, Bp + jr * kc);
+          pack_b_of(P, kc, lmin(NR, nc - jr), pc, jc + jr, Bp + jr * kc);
         }
       });
       pfor(nic * jsplit, [&](long t, int) {
@@ -301,6 +321,12 @@ void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, con
                  float* C, long ldc, bool acc) {
   Prod P = {M, N, K, A, rsA, csA, B, rsB, csB, C, ldc, acc};
   gemm_one_serial(P);
+}
+
+void gemm_bf16_packed(long M, long N, long K, const float* A, const uint16_t* W, float* C) {
+  Prod P = {M, N, K, A, K, 1, nullptr, 1, K, C, N, false, W};
+  if (2.0 * M * N * K < 2e5) gemm_one_serial(P);
+  else gemm_one_parallel(P);
 }
 
 void gemm_batched(const GemmBatch& g) {

@@ -30,5 +30,8 @@ void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* dst, lo
 void gemm_packed(long mc, long nc, long kc, const float* Ap, const float* Bp, long bpstride, float* C, long ldc,
                  bool acc);
 
+/** C (M, N) = A (M, K) times Wᵀ for W (N, K) bfloat16 codes: the packed sgemm, whose B packing widens the codes. */
+void gemm_bf16_packed(long M, long N, long K, const float* A, const uint16_t* W, float* C);
+
 }  // namespace R1TS_ISA
 }  // namespace r1ts

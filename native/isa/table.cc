@@ -10,6 +10,7 @@ void fill_nn(KernelTable* t);
 void fill_attention(KernelTable* t);
 void fill_layout(KernelTable* t);
 void fill_fp8(KernelTable* t);
+void fill_bf16(KernelTable* t);
 
 namespace {
 
@@ -60,6 +61,7 @@ void fill_table(KernelTable* t) {
   fill_attention(t);
   fill_layout(t);
   fill_fp8(t);
+  fill_bf16(t);
   t->fma_gflops_1core = &fma_gflops_1core;
   t->vector_floats = VW;
 }

@@ -153,6 +153,14 @@ export interface Kernels {
    * or (..., N, K) when transB. Transposed operands are read in place, never copied.
    */
   matmul: (a: TensorData, b: TensorData, attrs: { transA: boolean; transB: boolean }) => TensorData;
+  /**
+   * y (M, N) float32 = x (M, K) float32 times wᵀ, for w (N, K) stored as bfloat16 codes (the Hugging Face Linear
+   * layout): the inference-only linear layers of large models, whose weights stay bf16 in memory. The reference sums
+   * over K in order in double, exactly `matmul` of x by the decoded weights.
+   */
+  matmulBf16: (x: TensorData, w: TensorData) => TensorData;
+  /** Rows `ids` (int32, n) of w (V, D) stored as bfloat16, decoded to float32: (n, D). Embeddings of bf16 models. */
+  bf16Rows: (w: TensorData, ids: TensorData) => TensorData;
 
   // Fused neural-network primitives.
   softmax: (x: TensorData, attrs: { axis: number }) => TensorData;
@@ -322,6 +330,8 @@ export const KERNEL_NAMES = [
   'indexAdd',
   'where',
   'matmul',
+  'matmulBf16',
+  'bf16Rows',
   'softmax',
   'softmaxBackward',
   'logSoftmax',

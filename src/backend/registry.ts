@@ -47,8 +47,22 @@ export function getKernel<K extends KernelName>(backend: string, name: K): Kerne
   return backends.get(backend)?.[name];
 }
 
+/** The kernels that take bfloat16 storage; every other kernel refuses it (it would read the codes as numbers). */
+const BF16_KERNELS: ReadonlySet<string> = new Set(['matmulBf16', 'bf16Rows']);
+
+/** Throws when a bfloat16 operand reaches a kernel that does not take it (bf16 weights are inference-only). */
+function refuseBf16(name: string, args: readonly unknown[]): void {
+  for (const a of args)
+    if ((a as { dtype?: unknown } | null)?.dtype === 'bfloat16')
+      throw new TypeError(
+        `kernel '${name}' does not take bfloat16 tensors: bf16 weights are for inference (load the model with ` +
+          'float32 weights to train or to run other ops on them)',
+      );
+}
+
 /** Runs kernel `name` on the active backend (falling back to the reference implementation). */
 export function runKernel<K extends KernelName>(name: K, ...args: Parameters<Kernels[K]>): ReturnType<Kernels[K]> {
+  if (!BF16_KERNELS.has(name)) refuseBf16(name, args);
   const impl = (active[name] ?? reference[name]) as
     | ((...a: Parameters<Kernels[K]>) => ReturnType<Kernels[K]>)
     | undefined;

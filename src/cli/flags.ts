@@ -12,13 +12,17 @@
  * Sizes are bounded (every flag that drives an allocation has a maximum); the library checks its settings with the
  * same ranges (SAMPLING_RANGES, GRPO_RANGES), which the builders take as they are. Worker threads are capped at the
  * machine's cores with a warning (the numbers do not depend on them, so a clamp loses nothing).
- * Output files get their parent folder created up front (`createParentDir`), before the work that produces them.
+ * Output files get their parent folder created up front (`createParentDir`), before the work that produces them, and
+ * an existing one is refused unless the command was given `--overwrite` (`f.output` records the flag, `f.overwrite`
+ * adds `--overwrite`, and a preAction hook checks every recorded output before the action starts, so a refused
+ * command has written nothing).
  *
  * Not here: what a command does with its flags (./commands), sampling parameters' cross-checks (src/infer/sampling.ts).
  */
 import * as fs from 'node:fs';
 import { notRegularKind } from '../util/files.js';
 import { readJsonObject } from '../io/json.js';
+import { WEIGHTS_IN_MEMORY } from '../io/model_dir.js';
 import * as path from 'node:path';
 import os from 'node:os';
 import { type Command, Option } from 'commander';
@@ -162,6 +166,26 @@ export function parseJsonObjectFile(cmd: string, flag: string, raw: string): Rec
   return readJsonObject(raw, `${cmd}: ${flag}`);
 }
 
+/** Whether anything (a file, a folder, a link, even a dangling one) is at `p`. */
+function occupied(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
+  }
+}
+
+/**
+ * Refuses to replace an existing `file` (written for `flag`) unless `overwrite`: `data sft: --out a.jsonl already
+ * exists; use --overwrite to replace it, or another --out`. Called before any work, so a refusal changes nothing.
+ */
+export function checkOutputFree(cmd: string, flag: string, file: string, overwrite: boolean | undefined): void {
+  if (!overwrite && occupied(file))
+    throw new Error(`${cmd}: ${flag} ${file} already exists; use --overwrite to replace it, or another ${flag}`);
+}
+
 /** Creates the folder that `file` will be written into (before the work that produces it). */
 export function createParentDir(cmd: string, flag: string, file: string): void {
   const dir = path.dirname(file);
@@ -219,6 +243,48 @@ function withDefault<T>(opt: Option, d: Default<T>): Option {
   return Array.isArray(d) ? opt.default(d, d.join(',')) : opt.default(d);
 }
 
+/** The file outputs (`f.output`) of each command, checked by its preAction hook. */
+const FILE_OUTPUTS = new WeakMap<Command, Option[]>();
+
+/** Records `opt` as a file output of `command`; the first one installs the hook that checks them all. */
+function recordFileOutput(command: Command, opt: Option): void {
+  const outputs = FILE_OUTPUTS.get(command);
+  if (outputs) {
+    outputs.push(opt);
+    return;
+  }
+  FILE_OUTPUTS.set(command, [opt]);
+  command.hook('preAction', (_hooked, actionCommand) => {
+    if (actionCommand === command) checkFileOutputs(command);
+  });
+}
+
+/** Refuses the command's existing output files unless `--overwrite` was given (before its action runs). */
+function checkFileOutputs(command: Command): void {
+  const opts = command.opts();
+  for (const opt of FILE_OUTPUTS.get(command) ?? []) {
+    const file = opts[opt.attributeName()];
+    if (typeof file === 'string') checkOutputFree(commandPath(command), longFlag(opt.flags), file, opts.overwrite);
+  }
+}
+
+/** The file-output flags (`f.output`) of `command`: `['--out', '--config-out']`. */
+export function fileOutputFlags(command: Command): string[] {
+  return (FILE_OUTPUTS.get(command) ?? []).map((o) => longFlag(o.flags));
+}
+
+/**
+ * Throws when `command` has file outputs (`f.output`) but no `--overwrite` flag to replace them with (`f.overwrite`):
+ * `buildProgram` calls it on every command, so a command cannot forget the flag.
+ */
+export function checkOverwriteFlag(command: Command): void {
+  const outputs = fileOutputFlags(command);
+  if (outputs.length && !command.options.some((o) => o.long === '--overwrite'))
+    throw new Error(
+      `flags: '${commandPath(command)}' writes ${outputs.join(', ')} but has no --overwrite (add f.overwrite())`,
+    );
+}
+
 /** Option builders for one command; each parses and checks its flag while the command line is parsed. */
 export class Flags {
   constructor(private readonly command: Command) {}
@@ -257,6 +323,17 @@ export class Flags {
     );
   }
 
+  /** `--weights`: how a loaded model keeps its weight matrices in memory (src/io/model_dir.ts), default auto. */
+  weights(): Option {
+    return this.choice(
+      '--weights <storage>',
+      'weight matrices in memory (auto = bfloat16 when the checkpoint stores BF16 and the model is dense; ' +
+        'bfloat16 is inference only, half the memory of float32)',
+      WEIGHTS_IN_MEMORY,
+      'auto',
+    );
+  }
+
   /** Worker threads: 'auto' (when `auto`) or an integer in WORKERS_RANGE, capped at the machine's cores. */
   workers(flags: string, description: string, d?: Default<number | 'auto'>, auto = true): Option {
     const text = `${description}; ${auto ? "'auto' or " : ''}${rangeText(WORKERS_RANGE)}, at most the cores`;
@@ -290,12 +367,22 @@ export class Flags {
     return withDefault(opt, d);
   }
 
-  /** A file to write (not a directory); call `createParentDir` when the work starts. */
+  /**
+   * A file to write (not a directory); call `createParentDir` when the work starts. An existing file is refused before
+   * the action runs unless the command has `--overwrite` (add `this.overwrite()`) and was given it.
+   */
   output(flags: string, description: string, d?: ShownDefault): Option {
-    return withDefault(
+    const opt = withDefault(
       this.option(flags, description, (raw, f) => parseOutputFile(this.who, f, raw)),
       d,
     );
+    recordFileOutput(this.command, opt);
+    return opt;
+  }
+
+  /** `--overwrite`: replace the command's existing output files (`output`) instead of refusing them. */
+  overwrite(description = 'replace the output file if it exists'): Option {
+    return new Option('--overwrite', description);
   }
 
   /** A JSON file holding an object, read and parsed. */

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { initBackend } from '../backend/select.js';
-import { commandPath } from './flags.js';
+import { checkOverwriteFlag, commandPath } from './flags.js';
 import { registerInfo } from './commands/info.js';
 import { registerBench } from './commands/bench.js';
 import { registerModel } from './commands/model.js';
@@ -110,6 +110,7 @@ export function buildProgram(): Command {
       outputError: (msg, write) => write(`r1ts: ${prefix}${msg.replace(/^error: /, '').trim()} (see ${help})\n`),
     });
     for (const opt of cmd.options) if (opt.mandatory) opt.description += ' (required)';
+    checkOverwriteFlag(cmd);
   }
   const grouped = COMMAND_GROUPS.flatMap(([, cmds]) => cmds);
   const registered = program.commands.map((c) => c.name());

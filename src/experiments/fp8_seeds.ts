@@ -65,8 +65,19 @@ export interface Fp8Comparison {
   gaps: LossGap[];
 }
 
-/** What one seed's experiment gives that the statistics read: its runs. */
-export type Fp8SeedRuns = Pick<Fp8ExperimentResult, 'baseline' | 'fp8' | 'reference' | 'noiseFloor'>;
+/** What the statistics read of a run: its label (fp32, bf16, fp8, fp32-ulp, ...) and its main loss per step. */
+export type Fp8SeedRun = Pick<Fp8RunSummary, 'label' | 'losses'>;
+
+/**
+ * What one seed's experiment gives that the statistics read: its runs (an `Fp8ExperimentResult`, or runs read back
+ * from their metrics.jsonl by `r1ts report`).
+ */
+export interface Fp8SeedRuns {
+  baseline: Fp8SeedRun;
+  fp8: Fp8SeedRun;
+  reference: Fp8SeedRun | null;
+  noiseFloor: Fp8SeedRun | null;
+}
 
 /**
  * The four comparisons over seeds (those whose runs every seed has: without the reference run, no BF16 or no FP32
@@ -74,8 +85,8 @@ export type Fp8SeedRuns = Pick<Fp8ExperimentResult, 'baseline' | 'fp8' | 'refere
  */
 export function compareOverSeeds(perSeed: readonly Fp8SeedRuns[]): Fp8Comparison[] {
   if (!perSeed.length) throw new RangeError('compareOverSeeds: no seeds');
-  const pairs = (r: Fp8SeedRuns): [Fp8ComparisonName, Fp8RunSummary | undefined, Fp8RunSummary | undefined][] => {
-    const runs = [r.baseline, r.fp8, r.reference, r.noiseFloor].filter((x): x is Fp8RunSummary => x !== null);
+  const pairs = (r: Fp8SeedRuns): [Fp8ComparisonName, Fp8SeedRun | undefined, Fp8SeedRun | undefined][] => {
+    const runs = [r.baseline, r.fp8, r.reference, r.noiseFloor].filter((x): x is Fp8SeedRun => x !== null);
     const of = (label: string) => runs.find((x) => x.label === label);
     return [
       ['fp8-vs-bf16', of('fp8'), of('bf16')],

@@ -31,6 +31,7 @@ import { type DeepseekConfig, type DenseConfig, type ModelConfig, isDeepseek } f
 import type { CausalLM } from '../models/causal_lm.js';
 import { ropeTables } from '../models/rope.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { BF16, decodeFloatArray } from '../tensor/formats.js';
 import { exportStateDict } from './hf.js';
 import {
   type GgmlType,
@@ -299,7 +300,9 @@ interface Planned {
   data: () => Float32Array;
 }
 
+/** A tensor's float32 values: its own buffer, or bfloat16 weights decoded (exactly) one tensor at a time. */
 const values = (t: Tensor): Float32Array => {
+  if (t.dtype === 'bfloat16') return decodeFloatArray(t.data as Uint16Array, BF16);
   if (t.dtype !== 'float32') throw new Error(`gguf: expected a float32 tensor, got ${t.dtype}`);
   return t.data as Float32Array;
 };

@@ -22,14 +22,27 @@
  * size (times 4 for FP8 -> float32). FIFOs and devices are refused before they are opened (src/util/files.ts), and
  * values quoted in messages are cut short (a shape nested 10,000 deep is no stack overflow).
  *
- * Not supported: big-endian hosts, sub-byte dtypes (F4, F6_*), C64, lazy / memory-mapped tensors.
+ * Reading into existing tensors (`readSafetensorsInto`, the lazy path of large models): each tensor's bytes go from
+ * the file straight into the target's buffer (BF16 into bfloat16 storage, F32 into float32) or, when dtypes differ,
+ * through one tensor's worth of conversion; no whole-file buffer is ever built.
+ *
+ * Not supported: big-endian hosts, sub-byte dtypes (F4, F6_*), C64, memory-mapped tensors.
  */
 import * as fs from 'node:fs';
 import { endianness } from 'node:os';
 import * as path from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { shapeStr } from '../tensor/shape.js';
-import { BF16, FP16, FP8_E4M3, FP8_E5M2, decodeFloatArray, decodeUE8M0, encodeFloatArray } from '../tensor/formats.js';
+import {
+  BF16,
+  FP16,
+  FP8_E4M3,
+  FP8_E5M2,
+  copyConverted,
+  decodeFloatArray,
+  decodeUE8M0,
+  encodeFloatArray,
+} from '../tensor/formats.js';
 import { writeAll, writeFileAtomic } from './atomic.js';
 import { type FileAccessError, openRegularFile } from '../util/files.js';
 import { jsonPreview } from '../util/format.js';
@@ -77,6 +90,11 @@ const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
   U8: 1,
   BOOL: 1,
 };
+
+/** Whether a stored dtype holds floating-point values (read as float32 or float64). */
+export function isFloatStorage(d: SafetensorsDtype): boolean {
+  return d === 'F64' || d === 'F32' || d === 'F16' || d === 'BF16' || d.startsWith('F8_');
+}
 
 /** Dtypes the format defines that are not read here (so the error can say "unsupported" rather than "unknown"). */
 const UNSUPPORTED_DTYPES = new Set(['F4', 'F6_E2M3', 'F6_E3M2', 'C64']);
@@ -440,6 +458,47 @@ export function readSafetensorsRaw(
   });
 }
 
+/**
+ * Reads the tensors of one file that `targets` names straight into those tensors (live model weights): the shape must
+ * match; BF16 goes byte for byte into bfloat16 storage and F32 into float32, other pairs convert one tensor at a time
+ * (into bfloat16 rounded to nearest even). Integer or bool data for a float target, and FP8 weights with block scales,
+ * are refused. Returns the names read. Errors name the file and the tensor.
+ */
+export function readSafetensorsInto(
+  file: string,
+  targets: ReadonlyMap<string, Tensor>,
+  names?: ReadonlySet<string>,
+): string[] {
+  return withSource(file, undefined, (s) => {
+    const h = readHeaderFrom(s);
+    const all = new Set(h.tensors.map((e) => e.name));
+    const read: string[] = [];
+    for (const e of h.tensors) {
+      const t = targets.get(e.name);
+      if (!t || (names && !names.has(e.name))) continue;
+      const fail = (problem: string): never => {
+        throw new SafetensorsError(`tensor ${jsonPreview(e.name, 200)}: ${problem}`, s.name);
+      };
+      if (e.shape.length !== t.shape.length || e.shape.some((d, i) => d !== t.shape[i]))
+        fail(`shape ${shapeStr(e.shape)} does not match the model's ${shapeStr(t.shape)}`);
+      if ((t.dtype === 'bfloat16' || t.dtype === 'float32' || t.dtype === 'float64') && !isFloatStorage(e.dtype))
+        fail(`holds ${e.dtype} values, but the model's weight is floating point: store it as F32, F16, BF16 or F8`);
+      if ((e.dtype === 'F8_E4M3' || e.dtype === 'F8_E5M2') && all.has(e.name + SCALE_INV_SUFFIX))
+        fail('is an FP8 weight with block scales: load this checkpoint with float32 weights (it is dequantised then)');
+      const direct = (t.dtype === 'bfloat16' && e.dtype === 'BF16') || (t.dtype === 'float32' && e.dtype === 'F32');
+      if (direct)
+        s.read(
+          h.dataStart + e.begin,
+          e.end - e.begin,
+          new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        );
+      else copyConverted(t, readTensor(s, h, e));
+      read.push(e.name);
+    }
+    return read;
+  });
+}
+
 // ---- FP8 block dequantisation --------------------------------------------------------------------------------------
 
 /** Suffix of the per-block inverse scale of an FP8 weight (`x.weight` -> `x.weight_scale_inv`). */
@@ -630,8 +689,10 @@ function planLayout(
 
 /** The stored bytes of one tensor (a view of its data where no conversion is needed). */
 function tensorBytes(p: PlannedTensor): Uint8Array {
-  const d = p.tensor.data;
   const asBytes = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  // bfloat16 storage is written as is when stored as BF16, else decoded (exactly) first.
+  if (p.tensor.dtype === 'bfloat16' && p.dtype === 'BF16') return asBytes(p.tensor.data);
+  const d = p.tensor.dtype === 'bfloat16' ? decodeFloatArray(p.tensor.data as Uint16Array, BF16) : p.tensor.data;
   switch (p.dtype) {
     case 'I32':
       return asBytes(d);

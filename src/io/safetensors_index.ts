@@ -26,8 +26,10 @@ import {
   SafetensorsError,
   MAX_HEADER_BYTES,
   dequantizeFp8Weights,
+  isFloatStorage,
   loadSafetensors,
   readSafetensorsHeader,
+  readSafetensorsInto,
   readSafetensorsRaw,
   saveSafetensors,
   storageBytes,
@@ -130,6 +132,52 @@ export function loadCheckpointDir(dirOrFile: string, opts: SafetensorsLoadOption
   return indexed ? loadIndexed(file, opts) : loadSafetensors(file, opts);
 }
 
+/**
+ * Reads a checkpoint (as `loadCheckpointDir` takes it) straight into existing tensors, by name, one tensor at a time
+ * and shard by shard (`readSafetensorsInto`): the lazy load of large models, whose peak memory is the targets plus at
+ * most one tensor being converted. Returns the checkpoint's names that no target took; names of `targets` the
+ * checkpoint lacks are the caller's to report (`read` lists the ones it had).
+ */
+export function loadCheckpointInto(
+  dirOrFile: string,
+  targets: ReadonlyMap<string, Tensor>,
+): { read: Set<string>; unused: string[] } {
+  const { file, indexed } = resolveCheckpoint(dirOrFile);
+  if (!indexed) {
+    const read = new Set(readSafetensorsInto(file, targets));
+    const unused = readSafetensorsHeader(file)
+      .tensors.map((e) => e.name)
+      .filter((n) => !targets.has(n));
+    return { read, unused: unused.sort() };
+  }
+  const dir = path.dirname(file);
+  const { weightMap } = readCheckpointIndex(file);
+  const byShard = new Map<string, Set<string>>();
+  const unused: string[] = [];
+  for (const [name, shard] of weightMap) {
+    if (!targets.has(name)) {
+      unused.push(name);
+      continue;
+    }
+    if (!byShard.has(shard)) byShard.set(shard, new Set());
+    byShard.get(shard)!.add(name);
+  }
+  const read = new Set<string>();
+  for (const shard of [...byShard.keys()].sort()) {
+    const names = byShard.get(shard)!;
+    const got = new Set(readSafetensorsInto(path.join(dir, shard), targets, names));
+    for (const n of names) {
+      if (!got.has(n))
+        throw new SafetensorsError(
+          `tensor ${JSON.stringify(n)} listed in the index is missing from its shard`,
+          path.join(dir, shard),
+        );
+      read.add(n);
+    }
+  }
+  return { read, unused: unused.sort() };
+}
+
 /** The file a checkpoint path stands for: a single safetensors file, or an index (`indexed`). */
 function resolveCheckpoint(dirOrFile: string): { file: string; indexed: boolean } {
   let stat: fs.Stats;
@@ -162,6 +210,24 @@ export function checkpointNumel(dirOrFile: string): number {
       if (weightMap.get(e.name) === shard) n += numel(e);
   }
   return n;
+}
+
+/** The dtypes of the float tensors a checkpoint holds (as `loadCheckpointDir` would load it), from the headers. */
+export function checkpointDtypes(dirOrFile: string): Set<SafetensorsDtype> {
+  const { file, indexed } = resolveCheckpoint(dirOrFile);
+  const out = new Set<SafetensorsDtype>();
+  const add = (e: SafetensorsEntry): void => {
+    if (isFloatStorage(e.dtype)) out.add(e.dtype);
+  };
+  if (!indexed) {
+    for (const e of readSafetensorsHeader(file).tensors) add(e);
+    return out;
+  }
+  const { weightMap } = readCheckpointIndex(file);
+  for (const shard of new Set(weightMap.values()))
+    for (const e of readSafetensorsHeader(path.join(path.dirname(file), shard)).tensors)
+      if (weightMap.get(e.name) === shard) add(e);
+  return out;
 }
 
 export interface CheckpointSaveOptions extends SafetensorsSaveOptions {

@@ -254,6 +254,21 @@ class Reader {
     };
   }
 
+  /**
+   * Settings of transformers' Qwen2 / Llama that the dense model does not implement: an error naming the field when
+   * one is on (it would change the numbers), else read (they are written back by configToJson, not kept as extras).
+   */
+  denseUnsupported(modelType: 'qwen2' | 'llama'): void {
+    if (modelType === 'qwen2') {
+      if (this.bool('use_sliding_window', false))
+        this.fail('use_sliding_window', 'true is not supported (r1ts attends to the whole context in every layer)');
+      this.get('sliding_window');
+      this.get('max_window_layers');
+      return;
+    }
+    if (this.bool('mlp_bias', false)) this.fail('mlp_bias', "true is not supported (r1ts's MLP has no biases)");
+  }
+
   extras(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(this.raw)) if (!this.seen.has(k)) out[k] = v;
@@ -348,6 +363,7 @@ export function parseConfig(raw: unknown, source = ''): ParseResult {
       head_dim: r.int('head_dim', Number.isInteger(defHead) ? defHead : undefined, 2, true),
       qkv_bias: modelType === 'qwen2' ? true : r.bool('attention_bias', false),
     };
+    r.denseUnsupported(modelType);
   }
   config.extra = r.extras();
   validate(config, source);
@@ -399,8 +415,12 @@ function validate(c: ModelConfig, source: string): void {
   }
 }
 
-/** The config as HF `config.json` content (with `architectures`), extras preserved. */
-export function configToJson(c: ModelConfig): Record<string, unknown> {
+/**
+ * The config as HF `config.json` content (with `architectures`), extras preserved, plus the fields transformers'
+ * config class of the family reads that r1ts keeps no value for (Llama's `mlp_bias`, Qwen2's sliding window).
+ * `torchDtype` is the dtype the weights are written in (default: the config's own, else float32).
+ */
+export function configToJson(c: ModelConfig, torchDtype?: 'float32' | 'bfloat16' | 'float16'): Record<string, unknown> {
   const arch: Record<ModelType, string> = {
     deepseek_v3: 'DeepseekV3ForCausalLM',
     deepseek_v2: 'DeepseekV2ForCausalLM',
@@ -411,13 +431,24 @@ export function configToJson(c: ModelConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { architectures: [arch[c.model_type]], ...extra, ...fields };
   if (!isDeepseek(c)) {
     delete out.qkv_bias;
-    if (c.model_type === 'llama') out.attention_bias = c.qkv_bias;
+    if (c.model_type === 'llama') {
+      out.attention_bias = c.qkv_bias;
+      out.mlp_bias = false;
+    } else {
+      // Qwen2 has q/k/v biases whatever attention_bias says (Qwen2Config has no such field): leave it out. Full
+      // attention in every layer, with the window's size and layer count written too, as Qwen2.5's own configs do
+      // (some loaders require both): a window as long as the context, from the last layer on, changes nothing.
+      delete out.attention_bias;
+      out.use_sliding_window = false;
+      out.sliding_window = c.max_position_embeddings;
+      out.max_window_layers = c.num_hidden_layers;
+    }
   }
   if (c.rope_scaling?.type === 'llama3') {
     const { type, ...rest } = c.rope_scaling; // Llama 3.1's configs spell it rope_type
     out.rope_scaling = { ...rest, rope_type: type };
   }
-  out.torch_dtype = out.torch_dtype ?? 'float32';
+  out.torch_dtype = torchDtype ?? out.torch_dtype ?? 'float32';
   return out;
 }
 

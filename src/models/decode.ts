@@ -14,7 +14,7 @@
  */
 import type { Linear, RMSNorm } from '../nn/layers.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { acceleratedKernel } from '../backend/registry.js';
+import { acceleratedKernel, runKernel } from '../backend/registry.js';
 import type { Kernels } from '../backend/kernels.js';
 import type { BatchDecoder, DecodeStep, DecodeStepOptions } from './causal_lm.js';
 import { ropeCosSinAt, type RopeTables } from './rope.js';
@@ -26,7 +26,9 @@ export type Lin = Pick<Linear, 'weight' | 'bias' | 'outFeatures' | 'inFeatures'>
 const BACKEND_MATMUL_MIN = 1024;
 
 /**
- * out (N, O) = x (N, I) W^T + b, for W (O, I) row-major. With a faster backend active (native SIMD), layers of at
+ * out (N, O) = x (N, I) W^T + b, for W (O, I) row-major. A bfloat16 W (inference-only weights) runs the
+ * `matmulBf16` kernel of the active backend (the reference sums in the same order as the loops below). With a faster
+ * backend active (native SIMD), float32 layers of at
  * least BACKEND_MATMUL_MIN weights run on its matmul kernel (chosen by weight size, never by N, so a row's result
  * does not depend on the batch it is in). Otherwise four rows share each weight load; every output is still one
  * left-to-right sum over i, as in the reference matmul, so results are identical to it.
@@ -35,11 +37,15 @@ export function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin
   const O = l.outFeatures;
   const I = l.inFeatures;
   const mm = O * I >= BACKEND_MATMUL_MIN ? acceleratedKernel('matmul') : undefined;
-  if (mm && l.weight.dtype === 'float32') {
-    const y = mm({ data: x.subarray(0, N * I), shape: [N, I], dtype: 'float32' }, l.weight, {
-      transA: false,
-      transB: true,
-    }).data;
+  const bf16 = l.weight.dtype === 'bfloat16';
+  if (bf16 || (mm && l.weight.dtype === 'float32')) {
+    const xs = { data: x.subarray(0, N * I), shape: [N, I], dtype: 'float32' as const };
+    const y = bf16
+      ? runKernel('matmulBf16', xs, l.weight).data
+      : mm!(xs, l.weight, {
+          transA: false,
+          transB: true,
+        }).data;
     if (l.bias) {
       const b = l.bias.data;
       for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out[n * O + o] = y[n * O + o] + b[o];
@@ -493,12 +499,18 @@ export abstract class FastDecoder implements BatchDecoder {
     if (opts.prevHidden) throw new RangeError('fast decoder: prevHidden is for a draft decoder');
     const D = this.model.config.hidden_size;
     const V = this.vocabSize;
-    const emb = this.model.embed.weight.data as Float32Array;
+    const w = this.model.embed.weight;
     for (let n = 0; n < N; n++) {
       const id = ids[n];
       if (!(id >= 0 && id < V)) throw new RangeError(`fast decoder: token id ${id} outside the vocabulary [0, ${V})`);
-      x.set(emb.subarray(id * D, (id + 1) * D), n * D);
     }
+    if (w.dtype === 'bfloat16') {
+      const idt = { data: ids.subarray(0, N), shape: [N], dtype: 'int32' as const };
+      x.set(runKernel('bf16Rows', w, idt).data as Float32Array);
+      return;
+    }
+    const emb = w.data as Float32Array;
+    for (let n = 0; n < N; n++) x.set(emb.subarray(ids[n] * D, (ids[n] + 1) * D), n * D);
   }
 
   lengths(): number[] {

@@ -1,6 +1,7 @@
 /**
  * Dense decoder-only students (Qwen2 / Llama): grouped-query attention with RoPE on the full head (half-split pairs,
- * as Hugging Face), SwiGLU MLP, RMSNorm, optional q/k/v bias (Qwen2), optional tied embeddings.
+ * as Hugging Face), SwiGLU MLP, RMSNorm, q/k/v biases (Qwen2; Llama's attention_bias: q/k/v/o), optional tied
+ * embeddings.
  * Internal names match the DeepSeek model (attn.wq/wk/wv/wo, ffn.w1/w2/w3); src/io/hf.ts maps them to HF names.
  */
 import { Module } from '../nn/module.js';
@@ -73,7 +74,8 @@ export class GQAttention extends Module {
     this.wq = this.child('wq', new Linear(D, this.H * this.Dh, init, c.qkv_bias));
     this.wk = this.child('wk', new Linear(D, this.Hkv * this.Dh, init, c.qkv_bias));
     this.wv = this.child('wv', new Linear(D, this.Hkv * this.Dh, init, c.qkv_bias));
-    this.wo = this.child('wo', new Linear(this.H * this.Dh, D, init, false));
+    // Llama's attention_bias puts a bias on o_proj as well (transformers' LlamaAttention); Qwen2 has none there
+    this.wo = this.child('wo', new Linear(this.H * this.Dh, D, init, c.model_type === 'llama' && c.qkv_bias));
   }
 
   forward(x: Tensor, ctx: Ctx, cache: DenseLayerCache | null): Tensor {
@@ -122,6 +124,8 @@ export interface DenseOptions {
   /** Std of the normal init (default: the config's initializer_range). */
   initStd?: number;
   seed?: number;
+  /** 'bfloat16': Linear and Embedding weights as bf16 zeros to load a checkpoint into, for inference only. */
+  weightDtype?: 'float32' | 'bfloat16';
 }
 
 export class DenseLM extends Module implements CausalLM {
@@ -136,7 +140,11 @@ export class DenseLM extends Module implements CausalLM {
   ) {
     super();
     const c = config;
-    const init: InitOptions = { std: opts.initStd ?? c.initializer_range, generator: new Generator(opts.seed ?? 0) };
+    const init: InitOptions = {
+      std: opts.initStd ?? c.initializer_range,
+      generator: new Generator(opts.seed ?? 0),
+      weightDtype: opts.weightDtype,
+    };
     this.ropeTables = ropeTables(c.head_dim, c.rope_theta, c.rope_scaling);
     this.embed = this.child('embed', new Embedding(c.vocab_size, c.hidden_size, init));
     this.layers = this.childList(

@@ -23,6 +23,11 @@ export interface ModelInitOptions {
   initStd?: number;
   /** Seed for the init (default 0). */
   seed?: number;
+  /**
+   * 'bfloat16': the weight matrices (linear layers, embedding, head) are allocated as bf16 zeros for a checkpoint to be
+   * loaded into, for inference only; the dense families (qwen2, llama) support it, others refuse it.
+   */
+  weightDtype?: 'float32' | 'bfloat16';
 }
 
 /** One model family: which configs it builds, and how. */
@@ -37,12 +42,19 @@ const BUILTIN_FAMILIES: readonly ModelFamily[] = [
   {
     name: 'deepseek',
     matches: (c) => c.model_type === 'deepseek_v3' || c.model_type === 'deepseek_v2',
-    create: (c, o) => new DeepseekV3(c as DeepseekV3['config'], o),
+    create: (c, o) => {
+      if (o.weightDtype === 'bfloat16')
+        throw new Error(
+          `models: bf16 weights in memory are supported for the dense families (qwen2, llama), not ${c.model_type}: load it with float32 weights`,
+        );
+      return new DeepseekV3(c as DeepseekV3['config'], o);
+    },
   },
   {
     name: 'dense',
     matches: (c) => c.model_type === 'qwen2' || c.model_type === 'llama',
-    create: (c, o) => new DenseLM(c as DenseLM['config'], { initStd: o.initStd ?? 0.006, seed: o.seed }),
+    create: (c, o) =>
+      new DenseLM(c as DenseLM['config'], { initStd: o.initStd ?? 0.006, seed: o.seed, weightDtype: o.weightDtype }),
   },
 ];
 

@@ -23,7 +23,8 @@ export function countParams(c: ModelConfig): ParamCounts {
     const hd = c.head_dim;
     const H = c.num_attention_heads;
     const Hkv = c.num_key_value_heads;
-    const bias = c.qkv_bias ? H * hd + 2 * Hkv * hd : 0;
+    // q/k/v biases (Qwen2, Llama's attention_bias), and o_proj's too for Llama
+    const bias = c.qkv_bias ? H * hd + 2 * Hkv * hd + (c.model_type === 'llama' ? D : 0) : 0;
     const attn = D * H * hd + 2 * D * Hkv * hd + H * hd * D + bias;
     const layer = attn + mlp(c.intermediate_size) + 2 * D;
     const total = emb + head + c.num_hidden_layers * layer + D;

@@ -1,20 +1,26 @@
 /** Basic layers: Linear (weight stored (out, in) as in PyTorch/HF), Embedding, RMSNorm. */
 import { Module } from './module.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { ones, randn, zeros } from '../tensor/creation.js';
 import { embedding, linear, rmsNorm } from '../tensor/ops/index.js';
 import { mul } from '../tensor/ops/elementwise.js';
 import type { Generator } from '../tensor/random.js';
-import { noGrad } from '../tensor/tensor.js';
+import { Tensor, noGrad } from '../tensor/tensor.js';
+import { numel } from '../tensor/shape.js';
 
 export interface InitOptions {
   /** Standard deviation of the normal init (DeepSeek-V3 uses 0.006). */
   std: number;
   generator?: Generator;
+  /**
+   * Storage of Linear and Embedding weights (default float32). 'bfloat16' allocates them as bf16 zeros to load a
+   * checkpoint into, for inference only (no random init, no gradient); norms and biases stay float32.
+   */
+  weightDtype?: 'float32' | 'bfloat16';
 }
 
-/** A normal(0, std) float32 tensor. */
+/** A normal(0, std) float32 tensor (bf16 zeros to be loaded into with `weightDtype: 'bfloat16'`). */
 export function normalInit(shape: number[], init: InitOptions): Tensor {
+  if (init.weightDtype === 'bfloat16') return new Tensor(new Uint16Array(numel(shape)), shape, 'bfloat16');
   const t = randn(shape, { generator: init.generator });
   return noGrad(() => mul(t, init.std)).detach();
 }

@@ -7,6 +7,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { sameShape, shapeStr } from '../tensor/shape.js';
+import { copyConverted } from '../tensor/formats.js';
 
 export class Module {
   private readonly paramMap = new Map<string, Tensor>();
@@ -15,9 +16,9 @@ export class Module {
   /** Training mode (dropout on, balance statistics collected). Toggle with train() / eval(). */
   training = true;
 
-  /** Registers a trainable parameter (sets requiresGrad) and returns it. */
+  /** Registers a trainable parameter (sets requiresGrad; bfloat16 storage is inference-only and never does). */
   protected param(name: string, t: Tensor): Tensor {
-    t.requiresGrad = true;
+    if (t.dtype !== 'bfloat16') t.requiresGrad = true;
     this.paramMap.set(name, t);
     return t;
   }
@@ -72,7 +73,8 @@ export class Module {
   }
 
   /**
-   * Copies values into this module's tensors by name. Shapes must match; values are converted to each tensor's dtype.
+   * Copies values into this module's tensors by name. Shapes must match; values are converted to each tensor's dtype
+   * (into bfloat16 storage rounded to nearest even, out of it exactly).
    * With strict (default), missing and unexpected names are errors that list them.
    */
   loadStateDict(
@@ -100,7 +102,7 @@ export class Module {
       if (!sameShape(src.shape, t.shape)) {
         throw new RangeError(`loadStateDict: ${k} has shape ${shapeStr(src.shape)}, expected ${shapeStr(t.shape)}`);
       }
-      t.data.set(src.data);
+      copyConverted(t, src);
     }
     return { missing, unexpected };
   }

@@ -7,8 +7,10 @@
  * under the sampling template (`r1-zero` for bases pre-trained on it), the distilled student through its chat
  * template, exactly as its SFT rendered the records.
  *
- *   OUT/distill/   the distillation run (resumable; reused when finished)
- *   OUT/grpo/      the GRPO run (resumable; reused when finished)
+ *   OUT/distill/          the distillation run (resumable; reused when finished)
+ *   OUT/grpo/             the GRPO run (resumable; reused when finished)
+ *   OUT/distill_vs_rl.json  the comparison (format r1ts-distill-vs-rl-1: task, n, k, a row per model), which
+ *                         `r1ts report OUT` shows as a table above the two runs' curves
  *
  * GRPO runs a fixed number of steps (`rlSteps`); the wall-clock of both trainings is reported beside the table, so a
  * reader sees whether RL had at least the distillation's time (the paper's condition). Not here: the trainers.
@@ -18,6 +20,7 @@ import * as path from 'node:path';
 import type { ChatMessage } from '../data/chat.js';
 import { type EvalResult, evaluate } from '../eval/eval.js';
 import type { TextCodec } from '../infer/codec.js';
+import { writeJsonFile } from '../io/json.js';
 import { loadModelAndTokenizer } from '../io/load.js';
 import { resolveGrpoConfig } from '../rl/config.js';
 import { taskProblems, taskSource } from '../rl/problems.js';
@@ -65,6 +68,8 @@ export interface ComparisonRow {
   'cons@k': number;
   greedy: number | null;
   meanLength: number;
+  /** Parameters of the model. */
+  params: number;
   /** Minutes of training that made it in this call (null for the teacher, the base and reused runs). */
   trainMinutes: number | null;
 }
@@ -90,7 +95,14 @@ export async function distillVsRl(o: DistillVsRlOptions): Promise<DistillVsRlRes
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const seed = o.seed ?? 0;
   const template = o.sampling?.template ?? 'r1-zero';
-  const sampling = { tasks: [o.task], template, maxTokens: o.maxTokens, ...o.sampling, seed };
+  const sampling = {
+    tasks: [o.task],
+    template,
+    maxTokens: o.maxTokens,
+    difficulty: o.difficulty ?? null,
+    ...o.sampling,
+    seed,
+  };
   const dDir = path.join(o.outDir, 'distill');
   const minutes = (t0: number) => (performance.now() - t0) / 60_000;
 
@@ -173,6 +185,7 @@ export async function distillVsRl(o: DistillVsRlOptions): Promise<DistillVsRlRes
       'cons@k': r['cons@k'],
       greedy: r.greedy,
       meanLength: r.meanLength,
+      params: m.numParameters(),
       trainMinutes,
     };
   };
@@ -183,19 +196,25 @@ export async function distillVsRl(o: DistillVsRlOptions): Promise<DistillVsRlRes
     row('distilled', path.join(dDir, 'model'), true, distillMinutes),
     row('rl', path.join(rlDir, 'model'), false, rlMinutes),
   ];
-  return { task: o.task, n: problems.length, k: o.k, rows };
+  const result = { task: o.task, n: problems.length, k: o.k, rows };
+  writeJsonFile(path.join(o.outDir, COMPARISON_FILE), { format: COMPARISON_FORMAT, ...result });
+  return result;
 }
+
+/** The comparison's file in OUT and its format (src/report/runs.ts reads it). */
+export const COMPARISON_FILE = 'distill_vs_rl.json';
+export const COMPARISON_FORMAT = 'r1ts-distill-vs-rl-1';
 
 /** The comparison as a table. */
 export function comparisonTable(r: DistillVsRlResult): string {
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`).padStart(8);
   const lines = [
     `${r.task}, ${r.n} held-out problems, k=${r.k}`,
-    'model          pass@1   cons@k   greedy  mean len  train min',
+    'model          pass@1   cons@k   greedy  mean len      params  train min',
   ];
   for (const x of r.rows)
     lines.push(
-      `${x.model.padEnd(13)}${pct(x['pass@1'])} ${pct(x['cons@k'])} ${pct(x.greedy)} ${x.meanLength.toFixed(1).padStart(9)}  ${x.trainMinutes === null ? '-' : x.trainMinutes.toFixed(1)}`,
+      `${x.model.padEnd(13)}${pct(x['pass@1'])} ${pct(x['cons@k'])} ${pct(x.greedy)} ${x.meanLength.toFixed(1).padStart(9)} ${x.params.toLocaleString('en-US').padStart(11)}  ${x.trainMinutes === null ? '-' : x.trainMinutes.toFixed(1)}`,
     );
   return lines.join('\n');
 }

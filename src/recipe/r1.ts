@@ -45,12 +45,14 @@ import { latestCheckpoint } from '../train/checkpoint.js';
 import { pretrain } from '../train/pretrain.js';
 import { type ResumeRule, RunDir, readRunRecord, runFinished } from '../train/run_dir.js';
 import type { StopRequests } from '../train/signals.js';
+import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { loadRewardModel } from '../posttrain/reward_model.js';
 import { trainRewardModel } from '../posttrain/rm_train.js';
 import { rejectionSample } from '../posttrain/sample.js';
 import { taskPrompts } from '../posttrain/sample_prompts.js';
 import { sft } from '../posttrain/sft_run.js';
 import { type ColdStartRecord, workedColdStart, zeroToColdStart } from './cold_start.js';
+import { RecipeProgress } from './progress.js';
 import {
   type PromptStyle,
   type RecipeEval,
@@ -166,7 +168,13 @@ export interface RecipeOptions {
   /** Evaluate after each model stage (default true). */
   evaluate?: boolean;
   stops?: StopRequests;
+  /** Messages; without `progress`, every stage's step lines too. With neither, a progress line on stdout. */
   log?: (line: string) => void;
+  /**
+   * One progress line for the whole recipe (./progress.ts): every stage's steps, sampling and evaluation as phases
+   * named `[k/9 stage] ...`; messages then go to `log` (default: the sink's `line`).
+   */
+  progress?: ProgressSink | null;
 }
 
 export interface RecipeResult {
@@ -313,7 +321,9 @@ export function generalOnly(scorer: ResponseScorer, isGeneral: (question: string
 
 /** The recipe's run: stages, evaluations, table. */
 export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
-  const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const shown = progressOutput(o.log, o.progress);
+  const log = shown.log;
+  const progress = shown.progress ? new RecipeProgress(shown.progress) : null;
   const out = o.outDir;
   const P = recipePaths(out);
   const asked = new Set(o.stages ?? RECIPE_STAGES);
@@ -333,19 +343,21 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
     const s = (
       mode === 'resume' ? run.resume(o.settings, RECIPE_RESUME_RULE) : run.start(o.settings)
     ) as RecipeSettings;
-    for (const stage of RECIPE_STAGES) {
+    for (const [i, stage] of RECIPE_STAGES.entries()) {
+      const tag = `[${i + 1}/${RECIPE_STAGES.length} ${stage}]`;
+      progress?.stage(i + 1, RECIPE_STAGES.length, stage);
       if (stageDone(out, s, stage)) {
         if (asked.has(stage)) {
           skipped.push(stage);
-          log(`[${stage}] complete: skipped`);
+          log(`${tag} complete: skipped`);
         }
       } else if (asked.has(stage)) {
         for (const need of inputsOf(stage)) {
           if (!stageDone(out, s, need))
             throw new Error(`recipe: stage ${stage} needs stage ${need}, which is not complete (add it to --stages)`);
         }
-        log(`[${stage}] ${STAGE_TITLES[stage]}`);
-        stopped = await runStage(stage, out, s, o.stops, log);
+        log(`${tag} ${STAGE_TITLES[stage]}`);
+        stopped = await runStage(stage, out, s, o.stops, log, progress);
         if (stopped) break;
         ran.push(stage);
       }
@@ -356,7 +368,7 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
         stageDone(out, s, stage) &&
         (asked.has(stage) || fs.existsSync(evalFile(out, model[0])))
       ) {
-        evaluateStage(out, s, model[0], stage, model[2], log);
+        evaluateStage(out, s, model[0], stage, model[2], log, progress);
       }
     }
     const rows = tableRows(out, s);
@@ -366,6 +378,7 @@ export async function runRecipe(o: RecipeOptions): Promise<RecipeResult> {
     else run.markFinished({ models: rows.length, incomplete: RECIPE_STAGES.filter((st) => !stageDone(out, s, st)) });
     return { ran, skipped, rows, table, stopped };
   } finally {
+    progress?.end(); // an error: clears the live line (a no-op when no phase is open)
     run.close();
   }
 }
@@ -407,6 +420,7 @@ function evaluateStage(
   stage: RecipeStage,
   style: PromptStyle,
   log: (l: string) => void,
+  progress: ProgressSink | null,
 ): RecipeEval {
   const file = evalFile(out, name);
   const key = { model: modelOf(out, s, stage), task: s.task, difficulty: s.difficulty, seed: s.seed, ...s.eval };
@@ -415,6 +429,8 @@ function evaluateStage(
     if (JSON.stringify(old.key) === JSON.stringify(key)) return old.eval;
   }
   log(`  evaluating ${name} on held-out data`);
+  // one phase of one step: the evaluation reports nothing in between, so its line shows the time it has taken
+  progress?.begin(`evaluating ${name}`, 1, { unit: 'evaluation' });
   const { model, tok } = loadModelAndTokenizer(key.model);
   const e = evaluateRecipeModel(model, tok, {
     style,
@@ -428,6 +444,8 @@ function evaluateStage(
     maxTokens: s.eval.maxTokens,
     sftTasks: Object.keys(SFT_TASKS),
   });
+  progress?.update(1);
+  progress?.end(`pass@1 ${(100 * e['pass@1']).toFixed(1)}%, greedy ${(100 * e.greedy).toFixed(1)}%`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   writeJsonFile(file, { key, eval: e });
   return e;
@@ -492,6 +510,7 @@ async function grpoStage(
   config: GrpoConfig,
   stops: StopRequests | undefined,
   log: (l: string) => void,
+  progress: ProgressSink | null,
   rewardModels: Record<string, ResponseScorer> = {},
 ): Promise<string | null> {
   const { model: policy, tok } = loadModelAndTokenizer(model);
@@ -501,7 +520,7 @@ async function grpoStage(
   try {
     if (mode === 'resume') run.resume(spec, GRPO_RESUME_RULE);
     else run.start(spec);
-    const r = await runGrpoAsync({ run, policy, codec: tok, source, config, rewardModels, log, progress: null });
+    const r = await runGrpoAsync({ run, policy, codec: tok, source, config, rewardModels, log, progress });
     return r.stopped;
   } finally {
     run.close();
@@ -516,6 +535,7 @@ async function sftStageRun(
   seed: number,
   stops: StopRequests | undefined,
   log: (l: string) => void,
+  progress: ProgressSink | null,
 ): Promise<string | null> {
   const mode = trainMode(dir);
   const r = await sft({
@@ -527,8 +547,19 @@ async function sftStageRun(
     overwrite: mode === 'overwrite',
     stops,
     log,
+    progress,
   });
   return r.stopped ?? null;
+}
+
+/** Rejection sampling's progress as a phase of `prompts` prompts (begun here; the caller ends it), or nothing. */
+function samplingProgress(progress: ProgressSink | null, prompts: number) {
+  if (!progress) return {};
+  progress.begin('rejection sampling', prompts, { unit: 'prompts' });
+  return {
+    onProgress: (p: { done: number; kept: number; samples: number }) =>
+      progress.update(p.done, { kept: `${p.kept}/${p.samples}` }),
+  };
 }
 
 /** Runs one stage; returns the signal that stopped it, or null. */
@@ -538,6 +569,7 @@ async function runStage(
   s: RecipeSettings,
   stops: StopRequests | undefined,
   log: (l: string) => void,
+  progress: ProgressSink | null,
 ): Promise<string | null> {
   const P = recipePaths(out);
   const base = modelOf(out, s, 'base');
@@ -566,12 +598,12 @@ async function runStage(
         overwrite: mode === 'overwrite',
         stops,
         log,
-        progress: null,
+        progress,
       });
       return r.stopped ?? null;
     }
     case 'zero':
-      return grpoStage(P.zero, base, reasoningSource(s), grpoConfig(s.zero, {}), stops, log);
+      return grpoStage(P.zero, base, reasoningSource(s), grpoConfig(s.zero, {}), stops, log, progress);
     case 'cold': {
       const worked = workedColdStart({ tasks: [s.task], n: s.cold.worked, difficulty: s.difficulty, seed: s.seed });
       const zeroRecords: ColdStartRecord[] = [];
@@ -593,7 +625,9 @@ async function runStage(
           filters: 'none',
           maxTokens: s.cold.maxTokens,
           seed: s.seed,
+          ...samplingProgress(progress, prompts.length),
         });
+        progress?.end(`${r.records.length} of ${r.verdicts.length} responses kept`);
         for (const rec of r.records) {
           const p = prompts.find((x) => x.id === rec.id)!;
           const z = zeroToColdStart({
@@ -615,12 +649,12 @@ async function runStage(
       return null;
     }
     case 'sft1':
-      return sftStageRun(P.sft1, base, P.cold, s.sft1, s.seed, stops, log);
+      return sftStageRun(P.sft1, base, P.cold, s.sft1, s.seed, stops, log, progress);
     case 'rl2': {
       const m = modelOf(out, s, 'sft1');
       const f = chat(m);
       const config = grpoConfig(s.rl2, { ...f, rewards: { accuracy: 1, language: s.rl2.languageWeight } });
-      return grpoStage(P.rl2, m, reasoningSource(s), config, stops, log);
+      return grpoStage(P.rl2, m, reasoningSource(s), config, stops, log, progress);
     }
     case 'data3': {
       const { model, tok } = loadModelAndTokenizer(modelOf(out, s, 'rl2'));
@@ -637,7 +671,9 @@ async function runStage(
         keep: 'correct',
         maxTokens: s.data3.maxTokens,
         seed: s.seed,
+        ...samplingProgress(progress, prompts.length),
       });
+      progress?.end(`${r.records.length} of ${r.verdicts.length} responses kept`);
       const reasoning = r.records.map((x) => ({
         messages: x.messages,
         task: x.task,
@@ -666,7 +702,7 @@ async function runStage(
       return null;
     }
     case 'sft3':
-      return sftStageRun(P.sft3, base, P.data3, s.sft3, s.seed, stops, log);
+      return sftStageRun(P.sft3, base, P.data3, s.sft3, s.seed, stops, log, progress);
     case 'rm': {
       const from = modelOf(out, s, 'sft3');
       for (const [kind, dir] of [
@@ -687,6 +723,7 @@ async function runStage(
           overwrite: mode === 'overwrite',
           stops,
           log,
+          progress,
         });
         if (r.stopped) return r.stopped;
       }
@@ -716,7 +753,7 @@ async function runStage(
         [helpful]: generalOnly(loadRewardModel(path.join(P.rmHelpful, 'model')), isGeneral),
         [harmless]: generalOnly(loadRewardModel(path.join(P.rmHarmless, 'model')), isGeneral),
       };
-      return grpoStage(P.rl4, m, gated, config, stops, log, models);
+      return grpoStage(P.rl4, m, gated, config, stops, log, progress, models);
     }
   }
 }

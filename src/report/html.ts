@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, writeAll } from '../io/atomic.js';
-import { buildReport, type Plot, type Report, type Section } from './plots.js';
+import { buildReport } from './build.js';
+import type { Plot, Report, Section } from './plots.js';
 import { readRunTree } from './runs.js';
 import { PALETTE, esc, lineChart } from './svg.js';
 

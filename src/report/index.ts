@@ -5,5 +5,7 @@
  */
 export * from './runs.js';
 export * from './plots.js';
+export * from './experiments.js';
+export * from './build.js';
 export * from './svg.js';
 export * from './html.js';

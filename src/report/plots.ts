@@ -18,17 +18,19 @@
  * - A folder with `zero.json` (`r1ts zero`): the before/after evaluation table, then its runs.
  * - A recipe's run directory (`r1ts recipe r1`, with `recipe.json`): one table of every stage's evaluation, then each
  *   stage's run (its curves, as above) in stage order.
- * - A folder of runs whose names (or `train.precision`) are precisions, one of them fp8 (`r1ts experiment fp8
- *   --preset`): the precisions' main-loss curves (EMA 0.9, as V3 Figure 10) and each one's relative gap to the
- *   baseline (fp32, else bf16) along the run, with a table of the final gaps; then its runs.
+ * - A folder of runs whose names (or `train.precision`, or the toy's `precision`) are precisions, one of them fp8
+ *   (`r1ts experiment fp8 --out`): the precisions' main-loss curves (EMA 0.9, as V3 Figure 10) and each one's relative
+ *   gap to the baseline (fp32, else bf16) along the run, with a table of the final gaps; then its runs.
+ * - The experiments that span folders of runs (`experiment fp8 --seeds`, `experiment distill-vs-rl`): ./experiments.ts.
  *
- * Not here: reading files (./runs.ts) and drawing (./svg.ts, ./html.ts). Unit tests check what series a run yields.
+ * Not here: reading files (./runs.ts), which sections a report has (./build.ts), drawing (./svg.ts, ./html.ts). Unit
+ * tests check what series a run yields.
  */
 import { emaCurve, lossGap } from '../experiments/fp8.js';
 import { buildSchedule, METHODS, type Method } from '../parallel/schedule.js';
 import { type Costs, DEFAULT_COSTS, simulate, validateCosts } from '../parallel/simulate.js';
 import { renderSvg, summaryLines } from '../parallel/render.js';
-import type { MetricsRow, RecipeRecord, RunInfo, RunTree, ZeroRecord } from './runs.js';
+import type { MetricsRow, RecipeRecord, RunInfo, ZeroRecord } from './runs.js';
 
 /** One curve: (step, value) points, finite values only, in step order. */
 export interface Series {
@@ -118,7 +120,7 @@ export function seriesOf(rows: readonly MetricsRow[], name: string, label = name
 }
 
 /** A plot of the given series, without those that have no point; null when none has one. */
-function plot(
+export function plot(
   id: string,
   title: string,
   y: string,
@@ -130,7 +132,8 @@ function plot(
   return drawn.length ? { id, title, y, series: drawn, markers, ...(percent ? { percent } : {}) } : null;
 }
 
-const present = (p: Plot | null): p is Plot => p !== null;
+/** Whether a plot was made (for `.filter(present)`). */
+export const present = (p: Plot | null): p is Plot => p !== null;
 
 /** Generic plots: one per numeric field not in `skip`. */
 export function genericPlots(prefix: string, rows: readonly MetricsRow[], markers: Marker[], skip: string[] = []) {
@@ -314,7 +317,8 @@ function scheduleFigure(run: RunInfo): { figure: { title: string; svg: string };
   };
 }
 
-const pct = (x: number | null | undefined, d = 1): string =>
+/** A share as a percentage with `d` decimals, or 'n/a'. */
+export const pct = (x: number | null | undefined, d = 1): string =>
   typeof x === 'number' ? `${(100 * x).toFixed(d)}%` : 'n/a';
 
 /** The facts of a run: status, steps, and its run.json summary. */
@@ -357,6 +361,7 @@ export function runSection(run: RunInfo, id: string, title = `${run.name}: ${run
   switch (run.record.command) {
     case 'pretrain':
     case 'train':
+    case 'experiment fp8': // the toy's runs: a pre-training's metrics.jsonl
       return { ...base, ...pretrainPlots(id, run) };
     case 'grpo':
       return { ...base, ...grpoPlots(id, run) };
@@ -429,7 +434,7 @@ export function recipeTable(r: RecipeRecord): Table {
 }
 
 /** The recipe's section: every stage's evaluation in one table (the stages' curves are their runs' sections). */
-function recipeSection(dir: string, r: RecipeRecord): Section {
+export function recipeSection(dir: string, r: RecipeRecord): Section {
   return {
     id: 'recipe',
     title: 'R1 recipe: every stage, evaluated on held-out data',
@@ -448,12 +453,16 @@ function recipeSection(dir: string, r: RecipeRecord): Section {
 
 const PRECISION_NAMES = ['fp32', 'bf16', 'fp8', 'fp32-ulp', 'bf16-ulp'];
 
-/** The runs of an FP8 experiment folder (precision-named or with train.precision), or null when it is not one. */
+/**
+ * The runs of an FP8 experiment folder (precision-named, or with train.precision: `--preset` runs; or precision: the
+ * toy's `experiment fp8` runs), or null when it is not one.
+ */
 export function precisionRuns(children: readonly RunInfo[]): { label: string; run: RunInfo }[] | null {
   const runs = children
-    .filter((c) => c.record.command === 'pretrain' || c.record.command === 'train')
+    .filter((c) => ['pretrain', 'train', 'experiment fp8'].includes(c.record.command ?? ''))
     .map((run) => {
-      const p = (run.record.settings.train as { precision?: unknown } | undefined)?.precision;
+      const set = run.record.settings as { train?: { precision?: unknown }; precision?: unknown };
+      const p = set.train?.precision ?? set.precision;
       const label = PRECISION_NAMES.includes(run.name) ? run.name : typeof p === 'string' ? p : null;
       return label ? { label, run } : null;
     })
@@ -462,7 +471,12 @@ export function precisionRuns(children: readonly RunInfo[]): { label: string; ru
 }
 
 /** The FP8 experiment: each precision's EMA(0.9) main-loss curve and its relative gap to the baseline. */
-export function fp8Section(dir: string, runs: { label: string; run: RunInfo }[]): Section {
+export function fp8Section(
+  dir: string,
+  runs: { label: string; run: RunInfo }[],
+  id = 'fp8',
+  title = `FP8 experiment: ${runs.map((r) => r.label).join(', ')}`,
+): Section {
   const baseline = runs.find((r) => r.label === 'fp32') ?? runs.find((r) => r.label === 'bf16') ?? runs[0];
   const curve = (run: RunInfo) => {
     const rows = run.rows.filter((r) => r.event === undefined && typeof r.mainLoss === 'number');
@@ -484,7 +498,6 @@ export function fp8Section(dir: string, runs: { label: string; run: RunInfo }[])
       points: base.steps.slice(0, n).map((s, i): [number, number] => [s, (ema[i] - baseEma[i]) / baseEma[i]]),
     };
   });
-  const id = 'fp8';
   const rows = others.map(({ label, run }) => {
     const c = curve(run).losses;
     const n = Math.min(c.length, base.losses.length);
@@ -493,7 +506,7 @@ export function fp8Section(dir: string, runs: { label: string; run: RunInfo }[])
   });
   return {
     id,
-    title: `FP8 experiment: ${runs.map((r) => r.label).join(', ')}`,
+    title,
     dir,
     facts: [
       ['baseline', baseline.label],
@@ -514,30 +527,4 @@ export function fp8Section(dir: string, runs: { label: string; run: RunInfo }[])
     figures: [],
     settings: null,
   };
-}
-
-/** The report of a run directory or a folder of them. */
-export function buildReport(tree: RunTree): Report {
-  const sections: Section[] = [];
-  if (tree.run) sections.push(runSection(tree.run, 'run'));
-  if (tree.zero)
-    sections.push({
-      id: 'zero',
-      title: 'R1-Zero: before and after RL',
-      dir: tree.dir,
-      facts: [
-        ['base model', tree.zero.baseModel],
-        ['RL model', tree.zero.rlModel],
-      ],
-      tables: [zeroTable(tree.zero)],
-      plots: [],
-      other: [],
-      figures: [],
-      settings: null,
-    });
-  if (tree.recipe) sections.push(recipeSection(tree.dir, tree.recipe));
-  const fp8 = precisionRuns(tree.children);
-  if (fp8) sections.push(fp8Section(tree.dir, fp8));
-  tree.children.forEach((c, i) => sections.push(runSection(c, `run-${i}-${c.name.replace(/[^\w-]/g, '_')}`)));
-  return { title: `r1ts report: ${tree.dir}`, dir: tree.dir, sections };
 }

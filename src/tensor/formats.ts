@@ -21,6 +21,7 @@
  * - E5M2, BF16 and FP16 follow IEEE by default: overflow gives +-infinity; `saturate: true` clamps to the max finite.
  * NaN always encodes to NaN (sign kept where the input is a float32 bit pattern; payload canonical: quiet NaN).
  */
+import type { DType, TypedArray } from './dtype.js';
 
 /**
  * How a tile's scale is stored: float32 (`amax / maxFinite`, DeepSeek-V3) or a power of two (UE8M0, DeepSeek-V3.1:
@@ -404,4 +405,24 @@ export function encodeUE8M0(s: number): number {
 export function decodeUE8M0(b: number): number {
   if (!Number.isInteger(b) || b < 0 || b > 255) throw new RangeError(`decodeUE8M0: not a byte: ${b}`);
   return b === 0xff ? NaN : 2 ** (b - 127);
+}
+
+/**
+ * Copies `src`'s values into `dst` (same element count), converting between dtypes: into bfloat16 storage rounded to
+ * nearest even, out of it exactly, and otherwise as typed arrays convert (the float dtypes, int32 and bool).
+ */
+export function copyConverted(
+  dst: { readonly data: TypedArray; readonly dtype: DType },
+  src: { readonly data: TypedArray; readonly dtype: DType },
+): void {
+  if (dst.data.length !== src.data.length)
+    throw new RangeError(`copyConverted: ${src.data.length} values into ${dst.data.length}`);
+  if (dst.dtype === 'bfloat16' && src.dtype !== 'bfloat16') {
+    const from =
+      src.data instanceof Float32Array || src.data instanceof Float64Array ? src.data : Float64Array.from(src.data);
+    encodeFloatArray(from, BF16, { out: dst.data as Uint16Array });
+  } else if (src.dtype === 'bfloat16' && dst.dtype !== 'bfloat16') {
+    const f = decodeFloatArray(src.data as Uint16Array, BF16);
+    dst.data.set(f);
+  } else dst.data.set(src.data);
 }

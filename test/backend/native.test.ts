@@ -34,6 +34,7 @@ import {
   setNativeThreads,
 } from '../../src/backend/native/index.js';
 import { adamwStep } from '../../src/optim/adamw.js';
+import { mulberry32 } from '../helpers/util.js';
 
 const SKIP = nativeAvailable()
   ? false
@@ -43,17 +44,7 @@ const ISAS = INFO?.isas ?? [];
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator, so every run sees the same inputs. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModelDir } from '../../src/io/model_dir.js';
+import { loadModelDir, saveModelDir } from '../../src/io/model_dir.js';
 import { noGrad, tensor } from '../../src/index.js';
 
 function cli(...args: string[]) {
@@ -66,6 +66,34 @@ describe('r1ts params / init / logits', () => {
         JSON.parse(cli('logits', '--model', again, '--ids', '3,1,4,1,5', '--json').out).logits,
         res.logits,
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logits runs a BF16 sharded checkpoint in bf16 memory (auto), as the library does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1ts-bf16-cli-'));
+    try {
+      const out = join(dir, 'm');
+      const { model } = loadModelDir('test/fixtures/models/tiny-qwen2');
+      saveModelDir(out, model, { dtype: 'BF16', maxShardBytes: 4000 });
+      const run = (...extra: string[]) => {
+        const r = cli('logits', '--model', out, '--ids', '3,1,4,1,5', '--json', ...extra);
+        assert.equal(r.code, 0, r.err);
+        return (JSON.parse(r.out) as { logits: number[] }).logits;
+      };
+      const b16 = loadModelDir(out, { weights: 'bfloat16' }).model;
+      assert.equal(b16.stateDict().get('embed.weight')!.dtype, 'bfloat16');
+      const ids = tensor([[3, 1, 4, 1, 5]], { dtype: 'int32' });
+      const ref = noGrad(() => b16.eval().forward(ids).logits);
+      assert.deepEqual(run(), Array.from(ref.data));
+      assert.deepEqual(run('--weights', 'bfloat16'), Array.from(ref.data));
+      const f32 = run('--weights', 'float32');
+      const worst = Math.max(...f32.map((v, i) => Math.abs(v - ref.data[i])));
+      assert.ok(worst < 1e-4, `float32 vs bf16 memory: max |d| ${worst}`);
+      const bad = cli('logits', '--model', out, '--ids', '1', '--weights', 'bf16');
+      assert.equal(bad.code, 1);
+      assert.equal(bad.err, "r1ts: logits: --weights must be one of auto, float32, bfloat16, got 'bf16'\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

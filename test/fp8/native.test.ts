@@ -7,23 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, randn, sum, mul, getBackend, getKernel, setBackend } from '../../src/index.js';
+import { Generator, randn, sum, mul, getKernel } from '../../src/index.js';
+import { onBackend } from '../helpers/util.js';
 import { FP8_E4M3, FP8_E5M2, decodeFloat } from '../../src/tensor/formats.js';
 import { type AccumulatorModel, HOPPER_ACCUMULATOR, fp8Gemm } from '../../src/fp8/gemm.js';
 import { fp8Linear } from '../../src/fp8/linear.js';
 import { type QuantizedMatrix, dequantize, quantize, transposeQuantized } from '../../src/fp8/quant.js';
 
 const skip = getKernel('native', 'fp8Gemm') === undefined ? 'native addon without FP8 kernels (not built)' : false;
-
-function onBackend<T>(name: string, fn: () => T): T {
-  const prev = getBackend();
-  setBackend(name);
-  try {
-    return fn();
-  } finally {
-    setBackend(prev);
-  }
-}
 
 /** The references: the same ops on the reference backend. */
 const quantizeTs = (...a: Parameters<typeof quantize>): QuantizedMatrix => onBackend('ts', () => quantize(...a));

@@ -65,6 +65,29 @@ export function assertClose(
   }
 }
 
+/** Runs fn with backend `name` active, restoring the active one after. */
+export function onBackend<T>(name: string, fn: () => T): T {
+  const prev = getBackend();
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    setBackend(prev);
+  }
+}
+
+/** mulberry32: a small seeded generator of numbers in [0, 1), so every run sees the same inputs. */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Runs fn under every registered backend, restoring the active one after. */
 export function eachBackend(fn: (backend: string) => void): void {
   const was = getBackend();

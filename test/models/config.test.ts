@@ -88,8 +88,43 @@ describe('model config', () => {
     assert.equal(r.config.extra.my_field, 1);
   });
 
+  it('refuses the dense settings transformers would honour and r1ts cannot: one line naming the field', () => {
+    assert.throws(
+      () => tinyDense({ use_sliding_window: true }),
+      /^Error: config: use_sliding_window true is not supported \(r1ts attends to the whole context in every layer\)$/,
+    );
+    assert.throws(
+      () => tinyDense({ model_type: 'llama', mlp_bias: true }),
+      /^Error: config: mlp_bias true is not supported \(r1ts's MLP has no biases\)$/,
+    );
+    // the released students' settings (no window, no Llama biases) are read without a warning, and not kept as extras
+    for (const f of ['deepseek-r1-distill-qwen-1.5b', 'deepseek-r1-distill-llama-8b']) {
+      const c = load(f);
+      for (const k of ['use_sliding_window', 'sliding_window', 'max_window_layers', 'mlp_bias'])
+        assert.ok(!(k in c.extra), `${f}: ${k} kept as an extra`);
+    }
+    // a Qwen2 exports full attention, with the window's size and layers covering everything; a Llama its two biases
+    const q = configToJson(tinyDense());
+    assert.deepEqual(
+      [q.use_sliding_window, q.sliding_window, q.max_window_layers, 'attention_bias' in q],
+      [false, 32768, 2, false],
+    );
+    const l = configToJson(tinyDense({ model_type: 'llama' }));
+    assert.deepEqual([l.attention_bias, l.mlp_bias, 'use_sliding_window' in l], [false, false, false]);
+    // Llama's attention_bias is a bias on each of q/k/v/o_proj, as transformers' LlamaAttention has it
+    const biases = [
+      ...createModel(tinyDense({ model_type: 'llama', attention_bias: true }))
+        .stateDict()
+        .keys(),
+    ];
+    assert.deepEqual(
+      biases.filter((n) => n.startsWith('layers.0.') && n.endsWith('.bias')),
+      ['layers.0.attn.wq.bias', 'layers.0.attn.wk.bias', 'layers.0.attn.wv.bias', 'layers.0.attn.wo.bias'],
+    );
+  });
+
   it('round-trips through configToJson', () => {
-    for (const c of [tinyDeepseek(), tinyDense(), load('deepseek-v3-671b')]) {
+    for (const c of [tinyDeepseek(), tinyDense(), tinyDense({ model_type: 'llama' }), load('deepseek-v3-671b')]) {
       const again = parseConfig(configToJson(c)).config;
       assert.deepEqual(again, {
         ...c,
@@ -127,6 +162,7 @@ describe('parameter accounting (SPEC 1.5)', () => {
       tinyDeepseek({ q_lora_rank: null, num_nextn_predict_layers: 0 }),
       tinyDense(),
       tinyDense({ tie_word_embeddings: true }),
+      tinyDense({ model_type: 'llama', attention_bias: true }),
     ]) {
       const m = createModel(c);
       const counted = countParams(c);

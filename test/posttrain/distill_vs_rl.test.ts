@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { comparisonTable, distillVsRl } from '../../src/posttrain/distill_vs_rl.js';
+import { buildReport, readRunTree } from '../../src/report/index.js';
 import { writeSftModelDir } from './helpers.js';
 
 describe('experiment distill-vs-rl (wiring, micro models)', () => {
@@ -19,6 +20,7 @@ describe('experiment distill-vs-rl (wiring, micro models)', () => {
         student,
         outDir: join(dir, 'exp'),
         task: 'add',
+        difficulty: '2',
         n: 3,
         k: 2,
         maxTokens: 16,
@@ -48,8 +50,24 @@ describe('experiment distill-vs-rl (wiring, micro models)', () => {
       const distillRun = JSON.parse(readFileSync(join(dir, 'exp', 'distill', 'run.json'), 'utf8'));
       assert.equal(grpoRun.model, student);
       assert.equal(distillRun.model, student);
+      // one difficulty for the teacher's samples, the RL run and the held-out problems
+      assert.equal(JSON.stringify(distillRun).match(/"difficulty":"?([^,}"]*)/)?.[1], '2');
+      assert.equal(grpoRun.config.difficulty, '2');
       assert.match(comparisonTable(r), /^add, 3 held-out problems, k=2\nmodel +pass@1/);
       assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(r))), ['task', 'n', 'k', 'rows']);
+      for (const x of r.rows) assert.ok(Number.isInteger(x.params) && x.params > 0, x.model);
+      // the comparison is written beside the runs, and `r1ts report OUT` shows it above their curves
+      const written = JSON.parse(readFileSync(join(dir, 'exp', 'distill_vs_rl.json'), 'utf8'));
+      assert.deepEqual(written, { format: 'r1ts-distill-vs-rl-1', ...JSON.parse(JSON.stringify(r)) });
+      const report = buildReport(readRunTree(join(dir, 'exp')));
+      assert.deepEqual(
+        report.sections.map((x) => x.title),
+        ['Distillation vs RL: held-out evaluation', 'distill: distill', 'grpo: grpo'],
+      );
+      assert.deepEqual(
+        report.sections[0].tables[0].rows.map((x) => [x[0], x[5]]),
+        r.rows.map((x) => [x.model, x.params.toLocaleString('en-US')]),
+      );
 
       // again: both finished runs are reused, only the evaluation runs (same seeds, same numbers)
       const again: string[] = [];

@@ -5,34 +5,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import {
-  RECIPE_STAGES,
-  type RecipeSettings,
-  defaultRecipeSettings,
-  recipePaths,
-  runRecipe,
-} from '../../src/recipe/r1.js';
+import { RECIPE_STAGES, recipePaths, runRecipe } from '../../src/recipe/r1.js';
 import { writeReport } from '../../src/report/html.js';
-
-/** Settings small enough for seconds: the micro preset, a step or two per stage, a handful of problems. */
-export function microSettings(): RecipeSettings {
-  const s = defaultRecipeSettings(true);
-  const g = { steps: 1, lr: 1e-4, promptsPerStep: 2, groupSize: 2, maxTokens: 24 };
-  const sf = { lr: 1e-3, epochs: 1, batch: 4, microBatch: 4, seqLen: 128, truncate: true };
-  return {
-    ...s,
-    pretrain: { preset: 'micro', steps: 2, workers: 1 },
-    zero: g,
-    cold: { worked: 8, zeroPrompts: 2, zeroK: 2, maxTokens: 24 },
-    sft1: sf,
-    rl2: { ...g, languageWeight: 1 },
-    data3: { prompts: 2, k: 2, sftPerTask: 2, harmless: 2, maxTokens: 24 },
-    sft3: sf,
-    rm: { pairs: 16, lr: 3e-4, epochs: 1 },
-    rl4: { ...g, languageWeight: 1, temperature: 0.7, generalShare: 0.5 },
-    eval: { n: 2, k: 2, sftN: 2, generalN: 2, maxTokens: 16 },
-  };
-}
+import { microSettings } from './helpers.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'r1ts-recipe-'));
 const quiet = () => {};

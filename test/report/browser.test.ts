@@ -13,6 +13,7 @@ import { resolveGrpoConfig } from '../../src/rl/config.js';
 import { taskSource } from '../../src/rl/problems.js';
 import { runGrpoAsync } from '../../src/rl/trainer.js';
 import { writeReport } from '../../src/report/html.js';
+import { writeFp8Seeds } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install -y chromium; .ci/run installs it)`;
@@ -41,16 +42,69 @@ const MEASURE = `[...document.querySelectorAll('figure.plot')].map((f) => {
   return { id: f.id, width: svg.width, drawn };
 })`;
 
+/**
+ * Opens a report in headless Chromium and checks it: no console errors, nothing fetched, every plot laid out and every
+ * series it lists drawn inside it; leaves a screenshot at `shot`.
+ */
+async function checkInBrowser(file: string, plots: number, shot: string): Promise<void> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(`file://${file}`, { waitUntil: 'load' });
+    // open every <details> so that the plots in them are laid out too; then measure every series of every chart
+    await page.evaluate("for (const d of document.querySelectorAll('details')) d.open = true");
+    const figures = (await page.evaluate(MEASURE)) as Measured[];
+    assert.equal(figures.length, plots);
+    for (const f of figures) {
+      assert.ok(f.width > 100, `${f.id}: the chart is laid out (${f.width} px)`);
+      for (const s of f.drawn) {
+        assert.ok(s.elements > 0, `${f.id}: series ${s.name} has an element`);
+        assert.ok(s.visible, `${f.id}: series ${s.name} is drawn (non-empty box)`);
+        assert.ok(s.inside, `${f.id}: series ${s.name} stays inside its chart`);
+      }
+    }
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(existsSync(shot));
+    process.stdout.write(`# report screenshot: ${shot}\n`);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      requests.filter((u) => u !== `file://${file}`),
+      [],
+      'the page fetches nothing',
+    );
+  } finally {
+    await browser.close();
+  }
+}
+
 describe('report in a browser', () => {
   const dir = mkdtempSync(join(tmpdir(), 'r1ts-report-browser-'));
   // the runs go; the report and its screenshot stay for a person to look at (R1TS_KEEP_REPORT=1 keeps the runs too)
   after(() => {
     if (keep) return;
-    for (const run of ['base', 'grpo']) rmSync(join(dir, run), { recursive: true, force: true });
+    for (const run of ['base', 'grpo', 'fp8-seeds/seed-0', 'fp8-seeds/seed-1', 'fp8-seeds/seed-2'])
+      rmSync(join(dir, run), { recursive: true, force: true });
   });
 
   it('a micro pre-training and 2 GRPO steps: no console errors, every plot drew its series', { skip }, async () => {
-    const { chromium } = await import('playwright-core');
     await pretrain({ outDir: join(dir, 'base'), preset: 'micro', steps: 6, workers: 1, log: () => {} });
     const { model, tok } = loadModelAndTokenizer(join(dir, 'base', 'model'));
     const config = resolveGrpoConfig({ steps: 2, promptsPerStep: 2, groupSize: 2, maxTokens: 16, sanityPrompts: 0 });
@@ -65,51 +119,15 @@ describe('report in a browser', () => {
     const written = writeReport(dir);
     assert.ok(written.plots >= 11, `plots of both runs: ${written.plots}`);
 
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-      page.on('request', (r) => requests.push(r.url()));
-      await page.goto(`file://${written.file}`, { waitUntil: 'load' });
-      // open every <details> so that the plots in them are laid out too; then measure every series of every chart
-      await page.evaluate("for (const d of document.querySelectorAll('details')) d.open = true");
-      const figures = (await page.evaluate(MEASURE)) as Measured[];
-      assert.equal(figures.length, written.plots);
-      for (const f of figures) {
-        assert.ok(f.width > 100, `${f.id}: the chart is laid out (${f.width} px)`);
-        for (const s of f.drawn) {
-          assert.ok(s.elements > 0, `${f.id}: series ${s.name} has an element`);
-          assert.ok(s.visible, `${f.id}: series ${s.name} is drawn (non-empty box)`);
-          assert.ok(s.inside, `${f.id}: series ${s.name} stays inside its chart`);
-        }
-      }
-      const shot = join(dir, 'report.png');
-      await page.screenshot({ path: shot, fullPage: true });
-      assert.ok(existsSync(shot));
-      process.stdout.write(`# report screenshot: ${shot}\n`);
-      assert.deepEqual(errors, []);
-      assert.deepEqual(
-        requests.filter((u) => u !== `file://${written.file}`),
-        [],
-        'the page fetches nothing',
-      );
-    } finally {
-      await browser.close();
-    }
+    await checkInBrowser(written.file, written.plots, join(dir, 'report.png'));
+  });
+
+  it('experiment fp8 --seeds (a folder written by hand): the summary, the gaps per seed, each seed', {
+    skip,
+  }, async () => {
+    const seeds = writeFp8Seeds(join(dir, 'fp8-seeds'), 20);
+    const written = writeReport(seeds);
+    assert.equal(written.sections, 4);
+    await checkInBrowser(written.file, written.plots, join(dir, 'fp8-seeds.png'));
   });
 });

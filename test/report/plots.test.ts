@@ -8,31 +8,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildReport, readRunTree, renderReport, writeReport, type Plot, type Report } from '../../src/report/index.js';
 import { emaCurve, lossGap } from '../../src/experiments/fp8.js';
+import { writeRun } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'r1ts-report-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** Writes a run directory: run.json (protocol fields + settings) and metrics.jsonl (`tail` appended raw). */
-function writeRun(
-  dir: string,
-  command: string,
-  rows: object[],
-  o: { settings?: object; history?: object[]; summary?: object; tail?: string } = {},
-): string {
-  mkdirSync(dir, { recursive: true });
-  const run = {
-    format: 'r1ts-run-1',
-    command,
-    created: '2026-01-01T00:00:00.000Z',
-    ...(o.settings ?? {}),
-    status: 'finished',
-    ...(o.summary ? { summary: o.summary } : {}),
-    history: o.history ?? [],
-  };
-  writeFileSync(join(dir, 'run.json'), JSON.stringify(run));
-  writeFileSync(join(dir, 'metrics.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join('') + (o.tail ?? ''));
-  return dir;
-}
 
 /** Pre-training rows: steps 1..n, MTP, validation every 5 steps, a rollback event after step 3. */
 function pretrainRows(n: number, loss = (s: number) => 5 - s / 10): object[] {

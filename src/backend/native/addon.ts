@@ -75,6 +75,10 @@ export interface NativeAddon {
     transA: boolean,
     transB: boolean,
   ): void;
+  /** Streaming read bandwidth (GB/s), the best of `passes` parallel sums over `buf` (benchmarks). */
+  readBandwidth(buf: F32, passes: number): number;
+  /** C (M, N) = X (M, K) times Wᵀ for W (N, K) bfloat16 codes. */
+  matmulBf16(X: F32, W: Uint16Array, C: F32, M: number, N: number, K: number): void;
   binary(op: number, mode: BinMode, a: F32, b: F32, out: F32 | Uint8Array, n: number, period: number): void;
   unary(op: number, x: F32, out: F32, p0: number, p1: number): void;
   geluBackward(x: F32, dy: F32, out: F32, tanh: boolean): void;

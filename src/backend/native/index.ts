@@ -3,7 +3,7 @@
  * dispatch to AVX-512, AVX2+FMA or portable code and a persistent thread pool (R1TS_THREADS sets its size).
  * Registered as 'native' when the addon loads; which backend is active is decided in ../select.ts.
  *
- * Implements, for float32: matmul, the elementwise binary ops (same-shape, scalar and row broadcasts), unary ops and
+ * Implements, for float32: matmul (and float32 rows times bfloat16 weights, matmulBf16), the elementwise binary ops (same-shape, scalar and row broadcasts), unary ops and
  * activations, swiglu, geluBackward, sum / max over contiguous axes, softmax and log-softmax, cross-entropy, RMSNorm,
  * RoPE and attention (each with its backward), indexSelect and indexAdd, the AdamW step; for every dtype, the strided
  * copy and the layout kernels on it (permute, broadcastTo, concat, slice, sliceScatter); the FP8 quantise, dequantise

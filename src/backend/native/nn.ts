@@ -1,12 +1,14 @@
 /**
  * Native matmul, fused NN kernels and row gathers: batched sgemm (transposes read in place, broadcast batch dims),
  * softmax / log-softmax, cross-entropy, RMSNorm, RoPE and attention (forward and backward), index-select and
- * index-add. float32 only; invalid arguments and other dtypes go to the reference kernel, so errors read the same.
+ * index-add; float32 rows times bfloat16 weights (`matmulBf16`). float32 only; invalid arguments and other dtypes go
+ * to the reference kernel, so errors read the same.
  */
 import { type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
 import { keyStartOf } from '../ts/attention.js';
+import { matmulBf16Dims } from '../ts/linalg.js';
 import type { NativeAddon } from './addon.js';
 import { f32, isF32, ref } from './util.js';
 
@@ -73,6 +75,14 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
         broadcastStrides(batchB, batch).map((s) => s * K * N),
       );
       if (c.data.length > 0) addon.matmul(a.data, offA, b.data, offB, c.data, offA.length, M, N, K, transA, transB);
+      return c;
+    },
+
+    matmulBf16: (x, w) => {
+      const { M, K, N } = matmulBf16Dims(x, w);
+      if (!isF32(x) || !(w.data instanceof Uint16Array)) return ref('matmulBf16')(x, w);
+      const c = out32([M, N]);
+      if (c.data.length > 0) addon.matmulBf16(x.data, w.data, c.data, M, N, K);
       return c;
     },
 

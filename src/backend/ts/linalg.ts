@@ -1,7 +1,40 @@
-/** Reference batched matmul with broadcast batch dims and in-place transposed operands. Accumulates in double. */
-import { type Kernels, matmulDims } from '../kernels.js';
+/**
+ * Reference batched matmul with broadcast batch dims and in-place transposed operands, and the product of float32
+ * rows by bfloat16 weights (`matmulBf16`) with the bf16 row gather. Accumulates in double.
+ */
+import { type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, shapeStr } from '../../tensor/shape.js';
 import { floatOut, requireFloat, stridedOffsets } from './util.js';
+
+/** The float32 value of a bfloat16 code (the code is the top half of the float32's bits). */
+const bf16Bits = new Uint32Array(1);
+const bf16Value = new Float32Array(bf16Bits.buffer);
+
+/** Checks `matmulBf16`'s operands: x (M, K) float32, w (N, K) bfloat16. Returns M, K, N. */
+export function matmulBf16Dims(x: TensorData, w: TensorData): { M: number; K: number; N: number } {
+  if (x.dtype !== 'float32' || w.dtype !== 'bfloat16' || x.shape.length !== 2 || w.shape.length !== 2)
+    throw new TypeError(
+      `matmulBf16: expected x (M, K) float32 and w (N, K) bfloat16, got ${x.dtype} ${shapeStr(x.shape)} and ` +
+        `${w.dtype} ${shapeStr(w.shape)}`,
+    );
+  const [M, K] = x.shape;
+  const [N, Kw] = w.shape;
+  if (K !== Kw)
+    throw new RangeError(`matmulBf16: ${shapeStr(x.shape)} x ${shapeStr(w.shape)}ᵀ: inner dims ${K} != ${Kw}`);
+  return { M, K, N };
+}
+
+/** Checks `bf16Rows`' operands: w (V, D) bfloat16, ids int32 in [0, V). Returns V, D. */
+export function bf16RowsDims(w: TensorData, ids: TensorData): { V: number; D: number } {
+  if (w.dtype !== 'bfloat16' || w.shape.length !== 2 || ids.dtype !== 'int32')
+    throw new TypeError(
+      `bf16Rows: expected w (V, D) bfloat16 and int32 ids, got ${w.dtype} ${shapeStr(w.shape)}, ${ids.dtype}`,
+    );
+  const [V, D] = w.shape;
+  for (const id of ids.data)
+    if (!(id >= 0 && id < V)) throw new RangeError(`bf16Rows: index ${id} out of range [0, ${V})`);
+  return { V, D };
+}
 
 export const linalgKernels: Partial<Kernels> = {
   matmul: (a, b, { transA, transB }) => {
@@ -64,5 +97,35 @@ export const linalgKernels: Partial<Kernels> = {
       }
     }
     return c;
+  },
+
+  matmulBf16: (x, w) => {
+    const { M, K, N } = matmulBf16Dims(x, w);
+    const X = x.data;
+    const W = w.data;
+    const Y = new Float32Array(M * N);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let acc = 0;
+        for (let p = 0; p < K; p++) {
+          bf16Bits[0] = W[j * K + p] << 16;
+          acc += X[i * K + p] * bf16Value[0];
+        }
+        Y[i * N + j] = acc;
+      }
+    }
+    return { data: Y, shape: [M, N], dtype: 'float32' };
+  },
+
+  bf16Rows: (w, ids) => {
+    const { D } = bf16RowsDims(w, ids);
+    const n = ids.data.length;
+    const bits = new Uint32Array(n * D);
+    const W = w.data;
+    for (let r = 0; r < n; r++) {
+      const from = ids.data[r] * D;
+      for (let j = 0; j < D; j++) bits[r * D + j] = W[from + j] << 16;
+    }
+    return { data: new Float32Array(bits.buffer), shape: [n, D], dtype: 'float32' };
   },
 };

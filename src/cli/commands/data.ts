@@ -9,6 +9,8 @@
  *   r1ts data tokenizer --corpus FILE... --vocab-size N --out tokenizer.json [--min-frequency 2]
  *   r1ts data tasks [--task T] [--n 2] [--split train|test] [--difficulty D] [--seed S] [--lang en|es]
  *   r1ts data encode --tokenizer tokenizer.json (--text TEXT | --corpus FILE...)
+ * The writers (corpus, sft, prefs, tokenizer) refuse an existing --out or --config-out file before any work unless
+ * given --overwrite.
  */
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -22,7 +24,16 @@ import { DEFAULT_SPECIAL_TOKENS, Tokenizer } from '../../data/tokenizer.js';
 import { MAX_VOCAB } from '../../data/bpe.js';
 import { PRE_TOKENIZER_PRESETS } from '../../data/pretokenize.js';
 import { formatPrompt } from '../../data/tasks/template.js';
-import { SEED_RANGE, createParentDir, type Flags, flagsOf, ints, nums, shownDefault } from '../flags.js';
+import {
+  SEED_RANGE,
+  checkOutputFree,
+  createParentDir,
+  type Flags,
+  flagsOf,
+  ints,
+  nums,
+  shownDefault,
+} from '../flags.js';
 
 /** Documents of one generated corpus at most (about 20 GB of JSONL). */
 const CORPUS_DOCS_RANGE = ints(1, 100_000_000);
@@ -112,6 +123,7 @@ interface TokenizerOpts {
   textMode: (typeof TEXT_MODES)[number];
   skipBad?: boolean;
   quiet?: boolean;
+  overwrite?: boolean;
 }
 
 function readerOpts(
@@ -135,6 +147,8 @@ async function tokenizerCommand(o: TokenizerOpts): Promise<void> {
   const { vocabSize, minFrequency } = o;
   const configOut =
     o.configOut ?? (basename(o.out) === 'tokenizer.json' ? join(dirname(o.out), 'tokenizer_config.json') : undefined);
+  // the flags' hook checked --out and an explicit --config-out; the default one beside --out is not replaced either
+  if (configOut && !o.configOut) checkOutputFree('data tokenizer', '--config-out', configOut, o.overwrite);
   // the folders of the outputs exist before the training, not only when it is done
   createParentDir('data tokenizer', '--out', o.out);
   if (o.configOut) createParentDir('data tokenizer', '--config-out', o.configOut);
@@ -350,6 +364,7 @@ export function registerData(program: Command): void {
       `${Object.keys(TASKS).join('|')}|mix, or a comma-separated list, each optionally weighted (lineq=4,add,mul)`,
     )
     .addOption(fc.output('--out <file>', 'output JSONL file (its folder is created)').makeOptionMandatory())
+    .addOption(fc.overwrite('replace the --out file if it exists'))
     .addOption(fc.int('--n <docs>', 'number of documents', CORPUS_DOCS_RANGE, 20000))
     .addOption(fc.int('--seed <s>', 'random seed', SEED_RANGE, 0))
     .option(
@@ -409,6 +424,7 @@ export function registerData(program: Command): void {
         shownDefault('beside --out when it is named tokenizer.json'),
       ),
     )
+    .addOption(ft.overwrite('replace the --out and --config-out files if they exist'))
     .option('--quiet', 'no progress output')
     .action(tokenizerCommand);
 
@@ -432,6 +448,7 @@ export function registerData(program: Command): void {
   sft
     .requiredOption('--task <name>', `${Object.keys(SFT_TASKS).join('|')}|all, or a comma-separated list`)
     .addOption(fs.output('--out <file>', 'output JSONL file (its folder is created)').makeOptionMandatory())
+    .addOption(fs.overwrite('replace the --out file if it exists'))
     .addOption(fs.choice('--split <split>', 'records of', ['train', 'test'] as const, 'train'))
     .addOption(fs.int('--n <n>', 'records per task', ints(1, 10_000_000), 100))
     .addOption(fs.choice('--lang <lang>', 'language of the records (mix: half and half)', LANG_OPTIONS, 'en'))
@@ -445,6 +462,7 @@ export function registerData(program: Command): void {
   prefs
     .addOption(fp.choice('--kind <kind>', 'what the pairs judge', PREF_KINDS).makeOptionMandatory())
     .addOption(fp.output('--out <file>', 'output JSONL file (its folder is created)').makeOptionMandatory())
+    .addOption(fp.overwrite('replace the --out file if it exists'))
     .addOption(fp.choice('--split <split>', 'pairs of', ['train', 'test'] as const, 'train'))
     .addOption(fp.int('--n <n>', 'number of pairs', ints(1, 10_000_000), 100))
     .addOption(fp.choice('--lang <lang>', 'language of the pairs (mix: half and half)', LANG_OPTIONS, 'en'))

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { EVAL_SAMPLING, evaluate } from '../../eval/eval.js';
 import { readConfigFile } from '../../io/model_dir.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
+import type { WeightsInMemory } from '../../io/model_dir.js';
 import { generationBytes } from '../../infer/memory.js';
 import { SAMPLING_RANGES, checkSamplingParams } from '../../infer/sampling.js';
 import { loadJsonlProblems, taskProblems, type RLProblem } from '../../rl/problems.js';
@@ -34,6 +35,7 @@ interface EvalFlags extends ProgressFlags {
   model: string;
   task: string;
   tokenizer?: string;
+  weights: WeightsInMemory;
   split: 'train' | 'test';
   n?: number;
   k: number;
@@ -74,6 +76,7 @@ export function registerEval(program: Command): void {
       'built-in task (add, mul, countdown, lineq, sort, modpow) or a .jsonl of {"prompt","answer"}',
     )
     .addOption(f.input('--tokenizer <file>', 'tokenizer.json (default: the one in --model)', 'file or dir'))
+    .addOption(f.weights())
     .addOption(f.choice('--split <s>', 'problems of a built-in task', ['train', 'test'] as const, 'test'))
     .addOption(f.int('--n <n>', 'problems', PROBLEMS_RANGE, shownDefault('50 for a task, the whole file for JSONL')))
     .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, EVAL_SAMPLING.n));
@@ -107,7 +110,7 @@ export function registerEval(program: Command): void {
       }),
       `${problems.length} problems x --k ${k} samples of up to ${promptTokens} + --max-tokens ${sampling.maxTokens} tokens`,
     );
-    const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
+    const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer, { weights: o.weights });
     warn(...warnings);
     const t0 = performance.now();
     const r = evaluate(model, tok, problems, {

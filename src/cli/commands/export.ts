@@ -1,7 +1,7 @@
 /**
  * `r1ts export gguf`: a model directory (config.json + safetensors + tokenizer.json) as one GGUF file that llama.cpp
  * and the tools built on it run.
- *   r1ts export gguf --model DIR --out FILE.gguf [--dtype f32|f16|bf16|q8_0] [--tokenizer FILE]
+ *   r1ts export gguf --model DIR --out FILE.gguf [--dtype f32|f16|bf16|q8_0] [--tokenizer FILE] [--overwrite]
  * The layouts and refusals live in src/io/gguf_model.ts (model) and src/data/gguf_vocab.ts (tokenizer); this file
  * parses the flags, loads, writes and reports. Settings llama.cpp cannot represent stop the export with one line.
  */
@@ -40,6 +40,7 @@ export function registerExport(program: Command): void {
         .makeOptionMandatory(),
     )
     .addOption(f.output('--out <file>', 'GGUF file to write (atomically; its folder is created)').makeOptionMandatory())
+    .addOption(f.overwrite('replace the --out file if it exists'))
     .addOption(f.choice('--dtype <type>', 'storage of the weight matrices', GGUF_DTYPES, 'f32'))
     .addOption(
       f.input('--tokenizer <file>', 'tokenizer.json', 'file or dir', false, shownDefault('the one in --model')),
@@ -47,7 +48,8 @@ export function registerExport(program: Command): void {
     .action((o: ExportGgufFlags) => {
       const t0 = performance.now();
       createParentDir('export gguf', '--out', o.out);
-      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
+      // A BF16 dense checkpoint stays bf16 in memory (half of float32's): released sizes export within memory.
+      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer, { weights: 'auto' });
       warn(...warnings);
       checkLlamaCppSupport(model.config);
       const vocab = ggufVocab(tok, model.config.vocab_size);

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { readConfigFile } from '../../io/model_dir.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
+import type { WeightsInMemory } from '../../io/model_dir.js';
 import { generateText } from '../../infer/generate.js';
 import { NO_DRAFT_MODULE, hasDraftModule } from '../../infer/batcher.js';
 import { generationBytes } from '../../infer/memory.js';
@@ -20,6 +21,7 @@ interface GenerateFlags {
   model: string;
   prompt: string;
   tokenizer?: string;
+  weights: WeightsInMemory;
   n: number;
   maxTokens: number;
   temperature: number;
@@ -44,6 +46,7 @@ export function registerGenerate(program: Command): void {
     )
     .requiredOption('--prompt <text>', 'the prompt')
     .addOption(f.input('--tokenizer <file>', 'tokenizer.json (default: the one in --model)', 'file or dir'))
+    .addOption(f.weights())
     .addOption(f.int('--n <k>', 'samples, decoded together as one batch', SAMPLING_RANGES.n, DEFAULT_SAMPLING.n));
   const { maxTokens, temperature, topP, topK, seed } = DEFAULT_SAMPLING;
   for (const o of samplingOptions(f, { maxTokens, temperature, topP, topK, seed })) cmd.addOption(o);
@@ -83,7 +86,7 @@ export function registerGenerate(program: Command): void {
         generationBytes(config, { rows: sampling.n, promptTokens, maxTokens: sampling.maxTokens }),
         `--n ${sampling.n} samples of up to ${promptTokens} + --max-tokens ${sampling.maxTokens} tokens (KV cache and logits)`,
       );
-      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
+      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer, { weights: o.weights });
       warn(...warnings);
       if (o.speculative === 'mtp' && (o.engine === 'model' || !hasDraftModule(model)))
         throw new Error(

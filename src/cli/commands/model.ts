@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { countParams, createModel, isDeepseek } from '../../models/index.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadModelDir, modelDirFiles, readConfigFile, saveModelDir } from '../../io/model_dir.js';
+import { type WeightsInMemory, loadModelDir, modelDirFiles, readConfigFile, saveModelDir } from '../../io/model_dir.js';
 import { Tensor, noGrad } from '../../tensor/tensor.js';
 import { crossEntropy, narrow } from '../../tensor/ops/index.js';
 import { SEED_RANGE, flagsOf, ints, nums } from '../flags.js';
@@ -110,9 +110,10 @@ export function registerModel(program: Command): void {
     .addOption(
       fl.numberList('--ids <list>', 'token ids, e.g. 3,1,4,1,5', ints(0, 2 ** 31 - 1), MAX_IDS).makeOptionMandatory(),
     )
+    .addOption(fl.weights())
     .option('--json', 'print {"shape": [T, V], "logits": [...], "loss": number|null}')
-    .action((o: { model: string; ids: number[]; json?: boolean }) => {
-      const { model, config, warnings } = loadModelDir(o.model);
+    .action((o: { model: string; ids: number[]; weights: WeightsInMemory; json?: boolean }) => {
+      const { model, config, warnings } = loadModelDir(o.model, { weights: o.weights });
       warn(...warnings);
       const V = config.vocab_size;
       o.ids.forEach((id, i) => {

@@ -5,7 +5,9 @@
  * table (one row per model) and writes it with the stages' curves to OUT/recipe.json, and OUT/report.html (`r1ts
  * report OUT`: the table and every stage's curves), whose path it prints. Run again with the same --out, it
  * skips complete stages and resumes an interrupted one. Ctrl-C / SIGTERM stop a training stage at a step boundary
- * with a checkpoint (exit 130 / 143).
+ * with a checkpoint (exit 130 / 143). Progress is one line for the whole recipe (src/recipe/progress.ts: the stage
+ * k/9, its phase, step/total, elapsed and ETA, the recipe's elapsed time), redrawn on a terminal, every
+ * --log-every steps on a pipe; --quiet prints only the results.
  *
  * Not here: the stages (src/recipe/r1.ts), the evaluation (src/recipe/evaluate.ts).
  */
@@ -14,9 +16,17 @@ import type { Command } from 'commander';
 import { writeReport } from '../../report/html.js';
 import { RECIPE_STAGES, type RecipeStage, defaultRecipeSettings, recipePaths, runRecipe } from '../../recipe/r1.js';
 import { StopRequests, type StopSignal, stopExitCode } from '../../train/signals.js';
-import { SEED_RANGE, flagsOf, parseList, shownDefault } from '../flags.js';
+import {
+  type ProgressFlags,
+  SEED_RANGE,
+  flagsOf,
+  parseList,
+  progressFor,
+  progressOptions,
+  shownDefault,
+} from '../flags.js';
 
-interface RecipeFlags {
+interface RecipeFlags extends ProgressFlags {
   out: string;
   base?: string;
   stages?: RecipeStage[];
@@ -51,13 +61,15 @@ export function registerRecipe(program: Command): void {
     .option('--quick', 'smaller stages (about a fifth of the work) for trying the recipe out')
     .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
     .option('--no-eval', 'skip the evaluations after each stage');
+  for (const opt of progressOptions(f)) r1.addOption(opt);
   r1.action(async (o: RecipeFlags) => {
     const t0 = performance.now();
     const settings = { ...defaultRecipeSettings(o.quick === true), seed: o.seed };
     if (o.base) settings.base = path.resolve(o.base);
     const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
     try {
-      const r = await runRecipe({ outDir: o.out, settings, stages: o.stages, evaluate: o.eval, stops });
+      const progress = progressFor(o);
+      const r = await runRecipe({ outDir: o.out, settings, stages: o.stages, evaluate: o.eval, stops, progress });
       if (r.stopped) {
         process.exitCode = stopExitCode(r.stopped as StopSignal);
         console.log(`recipe r1: stopped by ${r.stopped}; run the same command again to continue`);

@@ -5,14 +5,13 @@
  *   r1ts sample --model DIR (--task T[,T...] [--split train] [--n N] [--lang en|es|mix] [--difficulty D] | --data FILE)
  *               --k N --out data.jsonl [--template chat|r1-zero] [--temperature 0.7] [--top-p 0.95] [--max-tokens N]
  *               [--seed S] [--stop STR...] [--keep correct|best-of-k|threshold:X|all] [--filters readable|none|LIST]
- *               [--scorer FILE --rm-part summary|all] [--allow-test] [--json]
+ *               [--scorer FILE --rm-part summary|all] [--allow-test] [--json] [--overwrite]
  * Prints how many responses passed each check and why the others were dropped (--json: the counts as one object);
  * progress goes to stderr (a line redrawn on a terminal, about ten lines on a pipe). The output file is written
- * atomically when sampling ends.
+ * atomically when sampling ends; an existing one is refused before any work without --overwrite (src/cli/flags.ts).
  */
 import { Buffer } from 'node:buffer';
 import type { Command } from 'commander';
-import * as fs from 'node:fs';
 import { writeAll, writeFileAtomic } from '../../io/atomic.js';
 import { loadModelAndTokenizer } from '../../io/load.js';
 import { readConfigFile } from '../../io/model_dir.js';
@@ -53,7 +52,6 @@ const SAMPLE_BATCH = 64;
 
 interface SampleFlags {
   model: string;
-  overwrite?: boolean;
   tokenizer?: string;
   task?: string[];
   data?: string;
@@ -135,8 +133,6 @@ async function sampleCommand(o: SampleFlags): Promise<void> {
     `${prompts.length} prompts x --k ${sampling.n} samples of up to --max-tokens ${sampling.maxTokens} tokens`,
   );
   const scorer = o.scorer ? await loadScorerModule(o.scorer) : undefined;
-  if (fs.existsSync(o.out) && !o.overwrite)
-    throw new Error(`${c}: --out ${o.out} already exists; use --overwrite to replace it, or another --out`);
   createParentDir(c, '--out', o.out);
   const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
   warn(...warnings);
@@ -238,7 +234,7 @@ export function registerSample(program: Command): void {
     .option('--difficulty <d>', "reasoning task difficulty N or A-B (default: the task's)")
     .addOption(f.int('--k <k>', 'samples per prompt', SAMPLING_RANGES.n).makeOptionMandatory())
     .addOption(f.output('--out <file>', 'the records (JSONL)').makeOptionMandatory())
-    .option('--overwrite', 'replace the --out file if it exists')
+    .addOption(f.overwrite('replace the --out file if it exists'))
     .addOption(
       f.choice(
         '--template <t>',

@@ -83,7 +83,7 @@ export function registerSchedule(program: Command): void {
         shownDefault('none'),
       ),
     )
-    .option('--overwrite', 'with --out: replace the run directory there')
+    .addOption(f.overwrite('replace the --svg file and the run directory in --out if they exist'))
     .action((o: ScheduleFlags) => {
       const { method, pp, microBatches } = o;
       if (pp * microBatches > MAX_SCHEDULE_PAIRS)
@@ -91,28 +91,32 @@ export function registerSchedule(program: Command): void {
           `schedule: --pp ${pp} x --micro-batches ${microBatches} = ${pp * microBatches} (stage, micro-batch) pairs; at most ${MAX_SCHEDULE_PAIRS} can be simulated`,
         );
       const costs = o.cost ?? { ...DEFAULT_COSTS };
+      if (o.overwrite && !o.out && !o.svg) throw new Error('schedule: --overwrite needs --out or --svg');
       const result = simulate(buildSchedule({ method, pp, microBatches }), costs);
-      if (o.svg) {
-        createParentDir('schedule', '--svg', o.svg);
-        writeFileSync(o.svg, renderSvg(result));
-      }
-      if (o.out) {
-        const run = RunDir.open({
-          dir: o.out,
-          command: 'schedule',
-          mode: o.overwrite ? 'overwrite' : 'new',
-          extraEntries: ['timeline.svg'],
-          log: (l) => console.error(l),
-        });
-        try {
+      // the run directory refuses an existing run before the SVG is written: a refused command writes nothing
+      const run = o.out
+        ? RunDir.open({
+            dir: o.out,
+            command: 'schedule',
+            mode: o.overwrite ? 'overwrite' : 'new',
+            extraEntries: ['timeline.svg'],
+            log: (l) => console.error(l),
+          })
+        : undefined;
+      try {
+        if (o.svg) {
+          createParentDir('schedule', '--svg', o.svg);
+          writeFileSync(o.svg, renderSvg(result));
+        }
+        if (run && o.out) {
           run.start({ method, pp, microBatches, costs });
           writeFileSync(path.join(o.out, 'timeline.svg'), renderSvg(result));
           const { bubble, paramCopies, makespan } = result;
           run.markFinished({ bubble, makespan, paramCopies, peakActivations: Math.max(...result.peakActivations) });
-        } finally {
-          run.close();
         }
-      } else if (o.overwrite) throw new Error('schedule: --overwrite needs --out');
+      } finally {
+        run?.close();
+      }
       if (o.json) {
         const { bubble, paramCopies, peakActivations, makespan } = result;
         console.log(JSON.stringify({ method, pp, microBatches, bubble, paramCopies, peakActivations, makespan }));

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { loadModelAndTokenizer } from '../../io/load.js';
+import type { WeightsInMemory } from '../../io/model_dir.js';
 import { NO_DRAFT_MODULE, hasDraftModule } from '../../infer/batcher.js';
 import { startServer } from '../../serve/server.js';
 import { flagsOf, ints, nums } from '../flags.js';
@@ -15,6 +16,7 @@ import { warn } from '../warn.js';
 interface ServeFlags {
   model: string;
   tokenizer?: string;
+  weights: WeightsInMemory;
   host: string;
   port: number;
   servedModelName?: string;
@@ -41,6 +43,7 @@ export function registerServe(program: Command): void {
         .makeOptionMandatory(),
     )
     .addOption(f.input('--tokenizer <file>', 'tokenizer.json (default: the one in --model)', 'file or dir'))
+    .addOption(f.weights())
     .addOption(f.text('--host <addr>', 'address to listen on (there is no authentication: keep it local)', '127.0.0.1'))
     .addOption(f.int('--port <n>', 'port to listen on, 0 = any free one', ints(0, 65535), 8000))
     .addOption(f.text('--served-model-name <name>', "the model's id in requests (default: --model as given)"))
@@ -66,7 +69,7 @@ export function registerServe(program: Command): void {
     )
     .action(async (o: ServeFlags) => {
       const c = 'serve';
-      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer);
+      const { model, tok, warnings } = loadModelAndTokenizer(o.model, o.tokenizer, { weights: o.weights });
       warn(...warnings);
       if (o.speculative === 'mtp' && !hasDraftModule(model))
         throw new Error(`${c}: --speculative mtp (${o.model}): ${NO_DRAFT_MODULE}`);

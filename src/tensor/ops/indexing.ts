@@ -81,6 +81,9 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
   requireIndex('embedding', ids, false);
   if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be (vocab, dim), got ${shapeStr(weight.shape)}`);
   const flat = reshape(ids, [ids.size]);
+  // bfloat16 weights (inference-only) are decoded row by row; they never require grad.
+  if (weight.dtype === 'bfloat16')
+    return reshape(wrap(runKernel('bf16Rows', weight, flat)), [...ids.shape, weight.shape[1]]);
   return reshape(indexSelect(weight, 0, flat), [...ids.shape, weight.shape[1]]);
 }
 

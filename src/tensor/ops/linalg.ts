@@ -1,7 +1,7 @@
 /** Matrix products with autograd. Backward reads transposed operands in place (no transpose copies). */
 import { runKernel } from '../../backend/registry.js';
 import { shapeStr } from '../shape.js';
-import { type Tensor, record } from '../tensor.js';
+import { type Tensor, isGradEnabled, record } from '../tensor.js';
 import { add } from './elementwise.js';
 import { reshape } from './shape.js';
 import { sumTo, wrap } from './util.js';
@@ -46,13 +46,23 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   });
 }
 
-/** y = x W^T + bias, with W stored (out, in) as in PyTorch and Hugging Face checkpoints. */
+/**
+ * y = x W^T + bias, with W stored (out, in) as in PyTorch and Hugging Face checkpoints. A bfloat16 W (inference-only
+ * weights) runs the `matmulBf16` kernel and records no gradient; an input that requires one is refused.
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   if (weight.ndim !== 2) throw new RangeError(`linear: weight must be (out, in), got ${shapeStr(weight.shape)}`);
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new RangeError(
       `linear: input ${shapeStr(x.shape)} x weight ${shapeStr(weight.shape)}ᵀ: inner dims ${x.shape[x.ndim - 1]} != ${weight.shape[1]}`,
     );
+  }
+  if (weight.dtype === 'bfloat16') {
+    if (isGradEnabled() && (x.requiresGrad || bias?.requiresGrad))
+      throw new TypeError('linear: bfloat16 weights are inference-only (no gradient flows through them)');
+    const x2 = reshape(x, [-1, weight.shape[1]]);
+    const y = reshape(wrap(runKernel('matmulBf16', x2, weight)), [...x.shape.slice(0, -1), weight.shape[0]]);
+    return bias ? add(y, bias) : y;
   }
   const y =
     x.ndim === 2
