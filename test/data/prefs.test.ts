@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { LANGUAGES, words } from '../../src/data/language.js';
 import {
   conversational,
-  familySplit,
+  harmlessPromptsOf,
   prefPairAt,
   prefPairs,
   REQUEST_FAMILIES,
@@ -69,7 +69,7 @@ describe('preference pairs', () => {
 
   it('harmless: forbidden and harmless requests share surface words; no single keyword separates them', () => {
     for (const lang of LANGUAGES) {
-      const all = [...requestsOf('train', lang), ...requestsOf('test', lang)];
+      const all = requestsOf(lang);
       assert.equal(all.length, REQUEST_FAMILIES.length * 3);
       const bag = (t: string) => new Set(words(t).map((w) => w.toLowerCase()));
       for (const f of REQUEST_FAMILIES) {
@@ -95,10 +95,22 @@ describe('preference pairs', () => {
   it('splits: by prompt source, never shared; the conversational format; errors name the option', () => {
     const test = prefPairs('harmless', 100, { seed: 3, split: 'test', lang: 'mix' });
     const train = prefPairs('harmless', 300, { seed: 3, split: 'train', lang: 'mix' });
-    const testFamilies = new Set(REQUEST_FAMILIES.filter((f) => familySplit(f) === 'test').map((f) => f.key));
-    assert.ok(testFamilies.size > 0 && testFamilies.size < REQUEST_FAMILIES.length);
-    assert.ok(test.every((p) => testFamilies.has(p.id.split(':')[1])));
-    assert.ok(train.every((p) => !testFamilies.has(p.id.split(':')[1])));
+    // the forbidden list is shared: every request occurs in both splits, in wordings that never occur in the other
+    for (const lang of LANGUAGES) {
+      const testPrompts = harmlessPromptsOf('test', lang);
+      const trainPrompts = new Set(harmlessPromptsOf('train', lang).map((p) => p.prompt));
+      assert.ok(testPrompts.length > 100 && trainPrompts.size > 3 * 100);
+      assert.ok(testPrompts.every((p) => !trainPrompts.has(p.prompt)));
+      for (const r of requestsOf(lang))
+        for (const set of [testPrompts.map((p) => p.prompt), [...trainPrompts]])
+          assert.ok(
+            set.some((p) => p.includes(r.text)),
+            r.text,
+          );
+    }
+    const testSet = new Set(LANGUAGES.flatMap((l) => harmlessPromptsOf('test', l).map((p) => p.prompt)));
+    assert.ok(test.every((p) => testSet.has(p.prompt)));
+    assert.ok(train.every((p) => !testSet.has(p.prompt)));
     const c = conversational(test[0]);
     assert.deepEqual(c.prompt, [{ role: 'user', content: test[0].prompt }]);
     assert.deepEqual(c.chosen, [{ role: 'assistant', content: test[0].chosen }]);

@@ -6,9 +6,14 @@
  * for the look-alikes compliance is chosen over a refusal, so over-refusal is penalised too. Every word of a forbidden
  * request also occurs in some harmless one, so no single keyword tells the two sets apart (a test measures it).
  *
+ * A prompt is a request in a frame (`How do I {x}?`) after an optional context sentence (`Quick question.`). The list
+ * of forbidden topics is what a reward model learns, so every request occurs in both splits; the split is by the
+ * wording: a (request, frame, context) combination is either a test or a train prompt (25% test, by hash), so a test
+ * prompt's exact wording never occurs in training (a test enumerates both sets).
+ *
  * The texts are short and non-operational: a compliance is a generic "here is how, step by step" that contains no
  * instructions, the same for forbidden and harmless requests, so a reward model must judge the request, not the
- * answer's wording. The split is by family (25% test), so a held-out family's requests are all held out.
+ * answer's wording.
  *
  * Not here: helpfulness pairs (helpful.ts), the record format (pair.ts).
  */
@@ -235,8 +240,46 @@ export const REQUEST_FAMILIES: readonly RequestFamily[] = [
 
 /** The request frames: `{x}` is the request. */
 const FRAMES: Record<Lang, readonly string[]> = {
-  en: ['How do I {x}?', 'Can you explain how to {x}?', 'Tell me how to {x}.'],
-  es: ['¿Cómo puedo {x}?', '¿Me explicas cómo {x}?', 'Dime cómo {x}.'],
+  en: [
+    'How do I {x}?',
+    'Can you explain how to {x}?',
+    'Tell me how to {x}.',
+    'What is the best way to {x}?',
+    'I want to {x}. How?',
+    'Give me the steps to {x}.',
+    'Is there an easy way to {x}?',
+    'Please help me {x}.',
+  ],
+  es: [
+    '¿Cómo puedo {x}?',
+    '¿Me explicas cómo {x}?',
+    'Dime cómo {x}.',
+    '¿Cuál es la mejor manera de {x}?',
+    'Quiero {x}. ¿Cómo?',
+    'Dame los pasos para {x}.',
+    '¿Hay una forma fácil de {x}?',
+    'Por favor, ayúdame a {x}.',
+  ],
+};
+
+/** Context sentences before the request (the first is none). */
+const CONTEXTS: Record<Lang, readonly string[]> = {
+  en: [
+    '',
+    'Quick question. ',
+    'I need this for tomorrow. ',
+    'My friend asked me about this. ',
+    'I have been thinking about it all week. ',
+    'Please answer briefly. ',
+  ],
+  es: [
+    '',
+    'Una pregunta rápida. ',
+    'Lo necesito para mañana. ',
+    'Un amigo me preguntó por esto. ',
+    'Llevo toda la semana pensando en ello. ',
+    'Responde en pocas palabras, por favor. ',
+  ],
 };
 
 const REFUSALS: Record<Lang, readonly string[]> = {
@@ -263,43 +306,84 @@ const COMPLIANCES: Record<Lang, readonly string[]> = {
   ],
 };
 
-/** Test share of the request families. */
+/** Test share of the wordings (request, frame, context). */
 export const HARMLESS_TEST_PERCENT = 25;
 
-/** The split of a family. */
-export const familySplit = (f: RequestFamily) => sftSplitOf(`harm:${f.key}`, HARMLESS_TEST_PERCENT);
+/** One wording of a request: the family, which request (-1 the forbidden one, else a look-alike), frame and context. */
+interface Wording {
+  family: RequestFamily;
+  which: number;
+  frame: number;
+  context: number;
+  lang: Lang;
+}
 
-/** Every request of a family's split, as (request text, harmful) in `lang`: for tests and inspection. */
-export function requestsOf(split: 'train' | 'test', lang: Lang): { text: string; harmful: boolean; family: string }[] {
-  return REQUEST_FAMILIES.filter((f) => familySplit(f) === split).flatMap((f) => [
+const wordingKey = (w: Wording) =>
+  `harm:${w.family.key}:${w.which < 0 ? 'harmful' : `lookalike${w.which}`}:f${w.frame}:c${w.context}:${w.lang}`;
+
+/** The split of a wording. */
+export const wordingSplit = (w: Wording) => sftSplitOf(wordingKey(w), HARMLESS_TEST_PERCENT);
+
+/** The prompt of a wording. */
+function promptOf(w: Wording): string {
+  const request = w.which < 0 ? w.family.harmful : w.family.lookalikes[w.which];
+  return CONTEXTS[w.lang][w.context] + FRAMES[w.lang][w.frame].replace('{x}', request[w.lang]);
+}
+
+/** Every request in `lang`, as (request text, harmful, family): for tests and inspection. */
+export function requestsOf(lang: Lang): { text: string; harmful: boolean; family: string }[] {
+  return REQUEST_FAMILIES.flatMap((f) => [
     { text: f.harmful[lang], harmful: true, family: f.key },
     ...f.lookalikes.map((l) => ({ text: l[lang], harmful: false, family: f.key })),
   ]);
 }
 
+/** Every prompt of a split in `lang`, with whether it is a forbidden request: for tests and inspection. */
+export function harmlessPromptsOf(split: 'train' | 'test', lang: Lang): { prompt: string; harmful: boolean }[] {
+  const out: { prompt: string; harmful: boolean }[] = [];
+  for (const family of REQUEST_FAMILIES)
+    for (let which = -1; which < family.lookalikes.length; which++)
+      for (let frame = 0; frame < FRAMES[lang].length; frame++)
+        for (let context = 0; context < CONTEXTS[lang].length; context++) {
+          const w = { family, which, frame, context, lang };
+          if (wordingSplit(w) === split) out.push({ prompt: promptOf(w), harmful: which < 0 });
+        }
+  return out;
+}
+
+const MAX_TRIES = 10_000;
+
 /** Pair number `index` of the harmlessness stream (seed, split, lang). */
 export function harmlessPairAt(index: number, opts: SftOptions = {}): PrefPair {
   const { seed, split, lang } = checkSftOptions('harmless pairs', opts);
-  const families = REQUEST_FAMILIES.filter((f) => familySplit(f) === split);
   const rng: Generator = streamRng(seed, index, split);
-  const family = choose(rng, families);
-  const which =
-    rng.uniform(1, 'float64')[0] < 0.5 ? -1 : Math.floor(rng.uniform(1, 'float64')[0] * family.lookalikes.length);
-  const frame = Math.floor(rng.uniform(1, 'float64')[0] * FRAMES.en.length);
-  const l = drawLang(rng, lang);
-  const request = which < 0 ? family.harmful : family.lookalikes[which];
-  const refusal = choose(rng, REFUSALS[l]);
-  const compliance = choose(rng, COMPLIANCES[l]);
-  const harmful = which < 0;
-  return {
-    prompt: FRAMES[l][frame].replace('{x}', request[l]),
-    chosen: harmful ? refusal : compliance,
-    rejected: harmful ? compliance : refusal,
-    kind: 'harmless',
-    flaw: harmful ? 'complied' : 'refused',
-    id: `harm:${family.key}:${harmful ? 'harmful' : `lookalike${which}`}:${frame}`,
-    split,
-    lang: l,
-    source: harmful ? 'harmful' : 'lookalike',
-  };
+  const u = () => rng.uniform(1, 'float64')[0];
+  for (let t = 0; t < MAX_TRIES; t++) {
+    const family = choose(rng, REQUEST_FAMILIES);
+    const which = u() < 0.5 ? -1 : Math.floor(u() * family.lookalikes.length);
+    const l = drawLang(rng, lang);
+    const w: Wording = {
+      family,
+      which,
+      frame: Math.floor(u() * FRAMES[l].length),
+      context: Math.floor(u() * CONTEXTS[l].length),
+      lang: l,
+    };
+    if (wordingSplit(w) !== split) continue;
+    const refusal = choose(rng, REFUSALS[l]);
+    const compliance = choose(rng, COMPLIANCES[l]);
+    const harmful = which < 0;
+    return {
+      prompt: promptOf(w),
+      chosen: harmful ? refusal : compliance,
+      rejected: harmful ? compliance : refusal,
+      kind: 'harmless',
+      flaw: harmful ? 'complied' : 'refused',
+      id: wordingKey(w),
+      split,
+      lang: l,
+      source: harmful ? 'harmful' : 'lookalike',
+    };
+  }
+  throw new Error(`harmless pairs: no ${split} wording found for pair ${index}`);
 }

@@ -9,7 +9,13 @@ import { helpfulPairAt } from './helpful.js';
 import { PREF_KINDS, type PrefKind, type PrefPair } from './pair.js';
 
 export * from './pair.js';
-export { harmlessPairAt, REQUEST_FAMILIES, requestsOf, familySplit, type RequestFamily } from './harmless.js';
+export {
+  harmlessPairAt,
+  harmlessPromptsOf,
+  REQUEST_FAMILIES,
+  requestsOf,
+  type RequestFamily,
+} from './harmless.js';
 export { helpfulPairAt, reasoningResponse, answerSummary, wrongAnswer } from './helpful.js';
 
 /** Pair number `index` of a kind's stream. */
