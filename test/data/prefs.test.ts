@@ -101,6 +101,9 @@ describe('preference pairs', () => {
       const trainPrompts = new Set(harmlessPromptsOf('train', lang).map((p) => p.prompt));
       assert.ok(testPrompts.length > 100 && trainPrompts.size > 3 * 100);
       assert.ok(testPrompts.every((p) => !trainPrompts.has(p.prompt)));
+      // not even inside a longer train prompt (a context sentence in front of the same frame and request)
+      const trainText = [...trainPrompts].join('\n');
+      for (const p of testPrompts) assert.ok(!trainText.includes(p.prompt), p.prompt);
       for (const r of requestsOf(lang))
         for (const set of [testPrompts.map((p) => p.prompt), [...trainPrompts]])
           assert.ok(

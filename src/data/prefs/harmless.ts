@@ -8,8 +8,8 @@
  *
  * A prompt is a request in a frame (`How do I {x}?`) after an optional context sentence (`Quick question.`). The list
  * of forbidden topics is what a reward model learns, so every request occurs in both splits; the split is by the
- * wording: a (request, frame, context) combination is either a test or a train prompt (25% test, by hash), so a test
- * prompt's exact wording never occurs in training (a test enumerates both sets).
+ * wording: each request (in each language) has 2 of the 8 frames as test frames, in any context, so a test prompt's
+ * frame-and-request never occurs in a train prompt, even inside a longer one (a test enumerates both sets).
  *
  * The texts are short and non-operational: a compliance is a generic "here is how, step by step" that contains no
  * instructions, the same for forbidden and harmless requests, so a reward model must judge the request, not the
@@ -19,8 +19,8 @@
  */
 import type { Generator } from '../../tensor/random.js';
 import type { Lang } from '../language.js';
-import { choose, drawLang, type SftOptions, sftSplitOf, checkSftOptions } from '../sft/task.js';
-import { streamRng } from '../tasks/task.js';
+import { choose, drawLang, type SftOptions, checkSftOptions } from '../sft/task.js';
+import { hash32, type Split, streamRng } from '../tasks/task.js';
 import type { PrefPair } from './pair.js';
 
 type Text = Readonly<Record<Lang, string>>;
@@ -306,8 +306,8 @@ const COMPLIANCES: Record<Lang, readonly string[]> = {
   ],
 };
 
-/** Test share of the wordings (request, frame, context). */
-export const HARMLESS_TEST_PERCENT = 25;
+/** Frames of each request (and language) whose prompts are test prompts: 2 of 8, chosen by hash per request. */
+export const HARMLESS_TEST_FRAMES = 2;
 
 /** One wording of a request: the family, which request (-1 the forbidden one, else a look-alike), frame and context. */
 interface Wording {
@@ -321,8 +321,18 @@ interface Wording {
 const wordingKey = (w: Wording) =>
   `harm:${w.family.key}:${w.which < 0 ? 'harmful' : `lookalike${w.which}`}:f${w.frame}:c${w.context}:${w.lang}`;
 
-/** The split of a wording. */
-export const wordingSplit = (w: Wording) => sftSplitOf(wordingKey(w), HARMLESS_TEST_PERCENT);
+/**
+ * The split of a wording, decided by its request and frame (never by the context sentence, so that a test prompt's
+ * frame-and-request never occurs in a train prompt behind another context): each request has its own
+ * `HARMLESS_TEST_FRAMES` test frames per language, the frames with the smallest hashes.
+ */
+export function wordingSplit(w: Wording): Split {
+  const key = (frame: number) => hash32(`r1ts-split:harm:${w.family.key}:${w.which}:f${frame}:${w.lang}`);
+  const mine = key(w.frame);
+  let below = 0;
+  for (let f = 0; f < FRAMES[w.lang].length; f++) if (key(f) < mine || (key(f) === mine && f < w.frame)) below++;
+  return below < HARMLESS_TEST_FRAMES ? 'test' : 'train';
+}
 
 /** The prompt of a wording. */
 function promptOf(w: Wording): string {

@@ -32,6 +32,7 @@ silicon silver sixth small smallest soap sodium solve solves someone's spain spa
 strawberry street subtract subtraction sulfur sun sunday sweden switzerland table tehran thailand that's there's
 they're thieves thinks thursday tiger tin tokyo train trained translate tree trick tuesday unlock uranium uranus
 vienna wall warsaw we're wednesday what's white window won't yellow you're zealand
+briefly ex's frozen poison pond stranger wooden
 `;
 
 /** Words of the built-in Spanish data missing from the common list. */
@@ -59,6 +60,7 @@ septiembre sexto seúl silicio silla sodio sol sombrero soy sucia sucio suecia s
 sur sustituye sábado séptimo tailandia taza teherán teléfono tercer tercero tienda tierra tigre tokio traduce tren
 términos tómate ubicación unido unidos uranio urano usa usarse uva vaca vacía vacío varsovia vaso vecino venderlas
 venderlo ventana verde vieja viejo viena viernes yakarta yodo zapato zelanda áfrica ámsterdam árbol átomo
+bloqueado dame desconocida ex envenenar estanque han hay paces receta seguirla
 `;
 
 /** Words in both lists that count as English. */
