@@ -31,6 +31,7 @@ import { SAMPLING_NAMES, SAMPLING_RANGES, type SamplingParams } from '../infer/s
 import { formatBytes } from '../infer/memory.js';
 import { warn } from './warn.js';
 import { Progress, type ProgressStream } from '../util/progress.js';
+import { StopRequests, type StopSignal, stopExitCode } from '../train/signals.js';
 
 // ---- ranges ------------------------------------------------------------------------------------------------------
 
@@ -468,4 +469,22 @@ export function progressOptions(f: Flags, unit = 'steps'): Option[] {
 /** The Progress of a command's flags, on `stream` (default stdout; NO_COLOR and TERM are read from the environment). */
 export function progressFor(o: ProgressFlags, stream: ProgressStream = process.stdout): Progress {
   return new Progress({ stream, logEvery: o.logEvery, quiet: o.quiet === true });
+}
+
+/**
+ * Runs a resumable trainer under Ctrl-C / SIGTERM stop requests: a stopped run sets the exit status of its signal;
+ * with `--quiet` (which drops the trainer's messages, the last of which gives the result) the result line is printed.
+ */
+export async function runStoppable(
+  o: { quiet?: boolean },
+  train: (stops: StopRequests) => Promise<{ stopped?: StopSignal | null; steps: number; modelDir: string }>,
+): Promise<void> {
+  const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
+  try {
+    const r = await train(stops);
+    if (r.stopped) process.exitCode = stopExitCode(r.stopped);
+    else if (o.quiet) console.log(`done: ${r.steps} steps; model -> ${r.modelDir}`);
+  } finally {
+    stops.dispose();
+  }
 }

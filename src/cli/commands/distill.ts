@@ -19,7 +19,6 @@ import {
 import { SAMPLE_TEMPLATES } from '../../posttrain/sample.js';
 import { SAMPLE_TASKS } from '../../posttrain/sample_prompts.js';
 import { DEFAULT_SFT_CONFIG, SFT_RANGES, type SftConfig } from '../../posttrain/sft.js';
-import { StopRequests, stopExitCode } from '../../train/signals.js';
 import {
   PROBLEMS_RANGE,
   type ProgressFlags,
@@ -28,6 +27,7 @@ import {
   parseChoice,
   parseList,
   progressFor,
+  runStoppable,
   progressOptions,
   shownDefault,
 } from '../flags.js';
@@ -64,9 +64,8 @@ const S = DEFAULT_DISTILL_SAMPLING;
 const sftDefault = (k: keyof SftConfig) => shownDefault(String(DEFAULT_DISTILL_SFT[k] ?? DEFAULT_SFT_CONFIG[k]));
 
 async function distillCommand(o: DistillFlags): Promise<void> {
-  const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
-  try {
-    const r = await distill({
+  await runStoppable(o, async (stops) => {
+    return distill({
       outDir: o.out,
       teacher: o.teacher,
       student: o.student,
@@ -101,12 +100,7 @@ async function distillCommand(o: DistillFlags): Promise<void> {
       stops,
       progress: progressFor(o),
     });
-    if (r.stopped) process.exitCode = stopExitCode(r.stopped);
-    // --quiet drops the messages, the last of which says this: the result is still printed
-    else if (o.quiet) console.log(`done: ${r.steps} steps; model -> ${r.modelDir}`);
-  } finally {
-    stops.dispose();
-  }
+  });
 }
 
 export function registerDistill(program: Command): void {

@@ -14,7 +14,6 @@ import { SFT_TASKS } from '../../data/sft/index.js';
 import { LR_SCHEDULES, SFT_RANGES, type SftConfig } from '../../posttrain/sft.js';
 import { DEFAULT_SFT_EVAL, type SftEvalSettings, sft } from '../../posttrain/sft_run.js';
 import { DEFAULT_SFT_CONFIG } from '../../posttrain/sft.js';
-import { StopRequests, stopExitCode } from '../../train/signals.js';
 import {
   type Flags,
   type ProgressFlags,
@@ -23,6 +22,7 @@ import {
   nums,
   parseList,
   progressFor,
+  runStoppable,
   progressOptions,
   shownDefault,
 } from '../flags.js';
@@ -77,8 +77,7 @@ function parseTasks(raw: string): string[] {
 }
 
 async function sftCommand(o: SftFlags): Promise<void> {
-  const stops = new StopRequests((l) => process.stderr.write(`${l}\n`));
-  try {
+  await runStoppable(o, async (stops) => {
     const config: Partial<SftConfig> = {
       epochs: o.epochs,
       maxSteps: o.maxSteps,
@@ -99,7 +98,7 @@ async function sftCommand(o: SftFlags): Promise<void> {
       truncate: o.truncate,
     };
     const evalSettings: Partial<SftEvalSettings> = { tasks: o.evalTasks, n: o.evalN, maxTokens: o.evalMaxTokens };
-    const r = await sft({
+    return sft({
       outDir: o.out,
       model: o.model,
       tokenizer: o.tokenizer,
@@ -114,12 +113,7 @@ async function sftCommand(o: SftFlags): Promise<void> {
       stops,
       progress: progressFor(o),
     });
-    if (r.stopped) process.exitCode = stopExitCode(r.stopped);
-    // --quiet drops the messages, the last of which says this: the result is still printed
-    else if (o.quiet) console.log(`done: ${r.steps} steps; model -> ${r.modelDir}`);
-  } finally {
-    stops.dispose();
-  }
+  });
 }
 
 export function registerSft(program: Command): void {
