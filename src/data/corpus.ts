@@ -1,6 +1,14 @@
 /**
  * The built-in pre-training corpus: documents made from the tasks' train split (never a test problem), so a small
- * base model learns the answer format and some of the skills, but not all of them, before RL.
+ * base model learns some of the skills, but not all of them, before RL.
+ *
+ * Two styles (`style`):
+ * - `plain` (the default): task problems as textbooks and web pages write them (corpus_plain.ts): never the R1-Zero
+ *   template, never `<think>` / `<answer>` around a task's solution, so the format R1-Zero's RL rewards has to emerge
+ *   under RL, as in R1 (2.2.4); `worked`, `terse`, `partial` and `switched` documents take the layouts below in that
+ *   form, and 10% of the documents (PLAIN_TAGGED_SHARE, unless the mix names `tagged`) are generic tagged documents;
+ * - `templated`: the corpus of the versions before styles, document for document: the kinds below after the R1-Zero
+ *   prompt, with tagged solutions. A base trained on it follows the format before any RL (the easier variant).
  *
  * Document kinds (default shares):
  * - `worked` (60%): R1-Zero prompt + full worked solution `<think>...</think>\n<answer>...</answer>`;
@@ -20,7 +28,9 @@
  *   (some steps in the other language, as web text does), so that a base can mix languages in its reasoning; tasks
  *   whose solutions cannot be switched (mul's English steps have no words) are skipped, and a problem whose steps
  *   allow no such run (rare) is written unswitched;
- * - `facts` (0% unless asked for): the knowledge the non-reasoning SFT tasks need, as prose (corpus_text.ts).
+ * - `facts` (0% unless asked for): the knowledge the non-reasoning SFT tasks need, as prose (corpus_text.ts);
+ * - `tagged` (plain style: 10% unless asked for): markup such as `<think>`, `<answer>`, `<note>` around text about
+ *   other things, some after an instruction naming the tags (corpus_plain.ts).
  *
  * Languages: with `languages` (`{en: 0.7, es: 0.3}`) each document draws its language: the question and worked
  * solution, worksheets (`P:` / `R:`), generic text and facts are then written in it; the template stays the English
@@ -33,12 +43,23 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Generator as Rng } from '../tensor/random.js';
 import { copyText, factsText, genericText } from './corpus_text.js';
+import { CALCULATION, plainDocument, solutionParts, taggedText } from './corpus_plain.js';
 import { isLang, type Lang, languageCounts, LANGUAGES, otherLang } from './language.js';
 import { getTask, TASKS } from './tasks/index.js';
 import { formatPrompt, R1_ZERO_TEMPLATE } from './tasks/template.js';
 import { parseDifficulty, randInt, type Task } from './tasks/task.js';
 
-export type DocKind = 'worked' | 'answer' | 'partial' | 'text' | 'drill' | 'copy' | 'terse' | 'switched' | 'facts';
+export type DocKind =
+  | 'worked'
+  | 'answer'
+  | 'partial'
+  | 'text'
+  | 'drill'
+  | 'copy'
+  | 'terse'
+  | 'switched'
+  | 'facts'
+  | 'tagged';
 export const DOC_KINDS: readonly DocKind[] = [
   'worked',
   'answer',
@@ -49,7 +70,28 @@ export const DOC_KINDS: readonly DocKind[] = [
   'terse',
   'switched',
   'facts',
+  'tagged',
 ];
+
+/**
+ * How task problems are written: `plain` (the default: textbook and web layouts, never the R1-Zero template, never
+ * `<think>`/`<answer>` around a task solution; corpus_plain.ts) or `templated` (the R1-Zero prompt, or its short form,
+ * followed by the tagged solution: the corpus of the versions before styles, document for document).
+ */
+export type CorpusStyle = 'plain' | 'templated';
+export const CORPUS_STYLES: readonly CorpusStyle[] = ['plain', 'templated'];
+/** The default corpus style. */
+export const DEFAULT_CORPUS_STYLE: CorpusStyle = 'plain';
+
+/** Parses a --corpus value. */
+export function parseCorpusStyle(s: string): CorpusStyle {
+  if (!(CORPUS_STYLES as readonly string[]).includes(s))
+    throw new Error(`corpus: the style is one of ${CORPUS_STYLES.join(', ')}, got '${s}'`);
+  return s as CorpusStyle;
+}
+
+/** Share of all documents that are generic tagged documents in the plain style, unless the mix names `tagged`. */
+export const PLAIN_TAGGED_SHARE = 0.1;
 
 /** One corpus document. */
 export interface CorpusDoc {
@@ -80,7 +122,9 @@ export interface CorpusOptions {
   difficulty?: string;
   /** Shares of the document kinds (normalised); missing kinds get 0. Default 0.6/0.15/0.1/0.15 (drill, copy, terse 0). */
   mix?: Partial<Record<DocKind, number>>;
-  /** Prompt template with `{prompt}` (default R1-Zero). */
+  /** How task problems are written (default `plain`). */
+  style?: CorpusStyle;
+  /** Prompt template with `{prompt}` (default R1-Zero); templated style only. */
   template?: string;
   /** Shares of the document languages (normalised), e.g. `{en: 0.7, es: 0.3}`; default every document English. */
   languages?: Partial<Record<Lang, number>>;
@@ -102,22 +146,17 @@ export const DEFAULT_MIX: Readonly<Record<DocKind, number>> = {
   terse: 0,
   switched: 0,
   facts: 0,
+  tagged: 0,
 };
 
 /** A count or share of 0 for every document kind. */
 const zeroPerKind = (): Record<DocKind, number> =>
   Object.fromEntries(DOC_KINDS.map((k) => [k, 0])) as Record<DocKind, number>;
 
-/**
- * Calculations written `A op B [op C ...] = R` with integer operands (negative ones may be in parentheses); in a chain
- * `A * B = C * D + E = R` only links whose result is a lone number count.
- */
-const CALC = /(?<![\w).])(\(?-?\d+\)?(?:[ \t]*[-+*/][ \t]*\(?-?\d+\)?)+)[ \t]*=[ \t]*(-?\d+)(?![\w.]|[ \t]*[-+*/(\d])/g;
-
 /** The calculations in a worked solution, as `A op B = R` strings, in order. */
 export function solutionCalculations(solution: string): string[] {
   const out: string[] = [];
-  for (const m of solution.matchAll(CALC)) out.push(`${m[1].replace(/[ \t]+/g, ' ')} = ${m[2]}`);
+  for (const m of solution.matchAll(CALCULATION)) out.push(`${m[1].replace(/[ \t]+/g, ' ')} = ${m[2]}`);
   return out;
 }
 
@@ -262,7 +301,14 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     return weights.length - 1;
   };
   const pickLang = languagePicker(opts.languages);
+  const style = opts.style ?? DEFAULT_CORPUS_STYLE;
+  parseCorpusStyle(style);
+  const plain = style === 'plain';
   const mix = { ...(opts.mix ? zeroPerKind() : DEFAULT_MIX), ...opts.mix };
+  if (plain && opts.mix?.tagged === undefined) {
+    const others = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
+    mix.tagged = (others * PLAIN_TAGGED_SHARE) / (1 - PLAIN_TAGGED_SHARE);
+  }
   const total = DOC_KINDS.reduce((s, k) => s + mix[k], 0);
   if (!(total > 0)) throw new Error('corpus: the document mix is empty');
   if (!Number.isInteger(opts.n) || opts.n < 0)
@@ -326,6 +372,10 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
       yield { text: factsText(rng, lang), kind, lang };
       continue;
     }
+    if (kind === 'tagged') {
+      yield { text: taggedText(rng, lang), kind, ...tag };
+      continue;
+    }
     const ti =
       kind === 'drill'
         ? weightedPick(rng, drillWeights, drillSum)
@@ -362,6 +412,17 @@ export function* corpusDocuments(opts: CorpusOptions): Generator<CorpusDoc> {
     }
     const p = draw(ti, lang);
     const solution = task.solution(p, d);
+    if (plain) {
+      let parts = solutionParts(solution);
+      if (kind === 'switched') {
+        const other = task.solution(p, d, otherLang(lang));
+        const versions = switchedVersions(parts.steps, thinkSteps(other));
+        if (versions.length > 0) parts = { ...parts, steps: versions[randInt(rng, 0, versions.length - 1)] };
+      }
+      const as = kind === 'switched' ? 'worked' : kind;
+      yield { text: plainDocument(rng, as, p.prompt, parts, lang), kind, task: task.name, ids: [p.id], ...tag };
+      continue;
+    }
     // no draw when every document has the template: the stream of earlier versions
     const prompt = formatPrompt(
       p.prompt,

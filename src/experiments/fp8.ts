@@ -665,7 +665,8 @@ export async function runFp8PresetExperiment(o: Fp8PresetExperimentOptions): Pro
       // a run directory with run.json but nothing to resume from is restarted (logged above), explicitly
       overwrite: !resume && fs.existsSync(runFile),
       workers: o.workers,
-      ...(shared && !resume ? shared : o.data ? { data: o.data } : {}),
+      // the corpus of the measured numbers: the templated style (the plain default came later)
+      ...(shared && !resume ? shared : o.data ? { data: o.data } : resume ? {} : { corpus: 'templated' as const }),
       overrides: {
         ...(o.overrides ?? {}),
         precision,

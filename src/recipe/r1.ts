@@ -594,6 +594,9 @@ async function runStage(
         steps: s.pretrain.steps,
         seed: s.seed,
         workers: s.pretrain.workers,
+        // the recipe's measured numbers are on the templated corpus (R1's pipeline starts with cold-start SFT, which
+        // teaches the format anyway); `r1ts zero` is the run that starts from a base that never saw the template
+        ...(mode === 'resume' ? {} : { corpus: 'templated' as const }),
         resume: mode === 'resume',
         overwrite: mode === 'overwrite',
         stops,

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { Tokenizer } from '../data/tokenizer.js';
 import { DataLoader, type DataLoaderOptions, type DataPosition, measureSplits } from '../data/loader.js';
 import { expandPaths, readDocuments } from '../data/readers.js';
-import { writeCorpus } from '../data/corpus.js';
+import { type CorpusStyle, DEFAULT_CORPUS_STYLE, writeCorpus } from '../data/corpus.js';
 import { createModel, parseConfig, countParams, type ModelConfig } from '../models/index.js';
 import { saveModelDir } from '../io/model_dir.js';
 import { manualSeed } from '../tensor/random.js';
@@ -73,6 +73,8 @@ export interface PretrainOptions {
   data?: string[];
   /** Use this tokenizer.json instead of training one. */
   tokenizer?: string;
+  /** Style of the generated built-in corpus (default `plain`; see src/data/corpus.ts); not with `data`. */
+  corpus?: CorpusStyle;
   steps?: number;
   /** Seed of corpus, init and shuffling (default 0). */
   seed?: number;
@@ -111,6 +113,8 @@ export interface PretrainSettings {
   tokenizer: string;
   /** Where the tokenizer came from: a --tokenizer file (absolute path), or null when trained on the data. */
   tokenizerFrom?: string | null;
+  /** Style of the generated built-in corpus; absent when the data was given (and in runs before styles: templated). */
+  corpus?: CorpusStyle;
   seed: number;
   /** HF config fields of the model. */
   model: Record<string, unknown>;
@@ -129,6 +133,7 @@ export const PRETRAIN_RESUME_RULE: ResumeRule = {
     preset: '--preset',
     data: '--data',
     tokenizerFrom: '--tokenizer',
+    corpus: '--corpus',
     seed: '--seed',
     model: '--config',
     'train.steps': '--steps',
@@ -227,6 +232,7 @@ function resumeSettings(dir: RunDir, o: PretrainOptions): PretrainSettings {
         tokenizerFrom: o.tokenizer !== undefined ? path.resolve(o.tokenizer) : undefined,
         seed: o.seed,
         model: o.modelConfig,
+        corpus: o.corpus,
       }),
       train: { ...rec.train, ...defined(o.overrides ?? {}), ...defined({ steps: o.steps }) },
     }),
@@ -246,13 +252,16 @@ async function newSettings(o: PretrainOptions, log: (line: string) => void): Pro
   const trainConfig = askedTrainConfig(o);
   const seed = o.seed ?? 0;
   let data = o.data;
+  if (data?.length && o.corpus !== undefined)
+    throw new Error('pretrain: --corpus chooses the built-in corpus; it cannot go with --data');
+  const corpusStyle = data?.length ? undefined : (o.corpus ?? DEFAULT_CORPUS_STYLE);
   if (!data?.length) {
     const corpus = path.join(o.outDir, 'data', 'corpus.jsonl');
     fs.mkdirSync(path.dirname(corpus), { recursive: true });
     const t0 = performance.now();
-    const stats = await writeCorpus(corpus, { ...preset.corpus, n: preset.corpusDocs, seed });
+    const stats = await writeCorpus(corpus, { ...preset.corpus, style: corpusStyle, n: preset.corpusDocs, seed });
     log(
-      `corpus: ${stats.docs.toLocaleString('en-US')} documents (${(stats.bytes / 1e6).toFixed(1)} MB) of the built-in tasks -> ${corpus} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      `corpus: ${stats.docs.toLocaleString('en-US')} documents (${(stats.bytes / 1e6).toFixed(1)} MB) of the built-in tasks (${corpusStyle} style) -> ${corpus} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
     data = [corpus];
   }
@@ -272,6 +281,7 @@ async function newSettings(o: PretrainOptions, log: (line: string) => void): Pro
     data: data.map((d) => path.resolve(d)),
     tokenizer: tokPath,
     tokenizerFrom: o.tokenizer ? path.resolve(o.tokenizer) : null,
+    ...(corpusStyle ? { corpus: corpusStyle } : {}),
     seed,
     model: o.modelConfig ?? preset.model,
     train: recordedTrainConfig(trainConfig),

@@ -72,15 +72,22 @@ describe('bilingual reasoning tasks', () => {
 
   it('English prompts, solutions and the default corpus are byte-identical to before languages (fingerprints)', () => {
     assert.equal(
-      fingerprint([...corpusDocuments({ tasks: ['mix'], n: 3000, seed: 0 })].map((d) => d.text)),
+      fingerprint([...corpusDocuments({ style: 'templated', tasks: ['mix'], n: 3000, seed: 0 })].map((d) => d.text)),
       '52cb417af5dee232',
     );
     const allKinds = { worked: 1, answer: 1, partial: 1, text: 1, drill: 1, copy: 1, terse: 1 };
     assert.equal(
       fingerprint(
-        [...corpusDocuments({ tasks: ['mix'], n: 2000, seed: 3, mix: allKinds, templateShare: 0.5 })].map(
-          (d) => d.text,
-        ),
+        [
+          ...corpusDocuments({
+            style: 'templated',
+            tasks: ['mix'],
+            n: 2000,
+            seed: 3,
+            mix: allKinds,
+            templateShare: 0.5,
+          }),
+        ].map((d) => d.text),
       ),
       'bcf47b3baea0eab4',
     );

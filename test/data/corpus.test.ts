@@ -22,15 +22,15 @@ function cli(...args: string[]) {
 const completion = (text: string): string => text.slice(text.indexOf(' Assistant: ') + ' Assistant: '.length);
 
 describe('built-in corpus', () => {
-  const docs: CorpusDoc[] = [...corpusDocuments({ tasks: ['mix'], n: 3000, seed: 5 })];
+  const docs: CorpusDoc[] = [...corpusDocuments({ style: 'templated', tasks: ['mix'], n: 3000, seed: 5 })];
 
   it('is deterministic per seed', () => {
-    const again = [...corpusDocuments({ tasks: ['mix'], n: 300, seed: 5 })];
+    const again = [...corpusDocuments({ style: 'templated', tasks: ['mix'], n: 300, seed: 5 })];
     assert.deepEqual(
       again.map((d) => d.text),
       docs.slice(0, 300).map((d) => d.text),
     );
-    const other = [...corpusDocuments({ tasks: ['mix'], n: 300, seed: 6 })];
+    const other = [...corpusDocuments({ style: 'templated', tasks: ['mix'], n: 300, seed: 6 })];
     assert.notDeepEqual(
       other.map((d) => d.text),
       again.map((d) => d.text),
@@ -66,12 +66,14 @@ describe('built-in corpus', () => {
         assert.ok(completion(d.text).startsWith('<think>\n') && !completion(d.text).includes('</think>'), d.text);
       } else if (d.kind === 'answer') assert.match(d.text, /^Q: .+\nA: .+/);
     }
-    const only = [...corpusDocuments({ tasks: ['add', 'lineq'], n: 200, seed: 1, mix: { worked: 1 } })];
+    const only = [
+      ...corpusDocuments({ style: 'templated', tasks: ['add', 'lineq'], n: 200, seed: 1, mix: { worked: 1 } }),
+    ];
     assert.ok(only.every((d) => d.kind === 'worked' && (d.task === 'add' || d.task === 'lineq')));
     assert.deepEqual(parseMix('worked=0.5, text=0.5'), { worked: 0.5, text: 0.5 });
     assert.throws(() => parseMix('essays=1'), /--mix expects kind=share/);
     assert.throws(
-      () => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: '99' })],
+      () => [...corpusDocuments({ style: 'templated', tasks: ['add'], n: 1, difficulty: '99' })],
       /add: difficulty 99 is outside 1-30/,
     );
   });
@@ -89,6 +91,7 @@ describe('built-in corpus', () => {
     assert.deepEqual(solutionCalculations('smallest of 22, 96 is 22; x2 = 4; 3.5 + 1 = 4.5'), []);
     const drills = [
       ...corpusDocuments({
+        style: 'templated',
         tasks: ['lineq=3', 'add', 'sort', 'countdown'],
         n: 300,
         seed: 3,
@@ -111,15 +114,15 @@ describe('built-in corpus', () => {
     assert.equal(byTask.get('sort'), undefined, 'sort solutions do not calculate');
     assert.ok(byTask.get('lineq')! > byTask.get('add')!, JSON.stringify([...byTask]));
     assert.throws(
-      () => [...corpusDocuments({ tasks: ['sort'], n: 5, mix: { drill: 1 } })],
+      () => [...corpusDocuments({ style: 'templated', tasks: ['sort'], n: 5, mix: { drill: 1 } })],
       /drill documents need a task whose solutions calculate/,
     );
   });
 
   it('copy exercises repeat each random line exactly', () => {
-    const copies = [...corpusDocuments({ tasks: ['lineq'], n: 400, seed: 4, mix: { worked: 1, copy: 1 } })].filter(
-      (d) => d.kind === 'copy',
-    );
+    const copies = [
+      ...corpusDocuments({ style: 'templated', tasks: ['lineq'], n: 400, seed: 4, mix: { worked: 1, copy: 1 } }),
+    ].filter((d) => d.kind === 'copy');
     assert.ok(copies.length > 150, `${copies.length} copy documents`);
     const seen = new Set<string>();
     for (const d of copies) {
@@ -141,7 +144,14 @@ describe('built-in corpus', () => {
 
   it('terse documents restate the problem and give the right answer with no working', () => {
     const docs = [
-      ...corpusDocuments({ tasks: ['lineq', 'add'], n: 300, seed: 5, difficulty: '1', mix: { worked: 1, terse: 1 } }),
+      ...corpusDocuments({
+        style: 'templated',
+        tasks: ['lineq', 'add'],
+        n: 300,
+        seed: 5,
+        difficulty: '1',
+        mix: { worked: 1, terse: 1 },
+      }),
     ];
     const terse = docs.filter((d) => d.kind === 'terse');
     assert.ok(terse.length > 100, `${terse.length} terse documents`);
@@ -167,6 +177,7 @@ describe('built-in corpus', () => {
   it('weights tasks and takes per-task difficulty ranges', () => {
     const docs = [
       ...corpusDocuments({
+        style: 'templated',
         tasks: ['lineq=3', 'add'],
         n: 2000,
         seed: 2,
@@ -187,25 +198,38 @@ describe('built-in corpus', () => {
     }
     assert.ok(lineqIds.size > 100);
     // equal weights give the unweighted stream of earlier versions
-    const plain = [...corpusDocuments({ tasks: ['add', 'lineq'], n: 100, seed: 4 })].map((d) => d.text);
-    const weighted = [...corpusDocuments({ tasks: ['add=2', 'lineq=2'], n: 100, seed: 4 })].map((d) => d.text);
+    const plain = [...corpusDocuments({ style: 'templated', tasks: ['add', 'lineq'], n: 100, seed: 4 })].map(
+      (d) => d.text,
+    );
+    const weighted = [...corpusDocuments({ style: 'templated', tasks: ['add=2', 'lineq=2'], n: 100, seed: 4 })].map(
+      (d) => d.text,
+    );
     assert.deepEqual(weighted, plain);
     assert.deepEqual(parseCorpusTasks(['lineq=4', 'add']), { names: ['lineq', 'add'], weights: [4, 1] });
     assert.throws(() => parseCorpusTasks(['lineq=0']), /NAME=WEIGHT with a positive weight, got 'lineq=0'/);
     assert.throws(() => parseCorpusTasks(['calculus']), /calculus/);
     assert.throws(() => parseCorpusTasks(['add', 'add=2']), /listed twice/);
     assert.throws(
-      () => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: 'lineq=1' })],
+      () => [...corpusDocuments({ style: 'templated', tasks: ['add'], n: 1, difficulty: 'lineq=1' })],
       /names task 'lineq', which is not in the corpus/,
     );
     assert.throws(
-      () => [...corpusDocuments({ tasks: ['add'], n: 1, difficulty: 'add=x' })],
+      () => [...corpusDocuments({ style: 'templated', tasks: ['add'], n: 1, difficulty: 'add=x' })],
       /add: difficulty must be N or A-B, got 'x'/,
     );
   });
 
   it('writes a share of the worked documents with the short prompt form', () => {
-    const docs = [...corpusDocuments({ tasks: ['lineq'], n: 1000, seed: 3, mix: { worked: 1 }, templateShare: 0.25 })];
+    const docs = [
+      ...corpusDocuments({
+        style: 'templated',
+        tasks: ['lineq'],
+        n: 1000,
+        seed: 3,
+        mix: { worked: 1 },
+        templateShare: 0.25,
+      }),
+    ];
     const full =
       docs.filter((d) => d.text.startsWith('A conversation between User and Assistant.')).length / docs.length;
     assert.ok(Math.abs(full - 0.25) < 0.05, `full-template share ${full}`);
@@ -217,7 +241,7 @@ describe('built-in corpus', () => {
       assert.ok(isR1Format(completion(d.text)), d.text);
     }
     assert.throws(
-      () => [...corpusDocuments({ tasks: ['lineq'], n: 1, templateShare: 1.5 })],
+      () => [...corpusDocuments({ style: 'templated', tasks: ['lineq'], n: 1, templateShare: 1.5 })],
       /templateShare must be in \[0, 1\], got 1.5/,
     );
   });

@@ -14,7 +14,7 @@ const completion = (text: string): string => text.slice(text.indexOf(' Assistant
 describe('corpus languages, code-switched solutions and knowledge documents', () => {
   const mix = { worked: 0.5, answer: 0.1, partial: 0.05, text: 0.1, terse: 0.05, switched: 0.1, facts: 0.1 };
   const docs: CorpusDoc[] = [
-    ...corpusDocuments({ tasks: ['mix'], n: 2000, seed: 7, languages: { en: 0.7, es: 0.3 }, mix }),
+    ...corpusDocuments({ style: 'templated', tasks: ['mix'], n: 2000, seed: 7, languages: { en: 0.7, es: 0.3 }, mix }),
   ];
 
   it('each document draws its language in the requested shares, and is written in it', () => {
@@ -70,7 +70,10 @@ describe('corpus languages, code-switched solutions and knowledge documents', ()
   it('parses --languages and rejects unknown languages; the CLI writes the mix', () => {
     assert.deepEqual(parseLanguages('en=0.7, es=0.3'), { en: 0.7, es: 0.3 });
     assert.throws(() => parseLanguages('zh=1'), /--languages expects lang=share,... with languages en, es; got 'zh=1'/);
-    assert.throws(() => [...corpusDocuments({ tasks: ['add'], n: 1, languages: { en: 0, es: 0 } })], /positive sum/);
+    assert.throws(
+      () => [...corpusDocuments({ style: 'templated', tasks: ['add'], n: 1, languages: { en: 0, es: 0 } })],
+      /positive sum/,
+    );
     const out = join(mkdtempSync(join(tmpdir(), 'r1ts-corpus-')), 'c.jsonl');
     const r = spawnSync(
       process.execPath,

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { corpusDocuments } from '../../src/data/corpus.js';
+import { CORPUS_STYLES, corpusDocuments } from '../../src/data/corpus.js';
 import { LANGUAGES } from '../../src/data/language.js';
 import { prefPairs, PREF_KINDS } from '../../src/data/prefs/index.js';
 import { SFT_TASKS, sftRecord, type TranslateData } from '../../src/data/sft/index.js';
@@ -18,9 +18,12 @@ describe('held-out data never appears in training data', () => {
   const trainTranslationWords = new Set<string>();
   for (const seed of SEEDS) {
     const mix = { worked: 0.4, answer: 0.15, partial: 0.05, text: 0.05, terse: 0.05, switched: 0.1, facts: 0.2 };
-    for (const d of corpusDocuments({ tasks: ['mix'], n: 1500, seed, languages: { en: 0.5, es: 0.5 }, mix })) {
-      trainTexts.push(d.text);
-      for (const id of d.ids ?? []) trainIds.add(id);
+    // both corpus styles (the plain one adds its generic tagged documents to the mix)
+    for (const style of CORPUS_STYLES) {
+      for (const d of corpusDocuments({ style, tasks: ['mix'], n: 1500, seed, languages: { en: 0.5, es: 0.5 }, mix })) {
+        trainTexts.push(d.text);
+        for (const id of d.ids ?? []) trainIds.add(id);
+      }
     }
     for (const lang of LANGUAGES) {
       for (const t of Object.values(TASKS))

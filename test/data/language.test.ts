@@ -104,7 +104,7 @@ describe('word lists cover the built-in data', () => {
         n: 600,
         seed: 2,
         languages: { [lang]: 1 },
-        mix: { text: 1, facts: 1, answer: 0.2 },
+        mix: { text: 1, facts: 1, answer: 0.2, worked: 0.5, terse: 0.2, partial: 0.2 },
       });
       for (const d of docs)
         texts.push({

@@ -15,7 +15,18 @@
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_MIX, DOC_KINDS, parseCorpusTasks, parseLanguages, parseMix, writeCorpus } from '../../data/corpus.js';
+import {
+  CORPUS_STYLES,
+  type CorpusStyle,
+  DEFAULT_CORPUS_STYLE,
+  DEFAULT_MIX,
+  DOC_KINDS,
+  PLAIN_TAGGED_SHARE,
+  parseCorpusTasks,
+  parseLanguages,
+  parseMix,
+  writeCorpus,
+} from '../../data/corpus.js';
 import { conversational, PREF_KINDS, prefPairs } from '../../data/prefs/index.js';
 import { getSftTask, SFT_TASKS, sftRecord } from '../../data/sft/index.js';
 import { newReaderStats, readTexts, type ReaderOptions, type ReaderStats } from '../../data/readers.js';
@@ -77,6 +88,7 @@ interface CorpusOpts {
   mix?: string;
   languages?: string;
   templateShare: number;
+  corpus: CorpusStyle;
   quiet?: boolean;
 }
 
@@ -97,6 +109,7 @@ async function corpusCommand(o: CorpusOpts): Promise<void> {
       mix: o.mix ? parseMix(o.mix) : undefined,
       languages: o.languages ? parseLanguages(o.languages) : undefined,
       templateShare,
+      style: o.corpus,
     },
     (docs, bytes) => p.update(`corpus: ${docs}/${n} documents, ${mb(bytes)}`),
   );
@@ -376,7 +389,7 @@ export function registerData(program: Command): void {
       `document kinds and their shares (kinds: ${DOC_KINDS.join(', ')}) (default: ${Object.entries(DEFAULT_MIX)
         .filter(([, v]) => v > 0)
         .map(([k, v]) => `${k}=${v}`)
-        .join(',')})`,
+        .join(',')}; the plain style adds tagged=${PLAIN_TAGGED_SHARE} of all documents unless given)`,
     )
     .option('--languages <shares>', 'document languages and their shares, e.g. en=0.7,es=0.3 (default: en=1)')
     .addOption(
@@ -385,6 +398,14 @@ export function registerData(program: Command): void {
         'share of worked/partial documents with the full R1-Zero prompt; the rest use "User: ... Assistant:"',
         nums(0, 1),
         1,
+      ),
+    )
+    .addOption(
+      fc.choice(
+        '--corpus <style>',
+        'how task problems are written: plain (textbook and web layouts, no R1-Zero template, no tags around a solution) or templated (R1-Zero prompt + tagged solution; --template-share applies)',
+        CORPUS_STYLES,
+        DEFAULT_CORPUS_STYLE,
       ),
     )
     .option('--quiet', 'no progress output')

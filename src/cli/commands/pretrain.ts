@@ -12,6 +12,7 @@ import { parseConfig } from '../../models/config.js';
 import { PRECISIONS, type Precision } from '../../fp8/precision.js';
 import { pretrain } from '../../train/pretrain.js';
 import { PRESETS, getPreset } from '../../train/presets.js';
+import { CORPUS_STYLES, type CorpusStyle, DEFAULT_CORPUS_STYLE } from '../../data/corpus.js';
 import { TRAIN_SIZE_RANGES, checkTrainSizes, trainMicroBatchBytes } from '../../train/sizes.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import { StopRequests, stopExitCode } from '../../train/signals.js';
@@ -32,6 +33,7 @@ interface PretrainFlags extends ProgressFlags {
   config?: Record<string, unknown>;
   data?: string[];
   tokenizer?: string;
+  corpus?: CorpusStyle;
   steps?: number;
   seed?: number;
   microBatch?: number;
@@ -96,6 +98,14 @@ export function registerPretrain(program: Command): void {
         shownDefault('one trained on the data'),
       ),
     )
+    .addOption(
+      f.choice(
+        '--corpus <style>',
+        'style of the built-in corpus: plain (no R1-Zero template, no tagged solutions) or templated (R1-Zero prompt + tagged solutions); not with --data',
+        CORPUS_STYLES,
+        shownDefault(DEFAULT_CORPUS_STYLE),
+      ),
+    )
     .addOption(f.int('--steps <n>', 'optimizer steps', TRAIN_SIZE_RANGES.steps, shownDefault("the preset's")))
     .addOption(f.int('--seed <n>', 'seed for corpus, init and shuffling', SEED_RANGE, shownDefault('0')))
     .addOption(
@@ -143,6 +153,7 @@ export function registerPretrain(program: Command): void {
         modelConfig: o.config,
         data: o.data,
         tokenizer: o.tokenizer,
+        corpus: o.corpus,
         steps: o.steps,
         seed: o.seed,
         resume: o.resume,

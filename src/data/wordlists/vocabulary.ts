@@ -33,6 +33,7 @@ strawberry street subtract subtraction sulfur sun sunday sweden switzerland tabl
 they're thieves thinks thursday tiger tin tokyo train trained translate tree trick tuesday unlock uranium uranus
 vienna wall warsaw we're wednesday what's white window won't yellow you're zealand
 briefly ex's frozen poison pond stranger wooden
+alphabet redo
 `;
 
 /** Words of the built-in Spanish data missing from the common list. */
@@ -61,6 +62,7 @@ sur sustituye sábado séptimo tailandia taza teherán teléfono tercer tercero 
 términos tómate ubicación unido unidos uranio urano usa usarse uva vaca vacía vacío varsovia vaso vecino venderlas
 venderlo ventana verde vieja viejo viena viernes yakarta yodo zapato zelanda áfrica ámsterdam árbol átomo
 bloqueado dame desconocida ex envenenar estanque han hay paces receta seguirla
+alfabeto distintas empiezan etiquetas letras razonamiento usuario va
 `;
 
 /** Words in both lists that count as English. */
