@@ -67,11 +67,15 @@ export {
   parseLanguages,
   DEFAULT_MIX,
   DOC_KINDS,
+  CORPUS_STYLES,
+  DEFAULT_CORPUS_STYLE,
+  type CorpusStyle,
   type CorpusDoc,
   type CorpusOptions,
   type CorpusStats,
   type DocKind,
 } from './corpus.js';
+export { templatedOrTaggedSolution } from './corpus_plain.js';
 export * from './tasks/index.js';
 export {
   words,

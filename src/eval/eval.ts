@@ -15,6 +15,7 @@ import type { TextCodec } from '../infer/generate.js';
 import { extractAnswer, parseNumber } from '../data/tasks/answer.js';
 import type { RLProblem } from '../rl/problems.js';
 import { accuracyReward, afterThink, formatReward } from '../rl/rewards.js';
+import { reflectionRate } from '../rl/reflection.js';
 import { rewardInputs, rollout, type Rollout, type RolloutOptions } from '../rl/rollout.js';
 import { checkSamplingParams, type ResolvedSampling } from '../infer/sampling.js';
 import type { ProgressSink } from '../util/progress.js';
@@ -68,6 +69,8 @@ export interface EvalResult {
   /** Mean response length (tokens) of the sampled responses. */
   meanLength: number;
   formatRate: number;
+  /** Share of the sampled responses that re-check a result or redo a step (src/rl/reflection.ts). */
+  reflectionRate: number;
   truncationRate: number;
   problems: ProblemResult[];
 }
@@ -220,12 +223,14 @@ export function evaluate(
     ...scored,
     meanLength: sampled.reduce((s, r) => s + r.gen.tokens.length, 0) / sampled.length,
     formatRate: inputs.reduce((s, x) => s + formatReward(x), 0) / inputs.length,
+    reflectionRate: reflectionRate(sampled.map((r) => r.response)),
     truncationRate: sampled.filter((r) => r.gen.finish === 'length').length / sampled.length,
   };
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   progress?.end(
     `${problems.length} problems, pass@1 ${pct(result['pass@1'])}, cons@${k} ${pct(result['cons@k'])}` +
-      `${result.greedy !== null ? `, greedy ${pct(result.greedy)}` : ''}, mean length ${result.meanLength.toFixed(1)}`,
+      `${result.greedy !== null ? `, greedy ${pct(result.greedy)}` : ''}, mean length ${result.meanLength.toFixed(1)}` +
+      `, format ${pct(result.formatRate)}, reflection ${pct(result.reflectionRate)}`,
   );
   return result;
 }

@@ -198,7 +198,7 @@ export function pretrainPlots(id: string, run: RunInfo): { plots: Plot[]; other:
   return languageModelPlots(id, steps, markers, loss);
 }
 
-/** GRPO / R1-Zero: reward, accuracy, format rate, response length, KL, entropy per step. */
+/** GRPO / R1-Zero: reward, accuracy, format rate, response length, reflection rate, KL, entropy per step. */
 export function grpoPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plot[] } {
   const rows = run.rows;
   const resets: Marker[] = rows
@@ -224,6 +224,14 @@ export function grpoPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plo
       'share',
     ),
     plot(`${id}-length`, 'response length', 'mean tokens per response', [seriesOf(rows, 'responseLength')], markers),
+    plot(
+      `${id}-reflection`,
+      'reflection rate',
+      'share of responses that re-check a result or redo a step',
+      [seriesOf(rows, 'reflectionRate')],
+      markers,
+      'share',
+    ),
     plot(`${id}-kl`, 'KL to the reference', 'k3 estimate per token', [seriesOf(rows, 'kl', 'KL')], markers),
     plot(`${id}-entropy`, 'entropy', 'nats per trained token', [seriesOf(rows, 'entropy')], markers),
   ].filter(present);
@@ -234,6 +242,7 @@ export function grpoPlots(id: string, run: RunInfo): { plots: Plot[]; other: Plo
     'formatRate',
     'truncationRate',
     'responseLength',
+    'reflectionRate',
     'kl',
     'entropy',
   ];
@@ -389,10 +398,12 @@ export function zeroTable(z: ZeroRecord): Table {
     pct(r.greedy),
     pct(r.formatRate),
     r.meanLength.toFixed(1),
+    pct(r.reflectionRate ?? null),
   ];
+  const corpus = z.corpus ? `, base pre-trained on the ${z.corpus} corpus` : '';
   return {
-    title: `${z.task} (difficulty ${z.difficulty}), ${z.n} held-out problems, k=${z.k}, T=${z.temperature}, top-p ${z.topP}`,
-    head: ['model', 'pass@1', `cons@${z.k}`, 'greedy', 'format', 'mean length'],
+    title: `${z.task} (difficulty ${z.difficulty}), ${z.n} held-out problems, k=${z.k}, T=${z.temperature}, top-p ${z.topP}${corpus}`,
+    head: ['model', 'pass@1', `cons@${z.k}`, 'greedy', 'format', 'mean length', 'reflection'],
     rows: [row('base', z.base), row('r1-zero', z.rl)],
   };
 }

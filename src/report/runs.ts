@@ -39,12 +39,17 @@ export interface ZeroRecord {
   k: number;
   temperature: number;
   topP: number;
-  /** The evaluations without their per-problem rows. */
-  base: Omit<EvalResult, 'problems'>;
-  rl: Omit<EvalResult, 'problems'>;
+  /** Style of the corpus the base was pre-trained on (absent with --base, and in files before corpus styles). */
+  corpus?: 'plain' | 'templated';
+  /** The evaluations without their per-problem rows (`reflectionRate` is absent in files before it existed). */
+  base: ZeroEval;
+  rl: ZeroEval;
   baseModel: string;
   rlModel: string;
 }
+
+/** One evaluation of zero.json. */
+export type ZeroEval = Omit<EvalResult, 'problems' | 'reflectionRate'> & { reflectionRate?: number };
 
 export const ZERO_FILE = 'zero.json';
 export const ZERO_FORMAT = 'r1ts-zero-1';

@@ -5,3 +5,4 @@ export * from './rollout.js';
 export * from './grpo.js';
 export * from './config.js';
 export * from './trainer.js';
+export * from './reflection.js';

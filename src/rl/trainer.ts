@@ -50,6 +50,7 @@ import {
 } from './rewards.js';
 import { rewardInputs, rollout, type Rollout, type RolloutOptions } from './rollout.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
+import { reflectionRate } from './reflection.js';
 
 /** Metrics of one GRPO step (one line of metrics.jsonl). */
 export interface GrpoStepMetrics {
@@ -66,6 +67,8 @@ export interface GrpoStepMetrics {
   truncationRate: number;
   /** Mean response length in tokens. */
   responseLength: number;
+  /** Share of responses that re-check a result or redo a step (reflection.ts). */
+  reflectionRate: number;
   /** Groups whose rewards differ (the only ones that carry a policy gradient). */
   signalGroups: number;
   groups: number;
@@ -517,6 +520,7 @@ function* grpoSteps(
       formatRate: mean(fmt),
       truncationRate: mean(rolls.map((r) => (r.gen.finish === 'length' ? 1 : 0))),
       responseLength: mean(rolls.map((r) => r.gen.tokens.length)),
+      reflectionRate: reflectionRate(rolls.map((r) => r.response)),
       signalGroups: sig,
       groups: P,
       loss: train.loss,
@@ -569,6 +573,7 @@ function progressFields(m: GrpoStepMetrics): Record<string, string> {
     ...(m.accuracy !== null ? { acc: pct(m.accuracy) } : {}),
     len: m.responseLength.toFixed(1),
     fmt: pct(m.formatRate),
+    refl: pct(m.reflectionRate),
     kl: m.kl.toExponential(1),
   };
 }
@@ -582,6 +587,7 @@ export function stepLine(m: GrpoStepMetrics, steps: number): string {
     `step ${String(m.step).padStart(String(steps).length)}/${steps}  reward ${m.reward.toFixed(3)} (${per})` +
     (m.accuracy !== null ? `  acc ${pct(m.accuracy)}` : '') +
     `  fmt ${pct(m.formatRate)}  trunc ${pct(m.truncationRate)}  len ${m.responseLength.toFixed(1)}` +
+    `  refl ${pct(m.reflectionRate)}` +
     `  groups ${m.signalGroups}/${m.groups}  kl ${m.kl.toExponential(2)}  clip ${pct(m.clipFrac)}` +
     `  ent ${m.entropy === null ? '-' : m.entropy.toFixed(3)}  |g| ${m.gradNorm.toFixed(3)}` +
     `  gen ${Math.round(m.msGeneration)} ms  train ${Math.round(m.msTraining)} ms` +

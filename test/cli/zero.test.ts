@@ -39,7 +39,21 @@ describe('r1ts zero', () => {
       const r = await microBase(dir, join(dir, 'base'));
       const z = zero('--base', r.modelDir, '--out', join(dir, 'zero'), '--steps', '1', '--n', '2', '--k', '2');
       assert.equal(z.status, 0, z.stderr);
-      assert.match(z.stdout, /model {5}pass@1 {3}cons@k {3}greedy {3}format {2}mean len\nbase .*\nr1-zero .*\n/);
+      assert.match(
+        z.stdout,
+        /model {5}pass@1 {3}cons@k {3}greedy {3}format {2}mean len {2}reflection\nbase .*%\nr1-zero .*%\n/,
+      );
+      const record = JSON.parse(readFileSync(join(dir, 'zero', 'zero.json'), 'utf8'));
+      for (const e of [record.base, record.rl]) {
+        assert.ok(e.reflectionRate >= 0 && e.reflectionRate <= 1, String(e.reflectionRate));
+        assert.ok(e.formatRate >= 0 && e.meanLength > 0 && e['cons@k'] >= 0);
+      }
+      assert.equal(record.corpus, undefined, 'a --base has no corpus style to report');
+      const step = JSON.parse(readFileSync(join(dir, 'zero', 'grpo', 'metrics.jsonl'), 'utf8').split('\n')[0]);
+      assert.ok(
+        step.reflectionRate >= 0 && step.reflectionRate <= 1 && step.formatRate >= 0 && step.responseLength > 0,
+      );
+      assert.match(z.stdout, /^step 1\/1 .* len [\d.]+ {2}refl [\d.]+%/m);
       assert.ok(existsSync(join(dir, 'zero', 'grpo', 'model', 'model.safetensors')));
       assert.ok(existsSync(join(dir, 'zero', 'grpo', 'metrics.jsonl')));
       // interrupted after its checkpoint at step 1 (no final model yet): run again and it resumes there
@@ -99,6 +113,16 @@ describe('r1ts zero', () => {
         more.stderr,
         `r1ts: zero: ${join(out, 'grpo')} holds a finished GRPO run with other settings (--steps 1, not 2); use another --out, or --overwrite to redo it\n`,
       );
+      // a base pre-trained on the other corpus style is not reused
+      const runJson = join(base, 'run.json');
+      const rec = JSON.parse(readFileSync(runJson, 'utf8'));
+      writeFileSync(runJson, JSON.stringify({ ...rec, corpus: 'templated' })); // settings are run.json's top-level keys
+      const other = run('--pretrain-steps', '2', '--steps', '1');
+      assert.equal(other.status, 1);
+      assert.match(other.stderr, /holds a finished base with other settings \(--corpus templated, not plain\)/);
+      const same = run('--pretrain-steps', '2', '--steps', '1', '--corpus', 'templated');
+      assert.equal(same.status, 0, same.stderr);
+      assert.equal(JSON.parse(readFileSync(join(out, 'zero.json'), 'utf8')).corpus, 'templated');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -110,5 +110,15 @@ describe('evaluation', () => {
     assert.equal(r.greedy, 0);
     assert.ok(r.meanLength > 0 && r.meanLength <= 5);
     assert.equal(r.problems.length, 2);
+    // the reflection rate is the detector's over the sampled responses: a forced 'wait ' makes each one reflective
+    assert.ok(r.reflectionRate < 1, String(r.reflectionRate));
+    const w = evaluate(m, toyCodec, problems, {
+      k: 3,
+      maxTokens: 5,
+      template: '{prompt}:',
+      stop: [],
+      responsePrefix: 'wait ',
+    });
+    assert.equal(w.reflectionRate, 1);
   });
 });

@@ -137,7 +137,9 @@ describe('report: which series a run directory yields', () => {
   it("a zero job's folder: the before/after table, then the base's and the GRPO run's sections", () => {
     const dir = join(root, 'zero');
     writeRun(join(dir, 'base'), 'pretrain', pretrainRows(4));
-    writeRun(join(dir, 'grpo'), 'grpo', [{ step: 1, reward: 0.5, accuracy: 0.25, formatRate: 1, kl: 0 }]);
+    writeRun(join(dir, 'grpo'), 'grpo', [
+      { step: 1, reward: 0.5, accuracy: 0.25, formatRate: 1, reflectionRate: 0.5, kl: 0 },
+    ]);
     const ev = (p: number) => ({
       n: 8,
       k: 4,
@@ -151,7 +153,15 @@ describe('report: which series a run directory yields', () => {
     const zero = { format: 'r1ts-zero-1', task: 'lineq', difficulty: '1', n: 8, k: 4, temperature: 0.6, topP: 0.95 };
     writeFileSync(
       join(dir, 'zero.json'),
-      JSON.stringify({ ...zero, base: ev(0.25), rl: ev(0.5), baseModel: 'b', rlModel: 'r' }),
+      // the base's evaluation as files before the reflection rate have it
+      JSON.stringify({
+        ...zero,
+        corpus: 'plain',
+        base: ev(0.25),
+        rl: { ...ev(0.5), reflectionRate: 0.375 },
+        baseModel: 'b',
+        rlModel: 'r',
+      }),
     );
     const r = buildReport(readRunTree(dir));
     assert.deepEqual(
@@ -159,13 +169,16 @@ describe('report: which series a run directory yields', () => {
       ['zero', 'run-0-base', 'run-1-grpo'],
     );
     assert.deepEqual(r.sections[0].tables[0].rows, [
-      ['base', '25.0%', '35.0%', 'n/a', '100.0%', '45.0'],
-      ['r1-zero', '50.0%', '60.0%', 'n/a', '100.0%', '45.0'],
+      ['base', '25.0%', '35.0%', 'n/a', '100.0%', '45.0', 'n/a'],
+      ['r1-zero', '50.0%', '60.0%', 'n/a', '100.0%', '45.0', '37.5%'],
     ]);
+    assert.equal(r.sections[0].tables[0].head.at(-1), 'reflection');
+    assert.match(r.sections[0].tables[0].title, /, base pre-trained on the plain corpus$/);
     assert.deepEqual(ids(r.sections[2].plots), [
       'run-1-grpo-reward',
       'run-1-grpo-accuracy',
       'run-1-grpo-format',
+      'run-1-grpo-reflection',
       'run-1-grpo-kl',
     ]);
   });

@@ -1,7 +1,10 @@
 /**
  * `r1ts zero`: the R1-Zero main job on built-in data, end to end:
- *   1. pre-train the tiny base (or reuse OUT/base/model, or --base DIR),
- *   2. evaluate it on held-out problems (pass@1 over k samples, cons@k, mean response length),
+ *   1. pre-train the tiny base (or reuse OUT/base/model, or --base DIR) on the built-in corpus, by default the plain
+ *      style (never the R1-Zero template nor a tagged solution: the format has to emerge under RL, as in R1-Zero;
+ *      `--corpus templated` is the easier variant whose base follows the format before RL),
+ *   2. evaluate it on held-out problems (pass@1 over k samples, cons@k, greedy, format rate, mean response length,
+ *      reflection rate: src/rl/reflection.ts),
  *   3. run R1-Zero GRPO with rule-based rewards (accuracy + format) on the task's train split,
  *   4. evaluate again and print a before/after table with the paths of the models and metrics.
  * Run again with the same --out, it carries on: a finished stage is skipped (its settings are checked first: a stage
@@ -52,6 +55,7 @@ import {
 } from '../flags.js';
 import { warn } from '../warn.js';
 import { writeJsonFile } from '../../io/json.js';
+import { CORPUS_STYLES, type CorpusStyle, DEFAULT_CORPUS_STYLE } from '../../data/corpus.js';
 import { ZERO_FILE, ZERO_FORMAT, type ZeroRecord } from '../../report/runs.js';
 import { writeReport } from '../../report/html.js';
 
@@ -67,6 +71,7 @@ interface ZeroFlags extends ProgressFlags {
   n: number;
   k: number;
   seed: number;
+  corpus: CorpusStyle;
   overwrite?: boolean;
 }
 
@@ -77,6 +82,15 @@ interface ZeroFlags extends ProgressFlags {
  */
 export const ZERO_PRETRAIN_STEPS = 2000;
 
+/** What zero reads of a base run's run.json. */
+interface BaseSettings {
+  preset?: unknown;
+  seed?: unknown;
+  data?: string[];
+  corpus?: CorpusStyle;
+  train?: { steps?: unknown };
+}
+
 /** "--pretrain-steps 30, not 40" */
 function differences(d: SettingChange[]): string {
   return d.map((c) => `${settingLabel(c)} ${showSetting(c.from)}, not ${showSetting(c.to)}`).join('; ');
@@ -86,17 +100,31 @@ function differences(d: SettingChange[]): string {
  * How the base stage runs: reuse a finished base (its preset, seed and steps must be the ones asked), resume an
  * interrupted one, or start one.
  */
-function baseMode(baseRun: string, seed: number, steps: number, overwrite: boolean): RunMode | 'reuse' {
+function baseMode(
+  baseRun: string,
+  seed: number,
+  steps: number,
+  corpus: CorpusStyle,
+  overwrite: boolean,
+): RunMode | 'reuse' {
   if (overwrite) return 'overwrite';
   const rec = readRunRecord(baseRun);
   if (!rec) {
     if (fs.existsSync(path.join(baseRun, 'model', 'model.safetensors'))) return 'reuse'; // a model put there by hand
     return 'new';
   }
-  const asked = { preset: 'tiny', seed, train: { steps } };
-  const s = rec.settings as { preset?: unknown; seed?: unknown; train?: { steps?: unknown } };
-  const have = { preset: s.preset, seed: s.seed, train: { steps: s.train?.steps } };
-  const flags = { preset: 'preset', seed: '--seed', 'train.steps': '--pretrain-steps' };
+  const asked = { preset: 'tiny', seed, corpus, train: { steps } };
+  const s = rec.settings as BaseSettings;
+  // a base run records its corpus style; one from before styles does not, and its generated corpus was templated; a
+  // base trained on given data (a run put there by hand) has no style to compare
+  const generated = s.data?.length === 1 && s.data[0] === path.resolve(baseRun, 'data', 'corpus.jsonl');
+  const have = {
+    preset: s.preset,
+    seed: s.seed,
+    corpus: s.corpus ?? (generated ? 'templated' : corpus),
+    train: { steps: s.train?.steps },
+  };
+  const flags = { preset: 'preset', seed: '--seed', corpus: '--corpus', 'train.steps': '--pretrain-steps' };
   const diff = settingsDiff(have, asked, { flags });
   if (runFinished(baseRun)) {
     if (diff.length)
@@ -156,7 +184,10 @@ async function stage<R extends { stopped: StopSignal | null }>(
 
 function row(name: string, r: EvalResult): string {
   const pct = (x: number | null) => (x === null ? '   n/a' : `${(100 * x).toFixed(1).padStart(5)}%`);
-  return `${name.padEnd(8)} ${pct(r['pass@1'])}  ${pct(r['cons@k'])}  ${pct(r.greedy)}  ${pct(r.formatRate)}  ${r.meanLength.toFixed(1).padStart(7)}`;
+  return (
+    `${name.padEnd(8)} ${pct(r['pass@1'])}  ${pct(r['cons@k'])}  ${pct(r.greedy)}  ${pct(r.formatRate)}  ` +
+    `${r.meanLength.toFixed(1).padStart(7)}     ${pct(r.reflectionRate)}`
+  );
 }
 
 export function registerZero(program: Command): void {
@@ -193,6 +224,14 @@ export function registerZero(program: Command): void {
     .addOption(f.int('--n <n>', 'held-out problems to evaluate', PROBLEMS_RANGE, 64))
     .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, 8))
     .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
+    .addOption(
+      f.choice(
+        '--corpus <style>',
+        "the base's corpus: plain (never the R1-Zero template or a tagged solution: the format must emerge under RL, as in R1-Zero) or templated (R1-Zero prompt + tagged solutions: the easier variant)",
+        CORPUS_STYLES,
+        DEFAULT_CORPUS_STYLE,
+      ),
+    )
     .option('--overwrite', 'start over: delete the runs in --out (the base unless --base, and the GRPO run)');
   for (const opt of progressOptions(f)) cmd.addOption(opt);
   cmd.action(async (o: ZeroFlags) => {
@@ -203,17 +242,18 @@ export function registerZero(program: Command): void {
     const { steps, promptsPerStep, lr, n, k, seed, pretrainSteps } = o;
     const overwrite = o.overwrite === true;
     let baseDir = o.base;
+    let baseCorpus: CorpusStyle | undefined;
     if (!baseDir) {
       const baseRun = path.join(o.out, 'base');
       baseDir = path.join(baseRun, 'model');
-      const mode = baseMode(baseRun, seed, pretrainSteps, overwrite);
+      const mode = baseMode(baseRun, seed, pretrainSteps, o.corpus, overwrite);
       if (mode === 'reuse') {
         say(`[1/4] reusing the finished base model in ${baseDir}`);
       } else {
         say(
           mode === 'resume'
             ? '[1/4] resuming the interrupted pre-training of the tiny base'
-            : '[1/4] pre-training the tiny base model on the built-in corpus',
+            : `[1/4] pre-training the tiny base model on the built-in corpus (${o.corpus} style)`,
         );
         const { stopped } = await stage<PretrainResult>((stops) =>
           pretrain({
@@ -222,6 +262,7 @@ export function registerZero(program: Command): void {
             seed,
             workers: 'auto',
             steps: pretrainSteps,
+            ...(mode === 'resume' ? {} : { corpus: o.corpus }), // a resume keeps the run's (checked above)
             resume: mode === 'resume',
             overwrite: mode === 'overwrite',
             stops,
@@ -230,6 +271,7 @@ export function registerZero(program: Command): void {
         );
         if (stopped) return;
       }
+      baseCorpus = (readRunRecord(baseRun)?.settings as BaseSettings | undefined)?.corpus;
     } else {
       say(`[1/4] base model: ${baseDir}`);
     }
@@ -285,6 +327,7 @@ export function registerZero(program: Command): void {
       format: ZERO_FORMAT,
       task: o.task,
       difficulty: o.difficulty,
+      ...(baseCorpus ? { corpus: baseCorpus } : {}),
       n: problems.length,
       k,
       temperature: evalOpts.temperature,
@@ -298,7 +341,7 @@ export function registerZero(program: Command): void {
     const report = writeReport(o.out);
     console.log('');
     console.log(`${o.task} (difficulty ${o.difficulty}), ${problems.length} held-out problems, k=${k}`);
-    console.log('model     pass@1   cons@k   greedy   format  mean len');
+    console.log('model     pass@1   cons@k   greedy   format  mean len  reflection');
     console.log(row('base', before));
     console.log(row('r1-zero', after));
     console.log('');
