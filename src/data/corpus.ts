@@ -6,7 +6,7 @@
  * - `plain` (the default): task problems as textbooks and web pages write them (corpus_plain.ts): never the R1-Zero
  *   template, never `<think>` / `<answer>` around a task's solution, so the format R1-Zero's RL rewards has to emerge
  *   under RL, as in R1 (2.2.4); `worked`, `terse`, `partial` and `switched` documents take the layouts below in that
- *   form, and 10% of the documents (PLAIN_TAGGED_SHARE, unless the mix names `tagged`) are generic tagged documents;
+ *   form, and 15% of the documents (PLAIN_TAGGED_SHARE, unless the mix names `tagged`) are generic tagged documents;
  * - `templated`: the corpus of the versions before styles, document for document: the kinds below after the R1-Zero
  *   prompt, with tagged solutions. A base trained on it follows the format before any RL (the easier variant).
  *
@@ -29,7 +29,7 @@
  *   whose solutions cannot be switched (mul's English steps have no words) are skipped, and a problem whose steps
  *   allow no such run (rare) is written unswitched;
  * - `facts` (0% unless asked for): the knowledge the non-reasoning SFT tasks need, as prose (corpus_text.ts);
- * - `tagged` (plain style: 10% unless asked for): markup such as `<think>`, `<answer>`, `<note>` around text about
+ * - `tagged` (plain style: 15% unless asked for): markup such as `<think>`, `<answer>`, `<note>` around text about
  *   other things, some after an instruction naming the tags (corpus_plain.ts).
  *
  * Languages: with `languages` (`{en: 0.7, es: 0.3}`) each document draws its language: the question and worked
@@ -91,7 +91,7 @@ export function parseCorpusStyle(s: string): CorpusStyle {
 }
 
 /** Share of all documents that are generic tagged documents in the plain style, unless the mix names `tagged`. */
-export const PLAIN_TAGGED_SHARE = 0.1;
+export const PLAIN_TAGGED_SHARE = 0.15;
 
 /** One corpus document. */
 export interface CorpusDoc {

@@ -204,16 +204,35 @@ const TAG_INSTRUCTIONS: Record<Lang, readonly string[]> = {
   ],
 };
 
+/** The preamble of a chat log whose assistant answers in tags (a system prompt, as chat logs on the web have them). */
+const TAG_PREAMBLES: Record<Lang, readonly string[]> = {
+  en: [
+    'A chat between a user and an assistant. The assistant writes its reasoning inside <think> </think> and the final answer inside <answer> </answer>.',
+    'The assistant thinks first and then answers. The thinking goes within <think> </think> tags and the answer within <answer> </answer> tags.',
+  ],
+  es: [
+    'Una conversación entre un usuario y un asistente. El asistente escribe su razonamiento dentro de <think> </think> y la respuesta final dentro de <answer> </answer>.',
+    'El asistente piensa primero y después responde. El razonamiento va entre las etiquetas <think> </think> y la respuesta entre <answer> </answer>.',
+  ],
+};
+
 const tagged = (x: Quiz): string => `<think> ${x.notes} </think> <answer>${x.a}</answer>`;
 
 /**
- * A generic tagged document in `lang` (see the file header): an instruction that names the tags and a tagged reply
- * (on its own or in a chat log), a quiz page in markup, or notes in `<note>` markup.
+ * A generic tagged document in `lang` (see the file header): a chat log of one or two turns whose preamble says that
+ * the assistant answers in tags (40%), an instruction that names the tags and a tagged reply, on its own or in a chat
+ * log (15% each), a quiz page in markup (15%), or notes in `<note>` markup (15%).
  */
 export function taggedText(rng: Rng, lang: Lang = 'en'): string {
-  const form = randInt(rng, 0, 3);
+  const u = uniform(rng);
+  const form = u < 0.4 ? 4 : Math.min(3, Math.floor((u - 0.4) / 0.15));
   const instruction = pick(rng, TAG_INSTRUCTIONS[lang]);
   const [user, assistant] = lang === 'en' ? ['User', 'Assistant'] : ['Usuario', 'Asistente'];
+  if (form === 4) {
+    const turns = Array.from({ length: randInt(rng, 1, 2) }, () => quiz(rng, lang));
+    const log = turns.map((x) => `${user}: ${x.q} ${assistant}: ${tagged(x)}`).join('\n');
+    return `${pick(rng, TAG_PREAMBLES[lang])} ${log}`;
+  }
   if (form === 0) {
     const x = quiz(rng, lang);
     return `${instruction}\n${x.q}\n${tagged(x)}`;

@@ -97,14 +97,19 @@ describe('plain corpus style', () => {
     assert.deepEqual(solutionParts('<think>\na\nb\n</think>\n<answer>7</answer>'), { steps: ['a', 'b'], answer: '7' });
   });
 
-  it('adds generic tagged documents, about 10%, with instructions that name the tags', () => {
+  it('adds generic tagged documents, about 15%, with instructions that name the tags', () => {
     const docs = [...corpusDocuments({ ...PRESETS.tiny.corpus, n: 3000, seed: 0 })];
     const tagged = docs.filter((d) => d.kind === 'tagged');
-    assert.ok(Math.abs(tagged.length / docs.length - 0.1) < 0.02, `tagged share ${tagged.length / docs.length}`);
+    assert.ok(Math.abs(tagged.length / docs.length - 0.15) < 0.02, `tagged share ${tagged.length / docs.length}`);
     assert.ok(tagged.some((d) => /<think> .* <\/think> <answer>.+<\/answer>$/.test(d.text)));
     assert.ok(tagged.some((d) => d.text.includes('<think> </think>') && d.text.includes('<answer> </answer>')));
     assert.ok(tagged.some((d) => d.text.startsWith('<quiz>')));
     assert.ok(tagged.some((d) => d.text.startsWith('<note>')));
+    assert.ok(
+      tagged.some((d) =>
+        /^A chat between .* User: .* Assistant: <think> .* <\/think> <answer>.+<\/answer>$/.test(d.text),
+      ),
+    );
     assert.ok(
       docs.filter((d) => d.kind !== 'tagged').every((d) => !/<(think|answer)>/.test(d.text) || d.kind === 'text'),
     );

@@ -33,7 +33,7 @@ strawberry street subtract subtraction sulfur sun sunday sweden switzerland tabl
 they're thieves thinks thursday tiger tin tokyo train trained translate tree trick tuesday unlock uranium uranus
 vienna wall warsaw we're wednesday what's white window won't yellow you're zealand
 briefly ex's frozen poison pond stranger wooden
-alphabet redo
+alphabet redo writes
 `;
 
 /** Words of the built-in Spanish data missing from the common list. */
