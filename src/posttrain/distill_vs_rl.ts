@@ -26,6 +26,9 @@ import { resolveGrpoConfig } from '../rl/config.js';
 import { taskProblems, taskSource } from '../rl/problems.js';
 import { GRPO_RESUME_RULE, runGrpoAsync } from '../rl/trainer.js';
 import { RunDir, runFinished } from '../train/run_dir.js';
+import { type DistillSampling, distill } from './distill.js';
+import type { SftConfig } from './sft.js';
+import { chatPromptIds } from './sft_eval.js';
 
 /** How to open a run directory again: resume from a checkpoint, or start over when it holds none yet. */
 function modeOf(dir: string): 'new' | 'resume' | 'overwrite' {
@@ -33,9 +36,6 @@ function modeOf(dir: string): 'new' | 'resume' | 'overwrite' {
   const ckpt = path.join(dir, 'checkpoints');
   return fs.existsSync(ckpt) && fs.readdirSync(ckpt).some((e) => e.startsWith('step-')) ? 'resume' : 'overwrite';
 }
-import { type DistillSampling, distill } from './distill.js';
-import type { SftConfig } from './sft.js';
-import { chatPromptIds } from './sft_eval.js';
 
 export interface DistillVsRlOptions {
   teacher: string;

@@ -48,7 +48,7 @@ import type { StopRequests } from '../train/signals.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { loadRewardModel } from '../posttrain/reward_model.js';
 import { trainRewardModel } from '../posttrain/rm_train.js';
-import { rejectionSample } from '../posttrain/sample.js';
+import { describeCounts, rejectionSample } from '../posttrain/sample.js';
 import { taskPrompts } from '../posttrain/sample_prompts.js';
 import { sft } from '../posttrain/sft_run.js';
 import { type ColdStartRecord, workedColdStart, zeroToColdStart } from './cold_start.js';
@@ -146,9 +146,12 @@ export function defaultRecipeSettings(quick = false): RecipeSettings {
     cold: { worked: q(2000, 400), zeroPrompts: q(256, 64), zeroK: 4, maxTokens: 160 },
     sft1: sftStage(1e-3, 2),
     rl2: { ...grpo(q(60, 15), 1e-4, q(16, 8), 160), languageWeight: 1 },
-    data3: { prompts: q(512, 96), k: 4, sftPerTask: q(500, 100), harmless: q(300, 60), maxTokens: 160 },
+    // stage 2's policy is nearly deterministic on its own problems (k=4 at T 0.7 gives about 1.3 distinct correct
+    // responses per prompt; duplicates are dropped), so reasoning records need many prompts to outweigh the
+    // non-reasoning ones as R1's 600k:200k did
+    data3: { prompts: q(2048, 384), k: 4, sftPerTask: q(500, 100), harmless: q(300, 60), maxTokens: 160 },
     sft3: sftStage(1e-3, 2),
-    rm: { pairs: q(2000, 400), lr: 3e-4, epochs: 1 },
+    rm: { pairs: q(2000, 400), lr: 3e-4, epochs: 2 },
     rl4: { ...grpo(q(40, 10), 5e-5, q(16, 8), 160), languageWeight: 1, temperature: 0.7, generalShare: 0.5 },
     eval: { n: q(64, 32), k: q(8, 4), sftN: q(50, 20), generalN: q(32, 12), maxTokens: 160 },
   };
@@ -677,6 +680,7 @@ async function runStage(
         ...samplingProgress(progress, prompts.length),
       });
       progress?.end(`${r.records.length} of ${r.verdicts.length} responses kept`);
+      for (const line of describeCounts(r.counts)) log(`  ${line}`);
       const reasoning = r.records.map((x) => ({
         messages: x.messages,
         task: x.task,

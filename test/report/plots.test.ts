@@ -73,7 +73,7 @@ describe('report: which series a run directory yields', () => {
     );
     // the fields the plots leave out, generic
     assert.deepEqual(ids(s.other), ['run-tokens', 'run-loss', 'run-balanceLoss', 'run-batch', 'run-msPerStep']);
-    assert.deepEqual(Object.fromEntries(s.facts)['finalLoss'], '4');
+    assert.deepEqual(Object.fromEntries(s.facts).finalLoss, '4');
   });
 
   it('GRPO: reward (total and each reward), accuracy, format and truncation, length, KL, entropy; reference resets', () => {
