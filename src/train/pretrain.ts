@@ -73,7 +73,7 @@ export interface PretrainOptions {
   data?: string[];
   /** Use this tokenizer.json instead of training one. */
   tokenizer?: string;
-  /** Style of the generated built-in corpus (default `plain`; see src/data/corpus.ts); not with `data`. */
+  /** Style of the generated built-in corpus (default `templated`; see src/data/corpus.ts); not with `data`. */
   corpus?: CorpusStyle;
   steps?: number;
   /** Seed of corpus, init and shuffling (default 0). */

@@ -116,13 +116,13 @@ describe('r1ts zero', () => {
       // a base pre-trained on the other corpus style is not reused
       const runJson = join(base, 'run.json');
       const rec = JSON.parse(readFileSync(runJson, 'utf8'));
-      writeFileSync(runJson, JSON.stringify({ ...rec, corpus: 'templated' })); // settings are run.json's top-level keys
+      writeFileSync(runJson, JSON.stringify({ ...rec, corpus: 'plain' })); // settings are run.json's top-level keys
       const other = run('--pretrain-steps', '2', '--steps', '1');
       assert.equal(other.status, 1);
-      assert.match(other.stderr, /holds a finished base with other settings \(--corpus templated, not plain\)/);
-      const same = run('--pretrain-steps', '2', '--steps', '1', '--corpus', 'templated');
+      assert.match(other.stderr, /holds a finished base with other settings \(--corpus plain, not templated\)/);
+      const same = run('--pretrain-steps', '2', '--steps', '1', '--corpus', 'plain');
       assert.equal(same.status, 0, same.stderr);
-      assert.equal(JSON.parse(readFileSync(join(out, 'zero.json'), 'utf8')).corpus, 'templated');
+      assert.equal(JSON.parse(readFileSync(join(out, 'zero.json'), 'utf8')).corpus, 'plain');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -19,8 +19,15 @@ const fingerprint = (docs: Iterable<CorpusDoc>): string => {
 
 describe('plain corpus style', () => {
   const plain = [
-    ...corpusDocuments({ tasks: ['mix'], n: 6000, seed: 11, mix: ALL_KINDS, languages: { en: 0.6, es: 0.4 } }),
-    ...corpusDocuments({ ...PRESETS.tiny.corpus, n: 3000, seed: 0 }),
+    ...corpusDocuments({
+      style: 'plain',
+      tasks: ['mix'],
+      n: 6000,
+      seed: 11,
+      mix: ALL_KINDS,
+      languages: { en: 0.6, es: 0.4 },
+    }),
+    ...corpusDocuments({ ...PRESETS.tiny.corpus, style: 'plain', n: 3000, seed: 0 }),
   ];
 
   it('never writes the R1-Zero template or a task solution inside <think>/<answer> (and the check catches both)', () => {
@@ -98,7 +105,7 @@ describe('plain corpus style', () => {
   });
 
   it('adds generic tagged documents, about 15%, with instructions that name the tags', () => {
-    const docs = [...corpusDocuments({ ...PRESETS.tiny.corpus, n: 3000, seed: 0 })];
+    const docs = [...corpusDocuments({ ...PRESETS.tiny.corpus, style: 'plain', n: 3000, seed: 0 })];
     const tagged = docs.filter((d) => d.kind === 'tagged');
     assert.ok(Math.abs(tagged.length / docs.length - 0.15) < 0.02, `tagged share ${tagged.length / docs.length}`);
     assert.ok(tagged.some((d) => /<think> .* <\/think> <answer>.+<\/answer>$/.test(d.text)));
@@ -115,7 +122,9 @@ describe('plain corpus style', () => {
     );
     // the mix may name the share, or leave tagged documents out
     assert.ok(
-      [...corpusDocuments({ tasks: ['add'], n: 200, mix: { worked: 1, tagged: 0 } })].every((d) => d.kind === 'worked'),
+      [...corpusDocuments({ style: 'plain', tasks: ['add'], n: 200, mix: { worked: 1, tagged: 0 } })].every(
+        (d) => d.kind === 'worked',
+      ),
     );
   });
 
@@ -130,8 +139,8 @@ describe('plain corpus style', () => {
     const allKinds = { worked: 1, switched: 1, terse: 1, partial: 1, answer: 1, facts: 1, text: 1, drill: 1, copy: 1 };
     const o = { tasks: ['mix'], n: 300, seed: 2, mix: allKinds, languages: { en: 0.5, es: 0.5 }, templateShare: 0.5 };
     assert.equal(fingerprint(corpusDocuments({ ...o, ...t })), 'c85934492cc1b2f6');
-    // and the default is the plain style
-    assert.notEqual(fingerprint(corpusDocuments({ ...PRESETS.tiny.corpus, n: 300, seed: 0 })), '7b033db566ab28a6');
+    // and the default is still the templated style (DEFAULT_CORPUS_STYLE)
+    assert.equal(fingerprint(corpusDocuments({ ...PRESETS.tiny.corpus, n: 300, seed: 0 })), '7b033db566ab28a6');
     assert.throws(() => parseCorpusStyle('fancy'), /the style is one of plain, templated, got 'fancy'/);
   });
 

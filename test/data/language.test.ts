@@ -99,13 +99,26 @@ describe('word lists cover the built-in data', () => {
             { lang, text: p.prompt, source: t.name, bilingual: false },
             { lang, text: t.solution(p, 1), source: t.name, bilingual: false },
           );
-      const docs = corpusDocuments({
-        tasks: ['mix'],
-        n: 600,
-        seed: 2,
-        languages: { [lang]: 1 },
-        mix: { text: 1, facts: 1, answer: 0.2, worked: 0.5, terse: 0.2, partial: 0.2 },
-      });
+      // the plain style's task documents are in the document's language throughout; the templated style's carry the
+      // English R1-Zero template, so only its prose kinds are here
+      const docs = [
+        ...corpusDocuments({
+          style: 'plain',
+          tasks: ['mix'],
+          n: 600,
+          seed: 2,
+          languages: { [lang]: 1 },
+          mix: { text: 1, facts: 1, answer: 0.2, worked: 0.5, terse: 0.2, partial: 0.2 },
+        }),
+        ...corpusDocuments({
+          style: 'templated',
+          tasks: ['mix'],
+          n: 300,
+          seed: 2,
+          languages: { [lang]: 1 },
+          mix: { text: 1, facts: 1, answer: 0.2 },
+        }),
+      ];
       for (const d of docs)
         texts.push({
           lang,

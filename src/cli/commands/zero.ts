@@ -1,8 +1,9 @@
 /**
  * `r1ts zero`: the R1-Zero main job on built-in data, end to end:
- *   1. pre-train the tiny base (or reuse OUT/base/model, or --base DIR) on the built-in corpus, by default the plain
- *      style (never the R1-Zero template nor a tagged solution: the format has to emerge under RL, as in R1-Zero;
- *      `--corpus templated` is the easier variant whose base follows the format before RL),
+ *   1. pre-train the tiny base (or reuse OUT/base/model, or --base DIR) on the built-in corpus, by default the
+ *      templated style (R1-Zero prompt + tagged solutions: the base follows the format before RL); `--corpus plain`
+ *      never shows the template nor a tagged solution, so the format has to emerge under RL as in R1-Zero (on the
+ *      tiny preset it does not yet: README),
  *   2. evaluate it on held-out problems (pass@1 over k samples, cons@k, greedy, format rate, mean response length,
  *      reflection rate: src/rl/reflection.ts),
  *   3. run R1-Zero GRPO with rule-based rewards (accuracy + format) on the task's train split,
