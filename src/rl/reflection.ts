@@ -60,11 +60,11 @@ export const REFLECTION_PHRASES: Readonly<Record<'en' | 'es', readonly string[]>
   ],
 };
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Whole phrases, with English endings (`checks`, `checked`, `checking`): not `unchecked`, `waiter`, `esperanza`. */
 const PHRASE = new RegExp(
-  `(?<![\\p{L}\\p{N}])(?:${[...REFLECTION_PHRASES.en, ...REFLECTION_PHRASES.es].map(escape).join('|')})(?:s|es|ed|ing)?(?![\\p{L}\\p{N}])`,
+  `(?<![\\p{L}\\p{N}])(?:${[...REFLECTION_PHRASES.en, ...REFLECTION_PHRASES.es].map(escapeRegExp).join('|')})(?:s|es|ed|ing)?(?![\\p{L}\\p{N}])`,
   'iu',
 );
 
