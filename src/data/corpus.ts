@@ -7,8 +7,9 @@
  *   template, never `<think>` / `<answer>` around a task's solution, so the format R1-Zero's RL rewards has to emerge
  *   under RL, as in R1 (2.2.4); `worked`, `terse`, `partial` and `switched` documents take the layouts below in that
  *   form, and 15% of the documents (PLAIN_TAGGED_SHARE, unless the mix names `tagged`) are generic tagged documents;
- * - `templated` (the default): the corpus of the versions before styles, document for document: the kinds below after the R1-Zero
- *   prompt, with tagged solutions. A base trained on it follows the format before any RL (the easier variant).
+ * - `templated` (the default): the corpus of the versions before styles, document for document: the kinds below
+ *   after the R1-Zero prompt, with tagged solutions. A base trained on it follows the format before any RL (the easier
+ *   variant).
  *
  * Document kinds (default shares):
  * - `worked` (60%): R1-Zero prompt + full worked solution `<think>...</think>\n<answer>...</answer>`;
