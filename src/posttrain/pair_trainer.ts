@@ -266,7 +266,7 @@ export async function trainPairs(a: PairTrainArgs): Promise<PairTrainResult> {
       const line =
         `step ${String(step).padStart(String(steps).length)}/${steps}  epoch ${epoch + 1}  ${describeMetrics(m, obj.valueName)}  lr ${lr.toExponential(2)}  |g| ${gradNorm.toFixed(3)}  ${Math.round(m.ms)} ms` +
         (m.val ? `\n  held-out: ${describeMetrics(m.val, obj.valueName)} (${m.val.pairs} pairs)` : '');
-      if (progress) progress.update(step, progressFields(m), line);
+      if (progress) progress.update(step, progressFields(m), line, m.val !== undefined);
       else if (step % logEvery === 0 || step === 1 || step === steps || m.val) log(line);
       if (step % c.checkpointEvery === 0 || step === steps) save();
     }

@@ -432,7 +432,7 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
       }
       run.appendMetrics(m);
       history.push(m);
-      if (progress) progress.update(st.step, progressFields(m), stepLine(m, total));
+      if (progress) progress.update(st.step, progressFields(m), stepLine(m, total), m.valLoss !== undefined);
       else if (st.step % every === 0 || st.step === total || m.valLoss !== undefined) log(stepLine(m, total));
       a.onStep?.(m);
       if (st.step % c.checkpointEvery === 0 || st.step === total) save();

@@ -40,10 +40,10 @@ export class RecipeProgress implements ProgressSink {
     this.inner.begin(this.prefix ? `${this.prefix} ${name}` : name, total, opts);
   }
 
-  update(done: number, fields: Readonly<Record<string, string>> = {}, line?: string): void {
+  update(done: number, fields: Readonly<Record<string, string>> = {}, line?: string, keep?: boolean): void {
     const recipe = this.elapsed();
     const text = line === undefined ? undefined : `${this.prefix ? `${this.prefix} ` : ''}${line}  recipe ${recipe}`;
-    this.inner.update(done, { recipe, ...fields }, text);
+    this.inner.update(done, { recipe, ...fields }, text, keep);
   }
 
   end(summary?: string): void {

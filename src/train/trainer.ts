@@ -501,7 +501,7 @@ async function trainIn(
         (m.valLoss !== undefined ? `  val ${m.valLoss.toFixed(4)}` : '') +
         `  lr ${lr.toExponential(2)}  ${Math.round(m.tokensPerSec)} tok/s  ${Math.round(ms)} ms/step` +
         (imbalance !== null ? `  imbalance ${imbalance.toFixed(2)}` : '');
-      if (progress) progress.update(st.step, progressFields(m), line);
+      if (progress) progress.update(st.step, progressFields(m), line, m.valLoss !== undefined);
       else log(line);
       a.onStep?.(m);
       if (st.step % c.checkpointEvery === 0 || st.step === c.steps) save();

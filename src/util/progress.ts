@@ -38,9 +38,11 @@ export interface ProgressSink {
   begin(name: string, total: number, opts?: { from?: number; unit?: string }): void;
   /**
    * `done` steps of the phase are done. `fields` are the key numbers of the live line (label -> formatted value, in
-   * order); `line` is the step's full line, which a pipe prints (default: the fields).
+   * order); `line` is the step's full line, which a pipe prints (default: the fields). `keep`: the step's line must
+   * stay on screen whatever the step (a held-out evaluation): a pipe prints it even between every-N steps, a terminal
+   * prints it above the live line.
    */
-  update(done: number, fields?: Readonly<Record<string, string>>, line?: string): void;
+  update(done: number, fields?: Readonly<Record<string, string>>, line?: string, keep?: boolean): void;
   /**
    * Ends the phase: the live line is replaced by `name: done/total unit in TIME; summary`. Without a summary the live
    * line is only cleared (an error or a stop). A no-op when no phase is open.
@@ -151,7 +153,7 @@ export class Progress implements ProgressSink {
     if (this.mode === 'live' && !this.o.quiet) this.draw();
   }
 
-  update(done: number, fields: Readonly<Record<string, string>> = {}, line?: string): void {
+  update(done: number, fields: Readonly<Record<string, string>> = {}, line?: string, keep = false): void {
     const p = this.phase;
     if (!p) return;
     const prev = p.done;
@@ -161,11 +163,13 @@ export class Progress implements ProgressSink {
     if (this.o.quiet) return;
     const last = done >= p.total;
     if (this.mode === 'live') {
-      if (last || this.now() - p.lastDraw >= (this.o.redrawMs ?? 100)) this.draw();
+      if (keep && line !== undefined) this.line(line); // prints above the live line and redraws it
+      else if (last || this.now() - p.lastDraw >= (this.o.redrawMs ?? 100)) this.draw();
       return;
     }
-    // the first update, the last, and each one that passes a multiple of `every` (updates may skip steps: batches)
-    if (last || p.updates === 1 || Math.floor(done / p.every) > Math.floor(prev / p.every)) {
+    // the first update, the last, each one that passes a multiple of `every` (updates may skip steps: batches), and
+    // each one to keep
+    if (keep || last || p.updates === 1 || Math.floor(done / p.every) > Math.floor(prev / p.every)) {
       const text = line ?? `${p.name} ${done}/${p.total}${fieldText(fields)}`;
       this.write(`${text}  ${this.timing()}\n`);
     }

@@ -107,6 +107,20 @@ describe('progress on a terminal', () => {
     assert.match(shown[1], /^pretrain 100% \[=+\] 3\/3 {2}21ms {2}loss 1$/);
   });
 
+  it('keeps a step line to keep (a held-out evaluation) above the live line', () => {
+    const { s, c, p } = terminal({ redrawMs: 100, color: false });
+    p.begin('rm train', 10);
+    c.tick(10);
+    p.update(1, { loss: '0.7' }, 'step 1/10  loss 0.7');
+    c.tick(10);
+    p.update(2, { loss: '0.6' }, 'step 2/10  loss 0.6\n  held-out: acc 60.0%', true); // 10 ms after a draw: kept anyway
+    c.tick(10);
+    p.update(3, { loss: '0.5' }, 'step 3/10  loss 0.5');
+    const shown = screen(s.text()).map((l) => l.trimEnd()); // without colour the old line is blanked with spaces
+    assert.deepEqual(shown.slice(0, 2), ['step 2/10  loss 0.6', '  held-out: acc 60.0%']);
+    assert.match(shown[2], /^rm train {2}20% .* 2\/10 .*loss 0\.6$/, 'the live line is redrawn below it');
+  });
+
   it('colours on a terminal unless NO_COLOR is set; TERM=dumb gets plain lines', () => {
     const coloured = terminal();
     coloured.p.begin('eval', 4);
@@ -153,6 +167,21 @@ describe('progress on a pipe', () => {
     assert.equal(lines[20], 'step 100/100  loss 1  elapsed 10s');
     assert.equal(lines[21], 'pretrain: 100/100 steps in 10s; loss 1');
     assert.ok(!s.text().includes('\r') && !s.text().includes('\x1b'), 'no redraw, no colour');
+  });
+
+  it('prints a step to keep (a held-out evaluation) even between every-N steps', () => {
+    const { s, c, p } = pipe({ logEvery: 10 });
+    p.begin('sft', 30);
+    for (let i = 1; i <= 30; i++) {
+      c.tick(100);
+      p.update(i, { loss: '1' }, `step ${i}/30  loss 1`, i === 25);
+    }
+    const steps = s
+      .text()
+      .split('\n')
+      .filter((l) => l.startsWith('step'))
+      .map((l) => Number(/^step (\d+)/.exec(l)![1]));
+    assert.deepEqual(steps, [1, 10, 20, 25, 30]);
   });
 
   it('--log-every N, a resumed phase (first line after the resume), and lines of fields without a full line', () => {
