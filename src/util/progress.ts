@@ -163,7 +163,8 @@ export class Progress implements ProgressSink {
     if (this.o.quiet) return;
     const last = done >= p.total;
     if (this.mode === 'live') {
-      if (keep && line !== undefined) this.line(line); // prints above the live line and redraws it
+      // a line to keep prints above the live line, which is then redrawn
+      if (keep && line !== undefined) this.line(line);
       else if (last || this.now() - p.lastDraw >= (this.o.redrawMs ?? 100)) this.draw();
       return;
     }
