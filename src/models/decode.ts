@@ -362,6 +362,69 @@ function attendLoops(q: Float32Array, out: Float32Array, H: number, kv: KV, scal
   }
 }
 
+/** A float32 tensor over the first (product of shape) elements of `data` (a view, no copy). */
+function f32View(data: Float32Array, shape: number[]) {
+  return {
+    data: data.subarray(
+      0,
+      shape.reduce((x, y) => x * y, 1),
+    ),
+    shape,
+    dtype: 'float32' as const,
+  };
+}
+
+/**
+ * `attendKernel` for a cache of one key/value head (MLA's latent, multi-query attention), one kernel call per row: a
+ * row's keys and values are contiguous in the cache, so the kernel reads them where they are; a row that feeds one
+ * token passes its queries (1, H, 1, dk) in place too. The results are those of the copying path (the kernel treats
+ * each row alone); what it saves is the copy of every row's whole cache at every step.
+ */
+function attendRowsInPlace(
+  kernel: Kernels['attention'],
+  q: Float32Array,
+  out: Float32Array,
+  b0: number,
+  B: number,
+  T: number,
+  H: number,
+  Tk: number,
+  kv: KV,
+  scale: number,
+  pool: Pool,
+  q0: number,
+): void {
+  const { k, v } = kv;
+  const dk = k.dim;
+  const dv = v.dim;
+  for (let b = 0; b < B; b++) {
+    const row = q0 + b * T; // the row's first query in q and out
+    let Q: Float32Array;
+    if (T === 1) Q = q.subarray(row * H * dk, (row + 1) * H * dk);
+    else {
+      Q = pool.get('att.q', H * T * dk);
+      for (let t = 0; t < T; t++)
+        for (let h = 0; h < H; h++) {
+          const from = ((row + t) * H + h) * dk;
+          Q.set(q.subarray(from, from + dk), (h * T + t) * dk);
+        }
+    }
+    const K = k.data.subarray(k.at(b0 + b, 0, 0), k.at(b0 + b, 0, Tk));
+    const V = v.data.subarray(v.at(b0 + b, 0, 0), v.at(b0 + b, 0, Tk));
+    const o = kernel(f32View(Q, [1, H, T, dk]), f32View(K, [1, 1, Tk, dk]), f32View(V, [1, 1, Tk, dv]), {
+      causal: true,
+      scale,
+    }).out.data;
+    if (T === 1) out.set(o.subarray(0, H * dv), row * H * dv);
+    else
+      for (let t = 0; t < T; t++)
+        for (let h = 0; h < H; h++) {
+          const from = (h * T + t) * dv;
+          out.set(o.subarray(from, from + dv), ((row + t) * H + h) * dv);
+        }
+  }
+}
+
 /**
  * The same attention on a backend kernel (native SIMD) for `B` rows from cache row `b0` that each feed T tokens after
  * `len` (their queries from row `q0` of q on): queries, keys and values are copied into the kernel's dense (B, heads,
@@ -385,6 +448,10 @@ function attendKernel(
   const { heads, dim: dk } = k;
   const dv = v.dim;
   const Tk = len + T;
+  if (heads === 1) {
+    attendRowsInPlace(kernel, q, out, b0, B, T, H, Tk, kv, scale, pool, q0);
+    return;
+  }
   const Q = pool.get('att.q', B * H * T * dk);
   const K = pool.get('att.k', B * heads * Tk * dk);
   const Vv = pool.get('att.v', B * heads * Tk * dv);
@@ -399,15 +466,7 @@ function attendKernel(
       Vv.set(v.data.subarray(v.at(b0 + b, h, 0), v.at(b0 + b, h, Tk)), (b * heads + h) * Tk * dv);
     }
   }
-  const f32 = (data: Float32Array, shape: number[]) => ({
-    data: data.subarray(
-      0,
-      shape.reduce((x, y) => x * y, 1),
-    ),
-    shape,
-    dtype: 'float32' as const,
-  });
-  const o = kernel(f32(Q, [B, H, T, dk]), f32(K, [B, heads, Tk, dk]), f32(Vv, [B, heads, Tk, dv]), {
+  const o = kernel(f32View(Q, [B, H, T, dk]), f32View(K, [B, heads, Tk, dk]), f32View(Vv, [B, heads, Tk, dv]), {
     causal: true,
     scale,
   }).out.data;
