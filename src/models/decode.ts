@@ -6,8 +6,8 @@
  * They read a model's live parameters (no copy) and are tested against the model's own `forward` with a cache (same
  * logits to float32 rounding, same greedy tokens).
  *
- * With a faster backend active (native SIMD), matrix products and attention run on its kernels (looked up with
- * `acceleratedKernel`); otherwise loops that sum in the reference kernels' order. Dot products accumulate in double,
+ * With a faster backend active (native SIMD), matrix products, attention and the SwiGLU gate run on its kernels
+ * (looked up with `acceleratedKernel`, as the model's own forward uses them); otherwise loops that sum in the reference kernels' order. Dot products accumulate in double,
  * as the reference kernels do.
  *
  * Not here: sampling and the decoding loop (src/infer/generate.ts).
@@ -493,8 +493,18 @@ export function mlpRows(out: Float32Array, x: Float32Array, N: number, m: MlpWei
   const b = pool.get('mlp.b', N * inter);
   linearRows(a, x, N, m.w1);
   linearRows(b, x, N, m.w3);
-  swigluInPlace(a, b, N * inter);
-  linearRows(out, a, N, m.w2);
+  const kernel = acceleratedKernel('swiglu');
+  if (kernel) {
+    const shape = [N * inter];
+    const g = kernel(
+      { data: a.subarray(0, N * inter), shape, dtype: 'float32' },
+      { data: b.subarray(0, N * inter), shape, dtype: 'float32' },
+    );
+    linearRows(out, g.data as Float32Array, N, m.w2);
+  } else {
+    swigluInPlace(a, b, N * inter);
+    linearRows(out, a, N, m.w2);
+  }
 }
 
 /** What the shared driver reads of a model: embedding, final norm, head (null = tied), RoPE tables, sizes. */
