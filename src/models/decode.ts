@@ -411,8 +411,11 @@ function attendRowsInPlace(
     }
     const K = k.data.subarray(k.at(b0 + b, 0, 0), k.at(b0 + b, 0, Tk));
     const V = v.data.subarray(v.at(b0 + b, 0, 0), v.at(b0 + b, 0, Tk));
-    const o = kernel(f32View(Q, [1, H, T, dk]), f32View(K, [1, 1, Tk, dk]), f32View(V, [1, 1, Tk, dv]), {
-      causal: true,
+    // one token: its H queries see every key, so they go in as H queries of one head (one tile of the kernel's
+    // product instead of H one-row ones; each query's arithmetic is the same)
+    const qShape = T === 1 ? [1, 1, H, dk] : [1, H, T, dk];
+    const o = kernel(f32View(Q, qShape), f32View(K, [1, 1, Tk, dk]), f32View(V, [1, 1, Tk, dv]), {
+      causal: T !== 1,
       scale,
     }).out.data;
     if (T === 1) out.set(o.subarray(0, H * dv), row * H * dv);
