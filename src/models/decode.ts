@@ -227,8 +227,8 @@ export class Pool {
 
 /**
  * A growable cache of `dim` floats per token and head for `B` rows, laid out (B, heads, cap, dim): the positions of
- * one (row, head) are contiguous, so attention reads them in order and a kernel gets them with one copy. Rows are
- * added at the end (continuous batching) into room that grows by doubling.
+ * one (row, head) are contiguous, so attention reads them in order and a kernel reads them in place (one head) or with
+ * one copy. Rows are added at the end (continuous batching) into room that grows by doubling.
  */
 export class FlatCache {
   data: Float32Array;
