@@ -38,9 +38,9 @@ export interface ProgressSink {
   begin(name: string, total: number, opts?: { from?: number; unit?: string }): void;
   /**
    * `done` steps of the phase are done. `fields` are the key numbers of the live line (label -> formatted value, in
-   * order); `line` is the step's full line, which a pipe prints (default: the fields). `keep`: the step's line must
-   * stay on screen whatever the step (a held-out evaluation): a pipe prints it even between every-N steps, a terminal
-   * prints it above the live line.
+   * order); `line` is the step's full line, which a pipe prints (default: the fields). `keep`: a step whose numbers
+   * must be shown (a held-out evaluation): a pipe prints its line even between every-N steps, a terminal redraws the
+   * live line at once.
    */
   update(done: number, fields?: Readonly<Record<string, string>>, line?: string, keep?: boolean): void;
   /**
@@ -163,9 +163,7 @@ export class Progress implements ProgressSink {
     if (this.o.quiet) return;
     const last = done >= p.total;
     if (this.mode === 'live') {
-      // a line to keep prints above the live line, which is then redrawn
-      if (keep && line !== undefined) this.line(line);
-      else if (last || this.now() - p.lastDraw >= (this.o.redrawMs ?? 100)) this.draw();
+      if (keep || last || this.now() - p.lastDraw >= (this.o.redrawMs ?? 100)) this.draw();
       return;
     }
     // the first update, the last, each one that passes a multiple of `every` (updates may skip steps: batches), and
