@@ -374,6 +374,26 @@ function f32View(data: Float32Array, shape: number[]) {
   };
 }
 
+/** Copies B rows of T tokens each, token-major (token, H, d) from token `t0` of `src`, to head-major dst (B, H, T, d). */
+function tokensToHeads(src: Float32Array, dst: Float32Array, t0: number, B: number, T: number, H: number, d: number) {
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++) {
+        const from = ((t0 + b * T + t) * H + h) * d;
+        dst.set(src.subarray(from, from + d), ((b * H + h) * T + t) * d);
+      }
+}
+
+/** The reverse of `tokensToHeads`: head-major src (B, H, T, d) to token-major dst from token `t0`. */
+function headsToTokens(src: Float32Array, dst: Float32Array, t0: number, B: number, T: number, H: number, d: number) {
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++) {
+        const from = ((b * H + h) * T + t) * d;
+        dst.set(src.subarray(from, from + d), ((t0 + b * T + t) * H + h) * d);
+      }
+}
+
 /**
  * `attendKernel` for a cache of one key/value head (MLA's latent, multi-query attention), one kernel call per row: a
  * row's keys and values are contiguous in the cache, so the kernel reads them where they are; a row that feeds one
@@ -403,11 +423,7 @@ function attendRowsInPlace(
     if (T === 1) Q = q.subarray(row * H * dk, (row + 1) * H * dk);
     else {
       Q = pool.get('att.q', H * T * dk);
-      for (let t = 0; t < T; t++)
-        for (let h = 0; h < H; h++) {
-          const from = ((row + t) * H + h) * dk;
-          Q.set(q.subarray(from, from + dk), (h * T + t) * dk);
-        }
+      tokensToHeads(q, Q, row, 1, T, H, dk);
     }
     const K = k.data.subarray(k.at(b0 + b, 0, 0), k.at(b0 + b, 0, Tk));
     const V = v.data.subarray(v.at(b0 + b, 0, 0), v.at(b0 + b, 0, Tk));
@@ -417,14 +433,9 @@ function attendRowsInPlace(
     const o = kernel(f32View(Q, qShape), f32View(K, [1, 1, Tk, dk]), f32View(V, [1, 1, Tk, dv]), {
       causal: T !== 1,
       scale,
-    }).out.data;
+    }).out.data as Float32Array;
     if (T === 1) out.set(o.subarray(0, H * dv), row * H * dv);
-    else
-      for (let t = 0; t < T; t++)
-        for (let h = 0; h < H; h++) {
-          const from = (h * T + t) * dv;
-          out.set(o.subarray(from, from + dv), ((row + t) * H + h) * dv);
-        }
+    else headsToTokens(o, out, row, 1, T, H, dv);
   }
 }
 
@@ -458,12 +469,8 @@ function attendKernel(
   const Q = pool.get('att.q', B * H * T * dk);
   const K = pool.get('att.k', B * heads * Tk * dk);
   const Vv = pool.get('att.v', B * heads * Tk * dv);
+  tokensToHeads(q, Q, q0, B, T, H, dk);
   for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++)
-      for (let h = 0; h < H; h++) {
-        const from = ((q0 + b * T + t) * H + h) * dk;
-        Q.set(q.subarray(from, from + dk), ((b * H + h) * T + t) * dk);
-      }
     for (let h = 0; h < heads; h++) {
       K.set(k.data.subarray(k.at(b0 + b, h, 0), k.at(b0 + b, h, Tk)), (b * heads + h) * Tk * dk);
       Vv.set(v.data.subarray(v.at(b0 + b, h, 0), v.at(b0 + b, h, Tk)), (b * heads + h) * Tk * dv);
@@ -472,14 +479,8 @@ function attendKernel(
   const o = kernel(f32View(Q, [B, H, T, dk]), f32View(K, [B, heads, Tk, dk]), f32View(Vv, [B, heads, Tk, dv]), {
     causal: true,
     scale,
-  }).out.data;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++)
-      for (let h = 0; h < H; h++) {
-        const from = ((b * H + h) * T + t) * dv;
-        out.set(o.subarray(from, from + dv), ((q0 + b * T + t) * H + h) * dv);
-      }
-  }
+  }).out.data as Float32Array;
+  headsToTokens(o, out, q0, B, T, H, dv);
 }
 
 /** The SwiGLU MLP weights the loops read (w2(silu(w1 x) * w3 x)). */
