@@ -19,6 +19,7 @@ import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
 import { type NumberRange, checkRange } from '../tensor/range.js';
+import { gradsOf, withBufferPool } from '../tensor/pool.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { type PairMetrics, type PairStats, addStats, noStats, pairMetrics } from './pair_losses.js';
 import { batchesPerEpoch, stepBatch } from './pairs.js';
@@ -246,7 +247,14 @@ export async function trainPairs(a: PairTrainArgs): Promise<PairTrainResult> {
       let stats = noStats();
       for (let s = 0; s < idx.length; s += c.microBatch) {
         const part = idx.slice(s, s + c.microBatch);
-        stats = addStats(stats, obj.trainMicro(part, part.length / idx.length));
+        // the micro-batch's activations are recycled for the next one; the parameters' gradients outlive it
+        stats = addStats(
+          stats,
+          withBufferPool(
+            () => obj.trainMicro(part, part.length / idx.length),
+            () => gradsOf(params),
+          ),
+        );
       }
       const gradNorm = clipGradNorm(params, c.maxGradNorm);
       if (!Number.isFinite(gradNorm))

@@ -6,6 +6,7 @@ import { crossEntropy } from '../tensor/ops/nn.js';
 import { getDefaultGenerator, type GeneratorState } from '../tensor/random.js';
 import { noGrad } from '../tensor/tensor.js';
 import { type NumberRange, checkRange } from '../tensor/range.js';
+import { gradsOf, withBufferPool } from '../tensor/pool.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
@@ -390,8 +391,15 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
       model.train();
       for (const b of micro) {
         const w = b.lossTokens / tokens;
-        const r = sftLoss(model, b, c);
-        mul(r.loss, w).backward();
+        // the micro-batch's activations are recycled for the next one; the parameters' gradients outlive it
+        const r = withBufferPool(
+          () => {
+            const l = sftLoss(model, b, c);
+            mul(l.loss, w).backward();
+            return { mainLoss: l.mainLoss, balanceLoss: l.balanceLoss, mtpLosses: l.mtpLosses };
+          },
+          () => gradsOf(params.map(([, p]) => p)),
+        );
         loss += r.mainLoss * w;
         bal += r.balanceLoss * w;
         if (r.mtpLosses.length) {

@@ -7,17 +7,22 @@
  * (fp8, fp16) convert to float32 for compute (./formats.ts).
  */
 
+import { allocF32 } from './pool.js';
+
 export type DType = 'float32' | 'float64' | 'int32' | 'bool' | 'bfloat16';
 export type FloatDType = 'float32' | 'float64';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
 export type FloatArray = Float32Array | Float64Array;
 
-/** Allocates a zero-filled array of `n` elements for `dtype`. */
-export function allocArray(dtype: DType, n: number): TypedArray {
+/**
+ * Allocates a zero-filled array of `n` elements for `dtype` (float32: recycled inside a buffer pool scope, ./pool.ts,
+ * and left unfilled there when `zero` is false, which only kernels that write every element pass).
+ */
+export function allocArray(dtype: DType, n: number, zero = true): TypedArray {
   switch (dtype) {
     case 'float32':
-      return new Float32Array(n);
+      return allocF32(n, zero);
     case 'float64':
       return new Float64Array(n);
     case 'int32':
@@ -31,7 +36,7 @@ export function allocArray(dtype: DType, n: number): TypedArray {
 
 /** Allocates a float array of the same kind as `like` (used by kernels to keep float32 vs float64). */
 export function allocFloat(dtype: FloatDType, n: number): FloatArray {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  return dtype === 'float64' ? new Float64Array(n) : allocF32(n);
 }
 
 export function isFloat(dtype: DType): dtype is FloatDType {

@@ -8,6 +8,7 @@ import type { AxesAttrs, BinaryKernel, Kernels, TensorData, UnaryKernel } from '
 import { broadcastShapes, numel, sameShape } from '../../tensor/shape.js';
 import { type NativeAddon, BIN_OPS, type BinOpName, BinMode, UN_OPS, type UnOpName } from './addon.js';
 import { f32, isF32, ref } from './util.js';
+import { allocF32 } from '../../tensor/pool.js';
 
 /**
  * How b lines up with an output of shape `out` when a already has that shape: 'suffix' (b's dims, left-padded with
@@ -57,7 +58,7 @@ function binary(addon: NativeAddon, name: BinOpName): BinaryKernel {
       addon.binary(op, mode, a.data, b.data, o, n, period);
       return { data: o, shape, dtype: 'bool' };
     }
-    const o = new Float32Array(n);
+    const o = allocF32(n, false);
     addon.binary(op, mode, a.data, b.data, o, n, period);
     return { data: o, shape, dtype: 'float32' };
   };
@@ -67,7 +68,7 @@ function unary(addon: NativeAddon, name: UnOpName & keyof Kernels): UnaryKernel 
   const op = UN_OPS.indexOf(name);
   return (x) => {
     if (!isF32(x)) return (ref(name) as UnaryKernel)(x);
-    const o = new Float32Array(x.data.length);
+    const o = allocF32(x.data.length, false);
     addon.unary(op, x.data, o, 0, 0);
     return { data: o, shape: [...x.shape], dtype: 'float32' };
   };
@@ -102,7 +103,7 @@ function reduction(addon: NativeAddon, name: 'sum' | 'max') {
       if (!attrs.axes.includes(i)) shape.push(d);
       else if (attrs.keepdim) shape.push(1);
     });
-    const o = new Float32Array(split.outer * split.inner);
+    const o = allocF32(split.outer * split.inner, false);
     addon.reduce(name === 'max', f32(x), o, split.outer, split.n, split.inner);
     return { data: o, shape, dtype: 'float32' };
   };
@@ -118,32 +119,32 @@ export function elementwiseKernels(addon: NativeAddon): Partial<Kernels> {
     ...k,
     clamp: (x, attrs) => {
       if (!isF32(x)) return ref('clamp')(x, attrs);
-      const o = new Float32Array(x.data.length);
+      const o = allocF32(x.data.length, false);
       addon.unary(UN_OPS.indexOf('clamp'), x.data, o, attrs.min, attrs.max);
       return { data: o, shape: [...x.shape], dtype: 'float32' };
     },
     gelu: (x, attrs) => {
       if (!isF32(x)) return ref('gelu')(x, attrs);
-      const o = new Float32Array(x.data.length);
+      const o = allocF32(x.data.length, false);
       addon.unary(UN_OPS.indexOf(attrs.approximate === 'tanh' ? 'geluTanh' : 'gelu'), x.data, o, 0, 0);
       return { data: o, shape: [...x.shape], dtype: 'float32' };
     },
     geluBackward: (x, dy, attrs) => {
       if (!sameF32(x, dy)) return ref('geluBackward')(x, dy, attrs);
-      const o = new Float32Array(x.data.length);
+      const o = allocF32(x.data.length, false);
       addon.geluBackward(f32(x), f32(dy), o, attrs.approximate === 'tanh');
       return { data: o, shape: [...x.shape], dtype: 'float32' };
     },
     swiglu: (a, b) => {
       if (!sameF32(a, b)) return ref('swiglu')(a, b);
-      const o = new Float32Array(a.data.length);
+      const o = allocF32(a.data.length, false);
       addon.swiglu(f32(a), f32(b), o);
       return { data: o, shape: [...a.shape], dtype: 'float32' };
     },
     swigluBackward: (a, b, dy) => {
       if (!sameF32(a, b, dy)) return ref('swigluBackward')(a, b, dy);
-      const da = new Float32Array(a.data.length);
-      const db = new Float32Array(a.data.length);
+      const da = allocF32(a.data.length, false);
+      const db = allocF32(a.data.length, false);
       addon.swigluBackward(f32(a), f32(b), f32(dy), da, db);
       return {
         da: { data: da, shape: [...a.shape], dtype: 'float32' },

@@ -78,12 +78,13 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
       return o;
     },
 
+    // the layout copies below write every element of their output: it need not be zero-filled (../../tensor/pool.ts)
     permute: (x, attrs) => {
       const { perm } = attrs;
       if (!rankOk(x.shape.length) || !isPermutation(perm, x.shape.length)) return ref('permute')(x, attrs);
       const strides = stridesOf(x.shape);
       const shape = perm.map((p) => x.shape[p]);
-      const o = allocArray(x.dtype, numel(shape));
+      const o = allocArray(x.dtype, numel(shape), false);
       if (o.length > 0)
         copy(
           x.data,
@@ -100,7 +101,7 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
       const lead = shape.length - x.shape.length;
       const ok = rankOk(shape.length) && lead >= 0 && x.shape.every((d, i) => d === 1 || d === shape[lead + i]);
       if (!ok) return ref('broadcastTo')(x, attrs);
-      const o = allocArray(x.dtype, numel(shape));
+      const o = allocArray(x.dtype, numel(shape), false);
       if (o.length > 0) copy(x.data, o, shape, broadcastStrides(x.shape, shape), stridesOf(shape));
       return { data: o, shape: [...shape], dtype: x.dtype };
     },
@@ -116,7 +117,7 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
       const ok = first !== undefined && rankOk(first.shape.length) && axisOk && xs.every(fits);
       if (!ok) return ref('concat')(xs, attrs);
       const { shape, outer, rowOut, parts } = concatLayout(xs, axis);
-      const o = allocArray(first.dtype, numel(shape));
+      const o = allocArray(first.dtype, numel(shape), false);
       xs.forEach((x, k) => {
         const { w, col } = parts[k];
         if (outer > 0 && w > 0) copy(x.data, o, [outer, w], [w, 1], [rowOut, 1], 0, col);
@@ -129,7 +130,7 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
       if (!rankOk(x.shape.length) || !regionOk(x.shape, starts, ends)) return ref('slice')(x, attrs);
       const shape = starts.map((s, i) => ends[i] - s);
       const strides = stridesOf(x.shape);
-      const o = allocArray(x.dtype, numel(shape));
+      const o = allocArray(x.dtype, numel(shape), false);
       if (o.length > 0) copy(x.data, o, shape, strides, stridesOf(shape), offsetOf(starts, strides));
       return { data: o, shape, dtype: x.dtype };
     },
@@ -140,7 +141,7 @@ export function layoutKernels(addon: NativeAddon): Partial<Kernels> {
       const region = starts.map((s, i) => ends[i] - s);
       if (!ok || numel(region) !== src.data.length) return ref('sliceScatter')(base, src, attrs);
       const strides = stridesOf(base.shape);
-      const o = allocArray(base.dtype, base.data.length);
+      const o = allocArray(base.dtype, base.data.length, false);
       o.set(base.data);
       if (src.data.length > 0) copy(src.data, o, region, stridesOf(region), strides, 0, offsetOf(starts, strides));
       return { data: o, shape: [...base.shape], dtype: base.dtype };

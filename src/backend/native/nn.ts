@@ -11,9 +11,15 @@ import { keyStartOf } from '../ts/attention.js';
 import { matmulBf16Dims } from '../ts/linalg.js';
 import type { NativeAddon } from './addon.js';
 import { f32, isF32, ref } from './util.js';
+import { allocF32 } from '../../tensor/pool.js';
 
-function out32(shape: readonly number[]): TensorData & { data: Float32Array } {
-  return { data: new Float32Array(numel(shape)), shape: [...shape], dtype: 'float32' };
+/**
+ * A float32 output array, zero-filled unless `zero` is false: only for kernels that write every element (a recycled
+ * array keeps its old values otherwise: ../../tensor/pool.ts). Attention's backward accumulates into dq, dk and dv, so
+ * those stay zero-filled.
+ */
+function out32(shape: readonly number[], zero = true): TensorData & { data: Float32Array } {
+  return { data: allocF32(numel(shape), zero), shape: [...shape], dtype: 'float32' };
 }
 
 /** Whether the contract's shape rules for attention hold (else the reference throws its error). */
@@ -65,7 +71,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const batchA = a.shape.slice(0, -2);
       const batchB = b.shape.slice(0, -2);
       const batch = broadcastShapes(batchA, batchB, 'matmul');
-      const c = out32([...batch, M, N]);
+      const c = out32([...batch, M, N], false); // the GEMM writes all of C (C = A B, no accumulation)
       const offA = stridedOffsets(
         batch,
         broadcastStrides(batchA, batch).map((s) => s * M * K),
@@ -113,7 +119,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       if (!ok || targets.data.length !== logits.shape[0])
         return ref('crossEntropyBackward')(logits, targets, lse, dloss, attrs);
       const [N, C] = logits.shape;
-      const o = out32(logits.shape);
+      const o = out32(logits.shape, false); // every row written (ignored rows as zeros)
       addon.crossEntropyBackward(
         f32(logits),
         targets.data as Int32Array,
@@ -132,8 +138,8 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const wOk = weight === null || (isF32(weight) && weight.shape.length === 1 && weight.shape[0] === D);
       if (!isF32(x) || !wOk || x.shape.length === 0 || D === 0) return ref('rmsNorm')(x, weight, attrs);
       const rows = x.data.length / D;
-      const y = out32(x.shape);
-      const rstd = out32(x.shape.slice(0, -1));
+      const y = out32(x.shape, false);
+      const rstd = out32(x.shape.slice(0, -1), false);
       addon.rmsNorm(x.data, weight ? f32(weight) : null, rows, D, attrs.eps, y.data, rstd.data);
       return { y, rstd };
     },
@@ -144,8 +150,8 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
         return ref('rmsNormBackward')(x, weight, rstd, dy);
       }
       const rows = x.data.length / D;
-      const dx = out32(x.shape);
-      const dweight = weight ? out32(weight.shape) : null;
+      const dx = out32(x.shape, false);
+      const dweight = weight ? out32(weight.shape, false) : null; // dweight[j] = the sum of the chunks' partial sums
       addon.rmsNormBackward(
         x.data,
         weight ? f32(weight) : null,
@@ -179,7 +185,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
         lead,
         broadcastStrides(cLead, lead).map((s) => s * half),
       );
-      const o = out32(x.shape);
+      const o = out32(x.shape, false);
       addon.rope(f32(x), f32(cos), f32(sin), rowOff, rowOff.length, D, attrs.interleaved, attrs.inverse, o.data);
       return o;
     },
@@ -226,7 +232,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const m = index.data.length;
       const shape = [...x.shape];
       shape[attrs.axis] = m;
-      const o = out32(shape);
+      const o = out32(shape, false);
       if (o.data.length > 0) addon.indexSelect(x.data, index.data as Int32Array, outer, n, inner, m, o.data);
       return o;
     },
@@ -236,7 +242,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       if (!isF32(x) || !isF32(src) || !indexOk(index, n) || src.data.length !== outer * m * inner) {
         return ref('indexAdd')(x, index, src, attrs);
       }
-      const o = out32(x.shape);
+      const o = out32(x.shape, false);
       o.data.set(x.data);
       if (m > 0 && inner > 0) addon.indexAdd(o.data, index.data as Int32Array, src.data, outer, n, inner, m);
       return o;

@@ -1,0 +1,236 @@
+/**
+ * The training step's buffer pool (src/tensor/pool.ts): arrays allocated in a scope are recycled when it ends, zero-
+ * filled when handed out again, except those the scope keeps; a throwing scope recycles nothing; `check` mode poisons
+ * released arrays with NaN and never reuses them. Training with the pool gives the same bits as without it, and the
+ * `check` mode run proves that nothing a training micro-batch releases is read afterwards.
+ */
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  POOL_MIN,
+  allocF32,
+  poolCapacity,
+  gradsOf,
+  inBufferPool,
+  poolStats,
+  pooledBytes,
+  setPoolMode,
+  withBufferPool,
+} from '../../src/tensor/pool.js';
+import { DeepseekV3, parseConfig, type DeepseekConfig } from '../../src/models/index.js';
+import { AdamW, clipGradNorm } from '../../src/optim/adamw.js';
+import { runMicroBatch } from '../../src/train/data_parallel.js';
+import { getBackend, setBackend } from '../../src/backend/registry.js';
+import { nativeAvailable } from '../../src/backend/native/index.js';
+import { MICRO_HF_CONFIG, ToySource } from '../train/fixtures.js';
+
+const N = POOL_MIN * 4;
+
+describe('buffer pool', () => {
+  afterEach(() => setPoolMode('on'));
+
+  it('hands a released array out again, zero-filled, and only inside a scope', () => {
+    setPoolMode('on');
+    let first = null as Float32Array | null;
+    withBufferPool(
+      () => {
+        assert.equal(inBufferPool(), true);
+        first = allocF32(N);
+        first.fill(7);
+      },
+      () => [],
+    );
+    assert.equal(inBufferPool(), false);
+    assert.ok(pooledBytes() >= N * 4);
+    // outside a scope: a fresh array
+    assert.notEqual(allocF32(N), first);
+    const again = withBufferPool(
+      () => allocF32(N),
+      () => [],
+    );
+    assert.ok(again === first, 'the same array');
+    assert.ok(again.every((v) => v === 0));
+  });
+
+  it('lengths of one capacity class share arrays: the caller gets a zero-filled view of its own length', () => {
+    assert.equal(poolCapacity(1024), 1024);
+    assert.equal(poolCapacity(1000), 1024);
+    assert.equal(poolCapacity(1025), 1280);
+    for (let n = 9; n < 5000; n += 7) {
+      const c = poolCapacity(n);
+      assert.ok(c >= n && c <= 1.25 * n, `capacity ${c} for ${n}`);
+    }
+    setPoolMode('on');
+    const a = withBufferPool(
+      () => allocF32(1000).fill(2),
+      () => [],
+    );
+    const b = withBufferPool(
+      () => allocF32(1010),
+      () => [],
+    );
+    assert.equal(b.length, 1010);
+    assert.equal(b.buffer, a.buffer, 'the same array underneath');
+    assert.ok(b.every((v) => v === 0));
+    // a kept view keeps its whole array out of the pool
+    let v = null as Float32Array | null;
+    withBufferPool(
+      () => {
+        v = allocF32(1001).fill(8);
+      },
+      () => [v],
+    );
+    assert.equal(v!.buffer, a.buffer);
+    const w = withBufferPool(
+      () => allocF32(1002),
+      () => [],
+    );
+    assert.notEqual(w.buffer, a.buffer);
+    assert.ok(v!.every((x) => x === 8));
+  });
+
+  it('keeps what the scope names, and small arrays are never pooled', () => {
+    setPoolMode('on');
+    const kept = withBufferPool(
+      () => {
+        const k = allocF32(N);
+        k.fill(3);
+        allocF32(POOL_MIN - 1).fill(5);
+        return k;
+      },
+      function* () {
+        yield null;
+      },
+    );
+    // `kept` was not named by keep: it went back to the pool; now name it
+    const k2 = withBufferPool(
+      () => {
+        const a = allocF32(N);
+        a.fill(4);
+        return a;
+      },
+      () => [kept],
+    );
+    assert.equal(k2, kept);
+    const other = withBufferPool(
+      () => allocF32(N),
+      () => [],
+    );
+    assert.notEqual(other, k2);
+    assert.ok(k2.every((v) => v === 4));
+  });
+
+  it('recycles nothing when the scope throws, and a nested scope belongs to the outer one', () => {
+    setPoolMode('on');
+    let lost = null as Float32Array | null;
+    assert.throws(
+      () =>
+        withBufferPool(
+          () => {
+            lost = allocF32(N * 2);
+            throw new Error('boom');
+          },
+          () => [],
+        ),
+      /boom/,
+    );
+    assert.equal(inBufferPool(), false);
+    const next = withBufferPool(
+      () => allocF32(N * 2),
+      () => [],
+    );
+    assert.notEqual(next, lost);
+    let inner = null as Float32Array | null;
+    withBufferPool(
+      () => {
+        inner = withBufferPool(
+          () => allocF32(N * 3),
+          () => [],
+        );
+        // still the outer scope's: not released yet
+        inner.fill(1);
+        assert.equal(inBufferPool(), true);
+      },
+      () => [],
+    );
+    assert.equal(
+      withBufferPool(
+        () => allocF32(N * 3),
+        () => [],
+      ),
+      inner,
+    );
+  });
+
+  it("'check' poisons released arrays with NaN, of every length, and never reuses them", () => {
+    setPoolMode('check');
+    const small = withBufferPool(
+      () => allocF32(2),
+      () => [],
+    );
+    const big = withBufferPool(
+      () => allocF32(N),
+      () => [],
+    );
+    assert.ok(Number.isNaN(small[0]) && Number.isNaN(big[N - 1]));
+    assert.notEqual(
+      withBufferPool(
+        () => allocF32(N),
+        () => [],
+      ),
+      big,
+    );
+    assert.equal(pooledBytes(), 0);
+  });
+
+  for (const backend of ['ts', 'native'] as const)
+    it(`training with the pool gives the same bits as without; in check mode nothing released is read again (${backend} kernels)`, {
+      skip: backend === 'native' && !nativeAvailable() ? 'the native addon is not built' : false,
+    }, () => {
+      const prevBackend = getBackend();
+      setBackend(backend);
+      try {
+        // micro DeepSeek-V3 (MoE, MLA, MTP) with rows long enough that its activations are pooled
+        const config = parseConfig({ ...MICRO_HF_CONFIG, vocab_size: 64, num_nextn_predict_layers: 1 })
+          .config as DeepseekConfig;
+        const trainOnce = (): { losses: number[]; params: Float32Array[] } => {
+          const model = new DeepseekV3(config, { seed: 3, initStd: 0.1 });
+          const opt = new AdamW(model.namedParameters(), { lr: 1e-2 });
+          const src = new ToySource(5, 32, 64);
+          const losses: number[] = [];
+          model.train();
+          for (let step = 0; step < 3; step++) {
+            for (let m = 0; m < 2; m++) {
+              const b = src.next(2);
+              losses.push(runMicroBatch(model, { ...b, weight: 0.5 }, { balanceAlpha: 1e-3, mtpLambda: 0.3 }).loss);
+            }
+            clipGradNorm(model.parameters(), 1);
+            opt.step();
+            opt.zeroGrad();
+            model.afterStep({ gamma: 1e-3 });
+          }
+          return { losses, params: model.parameters().map((p) => Float32Array.from(p.data as Float32Array)) };
+        };
+        setPoolMode('off');
+        const off = trainOnce();
+        setPoolMode('on');
+        const reused = poolStats.reused;
+        const on = trainOnce();
+        assert.ok(poolStats.reused > reused, 'the second micro-batch takes arrays from the pool');
+        setPoolMode('check');
+        const check = trainOnce();
+        for (const r of [on, check]) {
+          assert.deepEqual(r.losses, off.losses);
+          r.params.forEach((p, i) => assert.deepEqual(p, off.params[i]));
+        }
+        assert.ok(off.losses.every(Number.isFinite));
+      } finally {
+        setBackend(prevBackend);
+      }
+    });
+
+  it('gradsOf lists the gradients that exist', () => {
+    const g = new Float32Array(3);
+    assert.deepEqual(gradsOf([{ grad: { data: g } }, { grad: null }]), [g, undefined]);
+  });
+});
