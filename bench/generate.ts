@@ -38,6 +38,7 @@ const { createModel, parseConfig } = await import('../src/models/index.js');
 const { saveModelDir, loadModelDir } = await import('../src/io/model_dir.js');
 const { getPreset } = await import('../src/train/presets.js');
 const { generate } = await import('../src/infer/generate.js');
+const { torchBlasWarning } = await import('../src/cli/commands/bench-train.js');
 
 const preset = getPreset(presetName);
 const { config } = parseConfig({ ...preset.model, vocab_size: preset.vocabSize });
@@ -62,7 +63,7 @@ try {
     if (l.done) throw new Error('torch_generate.py exited early');
     return JSON.parse(l.value) as T;
   };
-  const torch = await readJson<{ torch: string; greedy: number[] }>();
+  const torch = await readJson<{ torch: string; greedy: number[]; blasGflops: number }>();
   type Best = { tps: number; cpu: number };
   const best = () => batches.map((): Best => ({ tps: 0, cpu: Infinity }));
   const ours: Record<'fast' | 'model', Best[]> = { fast: best(), model: best() };
@@ -92,7 +93,11 @@ try {
       `${fresh} new tokens per row, temperature 1, best of ${reps}`,
   );
   console.log(`greedy decode: r1ts and PyTorch agree on ${same}/${fresh} tokens`);
-  console.log(`r1ts backend '${getBackend()}', PyTorch ${torch.torch}; ${threads} thread(s) each\n`);
+  console.log(
+    `r1ts backend '${getBackend()}', PyTorch ${torch.torch} (its BLAS: a 512^3 sgemm at ${torch.blasGflops.toFixed(0)} GFLOP/s on one thread); ${threads} thread(s) each\n`,
+  );
+  const blasWarning = torchBlasWarning(torch.blasGflops);
+  if (blasWarning) console.log(`${blasWarning}\n`);
   console.log(
     '| batch | r1ts fast decoder tok/s (CPU s) | r1ts model forward tok/s (CPU s) | PyTorch tok/s (CPU s) | fast / PyTorch, wall | fast / PyTorch, CPU |',
   );

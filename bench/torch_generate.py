@@ -18,6 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_train import load_safetensors  # noqa: E402
+from blas_info import sgemm_gflops  # noqa: E402
 
 
 class Model:
@@ -150,7 +151,7 @@ def main():
     with torch.inference_mode():
         greedy = m.generate(prompts(1), new, True, gen)[0].tolist()
         m.generate(prompts(2), 8, False, gen)  # warm-up
-        print(json.dumps({'torch': torch.__version__, 'threads': threads, 'greedy': greedy}), flush=True)
+        print(json.dumps({'torch': torch.__version__, 'threads': threads, 'greedy': greedy, 'blasGflops': sgemm_gflops(torch)}), flush=True)
         for line in sys.stdin:  # one batch size per line; one JSON result per line
             B = int(line)
             t0, c0 = time.perf_counter(), time.process_time()

@@ -16,6 +16,8 @@ import time
 import numpy as np
 import torch
 
+from blas_info import sgemm_gflops
+
 DT = {'F32': np.float32, 'I32': np.int32, 'F64': np.float64}
 
 
@@ -153,7 +155,7 @@ def main():
             times.append(time.perf_counter() - t0)
     times.sort()
     med = times[len(times) // 2]
-    print(json.dumps({'impl': 'pytorch', 'torch': torch.__version__, 'threads': threads, 'ms_per_step': med * 1000, 'tokens_per_s': B * T / med, 'loss': float(loss)}))
+    print(json.dumps({'impl': 'pytorch', 'torch': torch.__version__, 'threads': threads, 'ms_per_step': med * 1000, 'tokens_per_s': B * T / med, 'loss': float(loss), 'blas_gflops': sgemm_gflops(torch)}))
 
 
 if __name__ == '__main__':

@@ -29,6 +29,20 @@ export interface TrainBenchRow {
   tokens_per_s: number;
   /** CPU time of the process (all threads) per step, median (r1ts only): what the threads cost, whatever the load. */
   cpu_ms_per_step?: number;
+  /** PyTorch only: GFLOP/s of a 512^3 float32 product on one thread (bench/blas_info.py): is its BLAS an optimised one? */
+  blas_gflops?: number;
+}
+
+/** Below this, PyTorch's 512^3 product on one thread is the reference BLAS (~4.4 GFLOP/s here; OpenBLAS 19 or more). */
+export const SLOW_BLAS_GFLOPS = 10;
+
+/**
+ * A warning when PyTorch's BLAS is Debian's reference BLAS (libblas3), which makes PyTorch several times slower than
+ * with OpenBLAS (a training step of the tiny model: 2.4 s against 0.3 s), so a comparison with it means nothing.
+ */
+export function torchBlasWarning(gflops: number | undefined): string | null {
+  if (gflops === undefined || gflops >= SLOW_BLAS_GFLOPS) return null;
+  return `warning: PyTorch's BLAS ran a 512^3 float32 product at ${gflops.toFixed(1)} GFLOP/s on one thread: Debian's reference BLAS, not OpenBLAS, so PyTorch's numbers are no fair reference (apt-get install libopenblas0-pthread)`;
 }
 
 function median(xs: number[]): number {
@@ -177,10 +191,13 @@ export function registerBenchTrain(bench: Command): void {
         if (typeof r === 'string') console.log(`  pytorch: ${r}`);
         else
           console.log(
-            `  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s${r.cpu_ms_per_step !== undefined ? `  (cpu ${r.cpu_ms_per_step.toFixed(0)} ms/step)` : ''}`,
+            `  ${r.impl.padEnd(16)} threads ${String(r.threads).padEnd(4)} ${r.ms_per_step.toFixed(0).padStart(7)} ms/step ${r.tokens_per_s.toFixed(0).padStart(8)} tokens/s${r.cpu_ms_per_step !== undefined ? `  (cpu ${r.cpu_ms_per_step.toFixed(0)} ms/step)` : ''}${r.blas_gflops !== undefined ? `  (BLAS sgemm 512^3, 1 thread: ${r.blas_gflops.toFixed(0)} GFLOP/s)` : ''}`,
           );
       }
-      if (typeof torch !== 'string')
+      if (typeof torch !== 'string') {
         console.log(`  ratio r1ts / pytorch: ${(ours.tokens_per_s / torch.tokens_per_s).toFixed(2)}x`);
+        const w = torchBlasWarning(torch.blas_gflops);
+        if (w) console.log(w);
+      }
     });
 }
