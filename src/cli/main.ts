@@ -49,7 +49,10 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ['R1TS_BACKEND', "'native' or 'ts': the compute backend (default: native when its addon is built, else ts)"],
   ['R1TS_THREADS', "threads of the native backend's kernel pool (default: all cores)"],
   ['R1TS_NATIVE_PATH', 'load the native addon from this file instead of build/Release/r1ts_native.node'],
-  ['R1TS_BUFFER_POOL', "'off' to turn off the recycling of a training micro-batch's arrays; 'check' to poison released arrays with NaN (docs/tensor-engine.md)"],
+  [
+    'R1TS_BUFFER_POOL',
+    "'off' to turn off the recycling of a training micro-batch's arrays; 'check' to poison released arrays with NaN (docs/tensor-engine.md)",
+  ],
   ['R1TS_DEBUG', 'when set, errors also print their stack trace'],
 ];
 
