@@ -53,6 +53,10 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
     'R1TS_BUFFER_POOL',
     "'off' to turn off the recycling of a training micro-batch's arrays; 'check' to poison released arrays with NaN (docs/tensor-engine.md)",
   ],
+  [
+    'R1TS_BUFFER_POOL_MB',
+    'the most MiB of arrays one training micro-batch recycles (default 1024; less memory, less speed; docs/tensor-engine.md)',
+  ],
   ['R1TS_DEBUG', 'when set, errors also print their stack trace'],
 ];
 

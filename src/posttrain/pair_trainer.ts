@@ -19,7 +19,7 @@ import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
 import { type NumberRange, checkRange } from '../tensor/range.js';
-import { gradsOf, withBufferPool } from '../tensor/pool.js';
+import { drainBufferPool, gradsOf, withBufferPool } from '../tensor/pool.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { type PairMetrics, type PairStats, addStats, noStats, pairMetrics } from './pair_losses.js';
 import { batchesPerEpoch, stepBatch } from './pairs.js';
@@ -286,6 +286,7 @@ export async function trainPairs(a: PairTrainArgs): Promise<PairTrainResult> {
         : 'nothing left to train',
     );
   } finally {
+    drainBufferPool(); // the recycled activations of the last micro-batch
     progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
   }
   const after = lastVal ?? evaluate();

@@ -6,7 +6,7 @@ import { crossEntropy } from '../tensor/ops/nn.js';
 import { getDefaultGenerator, type GeneratorState } from '../tensor/random.js';
 import { noGrad } from '../tensor/tensor.js';
 import { type NumberRange, checkRange } from '../tensor/range.js';
-import { gradsOf, withBufferPool } from '../tensor/pool.js';
+import { drainBufferPool, gradsOf, withBufferPool } from '../tensor/pool.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
@@ -362,6 +362,7 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
   try {
     stopped = await sftLoop();
   } finally {
+    drainBufferPool(); // the recycled activations of the last micro-batch
     progress?.end(); // an error or a stop: clears the live line (a no-op once the phase has ended)
   }
   async function sftLoop(): Promise<StopSignal | null> {

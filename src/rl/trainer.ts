@@ -27,7 +27,7 @@
  */
 import { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/tensor.js';
-import { gradsOf, withBufferPool } from '../tensor/pool.js';
+import { drainBufferPool, gradsOf, withBufferPool } from '../tensor/pool.js';
 import { Generator, type GeneratorState } from '../tensor/random.js';
 import { createModel, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
@@ -761,6 +761,8 @@ function trainOnRollouts(
       steps++;
     }
   }
+  // the rollouts of the next step do not use the pool, and its lengths will differ: let the arrays go
+  drainBufferPool();
   return {
     loss: steps ? lossSum / steps : 0,
     kl: tokSum ? klSum / tokSum : 0,

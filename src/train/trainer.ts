@@ -28,6 +28,7 @@ import { DataParallel, type MicroBatch, runMicroBatch } from './data_parallel.js
 import { type ResumeRule, RunDir } from './run_dir.js';
 import { type StopSignal, yieldToEventLoop } from './signals.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
+import { drainBufferPool } from '../tensor/pool.js';
 
 /** A deterministic stream of (inputs, targets) batches whose position can be saved and restored. */
 export interface BatchSource {
@@ -514,6 +515,7 @@ async function trainIn(
       );
   } finally {
     await dp?.close();
+    drainBufferPool(); // the recycled activations of the last micro-batch
     progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
   }
   const lastTrain = [...earlier, ...history].reverse().find((h) => !h.event);

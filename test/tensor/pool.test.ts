@@ -6,14 +6,17 @@
  */
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   POOL_MIN,
   allocF32,
+  drainBufferPool,
   poolCapacity,
   gradsOf,
   inBufferPool,
   poolStats,
   pooledBytes,
+  setPoolMaxBytes,
   setPoolMode,
   withBufferPool,
 } from '../../src/tensor/pool.js';
@@ -228,6 +231,86 @@ describe('buffer pool', () => {
         setBackend(prevBackend);
       }
     });
+
+  it('holds only what the last scope released, and drains', () => {
+    setPoolMode('on');
+    withBufferPool(
+      () => {
+        for (let i = 0; i < 3; i++) allocF32(N);
+        allocF32(N * 2);
+      },
+      () => [],
+    );
+    assert.equal(pooledBytes(), (3 * N + 2 * N) * 4);
+    withBufferPool(
+      () => allocF32(N),
+      () => [],
+    );
+    assert.equal(pooledBytes(), N * 4, 'one array of the one capacity the last scope used');
+    drainBufferPool();
+    assert.equal(pooledBytes(), 0);
+  });
+
+  it('records at most the bound: later arrays of the scope are plain ones', () => {
+    setPoolMode('on');
+    const prev = setPoolMaxBytes(3 * N * 4);
+    try {
+      const arrays = withBufferPool(
+        () => [allocF32(N), allocF32(N), allocF32(N), allocF32(N), allocF32(N)],
+        () => [],
+      );
+      assert.equal(pooledBytes(), 3 * N * 4, 'three recorded, two left to the garbage collector');
+      const again = withBufferPool(
+        () => [allocF32(N), allocF32(N), allocF32(N), allocF32(N)],
+        () => [],
+      );
+      assert.deepEqual(
+        again.map((a) => arrays.indexOf(a)),
+        [2, 1, 0, -1],
+      );
+    } finally {
+      setPoolMaxBytes(prev);
+    }
+  });
+
+  it("'check' starts the outputs of kernels that write every element as NaN; async scopes are refused", () => {
+    setPoolMode('check');
+    let seen: number[] = [];
+    withBufferPool(
+      () => {
+        seen = [allocF32(N, false)[0], allocF32(N)[0]];
+      },
+      () => [],
+    );
+    assert.ok(Number.isNaN(seen[0]));
+    assert.equal(seen[1], 0);
+    setPoolMode('on');
+    assert.throws(
+      () =>
+        withBufferPool(
+          async () => 1,
+          () => [],
+        ),
+      /synchronous/,
+    );
+  });
+
+  it('a bad R1TS_BUFFER_POOL or R1TS_BUFFER_POOL_MB fails when a scope opens, not on import', () => {
+    const code = `import { allocF32, withBufferPool } from './src/tensor/pool.ts';
+allocF32(1000);
+try { withBufferPool(() => 0, () => []); } catch (e) { console.log(e.message); }`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, R1TS_BUFFER_POOL: 'sometimes' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /R1TS_BUFFER_POOL: expected on, off or check \(got 'sometimes'\)/);
+    const mb = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, R1TS_BUFFER_POOL: 'on', R1TS_BUFFER_POOL_MB: 'lots' },
+    });
+    assert.match(mb.stdout, /R1TS_BUFFER_POOL_MB: expected a number of MiB >= 0 \(got 'lots'\)/);
+  });
 
   it('gradsOf lists the gradients that exist', () => {
     const g = new Float32Array(3);
