@@ -1,15 +1,13 @@
 """How fast this Python process's BLAS runs a float32 matrix product (for the PyTorch and numpy references).
 
 Debian's python3-torch and python3-numpy call `libblas.so.3`, which the alternatives system points at the reference
-BLAS (libblas3: plain loops, about 5 GFLOP/s for a 512^3 sgemm on one core of the 2-core machine) unless OpenBLAS is
-installed (`apt-get install libopenblas0-pthread`: 19-26 GFLOP/s there with both cores busy with other work). A comparison against the reference BLAS
-measures nothing useful, so the benchmarks time one product and say so. Which library got loaded is not enough to
+BLAS (libblas3: plain loops, about 4-5 GFLOP/s for a 512^3 sgemm on one core of the 2-core machine) unless OpenBLAS is
+installed (`apt-get install libopenblas0-pthread`: 123-171 GFLOP/s on a quiet machine, 19-26 with both cores busy). A
+comparison against the reference BLAS measures nothing useful, so the benchmarks time one product and print it; the
+threshold that warns is SLOW_BLAS_GFLOPS in src/cli/commands/bench-train.ts. Which library got loaded is not enough to
 tell: with OpenBLAS's LAPACK and the reference BLAS both installed, both are mapped.
 """
 import time
-
-# below this a 512^3 sgemm on one thread is not an optimised BLAS (reference ~4.4, OpenBLAS 19-26 with the machine busy)
-SLOW_GFLOPS = 10.0
 
 
 def sgemm_gflops(torch):

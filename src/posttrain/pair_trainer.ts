@@ -19,7 +19,7 @@ import { loadCheckpoint, latestCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
 import { type NumberRange, checkRange } from '../tensor/range.js';
-import { drainBufferPool, gradsOf, withBufferPool } from '../tensor/pool.js';
+import { drainBufferPool, withMicroBatchPool } from '../tensor/pool.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { type PairMetrics, type PairStats, addStats, noStats, pairMetrics } from './pair_losses.js';
 import { batchesPerEpoch, stepBatch } from './pairs.js';
@@ -247,13 +247,9 @@ export async function trainPairs(a: PairTrainArgs): Promise<PairTrainResult> {
       let stats = noStats();
       for (let s = 0; s < idx.length; s += c.microBatch) {
         const part = idx.slice(s, s + c.microBatch);
-        // the micro-batch's activations are recycled for the next one; the parameters' gradients outlive it
         stats = addStats(
           stats,
-          withBufferPool(
-            () => obj.trainMicro(part, part.length / idx.length),
-            () => gradsOf(params),
-          ),
+          withMicroBatchPool(params, () => obj.trainMicro(part, part.length / idx.length)),
         );
       }
       const gradNorm = clipGradNorm(params, c.maxGradNorm);

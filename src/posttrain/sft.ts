@@ -6,7 +6,7 @@ import { crossEntropy } from '../tensor/ops/nn.js';
 import { getDefaultGenerator, type GeneratorState } from '../tensor/random.js';
 import { noGrad } from '../tensor/tensor.js';
 import { type NumberRange, checkRange } from '../tensor/range.js';
-import { drainBufferPool, gradsOf, withBufferPool } from '../tensor/pool.js';
+import { drainBufferPool, withMicroBatchPool } from '../tensor/pool.js';
 import { latestCheckpoint, loadCheckpoint } from '../train/checkpoint.js';
 import type { ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
@@ -309,6 +309,7 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
     ? packedBatches(a.val, { seqLen: c.seqLen, microBatch: c.microBatch, seed: c.seed, window: c.window, padId })
     : null;
   const params = model.namedParameters();
+  const trainable = params.map(([, p]) => p);
   const opt = new AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
   let st: SftState = {
     step: 0,
@@ -392,15 +393,11 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
       model.train();
       for (const b of micro) {
         const w = b.lossTokens / tokens;
-        // the micro-batch's activations are recycled for the next one; the parameters' gradients outlive it
-        const r = withBufferPool(
-          () => {
-            const l = sftLoss(model, b, c);
-            mul(l.loss, w).backward();
-            return { mainLoss: l.mainLoss, balanceLoss: l.balanceLoss, mtpLosses: l.mtpLosses };
-          },
-          () => gradsOf(params.map(([, p]) => p)),
-        );
+        const r = withMicroBatchPool(trainable, () => {
+          const l = sftLoss(model, b, c);
+          mul(l.loss, w).backward();
+          return { mainLoss: l.mainLoss, balanceLoss: l.balanceLoss, mtpLosses: l.mtpLosses };
+        });
         loss += r.mainLoss * w;
         bal += r.balanceLoss * w;
         if (r.mtpLosses.length) {
@@ -408,10 +405,7 @@ export async function runSft(a: SftTrainArgs): Promise<SftResult> {
           mtp += (r.mtpLosses.reduce((s, x) => s + x, 0) / r.mtpLosses.length) * w;
         }
       }
-      const gradNorm = clipGradNorm(
-        params.map(([, p]) => p),
-        c.clip,
-      );
+      const gradNorm = clipGradNorm(trainable, c.clip);
       if (!Number.isFinite(gradNorm) || !Number.isFinite(loss))
         throw new Error(
           `sft: step ${st.step + 1}: loss ${loss}, gradient norm ${gradNorm} (not finite; lower --lr?). The last checkpoint is in ${run.checkpointsDir}`,

@@ -27,7 +27,7 @@
  */
 import { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/tensor.js';
-import { drainBufferPool, gradsOf, withBufferPool } from '../tensor/pool.js';
+import { drainBufferPool, withMicroBatchPool } from '../tensor/pool.js';
 import { Generator, type GeneratorState } from '../tensor/random.js';
 import { createModel, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
@@ -707,52 +707,48 @@ function trainOnRollouts(
       const idx = trainIdx.filter((i) => i >= lo && i < lo + mbRows);
       if (idx.length === 0) continue;
       for (const part of groupChunks(idx, G, c.microBatch)) {
-        // the micro-batch's activations are recycled for the next one; the parameters' gradients outlive it
-        withBufferPool(
-          () => {
-            const { logp, entropy, R } = sharedPromptLogProbs(
-              policy,
-              rolls[part[0]].promptIds,
-              part.map((i) => rolls[i].gen.tokens),
-              { entropy: it === 0, temperature: c.temperature },
-            );
-            const n = part.length;
-            const oldA = needOld ? new Float32Array(n * R) : Float32Array.from(logp.data);
-            const refA = refLp ? new Float32Array(n * R) : null;
-            const wA = new Float64Array(n * R);
-            const advA = new Float64Array(n);
-            part.forEach((i, j) => {
-              advA[j] = adv[i];
-              if (oldLp) oldA.set(oldLp.get(i)!, j * R);
-              if (refA) refA.set(refLp!.get(i)!, j * R);
-              for (let k = 0; k < len[i]; k++) wA[j * R + k] = w[(i - lo) * Rmax + k];
-            });
-            const { loss, stats } = policyLoss({
-              logp,
-              oldLogp: oldA,
-              refLogp: refA,
-              advantages: advA,
-              weights: wA,
-              epsLow: c.epsilon,
-              epsHigh: c.epsilonHigh ?? c.epsilon,
-              beta: c.beta,
-            });
-            loss.backward();
-            lossSum += loss.item();
-            klSum += stats.kl * stats.tokens;
-            clipSum += stats.clipFrac * stats.tokens;
-            tokSum += stats.tokens;
-            if (it === 0) {
-              for (let t = 0; t < n * R; t++) {
-                if (wA[t] > 0) {
-                  entSum += entropy[t];
-                  entN++;
-                }
+        withMicroBatchPool(params, () => {
+          const { logp, entropy, R } = sharedPromptLogProbs(
+            policy,
+            rolls[part[0]].promptIds,
+            part.map((i) => rolls[i].gen.tokens),
+            { entropy: it === 0, temperature: c.temperature },
+          );
+          const n = part.length;
+          const oldA = needOld ? new Float32Array(n * R) : Float32Array.from(logp.data);
+          const refA = refLp ? new Float32Array(n * R) : null;
+          const wA = new Float64Array(n * R);
+          const advA = new Float64Array(n);
+          part.forEach((i, j) => {
+            advA[j] = adv[i];
+            if (oldLp) oldA.set(oldLp.get(i)!, j * R);
+            if (refA) refA.set(refLp!.get(i)!, j * R);
+            for (let k = 0; k < len[i]; k++) wA[j * R + k] = w[(i - lo) * Rmax + k];
+          });
+          const { loss, stats } = policyLoss({
+            logp,
+            oldLogp: oldA,
+            refLogp: refA,
+            advantages: advA,
+            weights: wA,
+            epsLow: c.epsilon,
+            epsHigh: c.epsilonHigh ?? c.epsilon,
+            beta: c.beta,
+          });
+          loss.backward();
+          lossSum += loss.item();
+          klSum += stats.kl * stats.tokens;
+          clipSum += stats.clipFrac * stats.tokens;
+          tokSum += stats.tokens;
+          if (it === 0) {
+            for (let t = 0; t < n * R; t++) {
+              if (wA[t] > 0) {
+                entSum += entropy[t];
+                entN++;
               }
             }
-          },
-          () => gradsOf(params),
-        );
+          }
+        });
       }
       gradNorm = clipGradNorm(params, c.maxGradNorm);
       if (!Number.isFinite(gradNorm)) throw new Error(`grpo: non-finite gradient norm ${gradNorm} (lower --lr?)`);

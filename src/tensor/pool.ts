@@ -203,6 +203,17 @@ export function gradsOf(
   return out;
 }
 
+/**
+ * One training micro-batch (forward and backward, `fn`) in a scope that keeps only the gradients of `params`: what every
+ * trainer runs its micro-batches in, so the activations are recycled for the next one.
+ */
+export function withMicroBatchPool<T>(
+  params: readonly { grad: { data: ArrayBufferView } | null | undefined }[],
+  fn: () => T,
+): T {
+  return withBufferPool(fn, () => gradsOf(params));
+}
+
 /** Bytes held in the free lists. */
 export function pooledBytes(): number {
   let s = 0;

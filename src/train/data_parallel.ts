@@ -25,7 +25,7 @@ import type { Worker } from 'node:worker_threads';
 import { Tensor, accumulateGrad } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
 import { mul } from '../tensor/ops/elementwise.js';
-import { gradsOf, withBufferPool } from '../tensor/pool.js';
+import { withMicroBatchPool } from '../tensor/pool.js';
 import { getBackend } from '../backend/registry.js';
 import { nativeAvailable, nativeInfo, setNativeThreads } from '../backend/native/index.js';
 import { MLP, type CausalLM, type ModelConfig } from '../models/index.js';
@@ -63,20 +63,16 @@ export interface MicroResult {
  * parameters' `.grad` accumulate. The same code runs in the sequential loop, in rank 0 and in the workers.
  */
 export function runMicroBatch(model: CausalLM, b: MicroBatch, s: LossSettings): MicroResult {
-  // the activations' arrays are recycled for the next micro-batch; only the parameters' gradients outlive it
-  return withBufferPool(
-    () => {
-      const r = model.computeLoss(b.inputs, b.targets, { balanceAlpha: s.balanceAlpha, mtpLambda: s.mtpLambda });
-      mul(r.loss, b.weight).backward();
-      return {
-        loss: r.loss.item(),
-        mainLoss: r.mainLoss,
-        balanceLoss: r.balanceLoss,
-        mtpLoss: r.mtpLosses.length ? r.mtpLosses[0] : null,
-      };
-    },
-    () => gradsOf(model.parameters()),
-  );
+  return withMicroBatchPool(model.parameters(), () => {
+    const r = model.computeLoss(b.inputs, b.targets, { balanceAlpha: s.balanceAlpha, mtpLambda: s.mtpLambda });
+    mul(r.loss, b.weight).backward();
+    return {
+      loss: r.loss.item(),
+      mainLoss: r.mainLoss,
+      balanceLoss: r.balanceLoss,
+      mtpLoss: r.mtpLosses.length ? r.mtpLosses[0] : null,
+    };
+  });
 }
 
 /** Micro-batches per rank: contiguous runs as equal as possible, the longer ones first (rank 0 = the main thread). */
