@@ -67,6 +67,16 @@ const tinyCorpus: Preset['corpus'] = {
   mix: { worked: 0.4, terse: 0.4, partial: 0.05, text: 0.05, drill: 0.3 },
 };
 
+// `tiny-general`: the same documents in English and Spanish, plus 11% prose about the world the non-reasoning tasks ask
+// about (countries, capitals and continents, chemical elements, planets, a bilingual glossary, who the model is:
+// `facts` in src/data/corpus.ts). A base on `tiny`'s corpus has never seen a capital or a Spanish word, so SFT cannot
+// teach it to answer a held-out fact or translate a held-out word, nor can a reward model judge such answers.
+const tinyGeneralCorpus: Preset['corpus'] = {
+  ...tinyCorpus,
+  mix: { ...tinyCorpus.mix, facts: 0.15 },
+  languages: { en: 0.5, es: 0.5 },
+};
+
 /**
  * "0.77M params + 0.21M MTP": the model's size as `r1ts params` and `pretrain` count it (SPEC 1.5: without the MTP
  * modules, whose unique parameters are listed apart), for a tokenizer of `vocabSize` tokens.
@@ -153,6 +163,14 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     vocabSize: 512,
     corpusDocs: 60000,
     corpus: tinyCorpus,
+    train: tinyTrain,
+  },
+  'tiny-general': {
+    description: `tiny's model on tiny's corpus in English and Spanish plus facts (capitals, elements, planets, a glossary), ${sizeOf(tinyModel, 512)}`,
+    model: tinyModel,
+    vocabSize: 512,
+    corpusDocs: 60000,
+    corpus: tinyGeneralCorpus,
     train: tinyTrain,
   },
   small: {

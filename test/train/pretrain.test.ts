@@ -95,7 +95,7 @@ describe('pretrain (library and CLI)', () => {
       );
       assert.equal(
         cli('pretrain', '--out', join(dir, 'y'), '--preset', 'huge').stderr.trim(),
-        "r1ts: pretrain: --preset must be one of tiny, small, student, student-llama, micro, got 'huge'",
+        "r1ts: pretrain: --preset must be one of tiny, tiny-general, small, student, student-llama, micro, got 'huge'",
       );
       assert.equal(
         cli('pretrain', '--out', join(dir, 'z'), '--steps', '0').stderr.trim(),
