@@ -154,6 +154,12 @@ export interface Kernels {
    */
   matmul: (a: TensorData, b: TensorData, attrs: { transA: boolean; transB: boolean }) => TensorData;
   /**
+   * out[0 : M*N] = x (M, K) times wᵀ for w (N, K), both float32, written into the caller's buffer (nothing allocated,
+   * every element written): a linear layer without bias, exactly `matmul(x, w, {transB: true})`'s numbers. For the
+   * fast decoders' loops, which own their buffers.
+   */
+  linearInto: (x: TensorData, w: TensorData, out: Float32Array) => void;
+  /**
    * y (M, N) float32 = x (M, K) float32 times wᵀ, for w (N, K) stored as bfloat16 codes (the Hugging Face Linear
    * layout): the inference-only linear layers of large models, whose weights stay bf16 in memory. The reference sums
    * over K in order in double, exactly `matmul` of x by the decoded weights.
@@ -330,6 +336,7 @@ export const KERNEL_NAMES = [
   'indexAdd',
   'where',
   'matmul',
+  'linearInto',
   'matmulBf16',
   'bf16Rows',
   'softmax',

@@ -29,23 +29,31 @@ const BACKEND_MATMUL_MIN = 1024;
  * out (N, O) = x (N, I) W^T + b, for W (O, I) row-major. A bfloat16 W (inference-only weights) runs the
  * `matmulBf16` kernel of the active backend (the reference sums in the same order as the loops below). With a faster
  * backend active (native SIMD), float32 layers of at
- * least BACKEND_MATMUL_MIN weights run on its matmul kernel (chosen by weight size, never by N, so a row's result
- * does not depend on the batch it is in). Otherwise four rows share each weight load; every output is still one
+ * least BACKEND_MATMUL_MIN weights run on its `linearInto` kernel, matmul's numbers written straight into `out`
+ * (chosen by weight size, never by N, so a row's result does not depend on the batch it is in). Otherwise four rows share each weight load; every output is still one
  * left-to-right sum over i, as in the reference matmul, so results are identical to it.
  */
 export function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void {
   const O = l.outFeatures;
   const I = l.inFeatures;
-  const mm = O * I >= BACKEND_MATMUL_MIN ? acceleratedKernel('matmul') : undefined;
+  const into = O * I >= BACKEND_MATMUL_MIN ? acceleratedKernel('linearInto') : undefined;
   const bf16 = l.weight.dtype === 'bfloat16';
-  if (bf16 || (mm && l.weight.dtype === 'float32')) {
+  if (bf16 || (into && l.weight.dtype === 'float32')) {
     const xs = { data: x.subarray(0, N * I), shape: [N, I], dtype: 'float32' as const };
-    const y = bf16
-      ? runKernel('matmulBf16', xs, l.weight).data
-      : mm!(xs, l.weight, {
-          transA: false,
-          transB: true,
-        }).data;
+    let y: Float32Array;
+    if (bf16) y = runKernel('matmulBf16', xs, l.weight).data as Float32Array;
+    else if (out.buffer !== x.buffer) {
+      // straight into the caller's buffer: no output array, no copy (most of a small product's cost at batch 1)
+      into!(xs, l.weight, out);
+      if (l.bias) {
+        const b = l.bias.data;
+        for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out[n * O + o] += b[o];
+      }
+      return;
+    } else {
+      y = new Float32Array(N * O);
+      into!(xs, l.weight, y);
+    }
     if (l.bias) {
       const b = l.bias.data;
       for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) out[n * O + o] = y[n * O + o] + b[o];

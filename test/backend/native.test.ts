@@ -201,6 +201,38 @@ describe('native backend: sgemm', { skip: SKIP }, () => {
     mmCheck('batch 0', f32([0, 3, 5], r), f32([5, 4], r), false, false);
   });
 
+  it("linearInto writes matmul(x, w, transB)'s bits into the caller's buffer, and nothing past M * N", () => {
+    const r = rng(6);
+    for (const [M, K, N] of [
+      [1, 96, 64],
+      [2, 96, 64],
+      [7, 33, 129],
+      [128, 96, 512],
+      [0, 5, 4],
+    ]) {
+      const x = f32([M, K], r);
+      const w = f32([N, K], r);
+      for (const [name, k] of [
+        ['ts', ref],
+        ['native', nat],
+      ] as const) {
+        const check1 = (isa: string) => {
+          const want = k('matmul')(x, w, { transA: false, transB: true }); // under this instruction set
+          const out = new Float32Array(M * N + 3).fill(7);
+          k('linearInto')(x, w, out);
+          exact(`linearInto ${name} ${M}x${K}x${N} [${isa}]`, { ...want, data: out.subarray(0, M * N) }, want);
+          assert.deepEqual([...out.subarray(M * N)], [7, 7, 7], 'past M * N untouched');
+        };
+        if (name === 'native') eachIsa(check1);
+        else check1('ts');
+      }
+    }
+    for (const k of [ref, nat]) {
+      assert.throws(() => k('linearInto')(f32([2, 3], r), f32([4, 5], r), new Float32Array(8)), /inner dims 3 != 5/);
+      assert.throws(() => k('linearInto')(f32([2, 3], r), f32([4, 3], r), new Float32Array(7)), /needs 8/);
+    }
+  });
+
   it('1, 2 and 3 threads agree with the reference', () => {
     const r = rng(5);
     const a = f32([300, 200], r);

@@ -8,7 +8,10 @@ import { type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
 import { keyStartOf } from '../ts/attention.js';
-import { matmulBf16Dims } from '../ts/linalg.js';
+import { linearIntoDims, matmulBf16Dims } from '../ts/linalg.js';
+
+/** The element offset of a single product's operands. */
+const ZERO_OFFSET = new Int32Array(1);
 import type { NativeAddon } from './addon.js';
 import { f32, isF32, ref } from './util.js';
 import { allocF32 } from '../../tensor/pool.js';
@@ -82,6 +85,12 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       );
       if (c.data.length > 0) addon.matmul(a.data, offA, b.data, offB, c.data, offA.length, M, N, K, transA, transB);
       return c;
+    },
+
+    linearInto: (x, w, out) => {
+      if (!isF32(x) || !isF32(w)) return ref('linearInto')(x, w, out); // the reference throws its error
+      const { M, K, N } = linearIntoDims(x, w, out);
+      if (M * N > 0) addon.matmul(x.data, ZERO_OFFSET, w.data, ZERO_OFFSET, out, 1, M, N, K, false, true);
     },
 
     matmulBf16: (x, w) => {

@@ -24,6 +24,20 @@ export function matmulBf16Dims(x: TensorData, w: TensorData): { M: number; K: nu
   return { M, K, N };
 }
 
+/** Checks `linearInto`'s operands: x (M, K) and w (N, K) float32, out of at least M * N. Returns M, K, N. */
+export function linearIntoDims(x: TensorData, w: TensorData, out: Float32Array): { M: number; K: number; N: number } {
+  if (x.dtype !== 'float32' || w.dtype !== 'float32' || x.shape.length !== 2 || w.shape.length !== 2)
+    throw new TypeError(
+      `linearInto: expected x (M, K) and w (N, K) float32, got ${x.dtype} ${shapeStr(x.shape)} and ${w.dtype} ${shapeStr(w.shape)}`,
+    );
+  const [M, K] = x.shape;
+  const [N, Kw] = w.shape;
+  if (K !== Kw)
+    throw new RangeError(`linearInto: ${shapeStr(x.shape)} x ${shapeStr(w.shape)}ᵀ: inner dims ${K} != ${Kw}`);
+  if (out.length < M * N) throw new RangeError(`linearInto: out holds ${out.length} floats, needs ${M * N}`);
+  return { M, K, N };
+}
+
 /** Checks `bf16Rows`' operands: w (V, D) bfloat16, ids int32 in [0, V). Returns V, D. */
 export function bf16RowsDims(w: TensorData, ids: TensorData): { V: number; D: number } {
   if (w.dtype !== 'bfloat16' || w.shape.length !== 2 || ids.dtype !== 'int32')
@@ -97,6 +111,19 @@ export const linalgKernels: Partial<Kernels> = {
       }
     }
     return c;
+  },
+
+  linearInto: (x, w, out) => {
+    const { M, K, N } = linearIntoDims(x, w, out);
+    const X = x.data;
+    const W = w.data;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let acc = 0; // matmul's transB order: one left-to-right sum in double
+        for (let p = 0; p < K; p++) acc += X[i * K + p] * W[j * K + p];
+        out[i * N + j] = acc;
+      }
+    }
   },
 
   matmulBf16: (x, w) => {
