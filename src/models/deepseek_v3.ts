@@ -57,6 +57,7 @@ import type {
   LossResult,
 } from './causal_lm.js';
 import { DeepseekDecoder } from './deepseek_v3_decode.js';
+import { selectExperts } from './routing.js';
 
 /** Per-forward context shared by all layers. */
 export interface Ctx {
@@ -174,25 +175,6 @@ export class MLA extends Module {
   }
 }
 
-/**
- * Sorts `order` (indices into v) by value, largest first, equal values by lower index, in place by insertion. When v
- * has no NaN that order is total, so this is exactly what any sort with that comparator gives, without a comparator
- * call per pair. Returns false and leaves `order` alone when v has a NaN (the caller then sorts as before).
- */
-export function sortByValueDesc(order: number[], v: Float64Array): boolean {
-  for (let i = 0; i < v.length; i++) if (Number.isNaN(v[i])) return false;
-  for (let i = 1; i < order.length; i++) {
-    const x = order[i];
-    let j = i - 1;
-    while (j >= 0 && (v[x] > v[order[j]] || (v[x] === v[order[j]] && x < order[j]))) {
-      order[j + 1] = order[j];
-      j--;
-    }
-    order[j + 1] = x;
-  }
-  return true;
-}
-
 /** Router: sigmoid (or softmax) affinities, group-limited top-k on bias-corrected scores, normalised gate values. */
 export class Gate extends Module {
   readonly weight: Tensor;
@@ -215,51 +197,11 @@ export class Gate extends Module {
    */
   forward(x: Tensor): { scores: Tensor; indices: Int32Array; weights: Tensor } {
     const c = this.c;
-    const E = c.n_routed_experts;
     const K = c.num_experts_per_tok;
     const N = x.shape[0];
     const logits = linear(x, this.weight);
     const scores = c.scoring_func === 'sigmoid' ? sigmoid(logits) : softmax(logits, -1);
-    const s = scores.data;
-    const b = this.bias?.data;
-    const indices = new Int32Array(N * K);
-    const G = c.topk_method === 'greedy' ? 1 : c.n_group;
-    const per = E / G;
-    const choice = new Float64Array(E);
-    const order = Array.from({ length: E }, (_, i) => i);
-    const groupScore = new Float64Array(G);
-    const gorder = Array.from({ length: G }, (_, i) => i);
-    for (let t = 0; t < N; t++) {
-      for (let e = 0; e < E; e++) choice[e] = s[t * E + e] + (b ? b[e] : 0);
-      if (G > 1) {
-        for (let g = 0; g < G; g++) {
-          if (c.topk_method === 'noaux_tc') {
-            let m1 = -Infinity;
-            let m2 = -Infinity;
-            for (let e = g * per; e < (g + 1) * per; e++) {
-              const v = choice[e];
-              if (v > m1) {
-                m2 = m1;
-                m1 = v;
-              } else if (v > m2) m2 = v;
-            }
-            groupScore[g] = m1 + m2;
-          } else {
-            let m = -Infinity;
-            for (let e = g * per; e < (g + 1) * per; e++) m = Math.max(m, choice[e]);
-            groupScore[g] = m;
-          }
-        }
-        if (!sortByValueDesc(gorder, groupScore)) gorder.sort((p, q) => groupScore[q] - groupScore[p] || p - q);
-        for (let j = c.topk_group; j < G; j++) {
-          const g = gorder[j];
-          for (let e = g * per; e < (g + 1) * per; e++) choice[e] = -Infinity;
-        }
-      }
-      if (!sortByValueDesc(order, choice))
-        order.sort((p, q) => (choice[q] === choice[p] ? p - q : choice[q] > choice[p] ? 1 : -1));
-      for (let j = 0; j < K; j++) indices[t * K + j] = order[j];
-    }
+    const indices = selectExperts(c, scores.data, this.bias?.data, N);
     let w = gather(scores, 1, new Tensor(indices, [N, K], 'int32'));
     if (c.norm_topk_prob) w = div(w, add(sum(w, -1, { keepdim: true }), 1e-20));
     w = mul(w, c.routed_scaling_factor);

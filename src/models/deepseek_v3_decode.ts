@@ -10,6 +10,8 @@
  */
 import type { Linear, RMSNorm } from '../nn/layers.js';
 import { Tensor, noGrad } from '../tensor/tensor.js';
+import { runKernel } from '../backend/registry.js';
+import { selectExperts } from './routing.js';
 import type { DeepseekConfig } from './config.js';
 import type { BatchDecoder, DecodeStepOptions } from './causal_lm.js';
 import {
@@ -48,7 +50,11 @@ export interface MlaWeights {
 /** The DeepSeekMoE parts the decoder reads (`MoE` of ./deepseek_v3.ts). */
 export interface MoEWeights {
   readonly c: DeepseekConfig;
-  readonly gate: { forward(x: Tensor): { indices: Int32Array; weights: Tensor } };
+  readonly gate: {
+    readonly weight: Tensor;
+    readonly bias: Tensor | null;
+    forward(x: Tensor): { indices: Int32Array; weights: Tensor };
+  };
   readonly experts: readonly MlpWeights[];
   readonly shared_experts: MlpWeights | null;
 }
@@ -71,13 +77,44 @@ export interface DecodableDeepseek extends DecodableModel {
   readonly mtp: readonly MtpWeights[];
 }
 
-/** DeepSeekMoE over N rows: the model's Gate picks experts; tokens are grouped per expert as in MoE.forward. */
+/**
+ * The router's choice for N rows: the experts and gate values `Gate.forward` gives (the same kernels in the same
+ * order: the logits' product, sigmoid, the shared selection, the sum of the chosen affinities; the float32 divide and
+ * scale done here round as the elementwise kernels do), without building tensors. Softmax routers and bfloat16 gate
+ * weights take `Gate.forward` itself.
+ */
+export function routeRows(moe: MoEWeights, x: Float32Array, N: number): { indices: Int32Array; weights: Float32Array } {
+  const c = moe.c;
+  const D = c.hidden_size;
+  const E = c.n_routed_experts;
+  const K = c.num_experts_per_tok;
+  const W = moe.gate.weight;
+  if (c.scoring_func !== 'sigmoid' || W.dtype !== 'float32') {
+    const r = noGrad(() => moe.gate.forward(new Tensor(x.subarray(0, N * D), [N, D])));
+    return { indices: r.indices, weights: r.weights.data as Float32Array };
+  }
+  const logits = new Float32Array(N * E);
+  runKernel('linearInto', { data: x.subarray(0, N * D), shape: [N, D], dtype: 'float32' }, W, logits);
+  const s = runKernel('sigmoid', { data: logits, shape: [N, E], dtype: 'float32' }).data as Float32Array;
+  const indices = selectExperts(c, s, moe.gate.bias?.data, N);
+  const w = new Float32Array(N * K);
+  for (let i = 0; i < N * K; i++) w[i] = s[Math.floor(i / K) * E + indices[i]];
+  if (c.norm_topk_prob) {
+    const sums = runKernel('sum', { data: w, shape: [N, K], dtype: 'float32' }, { axes: [1], keepdim: true }).data;
+    const eps = Math.fround(1e-20);
+    for (let i = 0; i < N * K; i++) w[i] = w[i] / Math.fround(sums[Math.floor(i / K)] + eps);
+  }
+  const scale = Math.fround(c.routed_scaling_factor);
+  for (let i = 0; i < N * K; i++) w[i] *= scale;
+  return { indices, weights: w };
+}
+
+/** DeepSeekMoE over N rows: the router picks experts (`routeRows`); tokens are grouped per expert as in MoE.forward. */
 function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoEWeights, pool: Pool): void {
   const D = moe.c.hidden_size;
   const K = moe.c.num_experts_per_tok;
   const E = moe.c.n_routed_experts;
-  const { indices, weights } = noGrad(() => moe.gate.forward(new Tensor(x.subarray(0, N * D), [N, D])));
-  const w = weights.data;
+  const { indices, weights: w } = routeRows(moe, x, N);
   out.fill(0, 0, N * D);
   const rows = pool.get('moe.in', N * D);
   const res = pool.get('moe.out', N * D);

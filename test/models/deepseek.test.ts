@@ -2,18 +2,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepseekV3, Gate, MoE } from '../../src/models/index.js';
-import { sortByValueDesc } from '../../src/models/deepseek_v3.js';
-import {
-  Generator,
-  concat,
-  crossEntropy,
-  narrow,
-  noGrad,
-  randint,
-  randn,
-  tensor,
-  type Tensor,
-} from '../../src/index.js';
+import { sortByValueDesc } from '../../src/models/routing.js';
+import { routeRows } from '../../src/models/deepseek_v3_decode.js';
+import { eachBackend } from '../helpers/util.js';
+import { Generator, concat, crossEntropy, narrow, noGrad, randint, randn, tensor, Tensor } from '../../src/index.js';
 import { tinyDeepseek } from './helpers.js';
 
 function maxRelErr(a: Tensor, b: Tensor): number {
@@ -96,6 +88,29 @@ describe('DeepSeekMoE routing', () => {
       const s = picked.map((e) => scores.data[t * 16 + e]);
       const tot = s.reduce((a, b) => a + b);
       picked.forEach((_, j) => assert.ok(Math.abs(weights.data[t * 3 + j] - (2.5 * s[j]) / tot) < 1e-5));
+    }
+  });
+
+  it("the fast decoder's router gives Gate.forward's experts and gate values, bit for bit, on every backend", () => {
+    for (const norm of [true, false]) {
+      const cn = { ...c, norm_topk_prob: norm };
+      const gate = new Gate(cn, { std: 0.5, generator: new Generator(1) });
+      gate.bias!.data.set(randn([16], { generator: new Generator(9) }).data.map((v) => v * 0.1));
+      const moe = { c: cn, gate, experts: [], shared_experts: null };
+      eachBackend((backend) => {
+        for (const N of [1, 2, 7, 50]) {
+          const xs = x.data.subarray(0, N * c.hidden_size) as Float32Array;
+          const want = noGrad(() => gate.forward(new Tensor(xs, [N, c.hidden_size])));
+          const got = routeRows(moe, xs, N);
+          assert.deepEqual([...got.indices], [...want.indices], `${backend} N=${N} norm=${norm}: experts`);
+          const w = want.weights.data;
+          for (let i = 0; i < w.length; i++)
+            assert.ok(
+              Object.is(got.weights[i], w[i]),
+              `${backend} N=${N} norm=${norm}: weight ${i}: ${got.weights[i]} vs ${w[i]}`,
+            );
+        }
+      });
     }
   });
 
