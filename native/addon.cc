@@ -357,6 +357,31 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
+// attendRows(q, k, v, kOff, vOff, len, rows, H, Dk, Dv, kStride, vStride, scale, out): decoding attention over
+// per-row caches (AttnRowsArgs); every key and value a row reads is checked to lie inside k / v.
+Napi::Value AttendRows(const Napi::CallbackInfo& info) {
+  Args a(info, "attendRows");
+  AttnRowsArgs r;
+  r.rows = a.num(6), r.H = a.num(7), r.Dk = a.num(8), r.Dv = a.num(9);
+  r.k_stride = a.num(10), r.v_stride = a.num(11);
+  r.scale = (float)a.dbl(12);
+  r.q = a.f32(0, r.rows * r.H * r.Dk);
+  r.k = a.f32(1, 0);
+  r.v = a.f32(2, 0);
+  r.k_off = a.i32(3, r.rows);
+  r.v_off = a.i32(4, r.rows);
+  r.len = a.i32(5, r.rows);
+  const size_t lenK = a.length(1), lenV = a.length(2);
+  for (long i = 0; i < r.rows; i++) {
+    const long n = r.len[i];
+    if (n < 0 || r.k_off[i] < 0 || r.v_off[i] < 0) a.fail(5, "non-negative lengths and offsets");
+    if (n > 0 && (size_t)(r.k_off[i] + (n - 1) * r.k_stride + r.Dk) > lenK) a.fail(3, "keys inside k");
+    if (n > 0 && (size_t)(r.v_off[i] + (n - 1) * r.v_stride + r.Dv) > lenV) a.fail(4, "values inside v");
+  }
+  kt().attend_rows(r, a.f32(13, r.rows * r.H * r.Dv));
+  return Undef(info);
+}
+
 // attentionBackward(q, k, v, dims, causal, scale, out, lse, dout, dq, dk, dv, keyStart|null); dq/dk/dv zero-filled.
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a(info, "attentionBackward");
@@ -563,6 +588,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rmsNormBackward", Napi::Function::New(env, RmsNormBackward));
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("attendRows", Napi::Function::New(env, AttendRows));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));
   exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));

@@ -75,6 +75,24 @@ struct Fp8IntervalArgs {
   double* part;  // (4, tiles * fp8_tile)
 };
 
+/**
+ * Decoding attention of one new token per row over that row's own cache, one key/value head (multi-query attention, as
+ * MLA's latent cache is): for each row r and head h, out[r, h] = softmax(scale * q[r, h] . K_r^T) V_r, where K_r's key t
+ * is at k + k_off[r] + t * k_stride (Dk floats) and V_r's value t at v + v_off[r] + t * v_stride (Dv floats), for t <
+ * len[r]. Keys and values are read where they are (no packing); a row with no key gets zeros.
+ */
+struct AttnRowsArgs {
+  long rows, H, Dk, Dv;
+  float scale;
+  const float* q;  // (rows, H, Dk)
+  const float* k;
+  const float* v;
+  const int32_t* k_off;
+  const int32_t* v_off;
+  const int32_t* len;
+  long k_stride, v_stride;
+};
+
 /** AdamW hyper-parameters, as the reference src/backend/ts/optim.ts has them (bc1 = 1 - beta1^t, bc2 = 1 - beta2^t). */
 struct AdamWArgs {
   double lr, beta1, beta2, eps, weight_decay, bc1, bc2;
@@ -110,6 +128,8 @@ struct KernelTable {
   void (*attention)(const AttnArgs& a, float* out, float* lse);
   void (*attention_backward)(const AttnArgs& a, const float* out, const float* lse, const float* dout, float* dq,
                              float* dk, float* dv);
+  /** Decoding attention over per-row caches (see AttnRowsArgs); out is (rows, H, Dv). */
+  void (*attend_rows)(const AttnRowsArgs& a, float* out);
   // Gathers / scatter-adds of (inner)-long rows along the middle dim of (outer, n, inner); src/out have m rows.
   void (*index_select)(const float* x, const int32_t* idx, long outer, long n, long inner, long m, float* out);
   /** out[a, idx[j]] += src[a, j]; out already holds x. */

@@ -270,11 +270,58 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
   }
 }
 
+// ---- decoding: one new token per row over its own cache ------------------------------------------------------------
+
+/**
+ * One task per row: the H heads share each key and value load (one key/value head). Scores of all heads for the row's
+ * keys, a softmax per head (max, exp, sum), then the values weighted by the probabilities, divided by the sum. A row's
+ * numbers do not depend on the other rows or on the thread that ran it.
+ */
+void attend_rows(const AttnRowsArgs& a, float* out) {
+  const long H = a.H, Dk = a.Dk, Dv = a.Dv;
+  pfor(a.rows, [&](long r, int) {
+    const long len = a.len[r];
+    float* o = out + r * H * Dv;
+    if (len <= 0) {
+      memset(o, 0, H * Dv * 4);
+      return;
+    }
+    float* buf = scratch(tl_task, (size_t)(H * len + H * Dk + 64));
+    float* q = buf;        // (H, Dk) scaled queries
+    float* p = q + H * Dk;  // (H, len) scores, then probabilities
+    const float* qr = a.q + r * H * Dk;
+    for (long x = 0; x < H * Dk; x++) q[x] = qr[x] * a.scale;
+    const float* K = a.k + a.k_off[r];
+    const float* V = a.v + a.v_off[r];
+    for (long t = 0; t < len; t++) {
+      const float* kt = K + t * a.k_stride;
+      for (long h = 0; h < H; h++) p[h * len + t] = row_dot(q + h * Dk, kt, Dk);
+    }
+    for (long h = 0; h < H; h++) {
+      float* ph = p + h * len;
+      const float inv = 1.0f / row_sum_exp(ph, len, row_max(ph, len), ph);
+      for (long t = 0; t < len; t++) ph[t] *= inv;
+    }
+    memset(o, 0, H * Dv * 4);
+    for (long t = 0; t < len; t++) {
+      const float* vt = V + t * a.v_stride;
+      for (long h = 0; h < H; h++) {
+        const vf w = vset1(p[h * len + t]);
+        float* oh = o + h * Dv;
+        long d = 0;
+        for (; d + VW <= Dv; d += VW) vstore(oh + d, vload(oh + d) + w * vload(vt + d));
+        for (; d < Dv; d++) oh[d] += p[h * len + t] * vt[d];
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void fill_attention(KernelTable* t) {
   t->attention = &attention;
   t->attention_backward = &attention_backward;
+  t->attend_rows = &attend_rows;
 }
 
 }  // namespace R1TS_ISA

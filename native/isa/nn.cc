@@ -13,45 +13,6 @@ void over_rows(long rows, long cost, F f) {
   pfor_range(rows, lmax(1, (1L << 14) / lmax(cost, 1)), f);
 }
 
-inline float row_max(const float* p, long n) {
-  vf m = vset1(-__builtin_inff());
-  long j = 0;
-  for (; j + VW <= n; j += VW) m = vmax(m, vload(p + j));
-  float s = hmax(m);
-  for (; j < n; j++) s = p[j] > s ? p[j] : s;
-  return s;
-}
-
-/** sum_j exp(p[j] - m); also stores the exponentials into e when e is not null. */
-inline float row_sum_exp(const float* p, long n, float m, float* e) {
-  vf acc = {};
-  const vf mv = vset1(m);
-  long j = 0;
-  for (; j + VW <= n; j += VW) {
-    vf v = vexp(vload(p + j) - mv);
-    if (e) vstore(e + j, v);
-    acc += v;
-  }
-  if (j < n) {
-    vf v = vexp(vload_part(p + j, n - j) - mv);
-    vi keep = {};
-    for (long l = 0; l < n - j; l++) keep[l] = -1;
-    v = vsel(keep, v, vf{});
-    if (e) vstore_part(e + j, v, n - j);
-    acc += v;
-  }
-  return hsum(acc);
-}
-
-inline float row_dot(const float* a, const float* b, long n) {
-  vf acc = {};
-  long j = 0;
-  for (; j + VW <= n; j += VW) acc += vload(a + j) * vload(b + j);
-  float s = hsum(acc);
-  for (; j < n; j++) s += a[j] * b[j];
-  return s;
-}
-
 inline float row_sum(const float* a, long n) {
   vf acc = {};
   long j = 0;

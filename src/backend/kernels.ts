@@ -76,6 +76,23 @@ export interface AttentionAttrs {
   keyStart?: TensorData | null;
 }
 
+/** The operands of `attendRows` (see there). */
+export interface AttendRowsArgs {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  kOff: Int32Array;
+  vOff: Int32Array;
+  len: Int32Array;
+  rows: number;
+  H: number;
+  Dk: number;
+  Dv: number;
+  kStride: number;
+  vStride: number;
+  scale: number;
+}
+
 export interface Kernels {
   // Elementwise with NumPy broadcasting. Arithmetic promotes dtypes; comparisons return bool.
   add: BinaryKernel;
@@ -232,6 +249,14 @@ export interface Kernels {
     dout: TensorData,
     attrs: AttentionAttrs,
   ) => { dq: TensorData; dk: TensorData; dv: TensorData };
+  /**
+   * Decoding attention over per-row caches with one key/value head (multi-query attention, MLA's latent cache): for
+   * each query r (rows of q (rows, H, Dk)) and head h, out[r, h] (Dv floats of out (rows, H, Dv)) = softmax(scale *
+   * q[r, h] . K_r^T) V_r, where K_r holds len[r] keys, key t at k[kOff[r] + t * kStride ...] (Dk floats), and V_r its
+   * values, value t at v[vOff[r] + t * vStride ...] (Dv floats). Keys and values are read where they are; a query with
+   * no key gets zeros. Each query's numbers depend only on its own q, keys and values.
+   */
+  attendRows: (a: AttendRowsArgs, out: Float32Array) => void;
   /** The k largest (or smallest) entries along an axis, sorted; ties keep the lower index first. */
   topk: (
     x: TensorData,
@@ -350,6 +375,7 @@ export const KERNEL_NAMES = [
   'rope',
   'attention',
   'attentionBackward',
+  'attendRows',
   'topk',
   'stridedCopy',
   'adamwStep',

@@ -448,6 +448,36 @@ function attendRowsInPlace(
 }
 
 /**
+ * `attendRows` for a cache of one key/value head (MLA's latent): every fed token of every row is one query over its
+ * row's keys up to and including its own position, read in place; one kernel call per step. A query's numbers depend
+ * only on its row's cache, so a row decodes the same whether it feeds one token or several (a speculative draft) and
+ * whatever the other rows do.
+ */
+function attendEachQuery(
+  kernel: Kernels['attendRows'],
+  q: Float32Array,
+  out: Float32Array,
+  s: StepLayout,
+  H: number,
+  kv: KV,
+  scale: number,
+): void {
+  const { k, v } = kv;
+  const kOff = new Int32Array(s.N);
+  const vOff = new Int32Array(s.N);
+  const len = new Int32Array(s.N);
+  for (let b = 0; b < s.B; b++)
+    for (let i = 0; i < s.counts[b]; i++) {
+      const j = s.starts[b] + i;
+      kOff[j] = k.at(b, 0, 0);
+      vOff[j] = v.at(b, 0, 0);
+      len[j] = s.past[b] + i + 1;
+    }
+  const a = { q, k: k.data, v: v.data, kOff, vOff, len, rows: s.N, H, Dk: k.dim, Dv: v.dim, scale };
+  kernel({ ...a, kStride: k.dim, vStride: v.dim }, out);
+}
+
+/**
  * The same attention on a backend kernel (native SIMD) for `B` rows from cache row `b0` that each feed T tokens after
  * `len` (their queries from row `q0` of q on): queries, keys and values are copied into the kernel's dense (B, heads,
  * T, d) layout (one block copy per row and head), then the output back.
@@ -664,6 +694,11 @@ export abstract class FastDecoder implements BatchDecoder {
 
   /** Attention of q (N, H, dk) over the caches into out (N, H, dv): the active backend's kernel when it is not the reference. */
   protected attend(q: Float32Array, out: Float32Array, s: StepLayout, H: number, kv: KV, scale: number): void {
+    const rows = kv.k.heads === 1 ? acceleratedKernel('attendRows') : undefined;
+    if (rows && kv.k.data.length < 2 ** 31 && kv.v.data.length < 2 ** 31) {
+      attendEachQuery(rows, q, out, s, H, kv, scale);
+      return;
+    }
     const kernel = acceleratedKernel('attention');
     if (!kernel) attendLoops(q, out, H, kv, scale, this.pool, s);
     else if (s.uniform) attendKernel(kernel, q, out, 0, s.B, s.counts[0], H, s.past[0], kv, scale, this.pool, 0);

@@ -937,6 +937,113 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
   });
 });
 
+describe('decoding attention over per-row caches (attendRows)', () => {
+  /** Caches of `rows` rows at random offsets with a stride wider than the vectors, and one query per row. */
+  const problem = (seed: number, rows: number, H: number, Dk: number, Dv: number, maxLen: number) => {
+    const r = rng(seed);
+    const kStride = Dk + 3;
+    const vStride = Dv + 5;
+    const len = Int32Array.from({ length: rows }, (_, i) => (i === 1 ? 0 : 1 + Math.floor(r() * maxLen)));
+    const kOff = new Int32Array(rows);
+    const vOff = new Int32Array(rows);
+    let kAt = 7;
+    let vAt = 2;
+    for (let i = 0; i < rows; i++) {
+      kOff[i] = kAt;
+      vOff[i] = vAt;
+      kAt += Math.max(1, len[i]) * kStride + 1;
+      vAt += Math.max(1, len[i]) * vStride + 4;
+    }
+    const k = f32([kAt + kStride], r, -2, 2).data as Float32Array;
+    const v = f32([vAt + vStride], r).data as Float32Array;
+    const q = f32([rows, H, Dk], r, -2, 2).data as Float32Array;
+    return { q, k, v, kOff, vOff, len, rows, H, Dk, Dv, kStride, vStride, scale: 1 / Math.sqrt(Dk) };
+  };
+
+  it("the reference is the attention kernel's reference, query by query, row by row", () => {
+    const a = problem(1, 5, 4, 40, 32, 30);
+    const out = new Float32Array(a.rows * a.H * a.Dv).fill(9);
+    ref('attendRows')(a, out);
+    for (let i = 0; i < a.rows; i++) {
+      const n = a.len[i];
+      const o = out.subarray(i * a.H * a.Dv, (i + 1) * a.H * a.Dv);
+      if (n === 0) {
+        assert.ok(
+          o.every((x) => x === 0),
+          'a row without keys gets zeros',
+        );
+        continue;
+      }
+      const keys = new Float32Array(n * a.Dk);
+      const vals = new Float32Array(n * a.Dv);
+      for (let t = 0; t < n; t++) {
+        keys.set(a.k.subarray(a.kOff[i] + t * a.kStride, a.kOff[i] + t * a.kStride + a.Dk), t * a.Dk);
+        vals.set(a.v.subarray(a.vOff[i] + t * a.vStride, a.vOff[i] + t * a.vStride + a.Dv), t * a.Dv);
+      }
+      const td = (data: Float32Array, shape: number[]) => ({ data, shape, dtype: 'float32' as const });
+      const want = ref('attention')(
+        td(a.q.subarray(i * a.H * a.Dk, (i + 1) * a.H * a.Dk), [1, a.H, 1, a.Dk]),
+        td(keys, [1, 1, n, a.Dk]),
+        td(vals, [1, 1, n, a.Dv]),
+        { causal: false, scale: a.scale },
+      ).out;
+      check(`row ${i}`, { data: o, shape: want.shape, dtype: 'float32' }, want, 1e-6, 1e-6);
+    }
+  });
+
+  it('native gives the reference to float32 rounding under every instruction set, 1 and 2 threads', {
+    skip: SKIP,
+  }, () => {
+    for (const [seed, rows, H, Dk, Dv, maxLen] of [
+      [2, 1, 4, 40, 32, 1],
+      [3, 9, 4, 40, 32, 200],
+      [4, 17, 3, 7, 5, 33],
+      [5, 4, 16, 72, 64, 500],
+    ]) {
+      const a = problem(seed, rows, H, Dk, Dv, maxLen);
+      const want = new Float32Array(rows * H * Dv);
+      ref('attendRows')(a, want);
+      const wantT = { data: want, shape: [rows, H, Dv], dtype: 'float32' as const };
+      const threads = INFO!.threads;
+      try {
+        for (const t of [1, 2]) {
+          setNativeThreads(t);
+          eachIsa((isa) => {
+            const got = new Float32Array(rows * H * Dv).fill(Number.NaN);
+            nat('attendRows')(a, got);
+            check(
+              `attendRows ${rows}x${H}x${Dk}x${Dv} ${t} threads [${isa}]`,
+              { ...wantT, data: got },
+              wantT,
+              2e-6,
+              2e-5,
+            );
+          });
+        }
+      } finally {
+        setNativeThreads(threads);
+      }
+    }
+  });
+
+  it('refuses keys or values outside their arrays, on both backends', () => {
+    const a = problem(6, 3, 2, 8, 8, 10);
+    const out = new Float32Array(3 * 2 * 8);
+    const kernels = SKIP ? [ref] : [ref, nat];
+    for (const k of kernels) {
+      assert.throws(
+        () => k('attendRows')({ ...a, len: Int32Array.from([a.len[0], 0, 1e6]) }, out),
+        /keys past the end/,
+      );
+      assert.throws(
+        () => k('attendRows')({ ...a, vOff: Int32Array.from([0, 0, a.v.length]) }, out),
+        /values past the end/,
+      );
+      assert.throws(() => k('attendRows')(a, new Float32Array(5)), /out holds 5 floats/);
+    }
+  });
+});
+
 describe('native backend: the AdamW step', { skip: SKIP }, () => {
   it('adamwStep gives the bits of src/backend/ts/optim.ts over several steps (special values included)', () => {
     const r = rng(31);

@@ -124,6 +124,23 @@ export interface NativeAddon {
     lse: F32,
     keyStart: I32 | null,
   ): void;
+  /** Decoding attention over per-row caches (the `attendRows` kernel); out (rows, H, Dv). */
+  attendRows(
+    q: F32,
+    k: F32,
+    v: F32,
+    kOff: I32,
+    vOff: I32,
+    len: I32,
+    rows: number,
+    H: number,
+    Dk: number,
+    Dv: number,
+    kStride: number,
+    vStride: number,
+    scale: number,
+    out: F32,
+  ): void;
   /** dq, dk, dv must be zero-filled. */
   attentionBackward(
     q: F32,

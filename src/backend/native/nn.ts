@@ -7,7 +7,7 @@
 import { type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
-import { keyStartOf } from '../ts/attention.js';
+import { checkAttendRows, keyStartOf } from '../ts/attention.js';
 import { linearIntoDims, matmulBf16Dims } from '../ts/linalg.js';
 
 /** The element offset of a single product's operands. */
@@ -208,6 +208,26 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const lse = out32([B, H, Tq]);
       addon.attention(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, out.data, lse.data, ks);
       return { out, lse };
+    },
+    attendRows: (a, out) => {
+      checkAttendRows(a, out); // the reference's errors; the addon checks the bounds again before it reads
+      if (a.rows * a.H * a.Dv === 0) return;
+      addon.attendRows(
+        a.q,
+        a.k,
+        a.v,
+        a.kOff,
+        a.vOff,
+        a.len,
+        a.rows,
+        a.H,
+        a.Dk,
+        a.Dv,
+        a.kStride,
+        a.vStride,
+        a.scale,
+        out,
+      );
     },
     attentionBackward: (q, k, v, out, lse, dout, attrs) => {
       const all = [q, k, v, out, lse, dout].every(isF32);

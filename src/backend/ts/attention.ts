@@ -4,7 +4,7 @@
  * (query i of Tq sees keys j <= i + Tk - Tq), which is what decoding with a KV cache needs. An optional per-query first
  * key (`keyStart`) keeps packed samples apart: a query sees only keys of its own sample.
  */
-import type { AttentionAttrs, Kernels, TensorData } from '../kernels.js';
+import type { AttendRowsArgs, AttentionAttrs, Kernels, TensorData } from '../kernels.js';
 import { shapeStr } from '../../tensor/shape.js';
 import { floatOut, requireFloat } from './util.js';
 
@@ -36,7 +36,64 @@ export function keyStartOf(attrs: AttentionAttrs, B: number, Tq: number): Int32A
   return d;
 }
 
+/** Checks attendRows' operands (sizes, offsets, lengths): the native addon checks the same before it reads. */
+export function checkAttendRows(a: AttendRowsArgs, out: Float32Array): void {
+  const { rows, H, Dk, Dv, kStride, vStride } = a;
+  for (const [name, n] of Object.entries({ rows, H, Dk, Dv, kStride, vStride }))
+    if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`attendRows: ${name} must be an integer >= 0, got ${n}`);
+  if (a.q.length < rows * H * Dk)
+    throw new RangeError(`attendRows: q holds ${a.q.length} floats, needs ${rows * H * Dk}`);
+  if (out.length < rows * H * Dv)
+    throw new RangeError(`attendRows: out holds ${out.length} floats, needs ${rows * H * Dv}`);
+  if (a.kOff.length < rows || a.vOff.length < rows || a.len.length < rows)
+    throw new RangeError(`attendRows: kOff, vOff and len need ${rows} entries each`);
+  for (let r = 0; r < rows; r++) {
+    const n = a.len[r];
+    if (n < 0 || a.kOff[r] < 0 || a.vOff[r] < 0)
+      throw new RangeError(`attendRows: row ${r}: negative length or offset`);
+    if (n > 0 && a.kOff[r] + (n - 1) * kStride + Dk > a.k.length)
+      throw new RangeError(`attendRows: row ${r}: keys past the end of k`);
+    if (n > 0 && a.vOff[r] + (n - 1) * vStride + Dv > a.v.length)
+      throw new RangeError(`attendRows: row ${r}: values past the end of v`);
+  }
+}
+
 export const attentionKernels: Partial<Kernels> = {
+  attendRows: (a, out) => {
+    checkAttendRows(a, out);
+    const { rows, H, Dk, Dv, kStride, vStride, scale, q, k, v } = a;
+    for (let r = 0; r < rows; r++) {
+      const len = a.len[r];
+      const p = new Float64Array(len);
+      for (let h = 0; h < H; h++) {
+        const q0 = (r * H + h) * Dk;
+        const o0 = (r * H + h) * Dv;
+        if (len === 0) {
+          out.fill(0, o0, o0 + Dv);
+          continue;
+        }
+        let mx = -Infinity;
+        for (let t = 0; t < len; t++) {
+          const k0 = a.kOff[r] + t * kStride;
+          let s = 0;
+          for (let d = 0; d < Dk; d++) s += q[q0 + d] * k[k0 + d];
+          p[t] = s * scale;
+          if (p[t] > mx) mx = p[t];
+        }
+        let sum = 0;
+        for (let t = 0; t < len; t++) {
+          p[t] = Math.exp(p[t] - mx);
+          sum += p[t];
+        }
+        for (let d = 0; d < Dv; d++) {
+          let acc = 0;
+          for (let t = 0; t < len; t++) acc += p[t] * v[a.vOff[r] + t * vStride + d];
+          out[o0 + d] = acc / sum;
+        }
+      }
+    }
+  },
+
   attention: (q, k, v, attrs) => {
     const { causal, scale } = attrs;
     requireFloat('attention', q, k, v);
