@@ -16,6 +16,7 @@
 // the gradients. Scores use q pre-multiplied by `scale`. Without `key_start` every first key is 0 and the arithmetic
 // is exactly that of the kernels before it existed.
 #include "gemm.h"
+#include "transpose.h"
 
 namespace r1ts {
 namespace R1TS_ISA {
@@ -286,31 +287,88 @@ void attend_rows(const AttnRowsArgs& a, float* out) {
       memset(o, 0, H * Dv * 4);
       return;
     }
-    float* buf = scratch(tl_task, (size_t)(H * len + H * Dk + 64));
-    float* q = buf;        // (H, Dk) scaled queries
-    float* p = q + H * Dk;  // (H, len) scores, then probabilities
+    const long full = Dk / VW * VW, rest = Dk - full;  // whole vectors of a key, then one masked load
+    float* buf = scratch(tl_task, (size_t)(H * len + H * (full + VW) + 64));
+    float* q = buf;                   // (H, full + VW) scaled queries, zero past Dk
+    float* p = q + H * (full + VW);  // (H, len) scores, then probabilities
     const float* qr = a.q + r * H * Dk;
-    for (long x = 0; x < H * Dk; x++) q[x] = qr[x] * a.scale;
+    for (long h = 0; h < H; h++)
+      for (long d = 0; d < full + VW; d++) q[h * (full + VW) + d] = d < Dk ? qr[h * Dk + d] * a.scale : 0.0f;
     const float* K = a.k + a.k_off[r];
     const float* V = a.v + a.v_off[r];
-    for (long t = 0; t < len; t++) {
-      const float* kt = K + t * a.k_stride;
-      for (long h = 0; h < H; h++) p[h * len + t] = row_dot(q + h * Dk, kt, Dk);
+    for (long h = 0; h < H; h++) {
+      const float* qh = q + h * (full + VW);
+      const vf qtail = vload(qh + full);
+      float* ph = p + h * len;
+      // VW keys at a time: their partial-sum vectors go through one VW x VW transpose, whose rows add up to the VW
+      // scores (lane i = the horizontal sum of key i's vector), instead of one horizontal sum per key
+      alignas(64) float part[VW * VW];
+      long t = 0;
+      for (; t + VW <= len; t += VW) {
+        for (long i = 0; i < VW; i++) {
+          const float* kt = K + (t + i) * a.k_stride;
+          vf acc = rest ? qtail * vload_n(kt + full, (int)rest) : vf{};  // never reads past the key
+          for (long d = 0; d < full; d += VW) acc += vload(qh + d) * vload(kt + d);
+          vstore(part + i * VW, acc);
+        }
+        vf tr[VW];
+        transpose_block(part, VW, VW, tr);
+        vf sum = tr[0];
+        for (long i = 1; i < VW; i++) sum += tr[i];
+        vstore(ph + t, sum);
+      }
+      for (; t < len; t++) {
+        const float* kt = K + t * a.k_stride;
+        vf acc = rest ? qtail * vload_n(kt + full, (int)rest) : vf{};
+        for (long d = 0; d < full; d += VW) acc += vload(qh + d) * vload(kt + d);
+        ph[t] = hsum(acc);
+      }
     }
     for (long h = 0; h < H; h++) {
       float* ph = p + h * len;
       const float inv = 1.0f / row_sum_exp(ph, len, row_max(ph, len), ph);
       for (long t = 0; t < len; t++) ph[t] *= inv;
     }
-    memset(o, 0, H * Dv * 4);
-    for (long t = 0; t < len; t++) {
-      const float* vt = V + t * a.v_stride;
-      for (long h = 0; h < H; h++) {
-        const vf w = vset1(p[h * len + t]);
-        float* oh = o + h * Dv;
-        long d = 0;
-        for (; d + VW <= Dv; d += VW) vstore(oh + d, vload(oh + d) + w * vload(vt + d));
-        for (; d < Dv; d++) oh[d] += p[h * len + t] * vt[d];
+    // each head's output in registers, VW * 4 columns at a time, over all the row's values (they stay in L1)
+    for (long h = 0; h < H; h++) {
+      const float* ph = p + h * len;
+      float* oh = o + h * Dv;
+      long d0 = 0;
+      for (; d0 + 4 * VW <= Dv; d0 += 4 * VW) {
+        vf o0 = {}, o1 = {}, o2 = {}, o3 = {};
+        for (long t = 0; t < len; t++) {
+          const float* vt = V + t * a.v_stride + d0;
+          const vf w = vset1(ph[t]);
+          o0 += w * vload(vt);
+          o1 += w * vload(vt + VW);
+          o2 += w * vload(vt + 2 * VW);
+          o3 += w * vload(vt + 3 * VW);
+        }
+        vstore(oh + d0, o0);
+        vstore(oh + d0 + VW, o1);
+        vstore(oh + d0 + 2 * VW, o2);
+        vstore(oh + d0 + 3 * VW, o3);
+      }
+      for (; d0 + 2 * VW <= Dv; d0 += 2 * VW) {
+        vf o0 = {}, o1 = {};
+        for (long t = 0; t < len; t++) {
+          const float* vt = V + t * a.v_stride + d0;
+          const vf w = vset1(ph[t]);
+          o0 += w * vload(vt);
+          o1 += w * vload(vt + VW);
+        }
+        vstore(oh + d0, o0);
+        vstore(oh + d0 + VW, o1);
+      }
+      for (; d0 + VW <= Dv; d0 += VW) {
+        vf o0 = {};
+        for (long t = 0; t < len; t++) o0 += vset1(ph[t]) * vload(V + t * a.v_stride + d0);
+        vstore(oh + d0, o0);
+      }
+      for (; d0 < Dv; d0++) {
+        float o0 = 0.0f;
+        for (long t = 0; t < len; t++) o0 += ph[t] * V[t * a.v_stride + d0];
+        oh[d0] = o0;
       }
     }
   });
