@@ -30,8 +30,9 @@ const BACKEND_MATMUL_MIN = 1024;
  * `matmulBf16` kernel of the active backend (the reference sums in the same order as the loops below). With a faster
  * backend active (native SIMD), float32 layers of at
  * least BACKEND_MATMUL_MIN weights run on its `linearInto` kernel, matmul's numbers written straight into `out`
- * (chosen by weight size, never by N, so a row's result does not depend on the batch it is in). Otherwise four rows share each weight load; every output is still one
- * left-to-right sum over i, as in the reference matmul, so results are identical to it.
+ * (chosen by weight size, never by N, so a row's result does not depend on the batch it is in). Otherwise four rows
+ * share each weight load; every output is still one left-to-right sum over i, as in the reference matmul, so results
+ * are identical to it.
  */
 export function linearRows(out: Float32Array, x: Float32Array, N: number, l: Lin): void {
   const O = l.outFeatures;
@@ -403,51 +404,6 @@ function headsToTokens(src: Float32Array, dst: Float32Array, t0: number, B: numb
 }
 
 /**
- * `attendKernel` for a cache of one key/value head (MLA's latent, multi-query attention), one kernel call per row: a
- * row's keys and values are contiguous in the cache, so the kernel reads them where they are; a row that feeds one
- * token passes its queries (1, H, 1, dk) in place too. The results are those of the copying path (the kernel treats
- * each row alone); what it saves is the copy of every row's whole cache at every step.
- */
-function attendRowsInPlace(
-  kernel: Kernels['attention'],
-  q: Float32Array,
-  out: Float32Array,
-  b0: number,
-  B: number,
-  T: number,
-  H: number,
-  Tk: number,
-  kv: KV,
-  scale: number,
-  pool: Pool,
-  q0: number,
-): void {
-  const { k, v } = kv;
-  const dk = k.dim;
-  const dv = v.dim;
-  for (let b = 0; b < B; b++) {
-    const row = q0 + b * T; // the row's first query in q and out
-    let Q: Float32Array;
-    if (T === 1) Q = q.subarray(row * H * dk, (row + 1) * H * dk);
-    else {
-      Q = pool.get('att.q', H * T * dk);
-      tokensToHeads(q, Q, row, 1, T, H, dk);
-    }
-    const K = k.data.subarray(k.at(b0 + b, 0, 0), k.at(b0 + b, 0, Tk));
-    const V = v.data.subarray(v.at(b0 + b, 0, 0), v.at(b0 + b, 0, Tk));
-    // one token: its H queries see every key, so they go in as H queries of one head (one tile of the kernel's
-    // product instead of H one-row ones; each query's arithmetic is the same)
-    const qShape = T === 1 ? [1, 1, H, dk] : [1, H, T, dk];
-    const o = kernel(f32View(Q, qShape), f32View(K, [1, 1, Tk, dk]), f32View(V, [1, 1, Tk, dv]), {
-      causal: T !== 1,
-      scale,
-    }).out.data as Float32Array;
-    if (T === 1) out.set(o.subarray(0, H * dv), row * H * dv);
-    else headsToTokens(o, out, row, 1, T, H, dv);
-  }
-}
-
-/**
  * `attendRows` for a cache of one key/value head (MLA's latent): every fed token of every row is one query over its
  * row's keys up to and including its own position, read in place; one kernel call per step. A query's numbers depend
  * only on its row's cache, so a row decodes the same whether it feeds one token or several (a speculative draft) and
@@ -473,8 +429,9 @@ function attendEachQuery(
       vOff[j] = v.at(b, 0, 0);
       len[j] = s.past[b] + i + 1;
     }
-  const a = { q, k: k.data, v: v.data, kOff, vOff, len, rows: s.N, H, Dk: k.dim, Dv: v.dim, scale };
-  kernel({ ...a, kStride: k.dim, vStride: v.dim }, out);
+  const Dk = k.dim;
+  const Dv = v.dim;
+  kernel({ q, k: k.data, v: v.data, kOff, vOff, len, rows: s.N, H, Dk, Dv, kStride: Dk, vStride: Dv, scale }, out);
 }
 
 /**
@@ -500,10 +457,6 @@ function attendKernel(
   const { heads, dim: dk } = k;
   const dv = v.dim;
   const Tk = len + T;
-  if (heads === 1) {
-    attendRowsInPlace(kernel, q, out, b0, B, T, H, Tk, kv, scale, pool, q0);
-    return;
-  }
   const Q = pool.get('att.q', B * H * T * dk);
   const K = pool.get('att.k', B * heads * Tk * dk);
   const Vv = pool.get('att.v', B * heads * Tk * dv);
