@@ -274,7 +274,10 @@ test('r1ts experiment fp8: flag errors are one line that names the flag', () => 
       /--workers must be 'auto' or an integer in \[1, 256\], got 'two'/,
     ],
     [['--preset', 'tiny', '--no-special-cases'], /--no-special-cases does not apply with --preset/],
-    [['--preset', 'huge'], /--preset must be one of tiny, tiny-general, small, student, student-llama, micro, got 'huge'/],
+    [
+      ['--preset', 'huge'],
+      /--preset must be one of tiny, tiny-general, small, student, student-llama, micro, got 'huge'/,
+    ],
   ] as const) {
     const r = cli(...args);
     assert.equal(r.status, 1, r.stderr);
