@@ -374,9 +374,14 @@ Napi::Value AttendRows(const Napi::CallbackInfo& info) {
   const size_t lenK = a.length(1), lenV = a.length(2);
   for (long i = 0; i < r.rows; i++) {
     const long n = r.len[i];
-    if (n < 0 || r.k_off[i] < 0 || r.v_off[i] < 0) a.fail(5, "non-negative lengths and offsets");
-    if (n > 0 && (size_t)(r.k_off[i] + (n - 1) * r.k_stride + r.Dk) > lenK) a.fail(3, "keys inside k");
-    if (n > 0 && (size_t)(r.v_off[i] + (n - 1) * r.v_stride + r.Dv) > lenV) a.fail(4, "values inside v");
+    if (n < 0) a.fail(5, "non-negative lengths");
+    if (r.k_off[i] < 0) a.fail(3, "non-negative offsets");
+    if (r.v_off[i] < 0) a.fail(4, "non-negative offsets");
+    // in double (exact below 2^53): a huge stride must not wrap around and pass
+    if (n > 0 && (double)r.k_off[i] + (double)(n - 1) * (double)r.k_stride + (double)r.Dk > (double)lenK)
+      a.fail(3, "keys inside k");
+    if (n > 0 && (double)r.v_off[i] + (double)(n - 1) * (double)r.v_stride + (double)r.Dv > (double)lenV)
+      a.fail(4, "values inside v");
   }
   kt().attend_rows(r, a.f32(13, r.rows * r.H * r.Dv));
   return Undef(info);

@@ -274,9 +274,10 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
 // ---- decoding: one new token per row over its own cache ------------------------------------------------------------
 
 /**
- * One task per row: the H heads share each key and value load (one key/value head). Scores of all heads for the row's
- * keys, a softmax per head (max, exp, sum), then the values weighted by the probabilities, divided by the sum. A row's
- * numbers do not depend on the other rows or on the thread that ran it.
+ * One task per row (one key/value head, so every head reads the same keys and values, which stay in L1 between heads).
+ * Per head: the scores of the row's keys, a softmax (max, exp, sum, then each probability times 1/sum), then the
+ * values weighted by the probabilities, accumulated in registers. A row's numbers do not depend on the other rows or on
+ * the thread that ran it.
  */
 void attend_rows(const AttnRowsArgs& a, float* out) {
   const long H = a.H, Dk = a.Dk, Dv = a.Dv;

@@ -648,6 +648,8 @@ export abstract class FastDecoder implements BatchDecoder {
   /** Attention of q (N, H, dk) over the caches into out (N, H, dv): the active backend's kernel when it is not the reference. */
   protected attend(q: Float32Array, out: Float32Array, s: StepLayout, H: number, kv: KV, scale: number): void {
     const rows = kv.k.heads === 1 ? acceleratedKernel('attendRows') : undefined;
+    // attendRows takes int32 offsets: a cache of 2^31 floats or more (8 GiB) takes the copying path, whose sums run
+    // in another order, so there a row's numbers can change when the batch grows past that size
     if (rows && kv.k.data.length < 2 ** 31 && kv.v.data.length < 2 ** 31) {
       attendEachQuery(rows, q, out, s, H, kv, scale);
       return;

@@ -33,6 +33,7 @@ import {
   setNativeIsa,
   setNativeThreads,
 } from '../../src/backend/native/index.js';
+import { addon } from '../../src/backend/native/addon.js';
 import { adamwStep } from '../../src/optim/adamw.js';
 import { mulberry32 } from '../helpers/util.js';
 
@@ -1041,6 +1042,41 @@ describe('decoding attention over per-row caches (attendRows)', () => {
       );
       assert.throws(() => k('attendRows')(a, new Float32Array(5)), /out holds 5 floats/);
     }
+  });
+
+  it("the addon checks the bounds itself (a direct call past the kernel's checks), huge strides included", {
+    skip: SKIP,
+  }, () => {
+    const a = problem(7, 3, 2, 8, 8, 10);
+    const out = new Float32Array(3 * 2 * 8);
+    const call = (over: Partial<typeof a>) => {
+      const b = { ...a, ...over };
+      addon!.attendRows(
+        b.q,
+        b.k,
+        b.v,
+        b.kOff,
+        b.vOff,
+        b.len,
+        b.rows,
+        b.H,
+        b.Dk,
+        b.Dv,
+        b.kStride,
+        b.vStride,
+        b.scale,
+        out,
+      );
+    };
+    call({}); // in bounds
+    // the last key of row 2 one float past the end of k
+    const last = a.kOff[2] + (a.len[2] - 1) * a.kStride + a.Dk;
+    assert.throws(() => call({ k: a.k.subarray(0, last - 1) }), /keys inside k/);
+    assert.throws(
+      () => call({ v: a.v.subarray(0, a.vOff[2] + (a.len[2] - 1) * a.vStride + a.Dv - 1) }),
+      /values inside v/,
+    );
+    assert.throws(() => call({ kStride: 9e15, len: Int32Array.from([2 ** 21, 0, 1]) }), /keys inside k/); // wraps in 64-bit integers
   });
 });
 
