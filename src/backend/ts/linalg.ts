@@ -114,16 +114,9 @@ export const linalgKernels: Partial<Kernels> = {
   },
 
   linearInto: (x, w, out) => {
-    const { M, K, N } = linearIntoDims(x, w, out);
-    const X = x.data;
-    const W = w.data;
-    for (let i = 0; i < M; i++) {
-      for (let j = 0; j < N; j++) {
-        let acc = 0; // matmul's transB order: one left-to-right sum in double
-        for (let p = 0; p < K; p++) acc += X[i * K + p] * W[j * K + p];
-        out[i * N + j] = acc;
-      }
-    }
+    linearIntoDims(x, w, out);
+    // the reference is about the numbers, not the allocation: matmul's own product, copied in
+    out.set(linalgKernels.matmul!(x, w, { transA: false, transB: true }).data as Float32Array);
   },
 
   matmulBf16: (x, w) => {
