@@ -58,24 +58,58 @@ static inline vf vload_part(const float* p, long n) {
   return v;
 }
 static inline void vstore_part(float* p, vf v, long n) { memcpy(p, &v, n * 4); }
-/** Loads the first n (<= VW) floats, zeros after, with one masked load where the ISA has one. */
+#if defined(__AVX2__) && !defined(__AVX512F__)
+/** The first n (0..4) floats of p in the low lanes, zeros after; reads nothing past p[n-1]. */
+static inline __m128 load4_part(const float* p, int n) {
+  switch (n) {
+    case 0: return _mm_setzero_ps();
+    case 1: return _mm_load_ss(p);
+    case 2: return _mm_loadl_pi(_mm_setzero_ps(), (const __m64*)p);  // __m64 may alias floats
+    case 3: return _mm_movelh_ps(_mm_loadl_pi(_mm_setzero_ps(), (const __m64*)p), _mm_load_ss(p + 2));
+    default: return _mm_loadu_ps(p);
+  }
+}
+/** Stores the first n (0..4) lanes of v; writes nothing past p[n-1]. */
+static inline void store4_part(float* p, __m128 v, int n) {
+  switch (n) {
+    case 0: return;
+    case 1: _mm_store_ss(p, v); return;
+    case 2: _mm_storel_pi((__m64*)p, v); return;
+    case 3:
+      _mm_storel_pi((__m64*)p, v);
+      _mm_store_ss(p + 2, _mm_movehl_ps(v, v));
+      return;
+    default: _mm_storeu_ps(p, v);
+  }
+}
+#endif
+/** Loads the first n (<= VW) floats, zeros after; reads nothing past p[n-1]. A masked load on AVX-512. */
 static inline vf vload_n(const float* p, int n) {
 #if defined(__AVX512F__)
   return (vf)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
 #elif defined(__AVX2__)
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return (vf)_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane));
+  // Pieces of 4, 2 and 1 floats instead of vmaskmovps, which is slow on AMD cores (pack_a's 6-row panels spent most of
+  // their time in it on Zen 3).
+  if (n >= 8) return vload(p);
+  if (n >= 4) return (vf)_mm256_set_m128(load4_part(p + 4, n - 4), _mm_loadu_ps(p));
+  return (vf)_mm256_set_m128(_mm_setzero_ps(), load4_part(p, n));
 #else
   return n == VW ? vload(p) : vload_part(p, n);
 #endif
 }
-/** Stores the first n (<= VW) lanes with one masked store where the ISA has one. */
+/** Stores the first n (<= VW) lanes; writes nothing past p[n-1]. A masked store on AVX-512. */
 static inline void vstore_n(float* p, vf v, int n) {
 #if defined(__AVX512F__)
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
 #elif defined(__AVX2__)
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane), (__m256)v);
+  if (n >= 8) {
+    vstore(p, v);
+  } else if (n >= 4) {
+    _mm_storeu_ps(p, _mm256_castps256_ps128((__m256)v));
+    store4_part(p + 4, _mm256_extractf128_ps((__m256)v, 1), n - 4);
+  } else {
+    store4_part(p, _mm256_castps256_ps128((__m256)v), n);
+  }
 #else
   if (n == VW) vstore(p, v);
   else memcpy(p, &v, n * 4);
