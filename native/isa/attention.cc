@@ -6,9 +6,11 @@
 // two products per block (S = Q K^T and O += P V) run on the sgemm micro-kernel.
 //
 // Backward: one task per (batch, key/value head, set of key blocks). For each key block it loops over the heads of
-// its group and the query blocks that see the block, recomputes P = exp(S - lse), and accumulates dV = P^T dO,
-// dK = dS^T Q (owned by the task: no races) and dQ = dS K (into a per-set partial when key blocks are split across
-// tasks, summed at the end in set order), with dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O).
+// its group and the query blocks that see the block, recomputes P = exp(S - lse), and accumulates dV^T = dO^T P and
+// dK^T = Q^T dS (the key block's, owned by the task: no races; added to dV and dK transposed when the block is done)
+// and dQ = dS K (into a per-set partial when key blocks are split across tasks, summed at the end in set order), with
+// dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O). P and dS are never packed: the micro-kernel reads
+// them in place (gemm_strided), and dO^T and Q^T straight from the caller's arrays.
 // Every kernel here gives the same bits whatever the thread count: no sum depends on which thread ran what.
 //
 // Causal alignment is the reference's: query i sees keys j <= i + Tk - Tq, and with `key_start` no key before its own
@@ -64,11 +66,10 @@ void attention(const AttnArgs& a, float* out, float* lse) {
     const long i0 = qb * Bq, bq = lmin(Bq, Tq - i0);
     const float* kt = packed + kvh * (ktSize + vSize);
     const float* vp = kt + ktSize;
-    const long qpSize = lines(rows_padded(bq) * Dk), pSize = lines(rows_padded(bq) * Bk);
-    float* buf = scratch(tl_task, (size_t)qpSize + pSize + Bq * Bk + lines(Bq * Dv) + 2 * Bq + 64);
+    const long qpSize = lines(rows_padded(bq) * Dk);
+    float* buf = scratch(tl_task, (size_t)qpSize + Bq * Bk + lines(Bq * Dv) + 2 * Bq + 64);
     float* qp = buf;
-    float* pp = qp + qpSize;
-    float* s = pp + pSize;
+    float* s = qp + qpSize;
     float* o = s + Bq * Bk;
     float* m = o + lines(Bq * Dv);
     float* l = m + Bq;
@@ -120,8 +121,7 @@ void attention(const AttnArgs& a, float* out, float* lse) {
           for (long d = 0; d < Dv; d++) orow[d] *= corr;
         }
       }
-      pack_a(bq, bk, s, Bk, 1, pp);
-      gemm_packed(bq, Dv, bk, pp, vp + j0 * NR, Tk * NR, o, Dv, true);
+      gemm_strided(bq, Dv, bk, s, Bk, 1, vp + j0 * NR, Tk * NR, NR, o, Dv, true);  // O += P V, P read in place
     }
     for (long r = 0; r < bq; r++) {
       float* dst = out + (bh * Tq + i0 + r) * Dv;
@@ -146,10 +146,9 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
   const long ktSize = lines(panels(Tk) * Dk * NR), vtSize = lines(panels(Tk) * Dv * NR);
   const long kSize = lines(panels(Dk) * Tk * NR);
   const long kvSize = ktSize + vtSize + kSize;
-  // Per head: Q (scaled) and dO as A panels, dO and Q as B panels over Dv / Dk, and D = rowsum(dO * O).
+  // Per head: Q (scaled) and dO as A panels, and D = rowsum(dO * O).
   const long qaSize = lines(rows_padded(Tq) * Dk), daSize = lines(rows_padded(Tq) * Dv);
-  const long dbSize = lines(panels(Dv) * Tq * NR), qbSize = lines(panels(Dk) * Tq * NR);
-  const long hSize = qaSize + daSize + dbSize + qbSize + lines(Tq);
+  const long hSize = qaSize + daSize + lines(Tq);
   const long kBlocks = ceil_div(Tk, Bk);
   // Key blocks are split into nchunks interleaved sets when there are few (batch, kv-head) pairs. nchunks depends on
   // the shapes only, never on the thread count, so dQ (summed over the sets in set order) has the same bits on any
@@ -181,9 +180,7 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
     pack_a(Tq, Dk, q, Dk, 1, p);
     for (long x = 0; x < qaSize; x++) p[x] *= a.scale;
     pack_a(Tq, Dv, g, Dv, 1, p + qaSize);
-    pack_b(Tq, Dv, g, Dv, 1, p + qaSize + daSize, Tq * NR);
-    pack_b(Tq, Dk, q, Dk, 1, p + qaSize + daSize + dbSize, Tq * NR);
-    float* D = p + qaSize + daSize + dbSize + qbSize;
+    float* D = p + qaSize + daSize;
     for (long i = 0; i < Tq; i++) {
       float s = 0;
       for (long d = 0; d < Dv; d++) s += g[i * Dv + d] * o[i * Dv + d];
@@ -195,17 +192,16 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
     const long kvh = t / nchunks, chunk = t % nchunks;
     const long b = kvh / Hk, kh = kvh % Hk;
     const float* kv = kvPacked + kvh * kvSize;
-    const long blk = lines(rows_padded(lmax(Bq, Bk)) * lmax(Bq, Bk));
-    float* buf = scratch(tl_task, (size_t)2 * Bq * Bk + 3 * blk + 64);
-    float* s = buf;                // P (bq x bk)
-    float* dp = s + Bq * Bk;       // dP, then dS
-    float* pta = dp + Bq * Bk;     // P^T as A panels
-    float* dsa = pta + blk;        // dS as A panels
-    float* dsta = dsa + blk;       // dS^T as A panels
+    float* buf = scratch(tl_task, (size_t)2 * Bq * Bk + (Dv + Dk) * Bk + 64);
+    float* s = buf;               // P (bq x bk, rows Bk apart)
+    float* dp = s + Bq * Bk;      // dP, then dS
+    float* dvT = dp + Bq * Bk;    // dV^T of the key block (Dv x bk, rows Bk apart)
+    float* dkT = dvT + Dv * Bk;   // dK^T
     for (long kb = chunk; kb < kBlocks; kb += nchunks) {  // interleaved, to balance causal work
       const long j0 = kb * Bk, bk = lmin(Bk, Tk - j0);
       float* dkRows = dk + (kvh * Tk + j0) * Dk;
       float* dvRows = dv + (kvh * Tk + j0) * Dv;
+      memset(dvT, 0, (size_t)(Dv + Dk) * Bk * 4);
       // First query that sees key j0: i + Tk - Tq >= j0.
       const long qFirst = a.causal ? lmax(0, j0 - (Tk - Tq)) : 0;
       for (long hh = 0; hh < group; hh++) {
@@ -213,20 +209,26 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
         const float* hp = hPacked + bh * hSize;
         const float* qa = hp;
         const float* da = qa + qaSize;
-        const float* db = da + daSize;
-        const float* qbp = db + dbSize;
-        const float* D = qbp + qbSize;
+        const float* D = da + daSize;
+        const float* qRows = a.q + bh * Tq * Dk;
+        const float* gRows = dout + bh * Tq * Dv;
         const float* lrow = lse + bh * Tq;
         float* dqRows = (nchunks > 1 ? dqParts + chunk * dqPart : dq) + bh * Tq * Dk;
-        for (long i0 = (qFirst / Bq) * Bq; i0 < Tq; i0 += Bq) {
-          const long bq = lmin(Bq, Tq - i0);
-          gemm_packed(bq, bk, Dk, qa + i0 * Dk, kv + (j0 / NR) * Dk * NR, Dk * NR, s, Bk, false);
-          gemm_packed(bq, bk, Dv, da + i0 * Dv, kv + ktSize + (j0 / NR) * Dv * NR, Dv * NR, dp, Bk, false);
+        for (long qb0 = (qFirst / Bq) * Bq; qb0 < Tq; qb0 += Bq) {
+          // The tile: query rows [i0, i0 + bq) and keys [j0, j0 + kn). Rows before qFirst (whole micro-kernel rows
+          // of them, so i0 stays on a packed panel) and keys past the last row's end see nothing: left out, which only
+          // leaves exact zeros out of the sums (same bits as computing them).
+          const long i0 = qb0 + (lmax(0, qFirst - qb0) / MR) * MR;
+          const long bq = lmin(qb0 + Bq, Tq) - i0;
+          const long kn = lmax(0, lmin(bk, row_end(a, i0 + bq - 1) - j0));
+          if (bq <= 0 || kn <= 0) continue;
+          gemm_packed(bq, kn, Dk, qa + i0 * Dk, kv + (j0 / NR) * Dk * NR, Dk * NR, s, Bk, false);
+          gemm_packed(bq, kn, Dv, da + i0 * Dv, kv + ktSize + (j0 / NR) * Dv * NR, Dv * NR, dp, Bk, false);
           for (long r = 0; r < bq; r++) {
             float* sr = s + r * Bk;
             float* dr = dp + r * Bk;
-            const long lo = lmax(0, lmin(bk, row_begin(a, b, i0 + r) - j0));
-            const long valid = lmax(lo, lmin(bk, row_end(a, i0 + r) - j0));
+            const long lo = lmax(0, lmin(kn, row_begin(a, b, i0 + r) - j0));
+            const long valid = lmax(lo, lmin(kn, row_end(a, i0 + r) - j0));
             const vf lv = vset1(lrow[i0 + r]);
             const vf Dr = vset1(D[i0 + r]);
             const vf sc = vset1(a.scale);
@@ -242,18 +244,23 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
               sr[j] = p;
               dr[j] = p * (dr[j] - Dr[0]) * a.scale;
             }
-            for (; j < bk; j++) sr[j] = dr[j] = 0.0f;
+            for (; j < kn; j++) sr[j] = dr[j] = 0.0f;
           }
-          // dV += P^T dO
-          pack_a(bk, bq, s, 1, Bk, pta);
-          gemm_packed(bk, Dv, bq, pta, db + i0 * NR, Tq * NR, dvRows, Dv, true);
+          // Nothing is packed here: P and dS are read in place as the B of dV^T and dK^T and as the A of dQ (their
+          // rows are Bk floats, so the last panel of kn columns is readable whole).
+          // dV^T += dO^T P
+          gemm_strided(Dv, kn, bq, gRows + i0 * Dv, 1, Dv, s, NR, Bk, dvT, Bk, true);
           // dQ += dS K
-          pack_a(bq, bk, dp, Bk, 1, dsa);
-          gemm_packed(bq, Dk, bk, dsa, kv + ktSize + vtSize + j0 * NR, Tk * NR, dqRows + i0 * Dk, Dk, true);
-          // dK += dS^T Q
-          pack_a(bk, bq, dp, 1, Bk, dsta);
-          gemm_packed(bk, Dk, bq, dsta, qbp + i0 * NR, Tq * NR, dkRows, Dk, true);
+          gemm_strided(bq, Dk, kn, dp, Bk, 1, kv + ktSize + vtSize + j0 * NR, Tk * NR, NR, dqRows + i0 * Dk, Dk, true);
+          // dK^T += Q^T dS
+          gemm_strided(Dk, kn, bq, qRows + i0 * Dk, 1, Dk, dp, NR, Bk, dkT, Bk, true);
         }
+      }
+      // The key block's rows, transposed back. dK and dV start at zero (the caller's), so 0 + the sum over tiles
+      // has the bits of accumulating every tile into dK directly.
+      for (long j = 0; j < bk; j++) {
+        for (long d = 0; d < Dv; d++) dvRows[j * Dv + d] += dvT[d * Bk + j];
+        for (long d = 0; d < Dk; d++) dkRows[j * Dk + d] += dkT[d * Bk + j];
       }
     }
   });

@@ -59,6 +59,59 @@ __attribute__((always_inline)) inline void ukernel(long kc, const float* __restr
     }
 }
 
+/**
+ * The same tile with A read in place and B panel rows brs apart: a(i, p) = a[i*rs + p*cs] (a packed panel is rs = 1,
+ * cs = MR; a row-major matrix rs = its row stride, cs = 1; a transposed one rs = 1, cs = its row stride).
+ */
+template <int R>
+__attribute__((always_inline)) inline void ukernel_s(long kc, const float* __restrict a, long rs, long cs,
+                                                     const float* __restrict b, long brs, float* __restrict c,
+                                                     long ldc, bool acc) {
+  vf cr[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) cr[i][v] = vf{};
+#pragma GCC unroll 2
+  for (long p = 0; p < kc; p++) {
+    vf bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) bv[v] = vload(b + v * VW);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
+      vf av = vset1(a[i * rs]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) cr[i][v] += av * bv[v];
+    }
+    a += cs;
+    b += brs;
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+      float* cp = c + i * ldc + v * VW;
+      vstore(cp, acc ? vload(cp) + cr[i][v] : cr[i][v]);
+    }
+}
+
+template <int R>
+void ukernel_s_fn(long kc, const float* a, long rs, long cs, const float* b, long brs, float* c, long ldc, bool acc) {
+  ukernel_s<R>(kc, a, rs, cs, b, brs, c, ldc, acc);
+}
+
+typedef void (*UkSFn)(long, const float*, long, long, const float*, long, float*, long, bool);
+
+template <int... Rs>
+struct UkSTable {
+  static constexpr UkSFn fns[sizeof...(Rs) + 1] = {nullptr, &ukernel_s_fn<Rs>...};
+};
+template <int... Is>
+constexpr const UkSFn* uk_s_table(std::integer_sequence<int, Is...>) {
+  return UkSTable<(Is + 1)...>::fns;
+}
+const UkSFn* const kUkS = uk_s_table(std::make_integer_sequence<int, MR>{});
+
 template <int R>
 void ukernel_fn(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
   ukernel<R>(kc, a, b, c, ldc, acc);
@@ -315,6 +368,27 @@ void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* dst, lo
 void gemm_packed(long mc, long nc, long kc, const float* Ap, const float* Bp, long bpstride, float* C, long ldc,
                  bool acc) {
   macro(mc, 0, nc, nc, kc, Ap, Bp, bpstride, C, ldc, acc);
+}
+
+void gemm_strided(long mc, long nc, long kc, const float* A, long rsA, long csA, const float* B, long bpanel, long brs,
+                  float* C, long ldc, bool acc) {
+  alignas(64) float tmp[MR * NR];
+  for (long jr = 0; jr < nc; jr += NR) {
+    const long nr = lmin(NR, nc - jr);
+    const float* bp = B + (jr / NR) * bpanel;
+    for (long ir = 0; ir < mc; ir += MR) {
+      const long mr = lmin(MR, mc - ir);
+      const float* ap = A + ir * rsA;
+      float* c = C + ir * ldc + jr;
+      if (nr == NR) {
+        kUkS[mr](kc, ap, rsA, csA, bp, brs, c, ldc, acc);
+      } else {
+        kUkS[mr](kc, ap, rsA, csA, bp, brs, tmp, NR, false);
+        for (long i = 0; i < mr; i++)
+          for (long j = 0; j < nr; j++) c[i * ldc + j] = acc ? c[i * ldc + j] + tmp[i * NR + j] : tmp[i * NR + j];
+      }
+    }
+  }
 }
 
 void gemm_serial(long M, long N, long K, const float* A, long rsA, long csA, const float* B, long rsB, long csB,

@@ -30,6 +30,16 @@ void pack_b(long kc, long nc, const float* B, long rsB, long csB, float* dst, lo
 void gemm_packed(long mc, long nc, long kc, const float* Ap, const float* Bp, long bpstride, float* C, long ldc,
                  bool acc);
 
+/**
+ * C[0:mc, 0:nc] (+)= A times B with neither packed: op(A)(i, p) = A[i*rsA + p*csA]; B's NR-wide column panel q starts
+ * at B + q*bpanel with its rows brs apart (a packed panel: bpanel = its stride, brs = NR; a row-major matrix with row
+ * stride ld: bpanel = NR, brs = ld). Every panel row is read whole (NR floats), also in the last panel when nc is not a
+ * multiple of NR: those floats must be readable; the columns past nc are computed and dropped. Same sums, in the same
+ * order, as packing both and calling gemm_packed.
+ */
+void gemm_strided(long mc, long nc, long kc, const float* A, long rsA, long csA, const float* B, long bpanel, long brs,
+                  float* C, long ldc, bool acc);
+
 /** C (M, N) = A (M, K) times Wᵀ for W (N, K) bfloat16 codes: the packed sgemm, whose B packing widens the codes. */
 void gemm_bf16_packed(long M, long N, long K, const float* A, const uint16_t* W, float* C);
 
