@@ -11,7 +11,9 @@
  * non-leaf input, to the tensor itself only for a leaf that requires grad, and nowhere for an input that needs no
  * gradient. So the graph holds an op's float32 input only if the op's backward closure captures it; an intermediate
  * no closure captures can be garbage-collected right after the forward pass (the FP8 Linear's input, for one:
- * src/fp8/linear.ts). A non-leaf's `GradFn` references its output tensor only after `retainGrad()`.
+ * src/fp8/linear.ts). A non-leaf's `GradFn` references its output tensor only after `retainGrad()`. An op with several
+ * outputs (`split`) gives each output a node that hands its gradient to one shared node, whose rule then runs once with
+ * all of them (`recordParts`).
  * Op methods (`t.add(u)`, `t.matmul(w)`, ...) are attached in ./methods.ts.
  */
 import { inspect } from 'node:util';
@@ -39,6 +41,18 @@ export interface GradFn {
   readonly backward: (grad: Tensor) => readonly (Tensor | null)[];
   /** The op's output, set only by `retainGrad()` (backward then stores its `.grad`); otherwise null. */
   retained: Tensor | null;
+  /**
+   * Set on each output of an op with several outputs (see `recordParts`): this output's gradient is handed to the
+   * op's shared node as part `index`, and `backward` is not called.
+   */
+  readonly partOf?: { readonly node: GradFn; readonly index: number; readonly count: number };
+  /** Set on the shared node of an op with several outputs: the rule from the outputs' gradients (null where none). */
+  readonly backwardParts?: (parts: readonly (Tensor | null)[]) => readonly (Tensor | null)[];
+}
+
+/** The gradients of an op with several outputs, collected part by part until its shared node runs. */
+class PartGrads {
+  constructor(readonly parts: (Tensor | null)[]) {}
 }
 
 let gradEnabled = true;
@@ -211,6 +225,41 @@ function accumulate(a: Tensor | undefined | null, b: Tensor): Tensor {
 }
 
 /**
+ * Records an op with several outputs and one input (`split`): one shared node whose rule gets every output's gradient
+ * at once (null for an output that got none), so the input's gradient is built once (a concat) instead of once per
+ * output and then summed.
+ */
+export function recordParts(
+  outs: readonly Tensor[],
+  op: string,
+  input: Tensor,
+  backward: (parts: readonly (Tensor | null)[]) => Tensor | null,
+): void {
+  if (!gradEnabled || !isFloat(input.dtype) || !input.requiresGrad) return;
+  const fail = (): never => {
+    throw new Error(`backward of ${op}: an output's node was run directly`);
+  };
+  const node: GradFn = {
+    op,
+    next: [input.gradFn ?? input],
+    inputShapes: [input.shape],
+    backward: fail,
+    backwardParts: (parts) => [backward(parts)],
+    retained: null,
+  };
+  outs.forEach((out, index) => {
+    out._setGradFn({
+      op,
+      next: [node],
+      inputShapes: [out.shape],
+      backward: fail,
+      partOf: { node, index, count: outs.length },
+      retained: null,
+    });
+  });
+}
+
+/**
  * Adds `g` to a leaf's `.grad` exactly as `backward` does (the first gradient is taken as is, later ones are added with
  * the 'add' kernel), so gradients computed elsewhere (data-parallel workers) sum to the same bits as accumulation here.
  */
@@ -272,18 +321,36 @@ function runBackward(root: Tensor, grad?: Tensor): void {
   }
 
   const grads = new Map<GradNode, Tensor>([[rootNode, seed]]);
+  const partGrads = new Map<GradFn, PartGrads>();
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const n = order[i];
-      const g = grads.get(n);
-      if (!g) continue;
-      grads.delete(n);
-      if (n instanceof Tensor) {
-        n.grad = accumulate(n.grad, g); // a leaf
-        continue;
+      let ins: readonly (Tensor | null)[];
+      if (!(n instanceof Tensor) && n.backwardParts) {
+        const pg = partGrads.get(n);
+        if (!pg) continue;
+        partGrads.delete(n);
+        ins = n.backwardParts(pg.parts);
+      } else {
+        const g = grads.get(n);
+        if (!g) continue;
+        grads.delete(n);
+        if (n instanceof Tensor) {
+          n.grad = accumulate(n.grad, g); // a leaf
+          continue;
+        }
+        if (n.retained) n.retained.grad = accumulate(n.retained.grad, g);
+        if (n.partOf) {
+          // One output of a several-output op: its gradient waits for the op's shared node, which comes later in
+          // this order (every output's node points to it).
+          const { node, index, count } = n.partOf;
+          let pg = partGrads.get(node);
+          if (!pg) partGrads.set(node, (pg = new PartGrads(new Array<Tensor | null>(count).fill(null))));
+          pg.parts[index] = g;
+          continue;
+        }
+        ins = n.backward(g);
       }
-      if (n.retained) n.retained.grad = accumulate(n.retained.grad, g);
-      const ins = n.backward(g);
       for (let j = 0; j < n.next.length; j++) {
         const child = n.next[j];
         const gi = ins[j];

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, add, enableGrad, isGradEnabled, mul, noGrad, ones, sum, tensor } from '../../src/index.js';
-import { record } from '../../src/tensor/tensor.js';
+import { record, recordParts } from '../../src/tensor/tensor.js';
 
 describe('autograd engine', () => {
   it('computes gradients of a scalar', () => {
@@ -91,6 +91,24 @@ describe('autograd engine', () => {
     assert.equal(h2.grad, null);
     assert.equal(h.isLeaf, false);
     assert.equal(x.isLeaf, true);
+  });
+
+  it('an op with several outputs (split) runs its rule once, with every part that got a gradient', () => {
+    const x = tensor([1, 2, 3, 4, 5], { requiresGrad: true });
+    const calls: (number[] | null)[][] = [];
+    const parts = [new Tensor(Float32Array.from([1, 2]), [2]), new Tensor(Float32Array.from([3, 4, 5]), [3])];
+    recordParts(parts, 'twoParts', x, (gs) => {
+      calls.push(gs.map((g) => (g ? (g.toList() as number[]) : null)));
+      return tensor([gs[0] ? 1 : 0, 0, 0, 0, gs[1] ? 1 : 0]);
+    });
+    const [a, b] = parts;
+    assert.equal(a.gradFn!.op, 'twoParts');
+    a.retainGrad();
+    sum(add(mul(a, 2), mul(a, a))).backward(); // b unused: its part is null; a's two uses are summed first
+    assert.deepEqual(calls, [[[4, 6], null]]);
+    assert.deepEqual(a.grad!.toList(), [4, 6]);
+    assert.deepEqual(x.grad!.toList(), [1, 0, 0, 0, 0]);
+    assert.equal(b.grad, null);
   });
 
   it('a backward rule returning a wrongly shaped gradient is an error naming the op, the input and both shapes', () => {

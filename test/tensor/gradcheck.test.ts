@@ -91,6 +91,25 @@ const cases: Case[] = [
   },
   { name: 'narrow', inputs: (g) => [r64([2, 6, 1], g)], fn: (a) => r.narrow(a, 1, 2, 3) },
   { name: 'split', inputs: (g) => [r64([5, 2], g)], fn: (a) => r.split(a, [2, 3], 0) },
+  // split has one node for all its outputs: a part that gets no gradient, a part used twice, a split of a split
+  { name: 'split, one part used', inputs: (g) => [r64([5, 2], g)], fn: (a) => r.split(a, [2, 3], 0)[1] },
+  {
+    name: 'split, a part used twice',
+    inputs: (g) => [r64([2, 6], g)],
+    fn: (a) => {
+      const [p, q] = r.split(a, [3, 3], 1);
+      return r.mul(r.add(p, q), p);
+    },
+  },
+  {
+    name: 'split of a split',
+    inputs: (g) => [r64([2, 6], g)],
+    fn: (a) => {
+      const [p, q] = r.split(a, [2, 4], 1);
+      const [, t] = r.split(q, [1, 3], 1);
+      return r.concat([t, r.mul(p, p)], 1);
+    },
+  },
   { name: 'chunk', inputs: (g) => [r64([2, 7], g)], fn: (a) => r.chunk(a, 3, 1) },
   {
     name: 'sliceScatter',
@@ -265,6 +284,7 @@ const DIFFERENTIABLE_OPS = [
   'expand',
   'concat',
   'slice',
+  'split',
   'sliceScatter',
   'gather',
   'scatterAdd',

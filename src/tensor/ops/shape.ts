@@ -4,7 +4,7 @@
  */
 import { runKernel } from '../../backend/registry.js';
 import { type Shape, broadcastShapes, checkShape, normAxis, numel, sameShape, shapeStr } from '../shape.js';
-import { Tensor, record } from '../tensor.js';
+import { Tensor, record, recordParts } from '../tensor.js';
 import { sumTo, wrap, zerosOf } from './util.js';
 
 // Backward rules are built by these module-level functions, so that a rule's closure holds its arguments only: an arrow
@@ -24,6 +24,14 @@ const splitRule =
   (sizes: readonly number[], axis: number): Rule =>
   (g) =>
     split(g, sizes, axis);
+/** split's rule: the parts' gradients concatenated (zeros for a part that got none), one copy in all. */
+const splitPartsRule =
+  (xs: readonly number[], sizes: readonly number[], axis: number) =>
+  (parts: readonly (Tensor | null)[]): Tensor => {
+    const dtype = parts.find((g) => g !== null)!.dtype;
+    const filled = parts.map((g, i) => g ?? zerosOf(xs.map((d, j) => (j === axis ? sizes[i] : d)), dtype));
+    return wrap(runKernel('concat', filled, { axis }));
+  };
 const sliceRule =
   (xs: readonly number[], starts: number[], ends: number[]): Rule =>
   (g) => [wrap(runKernel('sliceScatter', zerosOf(xs, g.dtype), g, { starts, ends }))];
@@ -208,12 +216,18 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
     const total = parts.reduce((p, q) => p + q, 0);
     if (total !== n) throw new RangeError(`split: sizes ${shapeStr(parts)} sum to ${total}, not dim ${a} of size ${n}`);
   }
+  if (parts.length === 1) return [x];
   const out: Tensor[] = [];
   let start = 0;
   for (const p of parts) {
-    out.push(narrow(x, a, start, p));
+    const starts = x.shape.map(() => 0);
+    const ends = [...x.shape];
+    starts[a] = start;
+    ends[a] = start + p;
+    out.push(wrap(runKernel('slice', x, { starts, ends })));
     start += p;
   }
+  recordParts(out, 'split', x, splitPartsRule(x.shape, parts, a));
   return out;
 }
 
