@@ -29,7 +29,8 @@ const splitPartsRule =
   (xs: readonly number[], sizes: readonly number[], axis: number) =>
   (parts: readonly (Tensor | null)[]): Tensor => {
     const dtype = parts.find((g) => g !== null)!.dtype;
-    const filled = parts.map((g, i) => g ?? zerosOf(xs.map((d, j) => (j === axis ? sizes[i] : d)), dtype));
+    const shapeOf = (i: number) => xs.map((d, j) => (j === axis ? sizes[i] : d));
+    const filled = parts.map((g, i) => g ?? zerosOf(shapeOf(i), dtype));
     return wrap(runKernel('concat', filled, { axis }));
   };
 const sliceRule =
