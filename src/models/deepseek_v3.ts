@@ -26,7 +26,7 @@ import {
   expand,
   gather,
   indexAdd,
-  indexSelect,
+  indexSelectGroups,
   linear,
   matmul,
   mean,
@@ -264,15 +264,14 @@ export class MoE extends Module {
       slotOf[at] = i;
     }
     const flatW = reshape(weights, [N * K, 1]);
-    const outs: Tensor[] = [];
-    for (let e = 0; e < E; e++) {
-      const n = counts[e];
-      if (n === 0) continue;
-      const tok = new Tensor(tokenOf.subarray(starts[e], starts[e + 1]), [n], 'int32');
-      const slot = new Tensor(slotOf.subarray(starts[e], starts[e + 1]), [n], 'int32');
-      outs.push(mul(this.experts[e].forward(indexSelect(flat, 0, tok)), indexSelect(flatW, 0, slot)));
-    }
-    let y = indexAdd(zeros([N, D], { dtype: x.dtype }), 0, new Tensor(tokenOf, [N * K], 'int32'), concat(outs, 0));
+    // Each active expert's tokens and gate values, gathered as one op each (one backward for all experts).
+    const active = [...counts.keys()].filter((e) => counts[e] > 0);
+    const sizes = active.map((e) => counts[e]);
+    const tokens = new Tensor(tokenOf, [N * K], 'int32');
+    const xs = indexSelectGroups(flat, 0, tokens, sizes);
+    const ws = indexSelectGroups(flatW, 0, new Tensor(slotOf, [N * K], 'int32'), sizes);
+    const outs = active.map((e, i) => mul(this.experts[e].forward(xs[i]), ws[i]));
+    let y = indexAdd(zeros([N, D], { dtype: x.dtype }), 0, tokens, concat(outs, 0));
     if (this.shared_experts) y = add(y, this.shared_experts.forward(flat));
     if (ctx.balanceAlpha > 0 && this.training)
       ctx.balanceLosses.push(this.balanceLoss(scores, indices, B, T, ctx.balanceAlpha));

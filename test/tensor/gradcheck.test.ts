@@ -127,6 +127,20 @@ const cases: Case[] = [
   { name: 'indexSelect', inputs: (g) => [r64([4, 3], g)], fn: (a) => r.indexSelect(a, 0, idx([3, 0, 3])) },
   { name: 'indexSelect axis 1', inputs: (g) => [r64([2, 5, 2], g)], fn: (a) => r.indexSelect(a, 1, idx([4, 4, 1])) },
   {
+    // groups of 2, 0 and 3 indices, with rows picked in several groups; the empty group's part is unused
+    name: 'indexSelectGroups',
+    inputs: (g) => [r64([4, 3], g)],
+    fn: (a) => {
+      const [p, , q] = r.indexSelectGroups(a, 0, idx([3, 1, 1, 3, 0]), [2, 0, 3]);
+      return r.concat([r.mul(p, p), q], 0);
+    },
+  },
+  {
+    name: 'indexSelectGroups axis 1, one group without a gradient',
+    inputs: (g) => [r64([2, 5, 2], g)],
+    fn: (a) => r.indexSelectGroups(a, 1, idx([4, 0, 4, 2]), [1, 3])[1],
+  },
+  {
     name: 'indexAdd with duplicates',
     inputs: (g) => [r64([4, 3], g), r64([3, 3], g)],
     fn: (a, b) => r.indexAdd(a, 0, idx([1, 1, 3]), b),
@@ -289,6 +303,7 @@ const DIFFERENTIABLE_OPS = [
   'gather',
   'scatterAdd',
   'indexSelect',
+  'indexSelectGroups',
   'indexAdd',
   'where',
   'matmul',

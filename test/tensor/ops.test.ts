@@ -203,6 +203,23 @@ describe('indexing forward', () => {
       [1, 2, 3],
     ]);
     assert.deepEqual(r.indexSelect(x, 1, i32([2])).toArray(), [[3], [6]]);
+    const groups = r.indexSelectGroups(x, 1, i32([2, 0, 1]), [1, 0, 2]);
+    assert.deepEqual(
+      groups.map((t) => t.shape),
+      [
+        [2, 1],
+        [2, 0],
+        [2, 2],
+      ],
+    );
+    assert.deepEqual(groups[2].toArray(), [
+      [1, 2],
+      [4, 5],
+    ]);
+    assert.throws(
+      () => r.indexSelectGroups(x, 0, i32([0, 1]), [1, 2]),
+      /indexSelectGroups: group sizes \[1, 2\] must be whole numbers summing to the 2 indices/,
+    );
     assert.deepEqual(
       r
         .indexAdd(

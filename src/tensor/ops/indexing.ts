@@ -2,7 +2,7 @@
 import { runKernel } from '../../backend/registry.js';
 import type { TensorData } from '../../backend/kernels.js';
 import { normAxis, shapeStr } from '../shape.js';
-import { type Tensor, record } from '../tensor.js';
+import { Tensor, record, recordParts } from '../tensor.js';
 import { reshape } from './shape.js';
 import { type TensorLike, asTensor, sumTo, wrap, zerosOf } from './util.js';
 
@@ -55,6 +55,49 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   return record(out, 'indexSelect', [x], (g) => [
     wrap(runKernel('indexAdd', zerosOf(xs, g.dtype), index, g, { axis: a })),
   ]);
+}
+
+/**
+ * indexSelect once per group of `index`: the index is cut into consecutive groups of `sizes` (summing to its length)
+ * and part g is `indexSelect(x, axis, group g)`. One autograd node for all parts: the backward concatenates the parts'
+ * gradients and adds them into x's gradient with one indexAdd, where separate indexSelects would each build a full-size
+ * gradient of x, all then summed (MoE's per-expert token gathers).
+ */
+export function indexSelectGroups(x: Tensor, axis: number, index: Tensor, sizes: readonly number[]): Tensor[] {
+  requireIndex('indexSelectGroups', index, true);
+  const a = normAxis(axis, x.ndim, 'indexSelectGroups');
+  const total = sizes.reduce((p, q) => p + q, 0);
+  if (total !== index.size || sizes.some((n) => !Number.isInteger(n) || n < 0))
+    throw new RangeError(
+      `indexSelectGroups: group sizes [${sizes.join(', ')}] must be whole numbers summing to the ${index.size} indices`,
+    );
+  const idx = index.data as Int32Array;
+  const parts: Tensor[] = [];
+  let start = 0;
+  for (const n of sizes) {
+    const group = new Tensor(idx.subarray(start, start + n), [n], 'int32');
+    parts.push(wrap(runKernel('indexSelect', x, group, { axis: a })));
+    start += n;
+  }
+  recordParts(parts, 'indexSelectGroups', x, indexSelectGroupsRule(x.shape, index, sizes, a));
+  return parts;
+}
+
+/** indexSelectGroups' rule (holds the index and shapes only). */
+function indexSelectGroupsRule(xs: readonly number[], index: Tensor, sizes: readonly number[], axis: number) {
+  return (parts: readonly (Tensor | null)[]): Tensor => {
+    const dtype = parts.find((g) => g !== null)!.dtype;
+    const filled = parts.map(
+      (g, i) =>
+        g ??
+        zerosOf(
+          xs.map((d, j) => (j === axis ? sizes[i] : d)),
+          dtype,
+        ),
+    );
+    const all = filled.length === 1 ? filled[0] : wrap(runKernel('concat', filled, { axis }));
+    return wrap(runKernel('indexAdd', zerosOf(xs, dtype), index, all, { axis }));
+  };
 }
 
 /** torch.index_add (returns a new tensor): out = x; out[index[j]] += src[j] along `axis` (duplicates accumulate). */
