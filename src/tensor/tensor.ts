@@ -224,6 +224,13 @@ function accumulate(a: Tensor | undefined | null, b: Tensor): Tensor {
   return a ? Tensor.fromData(runKernel('add', a, b)) : b;
 }
 
+const unreachableRule = (op: string) => (): never => {
+  throw new Error(`backward of ${op}: an output's node was run directly`);
+};
+const oneInputRule =
+  (backward: (parts: readonly (Tensor | null)[]) => Tensor | null) =>
+  (parts: readonly (Tensor | null)[]): (Tensor | null)[] => [backward(parts)];
+
 /**
  * Records an op with several outputs and one input (`split`): one shared node whose rule gets every output's gradient
  * at once (null for an output that got none), so the input's gradient is built once (a concat) instead of once per
@@ -236,15 +243,15 @@ export function recordParts(
   backward: (parts: readonly (Tensor | null)[]) => Tensor | null,
 ): void {
   if (!gradEnabled || !isFloat(input.dtype) || !input.requiresGrad) return;
-  const fail = (): never => {
-    throw new Error(`backward of ${op}: an output's node was run directly`);
-  };
+  // The rules come from module-level factories: an arrow written here would share this call's scope, which holds
+  // `outs` and `input`, and keep them alive for as long as the graph (see the header).
+  const fail = unreachableRule(op);
   const node: GradFn = {
     op,
     next: [input.gradFn ?? input],
     inputShapes: [input.shape],
     backward: fail,
-    backwardParts: (parts) => [backward(parts)],
+    backwardParts: oneInputRule(backward),
     retained: null,
   };
   outs.forEach((out, index) => {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, type Tensor, add, randn, sum, mul, linear, tensor } from '../../src/index.js';
+import { Generator, type Tensor, add, randn, sum, mul, linear, split, tensor } from '../../src/index.js';
 import { forceGc, heldArrayBufferBytes } from '../../src/tensor/memory.js';
 import { fp8Linear } from '../../src/fp8/linear.js';
 
@@ -15,6 +15,22 @@ async function collect(): Promise<void> {
   await new Promise((r) => setImmediate(r));
   forceGc();
 }
+
+test('an op with several outputs (split) keeps neither its input nor its parts alive', async () => {
+  const x = tensor([1, 2, 3, 4, 5, 6], { requiresGrad: true });
+  const build = (): { loss: Tensor; h: WeakRef<ArrayBuffer>; part: WeakRef<ArrayBuffer> } => {
+    const h = x.mul(2);
+    const [p, q] = split(h, [2, 4]);
+    const loss = add(sum(p), sum(mul(q, 3))); // sum and mul-by-a-constant read none of their inputs
+    return { loss, h: new WeakRef(h.data.buffer as ArrayBuffer), part: new WeakRef(p.data.buffer as ArrayBuffer) };
+  };
+  const { loss, h, part } = build();
+  await collect();
+  assert.equal(h.deref(), undefined, "split's nodes hold its input");
+  assert.equal(part.deref(), undefined, "split's nodes hold its parts");
+  loss.backward();
+  assert.deepEqual(x.grad!.toList(), [2, 2, 6, 6, 6, 6]);
+});
 
 test('an intermediate no backward closure captures is collected after the forward pass; backward still works', async () => {
   // h = 3x is consumed only by add (whose rule needs no operand) and by mul with a constant-free rule on the other side.
