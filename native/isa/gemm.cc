@@ -279,6 +279,14 @@ void macro(long mc, long jr0, long jr1, long nc, long kc, const float* Ap, const
   }
 }
 
+/**
+ * Whether the micro-kernel reads A where it lies instead of packing it: when few B panels (at most 6: N <= kInPlaceN) would
+ * reuse a packed A block, packing costs more than it saves (it was 30-50% of the products of a `tiny` training step,
+ * whose N are 32-96). The products and their order are the same either way.
+ */
+constexpr long kInPlaceN = 6 * NR;
+inline bool read_a_in_place(const Prod& P) { return P.N <= kInPlaceN; }
+
 thread_local Scratch tl_apack = {nullptr, 0};
 thread_local Scratch tl_bpack = {nullptr, 0};
 
@@ -297,7 +305,12 @@ void gemm_one_serial(const Prod& P) {
       for (long jr = 0; jr < nc; jr += NR) pack_b_of(P, kc, lmin(NR, nc - jr), pc, jc + jr, Bp + jr * kc);
       for (long ic = 0; ic < P.M; ic += MC) {
         const long mc = lmin(MC, P.M - ic);
-        pack_a(mc, kc, P.A + ic * P.rsA + pc * P.csA, P.rsA, P.csA, Ap);
+        const float* A = P.A + ic * P.rsA + pc * P.csA;
+        if (read_a_in_place(P)) {
+          gemm_strided(mc, nc, kc, A, P.rsA, P.csA, Bp, kc * NR, NR, P.C + ic * P.ldc + jc, P.ldc, acc);
+          continue;
+        }
+        pack_a(mc, kc, A, P.rsA, P.csA, Ap);
         macro(mc, 0, nc, nc, kc, Ap, Bp, kc * NR, P.C + ic * P.ldc + jc, P.ldc, acc);
       }
     }
@@ -349,10 +362,16 @@ void gemm_one_parallel(const Prod& P) {
         blockRows(ib, ic, icEnd);
         const long mc = icEnd - ic;
         if (mc <= 0) return;
-        float* Ap = scratch(tl_apack, (size_t)(mcMax + MR) * KC);
-        pack_a(mc, kc, P.A + ic * P.rsA + pc * P.csA, P.rsA, P.csA, Ap);
         const long jr0 = js * panelsPerSplit * NR;
         const long jr1 = lmin(nc, (js + 1) * panelsPerSplit * NR);
+        const float* A = P.A + ic * P.rsA + pc * P.csA;
+        if (read_a_in_place(P)) {
+          gemm_strided(mc, jr1 - jr0, kc, A, P.rsA, P.csA, Bp + (jr0 / NR) * kc * NR, kc * NR, NR,
+                       P.C + ic * P.ldc + jc + jr0, P.ldc, acc);
+          return;
+        }
+        float* Ap = scratch(tl_apack, (size_t)(mcMax + MR) * KC);
+        pack_a(mc, kc, A, P.rsA, P.csA, Ap);
         macro(mc, jr0, jr1, nc, kc, Ap, Bp, kc * NR, P.C + ic * P.ldc + jc, P.ldc, acc);
       });
     }
