@@ -57,6 +57,10 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
     'R1TS_BUFFER_POOL_MB',
     'the most MiB of arrays one training micro-batch recycles (default 1024; less memory, less speed; docs/tensor-engine.md)',
   ],
+  [
+    'R1TS_PROFILE_KERNELS',
+    "1: wall time and calls per native kernel, on stderr at exit; a kernel's name (e.g. stridedCopy): also its call sites",
+  ],
   ['R1TS_DEBUG', 'when set, errors also print their stack trace'],
 ];
 

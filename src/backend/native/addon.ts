@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { profiledAddon } from './profile.js';
 
 /** Op codes shared with native/common.h (BinOp, BinMode, UnOp); the order must match. */
 export const BIN_OPS = [
@@ -242,7 +243,9 @@ function load(): { addon: NativeAddon | null; error: string | null } {
   if (!existsSync(ADDON_PATH)) return { addon: null, error: `${ADDON_PATH} is not built` };
   try {
     const req = createRequire(import.meta.url);
-    return { addon: req(ADDON_PATH) as NativeAddon, error: null };
+    const addon = req(ADDON_PATH) as NativeAddon;
+    const profile = process.env.R1TS_PROFILE_KERNELS;
+    return { addon: profile ? profiledAddon(addon, profile) : addon, error: null };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return { addon: null, error: `${ADDON_PATH} failed to load: ${msg}` };
