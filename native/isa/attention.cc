@@ -286,6 +286,33 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
  * values weighted by the probabilities, accumulated in registers. A row's numbers do not depend on the other rows or on
  * the thread that ran it.
  */
+/** oh[j][d0 : d0 + NC*VW] = sum over t of ph[j][t] * V[t][d0 : ...] for HP heads, the sum over t in order. */
+template <int NC, int HP>
+inline void weighted_values(const float* const ph[2], const float* V, long v_stride, long len, long d0,
+                            float* const oh[2]) {
+  vf acc[HP][NC];
+#pragma GCC unroll 8
+  for (int j = 0; j < HP; j++)
+#pragma GCC unroll 8
+    for (int c = 0; c < NC; c++) acc[j][c] = vf{};
+  for (long t = 0; t < len; t++) {
+    const float* vt = V + t * v_stride + d0;
+    vf vv[NC];
+#pragma GCC unroll 8
+    for (int c = 0; c < NC; c++) vv[c] = vload(vt + c * VW);
+#pragma GCC unroll 8
+    for (int j = 0; j < HP; j++) {
+      const vf w = vset1(ph[j][t]);
+#pragma GCC unroll 8
+      for (int c = 0; c < NC; c++) acc[j][c] += w * vv[c];
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < HP; j++)
+#pragma GCC unroll 8
+    for (int c = 0; c < NC; c++) vstore(oh[j] + d0 + c * VW, acc[j][c]);
+}
+
 void attend_rows(const AttnRowsArgs& a, float* out) {
   const long H = a.H, Dk = a.Dk, Dv = a.Dv;
   pfor(a.rows, [&](long r, int) {
@@ -313,12 +340,20 @@ void attend_rows(const AttnRowsArgs& a, float* out) {
       alignas(64) float part[VW * VW];
       long t = 0;
       for (; t + VW <= len; t += VW) {
-        for (long i = 0; i < VW; i++) {
-          const float* kt = K + (t + i) * a.k_stride;
-          vf acc = rest ? qtail * vload_n(kt + full, (int)rest) : vf{};  // never reads past the key
-          for (long d = 0; d < full; d += VW) acc += vload(qh + d) * vload(kt + d);
-          vstore(part + i * VW, acc);
+        // The VW keys' sums side by side (VW independent FMA chains, not one chain per key after another); each key's
+        // sum is the same sequence of operations as before.
+        vf acc[VW];
+        const float* k0 = K + t * a.k_stride;
+#pragma GCC unroll 16
+        for (int i = 0; i < VW; i++)
+          acc[i] = rest ? qtail * vload_n(k0 + i * a.k_stride + full, (int)rest) : vf{};  // never reads past the key
+        for (long d = 0; d < full; d += VW) {
+          const vf qv = vload(qh + d);
+#pragma GCC unroll 16
+          for (int i = 0; i < VW; i++) acc[i] += qv * vload(k0 + i * a.k_stride + d);
         }
+#pragma GCC unroll 16
+        for (int i = 0; i < VW; i++) vstore(part + i * VW, acc[i]);
         vf tr[VW];
         transpose_block(part, VW, VW, tr);
         vf sum = tr[0];
@@ -337,47 +372,29 @@ void attend_rows(const AttnRowsArgs& a, float* out) {
       const float inv = 1.0f / row_sum_exp(ph, len, row_max(ph, len), ph);
       for (long t = 0; t < len; t++) ph[t] *= inv;
     }
-    // each head's output in registers, VW * 4 columns at a time, over all the row's values (they stay in L1)
-    for (long h = 0; h < H; h++) {
-      const float* ph = p + h * len;
-      float* oh = o + h * Dv;
+    // Each head's output in registers, over all the row's values (they stay in L1): two heads at a time where the
+    // registers allow, so the FMA chains of one head overlap the other's and each value vector is loaded once for both.
+    // A head's sums are the same sequence of operations whatever is computed beside it.
+    for (long h = 0; h < H; h += 2) {
+      const int hp = h + 1 < H ? 2 : 1;
+      const float* ph[2] = {p + h * len, p + (h + hp - 1) * len};
+      float* oh[2] = {o + h * Dv, o + (h + hp - 1) * Dv};
       long d0 = 0;
-      for (; d0 + 4 * VW <= Dv; d0 += 4 * VW) {
-        vf o0 = {}, o1 = {}, o2 = {}, o3 = {};
-        for (long t = 0; t < len; t++) {
-          const float* vt = V + t * a.v_stride + d0;
-          const vf w = vset1(ph[t]);
-          o0 += w * vload(vt);
-          o1 += w * vload(vt + VW);
-          o2 += w * vload(vt + 2 * VW);
-          o3 += w * vload(vt + 3 * VW);
+      if (hp == 2) {
+        for (; d0 + 4 * VW <= Dv; d0 += 4 * VW) weighted_values<4, 2>(ph, V, a.v_stride, len, d0, oh);
+        for (; d0 + 2 * VW <= Dv; d0 += 2 * VW) weighted_values<2, 2>(ph, V, a.v_stride, len, d0, oh);
+        for (; d0 + VW <= Dv; d0 += VW) weighted_values<1, 2>(ph, V, a.v_stride, len, d0, oh);
+      } else {
+        for (; d0 + 4 * VW <= Dv; d0 += 4 * VW) weighted_values<4, 1>(ph, V, a.v_stride, len, d0, oh);
+        for (; d0 + 2 * VW <= Dv; d0 += 2 * VW) weighted_values<2, 1>(ph, V, a.v_stride, len, d0, oh);
+        for (; d0 + VW <= Dv; d0 += VW) weighted_values<1, 1>(ph, V, a.v_stride, len, d0, oh);
+      }
+      for (int j = 0; j < hp; j++)
+        for (long d = d0; d < Dv; d++) {
+          float o0 = 0.0f;
+          for (long t = 0; t < len; t++) o0 += ph[j][t] * V[t * a.v_stride + d];
+          oh[j][d] = o0;
         }
-        vstore(oh + d0, o0);
-        vstore(oh + d0 + VW, o1);
-        vstore(oh + d0 + 2 * VW, o2);
-        vstore(oh + d0 + 3 * VW, o3);
-      }
-      for (; d0 + 2 * VW <= Dv; d0 += 2 * VW) {
-        vf o0 = {}, o1 = {};
-        for (long t = 0; t < len; t++) {
-          const float* vt = V + t * a.v_stride + d0;
-          const vf w = vset1(ph[t]);
-          o0 += w * vload(vt);
-          o1 += w * vload(vt + VW);
-        }
-        vstore(oh + d0, o0);
-        vstore(oh + d0 + VW, o1);
-      }
-      for (; d0 + VW <= Dv; d0 += VW) {
-        vf o0 = {};
-        for (long t = 0; t < len; t++) o0 += vset1(ph[t]) * vload(V + t * a.v_stride + d0);
-        vstore(oh + d0, o0);
-      }
-      for (; d0 < Dv; d0++) {
-        float o0 = 0.0f;
-        for (long t = 0; t < len; t++) o0 += ph[t] * V[t * a.v_stride + d0];
-        oh[d0] = o0;
-      }
     }
   });
 }
