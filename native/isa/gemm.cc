@@ -24,10 +24,15 @@ namespace R1TS_ISA {
 
 namespace {
 
-/** Rows 0..R-1 (R <= MR) of the MR x NR tile: c (+)= a * b over kc steps. a is an MR-tall packed panel. */
+/**
+ * Rows 0..R-1 (R <= MR) of the MR x NR tile: c (+)= a * b over kc steps, with a(i, p) = a[i*rs + p*cs] (a packed panel:
+ * rs = 1, cs = MR; a row-major matrix read in place: rs = its row stride, cs = 1; a transposed one: rs = 1, cs = its
+ * row stride) and B's panel rows brs apart (NR when packed). Inlined with constant strides for the packed case.
+ */
 template <int R>
-__attribute__((always_inline)) inline void ukernel(long kc, const float* __restrict a, const float* __restrict b,
-                                                   float* __restrict c, long ldc, bool acc) {
+__attribute__((always_inline)) inline void ukernel_s(long kc, const float* __restrict a, long rs, long cs,
+                                                     const float* __restrict b, long brs, float* __restrict c,
+                                                     long ldc, bool acc) {
   vf cr[R][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < R; i++)
@@ -41,42 +46,6 @@ __attribute__((always_inline)) inline void ukernel(long kc, const float* __restr
     vf bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) bv[v] = vload(b + v * VW);  // unaligned load: panels need not be 64-byte aligned
-#pragma GCC unroll 16
-    for (int i = 0; i < R; i++) {
-      vf av = vset1(a[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; v++) cr[i][v] += av * bv[v];
-    }
-    a += MR;
-    b += NR;
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < R; i++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) {
-      float* cp = c + i * ldc + v * VW;
-      vstore(cp, acc ? vload(cp) + cr[i][v] : cr[i][v]);
-    }
-}
-
-/**
- * The same tile with A read in place and B panel rows brs apart: a(i, p) = a[i*rs + p*cs] (a packed panel is rs = 1,
- * cs = MR; a row-major matrix rs = its row stride, cs = 1; a transposed one rs = 1, cs = its row stride).
- */
-template <int R>
-__attribute__((always_inline)) inline void ukernel_s(long kc, const float* __restrict a, long rs, long cs,
-                                                     const float* __restrict b, long brs, float* __restrict c,
-                                                     long ldc, bool acc) {
-  vf cr[R][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < R; i++)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) cr[i][v] = vf{};
-#pragma GCC unroll 2
-  for (long p = 0; p < kc; p++) {
-    vf bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) bv[v] = vload(b + v * VW);
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++) {
       vf av = vset1(a[i * rs]);
@@ -96,6 +65,11 @@ __attribute__((always_inline)) inline void ukernel_s(long kc, const float* __res
 }
 
 template <int R>
+void ukernel_fn(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
+  ukernel_s<R>(kc, a, 1, MR, b, NR, c, ldc, acc);
+}
+
+template <int R>
 void ukernel_s_fn(long kc, const float* a, long rs, long cs, const float* b, long brs, float* c, long ldc, bool acc) {
   ukernel_s<R>(kc, a, rs, cs, b, brs, c, ldc, acc);
 }
@@ -112,10 +86,6 @@ constexpr const UkSFn* uk_s_table(std::integer_sequence<int, Is...>) {
 }
 const UkSFn* const kUkS = uk_s_table(std::make_integer_sequence<int, MR>{});
 
-template <int R>
-void ukernel_fn(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
-  ukernel<R>(kc, a, b, c, ldc, acc);
-}
 
 typedef void (*UkFn)(long, const float*, const float*, float*, long, bool);
 
