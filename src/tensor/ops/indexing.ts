@@ -4,7 +4,7 @@ import type { TensorData } from '../../backend/kernels.js';
 import { normAxis, shapeStr } from '../shape.js';
 import { Tensor, record, recordParts } from '../tensor.js';
 import { reshape } from './shape.js';
-import { type TensorLike, asTensor, sumTo, wrap, zerosOf } from './util.js';
+import { type TensorLike, asTensor, concatParts, sumTo, wrap, zerosOf } from './util.js';
 
 function requireIndex(op: string, index: TensorData, oneDim: boolean): void {
   if (index.dtype !== 'int32') throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
@@ -86,17 +86,8 @@ export function indexSelectGroups(x: Tensor, axis: number, index: Tensor, sizes:
 /** indexSelectGroups' rule (holds the index and shapes only). */
 function indexSelectGroupsRule(xs: readonly number[], index: Tensor, sizes: readonly number[], axis: number) {
   return (parts: readonly (Tensor | null)[]): Tensor => {
-    const dtype = parts.find((g) => g !== null)!.dtype;
-    const filled = parts.map(
-      (g, i) =>
-        g ??
-        zerosOf(
-          xs.map((d, j) => (j === axis ? sizes[i] : d)),
-          dtype,
-        ),
-    );
-    const all = filled.length === 1 ? filled[0] : wrap(runKernel('concat', filled, { axis }));
-    return wrap(runKernel('indexAdd', zerosOf(xs, dtype), index, all, { axis }));
+    const all = concatParts(parts, xs, sizes, axis);
+    return wrap(runKernel('indexAdd', zerosOf(xs, all.dtype), index, all, { axis }));
   };
 }
 

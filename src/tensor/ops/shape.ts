@@ -5,7 +5,7 @@
 import { runKernel } from '../../backend/registry.js';
 import { type Shape, broadcastShapes, checkShape, normAxis, numel, sameShape, shapeStr } from '../shape.js';
 import { Tensor, record, recordParts } from '../tensor.js';
-import { sumTo, wrap, zerosOf } from './util.js';
+import { concatParts, sumTo, wrap, zerosOf } from './util.js';
 
 // Backward rules are built by these module-level functions, so that a rule's closure holds its arguments only: an arrow
 // written inside an op shares one scope object with every other arrow there (V8 allocates one context per call), so a
@@ -27,12 +27,9 @@ const splitRule =
 /** split's rule: the parts' gradients concatenated (zeros for a part that got none), one copy in all. */
 const splitPartsRule =
   (xs: readonly number[], sizes: readonly number[], axis: number) =>
-  (parts: readonly (Tensor | null)[]): Tensor => {
-    const dtype = parts.find((g) => g !== null)!.dtype;
-    const shapeOf = (i: number) => xs.map((d, j) => (j === axis ? sizes[i] : d));
-    const filled = parts.map((g, i) => g ?? zerosOf(shapeOf(i), dtype));
-    return wrap(runKernel('concat', filled, { axis }));
-  };
+  (parts: readonly (Tensor | null)[]): Tensor =>
+    concatParts(parts, xs, sizes, axis);
+
 const sliceRule =
   (xs: readonly number[], starts: number[], ends: number[]): Rule =>
   (g) => [wrap(runKernel('sliceScatter', zerosOf(xs, g.dtype), g, { starts, ends }))];

@@ -45,3 +45,19 @@ export function sumTo(g: Tensor, shape: readonly number[], dtype: DType = g.dtyp
 export function zerosOf(shape: readonly number[], dtype: DType): Tensor {
   return new Tensor(allocArray(dtype, numel(shape)), shape, dtype);
 }
+
+/**
+ * The gradients of a several-output op's parts (null where a part got none) joined along `axis`: part i is `xs` with
+ * `sizes[i]` on that axis, zeros where it got no gradient. At least one part is not null.
+ */
+export function concatParts(
+  parts: readonly (Tensor | null)[],
+  xs: readonly number[],
+  sizes: readonly number[],
+  axis: number,
+): Tensor {
+  const dtype = parts.find((g) => g !== null)!.dtype;
+  const shapeOf = (i: number) => xs.map((d, j) => (j === axis ? sizes[i] : d));
+  const filled = parts.map((g, i) => g ?? zerosOf(shapeOf(i), dtype));
+  return filled.length === 1 ? filled[0] : wrap(runKernel('concat', filled, { axis }));
+}
