@@ -217,7 +217,7 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
         for (long qb0 = (qFirst / Bq) * Bq; qb0 < Tq; qb0 += Bq) {
           // The tile: query rows [i0, i0 + bq) and keys [j0, j0 + kn). Rows before qFirst (whole micro-kernel rows
           // of them, so i0 stays on a packed panel) and keys past the last row's end see nothing: left out, which only
-          // leaves exact zeros out of the sums (same bits as computing them).
+          // leaves exact zeros out of the sums (same bits as computing them, for finite inputs).
           const long i0 = qb0 + (lmax(0, qFirst - qb0) / MR) * MR;
           const long bq = lmin(qb0 + Bq, Tq) - i0;
           const long kn = lmax(0, lmin(bk, row_end(a, i0 + bq - 1) - j0));

@@ -245,7 +245,7 @@ function load(): { addon: NativeAddon | null; error: string | null } {
     const req = createRequire(import.meta.url);
     const addon = req(ADDON_PATH) as NativeAddon;
     const profile = process.env.R1TS_PROFILE_KERNELS;
-    return { addon: profile ? profiledAddon(addon, profile) : addon, error: null };
+    return { addon: profile && profile !== '0' ? profiledAddon(addon, profile) : addon, error: null };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
     return { addon: null, error: `${ADDON_PATH} failed to load: ${msg}` };
