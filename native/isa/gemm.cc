@@ -64,40 +64,31 @@ __attribute__((always_inline)) inline void ukernel_s(long kc, const float* __res
     }
 }
 
+/** The packed tile (constant strides) and the strided one, as functions a table can point to, one per row count R. */
 template <int R>
-void ukernel_fn(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
-  ukernel_s<R>(kc, a, 1, MR, b, NR, c, ldc, acc);
-}
-
+struct PackedTile {
+  static void run(long kc, const float* a, const float* b, float* c, long ldc, bool acc) {
+    ukernel_s<R>(kc, a, 1, MR, b, NR, c, ldc, acc);
+  }
+};
 template <int R>
-void ukernel_s_fn(long kc, const float* a, long rs, long cs, const float* b, long brs, float* c, long ldc, bool acc) {
-  ukernel_s<R>(kc, a, rs, cs, b, brs, c, ldc, acc);
-}
-
-typedef void (*UkSFn)(long, const float*, long, long, const float*, long, float*, long, bool);
-
-template <int... Rs>
-struct UkSTable {
-  static constexpr UkSFn fns[sizeof...(Rs) + 1] = {nullptr, &ukernel_s_fn<Rs>...};
+struct StridedTile {
+  static void run(long kc, const float* a, long rs, long cs, const float* b, long brs, float* c, long ldc, bool acc) {
+    ukernel_s<R>(kc, a, rs, cs, b, brs, c, ldc, acc);
+  }
 };
-template <int... Is>
-constexpr const UkSFn* uk_s_table(std::integer_sequence<int, Is...>) {
-  return UkSTable<(Is + 1)...>::fns;
-}
-const UkSFn* const kUkS = uk_s_table(std::make_integer_sequence<int, MR>{});
 
-
-typedef void (*UkFn)(long, const float*, const float*, float*, long, bool);
-
-template <int... Rs>
-struct UkTable {
-  static constexpr UkFn fns[sizeof...(Rs) + 1] = {nullptr, &ukernel_fn<Rs>...};
+/** K<R>::run for R = 1..MR, indexed by R (entry 0 unused). */
+template <template <int> class K, int... Rs>
+struct TileTable {
+  static constexpr decltype(&K<1>::run) fns[sizeof...(Rs) + 1] = {nullptr, &K<Rs>::run...};
 };
-template <int... Is>
-constexpr const UkFn* uk_table(std::integer_sequence<int, Is...>) {
-  return UkTable<(Is + 1)...>::fns;
+template <template <int> class K, int... Is>
+constexpr auto tile_table(std::integer_sequence<int, Is...>) {
+  return TileTable<K, (Is + 1)...>::fns;
 }
-const UkFn* const kUk = uk_table(std::make_integer_sequence<int, MR>{});
+const auto* const kUk = tile_table<PackedTile>(std::make_integer_sequence<int, MR>{});
+const auto* const kUkS = tile_table<StridedTile>(std::make_integer_sequence<int, MR>{});
 
 }  // namespace
 
