@@ -293,10 +293,16 @@ export class FlatCache {
   }
 }
 
-/** Where the keys and values of a cached attention live. */
-export interface KV {
-  k: FlatCache;
-  v: FlatCache;
+/**
+ * Where the keys and values of a cached attention live. Without `v`, the values are the first `vDim` floats of each key
+ * (MLA: a key is [latent ; k_pe] and the value is the latent), read in place from the key cache.
+ */
+export type KV = { k: FlatCache; v: FlatCache } | { k: FlatCache; v: null; vDim: number };
+
+/** The cache, offset and floats per position of the values of (row b, head h) from position 0 on. */
+function valuesOf(kv: KV, b: number, h: number): { cache: FlatCache; off: number; stride: number; dim: number } {
+  if (kv.v) return { cache: kv.v, off: kv.v.at(b, h, 0), stride: kv.v.dim, dim: kv.v.dim };
+  return { cache: kv.k, off: kv.k.at(b, h, 0), stride: kv.k.dim, dim: kv.vDim };
 }
 
 /**
@@ -333,9 +339,9 @@ export function stepLayout(counts: readonly number[], past: readonly number[]): 
  * double as the reference.
  */
 function attendLoops(q: Float32Array, out: Float32Array, H: number, kv: KV, scale: number, pool: Pool, s: StepLayout) {
-  const { k, v } = kv;
+  const { k } = kv;
   const { heads, dim: dk } = k;
-  const dv = v.dim;
+  const dv = kv.v ? kv.v.dim : kv.vDim;
   const group = H / heads;
   let most = 0;
   for (let b = 0; b < s.B; b++) most = Math.max(most, s.past[b] + s.counts[b]);
@@ -358,11 +364,12 @@ function attendLoops(q: Float32Array, out: Float32Array, H: number, kv: KV, scal
         }
         let sum = 0;
         acc.fill(0, 0, dv);
+        const vals = valuesOf(kv, b, kh);
         for (let j = 0; j < keys; j++) {
           const p = Math.exp(scores[j] - mx);
           sum += p;
-          const vo = v.at(b, kh, j);
-          for (let d = 0; d < dv; d++) acc[d] += p * v.data[vo + d];
+          const vo = vals.off + j * vals.stride;
+          for (let d = 0; d < dv; d++) acc[d] += p * vals.cache.data[vo + d];
         }
         const oo = (row * H + h) * dv;
         for (let d = 0; d < dv; d++) out[oo + d] = acc[d] / sum;
@@ -418,20 +425,39 @@ function attendEachQuery(
   kv: KV,
   scale: number,
 ): void {
-  const { k, v } = kv;
+  const { k } = kv;
   const kOff = new Int32Array(s.N);
   const vOff = new Int32Array(s.N);
   const len = new Int32Array(s.N);
-  for (let b = 0; b < s.B; b++)
+  let vals = valuesOf(kv, 0, 0);
+  for (let b = 0; b < s.B; b++) {
+    vals = valuesOf(kv, b, 0);
     for (let i = 0; i < s.counts[b]; i++) {
       const j = s.starts[b] + i;
       kOff[j] = k.at(b, 0, 0);
-      vOff[j] = v.at(b, 0, 0);
+      vOff[j] = vals.off;
       len[j] = s.past[b] + i + 1;
     }
+  }
   const Dk = k.dim;
-  const Dv = v.dim;
-  kernel({ q, k: k.data, v: v.data, kOff, vOff, len, rows: s.N, H, Dk, Dv, kStride: Dk, vStride: Dv, scale }, out);
+  kernel(
+    {
+      q,
+      k: k.data,
+      v: vals.cache.data,
+      kOff,
+      vOff,
+      len,
+      rows: s.N,
+      H,
+      Dk,
+      Dv: vals.dim,
+      kStride: Dk,
+      vStride: vals.stride,
+      scale,
+    },
+    out,
+  );
 }
 
 /**
@@ -453,9 +479,9 @@ function attendKernel(
   pool: Pool,
   q0: number,
 ): void {
-  const { k, v } = kv;
+  const { k } = kv;
   const { heads, dim: dk } = k;
-  const dv = v.dim;
+  const dv = kv.v ? kv.v.dim : kv.vDim;
   const Tk = len + T;
   const Q = pool.get('att.q', B * H * T * dk);
   const K = pool.get('att.k', B * heads * Tk * dk);
@@ -464,7 +490,13 @@ function attendKernel(
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < heads; h++) {
       K.set(k.data.subarray(k.at(b0 + b, h, 0), k.at(b0 + b, h, Tk)), (b * heads + h) * Tk * dk);
-      Vv.set(v.data.subarray(v.at(b0 + b, h, 0), v.at(b0 + b, h, Tk)), (b * heads + h) * Tk * dv);
+      const vals = valuesOf(kv, b0 + b, h);
+      if (vals.stride === dv) Vv.set(vals.cache.data.subarray(vals.off, vals.off + Tk * dv), (b * heads + h) * Tk * dv);
+      else
+        for (let t = 0; t < Tk; t++) {
+          const o = vals.off + t * vals.stride;
+          Vv.set(vals.cache.data.subarray(o, o + dv), ((b * heads + h) * Tk + t) * dv);
+        }
     }
   }
   const o = kernel(f32View(Q, [B, H, T, dk]), f32View(K, [B, heads, Tk, dk]), f32View(Vv, [B, heads, Tk, dv]), {
@@ -650,7 +682,7 @@ export abstract class FastDecoder implements BatchDecoder {
     const rows = kv.k.heads === 1 ? acceleratedKernel('attendRows') : undefined;
     // attendRows takes int32 offsets: a cache of 2^31 floats or more (8 GiB) takes the copying path, whose sums run
     // in another order, so there a row's numbers can change when the batch grows past that size
-    if (rows && kv.k.data.length < 2 ** 31 && kv.v.data.length < 2 ** 31) {
+    if (rows && kv.k.data.length < 2 ** 31 && (kv.v?.data.length ?? 0) < 2 ** 31) {
       attendEachQuery(rows, q, out, s, H, kv, scale);
       return;
     }

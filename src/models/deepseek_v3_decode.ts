@@ -141,7 +141,7 @@ function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoEWeights,
 
 /**
  * DeepSeek-V3: absorbed MLA over the latent cache, dense MLP or DeepSeekMoE. Layer l keeps its keys [c ; k_pe] in cache
- * 2l and the values c again in cache 2l+1 (the latent stored twice, so that both are contiguous per row).
+ * l; the values are the latents c, read in place as the first kvRank floats of each key (the cache is read once).
  */
 export class DeepseekDecoder extends FastDecoder {
   /** Per layer W_UK (H, nope, kvRank) and W_UV (H, vDim, kvRank), contiguous copies of wkv_b's blocks. */
@@ -166,10 +166,7 @@ export class DeepseekDecoder extends FastDecoder {
     });
   }
   protected cacheShapes(): [number, number][] {
-    return this.blockList.flatMap((l): [number, number][] => [
-      [1, l.attn.kvRank + l.attn.rope],
-      [1, l.attn.kvRank],
-    ]);
+    return this.blockList.map((l): [number, number] => [1, l.attn.kvRank + l.attn.rope]);
   }
 
   protected feedForward(li: number, n: Float32Array, out: Float32Array, N: number): void {
@@ -188,8 +185,7 @@ export class DeepseekDecoder extends FastDecoder {
     sin: Float32Array,
   ): void {
     const at = this.blockList[li].attn;
-    const kc = this.caches[2 * li];
-    const vc = this.caches[2 * li + 1];
+    const kc = this.caches[li];
     const { H, nope, rope: R, vDim, kvRank } = at;
     const N = s.N;
     const qk = nope + R;
@@ -217,7 +213,6 @@ export class DeepseekDecoder extends FastDecoder {
         kc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), o);
         kc.data.set(kva.subarray(row * W + kvRank, (row + 1) * W), o + kvRank);
         ropeAt(kc.data, o + kvRank, R, cos, sin, row, interleaved);
-        vc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), vc.at(b, 0, s.past[b] + t));
         for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * qk + nope, R, cos, sin, row, interleaved);
       }
     }
@@ -235,7 +230,7 @@ export class DeepseekDecoder extends FastDecoder {
       }
     }
     const oLat = this.pool.get('olat', N * H * kvRank);
-    this.attend(qAbs, oLat, s, H, { k: kc, v: vc }, at.softmaxScale);
+    this.attend(qAbs, oLat, s, H, { k: kc, v: null, vDim: kvRank }, at.softmaxScale);
     const oT = this.pool.get('olatT', H * N * kvRank);
     swapBlocks(oLat, oT, N, H, kvRank); // -> (H, N, kvRank)
     const o = bmm(oT, uv, H, N, kvRank, vDim, true); // (H, N, vDim)
