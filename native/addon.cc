@@ -416,6 +416,44 @@ Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
+// rmsRows(x, w, out, rows, dim, stride, offset, eps): out (rows, dim) = RMSNorm of x's strided rows (rows.cc)
+Napi::Value RmsRows(const Napi::CallbackInfo& info) {
+  Args a(info, "rmsRows");
+  const long rows = a.num(3), dim = a.num(4), stride = a.num(5), offset = a.num(6);
+  if (stride < dim) a.fail(5, "at least dim");
+  const float* x = a.f32(0, rows > 0 ? offset + (rows - 1) * stride + dim : 0);
+  rms_rows(x + offset, stride, rows, dim, a.f32(1, dim), a.dbl(7), a.f32(2, rows * dim));
+  return Undef(info);
+}
+
+// addInto(x, y, n): x[0 : n] += y[0 : n] (rows.cc)
+Napi::Value AddInto(const Napi::CallbackInfo& info) {
+  Args a(info, "addInto");
+  const long n = a.num(2);
+  add_into(a.f32(0, n), a.f32(1, n), n);
+  return Undef(info);
+}
+
+// gatherRows(src, idx, n, dim, out): out row j = src row idx[j] (rows.cc)
+Napi::Value GatherRows(const Napi::CallbackInfo& info) {
+  Args a(info, "gatherRows");
+  const long n = a.num(2), dim = a.num(3);
+  const float* src = a.f32(0, 0);
+  const int32_t* idx = a.indices(1, n, dim > 0 ? (long)(a.length(0) / dim) : 0);
+  gather_rows(src, idx, n, dim, a.f32(4, n * dim));
+  return Undef(info);
+}
+
+// scatterAddScaled(out, idx, src, g, n, dim): out row idx[j] += src row j * g[j] (rows.cc)
+Napi::Value ScatterAddScaled(const Napi::CallbackInfo& info) {
+  Args a(info, "scatterAddScaled");
+  const long n = a.num(4), dim = a.num(5);
+  float* out = a.f32(0, 0);
+  const int32_t* idx = a.indices(1, n, dim > 0 ? (long)(a.length(0) / dim) : 0);
+  scatter_add_scaled(out, idx, a.f32(2, n * dim), a.f32(3, n), n, dim);
+  return Undef(info);
+}
+
 // adamw(p, g, m, v, lr, beta1, beta2, eps, weightDecay, biasCorrection1, biasCorrection2): in place, bit-exact with
 // src/backend/ts/optim.ts (adamw.cc)
 Napi::Value AdamW(const Napi::CallbackInfo& info) {
@@ -598,6 +636,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));
   exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));
   exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("rmsRows", Napi::Function::New(env, RmsRows));
+  exports.Set("addInto", Napi::Function::New(env, AddInto));
+  exports.Set("gatherRows", Napi::Function::New(env, GatherRows));
+  exports.Set("scatterAddScaled", Napi::Function::New(env, ScatterAddScaled));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));

@@ -101,6 +101,12 @@ struct AdamWArgs {
 /** One AdamW step in place over n floats, bit-exact with the reference (adamw.cc; not per ISA). */
 void adamw_step(float* p, const float* g, float* m, float* v, long n, const AdamWArgs& a);
 
+/** The fast decoders' row kernels, bit-exact with the reference src/backend/ts/rows.ts (rows.cc; not per ISA). */
+void rms_rows(const float* x, long stride, long rows, long dim, const float* w, double eps, float* out);
+void add_into(float* x, const float* y, long n);
+void gather_rows(const float* src, const int32_t* idx, long n, long dim, float* out);
+void scatter_add_scaled(float* out, const int32_t* idx, const float* src, const float* g, long n, long dim);
+
 struct KernelTable {
   const char* isa;
   void (*gemm)(const GemmBatch& g);

@@ -76,6 +76,17 @@ export interface AttentionAttrs {
   keyStart?: TensorData | null;
 }
 
+/** The sizes of `rmsRows` (see there). */
+export interface RmsRowsArgs {
+  rows: number;
+  dim: number;
+  /** Floats from one row of x to the next (>= dim). */
+  stride: number;
+  /** Where row 0 of x starts. */
+  offset: number;
+  eps: number;
+}
+
 /** The operands of `attendRows` (see there). */
 export interface AttendRowsArgs {
   q: Float32Array;
@@ -257,6 +268,20 @@ export interface Kernels {
    * no key gets zeros. Each query's numbers depend only on its own q, keys and values.
    */
   attendRows: (a: AttendRowsArgs, out: Float32Array) => void;
+
+  // The fast decoders' row operations on flat float32 buffers they own (src/models/decode.ts): in place, nothing
+  // allocated, the same bits on every backend (float32 sums and products; the norm in double, as `rmsNorm`'s reference).
+  /**
+   * out (rows, dim) = RMSNorm of the rows of x, row r at x[offset + r * stride ...] (dim floats): the sum of squares
+   * in double in order, rs = 1 / sqrt(sum / dim + eps), out = x * rs * w in double, rounded to float32 once.
+   */
+  rmsRows: (x: Float32Array, w: Float32Array, out: Float32Array, a: RmsRowsArgs) => void;
+  /** x[0 : n] += y[0 : n], float32 sums. */
+  addInto: (x: Float32Array, y: Float32Array, n: number) => void;
+  /** Row j of out (dim floats) = row idx[j] of src, for every j of idx. */
+  gatherRows: (src: Float32Array, idx: Int32Array, dim: number, out: Float32Array) => void;
+  /** Row idx[j] of out += float32(row j of src * g[j]), float32 products and sums, j in order. */
+  scatterAddScaled: (out: Float32Array, idx: Int32Array, src: Float32Array, g: Float32Array, dim: number) => void;
   /** The k largest (or smallest) entries along an axis, sorted; ties keep the lower index first. */
   topk: (
     x: TensorData,
@@ -376,6 +401,10 @@ export const KERNEL_NAMES = [
   'attention',
   'attentionBackward',
   'attendRows',
+  'rmsRows',
+  'addInto',
+  'gatherRows',
+  'scatterAddScaled',
   'topk',
   'stridedCopy',
   'adamwStep',

@@ -160,11 +160,17 @@ export function swapBlocks(
   srcOff = 0,
 ): void {
   for (let p = 0; p < P; p++) {
-    for (let q = 0; q < Q; q++) {
-      const so = (p * Q + q) * srcStride + srcOff;
-      dst.set(src.subarray(so, so + width), (q * P + p) * width);
-    }
+    for (let q = 0; q < Q; q++) copyFloats(dst, (q * P + p) * width, src, (p * Q + q) * srcStride + srcOff, width);
   }
+}
+
+/**
+ * dst[to : to + n] = src[from : from + n]: an element loop for short runs (a subarray and a set cost more than
+ * copying a few dozen floats one by one), `set` for long ones.
+ */
+export function copyFloats(dst: Float32Array, to: number, src: Float32Array, from: number, n: number): void {
+  if (n > 64) dst.set(src.subarray(from, from + n), to);
+  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
 }
 
 /** RMSNorm of N rows of width D (row stride `stride`, starting at `off`) into out (N, D). */
@@ -177,14 +183,8 @@ export function rmsRows(
   stride = D,
   off = 0,
 ): void {
-  const w = norm.weight.data;
-  for (let n = 0; n < N; n++) {
-    const base = off + n * stride;
-    let ss = 0;
-    for (let j = 0; j < D; j++) ss += x[base + j] * x[base + j];
-    const rs = 1 / Math.sqrt(ss / D + norm.eps);
-    for (let j = 0; j < D; j++) out[n * D + j] = x[base + j] * rs * w[j];
-  }
+  const eps = norm.eps;
+  runKernel('rmsRows', x, norm.weight.data as Float32Array, out, { rows: N, dim: D, stride, offset: off, eps });
 }
 
 /** Rotates x[off, off + D) in place by the angles of cos/sin row `c` (D/2 entries each). */
@@ -655,10 +655,10 @@ export abstract class FastDecoder implements BatchDecoder {
     this.blocks.forEach((blk, li) => {
       rmsRows(n, x, N, D, blk.attn_norm);
       this.attention(li, n, y, s, cos.data as Float32Array, sin.data as Float32Array);
-      for (let i = 0; i < N * D; i++) x[i] += y[i];
+      runKernel('addInto', x, y, N * D);
       rmsRows(n, x, N, D, blk.ffn_norm);
       this.feedForward(li, n, y, N);
-      for (let i = 0; i < N * D; i++) x[i] += y[i];
+      runKernel('addInto', x, y, N * D);
     });
     for (let b = 0; b < B; b++) this.lens[b] += s.counts[b];
     const hidden = opts.hidden ? x.slice(0, N * D) : null;

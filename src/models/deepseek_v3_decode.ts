@@ -22,6 +22,7 @@ import {
   type Pool,
   type StepLayout,
   bmm,
+  copyFloats,
   linearRows,
   mlpRows,
   rmsRows,
@@ -118,24 +119,30 @@ function moeRows(out: Float32Array, x: Float32Array, N: number, moe: MoEWeights,
   out.fill(0, 0, N * D);
   const rows = pool.get('moe.in', N * D);
   const res = pool.get('moe.out', N * D);
+  // Per expert: its tokens in order (token t's k-th choice is entry t K + k), their rows and gate values.
   const tok = new Int32Array(N * K);
+  const gate = new Float32Array(N * K);
+  const count = new Int32Array(E + 1);
+  for (let i = 0; i < N * K; i++) count[indices[i] + 1]++;
+  for (let e = 0; e < E; e++) count[e + 1] += count[e];
+  const fill = count.slice(0, E);
+  for (let i = 0; i < N * K; i++) {
+    const at = fill[indices[i]]++;
+    tok[at] = Math.floor(i / K);
+    gate[at] = w[i];
+  }
   for (let e = 0; e < E; e++) {
-    let n = 0;
-    for (let i = 0; i < N * K; i++) if (indices[i] === e) tok[n++] = i;
+    const n = count[e + 1] - count[e];
     if (n === 0) continue;
-    for (let j = 0; j < n; j++)
-      rows.set(x.subarray(Math.floor(tok[j] / K) * D, (Math.floor(tok[j] / K) + 1) * D), j * D);
+    const idx = tok.subarray(count[e], count[e + 1]);
+    runKernel('gatherRows', x, idx, D, rows);
     mlpRows(res, rows, n, moe.experts[e], pool);
-    for (let j = 0; j < n; j++) {
-      const t = Math.floor(tok[j] / K);
-      const g = Math.fround(w[tok[j]]);
-      for (let d = 0; d < D; d++) out[t * D + d] += Math.fround(res[j * D + d] * g);
-    }
+    runKernel('scatterAddScaled', out, idx, res, gate.subarray(count[e], count[e + 1]), D);
   }
   if (moe.shared_experts) {
     const sh = pool.get('moe.shared', N * D);
     mlpRows(sh, x, N, moe.shared_experts, pool);
-    for (let i = 0; i < N * D; i++) out[i] += sh[i];
+    runKernel('addInto', out, sh, N * D);
   }
 }
 
@@ -210,8 +217,8 @@ export class DeepseekDecoder extends FastDecoder {
       for (let t = 0; t < s.counts[b]; t++) {
         const row = s.starts[b] + t;
         const o = kc.at(b, 0, s.past[b] + t);
-        kc.data.set(cn.subarray(row * kvRank, (row + 1) * kvRank), o);
-        kc.data.set(kva.subarray(row * W + kvRank, (row + 1) * W), o + kvRank);
+        copyFloats(kc.data, o, cn, row * kvRank, kvRank);
+        copyFloats(kc.data, o + kvRank, kva, row * W + kvRank, R);
         ropeAt(kc.data, o + kvRank, R, cos, sin, row, interleaved);
         for (let h = 0; h < H; h++) ropeAt(q, (row * H + h) * qk + nope, R, cos, sin, row, interleaved);
       }
@@ -225,8 +232,8 @@ export class DeepseekDecoder extends FastDecoder {
     for (let i = 0; i < N; i++) {
       for (let h = 0; h < H; h++) {
         const o = (i * H + h) * W;
-        qAbs.set(qLat.subarray((h * N + i) * kvRank, (h * N + i + 1) * kvRank), o);
-        qAbs.set(q.subarray((i * H + h) * qk + nope, (i * H + h + 1) * qk), o + kvRank);
+        copyFloats(qAbs, o, qLat, (h * N + i) * kvRank, kvRank);
+        copyFloats(qAbs, o + kvRank, q, (i * H + h) * qk + nope, R);
       }
     }
     const oLat = this.pool.get('olat', N * H * kvRank);

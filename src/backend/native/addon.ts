@@ -174,6 +174,11 @@ export interface NativeAddon {
     bc1: number,
     bc2: number,
   ): void;
+  /** The fast decoders' row kernels (native/rows.cc; see Kernels.rmsRows and the three after it). */
+  rmsRows(x: F32, w: F32, out: F32, rows: number, dim: number, stride: number, offset: number, eps: number): void;
+  addInto(x: F32, y: F32, n: number): void;
+  gatherRows(src: F32, idx: I32, n: number, dim: number, out: F32): void;
+  scatterAddScaled(out: F32, idx: I32, src: F32, g: F32, n: number, dim: number): void;
   /**
    * dst[dstOffset + sum i_d * dstStrides_d] = src[srcOffset + sum i_d * srcStrides_d] over every index of shape;
    * dims = [...shape, ...srcStrides, ...dstStrides] (1 to 8 dims). Any typed arrays of one element size, apart in memory.

@@ -18,6 +18,7 @@ import { fp8Kernels } from './fp8.js';
 import { layoutKernels } from './layout.js';
 import { nnKernels } from './nn.js';
 import { optimKernels } from './optim.js';
+import { rowKernels } from './rows.js';
 
 export type { NativeAddon } from './addon.js';
 
@@ -28,6 +29,7 @@ export const nativeKernels: Partial<Kernels> | null = addon
       ...layoutKernels(addon),
       ...nnKernels(addon),
       ...optimKernels(addon),
+      ...rowKernels(addon),
       ...fp8Kernels(addon),
     }
   : null;

@@ -12,6 +12,7 @@ import { linalgKernels } from './linalg.js';
 import { nnKernels } from './nn.js';
 import { attentionKernels } from './attention.js';
 import { optimKernels } from './optim.js';
+import { rowKernels } from './rows.js';
 import { fp8Kernels } from './fp8.js';
 
 const tsKernels = {
@@ -22,6 +23,7 @@ const tsKernels = {
   ...linalgKernels,
   ...nnKernels,
   ...attentionKernels,
+  ...rowKernels,
   ...optimKernels,
   ...fp8Kernels,
 } as Kernels;
