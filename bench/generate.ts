@@ -2,6 +2,7 @@
  * Generation throughput, r1ts vs PyTorch in the same run, on the same model loaded from the same safetensors.
  *
  *   node --import tsx bench/generate.ts [--preset tiny] [--prompt 16] [--new 64] [--batches 1,8,64] [--threads 1] [--reps 3]
+ *       [--workers 2]
  *
  * Builds the preset's DeepSeek-V3 model (random init, std 0.05, vocab from the preset), writes it as a Hugging Face
  * model directory, then times sampled decoding of distinct prompts (temperature 1, no EOS: every row generates --new
@@ -10,7 +11,9 @@
  * interleaved run by run (a shared machine then slows all of them alike). Both sides use --threads threads
  * (R1TS_THREADS for the native backend; the TypeScript loops are single-threaded). Reported: the best of --reps runs
  * (tokens/s, wall clock) and the least CPU seconds. A greedy decode on both sides must give the same tokens, which
- * shows they run the same model. Prints a Markdown table.
+ * shows they run the same model. With --workers N (N > 1) a third r1ts column times the fast decoder with the rows
+ * split across N threads (src/infer/workers.ts: the main thread and N - 1 workers, one kernel thread each), which
+ * must give the same tokens as the plain call. Prints a Markdown table.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -29,6 +32,7 @@ const fresh = Number(arg('new', '64'));
 const batches = arg('batches', '1,8,64').split(',').map(Number);
 const threads = Number(arg('threads', '1'));
 const reps = Number(arg('reps', '3'));
+const ranks = Number(arg('workers', '1'));
 process.env.R1TS_THREADS = String(threads); // read when the native addon loads (below)
 
 const { initBackend } = await import('../src/backend/select.js');
@@ -39,6 +43,7 @@ const { saveModelDir, loadModelDir } = await import('../src/io/model_dir.js');
 const { getPreset } = await import('../src/train/presets.js');
 const { generate } = await import('../src/infer/generate.js');
 const { torchBlasWarning } = await import('../src/cli/commands/bench-train.js');
+const { GenerationWorkers } = await import('../src/infer/workers.js');
 
 const preset = getPreset(presetName);
 const { config } = parseConfig({ ...preset.model, vocab_size: preset.vocabSize });
@@ -54,6 +59,8 @@ try {
   const greedy = generate(model, prompts(1), { maxTokens: fresh, temperature: 0 })[0].tokens;
   generate(model, prompts(2), { maxTokens: 8, seed: 1 }); // warm-up (JIT)
   generate(model, prompts(2), { maxTokens: 8, seed: 1, engine: 'model' });
+  const pool = ranks > 1 ? await GenerationWorkers.create(model, { ranks }) : null;
+  if (pool) await pool.generate(prompts(4), { maxTokens: 8, seed: 1 }); // warm-up (JIT) in every thread
   const py = spawn('/usr/bin/python3', ['bench/torch_generate.py', dir, String(plen), String(fresh), String(threads)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -66,7 +73,8 @@ try {
   const torch = await readJson<{ torch: string; greedy: number[]; blasGflops: number }>();
   type Best = { tps: number; cpu: number };
   const best = () => batches.map((): Best => ({ tps: 0, cpu: Infinity }));
-  const ours: Record<'fast' | 'model', Best[]> = { fast: best(), model: best() };
+  const ours: Record<'fast' | 'model' | 'rows', Best[]> = { fast: best(), model: best(), rows: best() };
+  let sameRows = true;
   const theirs = best();
   for (let r = 0; r < reps; r++) {
     for (const [i, B] of batches.entries()) {
@@ -79,6 +87,18 @@ try {
         e.tps = Math.max(e.tps, (B * fresh) / ((performance.now() - t0) / 1000));
         e.cpu = Math.min(e.cpu, (c.user + c.system) / 1e6);
       }
+      if (pool) {
+        const opts = { maxTokens: fresh, temperature: 1, seed: 2 + r };
+        const t0 = performance.now();
+        const c0 = process.cpuUsage();
+        const split = await pool.generate(prompts(B), opts);
+        const c = process.cpuUsage(c0);
+        const e = ours.rows[i];
+        e.tps = Math.max(e.tps, (B * fresh) / ((performance.now() - t0) / 1000));
+        e.cpu = Math.min(e.cpu, (c.user + c.system) / 1e6);
+        const plain = generate(model, prompts(B), opts);
+        sameRows &&= split.every((g, j) => g.tokens.join() === plain[j].tokens.join());
+      }
       py.stdin.write(`${B}\n`);
       const t = await readJson<{ tokensPerSecond: number; cpuSeconds: number }>();
       theirs[i].tps = Math.max(theirs[i].tps, t.tokensPerSecond);
@@ -86,6 +106,8 @@ try {
     }
   }
   py.stdin.end();
+  await pool?.close();
+  if (!sameRows) throw new Error('the rows split across threads gave other tokens than the plain call');
   let same = 0;
   while (same < fresh && torch.greedy[same] === greedy[same]) same++;
   console.log(
@@ -98,14 +120,16 @@ try {
   );
   const blasWarning = torchBlasWarning(torch.blasGflops);
   if (blasWarning) console.log(`${blasWarning}\n`);
+  const rowsHead = pool ? ` r1ts fast, rows on ${ranks} threads tok/s (CPU s) |` : '';
   console.log(
-    '| batch | r1ts fast decoder tok/s (CPU s) | r1ts model forward tok/s (CPU s) | PyTorch tok/s (CPU s) | fast / PyTorch, wall | fast / PyTorch, CPU |',
+    `| batch | r1ts fast decoder tok/s (CPU s) |${rowsHead} r1ts model forward tok/s (CPU s) | PyTorch tok/s (CPU s) | fast / PyTorch, wall | fast / PyTorch, CPU |${pool ? ' rows / PyTorch, wall |' : ''}`,
   );
-  console.log('|---|---|---|---|---|---|');
+  console.log(`|---|---|${pool ? '---|' : ''}---|---|---|---|${pool ? '---|' : ''}`);
   batches.forEach((B, i) => {
-    const [f, m, t] = [ours.fast[i], ours.model[i], theirs[i]];
+    const [f, m, t, w] = [ours.fast[i], ours.model[i], theirs[i], ours.rows[i]];
+    const rowsCell = pool ? ` ${w.tps.toFixed(0)} (${w.cpu.toFixed(2)}) |` : '';
     console.log(
-      `| ${B} | ${f.tps.toFixed(0)} (${f.cpu.toFixed(2)}) | ${m.tps.toFixed(0)} (${m.cpu.toFixed(2)}) | ${t.tps.toFixed(0)} (${t.cpu.toFixed(2)}) | ${(f.tps / t.tps).toFixed(2)}x | ${(t.cpu / f.cpu).toFixed(2)}x |`,
+      `| ${B} | ${f.tps.toFixed(0)} (${f.cpu.toFixed(2)}) |${rowsCell} ${m.tps.toFixed(0)} (${m.cpu.toFixed(2)}) | ${t.tps.toFixed(0)} (${t.cpu.toFixed(2)}) | ${(f.tps / t.tps).toFixed(2)}x | ${(t.cpu / f.cpu).toFixed(2)}x |${pool ? ` ${(w.tps / t.tps).toFixed(2)}x |` : ''}`,
     );
   });
 } finally {

@@ -121,6 +121,8 @@ export {
   generateText,
   createModelRunner,
   createDecoder,
+  GenerationWorkers,
+  type GenerationWorkersOptions,
   CharCodec,
   checkContext,
   encodePrompt,

@@ -105,6 +105,29 @@ export function rowGenerator(seed: number, row: number): Generator {
 }
 
 /**
+ * The checks `generate` makes before it starts (sampling parameters, stop strings, every prompt against the
+ * vocabulary and the context), with its messages; returns maxTokens.
+ */
+export function checkGeneration(
+  model: CausalLM,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions,
+  who = 'generate',
+): number {
+  const V = model.config.vocab_size;
+  const { maxTokens } = checkSamplingParams(opts, { who, names: LIBRARY_NAMES });
+  if (opts.stop?.length && !opts.decode) throw new Error(`${who}: stop strings need a decode function (a tokenizer)`);
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new RangeError(`${who}: prompt ${i} is empty`);
+    checkContext(`${who}: prompt ${i}`, p.length, maxTokens, contextLength(model));
+    for (const id of p)
+      if (!(Number.isInteger(id) && id >= 0 && id < V))
+        throw new RangeError(`${who}: prompt ${i} has token id ${id} outside the vocabulary [0, ${V})`);
+  });
+  return maxTokens;
+}
+
+/**
  * Generates a continuation of every prompt (token ids). Returns one Generation per prompt, in order.
  * Throws on an empty prompt, an out-of-vocabulary id, or a prompt + maxTokens beyond the model's context
  * (max_position_embeddings), naming the prompt.
@@ -114,16 +137,7 @@ export function generate(
   prompts: readonly (readonly number[])[],
   opts: GenerateOptions = {},
 ): Generation[] {
-  const V = model.config.vocab_size;
-  const { maxTokens } = checkSamplingParams(opts, { who: 'generate', names: LIBRARY_NAMES });
-  if (opts.stop?.length && !opts.decode) throw new Error('generate: stop strings need a decode function (a tokenizer)');
-  prompts.forEach((p, i) => {
-    if (p.length === 0) throw new RangeError(`generate: prompt ${i} is empty`);
-    checkContext(`generate: prompt ${i}`, p.length, maxTokens, contextLength(model));
-    for (const id of p)
-      if (!(Number.isInteger(id) && id >= 0 && id < V))
-        throw new RangeError(`generate: prompt ${i} has token id ${id} outside the vocabulary [0, ${V})`);
-  });
+  const maxTokens = checkGeneration(model, prompts, opts);
   const batch = opts.batchSize ?? Math.max(1, prompts.length);
   if ((opts.speculative ?? 'none') !== 'none') {
     if (opts.engine === 'model') throw new Error("generate: speculative decoding runs on the fast engine, not 'model'");

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { Tensor } from '../tensor/tensor.js';
 import '../tensor/index.js'; // ops on tensors and the registered backends; the workers get this thread's choice
 import { getBackend } from '../backend/registry.js';
-import { startWorkerScript } from './spawn.js';
+import { startWorkerScript } from '../util/spawn.js';
 import { type Method, type Schedule, buildSchedule, rankOf, stagesOfRank } from './schedule.js';
 import { type PipelineModel, type PipelineModelSpec, type StageModule, loadPipelineModel } from './stage.js';
 import { type Costs, type SimResult, resultFromTimelines } from './simulate.js';

@@ -8,7 +8,8 @@
  */
 import type { CausalLM } from '../models/index.js';
 import { R1_ZERO_TEMPLATE, formatPrompt } from '../data/tasks/template.js';
-import { generate, type Generation, type TextCodec } from '../infer/generate.js';
+import { generate, type GenerateOptions, type Generation, type TextCodec } from '../infer/generate.js';
+import type { GenerationWorkers } from '../infer/workers.js';
 import { contextLength, encodePrompt } from '../infer/context.js';
 import type { RLProblem } from './problems.js';
 import type { RewardInput } from './rewards.js';
@@ -58,12 +59,40 @@ export function rollout(
   G: number,
   opts: RolloutOptions & { seed: number; firstRow?: number },
 ): Rollout[] {
+  const { prompts, rows, gen } = rolloutCall(model, codec, problems, G, opts);
+  return rollouts(problems, G, prompts, generate(model, rows, gen), opts);
+}
+
+/**
+ * `rollout` with the rows split across the threads of `workers` (src/infer/workers.ts; made for `model` with
+ * `codec`): the same rollouts, sooner on a machine with cores to spare.
+ */
+export async function rolloutSplit(
+  workers: GenerationWorkers,
+  model: CausalLM,
+  codec: TextCodec,
+  problems: readonly RLProblem[],
+  G: number,
+  opts: RolloutOptions & { seed: number; firstRow?: number },
+): Promise<Rollout[]> {
+  const { prompts, rows, gen } = rolloutCall(model, codec, problems, G, opts);
+  return rollouts(problems, G, prompts, await workers.generate(rows, gen), opts);
+}
+
+/** The prompts of `problems`, their G rows each, and the generation options of a rollout. */
+function rolloutCall(
+  model: CausalLM,
+  codec: TextCodec,
+  problems: readonly RLProblem[],
+  G: number,
+  opts: RolloutOptions & { seed: number; firstRow?: number },
+): { prompts: number[][]; rows: number[][]; gen: GenerateOptions } {
   // Each prompt must leave room for maxTokens in the context; one far too long is refused before it is tokenized.
   const context = contextLength(model);
   const prompts = problems.map((p) => encodePrompt(codec, promptText(p.question, opts), opts.maxTokens, context, p.id));
   const rows: number[][] = [];
   for (const ids of prompts) for (let g = 0; g < G; g++) rows.push(ids);
-  const gens = generate(model, rows, {
+  const gen: GenerateOptions = {
     maxTokens: opts.maxTokens,
     temperature: opts.temperature,
     topP: opts.topP,
@@ -76,7 +105,17 @@ export function rollout(
     batchSize: opts.batchSize ?? 64,
     engine: opts.engine,
     onBatch: opts.onBatch,
-  });
+  };
+  return { prompts, rows, gen };
+}
+
+function rollouts(
+  problems: readonly RLProblem[],
+  G: number,
+  prompts: number[][],
+  gens: Generation[],
+  opts: RolloutOptions,
+): Rollout[] {
   return gens.map((gen, r) => {
     const group = Math.floor(r / G);
     return {

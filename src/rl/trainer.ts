@@ -25,6 +25,7 @@
  * fraction and KL are measured on the tokens that train. The G responses of a group share their prompt, which runs
  * once per micro-batch (logprobs.ts).
  */
+import { availableParallelism } from 'node:os';
 import { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/tensor.js';
 import { drainBufferPool, withMicroBatchPool } from '../tensor/pool.js';
@@ -36,6 +37,7 @@ import { type ResumeRule, RunDir } from '../train/run_dir.js';
 import { type StopSignal, yieldToEventLoop } from '../train/signals.js';
 import { saveModelDir } from '../io/model_dir.js';
 import type { FinishReason, TextCodec } from '../infer/generate.js';
+import { GenerationWorkers } from '../infer/workers.js';
 import { groupAdvantages, policyLoss, tokenWeights } from './grpo.js';
 import { sharedPromptLogProbs } from './logprobs.js';
 import { type GrpoConfig, grpoPlan, maxTokensAt, refResetAfter } from './config.js';
@@ -49,7 +51,7 @@ import {
   rewardModelReward,
   scoreRewards,
 } from './rewards.js';
-import { rewardInputs, rollout, type Rollout, type RolloutOptions } from './rollout.js';
+import { rewardInputs, rollout, rolloutSplit, type Rollout, type RolloutOptions } from './rollout.js';
 import { type ProgressSink, progressOutput } from '../util/progress.js';
 import { reflectionRate } from './reflection.js';
 
@@ -125,6 +127,28 @@ export interface GrpoArgs {
   progress?: ProgressSink | null;
   onStep?: (m: GrpoStepMetrics) => void;
   meta?: Record<string, unknown>;
+  /**
+   * Threads that generate the rollouts of `runGrpoAsync`, the main one included, the rows split between them
+   * (src/infer/workers.ts; the same rollouts, sooner). Default `defaultRolloutWorkers(policy)`. `runGrpo` (not async)
+   * always generates on the main thread.
+   */
+  rolloutWorkers?: number;
+}
+
+/**
+ * Rollout threads by default: 2 on a machine with two cores or more for models up to hidden size 256 (whose decoding
+ * steps are too small to share within a kernel; the tiny and small presets) held in float32, else 1 (the kernels'
+ * own threads).
+ */
+export function defaultRolloutWorkers(policy: CausalLM, cores = availableParallelism()): number {
+  const floats = [...policy.stateDict().values()].every((t) => t.dtype === 'float32' || t.dtype === 'float64');
+  return cores >= 2 && policy.config.hidden_size <= 256 && floats ? 2 : 1;
+}
+
+/** What the GRPO loop asks its driver for: the rollouts of one step. */
+interface RolloutRequest {
+  problems: RLProblem[];
+  opts: RolloutOptions & { seed: number };
 }
 
 export interface GrpoResult {
@@ -356,7 +380,8 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
     const steps = grpoSteps(run, a, out);
     try {
       let r = steps.next();
-      while (!r.done) r = steps.next(null);
+      while (!r.done)
+        r = steps.next(r.value ? rollout(a.policy, a.codec, r.value.problems, a.config.groupSize, r.value.opts) : null);
       return r.value;
     } finally {
       out.progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
@@ -371,16 +396,32 @@ export function runGrpo(a: GrpoArgs): GrpoResult {
 export async function runGrpoAsync(a: GrpoArgs): Promise<GrpoResult> {
   const run = a.run ?? openRun(a);
   const out = progressOutput(a.log, a.progress);
+  let workers: GenerationWorkers | null = null;
   try {
+    const ranks = a.rolloutWorkers ?? defaultRolloutWorkers(a.policy);
+    if (!Number.isInteger(ranks) || ranks < 1)
+      throw new Error(`grpo: rolloutWorkers must be a positive integer, got ${ranks}`);
+    if (ranks > 1) workers = await GenerationWorkers.create(a.policy, { ranks, codec: a.codec });
     const steps = grpoSteps(run, a, out);
     let r = steps.next();
     while (!r.done) {
+      if (r.value) {
+        const { problems, opts } = r.value;
+        const G = a.config.groupSize;
+        r = steps.next(
+          workers
+            ? await rolloutSplit(workers, a.policy, a.codec, problems, G, opts)
+            : rollout(a.policy, a.codec, problems, G, opts),
+        );
+        continue;
+      }
       await yieldToEventLoop();
       r = steps.next(run.stopRequested());
     }
     return r.value;
   } finally {
     out.progress?.end(); // an error: clears the live line (a no-op once the phase has ended)
+    await workers?.close();
     if (!a.run) run.close();
   }
 }
@@ -414,14 +455,14 @@ function withRun<T>(a: GrpoArgs, f: (run: RunDir) => T): T {
 }
 
 /**
- * The GRPO loop as a generator: it yields before each step and receives the signal that asks it to stop (null: go
- * on). Returns the result.
+ * The GRPO loop as a generator: it yields nothing before each step and receives the signal that asks it to stop
+ * (null: go on), and it yields each step's rollout request and receives the rollouts. Returns the result.
  */
 function* grpoSteps(
   run: RunDir,
   a: GrpoArgs,
   { log, progress }: ReturnType<typeof progressOutput>,
-): globalThis.Generator<void, GrpoResult, StopSignal | null> {
+): globalThis.Generator<RolloutRequest | undefined, GrpoResult, StopSignal | null | Rollout[]> {
   const c = a.config;
   const { policy, codec, source } = a;
   const G = c.groupSize;
@@ -480,7 +521,7 @@ function* grpoSteps(
   progress?.begin('grpo', c.steps, { from: st.step });
   while (st.step < c.steps) {
     // the driver passes the signal that asks the run to stop (runGrpoAsync); stop between steps with a checkpoint
-    const stop = yield;
+    const stop = (yield) as StopSignal | null;
     if (stop) {
       if (latestCheckpoint(run.checkpointsDir)?.step !== st.step) save();
       progress?.end();
@@ -492,7 +533,8 @@ function* grpoSteps(
     // ---- rollout
     const t0 = performance.now();
     const problems = Array.from({ length: P }, (_, j) => source.at(st.step * P + j));
-    const rolls = rollout(policy, codec, problems, G, { ...rolloutOptions(c, maxTokens), seed: stepSeed });
+    // the driver generates them (on the rollout threads when it has them)
+    const rolls = (yield { problems, opts: { ...rolloutOptions(c, maxTokens), seed: stepSeed } }) as Rollout[];
     const msGeneration = performance.now() - t0;
     // ---- rewards and advantages
     const t1 = performance.now();

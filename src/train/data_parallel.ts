@@ -26,13 +26,14 @@ import { Tensor, accumulateGrad } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
 import { mul } from '../tensor/ops/elementwise.js';
 import { withMicroBatchPool } from '../tensor/pool.js';
+import { type Slot, layoutOf, viewOf } from '../tensor/shared.js';
 import { getBackend } from '../backend/registry.js';
 import { nativeAvailable, nativeInfo, setNativeThreads } from '../backend/native/index.js';
 import { MLP, type CausalLM, type ModelConfig } from '../models/index.js';
 import { Linear } from '../nn/layers.js';
 import type { Precision } from '../fp8/precision.js';
 import { type TensorPayload, toPayload } from '../parallel/wire.js';
-import { startWorkerScript } from '../parallel/spawn.js';
+import { startWorkerScript } from '../util/spawn.js';
 
 /** One micro-batch of a step. */
 export interface MicroBatch {
@@ -92,37 +93,6 @@ export function autoWorkers(
   cores = availableParallelism(),
 ): number {
   return cores >= 2 && model.hidden_size <= 256 && run.batchEnd > run.microBatch ? 2 : 1;
-}
-
-/** Where one tensor lives in a flat buffer. */
-export interface Slot {
-  name: string;
-  dtype: 'float32' | 'float64';
-  shape: number[];
-  /** Byte offset (a multiple of 8). */
-  offset: number;
-}
-
-/** Lays `tensors` out one after another in a flat buffer (8-byte aligned); only float32 and float64 are supported. */
-export function layoutOf(tensors: [string, Tensor][]): { slots: Slot[]; bytes: number } {
-  let bytes = 0;
-  const slots = tensors.map(([name, t]): Slot => {
-    if (t.dtype !== 'float32' && t.dtype !== 'float64')
-      throw new Error(`data-parallel: ${name} is ${t.dtype}; only float32 and float64 tensors can be shared`);
-    const s: Slot = { name, dtype: t.dtype, shape: [...t.shape], offset: bytes };
-    bytes += Math.ceil((t.size * (t.dtype === 'float32' ? 4 : 8)) / 8) * 8;
-    return s;
-  });
-  return { slots, bytes };
-}
-
-const sizeOf = (s: Slot): number => s.shape.reduce((a, b) => a * b, 1);
-
-/** A typed-array view of slot `s` in `buf`. */
-export function viewOf(buf: ArrayBufferLike, s: Slot): Float32Array | Float64Array {
-  return s.dtype === 'float32'
-    ? new Float32Array(buf, s.offset, sizeOf(s))
-    : new Float64Array(buf, s.offset, sizeOf(s));
 }
 
 /** What a data-parallel worker receives at start (workerData). */

@@ -13,15 +13,8 @@ import { getBackend, setBackend } from '../backend/registry.js';
 import { createModel } from '../models/index.js';
 import { setModelPrecision } from '../fp8/precision.js';
 import { fromPayload } from '../parallel/wire.js';
-import {
-  type DpMicroReply,
-  type DpReply,
-  type DpRequest,
-  type DpWorkerInit,
-  layoutOf,
-  runMicroBatch,
-  viewOf,
-} from './data_parallel.js';
+import { type DpMicroReply, type DpReply, type DpRequest, type DpWorkerInit, runMicroBatch } from './data_parallel.js';
+import { layoutOf, replicaState, viewOf } from '../tensor/shared.js';
 
 const init = workerData as DpWorkerInit;
 if (getBackend() !== init.backend) setBackend(init.backend);
@@ -29,22 +22,14 @@ const model = createModel(init.config);
 if (init.precision) setModelPrecision(model, init.precision);
 model.train();
 
-const own = model.stateDict();
-const state = init.stateSlots.map((s) => {
-  const t = own.get(s.name);
-  if (!t) throw new Error(`the replica has no tensor ${s.name}`);
-  if (t.dtype !== s.dtype || t.shape.join(',') !== s.shape.join(','))
-    throw new Error(`the replica's ${s.name} is ${t.dtype} [${t.shape}], the main model's ${s.dtype} [${s.shape}]`);
-  return { t, v: viewOf(init.state, s) };
-});
-if (own.size !== state.length) throw new Error(`the replica has ${own.size} tensors, the main model ${state.length}`);
+const state = replicaState(model.stateDict(), init.stateSlots, init.state);
 const params = model.parameters();
 const gradLayout = layoutOf(model.namedParameters());
 if (gradLayout.slots.map((s) => s.name).join('\n') !== init.gradSlots.map((s) => s.name).join('\n'))
   throw new Error("the replica's parameters differ from the main model's");
 
 function step(msg: DpRequest): DpReply {
-  for (const { t, v } of state) t.data.set(v);
+  state.copyIn();
   const micro = msg.micro.map((m): DpMicroReply => {
     model.zeroGrad();
     const result = runMicroBatch(

@@ -4,7 +4,7 @@
  * regex, and a fresh one is started for the next run); a worker that dies (out of memory) is a crash.
  */
 import type { Worker } from 'node:worker_threads';
-import { startWorkerScript } from '../../src/parallel/spawn.js';
+import { startWorkerScript } from '../../src/util/spawn.js';
 import type { Op, Outcome } from './sandbox_worker.js';
 
 export type { Op, Outcome };

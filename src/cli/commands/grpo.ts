@@ -67,6 +67,7 @@ interface GrpoFlags extends ProgressFlags {
   overlong?: string;
   difficulty?: string;
   seed?: number;
+  rolloutWorkers?: number | 'auto';
   resume?: boolean;
   overwrite?: boolean;
 }
@@ -195,6 +196,7 @@ async function grpoIn(run: RunDir, o: GrpoFlags, progress: Progress): Promise<vo
     rewardModels,
     meta: { model, task },
     progress,
+    rolloutWorkers: o.rolloutWorkers === 'auto' || o.rolloutWorkers === undefined ? undefined : o.rolloutWorkers,
   });
   if (r.stopped) {
     process.exitCode = stopExitCode(r.stopped);
@@ -282,6 +284,13 @@ export function registerGrpo(program: Command): void {
       f.choice('--overlong <mode>', 'truncated responses', ['none', 'mask', 'penalty'] as const, dflt('overlong')),
     )
     .option('--difficulty <d>', "task difficulty N or A-B (default: the task's)")
+    .addOption(
+      f.workers(
+        '--rollout-workers <n>',
+        'threads that generate the rollouts, the rows split between them, one kernel thread each; the same rollouts as 1 (auto: 2 on 2+ cores for models of hidden size <= 256)',
+        'auto',
+      ),
+    )
     .option('--resume', 'continue the run in --out from its latest checkpoint (--steps, --lr, --max-tokens may change)')
     .option('--overwrite', 'start a new run in --out even if it holds one, deleting it');
   for (const opt of progressOptions(f)) cmd.addOption(opt);

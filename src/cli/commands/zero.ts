@@ -72,6 +72,7 @@ interface ZeroFlags extends ProgressFlags {
   n: number;
   k: number;
   seed: number;
+  rolloutWorkers: number | 'auto';
   corpus: CorpusStyle;
   overwrite?: boolean;
 }
@@ -226,6 +227,13 @@ export function registerZero(program: Command): void {
     .addOption(f.int('--k <k>', 'samples per problem', SAMPLING_RANGES.n, 8))
     .addOption(f.int('--seed <s>', 'seed', SEED_RANGE, 0))
     .addOption(
+      f.workers(
+        '--rollout-workers <n>',
+        "threads that generate GRPO's rollouts, the rows split between them; the same rollouts as 1 (auto: 2 on 2+ cores)",
+        'auto',
+      ),
+    )
+    .addOption(
       f.choice(
         '--corpus <style>',
         "the base's corpus: plain (never the R1-Zero template or a tagged solution: the format must emerge under RL, as in R1-Zero) or templated (R1-Zero prompt + tagged solutions: the easier variant)",
@@ -312,6 +320,7 @@ export function registerZero(program: Command): void {
             source: taskSource(o.task, { split: 'train', seed, difficulty: o.difficulty }),
             config,
             progress,
+            rolloutWorkers: o.rolloutWorkers === 'auto' ? undefined : o.rolloutWorkers,
           });
         } finally {
           run.close();

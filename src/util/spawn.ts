@@ -3,7 +3,8 @@
  * when the caller runs as TypeScript (tests, `node --import tsx`), `NAME.ts` through tsx. Node 20 does not apply
  * `--import tsx` to worker threads, so a two-line ES module entry registers tsx in the worker first.
  *
- * Used by the pipeline engine (./engine.ts) and by data-parallel training (src/train/data_parallel.ts).
+ * Used by the pipeline engine (src/parallel/engine.ts), data-parallel training (src/train/data_parallel.ts) and
+ * generation split across worker threads (src/infer/workers.ts).
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
