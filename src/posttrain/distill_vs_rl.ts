@@ -25,7 +25,7 @@ import { loadModelAndTokenizer } from '../io/load.js';
 import { resolveGrpoConfig } from '../rl/config.js';
 import { taskProblems, taskSource } from '../rl/problems.js';
 import { GRPO_RESUME_RULE, runGrpoAsync } from '../rl/trainer.js';
-import { RunDir, runFinished } from '../train/run_dir.js';
+import { RunDir, describeChange, readRunRecord, runFinished, settingsDiff } from '../train/run_dir.js';
 import { type DistillSampling, distill } from './distill.js';
 import type { SftConfig } from './sft.js';
 import { chatPromptIds } from './sft_eval.js';
@@ -139,10 +139,17 @@ export async function distillVsRl(o: DistillVsRlOptions): Promise<DistillVsRlRes
   });
   t0 = performance.now();
   let rlMinutes: number | null = null;
-  if (runFinished(rlDir)) log(`[2/3] reusing the finished GRPO run in ${rlDir}`);
-  else {
+  const spec = { model: path.resolve(o.student), task: o.task, tokenizer: null, rewardModules: [], config };
+  if (runFinished(rlDir)) {
+    // a finished run is reused only as it was asked for (other steps, seed or sizes are another experiment)
+    const diff = settingsDiff(readRunRecord(rlDir)?.settings ?? {}, spec, GRPO_RESUME_RULE);
+    if (diff.length)
+      throw new Error(
+        `experiment distill-vs-rl: ${rlDir} holds a finished GRPO run with other settings (${diff.map(describeChange).join(', ')}); use another --out`,
+      );
+    log(`[2/3] reusing the finished GRPO run in ${rlDir} (same settings)`);
+  } else {
     log(`[2/3] R1-Zero GRPO of the student base: ${o.rlSteps} steps on ${o.task} (train split)`);
-    const spec = { model: path.resolve(o.student), task: o.task, tokenizer: null, rewardModules: [], config };
     const { model, tok } = loadModelAndTokenizer(o.student);
     const mode = modeOf(rlDir);
     const run = RunDir.open({ dir: rlDir, command: 'grpo', mode, inputs: [o.student], log });

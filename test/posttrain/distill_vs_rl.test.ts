@@ -79,6 +79,11 @@ describe('experiment distill-vs-rl (wiring, micro models)', () => {
         r.rows.map((x) => x['pass@1']),
       );
       assert.equal(r2.rows[2].trainMinutes, null);
+      // asked for other GRPO steps, a finished run is not taken for them
+      await assert.rejects(
+        distillVsRl({ ...opts, rlSteps: opts.rlSteps + 1, log: () => {} }),
+        new RegExp(`holds a finished GRPO run with other settings \\(--steps ${opts.rlSteps} -> ${opts.rlSteps + 1}\\); use another --out`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
