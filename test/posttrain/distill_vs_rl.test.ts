@@ -82,7 +82,9 @@ describe('experiment distill-vs-rl (wiring, micro models)', () => {
       // asked for other GRPO steps, a finished run is not taken for them
       await assert.rejects(
         distillVsRl({ ...opts, rlSteps: opts.rlSteps + 1, log: () => {} }),
-        new RegExp(`holds a finished GRPO run with other settings \\(--steps ${opts.rlSteps} -> ${opts.rlSteps + 1}\\); use another --out`),
+        new RegExp(
+          `holds a finished GRPO run with other settings \\(--steps ${opts.rlSteps} -> ${opts.rlSteps + 1}\\); use another --out`,
+        ),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
