@@ -161,7 +161,8 @@ const SET = 'distill.jsonl';
 const PROVENANCE = 'distill.json';
 const TOKENIZER = 'tokenizer';
 
-function newSettings(o: DistillOptions): DistillSettings {
+/** The run.json settings a new distillation with these options records (checked as `distill` checks them). */
+export function distillSettings(o: DistillOptions): DistillSettings {
   if (!o.teacher) throw new Error('distill: --teacher is required for a new run');
   if (!o.student) throw new Error('distill: --student is required for a new run');
   const { config: student } = readConfigFile(o.student);
@@ -192,7 +193,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const log = o.log ?? (progress ? (l: string) => progress.line(l) : (l: string) => process.stdout.write(`${l}\n`));
   if (o.resume && o.overwrite) throw new Error('distill: --resume and --overwrite exclude each other');
   const mode = o.resume ? 'resume' : o.overwrite ? 'overwrite' : 'new';
-  const asked = mode === 'resume' ? null : newSettings(o);
+  const asked = mode === 'resume' ? null : distillSettings(o);
   const dir = RunDir.open({
     dir: o.outDir,
     command: 'distill',

@@ -7,8 +7,8 @@
  * under the sampling template (`r1-zero` for bases pre-trained on it), the distilled student through its chat
  * template, exactly as its SFT rendered the records.
  *
- *   OUT/distill/          the distillation run (resumable; reused when finished)
- *   OUT/grpo/             the GRPO run (resumable; reused when finished)
+ *   OUT/distill/          the distillation run (resumable; reused when finished with the same settings)
+ *   OUT/grpo/             the GRPO run (resumable; reused when finished with the same settings)
  *   OUT/distill_vs_rl.json  the comparison (format r1ts-distill-vs-rl-1: task, n, k, a row per model), which
  *                         `r1ts report OUT` shows as a table above the two runs' curves
  *
@@ -26,7 +26,7 @@ import { resolveGrpoConfig } from '../rl/config.js';
 import { taskProblems, taskSource } from '../rl/problems.js';
 import { GRPO_RESUME_RULE, runGrpoAsync } from '../rl/trainer.js';
 import { RunDir, describeChange, readRunRecord, runFinished, settingsDiff } from '../train/run_dir.js';
-import { type DistillSampling, distill } from './distill.js';
+import { DISTILL_RESUME_RULE, type DistillSampling, distill, distillSettings } from './distill.js';
 import type { SftConfig } from './sft.js';
 import { chatPromptIds } from './sft_eval.js';
 
@@ -109,8 +109,16 @@ export async function distillVsRl(o: DistillVsRlOptions): Promise<DistillVsRlRes
   // (a) distillation
   let t0 = performance.now();
   let distillMinutes: number | null = null;
-  if (runFinished(dDir)) log(`[1/3] reusing the finished distillation in ${dDir}`);
-  else {
+  if (runFinished(dDir)) {
+    // reused only as it was asked for (another teacher, set size or SFT is another experiment)
+    const asked = distillSettings({ outDir: dDir, teacher: o.teacher, student: o.student, sampling, config: o.sft });
+    const diff = settingsDiff(readRunRecord(dDir)?.settings ?? {}, asked, DISTILL_RESUME_RULE);
+    if (diff.length)
+      throw new Error(
+        `experiment distill-vs-rl: ${dDir} holds a finished distillation with other settings (${diff.map(describeChange).join(', ')}); use another --out`,
+      );
+    log(`[1/3] reusing the finished distillation in ${dDir} (same settings)`);
+  } else {
     log(`[1/3] distilling ${o.teacher} into ${o.student}`);
     const r = await distill({
       outDir: dDir,

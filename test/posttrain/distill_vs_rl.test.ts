@@ -79,7 +79,11 @@ describe('experiment distill-vs-rl (wiring, micro models)', () => {
         r.rows.map((x) => x['pass@1']),
       );
       assert.equal(r2.rows[2].trainMinutes, null);
-      // asked for other GRPO steps, a finished run is not taken for them
+      // asked for another distillation set or other GRPO steps, a finished run is not taken for them
+      await assert.rejects(
+        distillVsRl({ ...opts, sampling: { ...opts.sampling, n: 4 }, log: () => {} }),
+        /holds a finished distillation with other settings \(--n 3 -> 4\); use another --out/,
+      );
       await assert.rejects(
         distillVsRl({ ...opts, rlSteps: opts.rlSteps + 1, log: () => {} }),
         new RegExp(
