@@ -421,7 +421,10 @@ Napi::Value RmsRows(const Napi::CallbackInfo& info) {
   Args a(info, "rmsRows");
   const long rows = a.num(3), dim = a.num(4), stride = a.num(5), offset = a.num(6);
   if (stride < dim) a.fail(5, "at least dim");
-  const float* x = a.f32(0, rows > 0 ? offset + (rows - 1) * stride + dim : 0);
+  // the floats the rows span, in double so that huge strides cannot wrap around (as AttendRows checks)
+  const double need = rows > 0 ? (double)offset + (double)(rows - 1) * (double)stride + (double)dim : 0.0;
+  if (need > (double)a.length(0)) a.fail(0, "a Float32Array holding every row (offset + (rows - 1) stride + dim)");
+  const float* x = a.f32(0, (size_t)need);
   rms_rows(x + offset, stride, rows, dim, a.f32(1, dim), a.dbl(7), a.f32(2, rows * dim));
   return Undef(info);
 }

@@ -129,6 +129,7 @@ export class GenerationWorkers {
       viewOf(sab, slots[i]),
     ]);
     const workers: Worker[] = [];
+    let pool: GenerationWorkers | null = null;
     try {
       const ready: Promise<void>[] = [];
       for (let r = 1; r < ranks; r++) {
@@ -156,12 +157,15 @@ export class GenerationWorkers {
           }),
         );
       }
+      // the pool's own listeners from here on, so that a worker failing after its start is noticed
+      pool = new GenerationWorkers(model, workers, state, codec, spec !== undefined);
       await Promise.all(ready);
     } catch (e) {
+      if (pool) pool.closed = true;
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new GenerationWorkers(model, workers, state, codec, spec !== undefined);
+    return pool;
   }
 
   /**
@@ -194,7 +198,12 @@ export class GenerationWorkers {
       };
       return new Promise<Generation[]>((resolve, reject) => {
         this.pending.set(id, { resolve, reject });
-        w.postMessage(req);
+        try {
+          w.postMessage(req);
+        } catch (e) {
+          this.pending.delete(id);
+          reject(e);
+        }
       });
     });
     // the workers' results are awaited even when the main thread's part throws, so none is left pending
@@ -228,10 +237,12 @@ export class GenerationWorkers {
     }
   }
 
-  /** Stops the workers. */
+  /** Stops the workers; a call still waiting for them fails with 'closed'. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const p of this.pending.values()) p.reject(new Error('generation workers: closed while generating'));
+    this.pending.clear();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

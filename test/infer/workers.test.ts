@@ -105,7 +105,9 @@ describe('generation split across worker threads', () => {
     assert.deepEqual(strip(await pool.generate(prompts, opts)), strip(generate(model, prompts, opts)));
   });
 
-  it("checks the prompts first with generate's messages, and refuses to run once a worker has died", async () => {
+  it("checks the prompts first with generate's messages, and refuses to run once a worker has died", {
+    timeout: 60_000, // a call left waiting for a closed pool would otherwise hang the run
+  }, async () => {
     await assert.rejects(pool.generate([[1], []], { maxTokens: 2 }), /generate: prompt 1 is empty/);
     await assert.rejects(pool.generate(prompts, { maxTokens: 2, stop: ['x'] }), /stop strings need a decode function/);
     // without a codec at create, a call that decodes runs on the main thread alone (and gives the same results)
@@ -120,6 +122,21 @@ describe('generation split across worker threads', () => {
       await plain.close();
     }
     await assert.rejects(plain.generate(prompts, { maxTokens: 2 }), /closed/);
+    // closed while a call waits for its workers: the call fails instead of waiting forever
+    const busy = await GenerationWorkers.create(model, { ranks: 2 });
+    let closing: Promise<void> | null = null;
+    await assert.rejects(
+      busy.generate(prompts, {
+        maxTokens: 20,
+        seed: 1,
+        batchSize: 1,
+        onBatch: () => {
+          closing ??= busy.close();
+        },
+      }),
+      /closed while generating/,
+    );
+    await closing;
   });
 
   it('rebuilds an r1ts tokenizer in the workers from its JSON', () => {
