@@ -10,6 +10,7 @@ import '../../src/tensor/index.js';
 import type { KernelName, Kernels } from '../../src/backend/kernels.js';
 import { getKernel } from '../../src/backend/registry.js';
 import { nativeAvailable, nativeKernels, nativeLoadError } from '../../src/backend/native/index.js';
+import { addon } from '../../src/backend/native/addon.js';
 import { mulberry32 } from '../helpers/util.js';
 
 const SKIP = nativeAvailable() ? false : `native addon not built (${nativeLoadError()})`;
@@ -116,6 +117,18 @@ describe('decoder row kernels: native against the reference', () => {
       nat('scatterAddScaled')(sb, idx, rows2, g, dim);
       sameBits('scatterAddScaled', sb, sa);
     }
+  });
+
+  it('the addon checks the rows it reads itself, in double: a huge stride cannot wrap the bound', {
+    skip: SKIP,
+  }, () => {
+    const [x, w, out] = [new Float32Array(1), new Float32Array(1), new Float32Array(4097)];
+    assert.throws(
+      () => addon!.rmsRows(x, w, out, 4097, 1, 2 ** 52, 0, 1e-6),
+      /argument 0 must be a Float32Array holding every row/,
+    );
+    assert.throws(() => addon!.rmsRows(x, w, out, 2, 1, 1, 0, 1e-6), /argument 0/);
+    addon!.rmsRows(x, w, out, 1, 1, 1, 0, 1e-6); // one row fits
   });
 
   it('both backends refuse operands that do not fit', () => {
