@@ -322,13 +322,26 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
+/** Strides (batch, head, token) of a (B, Hn, T, D) tensor, or of a (B, T, Hn, D) one when `bthd`. */
+void attn_strides(long* s, bool bthd, long Hn, long T, long D) {
+  s[0] = Hn * T * D;
+  s[1] = bthd ? D : T * D;
+  s[2] = bthd ? Hn * D : D;
+}
+
 AttnArgs attn_args(Args& a, const Napi::CallbackInfo& info, size_t dimsAt) {
-  const int32_t* d = a.i32(dimsAt, 7);
+  const int32_t* d = a.i32(dimsAt, 8);
   AttnArgs r;
   r.B = d[0], r.H = d[1], r.Hk = d[2], r.Tq = d[3], r.Tk = d[4], r.Dk = d[5], r.Dv = d[6];
   for (int i = 0; i < 7; i++)
     if (d[i] < 0) a.fail(dimsAt, "non-negative dims");
   if (r.Hk == 0 || r.H % r.Hk != 0) a.fail(dimsAt, "dims with H a multiple of Hk");
+  if (d[7] != 0 && d[7] != 1) a.fail(dimsAt, "a layout of 0 (B, H, T, D) or 1 (B, T, H, D)");
+  const bool bthd = d[7] == 1;
+  attn_strides(r.qs, bthd, r.H, r.Tq, r.Dk);
+  attn_strides(r.ks, bthd, r.Hk, r.Tk, r.Dk);
+  attn_strides(r.vs, bthd, r.Hk, r.Tk, r.Dv);
+  attn_strides(r.os, bthd, r.H, r.Tq, r.Dv);
   r.causal = a.flag(dimsAt + 1);
   r.scale = (float)a.dbl(dimsAt + 2);
   r.q = a.f32(0, r.B * r.H * r.Tq * r.Dk);
@@ -348,7 +361,7 @@ void attn_key_start(Args& a, AttnArgs& r, size_t i) {
   r.key_start = ks;
 }
 
-// attention(q, k, v, dims[B,H,Hk,Tq,Tk,Dk,Dv], causal, scale, out, lse, keyStart|null)
+// attention(q, k, v, dims[B,H,Hk,Tq,Tk,Dk,Dv,layout], causal, scale, out, lse, keyStart|null)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Args a(info, "attention");
   AttnArgs r = attn_args(a, info, 3);

@@ -53,6 +53,11 @@ struct AttnArgs {
   bool causal;
   float scale;
   const float *q, *k, *v;
+  /**
+   * Element strides of (batch, head, token) for q (and dq), k (dk), v (dv) and out (dout); a head's vector is
+   * contiguous. The (B, H, T, D) layout has strides (H*T*D, T*D, D), the (B, T, H, D) layout (T*H*D, D, H*D).
+   */
+  long qs[3], ks[3], vs[3], os[3];
   /** B * Tq: the first key each query sees (packed samples), or nullptr for 0. */
   const int32_t* key_start;
 };

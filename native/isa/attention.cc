@@ -12,6 +12,8 @@
 // dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O). P and dS are never packed: the micro-kernel reads
 // them in place (gemm_strided), and dO^T and Q^T straight from the caller's arrays.
 // Every kernel here gives the same bits whatever the thread count: no sum depends on which thread ran what.
+// q, k, v and out are addressed through AttnArgs' (batch, head, token) strides, so the (B, T, H, D) layout of a
+// projection's output is read and written in place with the arithmetic (and bits) of the (B, H, T, D) layout.
 //
 // Causal alignment is the reference's: query i sees keys j <= i + Tk - Tq, and with `key_start` no key before its own
 // first key (packed samples). A query that sees no key gets output 0 and lse -Infinity, and contributes nothing to
@@ -53,11 +55,12 @@ void attention(const AttnArgs& a, float* out, float* lse) {
   const long vSize = lines(panels(Dv) * Tk * NR);   // V as B panels over Dv (kc = Tk)
   float* packed = scratch(tl_shared, (size_t)B * Hk * (ktSize + vSize) + 64);
   pfor(B * Hk, [&](long bh, int) {
-    const float* k = a.k + bh * Tk * Dk;
-    const float* v = a.v + bh * Tk * Dv;
+    const long b = bh / Hk, kh = bh % Hk;
+    const float* k = a.k + b * a.ks[0] + kh * a.ks[1];
+    const float* v = a.v + b * a.vs[0] + kh * a.vs[1];
     float* kt = packed + bh * (ktSize + vSize);
-    pack_b(Dk, Tk, k, 1, Dk, kt, Dk * NR);
-    pack_b(Tk, Dv, v, Dv, 1, kt + ktSize, Tk * NR);
+    pack_b(Dk, Tk, k, 1, a.ks[2], kt, Dk * NR);
+    pack_b(Tk, Dv, v, a.vs[2], 1, kt + ktSize, Tk * NR);
   });
   const long qBlocks = ceil_div(Tq, Bq);
   pfor(B * H * qBlocks, [&](long t, int) {
@@ -73,7 +76,7 @@ void attention(const AttnArgs& a, float* out, float* lse) {
     float* o = s + Bq * Bk;
     float* m = o + lines(Bq * Dv);
     float* l = m + Bq;
-    pack_a(bq, Dk, a.q + (bh * Tq + i0) * Dk, Dk, 1, qp);
+    pack_a(bq, Dk, a.q + b * a.qs[0] + h * a.qs[1] + i0 * a.qs[2], a.qs[2], 1, qp);
     for (long x = 0; x < qpSize; x++) qp[x] *= a.scale;
     memset(o, 0, bq * Dv * 4);
     for (long r = 0; r < bq; r++) {
@@ -124,7 +127,7 @@ void attention(const AttnArgs& a, float* out, float* lse) {
       gemm_strided(bq, Dv, bk, s, Bk, 1, vp + j0 * NR, Tk * NR, NR, o, Dv, true);  // O += P V, P read in place
     }
     for (long r = 0; r < bq; r++) {
-      float* dst = out + (bh * Tq + i0 + r) * Dv;
+      float* dst = out + b * a.os[0] + h * a.os[1] + (i0 + r) * a.os[2];
       if (l[r] == 0.0f) {
         memset(dst, 0, Dv * 4);
         lse[bh * Tq + i0 + r] = -__builtin_inff();
@@ -164,26 +167,28 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
 
   pfor(B * Hk + B * H, [&](long t, int) {
     if (t < B * Hk) {
-      const float* k = a.k + t * Tk * Dk;
-      const float* v = a.v + t * Tk * Dv;
+      const long b = t / Hk, kh = t % Hk;
+      const float* k = a.k + b * a.ks[0] + kh * a.ks[1];
+      const float* v = a.v + b * a.vs[0] + kh * a.vs[1];
       float* p = kvPacked + t * kvSize;
-      pack_b(Dk, Tk, k, 1, Dk, p, Dk * NR);
-      pack_b(Dv, Tk, v, 1, Dv, p + ktSize, Dv * NR);
-      pack_b(Tk, Dk, k, Dk, 1, p + ktSize + vtSize, Tk * NR);
+      pack_b(Dk, Tk, k, 1, a.ks[2], p, Dk * NR);
+      pack_b(Dv, Tk, v, 1, a.vs[2], p + ktSize, Dv * NR);
+      pack_b(Tk, Dk, k, a.ks[2], 1, p + ktSize + vtSize, Tk * NR);
       return;
     }
-    const long bh = t - B * Hk;
-    const float* q = a.q + bh * Tq * Dk;
-    const float* g = dout + bh * Tq * Dv;
-    const float* o = out + bh * Tq * Dv;
+    const long bh = t - B * Hk, b = bh / H, h = bh % H;
+    const float* q = a.q + b * a.qs[0] + h * a.qs[1];
+    const long oOff = b * a.os[0] + h * a.os[1], ot = a.os[2];
+    const float* g = dout + oOff;
+    const float* o = out + oOff;
     float* p = hPacked + bh * hSize;
-    pack_a(Tq, Dk, q, Dk, 1, p);
+    pack_a(Tq, Dk, q, a.qs[2], 1, p);
     for (long x = 0; x < qaSize; x++) p[x] *= a.scale;
-    pack_a(Tq, Dv, g, Dv, 1, p + qaSize);
+    pack_a(Tq, Dv, g, ot, 1, p + qaSize);
     float* D = p + qaSize + daSize;
     for (long i = 0; i < Tq; i++) {
       float s = 0;
-      for (long d = 0; d < Dv; d++) s += g[i * Dv + d] * o[i * Dv + d];
+      for (long d = 0; d < Dv; d++) s += g[i * ot + d] * o[i * ot + d];
       D[i] = s;
     }
   });
@@ -199,21 +204,22 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
     float* dkT = dvT + Dv * Bk;   // dK^T
     for (long kb = chunk; kb < kBlocks; kb += nchunks) {  // interleaved, to balance causal work
       const long j0 = kb * Bk, bk = lmin(Bk, Tk - j0);
-      float* dkRows = dk + (kvh * Tk + j0) * Dk;
-      float* dvRows = dv + (kvh * Tk + j0) * Dv;
+      float* dkRows = dk + b * a.ks[0] + kh * a.ks[1] + j0 * a.ks[2];
+      float* dvRows = dv + b * a.vs[0] + kh * a.vs[1] + j0 * a.vs[2];
       memset(dvT, 0, (size_t)(Dv + Dk) * Bk * 4);
       // First query that sees key j0: i + Tk - Tq >= j0.
       const long qFirst = a.causal ? lmax(0, j0 - (Tk - Tq)) : 0;
       for (long hh = 0; hh < group; hh++) {
-        const long bh = b * H + kh * group + hh;
+        const long h = kh * group + hh, bh = b * H + h;
         const float* hp = hPacked + bh * hSize;
         const float* qa = hp;
         const float* da = qa + qaSize;
         const float* D = da + daSize;
-        const float* qRows = a.q + bh * Tq * Dk;
-        const float* gRows = dout + bh * Tq * Dv;
+        const long qt = a.qs[2], ot = a.os[2];
+        const float* qRows = a.q + b * a.qs[0] + h * a.qs[1];
+        const float* gRows = dout + b * a.os[0] + h * a.os[1];
         const float* lrow = lse + bh * Tq;
-        float* dqRows = (nchunks > 1 ? dqParts + chunk * dqPart : dq) + bh * Tq * Dk;
+        float* dqRows = (nchunks > 1 ? dqParts + chunk * dqPart : dq) + b * a.qs[0] + h * a.qs[1];
         for (long qb0 = (qFirst / Bq) * Bq; qb0 < Tq; qb0 += Bq) {
           // The tile: query rows [i0, i0 + bq) and keys [j0, j0 + kn). Rows before qFirst (whole micro-kernel rows
           // of them, so i0 stays on a packed panel) and keys past the last row's end see nothing: left out, which only
@@ -249,18 +255,18 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
           // Nothing is packed here: P and dS are read in place as the B of dV^T and dK^T and as the A of dQ (their
           // rows are Bk floats, so the last panel of kn columns is readable whole).
           // dV^T += dO^T P
-          gemm_strided(Dv, kn, bq, gRows + i0 * Dv, 1, Dv, s, NR, Bk, dvT, Bk, true);
+          gemm_strided(Dv, kn, bq, gRows + i0 * ot, 1, ot, s, NR, Bk, dvT, Bk, true);
           // dQ += dS K
-          gemm_strided(bq, Dk, kn, dp, Bk, 1, kv + ktSize + vtSize + j0 * NR, Tk * NR, NR, dqRows + i0 * Dk, Dk, true);
+          gemm_strided(bq, Dk, kn, dp, Bk, 1, kv + ktSize + vtSize + j0 * NR, Tk * NR, NR, dqRows + i0 * qt, qt, true);
           // dK^T += Q^T dS
-          gemm_strided(Dk, kn, bq, qRows + i0 * Dk, 1, Dk, dp, NR, Bk, dkT, Bk, true);
+          gemm_strided(Dk, kn, bq, qRows + i0 * qt, 1, qt, dp, NR, Bk, dkT, Bk, true);
         }
       }
       // The key block's rows, transposed back. dK and dV start at zero (the caller's), so 0 + the sum over tiles
       // has the bits of accumulating every tile into dK directly.
       for (long j = 0; j < bk; j++) {
-        for (long d = 0; d < Dv; d++) dvRows[j * Dv + d] += dvT[d * Bk + j];
-        for (long d = 0; d < Dk; d++) dkRows[j * Dk + d] += dkT[d * Bk + j];
+        for (long d = 0; d < Dv; d++) dvRows[j * a.vs[2] + d] += dvT[d * Bk + j];
+        for (long d = 0; d < Dk; d++) dkRows[j * a.ks[2] + d] += dkT[d * Bk + j];
       }
     }
   });

@@ -74,7 +74,16 @@ export interface AttentionAttrs {
   scale: number;
   /** int32 (B, Tq): the first key each query may see (default 0). */
   keyStart?: TensorData | null;
+  /**
+   * 'bhtd' (default): q (B, H, Tq, Dk), k (B, Hk, Tk, Dk), v (B, Hk, Tk, Dv), out (B, H, Tq, Dv). 'bthd': the same
+   * with the head and token dims swapped (q (B, Tq, H, Dk), ..., out (B, Tq, H, Dv)), the layout of a projection's
+   * output, so no transposes are needed around the kernel. lse is (B, H, Tq) in both.
+   */
+  layout?: AttentionLayout;
 }
+
+/** The dims order of attention's q, k, v and out: see `AttentionAttrs.layout`. */
+export type AttentionLayout = 'bhtd' | 'bthd';
 
 /** The sizes of `rmsRows` (see there). */
 export interface RmsRowsArgs {
@@ -243,7 +252,7 @@ export interface Kernels {
    * (grouped-query attention). causal: query i sees keys j <= i + Tk - Tq. keyStart (int32 (B, Tq), optional): query
    * i of row b also sees no key before keyStart[b, i] (packed samples: the start of its own sample). Returns out
    * (B, H, Tq, Dv) and the log-sum-exp of the scaled scores (B, H, Tq), -Infinity (and output 0) for a query that
-   * sees no key.
+   * sees no key. With `layout: 'bthd'` every operand and out has its head and token dims swapped; the same numbers.
    */
   attention: (
     q: TensorData,

@@ -146,31 +146,32 @@ export class MLA extends Module {
       cache.pe = kPe;
     }
     const Tk = c.shape[1];
-    let o: Tensor; // (B, H, T, vDim)
     if (ctx.attnImpl === 'naive') {
+      // (B, T, H, *) operands and output, read and written in place by the kernel (no head/token transposes)
       const [kNope, v] = split(reshape(this.wkv_b.forward(c), [B, Tk, H, nope + vDim]), [nope, vDim], -1);
       const k = concat([kNope, expand(reshape(kPe, [B, Tk, 1, R]), [B, Tk, H, R])], -1);
       const q = concat([qNope, qPe], -1);
-      o = scaledDotProductAttention(permute(q, [0, 2, 1, 3]), permute(k, [0, 2, 1, 3]), permute(v, [0, 2, 1, 3]), {
+      const o = scaledDotProductAttention(q, k, v, {
         causal: true,
         scale: this.softmaxScale,
         keyStart: ctx.keyStart,
-      });
-    } else {
-      // Absorbed: q~ = W_UK^T q_nope per head; attend over [c ; k_pe] as one shared key head, values = c; then W_UV.
-      const w = reshape(this.wkv_b.weight, [H, nope + vDim, kvRank]);
-      const wUK = slice(w, [null, [0, nope]]); // (H, nope, kvRank)
-      const wUV = slice(w, [null, [nope, nope + vDim]]); // (H, vDim, kvRank)
-      const qLat = matmul(permute(qNope, [0, 2, 1, 3]), wUK); // (B, H, T, kvRank)
-      const q = concat([qLat, permute(qPe, [0, 2, 1, 3])], -1);
-      const k = reshape(concat([c, kPe], -1), [B, 1, Tk, kvRank + R]);
-      const oLat = scaledDotProductAttention(q, k, reshape(c, [B, 1, Tk, kvRank]), {
-        causal: true,
-        scale: this.softmaxScale,
-        keyStart: ctx.keyStart,
-      });
-      o = matmul(oLat, wUV, { transB: true }); // (B, H, T, vDim)
+        layout: 'bthd',
+      }); // (B, T, H, vDim)
+      return this.wo.forward(reshape(o, [B, T, H * vDim]));
     }
+    // Absorbed: q~ = W_UK^T q_nope per head; attend over [c ; k_pe] as one shared key head, values = c; then W_UV.
+    const w = reshape(this.wkv_b.weight, [H, nope + vDim, kvRank]);
+    const wUK = slice(w, [null, [0, nope]]); // (H, nope, kvRank)
+    const wUV = slice(w, [null, [nope, nope + vDim]]); // (H, vDim, kvRank)
+    const qLat = matmul(permute(qNope, [0, 2, 1, 3]), wUK); // (B, H, T, kvRank)
+    const q = concat([qLat, permute(qPe, [0, 2, 1, 3])], -1);
+    const k = reshape(concat([c, kPe], -1), [B, 1, Tk, kvRank + R]);
+    const oLat = scaledDotProductAttention(q, k, reshape(c, [B, 1, Tk, kvRank]), {
+      causal: true,
+      scale: this.softmaxScale,
+      keyStart: ctx.keyStart,
+    });
+    const o = matmul(oLat, wUV, { transB: true }); // (B, H, T, vDim)
     return this.wo.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * vDim]));
   }
 }

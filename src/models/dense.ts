@@ -13,7 +13,6 @@ import {
   concat,
   crossEntropy,
   linear,
-  permute,
   reshape,
   rope,
   scaledDotProductAttention,
@@ -39,14 +38,14 @@ export interface DenseLayerCache {
   v: Tensor | null;
 }
 
-/** The K/V cache of a dense model: per layer K and V of every token, (B, Hkv, T, Dh) each. */
+/** The K/V cache of a dense model: per layer K and V of every token, (B, T, Hkv, Dh) each. */
 export class DenseCache extends LayerTensorCache<'k' | 'v'> {
   constructor(n: number) {
     super(n, ['k', 'v']);
   }
   valuesPerToken(): number {
     const l = this.layers[0];
-    return l.k && l.v ? l.k.shape[1] * l.k.shape[3] + l.v.shape[1] * l.v.shape[3] : 0;
+    return l.k && l.v ? l.k.shape[2] * l.k.shape[3] + l.v.shape[2] * l.v.shape[3] : 0;
   }
 }
 
@@ -82,23 +81,22 @@ export class GQAttention extends Module {
     const [B, T] = x.shape;
     const { H, Hkv, Dh } = this;
     const q = rope(reshape(this.wq.forward(x), [B, T, H, Dh]), ctx.cos, ctx.sin, { interleaved: false });
-    let k = permute(
-      rope(reshape(this.wk.forward(x), [B, T, Hkv, Dh]), ctx.cos, ctx.sin, { interleaved: false }),
-      [0, 2, 1, 3],
-    );
-    let v = permute(reshape(this.wv.forward(x), [B, T, Hkv, Dh]), [0, 2, 1, 3]);
+    // (B, T, heads, Dh) operands and output, read and written in place by the kernel (no head/token transposes)
+    let k = rope(reshape(this.wk.forward(x), [B, T, Hkv, Dh]), ctx.cos, ctx.sin, { interleaved: false });
+    let v = reshape(this.wv.forward(x), [B, T, Hkv, Dh]);
     if (cache) {
-      k = cache.k ? concat([cache.k, k], 2) : k;
-      v = cache.v ? concat([cache.v, v], 2) : v;
+      k = cache.k ? concat([cache.k, k], 1) : k;
+      v = cache.v ? concat([cache.v, v], 1) : v;
       cache.k = k;
       cache.v = v;
     }
-    const o = scaledDotProductAttention(permute(q, [0, 2, 1, 3]), k, v, {
+    const o = scaledDotProductAttention(q, k, v, {
       causal: true,
       scale: Dh ** -0.5,
       keyStart: ctx.keyStart,
+      layout: 'bthd',
     });
-    return this.wo.forward(reshape(permute(o, [0, 2, 1, 3]), [B, T, H * Dh]));
+    return this.wo.forward(reshape(o, [B, T, H * Dh]));
   }
 }
 

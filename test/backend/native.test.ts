@@ -879,6 +879,63 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     }
   });
 
+  it("attention's (B, T, H, D) layout: the (B, H, T, D) results transposed, bit for bit, on both backends", () => {
+    const r = rng(27);
+    /** A (B, X, Y, D) float32 array as (B, Y, X, D). */
+    const swap = (t: TensorData): TensorData => {
+      const [B, X, Y, D] = t.shape;
+      const o = new Float32Array(t.data.length);
+      for (let b = 0; b < B; b++)
+        for (let x = 0; x < X; x++)
+          for (let y = 0; y < Y; y++)
+            for (let d = 0; d < D; d++) o[((b * Y + y) * X + x) * D + d] = t.data[((b * X + x) * Y + y) * D + d];
+      return { data: o, shape: [B, Y, X, D], dtype: 'float32' };
+    };
+    // [B, H, Hk, Tq, Tk, Dk, Dv, packed]: MLA's head dims, GQA, decoding alignment, several key and query blocks
+    const cases: [number, number, number, number, number, number, number, boolean][] = [
+      [2, 4, 4, 33, 33, 48, 32, true],
+      [1, 4, 2, 150, 150, 24, 16, false],
+      [2, 3, 1, 5, 12, 8, 4, false],
+      [1, 2, 2, 129, 129, 192, 128, true],
+    ];
+    for (const [B, H, Hk, Tq, Tk, Dk, Dv, packed] of cases) {
+      const q = f32([B, H, Tq, Dk], r);
+      const k = f32([B, Hk, Tk, Dk], r);
+      const v = f32([B, Hk, Tk, Dv], r);
+      const dout = f32([B, H, Tq, Dv], r);
+      const ks = new Int32Array(B * Tq);
+      if (packed) for (let i = 0; i < ks.length; i++) ks[i] = Math.max(0, (i % Tq) - (i % 7));
+      const base = {
+        causal: true,
+        scale: 1 / Math.sqrt(Dk),
+        keyStart: packed ? { data: ks, shape: [B, Tq], dtype: 'int32' as const } : null,
+      };
+      const swapped = { ...base, layout: 'bthd' as const };
+      const tag = JSON.stringify([B, H, Hk, Tq, Tk, Dk, Dv, packed]);
+      for (const [name, kernels] of [
+        ['reference', ref],
+        ['native', nat],
+      ] as const) {
+        (name === 'native' ? eachIsa : (f: (isa: string) => void) => f('ts'))((isa) => {
+          const e = kernels('attention')(q, k, v, base);
+          const g = kernels('attentionBackward')(q, k, v, e.out, e.lse, dout, base);
+          const a = kernels('attention')(swap(q), swap(k), swap(v), swapped);
+          assert.deepEqual(a.out.shape, [B, Tq, H, Dv]);
+          check(`${name} bthd out ${tag} [${isa}]`, a.out, swap(e.out), 0, 0);
+          check(`${name} bthd lse ${tag} [${isa}]`, a.lse, e.lse, 0, 0);
+          const b = kernels('attentionBackward')(swap(q), swap(k), swap(v), a.out, a.lse, swap(dout), swapped);
+          for (const n of ['dq', 'dk', 'dv'] as const)
+            check(`${name} bthd ${n} ${tag} [${isa}]`, b[n], swap(g[n]), 0, 0);
+        });
+      }
+    }
+    const z = (...shape: number[]) => f32(shape, r);
+    assert.throws(
+      () => nat('attention')(z(1, 3, 2, 4), z(1, 3, 2, 4), z(1, 3, 1, 4), { causal: true, scale: 1, layout: 'bthd' }),
+      /heads 2 must be a multiple of key\/value heads 2 \(= 1\)/,
+    );
+  });
+
   it('attention backward and sgemm give the same bits with 1, 2 and 3 threads', () => {
     const r = rng(26);
     // One (batch, kv-head) pair and three key blocks: the backward splits key blocks across tasks and sums dQ parts.

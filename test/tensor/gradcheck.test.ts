@@ -260,6 +260,15 @@ const cases: Case[] = [
       }),
   },
   {
+    name: 'attention in the (B, T, H, D) layout with packed samples, GQA and Dk != Dv',
+    inputs: (g) => [r64([2, 6, 2, 3], g), r64([2, 6, 1, 3], g), r64([2, 6, 1, 4], g)],
+    fn: (q, k, v) =>
+      r.scaledDotProductAttention(q, k, v, {
+        keyStart: new Tensor(Int32Array.from([0, 0, 2, 2, 2, 5, 0, 1, 1, 3, 3, 3]), [2, 6], 'int32'),
+        layout: 'bthd',
+      }),
+  },
+  {
     name: 'attention causal decode (Tq < Tk) with GQA',
     inputs: (g) => [r64([1, 4, 2, 3], g), r64([1, 2, 5, 3], g), r64([1, 2, 5, 4], g)],
     fn: (q, k, v) => r.scaledDotProductAttention(q, k, v),

@@ -439,6 +439,21 @@ describe('neural-network ops forward', () => {
     const last = r.scaledDotProductAttention(r.narrow(q, 2, 4, 1), k, v);
     assertClose(last, r.narrow(full, 2, 4, 1), 1e-12);
   });
+  it("attention's (B, T, H, D) layout is the (B, H, T, D) one with heads and tokens swapped, in and out", () => {
+    const g = new Generator(4);
+    const q = r.randn([2, 3, 5, 4], { dtype: 'float64', generator: g });
+    const k = r.randn([2, 1, 7, 4], { dtype: 'float64', generator: g });
+    const v = r.randn([2, 1, 7, 3], { dtype: 'float64', generator: g });
+    const sw = (t: r.Tensor) => r.permute(t, [0, 2, 1, 3]);
+    const want = sw(r.scaledDotProductAttention(q, k, v, { scale: 0.4 }));
+    const got = r.scaledDotProductAttention(sw(q), sw(k), sw(v), { scale: 0.4, layout: 'bthd' });
+    assert.deepEqual(got.shape, [2, 5, 3, 3]);
+    assert.deepEqual(Array.from(got.data), Array.from(want.data));
+    assert.throws(
+      () => r.scaledDotProductAttention(sw(q), sw(k), sw(v), { layout: 'bhtd' }),
+      /batch sizes differ|heads|lengths differ/,
+    );
+  });
   it('attention shape errors', () => {
     assert.throws(
       () => r.scaledDotProductAttention(r.zeros([1, 3, 2, 4]), r.zeros([1, 2, 2, 4]), r.zeros([1, 2, 2, 4])),

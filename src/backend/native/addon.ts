@@ -112,7 +112,7 @@ export interface NativeAddon {
     inverse: boolean,
     out: F32,
   ): void;
-  /** dims = [B, H, Hk, Tq, Tk, Dk, Dv] */
+  /** dims = [B, H, Hk, Tq, Tk, Dk, Dv, layout]: layout 0 for (B, H, T, D) operands, 1 for (B, T, H, D). */
   /** keyStart: per (batch row, query) the first visible key, or null for none. */
   attention(
     q: F32,

@@ -4,10 +4,10 @@
  * index-add; float32 rows times bfloat16 weights (`matmulBf16`). float32 only; invalid arguments and other dtypes go
  * to the reference kernel, so errors read the same.
  */
-import { type Kernels, type TensorData, matmulDims } from '../kernels.js';
+import { type AttentionLayout, type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
-import { checkAttendRows, keyStartOf } from '../ts/attention.js';
+import { attentionShape, checkAttendRows, keyStartOf } from '../ts/attention.js';
 import { linearIntoDims, matmulBf16Dims } from '../ts/linalg.js';
 
 /** The element offset of a single product's operands. */
@@ -25,14 +25,24 @@ function out32(shape: readonly number[], zero = true): TensorData & { data: Floa
   return { data: allocF32(numel(shape), zero), shape: [...shape], dtype: 'float32' };
 }
 
-/** Whether the contract's shape rules for attention hold (else the reference throws its error). */
-function attentionDims(q: TensorData, k: TensorData, v: TensorData): Int32Array | null {
-  if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) return null;
-  const [B, H, Tq, Dk] = q.shape;
-  const [Bk, Hk, Tk, Dk2] = k.shape;
-  const [Bv, Hv, Tv, Dv] = v.shape;
-  if (B !== Bk || B !== Bv || Hk !== Hv || Hk === 0 || H % Hk !== 0 || Tk !== Tv || Dk !== Dk2) return null;
-  return Int32Array.from([B, H, Hk, Tq, Tk, Dk, Dv]);
+/**
+ * The addon's dims [B, H, Hk, Tq, Tk, Dk, Dv, layout] when the contract's shape rules for attention hold (else null:
+ * the reference throws its error), with out's shape.
+ */
+function attentionDims(
+  q: TensorData,
+  k: TensorData,
+  v: TensorData,
+  layout: AttentionLayout = 'bhtd',
+): { dims: Int32Array; outShape: number[] } | null {
+  let d: ReturnType<typeof attentionShape>;
+  try {
+    d = attentionShape(q, k, v, layout);
+  } catch {
+    return null;
+  }
+  const dims = Int32Array.from([d.B, d.H, d.Hk, d.Tq, d.Tk, d.Dk, d.Dv, layout === 'bthd' ? 1 : 0]);
+  return { dims, outShape: d.outShape };
 }
 
 function indexOk(index: TensorData, n: number): boolean {
@@ -200,11 +210,12 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
     },
 
     attention: (q, k, v, attrs) => {
-      const dims = isF32(q) && isF32(k) && isF32(v) ? attentionDims(q, k, v) : null;
-      if (!dims) return ref('attention')(q, k, v, attrs);
-      const [B, H, , Tq, , , Dv] = dims;
+      const shape = isF32(q) && isF32(k) && isF32(v) ? attentionDims(q, k, v, attrs.layout) : null;
+      if (!shape) return ref('attention')(q, k, v, attrs);
+      const { dims, outShape } = shape;
+      const [B, H, , Tq] = dims;
       const ks = keyStartOf(attrs, B, Tq);
-      const out = out32([B, H, Tq, Dv]);
+      const out = out32(outShape);
       const lse = out32([B, H, Tq]);
       addon.attention(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, out.data, lse.data, ks);
       return { out, lse };
@@ -231,8 +242,10 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
     },
     attentionBackward: (q, k, v, out, lse, dout, attrs) => {
       const all = [q, k, v, out, lse, dout].every(isF32);
-      const dims = all ? attentionDims(q, k, v) : null;
-      if (!dims || !sameShape(out.shape, dout.shape)) return ref('attentionBackward')(q, k, v, out, lse, dout, attrs);
+      const shape = all ? attentionDims(q, k, v, attrs.layout) : null;
+      if (!shape || !sameShape(out.shape, shape.outShape) || !sameShape(out.shape, dout.shape))
+        return ref('attentionBackward')(q, k, v, out, lse, dout, attrs);
+      const { dims } = shape;
       const ks = keyStartOf(attrs, dims[0], dims[3]);
       const dq = out32(q.shape);
       const dk = out32(k.shape);

@@ -4,22 +4,54 @@
  * (query i of Tq sees keys j <= i + Tk - Tq), which is what decoding with a KV cache needs. An optional per-query first
  * key (`keyStart`) keeps packed samples apart: a query sees only keys of its own sample.
  */
-import type { AttendRowsArgs, AttentionAttrs, Kernels, TensorData } from '../kernels.js';
+import type { AttendRowsArgs, AttentionAttrs, AttentionLayout, Kernels, TensorData } from '../kernels.js';
 import { shapeStr } from '../../tensor/shape.js';
 import { floatOut, requireFloat } from './util.js';
 
-function dims(q: TensorData, k: TensorData, v: TensorData) {
+/** Element strides of (batch, head, token) of a (B, Hn, T, D) tensor, or of a (B, T, Hn, D) one for 'bthd'. */
+export interface AttnStrides {
+  b: number;
+  h: number;
+  t: number;
+}
+
+function strides(layout: AttentionLayout, Hn: number, T: number, D: number): AttnStrides {
+  return layout === 'bthd' ? { b: T * Hn * D, h: D, t: Hn * D } : { b: Hn * T * D, h: T * D, t: D };
+}
+
+/** The sizes of attention's operands, checked, in either layout (see `AttentionAttrs.layout`). */
+export function attentionShape(q: TensorData, k: TensorData, v: TensorData, layout: AttentionLayout = 'bhtd') {
+  const bthd = layout === 'bthd';
   const bad = (why: string) =>
     new RangeError(`attention: q ${shapeStr(q.shape)}, k ${shapeStr(k.shape)}, v ${shapeStr(v.shape)}: ${why}`);
-  if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) throw bad('expected (B, H, T, D) tensors');
-  const [B, H, Tq, Dk] = q.shape;
-  const [Bk, Hk, Tk, Dk2] = k.shape;
-  const [Bv, Hv, Tv, Dv] = v.shape;
+  if (layout !== 'bhtd' && layout !== 'bthd') throw new RangeError(`attention: unknown layout ${String(layout)}`);
+  if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) {
+    throw bad(bthd ? 'expected (B, T, H, D) tensors' : 'expected (B, H, T, D) tensors');
+  }
+  const hd = (s: readonly number[]) => (bthd ? [s[0], s[2], s[1], s[3]] : s);
+  const [B, H, Tq, Dk] = hd(q.shape);
+  const [Bk, Hk, Tk, Dk2] = hd(k.shape);
+  const [Bv, Hv, Tv, Dv] = hd(v.shape);
   if (B !== Bk || B !== Bv) throw bad('batch sizes differ');
   if (Hk !== Hv || H % Hk !== 0) throw bad(`heads ${H} must be a multiple of key/value heads ${Hk} (= ${Hv})`);
   if (Tk !== Tv) throw bad('k and v lengths differ');
   if (Dk !== Dk2) throw bad(`q and k head dims ${Dk} != ${Dk2}`);
-  return { B, H, Tq, Dk, Hk, Tk, Dv, group: H / Hk };
+  return {
+    B,
+    H,
+    Tq,
+    Dk,
+    Hk,
+    Tk,
+    Dv,
+    group: H / Hk,
+    /** out's shape in this layout */
+    outShape: bthd ? [B, Tq, H, Dv] : [B, H, Tq, Dv],
+    qs: strides(layout, H, Tq, Dk),
+    ks: strides(layout, Hk, Tk, Dk),
+    vs: strides(layout, Hk, Tk, Dv),
+    os: strides(layout, H, Tq, Dv),
+  };
 }
 
 /** The first key each query sees: keyStart (B, Tq) when given (checked), else none (all zeros). */
@@ -97,18 +129,19 @@ export const attentionKernels: Partial<Kernels> = {
   attention: (q, k, v, attrs) => {
     const { causal, scale } = attrs;
     requireFloat('attention', q, k, v);
-    const { B, H, Tq, Dk, Hk, Tk, Dv, group } = dims(q, k, v);
+    const { B, H, Tq, Dk, Tk, Dv, group, outShape, qs, ks: kst, vs, os } = attentionShape(q, k, v, attrs.layout);
     const ks = keyStartOf(attrs, B, Tq);
-    const out = floatOut(q, [B, H, Tq, Dv]);
+    const out = floatOut(q, outShape);
     const lse = floatOut(q, [B, H, Tq]);
     const s = new Float64Array(Tk);
     const acc = new Float64Array(Dv);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
         const kh = Math.floor(h / group);
-        const kBase = (b * Hk + kh) * Tk;
+        const kBase = b * kst.b + kh * kst.h;
+        const vBase = b * vs.b + kh * vs.h;
         for (let i = 0; i < Tq; i++) {
-          const qo = ((b * H + h) * Tq + i) * Dk;
+          const qo = b * qs.b + h * qs.h + i * qs.t;
           const last = causal ? Math.min(Tk - 1, i + Tk - Tq) : Tk - 1;
           const first = ks ? ks[b * Tq + i] : 0;
           const row = (b * H + h) * Tq + i;
@@ -118,7 +151,7 @@ export const attentionKernels: Partial<Kernels> = {
           }
           let m = -Infinity;
           for (let j = first; j <= last; j++) {
-            const ko = (kBase + j) * Dk;
+            const ko = kBase + j * kst.t;
             let dot = 0;
             for (let d = 0; d < Dk; d++) dot += q.data[qo + d] * k.data[ko + d];
             s[j] = dot * scale;
@@ -129,10 +162,10 @@ export const attentionKernels: Partial<Kernels> = {
           for (let j = first; j <= last; j++) {
             const p = Math.exp(s[j] - m);
             sum += p;
-            const vo = (kBase + j) * Dv;
+            const vo = vBase + j * vs.t;
             for (let d = 0; d < Dv; d++) acc[d] += p * v.data[vo + d];
           }
-          const oo = row * Dv;
+          const oo = b * os.b + h * os.h + i * os.t;
           for (let d = 0; d < Dv; d++) out.data[oo + d] = acc[d] / sum;
           lse.data[row] = m + Math.log(sum);
         }
@@ -143,7 +176,7 @@ export const attentionKernels: Partial<Kernels> = {
 
   attentionBackward: (q, k, v, out, lse, dout, attrs) => {
     const { causal, scale } = attrs;
-    const { B, H, Tq, Dk, Hk, Tk, Dv, group } = dims(q, k, v);
+    const { B, H, Tq, Dk, Tk, Dv, group, qs, ks: kst, vs, os } = attentionShape(q, k, v, attrs.layout);
     const ks = keyStartOf(attrs, B, Tq);
     const dq = floatOut(q, q.shape);
     const dk = new Float64Array(k.data.length);
@@ -152,22 +185,23 @@ export const attentionKernels: Partial<Kernels> = {
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
         const kh = Math.floor(h / group);
-        const kBase = (b * Hk + kh) * Tk;
+        const kBase = b * kst.b + kh * kst.h;
+        const vBase = b * vs.b + kh * vs.h;
         for (let i = 0; i < Tq; i++) {
           const row = (b * H + h) * Tq + i;
           const last = causal ? Math.min(Tk - 1, i + Tk - Tq) : Tk - 1;
           const first = ks ? ks[b * Tq + i] : 0;
           if (last < first) continue;
-          const qo = row * Dk;
-          const oo = row * Dv;
+          const qo = b * qs.b + h * qs.h + i * qs.t;
+          const oo = b * os.b + h * os.h + i * os.t;
           // D = dout . out  (= sum_j p_j * dP_j)
           let Drow = 0;
           for (let d = 0; d < Dv; d++) Drow += dout.data[oo + d] * out.data[oo + d];
           const l = lse.data[row];
           dqRow.fill(0);
           for (let j = first; j <= last; j++) {
-            const ko = (kBase + j) * Dk;
-            const vo = (kBase + j) * Dv;
+            const ko = kBase + j * kst.t;
+            const vo = vBase + j * vs.t;
             let dot = 0;
             for (let d = 0; d < Dk; d++) dot += q.data[qo + d] * k.data[ko + d];
             const p = Math.exp(dot * scale - l);

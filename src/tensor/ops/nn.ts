@@ -2,6 +2,7 @@
  * Neural-network ops with autograd: softmax / logSoftmax, crossEntropy, rmsNorm, rope, dropout, topk, and causal
  * scaled-dot-product attention. The fused ones call a forward and a backward kernel so a fast backend can replace both.
  */
+import type { AttentionLayout } from '../../backend/kernels.js';
 import { runKernel } from '../../backend/registry.js';
 import { type Generator, getDefaultGenerator } from '../random.js';
 import { normAxis, sameShape, shapeStr } from '../shape.js';
@@ -140,16 +141,23 @@ export interface AttentionOptions {
    * attention never crosses from one sample into another.
    */
   keyStart?: Tensor | null;
+  /**
+   * 'bhtd' (default): q (B, H, Tq, Dk) and so on, out (B, H, Tq, Dv). 'bthd': q (B, Tq, H, Dk), k (B, Tk, Hk, Dk),
+   * v (B, Tk, Hk, Dv), out (B, Tq, H, Dv): a projection's output reshaped, read and written in place without the
+   * transposes (copies) around the kernel; the same numbers.
+   */
+  layout?: AttentionLayout;
 }
 
 /**
- * Scaled dot-product attention: softmax(q k^T * scale) v, with q (B, H, Tq, Dk), k (B, Hk, Tk, Dk), v (B, Hk, Tk, Dv).
- * Dk may differ from Dv (MLA: 192 vs 128); H may be a multiple of Hk (grouped-query attention).
+ * Scaled dot-product attention: softmax(q k^T * scale) v, with q (B, H, Tq, Dk), k (B, Hk, Tk, Dk), v (B, Hk, Tk, Dv)
+ * (or each with its head and token dims swapped: `layout: 'bthd'`). Dk may differ from Dv (MLA: 192 vs 128); H may be
+ * a multiple of Hk (grouped-query attention).
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const causal = opts.causal ?? true;
   const scale = opts.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]);
-  const attrs = { causal, scale, keyStart: opts.keyStart ?? null };
+  const attrs = { causal, scale, keyStart: opts.keyStart ?? null, layout: opts.layout ?? 'bhtd' };
   const { out, lse } = runKernel('attention', q, k, v, attrs);
   const o = wrap(out);
   return record(o, 'attention', [q, k, v], (g) => {
