@@ -181,6 +181,17 @@ export interface Kernels {
   indexSelect: (x: TensorData, index: TensorData, attrs: { axis: number }) => TensorData;
   /** torch.index_add (out of place) with a 1-D index: out = x; out[idx[j] along axis] += src[j along axis]. */
   indexAdd: (x: TensorData, index: TensorData, src: TensorData, attrs: { axis: number }) => TensorData;
+  /**
+   * indexAdd with src given as its consecutive parts along axis (their sizes sum to the index's length), so that
+   * pieces computed apart (an MoE layer's experts) are added without joining them first: the result is
+   * indexAdd(x, index, concat(parts)), bit for bit.
+   */
+  indexAddParts: (
+    x: TensorData,
+    index: TensorData,
+    parts: readonly TensorData[],
+    attrs: { axis: number },
+  ) => TensorData;
   /** cond ? a : b with broadcasting of all three; cond is bool. */
   where: (cond: TensorData, a: TensorData, b: TensorData) => TensorData;
 
@@ -393,6 +404,7 @@ export const KERNEL_NAMES = [
   'scatterAdd',
   'indexSelect',
   'indexAdd',
+  'indexAddParts',
   'where',
   'matmul',
   'linearInto',

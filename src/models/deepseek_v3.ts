@@ -25,7 +25,7 @@ import {
   div,
   expand,
   gather,
-  indexAdd,
+  indexAddGroups,
   indexSelectGroups,
   linear,
   matmul,
@@ -272,7 +272,7 @@ export class MoE extends Module {
     const xs = indexSelectGroups(flat, 0, tokens, sizes);
     const ws = indexSelectGroups(flatW, 0, new Tensor(slotOf, [N * K], 'int32'), sizes);
     const outs = active.map((e, i) => mul(this.experts[e].forward(xs[i]), ws[i]));
-    let y = indexAdd(zeros([N, D], { dtype: x.dtype }), 0, tokens, concat(outs, 0));
+    let y = indexAddGroups(zeros([N, D], { dtype: x.dtype }), 0, tokens, outs);
     if (this.shared_experts) y = add(y, this.shared_experts.forward(flat));
     if (ctx.balanceAlpha > 0 && this.training)
       ctx.balanceLosses.push(this.balanceLoss(scores, indices, B, T, ctx.balanceAlpha));

@@ -8,15 +8,7 @@ import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm, type InitOptions } from '../nn/layers.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import {
-  add,
-  concat,
-  crossEntropy,
-  linear,
-  reshape,
-  rope,
-  scaledDotProductAttention,
-} from '../tensor/ops/index.js';
+import { add, concat, crossEntropy, linear, reshape, rope, scaledDotProductAttention } from '../tensor/ops/index.js';
 import type { DenseConfig } from './config.js';
 import { MLP } from './mlp.js';
 import { LayerTensorCache } from './kv_cache.js';

@@ -965,6 +965,70 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     }
   });
 
+  it('indexAddParts: indexAdd over the joined parts, bit for bit (parts of any size, inner dims, errors)', () => {
+    const r = rng(28);
+    const cases: [number[], number, number[]][] = [
+      [[300, 96], 0, [120, 0, 300, 7, 1]],
+      [[7, 129, 3], 1, [500, 500]],
+      [[2, 40, 129], 1, [3, 0, 60]],
+      [[5, 4], 0, []],
+    ];
+    for (const [shape, axis, sizes] of cases) {
+      const x = f32(shape, r);
+      const m = sizes.reduce((a, b) => a + b, 0);
+      const index = i32([m], r, shape[axis]);
+      const parts = sizes.map((n) =>
+        f32(
+          shape.map((d, i) => (i === axis ? n : d)),
+          r,
+        ),
+      );
+      const joined =
+        parts.length > 0
+          ? ref('concat')(parts, { axis })
+          : f32(
+              shape.map((d, i) => (i === axis ? 0 : d)),
+              r,
+            );
+      const want = ref('indexAdd')(x, index, joined, { axis });
+      const tag = JSON.stringify([shape, axis, sizes]);
+      check(`indexAddParts ${tag} [ts]`, ref('indexAddParts')(x, index, parts, { axis }), want, 0, 0);
+      eachIsa((isa) => {
+        check(
+          `indexAddParts ${tag} [${isa}]`,
+          nat('indexAddParts')(x, index, parts, { axis }),
+          nat('indexAdd')(x, index, joined, { axis }),
+          0,
+          0,
+        );
+        check(
+          `indexAddParts ${tag} vs reference [${isa}]`,
+          nat('indexAddParts')(x, index, parts, { axis }),
+          want,
+          0,
+          0,
+        );
+      });
+    }
+    const x = f32([4, 2], r);
+    const bad: TensorData = { data: Int32Array.from([1, 4]), shape: [2], dtype: 'int32' };
+    const two = [f32([1, 2], r), f32([1, 2], r)];
+    for (const k of [ref, nat]) {
+      assert.throws(
+        () => k('indexAddParts')(x, bad, two, { axis: 0 }),
+        /indexAddParts: index 4 is out of range for dim 0/,
+      );
+      assert.throws(
+        () => k('indexAddParts')(x, bad, [f32([1, 2], r)], { axis: 0 }),
+        /the parts have 1 rows on axis 0, the index 2/,
+      );
+      assert.throws(
+        () => k('indexAddParts')(x, bad, [f32([2, 3], r)], { axis: 0 }),
+        /part \[2,3\] float32 does not fit \[4,2\]/,
+      );
+    }
+  });
+
   it('indexSelect and indexAdd (duplicates, inner dims, empty index, range errors)', () => {
     const r = rng(25);
     const cases: [number[], number, number][] = [

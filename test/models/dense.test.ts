@@ -16,7 +16,11 @@ describe('dense students (Qwen2 / Llama)', () => {
     let err = 0;
     for (let i = 0; i < full.size; i++) err = Math.max(err, Math.abs(full.data[i] - inc.data[i]));
     assert.ok(err < 1e-5, `max |Δ| ${err}`);
-    assert.deepEqual(cache.layers[0].k!.shape, [2, 7, 2, 4], 'only num_key_value_heads heads are cached, (B, T, Hkv, Dh)');
+    assert.deepEqual(
+      cache.layers[0].k!.shape,
+      [2, 7, 2, 4],
+      'only num_key_value_heads heads are cached, (B, T, Hkv, Dh)',
+    );
   });
 
   it('Qwen2 has q/k/v biases, Llama does not; tied embeddings share the head', () => {

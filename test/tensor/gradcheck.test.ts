@@ -145,6 +145,17 @@ const cases: Case[] = [
     inputs: (g) => [r64([4, 3], g), r64([3, 3], g)],
     fn: (a, b) => r.indexAdd(a, 0, idx([1, 1, 3]), b),
   },
+  {
+    // parts of 2, 0 and 3 rows, with duplicates across parts
+    name: 'indexAddGroups',
+    inputs: (g) => [r64([4, 3], g), r64([2, 3], g), r64([0, 3], g), r64([3, 3], g)],
+    fn: (a, b, c, d) => r.indexAddGroups(a, 0, idx([1, 3, 3, 1, 0]), [b, c, d]),
+  },
+  {
+    name: 'indexAddGroups axis 1',
+    inputs: (g) => [r64([2, 4, 2], g), r64([2, 1, 2], g), r64([2, 2, 2], g)],
+    fn: (a, b, c) => r.indexAddGroups(a, 1, idx([2, 2, 0]), [b, c]),
+  },
   { name: 'embedding', inputs: (g) => [r64([5, 3], g)], fn: (w) => r.embedding(w, idx([0, 4, 4, 2], [2, 2])) },
   {
     name: 'where broadcast',
@@ -314,6 +325,7 @@ const DIFFERENTIABLE_OPS = [
   'indexSelect',
   'indexSelectGroups',
   'indexAdd',
+  'indexAddGroups',
   'where',
   'matmul',
   'softmax',

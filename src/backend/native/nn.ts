@@ -8,6 +8,7 @@ import { type AttentionLayout, type Kernels, type TensorData, matmulDims } from 
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
 import { attentionShape, checkAttendRows, keyStartOf } from '../ts/attention.js';
+import { indexParts } from '../ts/indexing.js';
 import { linearIntoDims, matmulBf16Dims } from '../ts/linalg.js';
 
 /** The element offset of a single product's operands. */
@@ -287,6 +288,23 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const o = out32(x.shape, false);
       o.data.set(x.data);
       if (m > 0 && inner > 0) addon.indexAdd(o.data, index.data as Int32Array, src.data, outer, n, inner, m);
+      return o;
+    },
+    indexAddParts: (x, index, parts, attrs) => {
+      const { outer, n, inner } = around(x.shape, attrs.axis);
+      const m = index.data.length;
+      const sizes = indexParts('indexAddParts', x, parts, attrs.axis, m); // the reference's errors
+      if (!isF32(x) || !parts.every(isF32) || !indexOk(index, n)) return ref('indexAddParts')(x, index, parts, attrs);
+      const o = out32(x.shape, false);
+      o.data.set(x.data);
+      const idx = index.data as Int32Array;
+      let j0 = 0;
+      parts.forEach((p, i) => {
+        // one part after the other: each row's sums in index order, as over the joined parts
+        if (sizes[i] > 0 && inner > 0)
+          addon.indexAdd(o.data, idx.subarray(j0, j0 + sizes[i]), f32(p), outer, n, inner, sizes[i]);
+        j0 += sizes[i];
+      });
       return o;
     },
   };

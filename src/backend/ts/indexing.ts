@@ -1,7 +1,7 @@
 /** Reference indexing kernels: gather / scatter-add (torch semantics), index-select / index-add, where. */
 import type { Kernels, TensorData } from '../kernels.js';
-import { allocArray } from '../../tensor/dtype.js';
-import { broadcastShapes, broadcastStrides, numel, stridesOf } from '../../tensor/shape.js';
+import { type TypedArray, allocArray } from '../../tensor/dtype.js';
+import { broadcastShapes, broadcastStrides, numel, shapeStr, stridesOf } from '../../tensor/shape.js';
 import { around, stridedOffsets } from './util.js';
 
 function checkIndex(kernel: string, v: number, n: number, axis: number): void {
@@ -24,6 +24,45 @@ function scatterOffsets(kernel: string, target: readonly number[], index: Tensor
     base[i] += v * ts[axis];
   }
   return base;
+}
+
+/** o[idx[j0 + j] along axis] += src[j along axis] for j < m, in j order (o has `shape`; src has m along axis). */
+function addRows(
+  kernel: string,
+  o: TypedArray,
+  shape: readonly number[],
+  idx: TensorData['data'],
+  j0: number,
+  m: number,
+  src: TensorData,
+  axis: number,
+): void {
+  const { outer, n, inner } = around(shape, axis);
+  if (src.data.length !== outer * m * inner) {
+    throw new RangeError(`${kernel}: src ${shapeStr(src.shape)} does not match ${m} indices on axis ${axis}`);
+  }
+  for (let a = 0; a < outer; a++) {
+    for (let j = 0; j < m; j++) {
+      const v = idx[j0 + j] as number;
+      checkIndex(kernel, v, n, axis);
+      const to = (a * n + v) * inner;
+      const from = (a * m + j) * inner;
+      for (let c = 0; c < inner; c++) o[to + c] += src.data[from + c] as number;
+    }
+  }
+}
+
+/** The parts' sizes along axis, checked: x's shape elsewhere, x's dtype, summing to the m indices. */
+export function indexParts(op: string, x: TensorData, parts: readonly TensorData[], axis: number, m: number): number[] {
+  const sizes = parts.map((p) => {
+    const ok = p.shape.length === x.shape.length && p.shape.every((d, i) => i === axis || d === x.shape[i]);
+    if (!ok || p.dtype !== x.dtype)
+      throw new RangeError(`${op}: part ${shapeStr(p.shape)} ${p.dtype} does not fit ${shapeStr(x.shape)} ${x.dtype}`);
+    return p.shape[axis];
+  });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total !== m) throw new RangeError(`${op}: the parts have ${total} rows on axis ${axis}, the index ${m}`);
+  return sizes;
 }
 
 export const indexingKernels: Partial<Kernels> = {
@@ -60,19 +99,22 @@ export const indexingKernels: Partial<Kernels> = {
   },
 
   indexAdd: (x, index, src, { axis }) => {
-    const { outer, n, inner } = around(x.shape, axis);
-    const m = index.data.length;
     const o = allocArray(x.dtype, x.data.length);
     o.set(x.data);
-    for (let a = 0; a < outer; a++) {
-      for (let j = 0; j < m; j++) {
-        const v = index.data[j];
-        checkIndex('indexAdd', v, n, axis);
-        const to = (a * n + v) * inner;
-        const from = (a * m + j) * inner;
-        for (let c = 0; c < inner; c++) o[to + c] += src.data[from + c];
-      }
-    }
+    addRows('indexAdd', o, x.shape, index.data, 0, index.data.length, src, axis);
+    return { data: o, shape: [...x.shape], dtype: x.dtype };
+  },
+
+  indexAddParts: (x, index, parts, { axis }) => {
+    const m = index.data.length;
+    const sizes = indexParts('indexAddParts', x, parts, axis, m);
+    const o = allocArray(x.dtype, x.data.length);
+    o.set(x.data);
+    let j0 = 0;
+    parts.forEach((p, i) => {
+      addRows('indexAddParts', o, x.shape, index.data, j0, sizes[i], p, axis);
+      j0 += sizes[i];
+    });
     return { data: o, shape: [...x.shape], dtype: x.dtype };
   },
 

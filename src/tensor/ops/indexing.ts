@@ -4,7 +4,7 @@ import type { TensorData } from '../../backend/kernels.js';
 import { normAxis, shapeStr } from '../shape.js';
 import { Tensor, record, recordParts } from '../tensor.js';
 import { reshape } from './shape.js';
-import { type TensorLike, asTensor, concatParts, sumTo, wrap, zerosOf } from './util.js';
+import { type TensorLike, asTensor, sumTo, wrap, zerosOf } from './util.js';
 
 function requireIndex(op: string, index: TensorData, oneDim: boolean): void {
   if (index.dtype !== 'int32') throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
@@ -83,11 +83,46 @@ export function indexSelectGroups(x: Tensor, axis: number, index: Tensor, sizes:
   return parts;
 }
 
-/** indexSelectGroups' rule (holds the index and shapes only). */
+/** indexSelectGroups' rule (holds the index and shapes only): the parts' gradients added in place of x's rows. */
 function indexSelectGroupsRule(xs: readonly number[], index: Tensor, sizes: readonly number[], axis: number) {
   return (parts: readonly (Tensor | null)[]): Tensor => {
-    const all = concatParts(parts, xs, sizes, axis);
-    return wrap(runKernel('indexAdd', zerosOf(xs, all.dtype), index, all, { axis }));
+    const dtype = parts.find((g) => g !== null)!.dtype;
+    const filled = parts.map(
+      (g, i) =>
+        g ??
+        zerosOf(
+          xs.map((d, j) => (j === axis ? sizes[i] : d)),
+          dtype,
+        ),
+    );
+    return wrap(runKernel('indexAddParts', zerosOf(xs, dtype), index, filled, { axis }));
+  };
+}
+
+/**
+ * indexAdd(x, axis, index, concat(parts, axis)) without joining the parts (an MoE layer's expert outputs added back
+ * at their tokens): the same numbers, with one copy fewer forward and none backward (each part's gradient is the
+ * gradient's rows at its own indices).
+ */
+export function indexAddGroups(x: Tensor, axis: number, index: Tensor, parts: readonly Tensor[]): Tensor {
+  requireIndex('indexAddGroups', index, true);
+  const a = normAxis(axis, x.ndim, 'indexAddGroups');
+  const out = wrap(runKernel('indexAddParts', x, index, parts, { axis: a }));
+  const sizes = parts.map((p) => p.shape[a]);
+  return record(out, 'indexAddGroups', [x, ...parts], indexAddGroupsRule(index, sizes, a));
+}
+
+/** indexAddGroups' rule (holds the index and sizes only). */
+function indexAddGroupsRule(index: Tensor, sizes: readonly number[], axis: number): (g: Tensor) => Tensor[] {
+  return (g) => {
+    const idx = index.data as Int32Array;
+    let j0 = 0;
+    const grads = sizes.map((m) => {
+      const part = new Tensor(idx.subarray(j0, j0 + m), [m], 'int32');
+      j0 += m;
+      return wrap(runKernel('indexSelect', g, part, { axis }));
+    });
+    return [g, ...grads];
   };
 }
 
