@@ -311,14 +311,14 @@ Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
 // rope(x, cos, sin, rowOff, rows, D, interleaved, inverse, out)
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   Args a(info, "rope");
-  const long rows = a.num(4), D = a.num(5);
+  const long rows = a.num(4), D = a.num(5), pass = a.num(9), W = pass + D;
   if (D % 2) a.fail(5, "even");
   const int32_t* off = a.i32(3, rows);
   size_t lc = a.length(1);
   size_t ls = a.length(2);
   for (long r = 0; r < rows; r++)
     if (off[r] < 0 || (size_t)off[r] + D / 2 > lc || (size_t)off[r] + D / 2 > ls) a.fail(3, "offsets inside cos/sin");
-  kt().rope(a.f32(0, rows * D), a.f32(1, 0), a.f32(2, 0), off, rows, D, a.flag(6), a.flag(7), a.f32(8, rows * D));
+  kt().rope(a.f32(0, rows * W), a.f32(1, 0), a.f32(2, 0), off, rows, D, pass, a.flag(6), a.flag(7), a.f32(8, rows * W));
   return Undef(info);
 }
 

@@ -134,8 +134,9 @@ struct KernelTable {
   void (*rmsnorm)(const float* x, const float* w, long rows, long D, float eps, float* y, float* rstd);
   void (*rmsnorm_backward)(const float* x, const float* w, const float* rstd, const float* dy, long rows, long D,
                            float* dx, float* dw);
+  /** Rows of pass + D floats: the first `pass` copied, the last D rotated (cos/sin at row_off[r], D/2 each). */
   void (*rope)(const float* x, const float* cos, const float* sin, const int32_t* row_off, long rows, long D,
-               bool interleaved, bool inverse, float* out);
+               long pass, bool interleaved, bool inverse, float* out);
   void (*attention)(const AttnArgs& a, float* out, float* lse);
   void (*attention_backward)(const AttnArgs& a, const float* out, const float* lse, const float* dout, float* dq,
                              float* dk, float* dv);

@@ -234,14 +234,15 @@ void rmsnorm_backward(const float* x, const float* w, const float* rstd, const f
   }
 }
 
-void rope(const float* x, const float* cos, const float* sin, const int32_t* row_off, long rows, long D,
+void rope(const float* x, const float* cos, const float* sin, const int32_t* row_off, long rows, long D, long pass,
           bool interleaved, bool inverse, float* out) {
-  const long half = D / 2;
+  const long half = D / 2, W = pass + D;
   const float sgn = inverse ? -1.0f : 1.0f;
-  over_rows(rows, D, [&](long lo, long hi) {
+  over_rows(rows, W, [&](long lo, long hi) {
     for (long r = lo; r < hi; r++) {
-      const float* p = x + r * D;
-      float* o = out + r * D;
+      if (pass > 0) memcpy(out + r * W, x + r * W, pass * 4);
+      const float* p = x + r * W + pass;
+      float* o = out + r * W + pass;
       const float* c = cos + row_off[r];
       const float* s = sin + row_off[r];
       if (interleaved) {

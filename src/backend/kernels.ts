@@ -249,14 +249,16 @@ export interface Kernels {
     dy: TensorData,
   ) => { dx: TensorData; dweight: TensorData | null };
   /**
-   * Rotary embedding over the last dim D of x. cos and sin have D/2 entries in their last dim and broadcast against
-   * x's leading dims. interleaved: pairs (2i, 2i+1); otherwise pairs (i, i + D/2). inverse rotates by -theta.
+   * Rotary embedding over the last D features of x's last dim, after `pass` (default 0) features copied unrotated
+   * (MLA's query heads: the no-RoPE part, then the RoPE part). cos and sin have D/2 entries in their last dim and
+   * broadcast against x's leading dims. interleaved: pairs (2i, 2i+1); otherwise pairs (i, i + D/2). inverse rotates
+   * by -theta.
    */
   rope: (
     x: TensorData,
     cos: TensorData,
     sin: TensorData,
-    attrs: { interleaved: boolean; inverse: boolean },
+    attrs: { interleaved: boolean; inverse: boolean; pass?: number },
   ) => TensorData;
   /**
    * Scaled dot-product attention. q (B, H, Tq, Dk), k (B, Hk, Tk, Dk), v (B, Hk, Tk, Dv); H a multiple of Hk

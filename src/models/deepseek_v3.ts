@@ -133,8 +133,7 @@ export class MLA extends Module {
     const [B, T] = x.shape;
     const { H, nope, rope: R, vDim, kvRank } = this;
     const q0 = this.wq ? this.wq.forward(x) : this.wq_b!.forward(this.q_norm!.forward(this.wq_a!.forward(x)));
-    const [qNope, qPe0] = split(reshape(q0, [B, T, H, nope + R]), [nope, R], -1); // (B, T, H, *)
-    const qPe = rope(qPe0, ctx.cos, ctx.sin, { interleaved: ctx.interleaved });
+    const qHeads = reshape(q0, [B, T, H, nope + R]);
     const [c0, kPe0] = split(this.wkv_a.forward(x), [kvRank, R], -1); // (B, T, kvRank), (B, T, R)
     const kPeT = rope(reshape(kPe0, [B, T, 1, R]), ctx.cos, ctx.sin, { interleaved: ctx.interleaved });
     let c = this.kv_norm.forward(c0); // (B, T, kvRank)
@@ -150,7 +149,8 @@ export class MLA extends Module {
       // (B, T, H, *) operands and output, read and written in place by the kernel (no head/token transposes)
       const [kNope, v] = split(reshape(this.wkv_b.forward(c), [B, Tk, H, nope + vDim]), [nope, vDim], -1);
       const k = concat([kNope, expand(reshape(kPe, [B, Tk, 1, R]), [B, Tk, H, R])], -1);
-      const q = concat([qNope, qPe], -1);
+      // [q_nope ; RoPE(q_pe)] per head in one op (the numbers of splitting, rotating and joining them)
+      const q = rope(qHeads, ctx.cos, ctx.sin, { interleaved: ctx.interleaved, pass: nope });
       const o = scaledDotProductAttention(q, k, v, {
         causal: true,
         scale: this.softmaxScale,
@@ -160,6 +160,8 @@ export class MLA extends Module {
       return this.wo.forward(reshape(o, [B, T, H * vDim]));
     }
     // Absorbed: q~ = W_UK^T q_nope per head; attend over [c ; k_pe] as one shared key head, values = c; then W_UV.
+    const [qNope, qPe0] = split(qHeads, [nope, R], -1); // (B, T, H, *)
+    const qPe = rope(qPe0, ctx.cos, ctx.sin, { interleaved: ctx.interleaved });
     const w = reshape(this.wkv_b.weight, [H, nope + vDim, kvRank]);
     const wUK = slice(w, [null, [0, nope]]); // (H, nope, kvRank)
     const wUV = slice(w, [null, [nope, nope + vDim]]); // (H, vDim, kvRank)

@@ -801,6 +801,56 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     }
   });
 
+  it('rope with pass-through features: the rotated part has the bits of rope on it alone, the rest is copied', () => {
+    const r = rng(29);
+    // [x shape, cos shape, pass]: MLA's query heads (B, T, H, nope + R), an odd pass, rows of one feature pair
+    const cases: [number[], number[], number][] = [
+      [[2, 33, 4, 24], [33, 1, 4], 16],
+      [[3, 129, 40], [129, 16], 8],
+      [[5, 7], [1, 1], 5],
+      [[4, 6], [1, 3], 0],
+    ];
+    for (const [xs, cs, pass] of cases) {
+      const x = f32(xs, r, -2, 2);
+      const cos = f32(cs, r);
+      const sin = f32(cs, r);
+      const W = xs[xs.length - 1];
+      const rows = x.data.length / W;
+      const tail: TensorData = {
+        data: new Float32Array(rows * (W - pass)),
+        shape: [...xs.slice(0, -1), W - pass],
+        dtype: 'float32',
+      };
+      for (let i = 0; i < rows; i++) tail.data.set(x.data.subarray(i * W + pass, (i + 1) * W), i * (W - pass));
+      for (const interleaved of [false, true])
+        for (const inverse of [false, true]) {
+          const tag = `rope pass ${pass} ${JSON.stringify(xs)} ${interleaved} ${inverse}`;
+          const alone = (k: typeof ref) => k('rope')(tail, cos, sin, { interleaved, inverse });
+          const both = (k: typeof ref, got: TensorData, isa: string) => {
+            const want = alone(k);
+            for (let i = 0; i < rows; i++) {
+              for (let j = 0; j < W; j++) {
+                const a = got.data[i * W + j];
+                const b = j < pass ? x.data[i * W + j] : want.data[i * (W - pass) + j - pass];
+                assert.ok(Object.is(a, b), `${tag} [${isa}] row ${i} feature ${j}: ${a} != ${b}`);
+              }
+            }
+          };
+          both(ref, ref('rope')(x, cos, sin, { interleaved, inverse, pass }), 'ts');
+          eachIsa((isa) => both(nat, nat('rope')(x, cos, sin, { interleaved, inverse, pass }), isa));
+        }
+    }
+    const x = f32([2, 6], r);
+    const cs = f32([1, 2], r);
+    for (const k of [ref, nat]) {
+      assert.throws(
+        () => k('rope')(x, cs, cs, { interleaved: false, inverse: false, pass: 7 }),
+        /pass 7 must be an integer in \[0, 6\]/,
+      );
+      assert.throws(() => k('rope')(x, cs, cs, { interleaved: false, inverse: false, pass: 1 }), /must be even/);
+    }
+  });
+
   it('attention forward and backward (GQA, MQA, MLA dims, causal alignment, empty rows)', () => {
     const r = rng(24);
     // [B, H, Hk, Tq, Tk, Dk, Dv, causal]

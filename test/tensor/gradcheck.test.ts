@@ -246,6 +246,14 @@ const cases: Case[] = [
     },
   },
   {
+    name: "rope with pass-through features (MLA's query heads: 3 unrotated, then 4 rotated)",
+    inputs: (g) => [r64([2, 3, 2, 7], g)],
+    fn: (x) => {
+      const ang = r.randn([3, 1, 2], { dtype: 'float64', generator: new Generator(5) });
+      return r.rope(x, r.cos(ang), r.sin(ang), { interleaved: true, pass: 3 });
+    },
+  },
+  {
     name: 'dropout (fixed generator)',
     inputs: (g) => [r64([4, 5], g)],
     fn: (a) => r.dropout(a, 0.3, { generator: new Generator(3) }),

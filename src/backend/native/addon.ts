@@ -111,6 +111,8 @@ export interface NativeAddon {
     interleaved: boolean,
     inverse: boolean,
     out: F32,
+    /** leading floats of each row copied unrotated (rows of pass + D floats) */
+    pass: number,
   ): void;
   /** dims = [B, H, Hk, Tq, Tk, Dk, Dv, layout]: layout 0 for (B, H, T, D) operands, 1 for (B, T, H, D). */
   /** keyStart: per (batch row, query) the first visible key, or null for none. */

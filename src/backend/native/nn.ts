@@ -186,7 +186,8 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
     },
 
     rope: (x, cos, sin, attrs) => {
-      const D = x.shape[x.shape.length - 1];
+      const pass = attrs.pass ?? 0;
+      const D = x.shape[x.shape.length - 1] - pass;
       const half = D / 2;
       const lead = x.shape.slice(0, -1);
       const cLead = cos.shape.slice(0, -1);
@@ -195,6 +196,9 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
         isF32(cos) &&
         isF32(sin) &&
         x.shape.length > 0 &&
+        Number.isInteger(pass) &&
+        pass >= 0 &&
+        D >= 0 &&
         D % 2 === 0 &&
         sameShape(cos.shape, sin.shape) &&
         cos.shape[cos.shape.length - 1] === half &&
@@ -206,7 +210,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
         broadcastStrides(cLead, lead).map((s) => s * half),
       );
       const o = out32(x.shape, false);
-      addon.rope(f32(x), f32(cos), f32(sin), rowOff, rowOff.length, D, attrs.interleaved, attrs.inverse, o.data);
+      addon.rope(f32(x), f32(cos), f32(sin), rowOff, rowOff.length, D, attrs.interleaved, attrs.inverse, o.data, pass);
       return o;
     },
 

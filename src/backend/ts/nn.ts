@@ -167,9 +167,12 @@ export const nnKernels: Partial<Kernels> = {
     return { dx, dweight };
   },
 
-  rope: (x, cos, sin, { interleaved, inverse }) => {
+  rope: (x, cos, sin, { interleaved, inverse, pass = 0 }) => {
     requireFloat('rope', x, cos, sin);
-    const D = x.shape[x.shape.length - 1];
+    const W = x.shape[x.shape.length - 1];
+    const D = W - pass;
+    if (!Number.isInteger(pass) || pass < 0 || D < 0)
+      throw new RangeError(`rope: pass ${pass} must be an integer in [0, ${W}] (the last dim of ${shapeStr(x.shape)})`);
     if (D % 2 !== 0) throw new RangeError(`rope: last dim ${D} of ${shapeStr(x.shape)} must be even`);
     if (!sameShape(cos.shape, sin.shape))
       throw new RangeError(`rope: cos ${shapeStr(cos.shape)} and sin ${shapeStr(sin.shape)} differ`);
@@ -191,7 +194,8 @@ export const nnKernels: Partial<Kernels> = {
     const o = floatOut(x, x.shape);
     const sgn = inverse ? -1 : 1;
     for (let r = 0; r < rowOff.length; r++) {
-      const base = r * D;
+      for (let i = 0; i < pass; i++) o.data[r * W + i] = x.data[r * W + i];
+      const base = r * W + pass;
       const cb = rowOff[r];
       for (let i = 0; i < half; i++) {
         const c = cos.data[cb + i];

@@ -88,6 +88,11 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
 export interface RopeOptions {
   /** Pairs (2i, 2i+1) as in DeepSeek-V3's reference code (true), or (i, i + D/2) as in Llama/HF (false). */
   interleaved: boolean;
+  /**
+   * The first `pass` features of the last dim go through unrotated and D is the rest (default 0): MLA's query heads,
+   * [no-RoPE part, RoPE part], in one op instead of a split, a rope and a concat (the same numbers).
+   */
+  pass?: number;
 }
 
 /**
@@ -96,10 +101,9 @@ export interface RopeOptions {
  * cos and sin are constants (no gradient).
  */
 export function rope(x: Tensor, cos: Tensor, sin: Tensor, opts: RopeOptions): Tensor {
-  const out = wrap(runKernel('rope', x, cos, sin, { interleaved: opts.interleaved, inverse: false }));
-  return record(out, 'rope', [x], (g) => [
-    wrap(runKernel('rope', g, cos, sin, { interleaved: opts.interleaved, inverse: true })),
-  ]);
+  const { interleaved, pass = 0 } = opts;
+  const out = wrap(runKernel('rope', x, cos, sin, { interleaved, inverse: false, pass }));
+  return record(out, 'rope', [x], (g) => [wrap(runKernel('rope', g, cos, sin, { interleaved, inverse: true, pass }))]);
 }
 
 export interface DropoutOptions {
