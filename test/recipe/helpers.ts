@@ -15,7 +15,10 @@ export function microSettings(): RecipeSettings {
     rl2: { ...g, languageWeight: 1 },
     data3: { prompts: 2, k: 2, sftPerTask: 2, harmless: 2, maxTokens: 24 },
     sft3: sf,
-    rm: { pairs: 16, lr: 3e-4, epochs: 1 },
+    rm: {
+      helpful: { pairs: 16, lr: 3e-4, epochs: 1, batch: 8 },
+      harmless: { pairs: 16, lr: 5e-4, epochs: 1, batch: 8 },
+    },
     rl4: { ...g, languageWeight: 1, temperature: 0.7, generalShare: 0.5 },
     eval: { n: 2, k: 2, sftN: 2, generalN: 2, maxTokens: 16 },
   };
