@@ -97,11 +97,15 @@ void attention(const AttnArgs& a, float* out, float* lse) {
           memset(sr, 0, bk * 4);
           continue;
         }
+        // Whole vectors, then the row's last partial vector masked (the vector exp on every visible key)
         vf mxv = vset1(m[r]);
         long j = lo;
         for (; j + VW <= valid; j += VW) mxv = vmax(mxv, vload(sr + j));
-        float mx = hmax(mxv);
-        for (; j < valid; j++) mx = sr[j] > mx ? sr[j] : mx;
+        if (j < valid) {
+          const int n = (int)(valid - j);
+          mxv = vmax(mxv, vsel(vmask_n(n), vload_n(sr + j, n), vset1(-__builtin_inff())));
+        }
+        const float mx = hmax(mxv);
         const float corr = m[r] == -__builtin_inff() ? 0.0f : expf(m[r] - mx);
         const vf mv = vset1(mx);
         vf acc = {};
@@ -110,13 +114,15 @@ void attention(const AttnArgs& a, float* out, float* lse) {
           vstore(sr + j, p);
           acc += p;
         }
-        float sum = hsum(acc);
-        for (; j < valid; j++) {
-          sr[j] = expf(sr[j] - mx);
-          sum += sr[j];
+        if (j < valid) {
+          const int n = (int)(valid - j);
+          const vf p = vsel(vmask_n(n), vexp(vload_n(sr + j, n) - mv), vf{});
+          vstore_n(sr + j, p, n);
+          acc += p;
         }
-        for (j = 0; j < lo; j++) sr[j] = 0.0f;
-        for (j = valid; j < bk; j++) sr[j] = 0.0f;
+        const float sum = hsum(acc);
+        memset(sr, 0, lo * 4);
+        memset(sr + valid, 0, (bk - valid) * 4);
         l[r] = l[r] * corr + sum;
         m[r] = mx;
         if (corr != 1.0f) {
@@ -238,19 +244,22 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
             const vf lv = vset1(lrow[i0 + r]);
             const vf Dr = vset1(D[i0 + r]);
             const vf sc = vset1(a.scale);
-            for (long j = 0; j < lo; j++) sr[j] = dr[j] = 0.0f;
+            memset(sr, 0, lo * 4);
+            memset(dr, 0, lo * 4);
             long j = lo;
             for (; j + VW <= valid; j += VW) {
               vf p = vexp(vload(sr + j) - lv);
               vstore(sr + j, p);
               vstore(dr + j, p * (vload(dr + j) - Dr) * sc);
             }
-            for (; j < valid; j++) {
-              const float p = expf(sr[j] - lv[0]);
-              sr[j] = p;
-              dr[j] = p * (dr[j] - Dr[0]) * a.scale;
+            if (j < valid) {  // the last partial vector, masked: the vector exp on every visible key
+              const int n = (int)(valid - j);
+              const vf p = vsel(vmask_n(n), vexp(vload_n(sr + j, n) - lv), vf{});
+              vstore_n(sr + j, p, n);
+              vstore_n(dr + j, p * (vload_n(dr + j, n) - Dr) * sc, n);
             }
-            for (; j < kn; j++) sr[j] = dr[j] = 0.0f;
+            memset(sr + valid, 0, (kn - valid) * 4);
+            memset(dr + valid, 0, (kn - valid) * 4);
           }
           // Nothing is packed here: P and dS are read in place as the B of dV^T and dK^T and as the A of dQ (their
           // rows are Bk floats, so the last panel of kn columns is readable whole).

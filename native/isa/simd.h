@@ -115,6 +115,13 @@ static inline void vstore_n(float* p, vf v, int n) {
   else memcpy(p, &v, n * 4);
 #endif
 }
+/** All ones in the first n (0 <= n <= VW) lanes, zero after: vsel(vmask_n(n), a, b) takes a's first n lanes. */
+static inline vi vmask_n(int n) {
+  vi idx, nv = {};
+  for (int i = 0; i < VW; i++) idx[i] = i;
+  nv += n;
+  return idx < nv;
+}
 static inline vi as_int(vf v) { return (vi)v; }
 static inline vf as_float(vi v) { return (vf)v; }
 static inline vf vsel(vi mask, vf a, vf b) { return mask ? a : b; }
