@@ -7,8 +7,9 @@
  * training step). Inside `withBufferPool(fn, keep)` every float32 array of at least `POOL_MIN` elements that the
  * kernels allocate (through `allocF32`, which `allocArray` / `allocFloat` and the native kernels' outputs use) is
  * recorded; when `fn` returns, each of them that `keep` does not name goes back to a free list by capacity (lengths are
- * rounded up to one of four sizes per power of two, `poolCapacity`, so the per-expert arrays of an MoE layer, whose
- * lengths change with the routing, still find one; the caller gets a view of its own length), and the next scope's
+ * rounded up to one of four sizes per power of two, `poolCapacity`, and a request takes a free array of its capacity
+ * or else of one of the next capacities up to twice it, so the per-expert arrays of an MoE layer, whose lengths change
+ * with the routing, still find one; the caller gets a view of its own length), and the next scope's
  * allocations take it from there, zero-filled again (so a kernel sees exactly what a fresh array would give it: the
  * numbers are bit-identical with and without the pool), or not filled at all for the outputs of kernels that write
  * every element (the native matmul, elementwise, layout, RMSNorm, RoPE, row-gather and cross-entropy-gradient
@@ -124,16 +125,23 @@ export function poolCapacity(n: number): number {
 export function allocF32(n: number, zero = true): Float32Array {
   if (scope === null || !Number.isInteger(n) || (n < POOL_MIN && scopeMode !== 'check')) return new Float32Array(n);
   const cap = poolCapacity(n);
-  if (scopeBytes + cap * 4 > scopeMaxBytes) return new Float32Array(n);
-  scopeBytes += cap * 4;
-  let full = free.get(cap)?.pop();
+  // A free array of this capacity, else of the next few (up to twice as long): the routed experts' arrays change
+  // length from one micro-batch to the next, so the exact capacity is often gone while a slightly longer one is free.
+  let full: Float32Array | undefined;
+  for (let c = cap; full === undefined && c <= 2 * cap; c = poolCapacity(c + 1)) full = free.get(c)?.pop();
+  const bytes = (full?.length ?? cap) * 4;
+  if (scopeBytes + bytes > scopeMaxBytes) {
+    if (full) free.get(full.length)!.push(full); // not taken after all
+    return new Float32Array(n);
+  }
+  scopeBytes += bytes;
   const recycled = full !== undefined;
   if (full) poolStats.reused++;
   else {
     full = new Float32Array(cap);
     poolStats.fresh++;
   }
-  const view = cap === n ? full : full.subarray(0, n);
+  const view = full.length === n ? full : full.subarray(0, n);
   if (!zero && scopeMode === 'check') view.fill(Number.NaN);
   else if (zero && recycled) view.fill(0);
   scope.push({ view, full });

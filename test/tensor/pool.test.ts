@@ -92,6 +92,29 @@ describe('buffer pool', () => {
     assert.ok(v!.every((x) => x === 8));
   });
 
+  it('a request takes a longer free array (up to twice its capacity) when its own capacity has none', () => {
+    setPoolMode('on');
+    const a = withBufferPool(
+      () => allocF32(1300).fill(5), // capacity 1536
+      () => [],
+    );
+    const b = withBufferPool(
+      () => allocF32(1000), // capacity 1024: none free, 1536 is
+      () => [],
+    );
+    assert.ok(b.buffer === a.buffer, 'the longer array underneath');
+    assert.equal(b.length, 1000);
+    assert.ok(
+      b.every((v) => v === 0),
+      'zero-filled like a fresh one',
+    );
+    const c = withBufferPool(
+      () => allocF32(600), // capacity 640: 1536 is more than twice it, so a fresh array
+      () => [],
+    );
+    assert.ok(c.buffer !== a.buffer, 'a fresh array');
+  });
+
   it('keeps what the scope names, and small arrays are never pooled', () => {
     setPoolMode('on');
     const kept = withBufferPool(
