@@ -308,7 +308,7 @@ Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
-// rope(x, cos, sin, rowOff, rows, D, interleaved, inverse, out)
+// rope(x, cos, sin, rowOff, rows, D, interleaved, inverse, out, pass): rows of pass + D floats, the first pass copied
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   Args a(info, "rope");
   const long rows = a.num(4), D = a.num(5), pass = a.num(9), W = pass + D;
