@@ -158,7 +158,9 @@ export function defaultRecipeSettings(quick = false): RecipeSettings {
     // stage 2's policy is nearly deterministic on its own problems (k=4 at T 0.7 gives about 1.3 distinct correct
     // responses per prompt; duplicates are dropped), so reasoning records need many prompts to outweigh the
     // non-reasoning ones as R1's 600k:200k did
-    data3: { prompts: q(2048, 384), k: 4, sftPerTask: q(500, 100), harmless: q(300, 60), maxTokens: 160 },
+    // harmless: as many refusal / compliance records as another task's 500 were too few for stage 3's model to write
+    // either (300 left its answers to general prompts broken and stage 4 reward-hacked them; 2000 give 84% right)
+    data3: { prompts: q(2048, 384), k: 4, sftPerTask: q(500, 100), harmless: q(2000, 400), maxTokens: 160 },
     sft3: sftStage(1e-3, 2),
     rm: {
       helpful: { pairs: q(2000, 400), lr: 3e-4, epochs: 2, batch: 32 },
