@@ -55,6 +55,15 @@ function f32(shape: number[], r: () => number, lo = -1, hi = 1): TensorData {
   return { data: d, shape, dtype: 'float32' };
 }
 
+/** Random (B, H, T, D) attention operands and an output gradient for dims [B, H, Hk, Tq, Tk, Dk, Dv]. */
+function attentionInputs(dims: readonly number[], r: () => number) {
+  const [B, H, Hk, Tq, Tk, Dk, Dv] = dims;
+  const q = f32([B, H, Tq, Dk], r);
+  const k = f32([B, Hk, Tk, Dk], r);
+  const v = f32([B, Hk, Tk, Dv], r);
+  return { q, k, v, dout: f32([B, H, Tq, Dv], r) };
+}
+
 function i32(shape: number[], r: () => number, n: number): TensorData {
   const d = new Int32Array(numel(shape));
   for (let i = 0; i < d.length; i++) d[i] = Math.floor(r() * n);
@@ -867,10 +876,7 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
       [1, 1, 1, 3, 0, 4, 4, false],
     ];
     for (const [B, H, Hk, Tq, Tk, Dk, Dv, causal] of cases) {
-      const q = f32([B, H, Tq, Dk], r);
-      const k = f32([B, Hk, Tk, Dk], r);
-      const v = f32([B, Hk, Tk, Dv], r);
-      const dout = f32([B, H, Tq, Dv], r);
+      const { q, k, v, dout } = attentionInputs([B, H, Hk, Tq, Tk, Dk, Dv], r);
       const attrs = { causal, scale: 1 / Math.sqrt(Dk) };
       const e = ref('attention')(q, k, v, attrs);
       const g = ref('attentionBackward')(q, k, v, e.out, e.lse, dout, attrs);
@@ -896,10 +902,7 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
       [1, 3, 1, 130, 130, 24, 40],
     ];
     for (const [B, H, Hk, Tq, Tk, Dk, Dv] of cases) {
-      const q = f32([B, H, Tq, Dk], r);
-      const k = f32([B, Hk, Tk, Dk], r);
-      const v = f32([B, Hk, Tk, Dv], r);
-      const dout = f32([B, H, Tq, Dv], r);
+      const { q, k, v, dout } = attentionInputs([B, H, Hk, Tq, Tk, Dk, Dv], r);
       const ks = new Int32Array(B * Tq);
       for (let b = 0; b < B; b++) {
         let start = 0;
@@ -949,10 +952,7 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
       [1, 2, 2, 129, 129, 192, 128, true],
     ];
     for (const [B, H, Hk, Tq, Tk, Dk, Dv, packed] of cases) {
-      const q = f32([B, H, Tq, Dk], r);
-      const k = f32([B, Hk, Tk, Dk], r);
-      const v = f32([B, Hk, Tk, Dv], r);
-      const dout = f32([B, H, Tq, Dv], r);
+      const { q, k, v, dout } = attentionInputs([B, H, Hk, Tq, Tk, Dk, Dv], r);
       const ks = new Int32Array(B * Tq);
       if (packed) for (let i = 0; i < ks.length; i++) ks[i] = Math.max(0, (i % Tq) - (i % 7));
       const base = {
