@@ -115,7 +115,10 @@ export function plainDocument(rng: Rng, kind: PlainKind, prompt: string, parts: 
   const layout = pick(rng, LAYOUTS[lang]);
   const head = layout.head(randInt(rng, 1, 40), prompt);
   let steps = parts.steps;
-  if (kind === 'terse') return `${head} ${steps[0]}\n${layout.answer(parts.answer)}`;
+  // the same line break after the head as a worked solution: the choice between working and guessing comes after
+  // the restated problem, not at the first token after the head (a base trained with `head steps[0]` for terse and
+  // `head\nsteps` for worked answered tersely under every prompt that ends in `Assistant:`)
+  if (kind === 'terse') return `${head}\n${steps[0]}\n${layout.answer(parts.answer)}`;
   if (kind === 'partial') {
     const keep = steps.length > 1 ? randInt(rng, 1, steps.length - 1) : steps.length;
     return `${head}\n${steps.slice(0, keep).join('\n')}`;
@@ -216,12 +219,21 @@ const TAG_PREAMBLES: Record<Lang, readonly string[]> = {
   ],
 };
 
-const tagged = (x: Quiz): string => `<think> ${x.notes} </think> <answer>${x.a}</answer>`;
+/** A tagged reply: the notes restate the question first (as a reader's scratch notes do), then work it out. */
+const tagged = (x: Quiz): string => `<think> ${x.q} ${x.notes} </think> <answer>${x.a}</answer>`;
+
+/**
+ * Share of the replies in chat logs with a tag preamble that do use the tags (the others answer in plain words, as
+ * assistants on the web often ignore their instructions). A base trained with every such reply tagged wrote the tags
+ * under the R1-Zero template 90% of the time; the paper's base did not know the format.
+ */
+export const PLAIN_TAGGED_REPLY_SHARE = 0.5;
 
 /**
  * A generic tagged document in `lang` (see the file header): a chat log of one or two turns whose preamble says that
- * the assistant answers in tags (40%), an instruction that names the tags and a tagged reply, on its own or in a chat
- * log (15% each), a quiz page in markup (15%), or notes in `<note>` markup (15%).
+ * the assistant answers in tags (40%; a reply uses them with probability PLAIN_TAGGED_REPLY_SHARE, restating the
+ * question first), an instruction that names the tags and a tagged reply, on its own or in a chat log (15% each), a
+ * quiz page in markup (15%), or notes in `<note>` markup (15%).
  */
 export function taggedText(rng: Rng, lang: Lang = 'en'): string {
   const u = uniform(rng);
@@ -230,7 +242,9 @@ export function taggedText(rng: Rng, lang: Lang = 'en'): string {
   const [user, assistant] = lang === 'en' ? ['User', 'Assistant'] : ['Usuario', 'Asistente'];
   if (form === 4) {
     const turns = Array.from({ length: randInt(rng, 1, 2) }, () => quiz(rng, lang));
-    const log = turns.map((x) => `${user}: ${x.q} ${assistant}: ${tagged(x)}`).join('\n');
+    const log = turns
+      .map((x) => `${user}: ${x.q} ${assistant}: ${uniform(rng) < PLAIN_TAGGED_REPLY_SHARE ? tagged(x) : x.notes}`)
+      .join('\n');
     return `${pick(rng, TAG_PREAMBLES[lang])} ${log}`;
   }
   if (form === 0) {

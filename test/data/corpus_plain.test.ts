@@ -2,7 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { type CorpusDoc, corpusDocuments, DOC_KINDS, parseCorpusStyle } from '../../src/data/corpus.js';
-import { solutionParts, templatedOrTaggedSolution, withSlip } from '../../src/data/corpus_plain.js';
+import {
+  PLAIN_TAGGED_REPLY_SHARE,
+  solutionParts,
+  templatedOrTaggedSolution,
+  withSlip,
+} from '../../src/data/corpus_plain.js';
 import { Generator } from '../../src/tensor/random.js';
 import { Tokenizer } from '../../src/data/tokenizer.js';
 import { PRESETS } from '../../src/train/presets.js';
@@ -91,6 +96,18 @@ describe('plain corpus style', () => {
     }
   });
 
+  it('a terse solution breaks the line after the heading as a worked one does, then answers', () => {
+    // the choice between working and guessing comes after the restated problem, whatever the prompt's last token
+    for (const kind of ['terse', 'worked'] as const) {
+      const lineq = plain.filter((d) => d.kind === kind && d.task === 'lineq' && /^(Q|P): /.test(d.text));
+      assert.ok(lineq.length > 20, kind);
+      for (const d of lineq) assert.match(d.text.split('\n')[1], /^(A|R):$/, d.text);
+      for (const d of lineq) assert.match(d.text.split('\n')[2], /^-?\d*x( [-+] \d+)? = .*\d$/, d.text);
+    }
+    const terse = plain.filter((d) => d.kind === 'terse' && d.task === 'lineq');
+    assert.ok(terse.every((d) => d.text.split('\n').length === (/^(Question|Pregunta): /.test(d.text) ? 5 : 4)));
+  });
+
   it('a slip writes a wrong result, notices it with the right one, and redoes the step', () => {
     const steps = ['5x + 16 = 31', 'Subtract 16 from both sides: 5x = 31 - 16 = 15', 'Divide both sides by 5: x = 3'];
     const out = withSlip(new Generator(1), steps, 'en', 1);
@@ -126,6 +143,28 @@ describe('plain corpus style', () => {
         (d) => d.kind === 'worked',
       ),
     );
+  });
+
+  it('chat logs with a tag preamble use the tags in about half of their replies, restating the question first', () => {
+    const docs = [...corpusDocuments({ ...PRESETS.tiny.corpus, style: 'plain', n: 12000, seed: 1 })];
+    const preamble = /^(A chat between|The assistant thinks first|Una conversación|El asistente piensa)/;
+    const logs = docs.filter((d) => d.kind === 'tagged' && preamble.test(d.text));
+    const replies = logs.flatMap((d) =>
+      [...d.text.matchAll(/(?:Assistant|Asistente): (.*?)(?=\n|$)/g)].map((m) => m[1]),
+    );
+    const inTags = replies.filter((r) => r.startsWith('<think>'));
+    const share = inTags.length / replies.length;
+    assert.ok(replies.length > 400 && Math.abs(share - PLAIN_TAGGED_REPLY_SHARE) < 0.05, `tagged replies ${share}`);
+    assert.ok(replies.filter((r) => !r.startsWith('<think>')).every((r) => !/<\/?(think|answer)>/.test(r)));
+    // a tagged reply's notes open with the question the user asked
+    let restated = 0;
+    for (const d of logs) {
+      for (const m of d.text.matchAll(/(?:User|Usuario): (.*?) (?:Assistant|Asistente): <think> (.*?) <\/think>/g)) {
+        assert.ok(m[2].startsWith(`${m[1]} `), `${m[1]} / ${m[2]}`);
+        restated++;
+      }
+    }
+    assert.equal(restated, inTags.length);
   });
 
   it('the templated style is the corpus of before, document for document (fingerprints)', () => {
