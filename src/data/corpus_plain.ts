@@ -116,8 +116,8 @@ export function plainDocument(rng: Rng, kind: PlainKind, prompt: string, parts: 
   const head = layout.head(randInt(rng, 1, 40), prompt);
   let steps = parts.steps;
   // the same line break after the head as a worked solution: the choice between working and guessing comes after
-  // the restated problem, not at the first token after the head (a base trained with `head steps[0]` for terse and
-  // `head\nsteps` for worked answered tersely under every prompt that ends in `Assistant:`)
+  // the solution's first line, not at the first token after the head (a base trained with `head steps[0]` for terse
+  // and `head\nsteps` for worked answered tersely under every prompt that ends in `Assistant:`)
   if (kind === 'terse') return `${head}\n${steps[0]}\n${layout.answer(parts.answer)}`;
   if (kind === 'partial') {
     const keep = steps.length > 1 ? randInt(rng, 1, steps.length - 1) : steps.length;

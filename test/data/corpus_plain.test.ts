@@ -105,7 +105,13 @@ describe('plain corpus style', () => {
       for (const d of lineq) assert.match(d.text.split('\n')[2], /^-?\d*x( [-+] \d+)? = .*\d$/, d.text);
     }
     const terse = plain.filter((d) => d.kind === 'terse' && d.task === 'lineq');
-    assert.ok(terse.every((d) => d.text.split('\n').length === (/^(Question|Pregunta): /.test(d.text) ? 5 : 4)));
+    for (const d of terse) {
+      const lines = d.text.split('\n');
+      assert.equal(lines.length, /^(Question|Pregunta): /.test(d.text) ? 5 : 4, d.text);
+      const answer =
+        /^(Answer: |(So the|The) answer is |Final answer: |Respuesta( final)?: |(Por lo tanto, )?La respuesta es )/i;
+      assert.match(lines[lines.length - 1], new RegExp(`${answer.source}-?\\d+\\.?$`, 'i'), d.text);
+    }
   });
 
   it('a slip writes a wrong result, notices it with the right one, and redoes the step', () => {
@@ -146,7 +152,9 @@ describe('plain corpus style', () => {
   });
 
   it('chat logs with a tag preamble use the tags in about half of their replies, restating the question first', () => {
-    const docs = [...corpusDocuments({ ...PRESETS.tiny.corpus, style: 'plain', n: 12000, seed: 1 })];
+    const docs = [
+      ...corpusDocuments({ ...PRESETS.tiny.corpus, style: 'plain', n: 12000, seed: 1, languages: { en: 1, es: 1 } }),
+    ];
     const preamble = /^(A chat between|The assistant thinks first|Una conversación|El asistente piensa)/;
     const logs = docs.filter((d) => d.kind === 'tagged' && preamble.test(d.text));
     const replies = logs.flatMap((d) =>
@@ -165,6 +173,8 @@ describe('plain corpus style', () => {
       }
     }
     assert.equal(restated, inTags.length);
+    assert.ok(logs.some((d) => d.lang === 'es' && /Asistente: <think> ¿/.test(d.text)));
+    assert.ok(logs.some((d) => d.lang === 'es' && /Asistente: [^<]/.test(d.text)));
   });
 
   it('the templated style is the corpus of before, document for document (fingerprints)', () => {
