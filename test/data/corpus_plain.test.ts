@@ -97,20 +97,23 @@ describe('plain corpus style', () => {
   });
 
   it('a terse solution breaks the line after the heading as a worked one does, then answers', () => {
-    // the choice between working and guessing comes after the restated problem, whatever the prompt's last token
+    // the choice between working and guessing comes after the solution's first line, whatever the prompt's last token
     for (const kind of ['terse', 'worked'] as const) {
       const lineq = plain.filter((d) => d.kind === kind && d.task === 'lineq' && /^(Q|P): /.test(d.text));
       assert.ok(lineq.length > 20, kind);
-      for (const d of lineq) assert.match(d.text.split('\n')[1], /^(A|R):$/, d.text);
-      for (const d of lineq) assert.match(d.text.split('\n')[2], /^-?\d*x( [-+] \d+)? = .*\d$/, d.text);
+      for (const d of lineq) {
+        const lines = d.text.split('\n');
+        assert.match(lines[1], /^(A|R):$/, d.text);
+        assert.match(lines[2], /^-?\d*x( [-+] \d+)? = .*\d$/, d.text);
+      }
     }
     const terse = plain.filter((d) => d.kind === 'terse' && d.task === 'lineq');
     for (const d of terse) {
       const lines = d.text.split('\n');
       assert.equal(lines.length, /^(Question|Pregunta): /.test(d.text) ? 5 : 4, d.text);
       const answer =
-        /^(Answer: |(So the|The) answer is |Final answer: |Respuesta( final)?: |(Por lo tanto, )?La respuesta es )/i;
-      assert.match(lines[lines.length - 1], new RegExp(`${answer.source}-?\\d+\\.?$`, 'i'), d.text);
+        '^(Answer: |(So the|The) answer is |Final answer: |Respuesta( final)?: |(Por lo tanto, )?La respuesta es )';
+      assert.match(lines[lines.length - 1], new RegExp(`${answer}-?\\d+\\.?$`, 'i'), d.text);
     }
   });
 
