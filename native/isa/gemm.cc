@@ -20,8 +20,6 @@
 namespace r1ts {
 namespace R1TS_ISA {
 
-
-
 namespace {
 
 /**
@@ -41,8 +39,15 @@ __attribute__((always_inline)) inline void ukernel_s(long kc, const float* __res
       cr[i][v] = vf{};
       if (acc) __builtin_prefetch(c + i * ldc + v * VW, 1, 3);  // C arrives from L2/L3 while the k loop runs
     }
+#if defined(XUNROLL4)
+#pragma GCC unroll 4
+#else
 #pragma GCC unroll 2
+#endif
   for (long p = 0; p < kc; p++) {
+#ifdef XPFA
+    if (rs == 1) __builtin_prefetch(a + XPFA * cs, 0, 3);
+#endif
     vf bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) bv[v] = vload(b + v * VW);  // unaligned load: panels need not be 64-byte aligned
@@ -251,21 +256,26 @@ inline bool read_a_in_place(const Prod& P) { return P.N <= kInPlaceN; }
 thread_local Scratch tl_apack = {nullptr, 0};
 thread_local Scratch tl_bpack = {nullptr, 0};
 
-void gemm_one_serial(const Prod& P) {
-  if (P.M == 0 || P.N == 0) return;
+/**
+ * Rows [r0, r1) and columns [c0, c1) of a product on the calling thread, packing its own blocks of A and B: the whole
+ * product when serial, one block of the grid below when parallel. Each element's sum runs over K in the same order
+ * whatever the block, so the split never changes the result.
+ */
+void gemm_block(const Prod& P, long r0, long r1, long c0, long c1) {
+  if (r0 >= r1 || c0 >= c1) return;
   float* Ap = scratch(tl_apack, (size_t)(MC + MR) * KC);
   float* Bp = scratch(tl_bpack, (size_t)KC * (NC + NR));
-  for (long jc = 0; jc < P.N; jc += NC) {
-    const long nc = lmin(NC, P.N - jc);
+  for (long jc = c0; jc < c1; jc += NC) {
+    const long nc = lmin(NC, c1 - jc);
     if (P.K == 0 && !P.acc) {
-      for (long i = 0; i < P.M; i++) memset(P.C + i * P.ldc + jc, 0, nc * 4);
+      for (long i = r0; i < r1; i++) memset(P.C + i * P.ldc + jc, 0, nc * 4);
     }
     for (long pc = 0; pc < P.K; pc += KC) {
       const long kc = lmin(KC, P.K - pc);
       const bool acc = P.acc || pc > 0;
       for (long jr = 0; jr < nc; jr += NR) pack_b_of(P, kc, lmin(NR, nc - jr), pc, jc + jr, Bp + jr * kc);
-      for (long ic = 0; ic < P.M; ic += MC) {
-        const long mc = lmin(MC, P.M - ic);
+      for (long ic = r0; ic < r1; ic += MC) {
+        const long mc = lmin(MC, r1 - ic);
         const float* A = P.A + ic * P.rsA + pc * P.csA;
         if (read_a_in_place(P)) {
           gemm_strided(mc, nc, kc, A, P.rsA, P.csA, Bp, kc * NR, NR, P.C + ic * P.ldc + jc, P.ldc, acc);
@@ -278,65 +288,46 @@ void gemm_one_serial(const Prod& P) {
   }
 }
 
+void gemm_one_serial(const Prod& P) { gemm_block(P, 0, P.M, 0, P.N); }
+
+/**
+ * C cut into a grid of mb x nb blocks of whole tiles, one task each, with no barrier inside a product: every task packs
+ * the A rows and B columns it needs, so a block of A is packed once per column block and a block of B once per row
+ * block. Products with rows enough (at least four MR-row tiles a thread) are cut by rows only: measured on the
+ * `tiny` model's products (bench/train_gemms.ts), column blocks that share C's rows ran up to 2.4x slower there.
+ * Shorter ones (weight gradients: few rows, long K) take the grid, at most one task a thread, whose largest task
+ * costs least, counting its FLOPs plus kPackCost for each float it packs (ties go to fewer tasks).
+ */
 void gemm_one_parallel(const Prod& P) {
   const int nt = num_threads();
-  if (P.M == 0 || P.N == 0) return;
-  if (nt == 1 || P.K == 0) {
+  if (nt == 1) {
     gemm_one_serial(P);
     return;
   }
-  // Work split. The MR-row tiles of M are cut into nic nearly equal blocks (sizes differ by at most one tile; nic a
-  // multiple of the thread count, at least two blocks per thread, each at most about MC rows), so threads end
-  // together. When M is too short to give every thread a block, the N panels are cut as well (each task then packs
-  // its own copy of the small A block).
-  const long tilesM = ceil_div(P.M, MR);
-  long nic = lmax(2L * nt, ceil_div(P.M, MC));
-  nic = lmin(tilesM, ceil_div(nic, nt) * nt);
-  auto blockRows = [&](long b, long& r0, long& r1) {
-    r0 = (b * tilesM / nic) * MR;
-    r1 = lmin(P.M, ((b + 1) * tilesM / nic) * MR);
-  };
-  const long mcMax = ceil_div(tilesM, nic) * MR;
-  float* Bp = scratch(tl_bpack, (size_t)KC * (NC + NR));
-  for (long jc = 0; jc < P.N; jc += NC) {
-    const long nc = lmin(NC, P.N - jc);
-    const long npanels = ceil_div(nc, NR);
-    long jsplit = 1;
-    if (nic < nt) jsplit = lmin(npanels, ceil_div(nt, nic));
-    const long panelsPerSplit = ceil_div(npanels, jsplit);
-    jsplit = ceil_div(npanels, panelsPerSplit);
-    for (long pc = 0; pc < P.K; pc += KC) {
-      const long kc = lmin(KC, P.K - pc);
-      const bool acc = P.acc || pc > 0;
-      const long packTasks = lmin(npanels, 4L * nt);
-      const long panelsPerPack = ceil_div(npanels, packTasks);
-      pfor(ceil_div(npanels, panelsPerPack), [&](long t, int) {
-        for (long q = t * panelsPerPack; q < lmin(npanels, (t + 1) * panelsPerPack); q++) {
-          const long jr = q * NR;
-          pack_b_of(P, kc, lmin(NR, nc - jr), pc, jc + jr, Bp + jr * kc);
+  constexpr double kPackCost = 32.0;  // a packed float costs about as much time as 32 FLOP of the micro-kernel
+  const long tilesM = ceil_div(P.M, MR), tilesN = ceil_div(P.N, NR);
+  const bool aInPlace = read_a_in_place(P);
+  long mb = nt, nb = 1;
+  if (tilesM < 4L * nt) {
+    double best = -1;
+    for (long m = 1; m <= lmin(nt, tilesM); m++)
+      for (long n = 1; m * n <= nt && n <= tilesN; n++) {
+        const double rows = (double)lmin(P.M, ceil_div(tilesM, m) * MR);
+        const double cols = (double)lmin(P.N, ceil_div(tilesN, n) * NR);
+        const double packed = (double)P.K * cols + (aInPlace ? 0.0 : rows * P.K * ceil_div((long)cols, NC));
+        const double cost = 2.0 * rows * cols * P.K + kPackCost * packed;
+        if (best < 0 || cost < best) {
+          best = cost;
+          mb = m;
+          nb = n;
         }
-      });
-      pfor(nic * jsplit, [&](long t, int) {
-        const long ib = t / jsplit;
-        const long js = t % jsplit;
-        long ic, icEnd;
-        blockRows(ib, ic, icEnd);
-        const long mc = icEnd - ic;
-        if (mc <= 0) return;
-        const long jr0 = js * panelsPerSplit * NR;
-        const long jr1 = lmin(nc, (js + 1) * panelsPerSplit * NR);
-        const float* A = P.A + ic * P.rsA + pc * P.csA;
-        if (read_a_in_place(P)) {
-          gemm_strided(mc, jr1 - jr0, kc, A, P.rsA, P.csA, Bp + (jr0 / NR) * kc * NR, kc * NR, NR,
-                       P.C + ic * P.ldc + jc + jr0, P.ldc, acc);
-          return;
-        }
-        float* Ap = scratch(tl_apack, (size_t)(mcMax + MR) * KC);
-        pack_a(mc, kc, A, P.rsA, P.csA, Ap);
-        macro(mc, jr0, jr1, nc, kc, Ap, Bp, kc * NR, P.C + ic * P.ldc + jc, P.ldc, acc);
-      });
-    }
+      }
   }
+  pfor(mb * nb, [&](long t, int) {
+    const long bi = t / nb, bj = t % nb;
+    gemm_block(P, (bi * tilesM / mb) * MR, lmin(P.M, ((bi + 1) * tilesM / mb) * MR), (bj * tilesN / nb) * NR,
+               lmin(P.N, ((bj + 1) * tilesN / nb) * NR));
+  });
 }
 
 }  // namespace

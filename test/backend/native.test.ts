@@ -986,7 +986,7 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     );
   });
 
-  it('attention backward and sgemm give the same bits with 1, 2 and 3 threads', () => {
+  it('attention backward and sgemm give the same bits with 1, 2, 3 and 4 threads', () => {
     const r = rng(26);
     // One (batch, kv-head) pair and three key blocks: the backward splits key blocks across tasks and sums dQ parts.
     const q = f32([1, 2, 300, 32], r);
@@ -996,17 +996,24 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     const attrs = { causal: true, scale: 0.2 };
     const a = f32([301, 257], r);
     const b = f32([129, 257], r);
+    // A weight gradient's shape (few rows, long K: threads take columns) and one that AVX-512 cuts 2 x 2 at 4 threads.
+    const x = f32([600, 40], r);
+    const dy = f32([600, 230], r);
+    const w = f32([190, 300], r);
+    const u = f32([300, 250], r);
     const run = () => {
       const f = nat('attention')(q, k, v, attrs);
       const g = nat('attentionBackward')(q, k, v, f.out, f.lse, dout, attrs);
       const c = nat('matmul')(a, b, { transA: false, transB: true });
-      return [f.out, f.lse, g.dq, g.dk, g.dv, c].map((t) => Array.from(t.data));
+      const dw = nat('matmul')(x, dy, { transA: true, transB: false });
+      const wu = nat('matmul')(w, u, { transA: false, transB: false });
+      return [f.out, f.lse, g.dq, g.dk, g.dv, c, dw, wu].map((t) => Array.from(t.data));
     };
     const threads = INFO!.threads;
     try {
       setNativeThreads(1);
       const one = run();
-      for (const t of [2, 3]) {
+      for (const t of [2, 3, 4]) {
         setNativeThreads(t);
         assert.deepEqual(run(), one, `${t} threads`);
       }
