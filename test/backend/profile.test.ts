@@ -1,4 +1,4 @@
-/** R1TS_PROFILE_KERNELS: the per-kernel table on stderr at exit, and one kernel's call sites. */
+/** R1TS_PROFILE_KERNELS: the per-kernel table on stderr at exit, one kernel's call sites, the products' shapes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ for (let i = 0; i < 2; i++) y = matmul(y, x);
 softmax(y, -1);
 `;
 
-test("R1TS_PROFILE_KERNELS prints wall time and calls per native kernel at exit, and a named kernel's call sites", {
+test("R1TS_PROFILE_KERNELS prints wall time and calls per native kernel at exit, a named kernel's call sites and shapes", {
   skip: SKIP,
 }, () => {
   const run = (setting: string) =>
@@ -32,6 +32,10 @@ test("R1TS_PROFILE_KERNELS prints wall time and calls per native kernel at exit,
   const sites = run('matmul');
   assert.equal(sites.status, 0, sites.stderr);
   assert.match(sites.stderr, /^ +\d+\.\d +2 {2}matmul < .*matmul \(tensor\/ops\/linalg\.ts:\d+:\d+\)/m);
+  const shapes = run('shapes');
+  assert.equal(shapes.status, 0, shapes.stderr);
+  assert.match(shapes.stderr, /^ +\d+\.\d +2 {2}matmul 8 x 8 x 8$/m);
+  assert.doesNotMatch(all.stderr, /matmul 8 x/);
   const none = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT], {
     encoding: 'utf8',
     env: { ...process.env, R1TS_BACKEND: 'native', R1TS_PROFILE_KERNELS: '' },

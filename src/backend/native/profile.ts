@@ -2,7 +2,8 @@
  * R1TS_PROFILE_KERNELS: wall time and call count per native addon function, printed to stderr when the process exits.
  * Set to 1 for the table; set to a function's name (e.g. `stridedCopy`) to also split that function's time by the
  * JavaScript call sites that reached it (six frames each). Timing wraps every call in two `performance.now()` reads
- * (about 0.1 us), so it is for finding where a run's time goes, not for benchmarks.
+ * (about 0.1 us), so it is for finding where a run's time goes, not for benchmarks. Set to `shapes` to also split the
+ * matrix products' time by shape (M x N x K, transposed operands, products per call).
  */
 
 type Fn = (...args: unknown[]) => unknown;
@@ -28,6 +29,7 @@ export function profiledAddon<T extends object>(addon: T, setting: string): T {
       const ms = performance.now() - t;
       add(name, ms);
       if (traced) add(`${name} < ${callSites()}`, ms);
+      if (name === 'matmul' && setting === 'shapes') add(matmulShape(args), ms);
       return r;
     };
   }
@@ -38,6 +40,12 @@ export function profiledAddon<T extends object>(addon: T, setting: string): T {
       process.stderr.write(`${ms.toFixed(1).padStart(10)} ${String(calls).padStart(8)}  ${key}\n`);
   });
   return out as T;
+}
+
+/** `matmul M x N x K [tA] [tB] [batch n]` from the addon's matmul arguments (A, offA, B, offB, C, batch, M, N, K, tA, tB). */
+function matmulShape(args: unknown[]): string {
+  const [batch, M, N, K, tA, tB] = args.slice(5);
+  return `matmul ${M} x ${N} x ${K}${tA ? ' tA' : ''}${tB ? ' tB' : ''}${batch === 1 ? '' : ` batch ${batch}`}`;
 }
 
 /** Six JavaScript frames above the wrapper, paths relative to src/, joined by ' < '. */
