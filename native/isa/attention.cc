@@ -208,6 +208,13 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
     float* dp = s + Bq * Bk;      // dP, then dS
     float* dvT = dp + Bq * Bk;    // dV^T of the key block (Dv x bk, rows Bk apart)
     float* dkT = dvT + Dv * Bk;   // dK^T
+    if (nchunks == 1) {
+      // This task alone writes dQ of its heads (rows no key reaches stay zero): the output needs no zero-filling.
+      for (long hh = 0; hh < group; hh++) {
+        float* rows = dq + b * a.qs[0] + (kh * group + hh) * a.qs[1];
+        for (long i = 0; i < Tq; i++) memset(rows + i * a.qs[2], 0, Dk * 4);
+      }
+    }
     for (long kb = chunk; kb < kBlocks; kb += nchunks) {  // interleaved, to balance causal work
       const long j0 = kb * Bk, bk = lmin(Bk, Tk - j0);
       float* dkRows = dk + b * a.ks[0] + kh * a.ks[1] + j0 * a.ks[2];
@@ -271,11 +278,11 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
           gemm_strided(Dk, kn, bq, qRows + i0 * qt, 1, qt, dp, NR, Bk, dkT, Bk, true);
         }
       }
-      // The key block's rows, transposed back. dK and dV start at zero (the caller's), so 0 + the sum over tiles
-      // has the bits of accumulating every tile into dK directly.
+      // The key block's rows, transposed back: this task alone writes them. The sums started from +0 (the memset),
+      // so they have the bits of accumulating every tile into zero-filled dK and dV.
       for (long j = 0; j < bk; j++) {
-        for (long d = 0; d < Dv; d++) dvRows[j * a.vs[2] + d] += dvT[d * Bk + j];
-        for (long d = 0; d < Dk; d++) dkRows[j * a.ks[2] + d] += dkT[d * Bk + j];
+        for (long d = 0; d < Dv; d++) dvRows[j * a.vs[2] + d] = dvT[d * Bk + j];
+        for (long d = 0; d < Dk; d++) dkRows[j * a.ks[2] + d] = dkT[d * Bk + j];
       }
     }
   });
@@ -283,7 +290,8 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
   if (nchunks > 1) {
     const long n = B * H * Tq * Dk;
     pfor_range(n, 1 << 14, [&](long lo, long hi) {
-      for (long c = 0; c < nchunks; c++) {
+      memcpy(dq + lo, dqParts + lo, (size_t)(hi - lo) * 4);  // 0 + the first part, bit for bit (never -0)
+      for (long c = 1; c < nchunks; c++) {
         const float* src = dqParts + c * dqPart;
         long i = lo;
         for (; i + VW <= hi; i += VW) vstore(dq + i, vload(dq + i) + vload(src + i));

@@ -986,6 +986,37 @@ describe('native backend: fused NN kernels', { skip: SKIP }, () => {
     );
   });
 
+  it('attention and its backward write every element of their outputs (contents on entry do not matter)', () => {
+    const r = rng(31);
+    // [B, H, Hk, T, Dk, Dv]: many (batch, head) pairs (each task zeroes its dQ rows); one pair over three key blocks
+    // (dQ summed from parts); grouped heads; and key starts that leave the first rows of a sequence without keys.
+    const cases: [number, number, number, number, number, number, boolean][] = [
+      [4, 4, 4, 150, 24, 16, false],
+      [1, 2, 1, 300, 32, 16, false],
+      [2, 4, 2, 70, 16, 8, false],
+      [2, 2, 2, 40, 8, 8, true],
+    ];
+    for (const [B, H, Hk, T, Dk, Dv, starts] of cases) {
+      const q = f32([B, H, T, Dk], r).data as Float32Array;
+      const k = f32([B, Hk, T, Dk], r).data as Float32Array;
+      const v = f32([B, Hk, T, Dv], r).data as Float32Array;
+      const dout = f32([B, H, T, Dv], r).data as Float32Array;
+      const dims = Int32Array.from([B, H, Hk, T, T, Dk, Dv, 0]);
+      const ks = starts ? Int32Array.from({ length: B * T }, (_, i) => (i % T < 3 ? (i % T) + 1 : 2)) : null;
+      const run = (fill: number) => {
+        const out = new Float32Array(B * H * T * Dv).fill(fill);
+        const lse = new Float32Array(B * H * T).fill(fill);
+        addon!.attention(q, k, v, dims, true, 0.3, out, lse, ks);
+        const dq = new Float32Array(q.length).fill(fill);
+        const dk = new Float32Array(k.length).fill(fill);
+        const dv = new Float32Array(v.length).fill(fill);
+        addon!.attentionBackward(q, k, v, dims, true, 0.3, out, lse, dout, dq, dk, dv, ks);
+        return [out, lse, dq, dk, dv].map((a) => Buffer.from(a.buffer).toString('base64'));
+      };
+      assert.deepEqual(run(Number.NaN), run(0), `B ${B} H ${H} Hk ${Hk} T ${T}`);
+    }
+  });
+
   it('attention backward and sgemm give the same bits with 1, 2, 3 and 4 threads', () => {
     const r = rng(26);
     // One (batch, kv-head) pair and three key blocks: the backward splits key blocks across tasks and sums dQ parts.

@@ -144,7 +144,7 @@ export interface NativeAddon {
     scale: number,
     out: F32,
   ): void;
-  /** dq, dk, dv must be zero-filled. */
+  /** Writes every element of dq, dk and dv (what they hold on entry does not matter). */
   attentionBackward(
     q: F32,
     k: F32,

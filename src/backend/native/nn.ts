@@ -19,8 +19,8 @@ import { allocF32 } from '../../tensor/pool.js';
 
 /**
  * A float32 output array, zero-filled unless `zero` is false: only for kernels that write every element (a recycled
- * array keeps its old values otherwise: ../../tensor/pool.ts). Attention's backward accumulates into dq, dk and dv, so
- * those stay zero-filled.
+ * array keeps its old values otherwise: ../../tensor/pool.ts). Attention's kernels write every element of their
+ * outputs (the backward zeroes dQ, dK and dV itself, in the thread that then writes them).
  */
 function out32(shape: readonly number[], zero = true): TensorData & { data: Float32Array } {
   return { data: allocF32(numel(shape), zero), shape: [...shape], dtype: 'float32' };
@@ -220,8 +220,8 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const { dims, outShape } = shape;
       const [B, H, , Tq] = dims;
       const ks = keyStartOf(attrs, B, Tq);
-      const out = out32(outShape);
-      const lse = out32([B, H, Tq]);
+      const out = out32(outShape, false);
+      const lse = out32([B, H, Tq], false);
       addon.attention(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, out.data, lse.data, ks);
       return { out, lse };
     },
@@ -252,9 +252,9 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
         return ref('attentionBackward')(q, k, v, out, lse, dout, attrs);
       const { dims } = shape;
       const ks = keyStartOf(attrs, dims[0], dims[3]);
-      const dq = out32(q.shape);
-      const dk = out32(k.shape);
-      const dv = out32(v.shape);
+      const dq = out32(q.shape, false);
+      const dk = out32(k.shape, false);
+      const dv = out32(v.shape, false);
       addon.attentionBackward(
         f32(q),
         f32(k),
