@@ -1,13 +1,15 @@
 // Packed, cache-blocked sgemm (the BLIS loop nest) for one ISA.
 //
-//   for jc in N step NC:                      B block (KC x NC) packed into NR-wide panels, shared by all threads
+//   for jc in N step NC:
 //     for pc in K step KC:
-//       pack B[pc:pc+KC, jc:jc+NC]
-//       for ic in M step MC (parallel):       A block (MC x KC) packed into MR-tall panels, per thread, lives in L2
-//         pack A[ic:ic+MC, pc:pc+KC]
-//         for jr in NC step NR:               B micro-panel (KC x NR) stays in L1
-//           for ir in MC step MR:
+//       pack B[pc:pc+KC, jc:jc+NC]            B block (KC x NC) packed into NR-wide panels, lives in L2
+//       for ic in M step MC:
+//         pack A[ic:ic+MC, pc:pc+KC]          A block (MC x KC) packed into MR-tall panels
+//         for ir in MC step MR:               A micro-panel (MR x KC) stays in L1
+//           for jr in NC step NR:             B micro-panels stream from L2
 //             C[ir:ir+MR, jr:jr+NR] (+)= Ap[ir] * Bp[jr]     the register-blocked micro-kernel
+//
+// With two or more threads, each thread runs this nest on its own block of C (gemm_one_parallel).
 //
 // Transposed operands are read in place: packing reads op(A)(i, p) = A[i*rsA + p*csA] with whatever strides the
 // layout has, so there is no transpose copy. Rows left over at the bottom run a micro-kernel instantiated for that
@@ -227,12 +229,14 @@ void pack_b_of(const Prod& P, long kc, long nr, long pc, long j, float* d) {
 void macro(long mc, long jr0, long jr1, long nc, long kc, const float* Ap, const float* Bp, long bpstride, float* C,
            long ldc, bool acc) {
   alignas(64) float tmp[MR * NR];
-  for (long jr = jr0; jr < jr1; jr += NR) {
-    const long nr = lmin(NR, nc - jr);
-    const float* bp = Bp + (jr / NR) * bpstride;
-    for (long ir = 0; ir < mc; ir += MR) {
-      const long mr = lmin(MR, mc - ir);
-      const float* ap = Ap + ir * kc;
+  // A micro-panel (MR x kc) stays in L1 while the B panels of the block stream past it from L2, and the tiles of C it
+  // writes lie along its rows.
+  for (long ir = 0; ir < mc; ir += MR) {
+    const long mr = lmin(MR, mc - ir);
+    const float* ap = Ap + ir * kc;
+    for (long jr = jr0; jr < jr1; jr += NR) {
+      const long nr = lmin(NR, nc - jr);
+      const float* bp = Bp + (jr / NR) * bpstride;
       float* c = C + ir * ldc + jr;
       if (nr == NR) {
         kUk[mr](kc, ap, bp, c, ldc, acc);
