@@ -23,6 +23,7 @@ import type { TensorData } from '../backend/kernels.js';
 import { type DType, type TypedArray, allocArray, dtypeOfArray, isFloat } from './dtype.js';
 import { type Shape, numel, sameShape, shapeStr } from './shape.js';
 import { formatTensor } from './format.js';
+import { inBufferPool } from './pool.js';
 
 /** A node of the backward graph: a recorded op, or a leaf tensor that requires grad (where gradients land). */
 export type GradNode = GradFn | Tensor;
@@ -90,6 +91,11 @@ export class Tensor implements TensorData {
   readonly dtype: DType;
   /** The accumulated gradient (leaves, and non-leaves after `retainGrad()`). */
   grad: Tensor | null = null;
+  /**
+   * A float32 leaf's gradient array, kept from one training micro-batch to the next (`leafGrad`): `.grad` wraps it
+   * while set; setting `.grad` to null (zeroGrad) keeps the array for the next backward.
+   */
+  gradBuffer: Float32Array | null = null;
   /** The op that produced this tensor, when it was recorded for autograd. */
   gradFn: GradFn | null = null;
   private requiresGradValue = false;
@@ -224,6 +230,24 @@ function accumulate(a: Tensor | undefined | null, b: Tensor): Tensor {
   return a ? Tensor.fromData(runKernel('add', a, b)) : b;
 }
 
+/**
+ * A leaf's `.grad` after adding `g`: the same bits as `accumulate`. Inside a buffer-pool scope (a training micro-batch)
+ * a float32 leaf sums into its own `gradBuffer` instead: the first gradient is copied there, later ones added in place
+ * (float32 sums, as the 'add' kernel's). The backward's arrays then all go back to the pool when the micro-batch ends,
+ * and a step makes no fresh parameter-sized arrays for the garbage collector (BENCHMARKS.md, "Buffer pool").
+ */
+function leafGrad(leaf: Tensor, g: Tensor): Tensor {
+  const a = leaf.grad;
+  if (!inBufferPool() || leaf.dtype !== 'float32' || !(g.data instanceof Float32Array)) return accumulate(a, g);
+  if (a && a.data !== leaf.gradBuffer) return accumulate(a, g); // a gradient set from outside: left as it was
+  // Made outside the pool (a plain array): it outlives the scope.
+  const buf = leaf.gradBuffer?.length === leaf.size ? leaf.gradBuffer : new Float32Array(leaf.size);
+  leaf.gradBuffer = buf;
+  if (a) runKernel('addInto', buf, g.data, buf.length);
+  else buf.set(g.data);
+  return a ?? new Tensor(buf, leaf.shape, 'float32');
+}
+
 const unreachableRule = (op: string) => (): never => {
   throw new Error(`backward of ${op}: an output's node was run directly`);
 };
@@ -275,7 +299,7 @@ export function accumulateGrad(leaf: Tensor, g: Tensor): void {
     throw new RangeError(
       `accumulateGrad: gradient shape ${shapeStr(g.shape)} does not match tensor shape ${shapeStr(leaf.shape)}`,
     );
-  leaf.grad = accumulate(leaf.grad, g);
+  leaf.grad = leafGrad(leaf, g);
 }
 
 /** Whether gradients flow into this node now (a leaf's requiresGrad is read at backward time). */
@@ -343,7 +367,7 @@ function runBackward(root: Tensor, grad?: Tensor): void {
         if (!g) continue;
         grads.delete(n);
         if (n instanceof Tensor) {
-          n.grad = accumulate(n.grad, g); // a leaf
+          n.grad = leafGrad(n, g); // a leaf
           continue;
         }
         if (n.retained) n.retained.grad = accumulate(n.retained.grad, g);

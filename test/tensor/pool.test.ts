@@ -26,6 +26,7 @@ import { runMicroBatch } from '../../src/train/data_parallel.js';
 import { getBackend, setBackend } from '../../src/backend/registry.js';
 import { nativeAvailable } from '../../src/backend/native/index.js';
 import { MICRO_HF_CONFIG, ToySource } from '../train/fixtures.js';
+import { Tensor, mul, sum } from '../../src/tensor/index.js';
 
 const N = POOL_MIN * 4;
 
@@ -254,6 +255,63 @@ describe('buffer pool', () => {
         setBackend(prevBackend);
       }
     });
+
+  it("a parameter's gradient sums into its own array, kept from step to step; one set from outside is left alone", () => {
+    setPoolMode('on');
+    const w = new Tensor(
+      Float32Array.from({ length: N }, (_, i) => (i % 7) - 3),
+      [N],
+      'float32',
+    ).requiresGrad_();
+    const x = Float32Array.from({ length: N }, (_, i) => (i % 5) * 0.25);
+    const microBatch = (scale: number) =>
+      withBufferPool(
+        () =>
+          sum(
+            mul(
+              w,
+              new Tensor(
+                x.map((v) => v * scale),
+                [N],
+                'float32',
+              ),
+            ),
+          ).backward(),
+        () => gradsOf([w]),
+      );
+    microBatch(1);
+    const buf = w.grad!.data;
+    assert.equal(buf, w.gradBuffer, "the gradient is the parameter's own array, not one of the pool");
+    microBatch(3); // added in place: 1x + 3x
+    assert.equal(w.grad!.data, buf);
+    assert.deepEqual(
+      Array.from(w.grad!.data),
+      Array.from(x, (v) => Math.fround(v + Math.fround(v * 3))),
+    );
+    w.grad = null; // zeroGrad
+    microBatch(2);
+    assert.equal(w.grad!.data, buf, 'the next step writes the same array');
+    assert.deepEqual(
+      Array.from(w.grad!.data),
+      Array.from(x, (v) => Math.fround(v * 2)),
+    );
+    const outside = new Tensor(new Float32Array(N).fill(1), [N], 'float32');
+    w.grad = outside;
+    microBatch(1);
+    assert.notEqual(w.grad!.data, outside.data);
+    assert.ok(
+      outside.data.every((v) => v === 1),
+      'a gradient set from outside is not written',
+    );
+    assert.deepEqual(
+      Array.from(w.grad!.data),
+      Array.from(x, (v) => Math.fround(1 + v)),
+    );
+    // outside a scope, backward keeps the old behaviour: the gradient is the backward's own array
+    w.grad = null;
+    sum(mul(w, new Tensor(x, [N], 'float32'))).backward();
+    assert.notEqual(w.grad!.data, buf);
+  });
 
   it('holds only what the last scope released, and drains', () => {
     setPoolMode('on');
