@@ -400,7 +400,7 @@ Napi::Value AttendRows(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
-// attentionBackward(q, k, v, dims, causal, scale, out, lse, dout, dq, dk, dv, keyStart|null); dq/dk/dv zero-filled.
+// attentionBackward(q, k, v, dims, causal, scale, out, lse, dout, dq, dk, dv, keyStart|null); writes all of dq/dk/dv.
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a(info, "attentionBackward");
   AttnArgs r = attn_args(a, info, 3);

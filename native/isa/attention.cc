@@ -7,10 +7,11 @@
 //
 // Backward: one task per (batch, key/value head, set of key blocks). For each key block it loops over the heads of
 // its group and the query blocks that see the block, recomputes P = exp(S - lse), and accumulates dV^T = dO^T P and
-// dK^T = Q^T dS (the key block's, owned by the task: no races; added to dV and dK transposed when the block is done)
+// dK^T = Q^T dS (the key block's, owned by the task: no races; written to dV and dK transposed when the block is done)
 // and dQ = dS K (into a per-set partial when key blocks are split across tasks, summed at the end in set order), with
 // dS = P * (dP - D) * scale, dP = dO V^T and D = rowsum(dO * O). P and dS are never packed: the micro-kernel reads
-// them in place (gemm_strided), and dO^T and Q^T straight from the caller's arrays.
+// them in place (gemm_strided), and dO^T and Q^T straight from the caller's arrays. Every element of dQ, dK and dV
+// is written (a task zeroes the dQ rows it owns), so the caller's arrays need no zero-fill.
 // Every kernel here gives the same bits whatever the thread count: no sum depends on which thread ran what.
 // q, k, v and out are addressed through AttnArgs' (batch, head, token) strides, so the (B, T, H, D) layout of a
 // projection's output is read and written in place with the arithmetic (and bits) of the (B, H, T, D) layout.

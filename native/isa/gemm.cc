@@ -2,11 +2,11 @@
 //
 //   for jc in N step NC:
 //     for pc in K step KC:
-//       pack B[pc:pc+KC, jc:jc+NC]            B block (KC x NC) packed into NR-wide panels, lives in L2
+//       pack B[pc:pc+KC, jc:jc+NC]            B block (KC x NC, 1 MiB) packed into NR-wide panels, for L2
 //       for ic in M step MC:
 //         pack A[ic:ic+MC, pc:pc+KC]          A block (MC x KC) packed into MR-tall panels
 //         for ir in MC step MR:               A micro-panel (MR x KC) stays in L1
-//           for jr in NC step NR:             B micro-panels stream from L2
+//           for jr in NC step NR:             B micro-panels stream from L2 (or L3 where L2 is smaller)
 //             C[ir:ir+MR, jr:jr+NR] (+)= Ap[ir] * Bp[jr]     the register-blocked micro-kernel
 //
 // With two or more threads, each thread runs this nest on its own block of C (gemm_one_parallel).
@@ -41,15 +41,8 @@ __attribute__((always_inline)) inline void ukernel_s(long kc, const float* __res
       cr[i][v] = vf{};
       if (acc) __builtin_prefetch(c + i * ldc + v * VW, 1, 3);  // C arrives from L2/L3 while the k loop runs
     }
-#if defined(XUNROLL4)
-#pragma GCC unroll 4
-#else
 #pragma GCC unroll 2
-#endif
   for (long p = 0; p < kc; p++) {
-#ifdef XPFA
-    if (rs == 1) __builtin_prefetch(a + XPFA * cs, 0, 3);
-#endif
     vf bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) bv[v] = vload(b + v * VW);  // unaligned load: panels need not be 64-byte aligned
@@ -297,10 +290,11 @@ void gemm_one_serial(const Prod& P) { gemm_block(P, 0, P.M, 0, P.N); }
 /**
  * C cut into a grid of mb x nb blocks of whole tiles, one task each, with no barrier inside a product: every task packs
  * the A rows and B columns it needs, so a block of A is packed once per column block and a block of B once per row
- * block. Products with rows enough (at least four MR-row tiles a thread) are cut by rows only: measured on the
- * `tiny` model's products (bench/train_gemms.ts), column blocks that share C's rows ran up to 2.4x slower there.
- * Shorter ones (weight gradients: few rows, long K) take the grid, at most one task a thread, whose largest task
- * costs least, counting its FLOPs plus kPackCost for each float it packs (ties go to fewer tasks).
+ * block. Products with rows enough (kRowsOnly a thread, so that each thread packing all of B costs at most about a
+ * tenth of its work) are cut by rows only: measured on the `tiny` model's products (bench/train_gemms.ts), column
+ * blocks that share C's rows ran up to 2.4x slower there. The others (weight gradients: few rows, long K; and many
+ * threads) take the grid, at most one task a thread, whose largest task costs least, counting its FLOPs plus
+ * kPackCost for each float it packs (on a tie the first found: fewer row blocks).
  */
 void gemm_one_parallel(const Prod& P) {
   const int nt = num_threads();
@@ -309,10 +303,11 @@ void gemm_one_parallel(const Prod& P) {
     return;
   }
   constexpr double kPackCost = 32.0;  // a packed float costs about as much time as 32 FLOP of the micro-kernel
+  constexpr long kRowsOnly = 160;     // rows a thread: B packed by every thread costs <= kPackCost / (2 * 160) of it
   const long tilesM = ceil_div(P.M, MR), tilesN = ceil_div(P.N, NR);
   const bool aInPlace = read_a_in_place(P);
   long mb = nt, nb = 1;
-  if (tilesM < 4L * nt) {
+  if (P.M < kRowsOnly * nt) {
     double best = -1;
     for (long m = 1; m <= lmin(nt, tilesM); m++)
       for (long n = 1; m * n <= nt && n <= tilesN; n++) {

@@ -59,7 +59,7 @@ export const ENVIRONMENT: readonly (readonly [string, string])[] = [
   ],
   [
     'R1TS_PROFILE_KERNELS',
-    "1: wall time and calls per native kernel of the main thread, on stderr at exit; a kernel's name (e.g. stridedCopy): also its call sites; shapes: also each matrix product's shape",
+    "1: wall time and calls per native kernel of the main thread, on stderr at exit; a kernel's name (e.g. stridedCopy): also its call sites; shapes: also each float32 matmul's shape",
   ],
   ['R1TS_DEBUG', 'when set, errors also print their stack trace'],
 ];

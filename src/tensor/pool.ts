@@ -12,8 +12,9 @@
  * with the routing, still find one; the caller gets a view of its own length), and the next scope's
  * allocations take it from there, zero-filled again (so a kernel sees exactly what a fresh array would give it: the
  * numbers are bit-identical with and without the pool), or not filled at all for the outputs of kernels that write
- * every element (the native matmul, elementwise, layout, RMSNorm, RoPE, row-gather and cross-entropy-gradient
- * kernels), which saves the fill.
+ * every element (the native matmul, elementwise, layout, RMSNorm, RoPE, row-gather, cross-entropy-gradient and
+ * attention kernels), which saves the fill. The parameters' gradients are not pool arrays: inside a scope they sum
+ * into each parameter's own `gradBuffer` (./tensor.ts), kept from step to step.
  *
  * The contract: when `fn` returns, nothing allocated inside it is referenced any more except the arrays `keep` returns
  * (a training step's parameter gradients). `fn` returns plain values (numbers), not tensors. Lazily created state that

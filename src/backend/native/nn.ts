@@ -20,7 +20,7 @@ import { allocF32 } from '../../tensor/pool.js';
 /**
  * A float32 output array, zero-filled unless `zero` is false: only for kernels that write every element (a recycled
  * array keeps its old values otherwise: ../../tensor/pool.ts). Attention's kernels write every element of their
- * outputs (the backward zeroes dQ, dK and dV itself, in the thread that then writes them).
+ * outputs too (the backward writes dK and dV from zeroed scratch and zeroes or copies dQ itself).
  */
 function out32(shape: readonly number[], zero = true): TensorData & { data: Float32Array } {
   return { data: allocF32(numel(shape), zero), shape: [...shape], dtype: 'float32' };

@@ -3,7 +3,7 @@
  * Set to 1 for the table; set to a function's name (e.g. `stridedCopy`) to also split that function's time by the
  * JavaScript call sites that reached it (six frames each). Timing wraps every call in two `performance.now()` reads
  * (about 0.1 us), so it is for finding where a run's time goes, not for benchmarks. Set to `shapes` to also split the
- * matrix products' time by shape (M x N x K, transposed operands, products per call).
+ * float32 matrix products' (`matmul`'s) time by shape (M x N x K, transposed operands, products per call).
  */
 
 type Fn = (...args: unknown[]) => unknown;
