@@ -450,6 +450,81 @@ Napi::Value AddInto(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
+/** The float32 arrays of the JS array at argument i: `count` of them, each with at least `len` elements. */
+template <class P>
+std::vector<P> f32_list(Args& a, const Napi::CallbackInfo& info, size_t i, long count, long len) {
+  Napi::Value v = info[i];
+  if (!v.IsArray() || (long)v.As<Napi::Array>().Length() != count) a.fail(i, "an array with one Float32Array per group");
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<P> out((size_t)count);
+  for (long e = 0; e < count; e++) {
+    Napi::Value t = arr.Get((uint32_t)e);
+    napi_typedarray_type type;
+    size_t n = 0;
+    void* data = nullptr;
+    if (!t.IsTypedArray() || napi_get_typedarray_info(info.Env(), t, &type, &n, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_float32_array || (long)n < len)
+      a.fail(i, "an array of Float32Arrays, each holding one expert's matrix");
+    out[(size_t)e] = static_cast<P>(data);
+  }
+  return out;
+}
+
+/**
+ * The operands shared by moeExperts and moeExpertsBackward from argument `b` on: xs, weights, starts, tokens, slots,
+ * w1s, w3s, w2s, D, I, nTokens. Checks every size and index (rows sorted into non-empty groups, tokens and slots in
+ * range) before anything runs.
+ */
+struct MoeCall {
+  MoeArgs m;
+  std::vector<const float*> w1, w3, w2;
+  long M;
+};
+MoeCall moe_call(Args& a, const Napi::CallbackInfo& info, size_t b) {
+  MoeCall c;
+  const long D = a.num(b + 8), I = a.num(b + 9), nt = a.num(b + 10);
+  const size_t ns = a.length(b + 2);
+  if (ns < 2) a.fail(b + 2, "an Int32Array of group starts (groups + 1 entries)");
+  const long groups = (long)ns - 1;
+  const int32_t* starts = a.i32(b + 2, ns);
+  if (starts[0] != 0) a.fail(b + 2, "group starts beginning at 0");
+  for (long e = 0; e < groups; e++)
+    if (starts[e + 1] <= starts[e]) a.fail(b + 2, "increasing group starts (no empty group)");
+  const long M = starts[groups];
+  const long nw = (long)a.length(b + 1);
+  c.M = M;
+  c.w1 = f32_list<const float*>(a, info, b + 5, groups, I * D);
+  c.w3 = f32_list<const float*>(a, info, b + 6, groups, I * D);
+  c.w2 = f32_list<const float*>(a, info, b + 7, groups, D * I);
+  c.m = {groups, D, I, nt, nw, starts, a.indices(b + 3, M, nt), a.indices(b + 4, M, nw), a.f32(b, M * D),
+         a.f32(b + 1, 0), c.w1.data(), c.w3.data(), c.w2.data()};
+  return c;
+}
+
+// moeExperts(xs, weights, starts, tokens, slots, w1s, w3s, w2s, D, I, nTokens, y, h1, h3, act, o) (moe.cc)
+Napi::Value MoeExperts(const Napi::CallbackInfo& info) {
+  Args a(info, "moeExperts");
+  MoeCall c = moe_call(a, info, 0);
+  const long M = c.M, D = c.m.D, I = c.m.I;
+  moe_forward(c.m, a.f32(11, c.m.n_tokens * D), a.f32(12, M * I), a.f32(13, M * I), a.f32(14, M * I), a.f32(15, M * D));
+  return Undef(info);
+}
+
+// moeExpertsBackward(dy, xs, weights, starts, tokens, slots, w1s, w3s, w2s, D, I, nTokens, h1, h3, act, o, dxs,
+//                    dweights, dw1s, dw3s, dw2s) (moe.cc)
+Napi::Value MoeExpertsBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "moeExpertsBackward");
+  MoeCall c = moe_call(a, info, 1);
+  const long M = c.M, D = c.m.D, I = c.m.I, G = c.m.groups;
+  const float* dy = a.f32(0, c.m.n_tokens * D);
+  std::vector<float*> dw1 = f32_list<float*>(a, info, 18, G, I * D);
+  std::vector<float*> dw3 = f32_list<float*>(a, info, 19, G, I * D);
+  std::vector<float*> dw2 = f32_list<float*>(a, info, 20, G, D * I);
+  moe_backward(c.m, dy, a.f32(12, M * I), a.f32(13, M * I), a.f32(14, M * I), a.f32(15, M * D), a.f32(16, M * D),
+               a.f32(17, c.m.n_weights), dw1.data(), dw3.data(), dw2.data());
+  return Undef(info);
+}
+
 // gatherRows(src, idx, n, dim, out): out row j = src row idx[j] (rows.cc)
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Args a(info, "gatherRows");
@@ -656,6 +731,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addInto", Napi::Function::New(env, AddInto));
   exports.Set("gatherRows", Napi::Function::New(env, GatherRows));
   exports.Set("scatterAddScaled", Napi::Function::New(env, ScatterAddScaled));
+  exports.Set("moeExperts", Napi::Function::New(env, MoeExperts));
+  exports.Set("moeExpertsBackward", Napi::Function::New(env, MoeExpertsBackward));
   exports.Set("stridedCopy", Napi::Function::New(env, StridedCopy));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa));

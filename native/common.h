@@ -112,6 +112,30 @@ void add_into(float* x, const float* y, long n);
 void gather_rows(const float* src, const int32_t* idx, long n, long dim, float* out);
 void scatter_add_scaled(float* out, const int32_t* idx, const float* src, const float* g, long n, long dim);
 
+/**
+ * One MoE layer's routed experts (moe.cc; src/backend/ts/moe.ts is the reference): xs (M, D) holds the (token,
+ * expert) rows sorted by expert, group e's rows at [starts[e], starts[e + 1]) with weights w1[e], w3[e] (I, D) and
+ * w2[e] (D, I); row r belongs to token tokens[r] (of n_tokens) and is scaled by weights[slots[r]] (of n_weights).
+ */
+struct MoeArgs {
+  long groups, D, I, n_tokens, n_weights;
+  const int32_t* starts;
+  const int32_t* tokens;
+  const int32_t* slots;
+  const float* xs;
+  const float* weights;
+  const float* const* w1;
+  const float* const* w3;
+  const float* const* w2;
+};
+
+/** y (n_tokens, D) = the scaled expert outputs added at their tokens; h1, h3, act (M, I) and o (M, D) kept. */
+void moe_forward(const MoeArgs& a, float* y, float* h1, float* h3, float* act, float* o);
+/** The gradients of moe_forward from dy: dxs (M, D), dweights (n_weights), and per group dw1, dw3, dw2. */
+void moe_backward(const MoeArgs& a, const float* dy, const float* h1, const float* h3, const float* act,
+                  const float* o, float* dxs, float* dweights, float* const* dw1, float* const* dw3,
+                  float* const* dw2);
+
 struct KernelTable {
   const char* isa;
   void (*gemm)(const GemmBatch& g);

@@ -96,6 +96,33 @@ export interface RmsRowsArgs {
   eps: number;
 }
 
+/** One routed expert's SwiGLU weights as `MLP` stores them: w1 (I, D) gate, w3 (I, D) up, w2 (D, I) down. */
+export interface ExpertWeights {
+  readonly w1: TensorData;
+  readonly w3: TensorData;
+  readonly w2: TensorData;
+}
+
+/** How the rows of `moeExperts`' input map to experts, tokens and gate weights (see there). */
+export interface MoeAttrs {
+  /** Rows of xs per expert, in the order of `experts` (each at least 1). */
+  readonly sizes: readonly number[];
+  /** The token (row of y) of each row of xs. */
+  readonly tokens: Int32Array;
+  /** The gate weight (entry of the flat gate weights) of each row of xs. */
+  readonly slots: Int32Array;
+  /** Rows of y. */
+  readonly nTokens: number;
+}
+
+/** What `moeExperts` keeps for its backward: per row of xs, w1 x and w3 x (h1, h3: (M, I)), SwiGLU (act), w2 act (o). */
+export interface MoeSaved {
+  readonly h1: TensorData;
+  readonly h3: TensorData;
+  readonly act: TensorData;
+  readonly o: TensorData;
+}
+
 /** The operands of `attendRows` (see there). */
 export interface AttendRowsArgs {
   q: Float32Array;
@@ -290,6 +317,33 @@ export interface Kernels {
    * no key gets zeros. Each query's numbers depend only on its own q, keys and values.
    */
   attendRows: (a: AttendRowsArgs, out: Float32Array) => void;
+  /**
+   * The routed experts of an MoE layer in one call. xs (M, D) holds the layer's (token, expert) pairs sorted by
+   * expert: the first sizes[0] rows go to experts[0], and so on. For row r of expert e, with g = weights[slots[r]]:
+   *   h1 = xs_r w1ᵀ, h3 = xs_r w3ᵀ, act = silu(h1) h3, o = act w2ᵀ, and y[tokens[r]] += o g,
+   * y (nTokens, D) starting at zeros and rows added in order. Each expert's products, SwiGLU and scale are the
+   * `matmul`, `swiglu` and `mul` kernels' on that expert's rows (the same bits as those kernels called one expert at
+   * a time, whatever the thread count).
+   */
+  moeExperts: (
+    xs: TensorData,
+    weights: TensorData,
+    experts: readonly ExpertWeights[],
+    attrs: MoeAttrs,
+  ) => { y: TensorData } & MoeSaved;
+  /**
+   * moeExperts' gradients from dy (nTokens, D): dxs (M, D), dweights (the gate weights' shape: zeros but at `slots`)
+   * and per expert dw1, dw3, dw2, each computed by the kernels that the unfused ops' backward calls (`matmul` for
+   * the products, `swigluBackward`, `mul` and `sum` for the gate weights, `add` for the two halves of dxs).
+   */
+  moeExpertsBackward: (
+    dy: TensorData,
+    xs: TensorData,
+    weights: TensorData,
+    experts: readonly ExpertWeights[],
+    saved: MoeSaved,
+    attrs: MoeAttrs,
+  ) => { dxs: TensorData; dweights: TensorData; dw1: TensorData[]; dw3: TensorData[]; dw2: TensorData[] };
 
   // The fast decoders' row operations on flat float32 buffers they own (src/models/decode.ts): in place, nothing
   // allocated, the same bits on every backend (float32 sums and products; the norm in double, as `rmsNorm`'s reference).
@@ -424,6 +478,8 @@ export const KERNEL_NAMES = [
   'attention',
   'attentionBackward',
   'attendRows',
+  'moeExperts',
+  'moeExpertsBackward',
   'rmsRows',
   'addInto',
   'gatherRows',

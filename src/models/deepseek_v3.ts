@@ -16,6 +16,7 @@
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm, normalInit, type InitOptions } from '../nn/layers.js';
 import { Tensor, noGrad } from '../tensor/tensor.js';
+import type { DType } from '../tensor/dtype.js';
 import { zeros } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import {
@@ -26,10 +27,12 @@ import {
   expand,
   gather,
   indexAddGroups,
+  indexSelect,
   indexSelectGroups,
   linear,
   matmul,
   mean,
+  moeExperts,
   mul,
   narrow,
   permute,
@@ -224,6 +227,15 @@ export class Gate extends Module {
   }
 }
 
+/** An expert that `moeExperts` can run: three plain Linears of the activations' float dtype, no fused replacement. */
+function plainExpert(m: MLP, dtype: DType): boolean {
+  return (
+    m.fused === null &&
+    [m.w1, m.w2, m.w3].every((l) => l.gemm === null && l.bias === null && l.weight.dtype === dtype) &&
+    (dtype === 'float32' || dtype === 'float64')
+  );
+}
+
 export class MoE extends Module {
   readonly gate: Gate;
   readonly experts: MLP[];
@@ -244,7 +256,14 @@ export class MoE extends Module {
         : null;
   }
 
-  /** x (B, T, D) -> (B, T, D). Tokens are grouped by expert: one matmul chain per active expert, no token dropped. */
+  /**
+   * Whether the routed experts run as one grouped op (`moeExperts`: one kernel call forward and one backward for the
+   * layer) rather than as one MLP per active expert. Both give the same bits; experts with a replaced GEMM (FP8, bf16
+   * weights) always take the per-expert path.
+   */
+  groupedExperts = true;
+
+  /** x (B, T, D) -> (B, T, D). Tokens are grouped by expert (no token dropped); see `groupedExperts`. */
   forward(x: Tensor, ctx: Ctx): Tensor {
     const [B, T, D] = x.shape;
     const N = B * T;
@@ -266,15 +285,26 @@ export class MoE extends Module {
       tokenOf[at] = Math.floor(i / K);
       slotOf[at] = i;
     }
-    const flatW = reshape(weights, [N * K, 1]);
-    // Each active expert's tokens and gate values, gathered as one op each (one backward for all experts).
     const active = [...counts.keys()].filter((e) => counts[e] > 0);
     const sizes = active.map((e) => counts[e]);
     const tokens = new Tensor(tokenOf, [N * K], 'int32');
-    const xs = indexSelectGroups(flat, 0, tokens, sizes);
-    const ws = indexSelectGroups(flatW, 0, new Tensor(slotOf, [N * K], 'int32'), sizes);
-    const outs = active.map((e, i) => mul(this.experts[e].forward(xs[i]), ws[i]));
-    let y = indexAddGroups(zeros([N, D], { dtype: x.dtype }), 0, tokens, outs);
+    let y: Tensor;
+    if (this.groupedExperts && active.every((e) => plainExpert(this.experts[e], x.dtype))) {
+      // One gather, then every active expert in one op (one kernel call each way).
+      const experts = active.map((e) => {
+        const m = this.experts[e];
+        return { w1: m.w1.weight, w3: m.w3.weight, w2: m.w2.weight };
+      });
+      const attrs = { sizes, tokens: tokenOf, slots: slotOf, nTokens: N };
+      y = moeExperts(indexSelect(flat, 0, tokens), weights, experts, attrs);
+    } else {
+      // Each active expert's tokens and gate values, gathered as one op each (one backward for all experts).
+      const flatW = reshape(weights, [N * K, 1]);
+      const xs = indexSelectGroups(flat, 0, tokens, sizes);
+      const ws = indexSelectGroups(flatW, 0, new Tensor(slotOf, [N * K], 'int32'), sizes);
+      const outs = active.map((e, i) => mul(this.experts[e].forward(xs[i]), ws[i]));
+      y = indexAddGroups(zeros([N, D], { dtype: x.dtype }), 0, tokens, outs);
+    }
     if (this.shared_experts) y = add(y, this.shared_experts.forward(flat));
     if (ctx.balanceAlpha > 0 && this.training)
       ctx.balanceLosses.push(this.balanceLoss(scores, indices, B, T, ctx.balanceAlpha));

@@ -1,6 +1,6 @@
 /** Test helpers: float64 random inputs, closeness checks that print max |Δ|, gradient-check assertion. */
 import assert from 'node:assert/strict';
-import { Generator, Tensor, gradcheck, randn, rand, type GradcheckOptions } from '../../src/index.js';
+import { Generator, type GradFn, Tensor, gradcheck, randn, rand, type GradcheckOptions } from '../../src/index.js';
 import { getBackend, listBackends, setBackend } from '../../src/backend/registry.js';
 
 /** A deterministic generator per test. */
@@ -123,4 +123,21 @@ export function goldenDiff(
   return num <= rtol * Math.max(den, 1e-6)
     ? null
     : `${what}: max |Δ| ${num.toExponential(3)} > ${rtol} x max |ref| ${den.toExponential(3)}`;
+}
+
+/** The ops recorded in the backward graph of `outs` (every node reachable from them). */
+export function opsIn(outs: Tensor | readonly Tensor[]): Set<string> {
+  const seen = new Set<string>();
+  const visited = new Set<GradFn>();
+  const stack: GradFn[] = (Array.isArray(outs) ? (outs as Tensor[]) : [outs as Tensor]).flatMap((t) =>
+    t.gradFn ? [t.gradFn] : [],
+  );
+  while (stack.length) {
+    const fn = stack.pop()!;
+    if (visited.has(fn)) continue;
+    visited.add(fn);
+    seen.add(fn.op);
+    for (const n of fn.next) if (n && !(n instanceof Tensor)) stack.push(n);
+  }
+  return seen;
 }

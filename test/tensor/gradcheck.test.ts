@@ -6,9 +6,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as r from '../../src/index.js';
-import { type GradFn, Generator, Tensor, tensor } from '../../src/index.js';
+import { Generator, Tensor, tensor } from '../../src/index.js';
 import { record } from '../../src/tensor/tensor.js';
-import { assertGrad, r64, u64 } from '../helpers/util.js';
+import { assertGrad, opsIn, r64, u64 } from '../helpers/util.js';
 
 interface Case {
   name: string;
@@ -139,6 +139,30 @@ const cases: Case[] = [
     name: 'indexSelectGroups axis 1, one group without a gradient',
     inputs: (g) => [r64([2, 5, 2], g)],
     fn: (a) => r.indexSelectGroups(a, 1, idx([4, 0, 4, 2]), [1, 3])[1],
+  },
+  {
+    // two experts of 2 and 3 rows (D 3, I 4); token 2 and token 0 reach both experts, token 1 one; two slots unused
+    name: 'moeExperts',
+    inputs: (g) => [
+      r64([5, 3], g),
+      r64([3, 2], g),
+      ...[0, 1].flatMap(() => [r64([4, 3], g), r64([4, 3], g), r64([3, 4], g)]),
+    ],
+    fn: (xs, w, ...m) =>
+      r.moeExperts(
+        xs,
+        w,
+        [
+          { w1: m[0], w3: m[1], w2: m[2] },
+          { w1: m[3], w3: m[4], w2: m[5] },
+        ],
+        {
+          sizes: [2, 3],
+          tokens: Int32Array.from([0, 2, 1, 2, 0]),
+          slots: Int32Array.from([0, 4, 2, 5, 1]),
+          nTokens: 3,
+        },
+      ),
   },
   {
     name: 'indexAdd with duplicates',
@@ -334,6 +358,7 @@ const DIFFERENTIABLE_OPS = [
   'indexSelectGroups',
   'indexAdd',
   'indexAddGroups',
+  'moeExperts',
   'where',
   'matmul',
   'softmax',
@@ -344,22 +369,6 @@ const DIFFERENTIABLE_OPS = [
   'topk',
   'attention',
 ];
-
-function opsIn(outs: Tensor | readonly Tensor[]): Set<string> {
-  const seen = new Set<string>();
-  const visited = new Set<GradFn>();
-  const stack: GradFn[] = (Array.isArray(outs) ? (outs as Tensor[]) : [outs as Tensor]).flatMap((t) =>
-    t.gradFn ? [t.gradFn] : [],
-  );
-  while (stack.length) {
-    const fn = stack.pop()!;
-    if (visited.has(fn)) continue;
-    visited.add(fn);
-    seen.add(fn.op);
-    for (const n of fn.next) if (n && !(n instanceof Tensor)) stack.push(n);
-  }
-  return seen;
-}
 
 describe('gradcheck (float64 central differences)', () => {
   const covered = new Set<string>();

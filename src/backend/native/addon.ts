@@ -61,6 +61,21 @@ export type UnOpName = (typeof UN_OPS)[number];
 
 type F32 = Float32Array;
 type I32 = Int32Array;
+/** The operands both MoE calls share: rows, gate weights, group starts (groups + 1 row offsets), each row's token and
+ *  gate-weight slot, each group's three matrices, hidden size, expert width, tokens. */
+export type MoeOperands = [
+  xs: F32,
+  weights: F32,
+  starts: I32,
+  tokens: I32,
+  slots: I32,
+  w1s: F32[],
+  w3s: F32[],
+  w2s: F32[],
+  D: number,
+  I: number,
+  nTokens: number,
+];
 
 export interface NativeAddon {
   matmul(
@@ -181,6 +196,23 @@ export interface NativeAddon {
   addInto(x: F32, y: F32, n: number): void;
   gatherRows(src: F32, idx: I32, n: number, dim: number, out: F32): void;
   scatterAddScaled(out: F32, idx: I32, src: F32, g: F32, n: number, dim: number): void;
+  /** One MoE layer's routed experts (native/moe.cc; see Kernels.moeExperts). */
+  moeExperts(...a: [...MoeOperands, y: F32, h1: F32, h3: F32, act: F32, o: F32]): void;
+  moeExpertsBackward(
+    ...a: [
+      dy: F32,
+      ...MoeOperands,
+      h1: F32,
+      h3: F32,
+      act: F32,
+      o: F32,
+      dxs: F32,
+      dweights: F32,
+      dw1s: F32[],
+      dw3s: F32[],
+      dw2s: F32[],
+    ]
+  ): void;
   /**
    * dst[dstOffset + sum i_d * dstStrides_d] = src[srcOffset + sum i_d * srcStrides_d] over every index of shape;
    * dims = [...shape, ...srcStrides, ...dstStrides] (1 to 8 dims). Any typed arrays of one element size, apart in memory.

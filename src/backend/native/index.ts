@@ -7,7 +7,7 @@
  * activations, swiglu, geluBackward, sum / max over contiguous axes, softmax and log-softmax, cross-entropy, RMSNorm,
  * RoPE and attention (each with its backward), indexSelect and indexAdd, the AdamW step; for every dtype, the strided
  * copy and the layout kernels on it (permute, broadcastTo, concat, slice, sliceScatter); the FP8 quantise, dequantise
- * and GEMM for E4M3 and E5M2. Every other kernel, dtype, format or layout runs the TypeScript reference.
+ * and GEMM for E4M3 and E5M2; an MoE layer's routed experts in one call each way (`moeExperts`). Every other kernel, dtype, format or layout runs the TypeScript reference.
  * Nothing outside src/backend calls the addon's kernels directly: they are reached through the registry.
  */
 import type { Kernels } from '../kernels.js';
@@ -16,6 +16,7 @@ import { addon, addonError } from './addon.js';
 import { elementwiseKernels } from './elementwise.js';
 import { fp8Kernels } from './fp8.js';
 import { layoutKernels } from './layout.js';
+import { moeKernels } from './moe.js';
 import { nnKernels } from './nn.js';
 import { optimKernels } from './optim.js';
 import { rowKernels } from './rows.js';
@@ -30,6 +31,7 @@ export const nativeKernels: Partial<Kernels> | null = addon
       ...nnKernels(addon),
       ...optimKernels(addon),
       ...rowKernels(addon),
+      ...moeKernels(addon),
       ...fp8Kernels(addon),
     }
   : null;

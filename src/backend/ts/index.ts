@@ -14,6 +14,7 @@ import { attentionKernels } from './attention.js';
 import { optimKernels } from './optim.js';
 import { rowKernels } from './rows.js';
 import { fp8Kernels } from './fp8.js';
+import { moeKernels } from './moe.js';
 
 const tsKernels = {
   ...elementwiseKernels,
@@ -23,6 +24,7 @@ const tsKernels = {
   ...linalgKernels,
   ...nnKernels,
   ...attentionKernels,
+  ...moeKernels,
   ...rowKernels,
   ...optimKernels,
   ...fp8Kernels,

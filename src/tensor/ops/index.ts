@@ -6,3 +6,4 @@ export * from './indexing.js';
 export * from './linalg.js';
 export * from './nn.js';
 export type { TensorLike } from './util.js';
+export * from './moe.js';
