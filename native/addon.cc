@@ -348,6 +348,10 @@ AttnArgs attn_args(Args& a, const Napi::CallbackInfo& info, size_t dimsAt) {
   r.k = a.f32(1, r.B * r.Hk * r.Tk * r.Dk);
   r.v = a.f32(2, r.B * r.Hk * r.Tk * r.Dv);
   r.key_start = nullptr;
+  r.Dk1 = r.Dk;
+  r.k2 = nullptr;
+  r.dk2 = nullptr;
+  for (int i = 0; i < 3; i++) r.k2s[i] = r.dk2s[i] = 0;
   (void)info;
   return r;
 }
@@ -360,6 +364,61 @@ void attn_key_start(Args& a, AttnArgs& r, size_t i) {
       if (ks[x] < 0) a.fail(i, "first keys >= 0");
   r.key_start = ks;
 }
+
+/**
+ * MLA's attention operands (dims [B, H, Tq, Tk, nope, R, vDim] at dimsAt, then causal and scale): q (B, Tq, H, nope +
+ * R); kv (B, Tk, H, nope + vDim), per head the key's first part and the value, read in place; kPe (B, Tk, R), the key's
+ * second part shared by every head; the backward's dkPe is per head, (B, Tk, H, R).
+ */
+AttnArgs mla_args(Args& a, size_t dimsAt) {
+  const int32_t* d = a.i32(dimsAt, 7);
+  for (int i = 0; i < 7; i++)
+    if (d[i] < 0) a.fail(dimsAt, "non-negative dims");
+  const long B = d[0], H = d[1], Tq = d[2], Tk = d[3], nope = d[4], R = d[5], Dv = d[6];
+  if (H == 0 || nope == 0 || R == 0) a.fail(dimsAt, "at least one head, one no-RoPE and one RoPE dim");
+  AttnArgs r;
+  r.B = B, r.H = H, r.Hk = H, r.Tq = Tq, r.Tk = Tk, r.Dk = nope + R, r.Dv = Dv;
+  attn_strides(r.qs, true, H, Tq, nope + R);
+  attn_strides(r.os, true, H, Tq, Dv);
+  attn_strides(r.ks, true, H, Tk, nope + Dv);  // k and v both read from kv
+  attn_strides(r.vs, true, H, Tk, nope + Dv);
+  r.causal = a.flag(dimsAt + 1);
+  r.scale = (float)a.dbl(dimsAt + 2);
+  r.q = a.f32(0, B * Tq * H * (nope + R));
+  r.k = a.f32(1, B * Tk * H * (nope + Dv));
+  r.v = r.k + nope;
+  r.key_start = nullptr;
+  r.Dk1 = nope;
+  r.k2 = a.f32(2, B * Tk * R);
+  r.k2s[0] = Tk * R, r.k2s[1] = 0, r.k2s[2] = R;
+  r.dk2 = nullptr;
+  r.dk2s[0] = Tk * H * R, r.dk2s[1] = R, r.dk2s[2] = H * R;
+  return r;
+}
+
+// mlaAttention(q, kv, kPe, dims[B,H,Tq,Tk,nope,R,vDim], causal, scale, out, lse, keyStart|null)
+Napi::Value MlaAttention(const Napi::CallbackInfo& info) {
+  Args a(info, "mlaAttention");
+  AttnArgs r = mla_args(a, 3);
+  attn_key_start(a, r, 8);
+  kt().attention(r, a.f32(6, r.B * r.H * r.Tq * r.Dv), a.f32(7, r.B * r.H * r.Tq));
+  return Undef(info);
+}
+
+// mlaAttentionBackward(q, kv, kPe, dims, causal, scale, out, lse, dout, dq, dkv, dkPe, keyStart|null): writes all of
+// dq, dkv (the keys' first parts and the values, interleaved as in kv) and dkPe (B, Tk, H, R).
+Napi::Value MlaAttentionBackward(const Napi::CallbackInfo& info) {
+  Args a(info, "mlaAttentionBackward");
+  AttnArgs r = mla_args(a, 3);
+  attn_key_start(a, r, 12);
+  const long nq = r.B * r.H * r.Tq, R = r.Dk - r.Dk1;
+  float* dkv = a.f32(10, r.B * r.Tk * r.H * (r.Dk1 + r.Dv));
+  r.dk2 = a.f32(11, r.B * r.Tk * r.H * R);
+  kt().attention_backward(r, a.f32(6, nq * r.Dv), a.f32(7, nq), a.f32(8, nq * r.Dv), a.f32(9, nq * r.Dk), dkv,
+                          dkv + r.Dk1);
+  return Undef(info);
+}
+
 
 // attention(q, k, v, dims[B,H,Hk,Tq,Tk,Dk,Dv,layout], causal, scale, out, lse, keyStart|null)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
@@ -724,6 +783,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("attendRows", Napi::Function::New(env, AttendRows));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("mlaAttention", Napi::Function::New(env, MlaAttention));
+  exports.Set("mlaAttentionBackward", Napi::Function::New(env, MlaAttentionBackward));
   exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));
   exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));
   exports.Set("adamw", Napi::Function::New(env, AdamW));

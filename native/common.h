@@ -60,6 +60,16 @@ struct AttnArgs {
   long qs[3], ks[3], vs[3], os[3];
   /** B * Tq: the first key each query sees (packed samples), or nullptr for 0. */
   const int32_t* key_start;
+  /**
+   * Keys in two parts (MLA's [k_nope ; k_pe]), or k2 == nullptr: a key's dims [0, Dk1) are read from k (strides ks)
+   * and [Dk1, Dk) from k2 (strides k2s; a head stride of 0 shares one part across the heads). The backward then
+   * writes the gradient of the first part through ks into dk and of the second into dk2, strides dk2s, per head.
+   */
+  long Dk1;
+  const float* k2;
+  long k2s[3];
+  float* dk2;
+  long dk2s[3];
 };
 
 /**

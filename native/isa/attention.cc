@@ -48,6 +48,29 @@ inline long row_begin(const AttnArgs& a, long b, long i) { return a.key_start ? 
 thread_local Scratch tl_shared = {nullptr, 0};  // caller thread: packed operands shared by all tasks
 thread_local Scratch tl_task = {nullptr, 0};    // each thread: per-task blocks
 
+/**
+ * The keys of (batch b, key head kh) as (pointer, token stride) with dims contiguous: k itself, or with a second key
+ * part (a.k2) the two parts gathered into `buf` (Tk x Dk), so that packing reads the same values either way.
+ */
+inline const float* keys_of(const AttnArgs& a, long b, long kh, float* buf, long* stride) {
+  const float* k = a.k + b * a.ks[0] + kh * a.ks[1];
+  if (!a.k2) {
+    *stride = a.ks[2];
+    return k;
+  }
+  const float* k2 = a.k2 + b * a.k2s[0] + kh * a.k2s[1];
+  const long D1 = a.Dk1, D2 = a.Dk - a.Dk1;
+  for (long t = 0; t < a.Tk; t++) {
+    memcpy(buf + t * a.Dk, k + t * a.ks[2], D1 * 4);
+    memcpy(buf + t * a.Dk + D1, k2 + t * a.k2s[2], D2 * 4);
+  }
+  *stride = a.Dk;
+  return buf;
+}
+
+/** Floats of per-thread scratch keys_of needs (0 without a second key part). */
+inline size_t keys_scratch(const AttnArgs& a) { return a.k2 ? (size_t)a.Tk * a.Dk + 64 : 0; }
+
 // ---- forward -----------------------------------------------------------------------------------------------------
 
 void attention(const AttnArgs& a, float* out, float* lse) {
@@ -57,10 +80,11 @@ void attention(const AttnArgs& a, float* out, float* lse) {
   float* packed = scratch(tl_shared, (size_t)B * Hk * (ktSize + vSize) + 64);
   pfor(B * Hk, [&](long bh, int) {
     const long b = bh / Hk, kh = bh % Hk;
-    const float* k = a.k + b * a.ks[0] + kh * a.ks[1];
+    long kst;
+    const float* k = keys_of(a, b, kh, scratch(tl_task, keys_scratch(a)), &kst);
     const float* v = a.v + b * a.vs[0] + kh * a.vs[1];
     float* kt = packed + bh * (ktSize + vSize);
-    pack_b(Dk, Tk, k, 1, a.ks[2], kt, Dk * NR);
+    pack_b(Dk, Tk, k, 1, kst, kt, Dk * NR);
     pack_b(Tk, Dv, v, a.vs[2], 1, kt + ktSize, Tk * NR);
   });
   const long qBlocks = ceil_div(Tq, Bq);
@@ -175,12 +199,13 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
   pfor(B * Hk + B * H, [&](long t, int) {
     if (t < B * Hk) {
       const long b = t / Hk, kh = t % Hk;
-      const float* k = a.k + b * a.ks[0] + kh * a.ks[1];
+      long kst;
+      const float* k = keys_of(a, b, kh, scratch(tl_task, keys_scratch(a)), &kst);
       const float* v = a.v + b * a.vs[0] + kh * a.vs[1];
       float* p = kvPacked + t * kvSize;
-      pack_b(Dk, Tk, k, 1, a.ks[2], p, Dk * NR);
+      pack_b(Dk, Tk, k, 1, kst, p, Dk * NR);
       pack_b(Dv, Tk, v, 1, a.vs[2], p + ktSize, Dv * NR);
-      pack_b(Tk, Dk, k, a.ks[2], 1, p + ktSize + vtSize, Tk * NR);
+      pack_b(Tk, Dk, k, kst, 1, p + ktSize + vtSize, Tk * NR);
       return;
     }
     const long bh = t - B * Hk, b = bh / H, h = bh % H;
@@ -281,9 +306,12 @@ void attention_backward(const AttnArgs& a, const float* out, const float* lse, c
       }
       // The key block's rows, transposed back: this task alone writes them. The sums started from +0 (the memset),
       // so they have the bits of accumulating every tile into zero-filled dK and dV.
+      const long D1 = a.k2 ? a.Dk1 : Dk;  // with a second key part, its gradient goes to dk2
+      float* dk2Rows = a.k2 ? a.dk2 + b * a.dk2s[0] + kh * a.dk2s[1] + j0 * a.dk2s[2] : nullptr;
       for (long j = 0; j < bk; j++) {
         for (long d = 0; d < Dv; d++) dvRows[j * a.vs[2] + d] = dvT[d * Bk + j];
-        for (long d = 0; d < Dk; d++) dkRows[j * a.ks[2] + d] = dkT[d * Bk + j];
+        for (long d = 0; d < D1; d++) dkRows[j * a.ks[2] + d] = dkT[d * Bk + j];
+        for (long d = D1; d < Dk; d++) dk2Rows[j * a.dk2s[2] + d - D1] = dkT[d * Bk + j];
       }
     }
   });

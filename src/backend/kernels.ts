@@ -82,6 +82,16 @@ export interface AttentionAttrs {
   layout?: AttentionLayout;
 }
 
+/** `mlaAttention`'s attributes: attention's, in the (B, T, H, D) layout, and where a head's key splits. */
+export interface MlaAttentionAttrs {
+  causal: boolean;
+  scale: number;
+  /** int32 (B, Tq): the first key each query may see (default 0). */
+  keyStart?: TensorData | null;
+  /** Dims of a key's first part (MLA's qk_nope_head_dim): kv holds them, then the value, per head. */
+  nope: number;
+}
+
 /** The dims order of attention's q, k, v and out: see `AttentionAttrs.layout`. */
 export type AttentionLayout = 'bhtd' | 'bthd';
 
@@ -310,6 +320,32 @@ export interface Kernels {
     attrs: AttentionAttrs,
   ) => { dq: TensorData; dk: TensorData; dv: TensorData };
   /**
+   * Multi-head Latent Attention's naive (training) attention without building its keys and values: q (B, Tq, H, nope
+   * + R), kv (B, Tk, H, nope + Dv) = per head a key's first part then the value (`wkv_b`'s output), kPe (B, Tk, R) = a
+   * key's second part, the same for every head (the decoupled RoPE key). The result is `attention(q, k, v)` in the
+   * 'bthd' layout with k = [kv[..., :nope] ; kPe broadcast over heads] and v = kv[..., nope:], bit for bit: out
+   * (B, Tq, H, Dv), lse (B, H, Tq).
+   */
+  mlaAttention: (
+    q: TensorData,
+    kv: TensorData,
+    kPe: TensorData,
+    attrs: MlaAttentionAttrs,
+  ) => { out: TensorData; lse: TensorData };
+  /**
+   * mlaAttention's gradients, as `attentionBackward` on the built k and v gives them: dq, dkv (kv's shape: each head's
+   * dk[..., :nope] then dv) and dkPe per head (B, Tk, H, R) = dk[..., nope:] (the caller sums it over the heads).
+   */
+  mlaAttentionBackward: (
+    q: TensorData,
+    kv: TensorData,
+    kPe: TensorData,
+    out: TensorData,
+    lse: TensorData,
+    dout: TensorData,
+    attrs: MlaAttentionAttrs,
+  ) => { dq: TensorData; dkv: TensorData; dkPe: TensorData };
+  /**
    * Decoding attention over per-row caches with one key/value head (multi-query attention, MLA's latent cache): for
    * each query r (rows of q (rows, H, Dk)) and head h, out[r, h] (Dv floats of out (rows, H, Dv)) = softmax(scale *
    * q[r, h] . K_r^T) V_r, where K_r holds len[r] keys, key t at k[kOff[r] + t * kStride ...] (Dk floats), and V_r its
@@ -477,6 +513,8 @@ export const KERNEL_NAMES = [
   'rope',
   'attention',
   'attentionBackward',
+  'mlaAttention',
+  'mlaAttentionBackward',
   'attendRows',
   'moeExperts',
   'moeExpertsBackward',

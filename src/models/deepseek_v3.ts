@@ -24,7 +24,6 @@ import {
   concat,
   crossEntropy,
   div,
-  expand,
   gather,
   indexAddGroups,
   indexSelect,
@@ -32,6 +31,7 @@ import {
   linear,
   matmul,
   mean,
+  mlaAttention,
   moeExperts,
   mul,
   narrow,
@@ -149,16 +149,16 @@ export class MLA extends Module {
     }
     const Tk = c.shape[1];
     if (ctx.attnImpl === 'naive') {
-      // (B, T, H, *) operands and output, read and written in place by the kernel (no head/token transposes)
-      const [kNope, v] = split(reshape(this.wkv_b.forward(c), [B, Tk, H, nope + vDim]), [nope, vDim], -1);
-      const k = concat([kNope, expand(reshape(kPe, [B, Tk, 1, R]), [B, Tk, H, R])], -1);
+      // (B, T, H, *) operands and output, read and written in place by the kernel (no head/token transposes); keys
+      // [k_nope ; k_pe] and values read from wkv_b's output and the shared k_pe where they are (no concat, no split)
+      const kv = reshape(this.wkv_b.forward(c), [B, Tk, H, nope + vDim]);
       // [q_nope ; RoPE(q_pe)] per head in one op (the numbers of splitting, rotating and joining them)
       const q = rope(qHeads, ctx.cos, ctx.sin, { interleaved: ctx.interleaved, pass: nope });
-      const o = scaledDotProductAttention(q, k, v, {
+      const o = mlaAttention(q, kv, kPe, {
+        nope,
         causal: true,
         scale: this.softmaxScale,
         keyStart: ctx.keyStart,
-        layout: 'bthd',
       }); // (B, T, H, vDim)
       return this.wo.forward(reshape(o, [B, T, H * vDim]));
     }

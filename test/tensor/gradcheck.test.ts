@@ -165,6 +165,18 @@ const cases: Case[] = [
       ),
   },
   {
+    // MLA's attention from kv (B, Tk, H, nope + Dv) and the shared kPe (B, Tk, R): B 2, Tq 3, Tk 4 (causal aligned
+    // to the end), H 2, nope 3, R 2, Dv 2, a query seeing no key
+    name: 'mlaAttention',
+    inputs: (g) => [r64([2, 3, 2, 5], g), r64([2, 4, 2, 5], g), r64([2, 4, 2], g)],
+    fn: (q, kv, kPe) =>
+      r.mlaAttention(q, kv, kPe, {
+        nope: 3,
+        scale: 0.6,
+        keyStart: new Tensor(Int32Array.from([0, 3, 0, 1, 1, 2]), [2, 3], 'int32'),
+      }),
+  },
+  {
     name: 'indexAdd with duplicates',
     inputs: (g) => [r64([4, 3], g), r64([3, 3], g)],
     fn: (a, b) => r.indexAdd(a, 0, idx([1, 1, 3]), b),
@@ -359,6 +371,7 @@ const DIFFERENTIABLE_OPS = [
   'indexAdd',
   'indexAddGroups',
   'moeExperts',
+  'mlaAttention',
   'where',
   'matmul',
   'softmax',

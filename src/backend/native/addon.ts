@@ -61,6 +61,11 @@ export type UnOpName = (typeof UN_OPS)[number];
 
 type F32 = Float32Array;
 type I32 = Int32Array;
+/** Attention's operands: q, k, v (MLA: q, kv, kPe), dims, causal, scale. */
+type AttnOperands = [q: F32, k: F32, v: F32, dims: I32, causal: boolean, scale: number];
+type AttnForward = [...AttnOperands, out: F32, lse: F32, keyStart: I32 | null];
+/** The backward writes every element of its three outputs (what they hold on entry does not matter). */
+type AttnBackward = [...AttnOperands, out: F32, lse: F32, dout: F32, dq: F32, dk: F32, dv: F32, keyStart: I32 | null];
 /** The operands both MoE calls share: rows, gate weights, group starts (groups + 1 row offsets), each row's token and
  *  gate-weight slot, each group's three matrices, hidden size, expert width, tokens. */
 export type MoeOperands = [
@@ -131,17 +136,7 @@ export interface NativeAddon {
   ): void;
   /** dims = [B, H, Hk, Tq, Tk, Dk, Dv, layout]: layout 0 for (B, H, T, D) operands, 1 for (B, T, H, D). */
   /** keyStart: per (batch row, query) the first visible key, or null for none. */
-  attention(
-    q: F32,
-    k: F32,
-    v: F32,
-    dims: I32,
-    causal: boolean,
-    scale: number,
-    out: F32,
-    lse: F32,
-    keyStart: I32 | null,
-  ): void;
+  attention(...a: AttnForward): void;
   /** Decoding attention over per-row caches (the `attendRows` kernel); out (rows, H, Dv). */
   attendRows(
     q: F32,
@@ -160,21 +155,13 @@ export interface NativeAddon {
     out: F32,
   ): void;
   /** Writes every element of dq, dk and dv (what they hold on entry does not matter). */
-  attentionBackward(
-    q: F32,
-    k: F32,
-    v: F32,
-    dims: I32,
-    causal: boolean,
-    scale: number,
-    out: F32,
-    lse: F32,
-    dout: F32,
-    dq: F32,
-    dk: F32,
-    dv: F32,
-    keyStart: I32 | null,
-  ): void;
+  attentionBackward(...a: AttnBackward): void;
+  /**
+   * MLA's attention (Kernels.mlaAttention): the operands are q, kv, kPe and dims [B, H, Tq, Tk, nope, R, vDim]; the
+   * backward's outputs dq, dkv and dkPe (per head).
+   */
+  mlaAttention(...a: AttnForward): void;
+  mlaAttentionBackward(...a: AttnBackward): void;
   indexSelect(x: F32, idx: I32, outer: number, n: number, inner: number, m: number, out: F32): void;
   /** out (already holding x) += src rows scattered to idx[j]. */
   indexAdd(out: F32, idx: I32, src: F32, outer: number, n: number, inner: number, m: number): void;

@@ -7,7 +7,7 @@
 import { type AttentionLayout, type Kernels, type TensorData, matmulDims } from '../kernels.js';
 import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
-import { attentionShape, checkAttendRows, keyStartOf } from '../ts/attention.js';
+import { attentionShape, checkAttendRows, keyStartOf, mlaShape } from '../ts/attention.js';
 import { indexParts } from '../ts/indexing.js';
 import { linearIntoDims, matmulBf16Dims } from '../ts/linalg.js';
 
@@ -73,6 +73,28 @@ function softmaxBackwardKernel(addon: NativeAddon, log: boolean): Kernels['softm
     addon.softmaxBackward(log, y.data, dy.data, o.data, outer, n, inner);
     return o;
   };
+}
+
+/** The operands attention's and MLA attention's addon calls start with. */
+function operands(
+  q: TensorData,
+  k: TensorData,
+  v: TensorData,
+  dims: Int32Array,
+  attrs: { causal: boolean; scale: number },
+): [Float32Array, Float32Array, Float32Array, Int32Array, boolean, number] {
+  return [f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale];
+}
+
+/** What the backward calls take after the operands: out, lse, dout, the three gradients (written whole), keyStart. */
+function grads(
+  out: TensorData,
+  lse: TensorData,
+  dout: TensorData,
+  outs: readonly (TensorData & { data: Float32Array })[],
+  keyStart: Int32Array | null,
+): [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Int32Array | null] {
+  return [f32(out), f32(lse), f32(dout), outs[0].data, outs[1].data, outs[2].data, keyStart];
 }
 
 export function nnKernels(addon: NativeAddon): Partial<Kernels> {
@@ -222,7 +244,7 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const ks = keyStartOf(attrs, B, Tq);
       const out = out32(outShape, false);
       const lse = out32([B, H, Tq], false);
-      addon.attention(f32(q), f32(k), f32(v), dims, attrs.causal, attrs.scale, out.data, lse.data, ks);
+      addon.attention(...operands(q, k, v, dims, attrs), out.data, lse.data, ks);
       return { out, lse };
     },
     attendRows: (a, out) => {
@@ -255,22 +277,34 @@ export function nnKernels(addon: NativeAddon): Partial<Kernels> {
       const dq = out32(q.shape, false);
       const dk = out32(k.shape, false);
       const dv = out32(v.shape, false);
-      addon.attentionBackward(
-        f32(q),
-        f32(k),
-        f32(v),
-        dims,
-        attrs.causal,
-        attrs.scale,
-        f32(out),
-        f32(lse),
-        f32(dout),
-        dq.data,
-        dk.data,
-        dv.data,
-        ks,
-      );
+      addon.attentionBackward(...operands(q, k, v, dims, attrs), ...grads(out, lse, dout, [dq, dk, dv], ks));
       return { dq, dk, dv };
+    },
+
+    mlaAttention: (q, kv, kPe, attrs) => {
+      if (!isF32(q) || !isF32(kv) || !isF32(kPe)) return ref('mlaAttention')(q, kv, kPe, attrs);
+      const { B, Tq, H, Tk, R, Dv } = mlaShape(q, kv, kPe, attrs.nope);
+      const out = out32([B, Tq, H, Dv], false);
+      const lse = out32([B, H, Tq], false);
+      const dims = Int32Array.of(B, H, Tq, Tk, attrs.nope, R, Dv);
+      addon.mlaAttention(...operands(q, kv, kPe, dims, attrs), out.data, lse.data, keyStartOf(attrs, B, Tq));
+      return { out, lse };
+    },
+    mlaAttentionBackward: (q, kv, kPe, out, lse, dout, attrs) => {
+      const all = [q, kv, kPe, out, lse, dout].every(isF32);
+      const s = all ? mlaShape(q, kv, kPe, attrs.nope) : null;
+      if (!s || !sameShape(out.shape, [s.B, s.Tq, s.H, s.Dv]) || !sameShape(out.shape, dout.shape))
+        return ref('mlaAttentionBackward')(q, kv, kPe, out, lse, dout, attrs);
+      const { B, Tq, H, Tk, R, Dv } = s;
+      const dq = out32(q.shape, false);
+      const dkv = out32(kv.shape, false);
+      const dkPe = out32([B, Tk, H, R], false);
+      const dims = Int32Array.of(B, H, Tq, Tk, attrs.nope, R, Dv);
+      addon.mlaAttentionBackward(
+        ...operands(q, kv, kPe, dims, attrs),
+        ...grads(out, lse, dout, [dq, dkv, dkPe], keyStartOf(attrs, B, Tq)),
+      );
+      return { dq, dkv, dkPe };
     },
 
     indexSelect: (x, index, attrs) => {

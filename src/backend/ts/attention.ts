@@ -4,7 +4,14 @@
  * (query i of Tq sees keys j <= i + Tk - Tq), which is what decoding with a KV cache needs. An optional per-query first
  * key (`keyStart`) keeps packed samples apart: a query sees only keys of its own sample.
  */
-import type { AttendRowsArgs, AttentionAttrs, AttentionLayout, Kernels, TensorData } from '../kernels.js';
+import type {
+  AttendRowsArgs,
+  AttentionAttrs,
+  AttentionLayout,
+  Kernels,
+  MlaAttentionAttrs,
+  TensorData,
+} from '../kernels.js';
 import { shapeStr } from '../../tensor/shape.js';
 import { floatOut, requireFloat } from './util.js';
 
@@ -88,6 +95,41 @@ export function checkAttendRows(a: AttendRowsArgs, out: Float32Array): void {
     if (n > 0 && a.vOff[r] + (n - 1) * vStride + Dv > a.v.length)
       throw new RangeError(`attendRows: row ${r}: values past the end of v`);
   }
+}
+
+/** The sizes of `mlaAttention`'s operands, checked (one line naming them). */
+export function mlaShape(q: TensorData, kv: TensorData, kPe: TensorData, nope: number) {
+  const bad = (why: string) =>
+    new RangeError(
+      `mlaAttention: q ${shapeStr(q.shape)}, kv ${shapeStr(kv.shape)}, kPe ${shapeStr(kPe.shape)}, nope ${nope}: ${why}`,
+    );
+  if (q.shape.length !== 4 || kv.shape.length !== 4 || kPe.shape.length !== 3)
+    throw bad('expected q (B, Tq, H, nope + R), kv (B, Tk, H, nope + Dv), kPe (B, Tk, R)');
+  const [B, Tq, H, Dq] = q.shape;
+  const [Bk, Tk, Hk, Dkv] = kv.shape;
+  const R = Dq - nope;
+  if (!Number.isInteger(nope) || nope < 1 || R < 1 || Dkv <= nope) throw bad('nope must leave R >= 1 and Dv >= 1');
+  if (Bk !== B || Hk !== H || kPe.shape[0] !== B || kPe.shape[1] !== Tk || kPe.shape[2] !== R)
+    throw bad('batch, heads, keys or R do not match');
+  if (kv.dtype !== q.dtype || kPe.dtype !== q.dtype) throw bad('dtypes differ');
+  return { B, Tq, H, Tk, R, Dv: Dkv - nope };
+}
+
+/** MLA's keys [kv[..., :nope] ; kPe] (B, Tk, H, nope + R) and values kv[..., nope:] (B, Tk, H, Dv), built. */
+function mlaKeysValues(kv: TensorData, kPe: TensorData, nope: number, R: number, Dv: number) {
+  const [B, Tk, H] = kv.shape;
+  const k = floatOut(kv, [B, Tk, H, nope + R]);
+  const v = floatOut(kv, [B, Tk, H, Dv]);
+  for (let bt = 0; bt < B * Tk; bt++) {
+    for (let h = 0; h < H; h++) {
+      const src = (bt * H + h) * (nope + Dv);
+      const kd = (bt * H + h) * (nope + R);
+      for (let d = 0; d < nope; d++) k.data[kd + d] = kv.data[src + d];
+      for (let d = 0; d < R; d++) k.data[kd + nope + d] = kPe.data[bt * R + d];
+      for (let d = 0; d < Dv; d++) v.data[(bt * H + h) * Dv + d] = kv.data[src + nope + d];
+    }
+  }
+  return { k, v };
 }
 
 export const attentionKernels: Partial<Kernels> = {
@@ -225,5 +267,28 @@ export const attentionKernels: Partial<Kernels> = {
     const dvT = floatOut(v, v.shape);
     dvT.data.set(dv);
     return { dq, dk: dkT, dv: dvT };
+  },
+
+  mlaAttention: (q, kv, kPe, attrs: MlaAttentionAttrs) => {
+    requireFloat('mlaAttention', q, kv, kPe);
+    const { R, Dv } = mlaShape(q, kv, kPe, attrs.nope);
+    const { k, v } = mlaKeysValues(kv, kPe, attrs.nope, R, Dv);
+    return attentionKernels.attention!(q, k, v, { ...attrs, layout: 'bthd' });
+  },
+
+  mlaAttentionBackward: (q, kv, kPe, out, lse, dout, attrs: MlaAttentionAttrs) => {
+    requireFloat('mlaAttentionBackward', q, kv, kPe);
+    const { nope } = attrs;
+    const { B, H, Tk, R, Dv } = mlaShape(q, kv, kPe, nope);
+    const { k, v } = mlaKeysValues(kv, kPe, nope, R, Dv);
+    const { dq, dk, dv } = attentionKernels.attentionBackward!(q, k, v, out, lse, dout, { ...attrs, layout: 'bthd' });
+    const dkv = floatOut(kv, kv.shape);
+    const dkPe = floatOut(kv, [B, Tk, H, R]);
+    for (let i = 0; i < B * Tk * H; i++) {
+      for (let d = 0; d < nope; d++) dkv.data[i * (nope + Dv) + d] = dk.data[i * (nope + R) + d];
+      for (let d = 0; d < Dv; d++) dkv.data[i * (nope + Dv) + nope + d] = dv.data[i * Dv + d];
+      for (let d = 0; d < R; d++) dkPe.data[i * R + d] = dk.data[i * (nope + R) + nope + d];
+    }
+    return { dq, dkv, dkPe };
   },
 };

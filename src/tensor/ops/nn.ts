@@ -169,3 +169,30 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     return [wrap(dq), wrap(dk), wrap(dv)];
   });
 }
+
+/**
+ * Multi-head Latent Attention's naive (training) attention from its projections, without building keys and values:
+ * q (B, Tq, H, nope + R), kv (B, Tk, H, nope + Dv) = `wkv_b`'s output (per head a key's first part, then the value)
+ * and kPe (B, Tk, R), the decoupled RoPE key that every head shares. The numbers (and gradients) of
+ * `scaledDotProductAttention(q, concat([kv[..., :nope], expand(kPe)]), kv[..., nope:], { layout: 'bthd' })`, bit for
+ * bit, with the kernel reading keys and values where they are; kPe's gradient sums the heads' as `expand`'s does.
+ */
+export function mlaAttention(
+  q: Tensor,
+  kv: Tensor,
+  kPe: Tensor,
+  opts: Omit<AttentionOptions, 'layout'> & { nope: number },
+): Tensor {
+  const attrs = {
+    causal: opts.causal ?? true,
+    scale: opts.scale ?? 1 / Math.sqrt(q.shape[q.ndim - 1]),
+    keyStart: opts.keyStart ?? null,
+    nope: opts.nope,
+  };
+  const { out, lse } = runKernel('mlaAttention', q, kv, kPe, attrs);
+  const o = wrap(out);
+  return record(o, 'mlaAttention', [q, kv, kPe], (g) => {
+    const { dq, dkv, dkPe } = runKernel('mlaAttentionBackward', q, kv, kPe, o, lse, g, attrs);
+    return [wrap(dq), wrap(dkv), wrap(runKernel('sum', dkPe, { axes: [2], keepdim: false }))];
+  });
+}
