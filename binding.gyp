@@ -48,7 +48,7 @@
     {
       'target_name': 'r1ts_native',
       'sources': ['native/addon.cc', 'native/pool.cc', 'native/fp8.cc', 'native/adamw.cc', 'native/rows.cc', 'native/moe.cc'],
-      # fp8.cc, adamw.cc, rows.cc and moe.cc are bit-exact with JavaScript's double arithmetic: no FMA contraction there
+      # fp8.cc, adamw.cc and rows.cc are bit-exact with JavaScript's double arithmetic (moe.cc only calls the ISA kernels): no FMA contraction there
       'cflags': ['-ffp-contract=off'],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",

@@ -509,15 +509,22 @@ Napi::Value AddInto(const Napi::CallbackInfo& info) {
   return Undef(info);
 }
 
-/** The float32 arrays of the JS array at argument i: `count` of them, each with at least `len` elements. */
+/**
+ * The float32 arrays of the JS array at argument i: `count` of them, each with at least `len` elements (or null, with
+ * `nulls`). Read before any other argument's pointer is taken (an array element may be a getter that runs JS).
+ */
 template <class P>
-std::vector<P> f32_list(Args& a, const Napi::CallbackInfo& info, size_t i, long count, long len) {
+std::vector<P> f32_list(Args& a, const Napi::CallbackInfo& info, size_t i, long count, long len, bool nulls = false) {
   Napi::Value v = info[i];
   if (!v.IsArray() || (long)v.As<Napi::Array>().Length() != count) a.fail(i, "an array with one Float32Array per group");
   Napi::Array arr = v.As<Napi::Array>();
   std::vector<P> out((size_t)count);
   for (long e = 0; e < count; e++) {
     Napi::Value t = arr.Get((uint32_t)e);
+    if (nulls && t.IsNull()) {
+      out[(size_t)e] = nullptr;
+      continue;
+    }
     napi_typedarray_type type;
     size_t n = 0;
     void* data = nullptr;
@@ -545,6 +552,9 @@ MoeCall moe_call(Args& a, const Napi::CallbackInfo& info, size_t b) {
   const size_t ns = a.length(b + 2);
   if (ns < 2) a.fail(b + 2, "an Int32Array of group starts (groups + 1 entries)");
   const long groups = (long)ns - 1;
+  c.w1 = f32_list<const float*>(a, info, b + 5, groups, I * D);
+  c.w3 = f32_list<const float*>(a, info, b + 6, groups, I * D);
+  c.w2 = f32_list<const float*>(a, info, b + 7, groups, D * I);
   const int32_t* starts = a.i32(b + 2, ns);
   if (starts[0] != 0) a.fail(b + 2, "group starts beginning at 0");
   for (long e = 0; e < groups; e++)
@@ -552,35 +562,36 @@ MoeCall moe_call(Args& a, const Napi::CallbackInfo& info, size_t b) {
   const long M = starts[groups];
   const long nw = (long)a.length(b + 1);
   c.M = M;
-  c.w1 = f32_list<const float*>(a, info, b + 5, groups, I * D);
-  c.w3 = f32_list<const float*>(a, info, b + 6, groups, I * D);
-  c.w2 = f32_list<const float*>(a, info, b + 7, groups, D * I);
   c.m = {groups, D, I, nt, nw, starts, a.indices(b + 3, M, nt), a.indices(b + 4, M, nw), a.f32(b, M * D),
          a.f32(b + 1, 0), c.w1.data(), c.w3.data(), c.w2.data()};
   return c;
 }
 
-// moeExperts(xs, weights, starts, tokens, slots, w1s, w3s, w2s, D, I, nTokens, y, h1, h3, act, o) (moe.cc)
+// moeExperts(xs, weights, starts, tokens, slots, w1s, w3s, w2s, D, I, nTokens, y, h1, h3, act, o, scratch) (moe.cc)
 Napi::Value MoeExperts(const Napi::CallbackInfo& info) {
   Args a(info, "moeExperts");
   MoeCall c = moe_call(a, info, 0);
   const long M = c.M, D = c.m.D, I = c.m.I;
-  moe_forward(c.m, a.f32(11, c.m.n_tokens * D), a.f32(12, M * I), a.f32(13, M * I), a.f32(14, M * I), a.f32(15, M * D));
+  moe_forward(c.m, a.f32(11, c.m.n_tokens * D), a.f32(12, M * I), a.f32(13, M * I), a.f32(14, M * I), a.f32(15, M * D),
+              a.f32(16, moe_forward_scratch(M, D)));
   return Undef(info);
 }
 
-// moeExpertsBackward(dy, xs, weights, starts, tokens, slots, w1s, w3s, w2s, D, I, nTokens, h1, h3, act, o, dxs,
-//                    dweights, dw1s, dw3s, dw2s) (moe.cc)
+// moeExpertsBackward(dy, xs, weights, starts, tokens, slots, w1s, w3s, w2s, D, I, nTokens, h1, h3, act, o,
+//                    dxs|null, dweights, dw1s, dw3s, dw2s (entries may be null), scratch) (moe.cc)
 Napi::Value MoeExpertsBackward(const Napi::CallbackInfo& info) {
   Args a(info, "moeExpertsBackward");
+  const size_t ns = a.length(3);
+  if (ns < 2) a.fail(3, "an Int32Array of group starts (groups + 1 entries)");
+  const long G = (long)ns - 1, D0 = a.num(9), I0 = a.num(10);
+  std::vector<float*> dw1 = f32_list<float*>(a, info, 18, G, I0 * D0, true);
+  std::vector<float*> dw3 = f32_list<float*>(a, info, 19, G, I0 * D0, true);
+  std::vector<float*> dw2 = f32_list<float*>(a, info, 20, G, D0 * I0, true);
   MoeCall c = moe_call(a, info, 1);
-  const long M = c.M, D = c.m.D, I = c.m.I, G = c.m.groups;
+  const long M = c.M, D = c.m.D, I = c.m.I;
   const float* dy = a.f32(0, c.m.n_tokens * D);
-  std::vector<float*> dw1 = f32_list<float*>(a, info, 18, G, I * D);
-  std::vector<float*> dw3 = f32_list<float*>(a, info, 19, G, I * D);
-  std::vector<float*> dw2 = f32_list<float*>(a, info, 20, G, D * I);
-  moe_backward(c.m, dy, a.f32(12, M * I), a.f32(13, M * I), a.f32(14, M * I), a.f32(15, M * D), a.f32(16, M * D),
-               a.f32(17, c.m.n_weights), dw1.data(), dw3.data(), dw2.data());
+  moe_backward(c.m, dy, a.f32(12, M * I), a.f32(13, M * I), a.f32(14, M * I), a.f32(15, M * D), a.f32_opt(16, M * D),
+               a.f32(17, c.m.n_weights), dw1.data(), dw3.data(), dw2.data(), a.f32(21, moe_backward_scratch(M, D, I)));
   return Undef(info);
 }
 

@@ -139,12 +139,20 @@ struct MoeArgs {
   const float* const* w2;
 };
 
-/** y (n_tokens, D) = the scaled expert outputs added at their tokens; h1, h3, act (M, I) and o (M, D) kept. */
-void moe_forward(const MoeArgs& a, float* y, float* h1, float* h3, float* act, float* o);
-/** The gradients of moe_forward from dy: dxs (M, D), dweights (n_weights), and per group dw1, dw3, dw2. */
+/**
+ * y (n_tokens, D) = the scaled expert outputs added at their tokens; h1, h3, act (M, I) and o (M, D) kept. scratch:
+ * moe_forward_scratch(M, D) floats.
+ */
+void moe_forward(const MoeArgs& a, float* y, float* h1, float* h3, float* act, float* o, float* scratch);
+long moe_forward_scratch(long M, long D);
+/**
+ * The gradients of moe_forward from dy: dxs (M, D), dweights (n_weights), and per group dw1, dw3, dw2. A null dxs or
+ * dw*[e] is not computed (its products skipped). scratch: moe_backward_scratch(M, D, I) floats.
+ */
 void moe_backward(const MoeArgs& a, const float* dy, const float* h1, const float* h3, const float* act,
                   const float* o, float* dxs, float* dweights, float* const* dw1, float* const* dw3,
-                  float* const* dw2);
+                  float* const* dw2, float* scratch);
+long moe_backward_scratch(long M, long D, long I);
 
 struct KernelTable {
   const char* isa;

@@ -125,6 +125,12 @@ export interface MoeAttrs {
   readonly nTokens: number;
 }
 
+/** Which of `moeExpertsBackward`'s gradients to compute: xs's, and per expert its three matrices'. */
+export interface MoeNeed {
+  readonly xs: boolean;
+  readonly experts: readonly boolean[];
+}
+
 /** What `moeExperts` keeps for its backward: per row of xs, w1 x and w3 x (h1, h3: (M, I)), SwiGLU (act), w2 act (o). */
 export interface MoeSaved {
   readonly h1: TensorData;
@@ -370,7 +376,8 @@ export interface Kernels {
   /**
    * moeExperts' gradients from dy (nTokens, D): dxs (M, D), dweights (the gate weights' shape: zeros but at `slots`)
    * and per expert dw1, dw3, dw2, each computed by the kernels that the unfused ops' backward calls (`matmul` for
-   * the products, `swigluBackward`, `mul` and `sum` for the gate weights, `add` for the two halves of dxs).
+   * the products, `swigluBackward`, `mul` and `sum` for the gate weights, `add` for the two halves of dxs). What
+   * `need` leaves out is null and its products are skipped (as `matmul`'s backward skips an operand that needs none).
    */
   moeExpertsBackward: (
     dy: TensorData,
@@ -379,7 +386,14 @@ export interface Kernels {
     experts: readonly ExpertWeights[],
     saved: MoeSaved,
     attrs: MoeAttrs,
-  ) => { dxs: TensorData; dweights: TensorData; dw1: TensorData[]; dw3: TensorData[]; dw2: TensorData[] };
+    need: MoeNeed,
+  ) => {
+    dxs: TensorData | null;
+    dweights: TensorData;
+    dw1: (TensorData | null)[];
+    dw3: (TensorData | null)[];
+    dw2: (TensorData | null)[];
+  };
 
   // The fast decoders' row operations on flat float32 buffers they own (src/models/decode.ts): in place, nothing
   // allocated, the same bits on every backend (float32 sums and products; the norm in double, as `rmsNorm`'s reference).

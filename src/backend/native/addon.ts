@@ -183,8 +183,11 @@ export interface NativeAddon {
   addInto(x: F32, y: F32, n: number): void;
   gatherRows(src: F32, idx: I32, n: number, dim: number, out: F32): void;
   scatterAddScaled(out: F32, idx: I32, src: F32, g: F32, n: number, dim: number): void;
-  /** One MoE layer's routed experts (native/moe.cc; see Kernels.moeExperts). */
-  moeExperts(...a: [...MoeOperands, y: F32, h1: F32, h3: F32, act: F32, o: F32]): void;
+  /**
+   * One MoE layer's routed experts (native/moe.cc; see Kernels.moeExperts); null gradients are not computed. scratch:
+   * M + M D floats forward, 2 M + M (3 D + 3 I) backward.
+   */
+  moeExperts(...a: [...MoeOperands, y: F32, h1: F32, h3: F32, act: F32, o: F32, scratch: F32]): void;
   moeExpertsBackward(
     ...a: [
       dy: F32,
@@ -193,11 +196,12 @@ export interface NativeAddon {
       h3: F32,
       act: F32,
       o: F32,
-      dxs: F32,
+      dxs: F32 | null,
       dweights: F32,
-      dw1s: F32[],
-      dw3s: F32[],
-      dw2s: F32[],
+      dw1s: (F32 | null)[],
+      dw3s: (F32 | null)[],
+      dw2s: (F32 | null)[],
+      scratch: F32,
     ]
   ): void;
   /**

@@ -61,6 +61,7 @@ export function moeKernels(addon: NativeAddon): Partial<Kernels> {
         dtype: 'float32' as const,
       });
       const r = { y: out(a.nTokens, D), h1: out(M, I), h3: out(M, I), act: out(M, I), o: out(M, D) };
+      const scratch = allocF32(M + M * D, false); // each row's gate weight, then the scaled outputs
       addon.moeExperts(
         ...operands(xs, weights, experts, a, D, I),
         r.y.data,
@@ -68,11 +69,12 @@ export function moeKernels(addon: NativeAddon): Partial<Kernels> {
         r.h3.data,
         r.act.data,
         r.o.data,
+        scratch,
       );
       return r;
     },
 
-    moeExpertsBackward: (dy, xs, weights, experts, saved, a) => {
+    moeExpertsBackward: (dy, xs, weights, experts, saved, a, need) => {
       const ok =
         isF32(dy) &&
         isF32(xs) &&
@@ -90,21 +92,23 @@ export function moeKernels(addon: NativeAddon): Partial<Kernels> {
         saved.o.data.length === M * D &&
         dy.data.length === a.nTokens * D &&
         dy.shape.length === 2;
-      if (!ok || !savedOk) return ref('moeExpertsBackward')(dy, xs, weights, experts, saved, a);
+      if (!ok || !savedOk) return ref('moeExpertsBackward')(dy, xs, weights, experts, saved, a, need);
       const mat = (r: number, c: number) => ({
         data: allocF32(r * c, false),
         shape: [r, c],
         dtype: 'float32' as const,
       });
-      const dxs = mat(M, D);
+      const dxs = need.xs ? mat(M, D) : null;
       const dweights = {
         data: allocF32(weights.data.length, false),
         shape: [...weights.shape],
         dtype: 'float32' as const,
       };
-      const dw1 = experts.map(() => mat(I, D));
-      const dw3 = experts.map(() => mat(I, D));
-      const dw2 = experts.map(() => mat(D, I));
+      const dw1 = experts.map((_, e) => (need.experts[e] ? mat(I, D) : null));
+      const dw3 = experts.map((_, e) => (need.experts[e] ? mat(I, D) : null));
+      const dw2 = experts.map((_, e) => (need.experts[e] ? mat(D, I) : null));
+      // per row: its gate weight and that weight's gradient, then three (M, D) and three (M, I) blocks (native/moe.cc)
+      const scratch = allocF32(2 * M + M * (3 * D + 3 * I), false);
       addon.moeExpertsBackward(
         dy.data as Float32Array,
         ...operands(xs, weights, experts, a, D, I),
@@ -112,11 +116,12 @@ export function moeKernels(addon: NativeAddon): Partial<Kernels> {
         saved.h3.data as Float32Array,
         saved.act.data as Float32Array,
         saved.o.data as Float32Array,
-        dxs.data,
+        dxs?.data ?? null,
         dweights.data,
-        dw1.map((t) => t.data),
-        dw3.map((t) => t.data),
-        dw2.map((t) => t.data),
+        dw1.map((t) => t?.data ?? null),
+        dw3.map((t) => t?.data ?? null),
+        dw2.map((t) => t?.data ?? null),
+        scratch,
       );
       return { dxs, dweights, dw1, dw3, dw2 };
     },

@@ -4,7 +4,7 @@
  * calls that the unfused ops (three Linears, `swiglu`, a `mul` by the gate weights, the gathers and the combine) make,
  * so a model gives the same bits through either path. The native backend does the same steps in one call.
  */
-import type { ExpertWeights, Kernels, MoeAttrs, MoeSaved, TensorData } from '../kernels.js';
+import type { ExpertWeights, Kernels, MoeAttrs, MoeNeed, MoeSaved, TensorData } from '../kernels.js';
 import { allocArray } from '../../tensor/dtype.js';
 import { shapeStr } from '../../tensor/shape.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -135,16 +135,16 @@ export const moeKernels: Partial<Kernels> = {
     };
   },
 
-  moeExpertsBackward: (dy, xs, weights, experts, saved: MoeSaved, a) => {
+  moeExpertsBackward: (dy, xs, weights, experts, saved: MoeSaved, a, need: MoeNeed) => {
     requireFloat('moeExpertsBackward', dy, xs, weights);
     const { M, D, I } = checkMoe(xs, weights, experts, a);
     if (dy.shape.length !== 2 || dy.shape[0] !== a.nTokens || dy.shape[1] !== D)
       throw new RangeError(`moeExpertsBackward: dy ${shapeStr(dy.shape)}, expected [${a.nTokens}, ${D}]`);
     const dxs: TensorData[] = [];
     const dgs: TensorData[] = [];
-    const dw1: TensorData[] = [];
-    const dw3: TensorData[] = [];
-    const dw2: TensorData[] = [];
+    const dw1: (TensorData | null)[] = [];
+    const dw3: (TensorData | null)[] = [];
+    const dw2: (TensorData | null)[] = [];
     groups(weights, a).forEach((g, e) => {
       const { w1, w3, w2 } = experts[e];
       const x = rows(xs, g.r0, g.n, D);
@@ -158,18 +158,20 @@ export const moeKernels: Partial<Kernels> = {
       dgs.push(k.sum(k.mul(dm, o), { axes: [1], keepdim: true }));
       // o = act w2ᵀ, act = silu(h1) h3, h1 = x w1ᵀ, h3 = x w3ᵀ: as `matmul`'s and `swiglu`'s backward.
       const dact = k.matmul(dout, w2, { transA: false, transB: false });
-      dw2.push(k.matmul(dout, act, { transA: true, transB: false }));
+      const w = need.experts[e];
+      dw2.push(w ? k.matmul(dout, act, { transA: true, transB: false }) : null);
       const { da: dh1, db: dh3 } = k.swigluBackward(h1, h3, dact);
-      dxs.push(
-        k.add(k.matmul(dh1, w1, { transA: false, transB: false }), k.matmul(dh3, w3, { transA: false, transB: false })),
-      );
-      dw1.push(k.matmul(dh1, x, { transA: true, transB: false }));
-      dw3.push(k.matmul(dh3, x, { transA: true, transB: false }));
+      if (need.xs) {
+        const d1 = k.matmul(dh1, w1, { transA: false, transB: false });
+        dxs.push(k.add(d1, k.matmul(dh3, w3, { transA: false, transB: false })));
+      }
+      dw1.push(w ? k.matmul(dh1, x, { transA: true, transB: false }) : null);
+      dw3.push(w ? k.matmul(dh3, x, { transA: true, transB: false }) : null);
     });
     const nw = weights.data.length;
     const dflat = k.indexAddParts(zerosLike(weights, [nw, 1]), int32(a.slots), dgs, { axis: 0 });
     return {
-      dxs: stack(dxs, M, D, xs),
+      dxs: need.xs ? stack(dxs, M, D, xs) : null,
       dweights: { data: dflat.data, shape: [...weights.shape], dtype: weights.dtype },
       dw1,
       dw3,

@@ -3,7 +3,7 @@
  * backward for all experts, where the unfused layer runs three Linears, a SwiGLU and a scale per expert, each with its
  * own graph node. Same numbers as the unfused ops (the kernels do their steps: src/backend/ts/moe.ts).
  */
-import type { MoeAttrs } from '../../backend/kernels.js';
+import type { MoeAttrs, TensorData } from '../../backend/kernels.js';
 import { runKernel } from '../../backend/registry.js';
 import { type Tensor, record } from '../tensor.js';
 import { wrap } from './util.js';
@@ -26,11 +26,14 @@ export function moeExperts(xs: Tensor, weights: Tensor, experts: readonly Expert
   const saved = { h1: r.h1, h3: r.h3, act: r.act, o: r.o };
   const inputs = [xs, weights, ...experts.flatMap((e) => [e.w1, e.w3, e.w2])];
   return record(y, 'moeExperts', inputs, (g) => {
-    const b = runKernel('moeExpertsBackward', g, xs, weights, experts, saved, attrs);
-    return [
-      wrap(b.dxs),
-      wrap(b.dweights),
-      ...experts.flatMap((_, e) => [wrap(b.dw1[e]), wrap(b.dw3[e]), wrap(b.dw2[e])]),
-    ];
+    // what needs a gradient is read when the backward runs, as matmul's rule does (a pipeline's input-only pass
+    // switches the weights off for it)
+    const need = {
+      xs: xs.requiresGrad,
+      experts: experts.map((e) => e.w1.requiresGrad || e.w3.requiresGrad || e.w2.requiresGrad),
+    };
+    const b = runKernel('moeExpertsBackward', g, xs, weights, experts, saved, attrs, need);
+    const opt = (t: TensorData | null) => (t ? wrap(t) : null);
+    return [opt(b.dxs), wrap(b.dweights), ...experts.flatMap((_, e) => [opt(b.dw1[e]), opt(b.dw3[e]), opt(b.dw2[e])])];
   });
 }
