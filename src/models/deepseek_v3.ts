@@ -289,7 +289,7 @@ export class MoE extends Module {
     const sizes = active.map((e) => counts[e]);
     const tokens = new Tensor(tokenOf, [N * K], 'int32');
     let y: Tensor;
-    if (this.groupedExperts && active.every((e) => plainExpert(this.experts[e], x.dtype))) {
+    if (this.groupedExperts && active.length > 0 && active.every((e) => plainExpert(this.experts[e], x.dtype))) {
       // One gather, then every active expert in one op (one kernel call each way).
       const experts = active.map((e) => {
         const m = this.experts[e];

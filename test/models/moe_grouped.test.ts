@@ -8,7 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeepseekV3, MoE } from '../../src/models/index.js';
-import { Generator, type Tensor, moeExperts, noGrad, randint, randn } from '../../src/index.js';
+import { Generator, type Tensor, moeExperts, noGrad, randint, randn, zeros } from '../../src/index.js';
 import { getBackend, getKernel } from '../../src/backend/registry.js';
 import { nativeAvailable, nativeInfo, setNativeThreads } from '../../src/backend/native/index.js';
 import { eachBackend, opsIn } from '../helpers/util.js';
@@ -66,6 +66,13 @@ describe('MoE: grouped routed experts', () => {
     } finally {
       if (nativeAvailable()) setNativeThreads(threads);
     }
+  });
+
+  it('takes an empty batch (no active expert) and gives an empty output', () => {
+    const c = tinyDeepseek();
+    const moe = new DeepseekV3(c, { seed: 1 }).layers[1].ffn as MoE;
+    const y = moe.forward(zeros([1, 0, c.hidden_size]), { balanceAlpha: 0, balanceLosses: [] } as never);
+    assert.deepEqual(y.shape, [1, 0, c.hidden_size]);
   });
 
   it('runs as one graph node per layer (and the per-expert path when asked)', () => {
