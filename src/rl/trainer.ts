@@ -28,7 +28,7 @@
 import { availableParallelism } from 'node:os';
 import { Module } from '../nn/module.js';
 import { noGrad } from '../tensor/tensor.js';
-import { drainBufferPool, withMicroBatchPool } from '../tensor/pool.js';
+import { drainBufferPool, withBufferPool, withMicroBatchPool } from '../tensor/pool.js';
 import { Generator, type GeneratorState } from '../tensor/random.js';
 import { createModel, type CausalLM } from '../models/index.js';
 import { AdamW, clipGradNorm } from '../optim/adamw.js';
@@ -681,7 +681,10 @@ function groupChunks(idx: readonly number[], G: number, micro: number): number[]
   return out;
 }
 
-/** Response log-probs of rows (one group per chunk) under `model`, without gradient. */
+/**
+ * Response log-probs of rows (one group per chunk) under `model`, without gradient. Each chunk runs in a buffer-pool
+ * scope, as a training micro-batch does (the same numbers, no fresh arrays for the collector): only copies leave it.
+ */
 function frozenLogProbs(
   model: CausalLM,
   rolls: readonly Rollout[],
@@ -690,17 +693,21 @@ function frozenLogProbs(
 ): Map<number, Float32Array> {
   const out = new Map<number, Float32Array>();
   for (const part of chunks) {
-    noGrad(() => {
-      const { logp, R } = sharedPromptLogProbs(
-        model,
-        rolls[part[0]].promptIds,
-        part.map((i) => rolls[i].gen.tokens),
-        { temperature },
-      );
-      part.forEach((i, j) =>
-        out.set(i, Float32Array.from(logp.data.subarray(j * R, j * R + rolls[i].gen.tokens.length))),
-      );
-    });
+    withBufferPool(
+      () =>
+        noGrad(() => {
+          const { logp, R } = sharedPromptLogProbs(
+            model,
+            rolls[part[0]].promptIds,
+            part.map((i) => rolls[i].gen.tokens),
+            { temperature },
+          );
+          part.forEach((i, j) =>
+            out.set(i, Float32Array.from(logp.data.subarray(j * R, j * R + rolls[i].gen.tokens.length))),
+          );
+        }),
+      () => [],
+    );
   }
   return out;
 }
