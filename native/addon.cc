@@ -511,7 +511,8 @@ Napi::Value AddInto(const Napi::CallbackInfo& info) {
 
 /**
  * The float32 arrays of the JS array at argument i: `count` of them, each with at least `len` elements (or null, with
- * `nulls`). Read before any other argument's pointer is taken (an array element may be a getter that runs JS).
+ * `nulls`). The lists are read before the typed-array arguments (an element of a JS array may be a getter that runs
+ * JS); the pointers of one list are taken before the next is read, which is safe for the plain arrays r1ts passes.
  */
 template <class P>
 std::vector<P> f32_list(Args& a, const Napi::CallbackInfo& info, size_t i, long count, long len, bool nulls = false) {
