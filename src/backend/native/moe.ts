@@ -7,7 +7,7 @@ import type { ExpertWeights, Kernels, MoeAttrs, TensorData } from '../kernels.js
 import { allocF32 } from '../../tensor/pool.js';
 import { checkMoe } from '../ts/moe.js';
 import type { MoeOperands, NativeAddon } from './addon.js';
-import { isF32, ref } from './util.js';
+import { isF32, out32, ref } from './util.js';
 
 const allF32 = (experts: readonly ExpertWeights[]) => experts.every((e) => isF32(e.w1) && isF32(e.w3) && isF32(e.w2));
 
@@ -55,11 +55,7 @@ export function moeKernels(addon: NativeAddon): Partial<Kernels> {
       if (!isF32(xs) || !isF32(weights) || !allF32(experts)) return ref('moeExperts')(xs, weights, experts, a);
       const { M, D, I } = checkMoe(xs, weights, experts, a);
       // every output is written whole by the kernel (y zeroed there)
-      const out = (rows: number, w: number) => ({
-        data: allocF32(rows * w, false),
-        shape: [rows, w],
-        dtype: 'float32' as const,
-      });
+      const out = (rows: number, w: number) => out32([rows, w], false);
       const r = { y: out(a.nTokens, D), h1: out(M, I), h3: out(M, I), act: out(M, I), o: out(M, D) };
       const scratch = allocF32(M + M * D, false); // each row's gate weight, then the scaled outputs
       addon.moeExperts(
@@ -93,17 +89,9 @@ export function moeKernels(addon: NativeAddon): Partial<Kernels> {
         dy.data.length === a.nTokens * D &&
         dy.shape.length === 2;
       if (!ok || !savedOk) return ref('moeExpertsBackward')(dy, xs, weights, experts, saved, a, need);
-      const mat = (r: number, c: number) => ({
-        data: allocF32(r * c, false),
-        shape: [r, c],
-        dtype: 'float32' as const,
-      });
+      const mat = (r: number, c: number) => out32([r, c], false);
       const dxs = need.xs ? mat(M, D) : null;
-      const dweights = {
-        data: allocF32(weights.data.length, false),
-        shape: [...weights.shape],
-        dtype: 'float32' as const,
-      };
+      const dweights = out32(weights.shape, false);
       const dw1 = experts.map((_, e) => (need.experts[e] ? mat(I, D) : null));
       const dw3 = experts.map((_, e) => (need.experts[e] ? mat(I, D) : null));
       const dw2 = experts.map((_, e) => (need.experts[e] ? mat(D, I) : null));

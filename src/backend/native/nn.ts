@@ -5,7 +5,7 @@
  * to the reference kernel, so errors read the same.
  */
 import { type AttentionLayout, type Kernels, type TensorData, matmulDims } from '../kernels.js';
-import { broadcastShapes, broadcastStrides, numel, sameShape } from '../../tensor/shape.js';
+import { broadcastShapes, broadcastStrides, sameShape } from '../../tensor/shape.js';
 import { around, stridedOffsets } from '../ts/util.js';
 import { attentionShape, checkAttendRows, keyStartOf, mlaShape } from '../ts/attention.js';
 import { indexParts } from '../ts/indexing.js';
@@ -14,17 +14,7 @@ import { linearIntoDims, matmulBf16Dims } from '../ts/linalg.js';
 /** The element offset of a single product's operands. */
 const ZERO_OFFSET = new Int32Array(1);
 import type { NativeAddon } from './addon.js';
-import { f32, isF32, ref } from './util.js';
-import { allocF32 } from '../../tensor/pool.js';
-
-/**
- * A float32 output array, zero-filled unless `zero` is false: only for kernels that write every element (a recycled
- * array keeps its old values otherwise: ../../tensor/pool.ts). Attention's kernels write every element of their
- * outputs too (the backward writes dK and dV from zeroed scratch and zeroes or copies dQ itself).
- */
-function out32(shape: readonly number[], zero = true): TensorData & { data: Float32Array } {
-  return { data: allocF32(numel(shape), zero), shape: [...shape], dtype: 'float32' };
-}
+import { f32, isF32, out32, ref } from './util.js';
 
 /**
  * The addon's dims [B, H, Hk, Tq, Tk, Dk, Dv, layout] when the contract's shape rules for attention hold (else null:

@@ -5,13 +5,12 @@
  * so a model gives the same bits through either path. The native backend does the same steps in one call.
  */
 import type { ExpertWeights, Kernels, MoeAttrs, MoeNeed, MoeSaved, TensorData } from '../kernels.js';
-import { allocArray } from '../../tensor/dtype.js';
 import { shapeStr } from '../../tensor/shape.js';
 import { elementwiseKernels } from './elementwise.js';
 import { indexingKernels } from './indexing.js';
 import { linalgKernels } from './linalg.js';
 import { reduceKernels } from './reduce.js';
-import { requireFloat } from './util.js';
+import { floatOut, requireFloat } from './util.js';
 
 /** Sizes of a `moeExperts` call (checked): rows M, hidden D, expert width I. */
 export interface MoeDims {
@@ -68,24 +67,16 @@ function rows(t: TensorData, r0: number, n: number, w: number): TensorData {
 
 /** Buffers of the expert groups stacked into one (M, w). */
 function stack(parts: readonly TensorData[], M: number, w: number, like: TensorData): TensorData {
-  const out = allocArray(like.dtype, M * w);
+  const out = floatOut(like, [M, w]);
   let at = 0;
   for (const p of parts) {
-    out.set(p.data, at);
+    out.data.set(p.data, at);
     at += p.data.length;
   }
-  return { data: out, shape: [M, w], dtype: like.dtype };
+  return out;
 }
 
 const int32 = (a: Int32Array): TensorData => ({ data: a, shape: [a.length], dtype: 'int32' });
-const zerosLike = (like: TensorData, shape: number[]): TensorData => ({
-  data: allocArray(
-    like.dtype,
-    shape.reduce((p, q) => p * q, 1),
-  ),
-  shape,
-  dtype: like.dtype,
-});
 
 /** Each group's row range, its tokens' and slots' indices (int32 tensors) and its gate weights (n, 1). */
 function groups(weights: TensorData, a: MoeAttrs) {
@@ -125,7 +116,7 @@ export const moeKernels: Partial<Kernels> = {
       os.push(o);
       ms.push(k.mul(o, g.gate));
     });
-    const y = k.indexAddParts(zerosLike(xs, [a.nTokens, D]), int32(a.tokens), ms, { axis: 0 });
+    const y = k.indexAddParts(floatOut(xs, [a.nTokens, D]), int32(a.tokens), ms, { axis: 0 });
     return {
       y,
       h1: stack(h1s, M, I, xs),
@@ -169,7 +160,7 @@ export const moeKernels: Partial<Kernels> = {
       dw3.push(w ? k.matmul(dh3, x, { transA: true, transB: false }) : null);
     });
     const nw = weights.data.length;
-    const dflat = k.indexAddParts(zerosLike(weights, [nw, 1]), int32(a.slots), dgs, { axis: 0 });
+    const dflat = k.indexAddParts(floatOut(weights, [nw, 1]), int32(a.slots), dgs, { axis: 0 });
     return {
       dxs: need.xs ? stack(dxs, M, D, xs) : null,
       dweights: { data: dflat.data, shape: [...weights.shape], dtype: weights.dtype },
