@@ -5,34 +5,18 @@
  *
  *   node --import tsx bench/answer_modes.ts runs/zero/base/model runs/zero/grpo/model [--task lineq] [--difficulty 1] [--n 64] [--k 8]
  */
-import { parseArgs } from 'node:util';
 import { rewardInputs, rollout } from '../src/rl/rollout.js';
 import { accuracyReward } from '../src/rl/rewards.js';
-import { taskProblems } from '../src/rl/problems.js';
 import { loadModelAndTokenizer } from '../src/io/load.js';
-import { initBackend } from '../src/backend/select.js';
+import { heldOutArgs } from './held_out.js';
 
-initBackend();
-
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    task: { type: 'string', default: 'lineq' },
-    difficulty: { type: 'string', default: '1' },
-    n: { type: 'string', default: '64' },
-    k: { type: 'string', default: '8' },
-  },
-});
-if (positionals.length === 0) throw new Error('answer_modes: give one or more model directories');
-const n = Number(values.n);
-const k = Number(values.k);
-const problems = taskProblems(values.task!, n, { split: 'test', seed: 0, difficulty: values.difficulty });
+const { models, task, difficulty, k, problems } = heldOutArgs('answer_modes');
 const pct = (a: number, b: number) => (b === 0 ? '   -' : `${((100 * a) / b).toFixed(1)}%`);
 console.log(
-  `${values.task} (difficulty ${values.difficulty}), ${problems.length} held-out problems x ${k} samples, T=0.6, top-p 0.95`,
+  `${task} (difficulty ${difficulty}), ${problems.length} held-out problems x ${k} samples, T=0.6, top-p 0.95`,
 );
 console.log('model                          terse share  terse acc  worked share  worked acc  all acc');
-for (const dir of positionals) {
+for (const dir of models) {
   const { model, tok } = loadModelAndTokenizer(dir);
   const rolls = rollout(model, tok, problems, k, {
     maxTokens: 256,

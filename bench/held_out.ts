@@ -1,0 +1,34 @@
+/**
+ * The command line the held-out probes share (answer_modes.ts, think_probe.ts): model directories, then `--task`
+ * (default lineq), `--difficulty` (1), `--n` held-out problems (64) and `--k` samples each (8). Sets up the backend.
+ */
+import { parseArgs } from 'node:util';
+import { type RLProblem, taskProblems } from '../src/rl/problems.js';
+import { initBackend } from '../src/backend/select.js';
+
+export interface HeldOutArgs {
+  models: string[];
+  task: string;
+  difficulty: string;
+  k: number;
+  /** The task's first n test problems (seed 0), as `r1ts zero` evaluates them. */
+  problems: RLProblem[];
+}
+
+export function heldOutArgs(who: string): HeldOutArgs {
+  initBackend();
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      task: { type: 'string', default: 'lineq' },
+      difficulty: { type: 'string', default: '1' },
+      n: { type: 'string', default: '64' },
+      k: { type: 'string', default: '8' },
+    },
+  });
+  if (positionals.length === 0) throw new Error(`${who}: give one or more model directories`);
+  const task = values.task!;
+  const difficulty = values.difficulty!;
+  const problems = taskProblems(task, Number(values.n), { split: 'test', seed: 0, difficulty });
+  return { models: positionals, task, difficulty, k: Number(values.k), problems };
+}
