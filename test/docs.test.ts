@@ -123,6 +123,7 @@ const SHORTEN: Record<string, (words: string[], ctx: RunContext) => string[]> = 
   'rm compare': () => ['--limit', '2', '--n', '1', '--max-tokens', '16'],
   'bench matmul': () => ['--sizes', '32', '--repeat', '1'],
   'bench/answer_modes.ts': () => ['--n', '2', '--k', '2'],
+  'bench/think_probe.ts': () => ['--n', '2', '--k', '2'],
   'bench/fp8_gemm.ts': () => ['--repeat', '1'],
   // a page that says how to run part of the suite: the files its filter selects are listed, not run (the suite runs
   // them), so a filter that no longer matches a test file fails here
