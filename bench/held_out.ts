@@ -11,7 +11,7 @@ export interface HeldOutArgs {
   task: string;
   difficulty: string;
   k: number;
-  /** The task's first n test problems (seed 0), as `r1ts zero` evaluates them. */
+  /** The task's first n test problems (seed 0), as `r1ts zero --seed 0` evaluates them. */
   problems: RLProblem[];
 }
 

@@ -1,14 +1,14 @@
 /**
  * What a base model writes under the R1-Zero template before any RL, and what it writes once the response is forced
- * to open with ` <think>`: the share of responses that are untagged, that open `<think>` and work the task inside it
- * (the span holds a calculation or an equation in x), or that open `<think>` with something else (on the plain
- * corpus: a quiz about words), each with its format rate and its share in the R1 format with the right answer. Sampled
- * as GRPO's rollouts are (temperature 1, stop at `</answer>`, 128 new tokens). It shows which of the three things
- * R1-Zero's RL needs a plain-corpus base already does: open the tags, work the problem inside them, close them.
+ * to open with ` <think>`: the share of responses that are untagged, that open `<think>` and write the task's
+ * equation or a calculation in it (task work), or that open `<think>` with something else (on the plain corpus: a
+ * quiz about words), each with its format rate and its share in the R1 format with the right answer. Sampled as GRPO's
+ * rollouts are (temperature 1, top-p 1, stop at `</answer>`, 128 new tokens; sampling seed 5). It shows which of the
+ * three things R1-Zero's RL needs a plain-corpus base already does: open the tags, work the problem inside, close them.
  *
  *   node --import tsx bench/think_probe.ts runs/zero-plain/base/model [--task lineq] [--difficulty 1] [--n 64] [--k 8]
  */
-import { rollout } from '../src/rl/rollout.js';
+import { rewardInputs, rollout } from '../src/rl/rollout.js';
 import { accuracyReward } from '../src/rl/rewards.js';
 import { loadModelAndTokenizer } from '../src/io/load.js';
 import { isR1Format } from '../src/data/tasks/answer.js';
@@ -21,7 +21,7 @@ const KINDS = ['untagged', 'think + task work', 'think + other'] as const;
 const kindOf = (response: string): (typeof KINDS)[number] => {
   if (!/^\s*<think>/.test(response)) return 'untagged';
   const span = response.split('</think>')[0];
-  return calculation.test(span) || /\d*x\s*[-+=]|=\s*-?\d*x\b/.test(span) ? 'think + task work' : 'think + other';
+  return calculation.test(span) || /\b\d*x\b\s*[-+=]|=\s*-?\d*x\b/.test(span) ? 'think + task work' : 'think + other';
 };
 const pct = (a: number, b: number) => (b === 0 ? '     -' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
 console.log(
@@ -38,14 +38,14 @@ for (const dir of models) {
       seed: 5,
     });
     const count = new Map(KINDS.map((x) => [x, { n: 0, format: 0, right: 0 }]));
-    for (const r of rolls) {
+    const inputs = rewardInputs(rolls);
+    rolls.forEach((r, i) => {
       const c = count.get(kindOf(r.response))!;
       c.n++;
       const format = isR1Format(r.response);
       if (format) c.format++;
-      const input = { ...r.problem, response: r.response, finish: r.gen.finish, length: r.gen.tokens.length };
-      if (format && accuracyReward(input) === 1) c.right++;
-    }
+      if (format && accuracyReward(inputs[i]) === 1) c.right++;
+    });
     console.log(`${dir}, response ${prefix ? 'forced to open with " <think>"' : 'free'}:`);
     console.log('  kind               responses   share   format  format+right');
     for (const [kind, c] of count)
