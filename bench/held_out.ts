@@ -1,6 +1,7 @@
 /**
  * The command line the held-out probes share (answer_modes.ts, think_probe.ts): model directories, then `--task`
- * (default lineq), `--difficulty` (1), `--n` held-out problems (64) and `--k` samples each (8). Sets up the backend.
+ * (default lineq), `--difficulty` (1), `--n` held-out problems (64), `--k` samples each (8) and `--show` (0: how many
+ * responses of a kind think_probe.ts prints). Sets up the backend.
  */
 import { parseArgs } from 'node:util';
 import { type RLProblem, taskProblems } from '../src/rl/problems.js';
@@ -13,9 +14,12 @@ export interface HeldOutArgs {
   k: number;
   /** The task's first n test problems (seed 0), as `r1ts zero --seed 0` evaluates them. */
   problems: RLProblem[];
+  /** `--show`: how many responses of a kind to print (think_probe.ts; default 0). */
+  show: number;
 }
 
-export function heldOutArgs(who: string): HeldOutArgs {
+/** The parsed command line; `--show` is taken only when `withShow` (elsewhere it is an unknown option). */
+export function heldOutArgs(who: string, withShow = false): HeldOutArgs {
   initBackend();
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -24,11 +28,12 @@ export function heldOutArgs(who: string): HeldOutArgs {
       difficulty: { type: 'string', default: '1' },
       n: { type: 'string', default: '64' },
       k: { type: 'string', default: '8' },
+      ...(withShow ? { show: { type: 'string' as const, default: '0' } } : {}),
     },
   });
   if (positionals.length === 0) throw new Error(`${who}: give one or more model directories`);
   const task = values.task!;
   const difficulty = values.difficulty!;
   const problems = taskProblems(task, Number(values.n), { split: 'test', seed: 0, difficulty });
-  return { models: positionals, task, difficulty, k: Number(values.k), problems };
+  return { models: positionals, task, difficulty, k: Number(values.k), problems, show: Number(values.show ?? 0) };
 }

@@ -6,7 +6,10 @@
  * rollouts are (temperature 1, top-p 1, stop at `</answer>`, 128 new tokens; sampling seed 5). It shows which of the
  * three things R1-Zero's RL needs a plain-corpus base already does: open the tags, work the problem inside, close them.
  *
+ * `--show N` prints the first N task-work responses of each pass as JSON strings.
+ *
  *   node --import tsx bench/think_probe.ts runs/zero-plain/base/model [--task lineq] [--difficulty 1] [--n 64] [--k 8]
+ *     [--show 0]
  */
 import { rewardInputs, rollout } from '../src/rl/rollout.js';
 import { accuracyReward } from '../src/rl/rewards.js';
@@ -15,7 +18,7 @@ import { isR1Format } from '../src/data/tasks/answer.js';
 import { CALCULATION } from '../src/data/corpus_plain.js';
 import { heldOutArgs } from './held_out.js';
 
-const { models, task, difficulty, k, problems } = heldOutArgs('think_probe');
+const { models, task, difficulty, k, problems, show } = heldOutArgs('think_probe', true);
 const calculation = new RegExp(CALCULATION.source);
 const KINDS = ['untagged', 'think + task work', 'think + other'] as const;
 const kindOf = (response: string): (typeof KINDS)[number] => {
@@ -39,8 +42,11 @@ for (const dir of models) {
     });
     const count = new Map(KINDS.map((x) => [x, { n: 0, format: 0, right: 0 }]));
     const inputs = rewardInputs(rolls);
+    const shown: string[] = [];
     rolls.forEach((r, i) => {
-      const c = count.get(kindOf(r.response))!;
+      const kind = kindOf(r.response);
+      if (kind === 'think + task work' && shown.length < show) shown.push(JSON.stringify(r.response));
+      const c = count.get(kind)!;
       c.n++;
       const format = isR1Format(r.response);
       if (format) c.format++;
@@ -52,5 +58,6 @@ for (const dir of models) {
       console.log(
         `  ${kind.padEnd(18)} ${String(c.n).padStart(9)}  ${pct(c.n, rolls.length)}  ${pct(c.format, c.n)}  ${pct(c.right, c.n)}`,
       );
+    for (const text of shown) console.log(`  task work: ${text}`);
   }
 }
