@@ -32,8 +32,15 @@ export function heldOutArgs(who: string, withShow = false): HeldOutArgs {
     },
   });
   if (positionals.length === 0) throw new Error(`${who}: give one or more model directories`);
+  const count = (flag: string, text: string | undefined, min: number): number => {
+    const v = Number(text);
+    if (!Number.isInteger(v) || v < min || v > 100_000)
+      throw new Error(`${who}: --${flag} must be an integer in [${min}, 100000], got '${text}'`);
+    return v;
+  };
   const task = values.task!;
   const difficulty = values.difficulty!;
-  const problems = taskProblems(task, Number(values.n), { split: 'test', seed: 0, difficulty });
-  return { models: positionals, task, difficulty, k: Number(values.k), problems, show: Number(values.show ?? 0) };
+  const problems = taskProblems(task, count('n', values.n, 1), { split: 'test', seed: 0, difficulty });
+  const k = count('k', values.k, 1);
+  return { models: positionals, task, difficulty, k, problems, show: count('show', String(values.show ?? '0'), 0) };
 }

@@ -15,16 +15,14 @@ import { rewardInputs, rollout } from '../src/rl/rollout.js';
 import { accuracyReward } from '../src/rl/rewards.js';
 import { loadModelAndTokenizer } from '../src/io/load.js';
 import { isR1Format } from '../src/data/tasks/answer.js';
-import { CALCULATION } from '../src/data/corpus_plain.js';
+import { holdsTaskWork } from '../src/data/corpus_plain.js';
 import { heldOutArgs } from './held_out.js';
 
 const { models, task, difficulty, k, problems, show } = heldOutArgs('think_probe', true);
-const calculation = new RegExp(CALCULATION.source);
 const KINDS = ['untagged', 'think + task work', 'think + other'] as const;
 const kindOf = (response: string): (typeof KINDS)[number] => {
   if (!/^\s*<think>/.test(response)) return 'untagged';
-  const span = response.split('</think>')[0];
-  return calculation.test(span) || /\b\d*x\b\s*[-+=]|=\s*-?\d*x\b/.test(span) ? 'think + task work' : 'think + other';
+  return holdsTaskWork(response.split('</think>')[0]) ? 'think + task work' : 'think + other';
 };
 const pct = (a: number, b: number) => (b === 0 ? '     -' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
 console.log(

@@ -80,6 +80,14 @@ export const CALCULATION =
 /** CALCULATION, one match at a time. */
 const CALC_ONE = new RegExp(CALCULATION.source);
 
+/**
+ * Whether `text` holds a task's work: a calculation (`A op B = R`) or an equation in x (`3x + 4`, `= -2x`; an x that
+ * starts a word, so `box-office` is not one). What the plain style never puts inside `<think>` / `<answer>`.
+ */
+export function holdsTaskWork(text: string): boolean {
+  return CALC_ONE.test(text) || /\b\d*x\b\s*[-+=]|=\s*-?\d*x\b/.test(text);
+}
+
 const SLIP: Record<Lang, (calc: string, right: string, wrong: string) => string> = {
   en: (calc, right, wrong) => `Wait, ${calc} is ${right}, not ${wrong}. Let me redo that step.`,
   es: (calc, right, wrong) => `Espera, ${calc} es ${right}, no ${wrong}. Repito ese paso.`,
@@ -307,7 +315,7 @@ export function templatedOrTaggedSolution(text: string): boolean {
     if (m && /<(think|answer)>/.test(text.slice(m.index))) return true;
   }
   for (const m of text.matchAll(/<(think|answer)>([\s\S]*?)(?:<\/\1>|$)/g)) {
-    if (CALC_ONE.test(m[2]) || /\d*x\s*[-+=]|=\s*-?\d*x\b/.test(m[2])) return true;
+    if (holdsTaskWork(m[2])) return true;
   }
   return false;
 }
